@@ -1,0 +1,45 @@
+package io.inferencepam.runner.conf;
+
+import io.inferencepam.runner.spi.ConfIdentity;
+import io.inferencepam.runner.spi.Phase;
+import io.inferencepam.runner.spi.Plugin;
+import io.inferencepam.runner.spi.Requirements;
+import java.util.List;
+
+/**
+ * A validated conf: its plugins in conf order, and what each phase must fetch from APISIX —
+ * computed once, at PrepareConf.
+ *
+ * @param names           plugin names in conf order (for metrics and logs)
+ * @param requestNeeds    merged requirements of the request phase ({@code request_id} added when correlated)
+ * @param responseNeeds   merged requirements of the response phase
+ * @param correlated      whether some plugin shares state between phases
+ */
+public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugin> plugins,
+                           Requirements requestNeeds, Requirements responseNeeds, boolean correlated) {
+
+    public static final String REQUEST_ID_VAR = "request_id";
+
+    public static PreparedConf of(ConfIdentity identity, List<String> names, List<Plugin> plugins) {
+        Requirements req = Requirements.NONE;
+        Requirements resp = Requirements.NONE;
+        boolean correlated = false;
+        for (Plugin p : plugins) {
+            req = req.plus(p.requirements(Phase.REQUEST));
+            resp = resp.plus(p.requirements(Phase.RESPONSE));
+            correlated |= p.correlatesPhases();
+        }
+        if (correlated) {
+            req = Requirements.vars(REQUEST_ID_VAR).plus(req);
+            resp = Requirements.vars(REQUEST_ID_VAR).plus(resp);
+        }
+        // A body is only readable in its own phase; asking for the other would fail the RPC.
+        req = new Requirements(req.vars(), req.requestBody(), false);
+        resp = new Requirements(resp.vars(), false, resp.responseBody());
+        return new PreparedConf(identity, List.copyOf(names), List.copyOf(plugins), req, resp, correlated);
+    }
+
+    public Requirements needs(Phase phase) {
+        return phase == Phase.REQUEST ? requestNeeds : responseNeeds;
+    }
+}

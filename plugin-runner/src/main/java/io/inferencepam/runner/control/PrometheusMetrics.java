@@ -1,0 +1,139 @@
+package io.inferencepam.runner.control;
+
+import io.inferencepam.runner.spi.Metrics;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.DoubleSupplier;
+
+/**
+ * A minimal Prometheus text-format registry: counters, histograms and gauges with labels. Hot-path
+ * updates are a map lookup plus a {@link LongAdder} increment; no external library is needed for that.
+ */
+public final class PrometheusMetrics implements Metrics {
+    private final List<Family> families = new CopyOnWriteArrayList<>();
+
+    private interface Family {
+        void write(StringBuilder out);
+    }
+
+    private static String labelKey(String[] names, String[] values) {
+        if (names.length != values.length) {
+            throw new IllegalArgumentException("expected labels " + Arrays.toString(names));
+        }
+        if (names.length == 0) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < names.length; i++) {
+            sb.append(i == 0 ? "" : ",").append(names[i]).append("=\"").append(escape(values[i])).append('"');
+        }
+        return sb.toString();
+    }
+
+    private static String escape(String v) {
+        return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+    }
+
+    private static void header(StringBuilder out, String name, String help, String type) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
+    }
+
+    @Override
+    public Counter counter(String name, String help, String... labelNames) {
+        Map<String, LongAdder> series = new ConcurrentHashMap<>();
+        families.add(out -> {
+            header(out, name, help, "counter");
+            series.forEach((k, v) -> out.append(name).append(k.isEmpty() ? "" : "{" + k + "}")
+                    .append(' ').append(v.sum()).append('\n'));
+        });
+        return new Counter() {
+            @Override
+            public void inc(String... labelValues) {
+                add(1, labelValues);
+            }
+
+            @Override
+            public void add(long amount, String... labelValues) {
+                series.computeIfAbsent(labelKey(labelNames, labelValues), k -> new LongAdder()).add(amount);
+            }
+        };
+    }
+
+    @Override
+    public Histogram histogram(String name, String help, double[] bucketsSeconds, String... labelNames) {
+        double[] bounds = bucketsSeconds.clone();
+        Arrays.sort(bounds);
+        Map<String, Series> series = new ConcurrentHashMap<>();
+        families.add(out -> {
+            header(out, name, help, "histogram");
+            series.forEach((k, s) -> s.write(out, name, k, bounds));
+        });
+        return (nanos, labelValues) -> series
+                .computeIfAbsent(labelKey(labelNames, labelValues), k -> new Series(bounds.length))
+                .observe(nanos / 1e9, bounds);
+    }
+
+    @Override
+    public void gauge(String name, String help, DoubleSupplier value) {
+        families.add(out -> {
+            header(out, name, help, "gauge");
+            out.append(name).append(' ').append(value.getAsDouble()).append('\n');
+        });
+    }
+
+    /** Prometheus text exposition format 0.0.4. */
+    public String scrape() {
+        StringBuilder out = new StringBuilder(4096);
+        for (Family f : families) {
+            f.write(out);
+        }
+        return out.toString();
+    }
+
+    private static final class Series {
+        private final LongAdder[] buckets;
+        private final LongAdder count = new LongAdder();
+        private final java.util.concurrent.atomic.DoubleAdder sum = new java.util.concurrent.atomic.DoubleAdder();
+
+        Series(int n) {
+            buckets = new LongAdder[n];
+            for (int i = 0; i < n; i++) {
+                buckets[i] = new LongAdder();
+            }
+        }
+
+        void observe(double seconds, double[] bounds) {
+            for (int i = 0; i < bounds.length; i++) {
+                if (seconds <= bounds[i]) {
+                    buckets[i].increment();
+                    break;
+                }
+            }
+            count.increment();
+            sum.add(seconds);
+        }
+
+        void write(StringBuilder out, String name, String labels, double[] bounds) {
+            long cumulative = 0;
+            String sep = labels.isEmpty() ? "" : labels + ",";
+            List<String> lines = new ArrayList<>();
+            for (int i = 0; i < bounds.length; i++) {
+                cumulative += buckets[i].sum();
+                lines.add(name + "_bucket{" + sep + "le=\"" + bounds[i] + "\"} " + cumulative);
+            }
+            lines.add(name + "_bucket{" + sep + "le=\"+Inf\"} " + count.sum());
+            String l = labels.isEmpty() ? "" : "{" + labels + "}";
+            lines.add(name + "_sum" + l + " " + sum.sum());
+            lines.add(name + "_count" + l + " " + count.sum());
+            for (String line : lines) {
+                out.append(line).append('\n');
+            }
+        }
+    }
+}

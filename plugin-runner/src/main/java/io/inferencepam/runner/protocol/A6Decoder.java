@@ -1,0 +1,130 @@
+package io.inferencepam.runner.protocol;
+
+import io.github.api7.A6.TextEntry;
+import io.inferencepam.runner.spi.Header;
+import io.inferencepam.runner.spi.Headers;
+import io.netty.buffer.ByteBuf;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.IntFunction;
+
+/**
+ * Turns frame payloads into {@link Inbound} values. FlatBuffers Java has no verifier, so every
+ * offset is bounds-checked by the buffer itself: malformed input surfaces as a
+ * {@link MalformedFrameException}, never as a crash or a half-decoded message.
+ *
+ * <p>Reads straight from the frame's buffer (no intermediate copy); only bodies and strings are
+ * copied out, once.
+ */
+public final class A6Decoder {
+    private static final String[] METHODS = io.github.api7.A6.Method.names;
+
+    private A6Decoder() {
+    }
+
+    public static Inbound decode(byte type, ByteBuf payload) throws MalformedFrameException {
+        ByteBuffer bb = payload.nioBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        if (bb.remaining() < 4) {
+            throw new MalformedFrameException(RpcType.name(type) + ": payload too short");
+        }
+        try {
+            return switch (type) {
+                case RpcType.PREPARE_CONF -> prepareConf(bb);
+                case RpcType.HTTP_REQ_CALL -> requestCall(bb);
+                case RpcType.HTTP_RESP_CALL -> responseCall(bb);
+                case RpcType.EXTRA_INFO -> extraInfo(bb);
+                default -> throw new MalformedFrameException("unexpected frame type " + type);
+            };
+        } catch (RuntimeException e) {
+            // IndexOutOfBounds, IllegalArgument, BufferUnderflow… from offsets pointing nowhere.
+            throw new MalformedFrameException(RpcType.name(type) + ": malformed FlatBuffer (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    private static Inbound prepareConf(ByteBuffer bb) throws MalformedFrameException {
+        var req = io.github.api7.A6.PrepareConf.Req.getRootAsReq(bb);
+        List<Header> conf = new ArrayList<>(req.confLength());
+        for (int i = 0; i < req.confLength(); i++) {
+            TextEntry e = req.conf(i);
+            if (e == null || e.name() == null) {
+                throw new MalformedFrameException("RPC_PREPARE_CONF: conf entry " + i + " has no name");
+            }
+            conf.add(new Header(e.name(), e.value() == null ? "" : e.value()));
+        }
+        return new Inbound.PrepareConf(req.key() == null ? "" : req.key(), conf);
+    }
+
+    private static Inbound requestCall(ByteBuffer bb) {
+        var req = io.github.api7.A6.HTTPReqCall.Req.getRootAsReq(bb);
+        int method = req.method();
+        String methodName = method >= 0 && method < METHODS.length ? METHODS[method] : "UNKNOWN";
+        byte[] ip = new byte[req.srcIpLength()];
+        for (int i = 0; i < ip.length; i++) {
+            ip[i] = (byte) req.srcIp(i);
+        }
+        return new Inbound.RequestCall(req.id(), req.confToken(), methodName,
+                req.path() == null ? "/" : req.path(),
+                entries(req.argsLength(), req::args),
+                entries(req.headersLength(), req::headers),
+                ipText(ip));
+    }
+
+    private static Inbound responseCall(ByteBuffer bb) {
+        var req = io.github.api7.A6.HTTPRespCall.Req.getRootAsReq(bb);
+        return new Inbound.ResponseCall(req.id(), req.confToken(), req.status(),
+                entries(req.headersLength(), req::headers));
+    }
+
+    private static Inbound extraInfo(ByteBuffer bb) {
+        var resp = io.github.api7.A6.ExtraInfo.Resp.getRootAsResp(bb);
+        if (!rootHasField(bb, 0)) {
+            return new Inbound.ExtraInfoAnswer(Optional.empty());
+        }
+        ByteBuffer v = resp.resultAsByteBuffer();
+        byte[] out = new byte[v == null ? 0 : v.remaining()];
+        if (v != null) {
+            v.get(out);
+        }
+        return new Inbound.ExtraInfoAnswer(Optional.of(out));
+    }
+
+    /** Whether the root table has field {@code index}: FlatBuffers' accessors cannot tell absent from empty. */
+    static boolean rootHasField(ByteBuffer bb, int index) {
+        int table = bb.position() + bb.getInt(bb.position());
+        int vtable = table - bb.getInt(table);
+        int vtableSize = Short.toUnsignedInt(bb.getShort(vtable));
+        int slot = 4 + 2 * index;
+        return slot < vtableSize && bb.getShort(vtable + slot) != 0;
+    }
+
+    private static Headers entries(int n, IntFunction<TextEntry> at) {
+        if (n == 0) {
+            return Headers.empty();
+        }
+        List<Header> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            TextEntry e = at.apply(i);
+            String name = e.name();
+            if (name != null) {
+                out.add(new Header(name, e.value()));
+            }
+        }
+        return Headers.of(out);
+    }
+
+    static String ipText(byte[] ip) {
+        if (ip.length != 4 && ip.length != 16) {
+            return "";
+        }
+        try {
+            return InetAddress.getByAddress(ip).getHostAddress();
+        } catch (UnknownHostException e) {
+            return "";
+        }
+    }
+}

@@ -1,0 +1,272 @@
+package io.inferencepam.runner.server;
+
+import io.inferencepam.runner.conf.PreparedConf;
+import io.inferencepam.runner.protocol.A6Encoder;
+import io.inferencepam.runner.protocol.OutboundFrame;
+import io.inferencepam.runner.spi.Attributes;
+import io.inferencepam.runner.spi.Body;
+import io.inferencepam.runner.spi.CallContext;
+import io.inferencepam.runner.spi.Header;
+import io.inferencepam.runner.spi.Headers;
+import io.inferencepam.runner.spi.HttpRequest;
+import io.inferencepam.runner.spi.HttpResponse;
+import io.inferencepam.runner.spi.OpenAiError;
+import io.inferencepam.runner.spi.Plugin;
+import io.inferencepam.runner.spi.RequestDecision;
+import io.inferencepam.runner.spi.RequestRewrite;
+import io.inferencepam.runner.spi.ResponseChange;
+import io.inferencepam.runner.spi.Stop;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the plugins of a conf for one call and turns the outcome into exactly one reply frame.
+ *
+ * <p>Invariants: plugins run on {@code pluginExecutor} in conf order; a Stop is final (later
+ * plugins do not run, earlier rewrites are dropped); any exception, failed stage, rejected task or
+ * missed deadline becomes Stop 503 in the request phase and a safe 503 response in the response
+ * phase — never RPC_ERROR there, because APISIX would then send the original, unmasked body.
+ */
+public final class CallDispatcher {
+    private static final Logger LOG = LoggerFactory.getLogger(CallDispatcher.class);
+
+    /** Hop-by-hop headers (RFC 9110 §7.6.1) that must not be replayed to the client. */
+    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
+            "transfer-encoding", "te", "trailer", "upgrade", "content-length");
+
+    static final Stop UNAVAILABLE = Stop.openAiError(503, "service_unavailable", "gateway_policy_unavailable",
+            "The gateway could not evaluate its access policy for this request. Retry later; "
+                    + "if it persists, contact the gateway operators.");
+
+    private final Executor pluginExecutor;
+    private final ScheduledExecutorService scheduler;
+    private final ExchangeStore exchanges;
+    private final Duration deadline;
+    private final RunnerMetrics metrics;
+
+    public CallDispatcher(Executor pluginExecutor, ScheduledExecutorService scheduler, ExchangeStore exchanges,
+                          Duration deadline, RunnerMetrics metrics) {
+        this.pluginExecutor = pluginExecutor;
+        this.scheduler = scheduler;
+        this.exchanges = exchanges;
+        this.deadline = deadline;
+        this.metrics = metrics;
+    }
+
+    /** Chain state of the request phase. {@code stop} non-null means halted. */
+    private record RequestState(HttpRequest request, RequestRewrite rewrite, Stop stop) {
+    }
+
+    public CompletableFuture<OutboundFrame> request(PreparedConf conf, HttpRequest request, long startNanos) {
+        Optional<Attributes> exchange = exchangeFor(conf, request.var(PreparedConf.REQUEST_ID_VAR));
+        CallContext ctx = context(conf, exchange, startNanos);
+        CompletableFuture<RequestState> chain = CompletableFuture.completedFuture(
+                new RequestState(request, RequestRewrite.NONE, null));
+        for (int i = 0; i < conf.plugins().size(); i++) {
+            Plugin plugin = conf.plugins().get(i);
+            String name = conf.names().get(i);
+            chain = chain.thenComposeAsync(st -> st.stop() != null ? CompletableFuture.completedFuture(st)
+                    : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d)), pluginExecutor);
+        }
+        long id = request.rpcId();
+        return withDeadline(chain.handle((st, err) -> {
+            if (err != null) {
+                logFailure(conf, "request", err);
+                metrics.outcome("request", "error");
+                return A6Encoder.requestStop(id, UNAVAILABLE);
+            }
+            if (st.stop() != null) {
+                metrics.outcome("request", "stop");
+                return A6Encoder.requestStop(id, st.stop());
+            }
+            if (st.rewrite().isEmpty()) {
+                metrics.outcome("request", "pass");
+                return A6Encoder.requestNone(id);
+            }
+            metrics.outcome("request", "rewrite");
+            return A6Encoder.requestRewrite(id, st.rewrite(), contentLengthFor(st.rewrite()));
+        }), startNanos, () -> {
+            metrics.outcome("request", "deadline");
+            LOG.warn("request call on {} missed its {} ms deadline: answered 503", conf.identity().key(), deadline.toMillis());
+            return A6Encoder.requestStop(id, UNAVAILABLE);
+        });
+    }
+
+    private static RequestState next(RequestState st, RequestDecision d) {
+        if (d instanceof RequestDecision.Halt halt) {
+            return new RequestState(st.request(), st.rewrite(), halt.stop());
+        }
+        RequestRewrite rw = ((RequestDecision.Proceed) d).rewrite();
+        return new RequestState(st.request().apply(rw), st.rewrite().then(rw), null);
+    }
+
+    /**
+     * A rewritten body needs a matching content-length: on routes with ext-plugin-post-resp,
+     * APISIX forwards the client's original length with the new body (conformance C2/C2b).
+     */
+    private static Headers contentLengthFor(RequestRewrite rw) {
+        return rw.body().map(b -> Headers.of("content-length", Integer.toString(b.length()))).orElse(Headers.empty());
+    }
+
+    public CompletableFuture<OutboundFrame> response(PreparedConf conf, HttpResponse response, long startNanos) {
+        Optional<String> requestId = response.var(PreparedConf.REQUEST_ID_VAR);
+        Optional<Attributes> exchange = exchangeFor(conf, requestId);
+        CallContext ctx = context(conf, exchange, startNanos);
+        CompletableFuture<HttpResponse> chain = CompletableFuture.completedFuture(response);
+        for (int i = 0; i < conf.plugins().size(); i++) {
+            Plugin plugin = conf.plugins().get(i);
+            String name = conf.names().get(i);
+            chain = chain.thenComposeAsync(r -> invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), pluginExecutor);
+        }
+        long id = response.rpcId();
+        return withDeadline(chain.handle((r, err) -> {
+            if (conf.correlated()) {
+                requestId.ifPresent(exchanges::close);
+            }
+            if (err != null) {
+                logFailure(conf, "response", err);
+                metrics.outcome("response", "error");
+                return safeError(id);
+            }
+            metrics.outcome("response", r.equals(response) ? "pass" : "rewrite");
+            return completeResponse(id, r);
+        }), startNanos, () -> {
+            metrics.outcome("response", "deadline");
+            LOG.warn("response call on {} missed its {} ms deadline: answered a safe 503", conf.identity().key(), deadline.toMillis());
+            return safeError(id);
+        });
+    }
+
+    /**
+     * Always a complete header set: when the runner sends no header APISIX drops Content-Type, and
+     * compressed bytes lose their Content-Encoding (conformance P3, P4b, P5).
+     */
+    static OutboundFrame completeResponse(long id, HttpResponse r) {
+        List<Header> headers = new ArrayList<>(r.headers().size() + 1);
+        for (Header h : r.headers().entries()) {
+            String lower = h.name().toLowerCase(Locale.ROOT);
+            if (!HOP_BY_HOP.contains(lower) && h.value() != null) {
+                headers.add(h);
+            }
+        }
+        if (r.body().isPresent()) {
+            headers.add(new Header("Content-Length", Integer.toString(r.body().get().length())));
+        } else {
+            r.headers().first("content-length").ifPresent(v -> headers.add(new Header("Content-Length", v)));
+        }
+        return A6Encoder.response(id, r.status(), headers, r.body());
+    }
+
+    /** What the client gets when the response phase fails: never the upstream body. */
+    static OutboundFrame safeError(long id) {
+        Body body = Body.utf8(OpenAiError.json("service_unavailable", "gateway_response_policy_failed",
+                "The gateway could not apply its response policy, so the response was withheld. Retry later."));
+        return A6Encoder.response(id, 503, List.of(
+                new Header("Content-Type", "application/json"),
+                new Header("Content-Length", Integer.toString(body.length())),
+                new Header("Cache-Control", "no-store")), Optional.of(body));
+    }
+
+    private Optional<Attributes> exchangeFor(PreparedConf conf, Optional<String> requestId) {
+        if (!conf.correlated() || requestId.isEmpty() || requestId.get().isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(exchanges.open(requestId.get()));
+    }
+
+    private CallContext context(PreparedConf conf, Optional<Attributes> exchange, long startNanos) {
+        long remaining = deadline.toNanos() - (System.nanoTime() - startNanos);
+        return new CallContext(new Attributes(), exchange, conf.identity(), Instant.now().plusNanos(Math.max(0, remaining)));
+    }
+
+    /** Calls plugin code; a throw becomes a failed stage so the chain fails closed. */
+    private static <T> CompletableFuture<T> invoke(String plugin, PluginCall<T> call) {
+        try {
+            CompletionStage<T> stage = call.run();
+            if (stage == null) {
+                return CompletableFuture.failedFuture(new IllegalStateException("plugin " + plugin + " returned no result"));
+            }
+            return stage.toCompletableFuture().thenApply(v -> {
+                if (v == null) {
+                    throw new IllegalStateException("plugin " + plugin + " completed with null");
+                }
+                return v;
+            });
+        } catch (Throwable t) {
+            return CompletableFuture.failedFuture(new PluginFailure(plugin, t));
+        }
+    }
+
+    @FunctionalInterface
+    private interface PluginCall<T> {
+        CompletionStage<T> run();
+    }
+
+    /** Completes with {@code onDeadline} if {@code work} is not done in time; exactly one completion wins. */
+    private CompletableFuture<OutboundFrame> withDeadline(CompletableFuture<OutboundFrame> work, long startNanos,
+                                                          java.util.function.Supplier<OutboundFrame> onDeadline) {
+        CompletableFuture<OutboundFrame> result = new CompletableFuture<>();
+        long remaining = Math.max(0, deadline.toNanos() - (System.nanoTime() - startNanos));
+        ScheduledFuture<?> timer = scheduler.schedule(() -> {
+            if (!result.isDone()) {
+                result.complete(onDeadline.get());
+            }
+        }, remaining, TimeUnit.NANOSECONDS);
+        work.whenComplete((frame, err) -> {
+            timer.cancel(false);
+            if (err != null) {
+                // Encoding failed (e.g. a reply too large for one frame): still one safe answer.
+                LOG.warn("reply could not be built: {}", err.getClass().getSimpleName());
+                result.complete(onDeadline.get());
+            } else {
+                result.complete(frame);
+            }
+        });
+        return result;
+    }
+
+    private static void logFailure(PreparedConf conf, String phase, Throwable err) {
+        Throwable cause = err;
+        while ((cause instanceof java.util.concurrent.CompletionException || cause instanceof PluginFailure)
+                && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        String plugin = findPlugin(err);
+        StackTraceElement[] st = cause.getStackTrace();
+        // Class and location only: exception messages can quote payloads or secrets.
+        LOG.warn("{} phase failed closed on {} (plugin {}): {} at {}", phase, conf.identity().key(), plugin,
+                cause.getClass().getName(), st.length > 0 ? st[0] : "?");
+    }
+
+    private static String findPlugin(Throwable err) {
+        for (Throwable t = err; t != null; t = t.getCause()) {
+            if (t instanceof PluginFailure pf) {
+                return pf.plugin;
+            }
+        }
+        return "?";
+    }
+
+    /** Marks which plugin threw. */
+    private static final class PluginFailure extends RuntimeException {
+        final String plugin;
+
+        PluginFailure(String plugin, Throwable cause) {
+            super(null, cause, false, false);
+            this.plugin = plugin;
+        }
+    }
+}

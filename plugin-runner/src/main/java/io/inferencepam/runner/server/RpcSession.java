@@ -1,0 +1,228 @@
+package io.inferencepam.runner.server;
+
+import io.inferencepam.runner.conf.ConfCompiler;
+import io.inferencepam.runner.conf.InvalidConfsException;
+import io.inferencepam.runner.conf.PreparedConf;
+import io.inferencepam.runner.protocol.A6Decoder;
+import io.inferencepam.runner.protocol.A6Encoder;
+import io.inferencepam.runner.protocol.ErrorCode;
+import io.inferencepam.runner.protocol.Frame;
+import io.inferencepam.runner.protocol.FrameDecoder;
+import io.inferencepam.runner.protocol.Inbound;
+import io.inferencepam.runner.protocol.MalformedFrameException;
+import io.inferencepam.runner.protocol.OutboundFrame;
+import io.inferencepam.runner.protocol.RpcType;
+import io.inferencepam.runner.spi.HttpRequest;
+import io.inferencepam.runner.spi.HttpResponse;
+import io.inferencepam.runner.spi.Phase;
+import io.inferencepam.runner.spi.Vars;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.TooLongFrameException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One APISIX connection. APISIX runs one RPC at a time per connection (it may open a second
+ * connection for PrepareConf while the first waits), so the session is a small state machine
+ * confined to the channel's event loop: IDLE → (ExtraInfo questions → answers) → RUNNING → reply
+ * → IDLE. Plugin work runs elsewhere; the reply comes back to the event loop to be written.
+ *
+ * <p>Buffer ownership: every inbound {@link Frame} is released here, right after decoding into
+ * plain values.
+ */
+final class RpcSession extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(RpcSession.class);
+
+    private enum State { IDLE, AWAITING_INFO, BUSY, CLOSED }
+
+    private final CompletableFuture<ConfCompiler> compiler;
+    private final ConfStore confs;
+    private final CallDispatcher dispatcher;
+    private final Executor prepareExecutor;
+    private final RunnerMetrics metrics;
+    private State state = State.IDLE;
+    private PendingCall pending;
+
+    RpcSession(CompletableFuture<ConfCompiler> compiler, ConfStore confs, CallDispatcher dispatcher,
+               Executor prepareExecutor, RunnerMetrics metrics) {
+        this.compiler = compiler;
+        this.confs = confs;
+        this.dispatcher = dispatcher;
+        this.prepareExecutor = prepareExecutor;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof Frame frame)) {
+            io.netty.util.ReferenceCountUtil.release(msg);
+            return;
+        }
+        Inbound in;
+        byte type = frame.type();
+        try {
+            if (state == State.CLOSED) {
+                return;
+            }
+            if (type != RpcType.PREPARE_CONF && type != RpcType.HTTP_REQ_CALL
+                    && type != RpcType.HTTP_RESP_CALL && type != RpcType.EXTRA_INFO) {
+                protocolError(ctx, "unknown_type", "unknown frame type " + type);
+                return;
+            }
+            in = A6Decoder.decode(type, frame.payload());
+        } catch (MalformedFrameException e) {
+            protocolError(ctx, "malformed", e.getMessage());
+            return;
+        } finally {
+            frame.release();
+        }
+        handle(ctx, in);
+    }
+
+    private void handle(ChannelHandlerContext ctx, Inbound in) {
+        if (in instanceof Inbound.ExtraInfoAnswer answer) {
+            if (state != State.AWAITING_INFO) {
+                protocolError(ctx, "out_of_order", "ExtraInfo answer without a question");
+                return;
+            }
+            if (pending.answer(answer.result())) {
+                run(ctx, pending);
+            }
+            return;
+        }
+        if (state != State.IDLE) {
+            protocolError(ctx, "out_of_order", "new RPC while the previous one is unanswered");
+            return;
+        }
+        if (in instanceof Inbound.PrepareConf prepare) {
+            prepare(ctx, prepare);
+        } else if (in instanceof Inbound.RequestCall call) {
+            start(ctx, Phase.REQUEST, call, call.confToken());
+        } else if (in instanceof Inbound.ResponseCall call) {
+            start(ctx, Phase.RESPONSE, call, call.confToken());
+        }
+    }
+
+    private void prepare(ChannelHandlerContext ctx, Inbound.PrepareConf prepare) {
+        state = State.BUSY;
+        long start = System.nanoTime();
+        long token = confs.newToken();
+        // Compilation builds plugins (may touch schemas, regexes, key material): off the event loop.
+        compiler.thenApplyAsync(c -> {
+            try {
+                PreparedConf conf = c.compile(prepare.key(), prepare.conf(), token);
+                confs.put(conf);
+                metrics.rpc("prepare_conf", "ok");
+                return A6Encoder.prepareConf(token);
+            } catch (InvalidConfsException e) {
+                metrics.rpc("prepare_conf", "invalid");
+                for (var p : e.problems()) {
+                    LOG.error("PrepareConf {} refused, route will answer 503 until fixed: {}", prepare.key(), p);
+                }
+                return A6Encoder.error(ErrorCode.BAD_REQUEST);
+            }
+        }, prepareExecutor).exceptionally(err -> {
+            metrics.rpc("prepare_conf", "error");
+            LOG.error("PrepareConf {} failed: {}", prepare.key(), err.getClass().getSimpleName());
+            return A6Encoder.error(ErrorCode.SERVICE_UNAVAILABLE);
+        }).thenAccept(reply -> ctx.executor().execute(() -> reply(ctx, reply, "prepare_conf", start)));
+    }
+
+    private void start(ChannelHandlerContext ctx, Phase phase, Inbound call, long token) {
+        long start = System.nanoTime();
+        String type = phase == Phase.REQUEST ? "http_req_call" : "http_resp_call";
+        PreparedConf conf = confs.get(token);
+        if (conf == null) {
+            // APISIX flushes its token caches, re-prepares and retries (up to 3 times).
+            metrics.rpc(type, "conf_token_not_found");
+            ctx.writeAndFlush(A6Encoder.error(ErrorCode.CONF_TOKEN_NOT_FOUND));
+            return;
+        }
+        PendingCall p = new PendingCall(phase, call, conf, start);
+        if (p.questionCount() == 0) {
+            run(ctx, p);
+            return;
+        }
+        state = State.AWAITING_INFO;
+        pending = p;
+        // All questions at once: APISIX answers them in order (conformance R2b).
+        for (String var : p.vars()) {
+            ctx.write(A6Encoder.varQuestion(var));
+        }
+        if (p.wantsBody()) {
+            ctx.write(phase == Phase.REQUEST ? A6Encoder.requestBodyQuestion() : A6Encoder.responseBodyQuestion());
+        }
+        ctx.flush();
+    }
+
+    private void run(ChannelHandlerContext ctx, PendingCall p) {
+        state = State.BUSY;
+        pending = null;
+        Vars vars = Vars.of(p.varValues());
+        CompletableFuture<OutboundFrame> reply;
+        String type;
+        if (p.call instanceof Inbound.RequestCall c) {
+            type = "http_req_call";
+            reply = dispatcher.request(p.conf, new HttpRequest(c.id(), c.method(), c.path(), c.args(), c.headers(),
+                    c.sourceIp(), vars, p.body()), p.startNanos);
+        } else {
+            Inbound.ResponseCall c = (Inbound.ResponseCall) p.call;
+            type = "http_resp_call";
+            reply = dispatcher.response(p.conf, new HttpResponse(c.id(), c.status(), c.headers(), vars, p.body()),
+                    p.startNanos);
+        }
+        reply.thenAccept(frame -> ctx.executor().execute(() -> reply(ctx, frame, type, p.startNanos)));
+    }
+
+    private void reply(ChannelHandlerContext ctx, OutboundFrame frame, String type, long startNanos) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.IDLE;
+        metrics.latency(type, System.nanoTime() - startNanos);
+        if (!type.equals("prepare_conf")) {
+            metrics.rpc(type, "answered");
+        }
+        ctx.writeAndFlush(frame).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    }
+
+    private void protocolError(ChannelHandlerContext ctx, String kind, String detail) {
+        metrics.protocolError(kind);
+        LOG.warn("closing APISIX connection after a protocol error: {}", detail);
+        state = State.CLOSED;
+        ctx.writeAndFlush(A6Encoder.error(ErrorCode.BAD_REQUEST)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (c instanceof TooLongFrameException) {
+            protocolError(ctx, "oversized", c.getMessage());
+        } else if (c instanceof FrameDecoder.TruncatedFrameException) {
+            metrics.protocolError("truncated");
+            LOG.warn("closing APISIX connection: {}", c.getMessage());
+            state = State.CLOSED;
+            ctx.close();
+        } else if (c instanceof java.io.IOException) {
+            state = State.CLOSED;
+            ctx.close();
+        } else {
+            metrics.protocolError("internal");
+            LOG.warn("closing APISIX connection after {}", c.getClass().getName());
+            state = State.CLOSED;
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        state = State.CLOSED;
+        pending = null;
+        ctx.fireChannelInactive();
+    }
+}

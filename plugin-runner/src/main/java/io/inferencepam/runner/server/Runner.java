@@ -1,0 +1,246 @@
+package io.inferencepam.runner.server;
+
+import io.inferencepam.runner.conf.ConfCompiler;
+import io.inferencepam.runner.conf.PluginLoader;
+import io.inferencepam.runner.conf.PluginRegistry;
+import io.inferencepam.runner.control.ControlServer;
+import io.inferencepam.runner.control.PrometheusMetrics;
+import io.inferencepam.runner.protocol.FrameDecoder;
+import io.inferencepam.runner.protocol.FrameEncoder;
+import io.inferencepam.runner.spi.ControlApi;
+import io.inferencepam.runner.spi.Metrics;
+import io.inferencepam.runner.spi.PluginEnvironment;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root of the runtime: executors, plugin loading, the Unix socket server and the
+ * control API. The socket is bound before plugins finish loading, so APISIX can connect at once;
+ * PrepareConf simply waits for the registry (off the event loop).
+ */
+public final class Runner implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Runner.class);
+
+    private final RunnerConfig config;
+    private final Function<String, Optional<String>> settings;
+    private final PrometheusMetrics metrics = new PrometheusMetrics();
+    private final ThreadPoolExecutor pluginPool;
+    private final ThreadPoolExecutor blockingPool;
+    private final ScheduledExecutorService scheduler;
+    private final ControlServer control;
+    private final Deque<AutoCloseable> shutdownHooks = new ArrayDeque<>();
+    private final ChannelGroup connections = new DefaultChannelGroup("apisix", GlobalEventExecutor.INSTANCE);
+    private final CompletableFuture<ConfCompiler> compiler = new CompletableFuture<>();
+    private Transport transport;
+    private NioEventLoopGroup controlGroup;
+    private Channel server;
+    private InetSocketAddress controlAddress;
+
+    public Runner(RunnerConfig config, Function<String, Optional<String>> settings) {
+        this.config = config;
+        this.settings = settings;
+        this.pluginPool = BoundedExecutors.fixed("pam-plugin", config.pluginThreads(), config.executorQueue());
+        this.blockingPool = BoundedExecutors.fixed("pam-blocking", config.blockingThreads(), config.executorQueue());
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(BoundedExecutors.daemon("pam-timer"));
+        this.control = new ControlServer(blockingPool);
+    }
+
+    /** Binds the socket and starts loading plugins. Returns once APISIX can connect. */
+    public Runner start() throws Exception {
+        CompletableFuture.runAsync(this::loadPlugins, pluginPool);
+        ConfStore confs = new ConfStore(config.confExpire().plus(RunnerConfig.CONF_EXPIRE_MARGIN), config.confCacheCapacity());
+        ExchangeStore exchanges = new ExchangeStore(Duration.ofMinutes(5), 200_000);
+        RunnerMetrics rm = new RunnerMetrics(metrics);
+        registerRuntimeGauges(confs, exchanges);
+        CallDispatcher dispatcher = new CallDispatcher(pluginPool, scheduler, exchanges, config.callDeadline(), rm);
+
+        transport = Transport.create(Math.max(1, Runtime.getRuntime().availableProcessors()));
+        Path socket = config.socketPath();
+        Files.deleteIfExists(socket); // a stale socket from a previous run would make bind fail
+        server = new ServerBootstrap()
+                .group(transport.group())
+                .channel(transport.serverChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        connections.add(ch);
+                        ch.pipeline().addLast(
+                                new FrameEncoder(),
+                                new FrameDecoder(config.maxFramePayload(), config.partialFrameTimeout().toMillis()),
+                                new RpcSession(compiler, confs, dispatcher, pluginPool, rm));
+                    }
+                })
+                .bind(new DomainSocketAddress(socket.toFile())).sync().channel();
+        setPermissions(socket, config.socketMode());
+
+        if (config.controlPort() >= 0) {
+            controlGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("pam-control", true));
+            registerHealth();
+            controlAddress = control.start(controlGroup, config.controlHost(), config.controlPort());
+        }
+        LOG.info("listening on {} ({}), control API on {}", socket, transport.name(),
+                controlAddress == null ? "disabled" : controlAddress);
+        return this;
+    }
+
+    private void loadPlugins() {
+        try {
+            PluginRegistry registry = PluginLoader.load(environment());
+            compiler.complete(new ConfCompiler(registry));
+            LOG.info("plugins loaded: {}", registry.names());
+        } catch (Throwable t) {
+            LOG.error("plugins failed to load; every PrepareConf will fail (routes answer 503): {}", t.toString());
+            compiler.completeExceptionally(t);
+        }
+    }
+
+    /** Completes when plugins are loaded (or failed to load). */
+    public CompletableFuture<ConfCompiler> plugins() {
+        return compiler;
+    }
+
+    public Optional<InetSocketAddress> controlAddress() {
+        return Optional.ofNullable(controlAddress);
+    }
+
+    private PluginEnvironment environment() {
+        return new PluginEnvironment() {
+            @Override
+            public Executor blockingExecutor() {
+                return blockingPool;
+            }
+
+            @Override
+            public ScheduledExecutorService scheduler() {
+                return scheduler;
+            }
+
+            @Override
+            public ControlApi control() {
+                return control;
+            }
+
+            @Override
+            public Metrics metrics() {
+                return metrics;
+            }
+
+            @Override
+            public Clock clock() {
+                return Clock.systemUTC();
+            }
+
+            @Override
+            public Optional<String> setting(String name) {
+                return settings.apply(name);
+            }
+
+            @Override
+            public void onShutdown(AutoCloseable resource) {
+                synchronized (shutdownHooks) {
+                    shutdownHooks.push(resource);
+                }
+            }
+        };
+    }
+
+    private void registerRuntimeGauges(ConfStore confs, ExchangeStore exchanges) {
+        metrics.gauge("pam_runner_conf_cache_size", "Live conf tokens", confs::size);
+        metrics.gauge("pam_runner_conf_cache_evictions", "Conf tokens evicted for capacity (each forces APISIX to re-prepare)",
+                confs::evictions);
+        metrics.gauge("pam_runner_exchanges", "Calls whose request and response phases are being correlated", exchanges::size);
+        metrics.gauge("pam_runner_connections", "Open APISIX connections", connections::size);
+        metrics.gauge("pam_runner_plugin_queue_depth", "Tasks waiting for a plugin thread", () -> pluginPool.getQueue().size());
+        metrics.gauge("pam_runner_blocking_queue_depth", "Tasks waiting for a blocking-I/O thread", () -> blockingPool.getQueue().size());
+    }
+
+    private void registerHealth() {
+        control.route("GET", "/healthz", r -> CompletableFuture.completedFuture(ControlApi.Response.json(200, "{\"status\":\"alive\"}")));
+        control.route("GET", "/readyz", r -> {
+            boolean ready = server != null && server.isActive() && compiler.isDone() && !compiler.isCompletedExceptionally();
+            return CompletableFuture.completedFuture(ready
+                    ? ControlApi.Response.json(200, "{\"status\":\"ready\"}")
+                    : ControlApi.Response.json(503, "{\"status\":\"not ready\"}"));
+        });
+        control.route("GET", "/metrics", r -> CompletableFuture.completedFuture(
+                new ControlApi.Response(200, "text/plain; version=0.0.4; charset=utf-8",
+                        io.inferencepam.runner.spi.Body.utf8(metrics.scrape()))));
+    }
+
+    static void setPermissions(Path socket, int mode) throws IOException {
+        Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] order = {
+            PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_READ,
+            PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_READ};
+        for (int bit = 0; bit < order.length; bit++) {
+            if ((mode & (1 << bit)) != 0) {
+                perms.add(order[bit]);
+            }
+        }
+        Files.setPosixFilePermissions(socket, perms);
+    }
+
+    /** Stops accepting, closes connections, runs plugin shutdown hooks. Bounded to about a second. */
+    @Override
+    public void close() {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(900);
+        if (server != null) {
+            server.close().awaitUninterruptibly(200);
+        }
+        connections.close().awaitUninterruptibly(200);
+        control.stop();
+        synchronized (shutdownHooks) {
+            while (!shutdownHooks.isEmpty()) {
+                try {
+                    shutdownHooks.pop().close();
+                } catch (Exception e) {
+                    LOG.warn("shutdown hook failed: {}", e.getClass().getSimpleName());
+                }
+            }
+        }
+        pluginPool.shutdownNow();
+        blockingPool.shutdownNow();
+        scheduler.shutdownNow();
+        long left = Math.max(0, deadline - System.nanoTime());
+        if (transport != null) {
+            transport.group().shutdownGracefully(0, TimeUnit.NANOSECONDS.toMillis(left) / 2 + 1, TimeUnit.MILLISECONDS);
+        }
+        if (controlGroup != null) {
+            controlGroup.shutdownGracefully(0, 100, TimeUnit.MILLISECONDS);
+        }
+        try {
+            Files.deleteIfExists(config.socketPath());
+        } catch (IOException ignored) {
+            // best effort: the next start removes a stale socket anyway
+        }
+    }
+}

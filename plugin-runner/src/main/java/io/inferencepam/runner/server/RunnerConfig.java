@@ -1,0 +1,91 @@
+package io.inferencepam.runner.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Runtime settings. APISIX launches the runner with {@code APISIX_LISTEN_ADDRESS} and
+ * {@code APISIX_CONF_EXPIRE_TIME}; everything else has a safe default and a {@code PAM_*}
+ * environment variable (or Java system property of the same name).
+ *
+ * @param socketPath          Unix socket path ({@code unix:} prefix stripped)
+ * @param socketMode          octal permissions of the socket file, e.g. 0660, so the nginx worker user can connect
+ * @param confExpire          APISIX's conf token lifetime; tokens are kept this long plus a margin
+ * @param confCacheCapacity   max live conf tokens (evictions force APISIX to flush and re-prepare everything)
+ * @param callDeadline        per-call deadline after which the answer is Stop 503
+ * @param maxFramePayload     largest frame accepted (bytes; the protocol maximum is 16 MiB − 1)
+ * @param partialFrameTimeout how long an incomplete frame may sit before the connection is closed
+ * @param pluginThreads       threads that run plugin code
+ * @param blockingThreads     threads lent to plugins for blocking I/O
+ * @param executorQueue       queue bound of both executors (full → fail closed with 503)
+ * @param controlPort         loopback port of the control API (0 = pick a free port, -1 = disabled)
+ * @param controlHost         address the control API binds to (loopback by default)
+ */
+public record RunnerConfig(
+        Path socketPath,
+        int socketMode,
+        Duration confExpire,
+        int confCacheCapacity,
+        Duration callDeadline,
+        int maxFramePayload,
+        Duration partialFrameTimeout,
+        int pluginThreads,
+        int blockingThreads,
+        int executorQueue,
+        int controlPort,
+        String controlHost) {
+
+    public static final Duration CONF_EXPIRE_MARGIN = Duration.ofSeconds(10);
+
+    public static RunnerConfig fromEnvironment() {
+        return from(name -> Optional.ofNullable(System.getenv(name)).or(() -> Optional.ofNullable(System.getProperty(name))));
+    }
+
+    public static RunnerConfig from(Map<String, String> settings) {
+        return from(name -> Optional.ofNullable(settings.get(name)));
+    }
+
+    public static RunnerConfig from(Function<String, Optional<String>> settings) {
+        String address = settings.apply("APISIX_LISTEN_ADDRESS")
+                .orElseThrow(() -> new IllegalArgumentException(
+                        "APISIX_LISTEN_ADDRESS is not set (e.g. unix:/usr/local/apisix/conf/apisix-1.sock)"));
+        String path = address.startsWith("unix:") ? address.substring("unix:".length()) : address;
+        if (path.isBlank()) {
+            throw new IllegalArgumentException("APISIX_LISTEN_ADDRESS names no socket path");
+        }
+        int cores = Runtime.getRuntime().availableProcessors();
+        return new RunnerConfig(
+                Path.of(path),
+                Integer.parseInt(settings.apply("PAM_SOCKET_MODE").orElse("660"), 8),
+                Duration.ofSeconds(positive(settings, "APISIX_CONF_EXPIRE_TIME", 3600)),
+                positive(settings, "PAM_CONF_CACHE_CAPACITY", 10_000),
+                Duration.ofMillis(positive(settings, "PAM_CALL_DEADLINE_MS", 10_000)),
+                Math.min(positive(settings, "PAM_MAX_FRAME_BYTES", 0xFFFFFF), 0xFFFFFF),
+                Duration.ofMillis(positive(settings, "PAM_PARTIAL_FRAME_TIMEOUT_MS", 30_000)),
+                positive(settings, "PAM_PLUGIN_THREADS", Math.max(2, cores)),
+                positive(settings, "PAM_BLOCKING_THREADS", 32),
+                positive(settings, "PAM_EXECUTOR_QUEUE", 10_000),
+                Integer.parseInt(settings.apply("PAM_CONTROL_PORT").orElse("9181")),
+                settings.apply("PAM_CONTROL_HOST").orElse("127.0.0.1"));
+    }
+
+    private static int positive(Function<String, Optional<String>> settings, String name, int fallback) {
+        String raw = settings.apply(name).orElse(null);
+        if (raw == null || raw.isBlank()) {
+            return fallback;
+        }
+        int v;
+        try {
+            v = Integer.parseInt(raw.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be an integer");
+        }
+        if (v <= 0) {
+            throw new IllegalArgumentException(name + " must be positive");
+        }
+        return v;
+    }
+}

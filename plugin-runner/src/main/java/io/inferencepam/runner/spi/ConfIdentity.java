@@ -1,0 +1,26 @@
+package io.inferencepam.runner.spi;
+
+/**
+ * Which route conf a call belongs to.
+ *
+ * @param key      APISIX's PrepareConf key, {@code route#<route id>#<plugin name>#<conf version>}
+ * @param routeId  the route id parsed from the key (empty if the key has another shape)
+ * @param apisixPlugin ext-plugin-pre-req, ext-plugin-post-req or ext-plugin-post-resp
+ * @param sha256   hex SHA-256 of the conf entries (names and values): the policy version
+ * @param token    conf token handed to APISIX
+ */
+public record ConfIdentity(String key, String routeId, String apisixPlugin, String sha256, long token) {
+
+    public static ConfIdentity fromKey(String key, String sha256, long token) {
+        String routeId = "";
+        String plugin = "";
+        if (key != null) {
+            String[] parts = key.split("#", -1);
+            if (parts.length >= 3 && ("route".equals(parts[0]) || "service".equals(parts[0]) || "global_rule".equals(parts[0]))) {
+                routeId = parts[1];
+                plugin = parts[2];
+            }
+        }
+        return new ConfIdentity(key == null ? "" : key, routeId, plugin, sha256, token);
+    }
+}

@@ -1,0 +1,39 @@
+package io.inferencepam.runner.spi;
+
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The runner's loopback HTTP control API. Features register endpoints here; handlers run off the
+ * event loop. The API binds to loopback only; people reach it through an APISIX route protected
+ * by pam-auth.
+ */
+public interface ControlApi {
+
+    /**
+     * Registers {@code handler} for {@code method} and a path. A path ending in {@code /*} matches
+     * every path under that prefix.
+     */
+    void route(String method, String path, Handler handler);
+
+    @FunctionalInterface
+    interface Handler {
+        CompletionStage<Response> handle(Request request) throws Exception;
+    }
+
+    record Request(String method, String path, Map<String, String> query, Headers headers, Body body) {
+        public String queryParam(String name, String fallback) {
+            return query.getOrDefault(name, fallback);
+        }
+    }
+
+    record Response(int status, String contentType, Body body) {
+        public static Response json(int status, String json) {
+            return new Response(status, "application/json", Body.utf8(json));
+        }
+
+        public static Response text(int status, String text) {
+            return new Response(status, "text/plain; charset=utf-8", Body.utf8(text));
+        }
+    }
+}

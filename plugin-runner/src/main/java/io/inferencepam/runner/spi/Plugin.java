@@ -1,0 +1,33 @@
+package io.inferencepam.runner.spi;
+
+import java.util.concurrent.CompletionStage;
+
+/**
+ * One plugin bound to one validated conf (created once per conf token, then shared by every call
+ * with that token, concurrently: implementations must be thread-safe and should be immutable).
+ *
+ * <p>Methods are called on the runtime's plugin executor, never on a Netty event loop. They must
+ * not block: blocking I/O goes to {@link PluginEnvironment#blockingExecutor()}. A thrown exception
+ * or a failed stage makes the runtime answer a generic 503 (request phase) or a safe error
+ * response (response phase): fail closed.
+ */
+public interface Plugin {
+
+    /** What this plugin needs fetched from APISIX in {@code phase}. */
+    default Requirements requirements(Phase phase) {
+        return Requirements.NONE;
+    }
+
+    /** True if this plugin uses {@link CallContext#exchange()}; the runtime then fetches {@code request_id}. */
+    default boolean correlatesPhases() {
+        return false;
+    }
+
+    default CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+        return RequestDecision.proceed();
+    }
+
+    default CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+        return ResponseChange.unchanged();
+    }
+}

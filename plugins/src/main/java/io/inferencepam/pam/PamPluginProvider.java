@@ -1,0 +1,15 @@
+package io.inferencepam.pam;
+
+import io.inferencepam.runner.spi.PluginEnvironment;
+import io.inferencepam.runner.spi.PluginFactory;
+import io.inferencepam.runner.spi.PluginProvider;
+import java.util.List;
+
+/** Registers the PAM plugins with the runtime (ServiceLoader). */
+public final class PamPluginProvider implements PluginProvider {
+    @Override
+    public List<PluginFactory> factories(PluginEnvironment environment) {
+        PamServices services = new PamServices(environment);
+        return List.of();
+    }
+}
