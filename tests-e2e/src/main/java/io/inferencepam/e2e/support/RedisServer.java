@@ -1,0 +1,75 @@
+package io.inferencepam.e2e.support;
+
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A real {@code redis-server} (Debian package, installed by {@code .ci/run}) on a free loopback
+ * port with its own temporary directory. Can be stopped and started again on the same port, to
+ * test what happens while Redis is down.
+ */
+public final class RedisServer implements AutoCloseable {
+    private final int port;
+    private final Path dir;
+    private Process process;
+
+    private RedisServer(int port, Path dir) {
+        this.port = port;
+        this.dir = dir;
+    }
+
+    public static RedisServer start() throws IOException, InterruptedException {
+        RedisServer r = new RedisServer(RunnerProcess.freePort(), Files.createTempDirectory("pam-redis"));
+        r.startAgain();
+        return r;
+    }
+
+    /** The binary: {@code PAM_REDIS_SERVER} or {@code redis-server} on the PATH. */
+    static String binary() {
+        String configured = System.getenv("PAM_REDIS_SERVER");
+        return configured != null && !configured.isBlank() ? configured : "redis-server";
+    }
+
+    public void startAgain() throws IOException, InterruptedException {
+        List<String> cmd = List.of(binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                "--dir", dir.toString(), "--save", "", "--appendonly", "no", "--protected-mode", "yes");
+        process = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("redis.log").toFile()).start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            try (Socket s = new Socket("127.0.0.1", port)) {
+                return;
+            } catch (IOException notYet) {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("redis-server exited: " + Files.readString(dir.resolve("redis.log")));
+                }
+                Thread.sleep(10);
+            }
+        }
+        throw new IllegalStateException("redis-server did not listen on " + port);
+    }
+
+    public void stop() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            process.waitFor();
+        }
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public String url() {
+        return "redis://127.0.0.1:" + port;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop();
+    }
+}

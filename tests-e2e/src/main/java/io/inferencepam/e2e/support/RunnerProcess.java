@@ -1,0 +1,124 @@
+package io.inferencepam.e2e.support;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The real runner, as a separate JVM process listening on a real Unix socket, started the way
+ * APISIX starts it ({@code APISIX_LISTEN_ADDRESS}, {@code APISIX_CONF_EXPIRE_TIME}). It runs from
+ * the current test class path, so test-only plugins registered there (ServiceLoader) are available
+ * next to the PAM plugins.
+ */
+public final class RunnerProcess implements AutoCloseable {
+    private final Path socket;
+    private final Path log;
+    private final Map<String, String> env;
+    private final int controlPort;
+    private Process process;
+
+    private RunnerProcess(Path dir, Map<String, String> extraEnv) throws IOException {
+        this.socket = dir.resolve("runner.sock");
+        this.log = dir.resolve("runner.log");
+        this.controlPort = freePort();
+        this.env = new LinkedHashMap<>();
+        env.put("APISIX_LISTEN_ADDRESS", "unix:" + socket);
+        env.put("APISIX_CONF_EXPIRE_TIME", "3600");
+        env.put("PAM_CONTROL_PORT", Integer.toString(controlPort));
+        env.putAll(extraEnv);
+    }
+
+    /** Starts a runner in a fresh temporary directory and waits for its socket. */
+    public static RunnerProcess start(Map<String, String> extraEnv) throws IOException, InterruptedException {
+        RunnerProcess r = new RunnerProcess(Files.createTempDirectory("pam-runner"), extraEnv);
+        r.launch();
+        return r;
+    }
+
+    public static RunnerProcess start() throws IOException, InterruptedException {
+        return start(Map.of());
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    public Path logFile() {
+        return log;
+    }
+
+    public String log() throws IOException {
+        return Files.exists(log) ? Files.readString(log) : "";
+    }
+
+    public int controlPort() {
+        return controlPort;
+    }
+
+    public Process process() {
+        return process;
+    }
+
+    /** Time from launch until the socket file exists. */
+    public Duration launch() throws IOException, InterruptedException {
+        Files.deleteIfExists(socket);
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xshare:auto");
+        cmd.add("-XX:TieredStopAtLevel=1".equals(System.getenv("PAM_TEST_JIT")) ? "-XX:TieredStopAtLevel=1" : "-XX:+UseSerialGC");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add("io.inferencepam.runner.cli.Main");
+        cmd.add("run");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().putAll(env);
+        long start = System.nanoTime();
+        process = pb.start();
+        long deadline = start + Duration.ofSeconds(30).toNanos();
+        while (!Files.exists(socket)) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("runner exited with " + process.exitValue() + ":\n" + log());
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("runner socket did not appear within 30 s:\n" + log());
+            }
+            Thread.sleep(5);
+        }
+        return Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    /** SIGTERM, as APISIX sends on stop; returns how long the process took to exit. */
+    public Duration stop() throws InterruptedException {
+        if (process == null || !process.isAlive()) {
+            return Duration.ZERO;
+        }
+        long start = System.nanoTime();
+        process.destroy();
+        if (!process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+        }
+        return Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    public Duration restart() throws IOException, InterruptedException {
+        stop();
+        return launch();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop();
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
