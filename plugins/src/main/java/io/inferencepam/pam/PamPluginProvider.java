@@ -10,6 +10,6 @@ public final class PamPluginProvider implements PluginProvider {
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
         PamServices services = new PamServices(environment);
-        return List.of();
+        return List.of(new io.inferencepam.pam.record.RecordPluginFactory(services));
     }
 }
