@@ -25,6 +25,8 @@ public final class Spool {
     private final long maxBytes;
     private final long minFreeBytes;
     private long offset;
+    /** The last append was refused for space; cleared by a successful append or a drain. */
+    private boolean refused;
 
     public record Batch(List<String> lines, long endOffset) {
     }
@@ -68,7 +70,7 @@ public final class Spool {
     /** Whether an append of a typical batch would be accepted now (fail_closed asks this). */
     public synchronized boolean canAccept() {
         try {
-            return Files.isWritable(dir) && size() < maxBytes && Files.getFileStore(dir).getUsableSpace() > minFreeBytes;
+            return !refused && Files.isWritable(dir) && size() < maxBytes && Files.getFileStore(dir).getUsableSpace() > minFreeBytes;
         } catch (IOException e) {
             return false;
         }
@@ -82,9 +84,11 @@ public final class Spool {
         byte[] bytes = sb.toString().getBytes(StandardCharsets.UTF_8);
         long size = size();
         if (size + bytes.length > maxBytes) {
+            refused = true;
             throw new SpoolFullException("audit spool would exceed PAM_AUDIT_SPOOL_MAX_BYTES");
         }
         if (Files.getFileStore(dir).getUsableSpace() - bytes.length < minFreeBytes) {
+            refused = true;
             throw new SpoolFullException("disk below PAM_AUDIT_SPOOL_MIN_FREE_BYTES");
         }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
@@ -96,9 +100,11 @@ public final class Spool {
                 ch.force(false);
             } catch (IOException e) {
                 ch.truncate(size);
+                refused = true;
                 throw e;
             }
         }
+        refused = false;
     }
 
     /** Up to {@code max} undrained lines, in order. */
@@ -135,6 +141,7 @@ public final class Spool {
     /** Marks everything before {@code endOffset} as stored; resets the files when all is drained. */
     public synchronized void commit(long endOffset) throws IOException {
         offset = endOffset;
+        refused = false;
         if (offset >= size()) {
             Files.deleteIfExists(file);
             offset = 0;
