@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
 public final class PamTestPlugins implements PluginProvider {
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
-        return List.of(new Auth(), new Hold(), new Mask());
+        return List.of(new Auth(), new Hold(), new Mask(), new Guard());
     }
 
     /**
@@ -181,6 +181,49 @@ public final class PamTestPlugins implements PluginProvider {
                     CallFacts.of(context).masked("email", n);
                     CallFacts.of(context).decide(new Decision("test-pam-mask", "email", Decision.Outcome.MASK, n + " e-mail address(es)"));
                     return CompletableFuture.completedFuture(ResponseChange.body(Body.utf8(sb.toString())));
+                }
+            };
+        }
+    }
+
+    /**
+     * {@code test-pam-guard}: a policy on the model in the call facts (set by pam-auth, or by policy
+     * replay from the record). Conf: {@code {"deny_models":[],"hold_models":[]}}.
+     */
+    static final class Guard implements PluginFactory {
+        public String name() {
+            return "test-pam-guard";
+        }
+
+        public String confSchema() {
+            return "{\"type\":\"object\"}";
+        }
+
+        public Set<Phase> phases() {
+            return Set.of(Phase.REQUEST);
+        }
+
+        public Plugin create(JsonNode conf) {
+            Set<String> deny = new java.util.HashSet<>();
+            conf.path("deny_models").forEach(m -> deny.add(m.asText()));
+            Set<String> hold = new java.util.HashSet<>();
+            conf.path("hold_models").forEach(m -> hold.add(m.asText()));
+            return new Plugin() {
+                @Override
+                public boolean correlatesPhases() {
+                    return true;
+                }
+
+                @Override
+                public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                    String model = CallFacts.of(context).model().orElse("");
+                    if (deny.contains(model)) {
+                        return RequestDecision.stop(Stop.openAiError(403, "permission_error", "model_blocked", "blocked"));
+                    }
+                    if (hold.contains(model)) {
+                        return RequestDecision.stop(new Stop(202, io.inferencepam.runner.spi.Headers.empty(), Body.utf8("{}")));
+                    }
+                    return RequestDecision.proceed();
                 }
             };
         }

@@ -288,7 +288,7 @@ public final class AuditCommand implements Runnable {
                 spec.commandLine().getErr().println("candidate route has no ext-plugin conf");
                 return 2;
             }
-            PolicyReplay replay = new PolicyReplay(pre.or(() -> post), post);
+            PolicyReplay replay = new PolicyReplay(pre.or(() -> post), post, skip.stream().allMatch("pam-record"::equals));
             PrintWriter out = spec.commandLine().getOut();
             Map<PolicyReplay.Change, Integer> counts = new EnumMap<>(PolicyReplay.Change.class);
             try (AuditSink s = store.open()) {

@@ -45,10 +45,17 @@ public final class PolicyReplay {
 
     private final Optional<PreparedConf> preReq;
     private final Optional<PreparedConf> postResp;
+    private final boolean compareHeaderRewrites;
 
-    public PolicyReplay(Optional<PreparedConf> preReq, Optional<PreparedConf> postResp) {
+    /**
+     * @param compareHeaderRewrites false when plugins were skipped: their header rewrites (pam-auth's
+     *                              credential injection) are in the record but cannot be replayed, so
+     *                              only path, args and body rewrites are compared
+     */
+    public PolicyReplay(Optional<PreparedConf> preReq, Optional<PreparedConf> postResp, boolean compareHeaderRewrites) {
         this.preReq = preReq;
         this.postResp = postResp;
+        this.compareHeaderRewrites = compareHeaderRewrites;
     }
 
     public Result replay(JsonNode rec) throws Exception {
@@ -90,7 +97,7 @@ public final class PolicyReplay {
         if (recStopped) {
             return new Result(id, recorded, cand, Change.NOW_ALLOWED);
         }
-        if (!rwSig.equals(recordedRewriteSignature(rec))) {
+        if (!comparable(rwSig).equals(comparable(recordedRewriteSignature(rec)))) {
             return new Result(id, recorded, cand, Change.REWRITTEN_DIFFERENTLY);
         }
         if (postResp.isPresent() && rec.path("response").path("seen").asBoolean(false)
@@ -110,6 +117,19 @@ public final class PolicyReplay {
             }
         }
         return new Result(id, recorded, cand, Change.UNCHANGED);
+    }
+
+    private String comparable(String signature) {
+        if (compareHeaderRewrites) {
+            return signature;
+        }
+        List<String> kept = new ArrayList<>();
+        for (String part : signature.split(",")) {
+            if (!part.isEmpty() && !part.startsWith("+h:") && !part.startsWith("-h:")) {
+                kept.add(part);
+            }
+        }
+        return String.join(",", kept);
     }
 
     private static CallContext context(JsonNode rec, Optional<PreparedConf> conf) {

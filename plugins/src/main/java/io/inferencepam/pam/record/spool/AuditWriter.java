@@ -212,10 +212,15 @@ public final class AuditWriter implements AutoCloseable {
             return;
         }
         try {
-            if (!spool.hasPending() && storeUp) {
+            if (!spool.hasPending() && (storeUp || clock.millis() >= retryAt)) {
                 try {
                     sink.write(linked);
                     stats.written.addAndGet(linked.size());
+                    if (!storeUp) {
+                        LOG.info("audit store ({}) back", sink.kind());
+                        storeUp = true;
+                        backoffMillis = 50;
+                    }
                     return;
                 } catch (Exception e) {
                     markDown(e);
