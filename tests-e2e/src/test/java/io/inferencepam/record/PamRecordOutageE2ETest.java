@@ -67,6 +67,7 @@ class PamRecordOutageE2ETest {
                     return null;
                 }));
             }
+
             while (done.get() < 100) {
                 Thread.sleep(5);
             }

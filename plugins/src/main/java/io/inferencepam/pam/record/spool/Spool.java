@@ -26,7 +26,11 @@ public final class Spool {
     private final long minFreeBytes;
     private long offset;
     /** The last append was refused for space; cleared by a successful append or a drain. */
-    private boolean refused;
+    private volatile boolean refused;
+    /** File size as of the last append or commit: read without the lock by {@link #canAccept}. */
+    private volatile long knownSize;
+    private volatile long freeCheckedAt;
+    private volatile boolean enoughFree = true;
 
     public record Batch(List<String> lines, long endOffset) {
     }
@@ -53,6 +57,7 @@ public final class Spool {
         if (!Files.exists(file) || offset > Files.size(file)) {
             offset = 0;
         }
+        knownSize = size();
     }
 
     public Path dir() {
@@ -67,13 +72,21 @@ public final class Spool {
         return size() > offset;
     }
 
-    /** Whether an append of a typical batch would be accepted now (fail_closed asks this). */
-    public synchronized boolean canAccept() {
-        try {
-            return !refused && Files.isWritable(dir) && size() < maxBytes && Files.getFileStore(dir).getUsableSpace() > minFreeBytes;
-        } catch (IOException e) {
-            return false;
+    /**
+     * Whether an append would be accepted now (fail_closed asks this on the request path). Never
+     * waits for the lock an fsync may hold; the disk check is refreshed at most once a second.
+     */
+    public boolean canAccept() {
+        long now = System.nanoTime();
+        if (now - freeCheckedAt > 1_000_000_000L) {
+            try {
+                enoughFree = Files.isWritable(dir) && Files.getFileStore(dir).getUsableSpace() > minFreeBytes;
+            } catch (IOException e) {
+                enoughFree = false;
+            }
+            freeCheckedAt = now;
         }
+        return !refused && enoughFree && knownSize < maxBytes;
     }
 
     public synchronized void append(List<String> lines) throws IOException {
@@ -104,6 +117,7 @@ public final class Spool {
                 throw e;
             }
         }
+        knownSize = size + bytes.length;
         refused = false;
     }
 
@@ -146,6 +160,7 @@ public final class Spool {
             Files.deleteIfExists(file);
             offset = 0;
         }
+        knownSize = size();
         Path tmp = dir.resolve("spool.offset.tmp");
         Files.writeString(tmp, Long.toString(offset));
         Files.move(tmp, offsetFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
