@@ -184,6 +184,33 @@ class PamRecordE2ETest {
     }
 
     @Test
+    void aResponsePhaseFailureIsRecordedAsTheSafeErrorTheClientGot() throws Exception {
+        fx.upstream.respondWith(200, List.of(new HttpHeader("Content-Type", "application/json")), "{\"email\":\"carol@example.com\"}");
+        RouteConf route = RouteConf.builder("rec-resp-fail").preReq(new ConfEntry("pam-record", "{}"))
+                .postResp(new ConfEntry("test-pam-mask", "{}"), new ConfEntry("test-throw", "{\"phase\":\"response\"}"),
+                        new ConfEntry("pam-record", "{}")).build();
+        GatewayResult r = fx.driver.call(route, chat("m", "x"), fx.upstream);
+        assertThat(r.status()).isEqualTo(503);
+        JsonNode rec = fx.record(r.requestId());
+        assertThat(rec.path("response").path("status").asInt()).isEqualTo(503);
+        assertThat(rec.path("response").path("upstream_status").asInt()).isEqualTo(200);
+        assertThat(rec.path("response").path("source").asText()).isEqualTo("gateway_error");
+        assertThat(rec.path("response").path("body").asText()).isEqualTo(r.bodyUtf8()).doesNotContain("carol");
+    }
+
+    @Test
+    void aCallWhoseResponsePhaseNeverComesIsRecordedAfterTheTimeout() throws Exception {
+        // pre-req only: there is no response phase to wait for
+        RouteConf route = RouteConf.builder("rec-noresp").preReq(new ConfEntry("pam-record", "{\"response_timeout_ms\":300}")).build();
+        GatewayResult r = fx.driver.call(route, chat("m", "x"), fx.upstream);
+        assertThat(r.status()).isEqualTo(200);
+        JsonNode rec = fx.record(r.requestId());
+        assertThat(rec.path("response").path("seen").asBoolean(true)).isFalse();
+        assertThat(rec.path("request_outcome").asText()).isEqualTo("pass");
+        assertThat(rec.path("request").path("body").asText()).contains("\"model\":\"m\"");
+    }
+
+    @Test
     void searchShowExportAndVerifyThroughPamctlAndTheControlApi() throws Exception {
         GatewayResult a = fx.driver.call(route("rec-search", new ConfEntry("test-pam-auth", AUTH_CONF)), chat("llama-3-8b", "a"), fx.upstream);
         GatewayResult d = fx.driver.call(route("rec-search", new ConfEntry("test-pam-auth", AUTH_CONF)), chat("gpt-secret", "b"), fx.upstream);

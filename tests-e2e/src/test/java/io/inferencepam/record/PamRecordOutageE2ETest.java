@@ -157,4 +157,36 @@ class PamRecordOutageE2ETest {
             assertThat(status).isEqualTo(200);
         }
     }
+
+    @Test
+    void theFileSinkWritesRotatedVerifiableJsonLines() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("pam-audit-files");
+        String publicKey;
+        try (AuditFixture fx = new AuditFixture(Map.of("PAM_AUDIT_SINK", "file", "PAM_AUDIT_FILE_DIR", dir.toString(),
+                "PAM_AUDIT_FILE_MAX_BYTES", "4000"), false)) {
+            RouteConf route = RouteConf.builder("files").preReq(new ConfEntry("pam-record", "{\"sink\":\"file\"}"))
+                    .postResp(new ConfEntry("pam-record", "{}")).build();
+            publicKey = fx.keys[1];
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                GatewayResult r = fx.driver.call(route, call(i), fx.upstream);
+                assertThat(r.status()).isEqualTo(200);
+                ids.add(r.requestId());
+            }
+            waitFor(fx, s -> s.path("submitted").asLong() >= 20 && s.path("pending_calls").asInt() == 0);
+            // a route that names another sink is refused at PrepareConf (fail closed: 503)
+            RouteConf wrong = RouteConf.builder("files-wrong").preReq(new ConfEntry("pam-record", "{\"sink\":\"redis\"}")).build();
+            assertThat(fx.driver.call(wrong, call(99), fx.upstream).status()).isEqualTo(503);
+            fx.runner.stop(); // SIGTERM: flush and a final signed checkpoint
+        }
+        try (var files = java.nio.file.Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString()).toList()).contains("audit.jsonl", "audit-000001.jsonl");
+        }
+        PamRecordE2ETest.Run search = PamRecordE2ETest.pamctl("audit", "search", "--file", dir.toString(), "--route", "files");
+        assertThat(search.out().lines().count()).isEqualTo(20);
+        PamRecordE2ETest.Run verify = PamRecordE2ETest.pamctl("audit", "verify", "--file", dir.toString(), "--complete",
+                "--public-key", publicKey);
+        assertThat(verify.code()).as(verify.out()).isZero();
+        assertThat(verify.out()).as("the shutdown checkpoint signs the whole chain").doesNotContain("after the last signed checkpoint");
+    }
 }
