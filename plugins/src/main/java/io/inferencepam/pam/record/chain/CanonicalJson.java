@@ -35,6 +35,40 @@ public final class CanonicalJson {
         return out.toString();
     }
 
+    /**
+     * The canonical JSON of a top-level object, split where a field named {@code splitAt} (absent
+     * from {@code node}) would sort: {@code [before, after]}. {@code before + after} is the canonical
+     * form without that field; the field can be spliced in without serializing again.
+     */
+    public static String[] writeSplit(JsonNode node, String splitAt) {
+        List<String> names = new ArrayList<>(node.size());
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            names.add(it.next());
+        }
+        names.sort(null);
+        StringWriter out = new StringWriter(1024);
+        int split = -1;
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.writeStartObject();
+            for (String name : names) {
+                if (split < 0 && name.compareTo(splitAt) > 0) {
+                    g.flush();
+                    split = out.getBuffer().length();
+                }
+                g.writeFieldName(name);
+                write(g, node.get(name));
+            }
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        String all = out.toString();
+        if (split < 0) {
+            split = all.length() - 1; // before the closing brace
+        }
+        return new String[] {all.substring(0, split), all.substring(split)};
+    }
+
     private static void write(JsonGenerator g, JsonNode n) throws IOException {
         if (n.isObject()) {
             List<String> names = new ArrayList<>(n.size());

@@ -54,6 +54,25 @@ public final class HashChain {
         return entry;
     }
 
+    /**
+     * {@link #link}, returning the entry's canonical JSON too, serialized once: the hash is taken
+     * over the form without {@code hash}, then spliced in where it sorts (the hot path of the writer).
+     */
+    public String linkAndWrite(ObjectNode entry) {
+        entry.put(INSTANCE, instance);
+        entry.put(SEQ, ++seq);
+        entry.put(PREV, last);
+        entry.remove(HASH);
+        entry.remove(SIG);
+        String[] parts = CanonicalJson.writeSplit(entry, HASH);
+        String h = sha256Hex(parts[0] + parts[1]);
+        entry.put(HASH, h);
+        last = h;
+        String before = parts[0];
+        String after = parts[1].startsWith(",") ? parts[1].substring(1) : parts[1]; // the generator's separator
+        return before + (before.equals("{") ? "" : ",") + "\"hash\":\"" + h + "\"" + (after.equals("}") ? "" : ",") + after;
+    }
+
     /** The hash an entry should carry, recomputed from its content. */
     public static String hashOf(JsonNode entry) {
         ObjectNode copy = ((ObjectNode) entry).deepCopy();

@@ -181,8 +181,8 @@ public final class AuditWriter implements AutoCloseable {
     }
 
     private ChainedEntry link(ObjectNode record) {
-        chain.link(record);
-        return new ChainedEntry(chain.instance(), chain.seq(), CanonicalJson.write(record));
+        String json = chain.linkAndWrite(record);
+        return new ChainedEntry(chain.instance(), chain.seq(), json);
     }
 
     private void maybeCheckpoint(List<ChainedEntry> linked, boolean force) {

@@ -24,7 +24,7 @@ public final class Spool {
     private final Path offsetFile;
     private final long maxBytes;
     private final long minFreeBytes;
-    private long offset;
+    private volatile long offset;
     /** The last append was refused for space; cleared by a successful append or a drain. */
     private volatile boolean refused;
     /** File size as of the last append or commit: read without the lock by {@link #canAccept}. */
@@ -68,8 +68,9 @@ public final class Spool {
         return Files.exists(file) ? Files.size(file) : 0;
     }
 
-    public synchronized boolean hasPending() throws IOException {
-        return size() > offset;
+    /** Lock-free (the writer asks on every step; an append may be holding the lock through an fsync). */
+    public boolean hasPending() {
+        return knownSize > offset;
     }
 
     /**

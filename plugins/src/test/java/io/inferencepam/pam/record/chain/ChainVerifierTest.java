@@ -26,8 +26,11 @@ class ChainVerifierTest {
             r.put("kind", "call");
             r.put("id", "req-" + i);
             r.put("body", "hello \"" + i + "\" \u00e9\u6771");
-            c.link(r);
-            out.add(new StoredEntry("e" + out.size(), CanonicalJson.write(r)));
+            String fast = c.linkAndWrite(r);
+            // the writer's one-pass serialization is exactly the canonical form
+            org.assertj.core.api.Assertions.assertThat(fast).isEqualTo(CanonicalJson.write(r));
+            org.assertj.core.api.Assertions.assertThat(HashChain.hashOf(r)).isEqualTo(r.get(HashChain.HASH).asText());
+            out.add(new StoredEntry("e" + out.size(), fast));
             if (i % 4 == 0 || i == n) {
                 ObjectNode cp = CanonicalJson.MAPPER.createObjectNode();
                 cp.put("kind", "checkpoint");
@@ -233,5 +236,18 @@ class ChainVerifierTest {
             assertThat(x.kind()).isEqualTo(expected);
             assertThat(x.seq()).isEqualTo(seq);
         });
+    }
+
+    @Test
+    void theOnePassSerializationMatchesForAnyFieldLayout() {
+        for (String[] names : new String[][] {{"a"}, {"z"}, {"a", "z"}, {}, {"hasi", "hasj"}}) {
+            HashChain c = new HashChain("i");
+            ObjectNode r = CanonicalJson.MAPPER.createObjectNode();
+            for (String n : names) {
+                r.put(n, n + "\u00e9\"");
+            }
+            String fast = c.linkAndWrite(r);
+            assertThat(fast).isEqualTo(CanonicalJson.write(r));
+        }
     }
 }
