@@ -88,10 +88,20 @@ public final class CanonicalJson {
                 write(g, e);
             }
             g.writeEndArray();
+        } else if (n.isTextual()) {
+            g.writeString(n.textValue());
         } else if (n.isIntegralNumber()) {
-            g.writeNumber(n.bigIntegerValue());
+            if (n.canConvertToLong()) {
+                g.writeNumber(n.longValue());
+            } else {
+                g.writeNumber(n.bigIntegerValue());
+            }
+        } else if (n.isBoolean()) {
+            g.writeBoolean(n.booleanValue());
+        } else if (n.isNull() || n.isMissingNode()) {
+            g.writeNull();
         } else {
-            g.writeTree(n);
+            g.writeTree(n); // floats and binary: not produced by pam-record
         }
     }
 
