@@ -83,6 +83,11 @@ public final class RunnerConnection implements AutoCloseable {
         return !broken;
     }
 
+    /** Whether the connection can still be used (not closed, no failed read or send). */
+    public boolean usableForTest() {
+        return idleCheck();
+    }
+
     /** Raw bytes, for malformed-frame tests. */
     public void sendRaw(byte[] bytes, Duration timeout) throws IOException {
         ByteBuffer buf = ByteBuffer.wrap(bytes);
