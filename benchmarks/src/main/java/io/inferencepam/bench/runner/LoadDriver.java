@@ -31,19 +31,23 @@ import org.HdrHistogram.Histogram;
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.inferencepam.bench.runner.LoadDriver [--conns 1,32,128]
  * [--bodies 0,4096,65536] [--warmup 2] [--measure 3] [--reps 3] [--jvm-opts "-Xms512m -Xmx512m"]
- * [--out results.md]} (durations in seconds).
+ * [--baseline before=/path/to/other/benchmarks.jar] [--out results.md]} (durations in seconds). A
+ * baseline is a second runner started from another build, measured in the same run.
  */
 public final class LoadDriver {
     private static final int MAX_FRAME = 1 << 20;
     private static final String NOOP_KEY = "route#bench-noop#ext-plugin-pre-req#1";
     private static final String BODY_KEY = "route#bench-body#ext-plugin-pre-req#1";
 
-    private record Options(Path jar, List<Integer> conns, List<Integer> bodies, Duration warmup, Duration measure,
-                           int reps, List<String> jvmOpts, Path out) {
+    private record Options(Path jar, Map<String, Path> baselines, List<Integer> conns, List<Integer> bodies,
+                           Duration warmup, Duration measure, int reps, List<String> jvmOpts, Path out) {
     }
 
-    /** A server under test: the runner (two confs on one socket) or the floor (one socket per shape). */
-    private record Target(String name, Process process, Path headerSocket, Path bodySocket) {
+    /**
+     * A server under test: a runner (two confs on one socket) or the floor (one socket per shape).
+     * The floor ignores conf tokens; a runner's are its own.
+     */
+    private record Target(String name, Process process, Path headerSocket, Path bodySocket, long noopToken, long bodyToken) {
     }
 
     private record Cell(int conns, int body) {
@@ -54,8 +58,7 @@ public final class LoadDriver {
     }
 
     private final Options opt;
-    private long noopToken;
-    private long bodyToken;
+    private final List<Process> started = new ArrayList<>();
     private int replyLength;
     private int questionLength;
 
@@ -69,56 +72,67 @@ public final class LoadDriver {
 
     private void run() throws Exception {
         Path dir = Files.createTempDirectory("pam-bench");
-        Path runnerSock = dir.resolve("runner.sock");
-        Target runner = null;
-        Target floor = null;
+        System.err.println("logs in " + dir);
+        List<Target> targets = new ArrayList<>();
         try {
-            runner = new Target("runner", launch(dir, "runner.log", List.of("io.inferencepam.runner.cli.Main", "run"),
-                    Map.of("APISIX_LISTEN_ADDRESS", "unix:" + runnerSock, "PAM_CONTROL_PORT", "-1",
-                            "APISIX_CONF_EXPIRE_TIME", "3600"), runnerSock), runnerSock, runnerSock);
-            floor = new Target("floor", launch(dir, "floor.log",
+            Target floor = new Target("floor", launch(dir, "floor.log", opt.jar(),
                     List.of(FloorServer.class.getName(), dir.toString()), Map.of(), dir.resolve("floor-body.sock")),
-                    dir.resolve("floor-headers.sock"), dir.resolve("floor-body.sock"));
-            noopToken = prepare(runnerSock, NOOP_KEY, BenchPluginProvider.NOOP);
-            bodyToken = prepare(runnerSock, BODY_KEY, BenchPluginProvider.BODY);
-            verify(runner, true);
-            verify(floor, false);
-            measureAll(runner, floor, dir);
+                    dir.resolve("floor-headers.sock"), dir.resolve("floor-body.sock"), 1, 2);
+            targets.add(floor);
+            Map<String, Path> runners = new LinkedHashMap<>();
+            runners.put("runner", opt.jar());
+            runners.putAll(opt.baselines());
+            for (var r : runners.entrySet()) {
+                targets.add(startRunner(dir, r.getKey(), r.getValue()));
+            }
+            for (Target t : targets) {
+                verify(t, t != floor);
+            }
+            measureAll(targets);
         } finally {
-            for (Target t : new Target[] {runner, floor}) {
-                if (t != null) {
-                    t.process().destroy();
-                    if (!t.process().waitFor(5, TimeUnit.SECONDS)) {
-                        t.process().destroyForcibly();
-                    }
+            for (Process p : started) {
+                p.destroy(); // SIGTERM, as APISIX stops the runner
+                if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
                 }
             }
         }
     }
 
-    private void measureAll(Target runner, Target floor, Path dir) throws Exception {
+    private Target startRunner(Path dir, String name, Path jar) throws IOException, InterruptedException {
+        Path sock = dir.resolve(name + ".sock");
+        Process p = launch(dir, name + ".log", jar, List.of("io.inferencepam.runner.cli.Main", "run"),
+                Map.of("APISIX_LISTEN_ADDRESS", "unix:" + sock, "PAM_CONTROL_PORT", "-1", "APISIX_CONF_EXPIRE_TIME", "3600"), sock);
+        return new Target(name, p, sock, sock, prepare(sock, NOOP_KEY, BenchPluginProvider.NOOP),
+                prepare(sock, BODY_KEY, BenchPluginProvider.BODY));
+    }
+
+    private void measureAll(List<Target> targets) throws Exception {
         List<Cell> cells = new ArrayList<>();
         for (int body : opt.bodies()) {
             for (int k : opt.conns()) {
                 cells.add(new Cell(k, body));
             }
         }
-        Map<Cell, List<Sample>> runnerSamples = new LinkedHashMap<>();
-        Map<Cell, List<Sample>> floorSamples = new LinkedHashMap<>();
+        Map<Target, Map<Cell, List<Sample>>> samples = new LinkedHashMap<>();
+        targets.forEach(t -> samples.put(t, new LinkedHashMap<>()));
         for (int rep = 0; rep < opt.reps(); rep++) {
             for (Cell c : cells) {
-                Target first = rep % 2 == 0 ? runner : floor;
-                Target second = rep % 2 == 0 ? floor : runner;
-                for (Target t : new Target[] {first, second}) {
+                // A B C, then C B A: drift on a noisy machine hits every target alike.
+                List<Target> order = new ArrayList<>(targets);
+                if (rep % 2 == 1) {
+                    java.util.Collections.reverse(order);
+                }
+                for (Target t : order) {
                     Sample s = runCell(t, c);
-                    (t == runner ? runnerSamples : floorSamples).computeIfAbsent(c, x -> new ArrayList<>()).add(s);
+                    samples.get(t).computeIfAbsent(c, x -> new ArrayList<>()).add(s);
                     System.err.printf(Locale.ROOT, "rep %d %-6s K=%-3d body=%-5d %10.0f calls/s  p50 %7.1f µs  p99 %8.1f µs  server CPU %6.1f µs/call%n",
                             rep + 1, t.name(), c.conns(), c.body(), s.callsPerSec(), s.latency().getValueAtPercentile(50) / 1e3,
                             s.latency().getValueAtPercentile(99) / 1e3, s.serverCpuUsPerCall());
                 }
             }
         }
-        String table = report(cells, runnerSamples, floorSamples);
+        String table = report(cells, targets, samples);
         System.out.println(table);
         if (opt.out() != null) {
             Files.writeString(opt.out(), table);
@@ -129,7 +143,7 @@ public final class LoadDriver {
 
     private Sample runCell(Target t, Cell c) throws Exception {
         boolean body = c.body() > 0;
-        byte[] request = ClientFrames.requestCall(1, body ? bodyToken : noopToken, c.body());
+        byte[] request = ClientFrames.requestCall(1, body ? t.bodyToken() : t.noopToken(), c.body());
         byte[] answer = body ? ClientFrames.bodyAnswer(ClientFrames.chatBody(c.body())) : null;
         Path socket = body ? t.bodySocket() : t.headerSocket();
         List<FrameChannel> channels = new ArrayList<>();
@@ -222,18 +236,19 @@ public final class LoadDriver {
 
     // ---- set-up and checks ------------------------------------------------------------------
 
-    private Process launch(Path dir, String log, List<String> mainAndArgs, Map<String, String> env, Path waitFor)
+    private Process launch(Path dir, String log, Path jar, List<String> mainAndArgs, Map<String, String> env, Path waitFor)
             throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(opt.jvmOpts());
         cmd.add("-cp");
-        cmd.add(opt.jar().toString());
+        cmd.add(jar.toString());
         cmd.addAll(mainAndArgs);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log).toFile()));
         pb.environment().putAll(env);
         Process p = pb.start();
+        started.add(p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.exists(waitFor)) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
@@ -260,25 +275,25 @@ public final class LoadDriver {
     /** One call of each shape, fully decoded: the no-op reply must be action NONE, the question a ReqBody. */
     private void verify(Target t, boolean isRunner) throws IOException {
         try (FrameChannel ch = FrameChannel.connect(t.headerSocket(), MAX_FRAME)) {
-            ch.write(ClientFrames.direct(ClientFrames.requestCall(42, noopToken, 0)));
+            ch.write(ClientFrames.direct(ClientFrames.requestCall(42, t.noopToken(), 0)));
             int len = checkNoAction(t, ch, ch.read(), isRunner);
-            if (isRunner) {
+            if (replyLength == 0) {
                 replyLength = len;
             } else if (len != replyLength) {
-                throw new IllegalStateException("floor reply is " + len + " bytes, runner's " + replyLength);
+                throw new IllegalStateException(t.name() + " reply is " + len + " bytes, expected " + replyLength);
             }
         }
         try (FrameChannel ch = FrameChannel.connect(t.bodySocket(), MAX_FRAME)) {
-            ch.write(ClientFrames.direct(ClientFrames.requestCall(42, bodyToken, 4096)));
+            ch.write(ClientFrames.direct(ClientFrames.requestCall(42, t.bodyToken(), 4096)));
             int type = ch.read();
             var q = io.github.api7.A6.ExtraInfo.Req.getRootAsReq(ch.payload());
             if (type != ClientFrames.EXTRA_INFO || q.infoType() != io.github.api7.A6.ExtraInfo.Info.ReqBody) {
                 throw new IllegalStateException(t.name() + ": expected a ReqBody question, got type " + type);
             }
-            if (isRunner) {
+            if (questionLength == 0) {
                 questionLength = ch.payloadLength();
             } else if (ch.payloadLength() != questionLength) {
-                throw new IllegalStateException("floor question is " + ch.payloadLength() + " bytes, runner's " + questionLength);
+                throw new IllegalStateException(t.name() + " question is " + ch.payloadLength() + " bytes, expected " + questionLength);
             }
             ch.write(ClientFrames.direct(ClientFrames.bodyAnswer(ClientFrames.chatBody(4096))));
             int len = checkNoAction(t, ch, ch.read(), isRunner);
@@ -318,34 +333,41 @@ public final class LoadDriver {
 
     // ---- report -----------------------------------------------------------------------------
 
-    private String report(List<Cell> cells, Map<Cell, List<Sample>> runner, Map<Cell, List<Sample>> floor) {
+    private String report(List<Cell> cells, List<Target> targets, Map<Target, Map<Cell, List<Sample>>> samples) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "Load driver: %d rep(s) × (%ds warm-up + %ds measured) per cell, runner and floor interleaved; "
+        sb.append(String.format(Locale.ROOT, "Load driver: %d rep(s) × (%ds warm-up + %ds measured) per cell and target, targets interleaved; "
                         + "%d CPUs; %s %s; server JVM options: %s%n%n",
                 opt.reps(), opt.warmup().toSeconds(), opt.measure().toSeconds(), Runtime.getRuntime().availableProcessors(),
                 System.getProperty("java.vm.name"), System.getProperty("java.version"),
                 opt.jvmOpts().isEmpty() ? "(defaults)" : String.join(" ", opt.jvmOpts())));
-        sb.append("| K conns | body | runner calls/s (median, min–max) | floor calls/s (median, min–max) | runner/floor (median of paired reps, min–max) "
-                + "| runner p50 / p99 µs | floor p50 / p99 µs | server CPU µs/call runner / floor | driver CPU µs/call runner / floor |\n");
-        sb.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        sb.append("| K conns | body | target | calls/s median (min–max) | ÷ floor, median of paired reps (min–max) "
+                + "| p50 µs | p99 µs | server CPU µs/call | driver CPU µs/call |\n");
+        sb.append("|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
+        Target floor = targets.get(0);
         for (Cell c : cells) {
-            List<Sample> r = runner.get(c);
-            List<Sample> f = floor.get(c);
-            double[] ratios = new double[r.size()];
-            for (int i = 0; i < r.size(); i++) {
-                ratios[i] = r.get(i).callsPerSec() / f.get(i).callsPerSec();
+            List<Sample> f = samples.get(floor).get(c);
+            for (Target t : targets) {
+                List<Sample> r = samples.get(t).get(c);
+                String ratio = "—";
+                if (t != floor) {
+                    double[] ratios = new double[r.size()];
+                    for (int i = 0; i < r.size(); i++) {
+                        ratios[i] = r.get(i).callsPerSec() / f.get(i).callsPerSec();
+                    }
+                    ratio = String.format(Locale.ROOT, "**%.2f** (%.2f–%.2f)", median(ratios), min(ratios), max(ratios));
+                }
+                Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(30), 3);
+                r.forEach(x -> h.add(x.latency()));
+                sb.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %.1f | %.1f | %.1f | %.1f |%n",
+                        c.conns(), bodyName(c.body()), t.name(), rate(r), ratio,
+                        h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3,
+                        median(r.stream().mapToDouble(Sample::serverCpuUsPerCall).toArray()),
+                        median(r.stream().mapToDouble(Sample::driverCpuUsPerCall).toArray())));
             }
-            sb.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | **%.2f** (%.2f–%.2f) | %s | %s | %.1f / %.1f | %.1f / %.1f |%n",
-                    c.conns(), bodyName(c.body()), rate(r), rate(f), median(ratios), min(ratios), max(ratios),
-                    percentiles(r), percentiles(f),
-                    median(r.stream().mapToDouble(Sample::serverCpuUsPerCall).toArray()),
-                    median(f.stream().mapToDouble(Sample::serverCpuUsPerCall).toArray()),
-                    median(r.stream().mapToDouble(Sample::driverCpuUsPerCall).toArray()),
-                    median(f.stream().mapToDouble(Sample::driverCpuUsPerCall).toArray())));
         }
-        sb.append("\np50/p99: from the merged HdrHistogram of all repetitions (closed loop: latency at the achieved rate, "
+        sb.append("\np50/p99: merged HdrHistogram of all repetitions (closed loop: latency at the achieved rate, "
                 + "no coordinated-omission correction). Server CPU: utime+stime of the server process over the measured "
-                + "window (10 ms tick resolution) divided by calls.\n");
+                + "window (10 ms tick resolution) ÷ calls; driver CPU: the load driver's own process CPU ÷ calls.\n");
         return sb.toString();
     }
 
@@ -356,12 +378,6 @@ public final class LoadDriver {
     private static String rate(List<Sample> s) {
         double[] v = s.stream().mapToDouble(Sample::callsPerSec).toArray();
         return String.format(Locale.ROOT, "%,.0f (%,.0f–%,.0f)", median(v), min(v), max(v));
-    }
-
-    private static String percentiles(List<Sample> s) {
-        Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(30), 3);
-        s.forEach(x -> h.add(x.latency()));
-        return String.format(Locale.ROOT, "%.1f / %.1f", h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3);
     }
 
     private static double median(double[] v) {
@@ -389,11 +405,17 @@ public final class LoadDriver {
         Duration measure = Duration.ofSeconds(3);
         int reps = 3;
         List<String> jvm = List.of("-Xms512m", "-Xmx512m");
+        Map<String, Path> baselines = new LinkedHashMap<>();
         Path out = null;
         for (int i = 0; i < args.length; i++) {
             String v = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
                 case "--jar" -> jar = Path.of(v);
+                case "--baseline" -> {
+                    // name=path/to/benchmarks.jar built from another commit: a second runner, measured side by side
+                    int eq = v.indexOf('=');
+                    baselines.put(v.substring(0, eq), Path.of(v.substring(eq + 1)));
+                }
                 case "--conns" -> conns = ints(v);
                 case "--bodies" -> bodies = ints(v);
                 case "--warmup" -> warmup = Duration.ofSeconds(Long.parseLong(v));
@@ -408,7 +430,7 @@ public final class LoadDriver {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalArgumentException("--jar: the benchmarks uber jar is needed to launch the runner, got " + jar);
         }
-        return new Options(jar, conns, bodies, warmup, measure, reps, jvm, out);
+        return new Options(jar, baselines, conns, bodies, warmup, measure, reps, jvm, out);
     }
 
     private static List<Integer> ints(String csv) {
