@@ -39,7 +39,7 @@ public final class LoadDriver {
     private static final String NOOP_KEY = "route#bench-noop#ext-plugin-pre-req#1";
     private static final String BODY_KEY = "route#bench-body#ext-plugin-pre-req#1";
 
-    private record Options(Path jar, Map<String, Path> baselines, List<Integer> conns, List<Integer> bodies,
+    private record Options(Path jar, Map<String, String> baselines, List<Integer> conns, List<Integer> bodies,
                            Duration warmup, Duration measure, int reps, List<String> jvmOpts, Path out) {
     }
 
@@ -79,11 +79,13 @@ public final class LoadDriver {
                     List.of(FloorServer.class.getName(), dir.toString()), Map.of(), dir.resolve("floor-body.sock")),
                     dir.resolve("floor-headers.sock"), dir.resolve("floor-body.sock"), 1, 2);
             targets.add(floor);
-            Map<String, Path> runners = new LinkedHashMap<>();
-            runners.put("runner", opt.jar());
+            Map<String, String> runners = new LinkedHashMap<>();
+            runners.put("runner", opt.jar().toString());
             runners.putAll(opt.baselines());
             for (var r : runners.entrySet()) {
-                targets.add(startRunner(dir, r.getKey(), r.getValue()));
+                String[] jarAndOpts = r.getValue().split("@", 2);
+                List<String> extra = jarAndOpts.length > 1 ? List.of(jarAndOpts[1].trim().split("\\s+")) : List.of();
+                targets.add(startRunner(dir, r.getKey(), Path.of(jarAndOpts[0]), extra));
             }
             for (Target t : targets) {
                 verify(t, t != floor);
@@ -99,9 +101,12 @@ public final class LoadDriver {
         }
     }
 
-    private Target startRunner(Path dir, String name, Path jar) throws IOException, InterruptedException {
+    private Target startRunner(Path dir, String name, Path jar, List<String> extraJvmOpts) throws IOException, InterruptedException {
         Path sock = dir.resolve(name + ".sock");
-        Process p = launch(dir, name + ".log", jar, List.of("io.inferencepam.runner.cli.Main", "run"),
+        List<String> main = new ArrayList<>(extraJvmOpts);
+        main.add("io.inferencepam.runner.cli.Main");
+        main.add("run");
+        Process p = launch(dir, name + ".log", jar, main,
                 Map.of("APISIX_LISTEN_ADDRESS", "unix:" + sock, "PAM_CONTROL_PORT", "-1", "APISIX_CONF_EXPIRE_TIME", "3600"), sock);
         return new Target(name, p, sock, sock, prepare(sock, NOOP_KEY, BenchPluginProvider.NOOP),
                 prepare(sock, BODY_KEY, BenchPluginProvider.BODY));
@@ -405,16 +410,17 @@ public final class LoadDriver {
         Duration measure = Duration.ofSeconds(3);
         int reps = 3;
         List<String> jvm = List.of("-Xms512m", "-Xmx512m");
-        Map<String, Path> baselines = new LinkedHashMap<>();
+        Map<String, String> baselines = new LinkedHashMap<>();
         Path out = null;
         for (int i = 0; i < args.length; i++) {
             String v = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
                 case "--jar" -> jar = Path.of(v);
                 case "--baseline" -> {
-                    // name=path/to/benchmarks.jar built from another commit: a second runner, measured side by side
+                    // name=path/to/benchmarks.jar[@extra JVM options]: another build (or the same build with other
+                    // JVM options) started as a second runner and measured side by side
                     int eq = v.indexOf('=');
-                    baselines.put(v.substring(0, eq), Path.of(v.substring(eq + 1)));
+                    baselines.put(v.substring(0, eq), v.substring(eq + 1));
                 }
                 case "--conns" -> conns = ints(v);
                 case "--bodies" -> bodies = ints(v);
