@@ -91,7 +91,7 @@ public final class Runner implements AutoCloseable {
         registerRuntimeGauges(confs, exchanges);
         CallDispatcher dispatcher = new CallDispatcher(pluginPool, deadlines, exchanges, config.callDeadline(), rm);
 
-        transport = Transport.create(Math.max(1, Runtime.getRuntime().availableProcessors()));
+        transport = Transport.create(config.ioThreads());
         Path socket = config.socketPath();
         Files.deleteIfExists(socket); // a stale socket from a previous run would make bind fail
         server = new ServerBootstrap()
