@@ -95,7 +95,7 @@ public final class Runner implements AutoCloseable {
                         ch.pipeline().addLast(
                                 new FrameEncoder(),
                                 new FrameDecoder(config.maxFramePayload(), config.partialFrameTimeout().toMillis()),
-                                new RpcSession(compiler, confs, dispatcher, pluginPool, rm));
+                                new RpcSession(compiler, confs, dispatcher, pluginPool, rm, config.callDeadline()));
                     }
                 })
                 .bind(new DomainSocketAddress(socket.toFile())).sync().channel();

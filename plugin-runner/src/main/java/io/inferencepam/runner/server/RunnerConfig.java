@@ -59,7 +59,7 @@ public record RunnerConfig(
         int cores = Runtime.getRuntime().availableProcessors();
         return new RunnerConfig(
                 Path.of(path),
-                Integer.parseInt(settings.apply("PAM_SOCKET_MODE").orElse("660"), 8),
+                octal(settings, "PAM_SOCKET_MODE", "660"),
                 Duration.ofSeconds(positive(settings, "APISIX_CONF_EXPIRE_TIME", 3600)),
                 positive(settings, "PAM_CONF_CACHE_CAPACITY", 10_000),
                 Duration.ofMillis(positive(settings, "PAM_CALL_DEADLINE_MS", 10_000)),
@@ -68,8 +68,33 @@ public record RunnerConfig(
                 positive(settings, "PAM_PLUGIN_THREADS", Math.max(2, cores)),
                 positive(settings, "PAM_BLOCKING_THREADS", 32),
                 positive(settings, "PAM_EXECUTOR_QUEUE", 10_000),
-                Integer.parseInt(settings.apply("PAM_CONTROL_PORT").orElse("9181")),
+                integer(settings, "PAM_CONTROL_PORT", 9181),
                 settings.apply("PAM_CONTROL_HOST").orElse("127.0.0.1"));
+    }
+
+    private static int octal(Function<String, Optional<String>> settings, String name, String fallback) {
+        String raw = settings.apply(name).orElse(fallback).trim();
+        try {
+            int mode = Integer.parseInt(raw, 8);
+            if (mode < 0 || mode > 0777) {
+                throw new NumberFormatException();
+            }
+            return mode;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be octal permissions such as 660");
+        }
+    }
+
+    private static int integer(Function<String, Optional<String>> settings, String name, int fallback) {
+        String raw = settings.apply(name).orElse(null);
+        if (raw == null || raw.isBlank()) {
+            return fallback;
+        }
+        try {
+            return Integer.parseInt(raw.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be an integer");
+        }
     }
 
     private static int positive(Function<String, Optional<String>> settings, String name, int fallback) {
