@@ -248,4 +248,30 @@ class PamAuthKeycloakTest {
         HttpResponse<String> metrics = control("GET", "/metrics", null);
         assertThat(metrics.body()).contains("pam_auth_requests_total").doesNotContain(SECRET_V1, SECRET_V2);
     }
+
+    @Test
+    void credentialRoutesFailClosedWithoutAKeyOrAStore() throws Exception {
+        String bob = user("bob");
+        try (RunnerProcess keyless = RunnerProcess.start(Map.of("PAM_REDIS_URL", redis.url()));
+             ApisixDriver d = new ApisixDriver(keyless.socket())) {
+            GatewayResult r = d.call(route("kc-keyless"), ClientRequest.builder("POST", "/v1/chat/completions")
+                    .header("Authorization", "Bearer " + bob).header("Content-Type", "application/json")
+                    .body("{\"model\":\"m\"}").build(), upstream);
+            assertThat(r.status()).as(r.toString()).isEqualTo(503);
+            assertThat(r.bodyUtf8()).contains("credential_store_unavailable");
+            assertThat(r.upstreamRequests()).isEmpty();
+            assertThat(keyless.log()).contains("PAM_CREDENTIAL_KEY is not set").doesNotContain(bob);
+        }
+        // a credential that was never read, with Redis unreachable: 503, not a call without a credential
+        byte[] key = new byte[32];
+        try (RunnerProcess noRedis = RunnerProcess.start(Map.of("PAM_REDIS_URL", "redis://127.0.0.1:1",
+                "PAM_CREDENTIAL_KEY", Base64.getEncoder().encodeToString(key)));
+             ApisixDriver d = new ApisixDriver(noRedis.socket())) {
+            GatewayResult r = d.call(route("kc-noredis"), ClientRequest.builder("POST", "/v1/chat/completions")
+                    .header("Authorization", "Bearer " + bob).header("Content-Type", "application/json")
+                    .body("{\"model\":\"m\"}").build(), upstream);
+            assertThat(r.status()).as(r.toString()).isEqualTo(503);
+            assertThat(r.upstreamRequests()).isEmpty();
+        }
+    }
 }
