@@ -99,6 +99,11 @@ public final class IssuerKeys implements AutoCloseable {
         }, refreshInterval.toMillis(), refreshInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** Loads the keys now; completes when they are loaded (or fails). For tools and benchmarks. */
+    public CompletableFuture<Void> loadNow() {
+        return refresh().thenApply(s -> null);
+    }
+
     /** The last good keys, empty until the first successful load. */
     Optional<KeySnapshot> current() {
         return Optional.ofNullable(snapshot);

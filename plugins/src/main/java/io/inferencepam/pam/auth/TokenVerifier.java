@@ -38,10 +38,11 @@ public final class TokenVerifier {
     private final Cache<TokenHash, VerifiedToken> verified;
     private final ThreadLocal<MessageDigest> sha256 = ThreadLocal.withInitial(TokenVerifier::newDigest);
 
+    /** @param cacheSize verified tokens remembered; 0 disables the cache (benchmarks of the miss path) */
     public TokenVerifier(IssuerKeys keys, Clock clock, long cacheSize) {
         this.keys = keys;
         this.clock = clock;
-        this.verified = Caffeine.newBuilder()
+        this.verified = cacheSize <= 0 ? null : Caffeine.newBuilder()
                 .maximumSize(cacheSize)
                 .expireAfter(new Expiry<TokenHash, VerifiedToken>() {
                     @Override
@@ -104,7 +105,7 @@ public final class TokenVerifier {
     /** Synchronous verification with the keys at hand; empty result means "key unknown, refresh may help". */
     Attempt attempt(String token) {
         TokenHash hash = hash(token);
-        VerifiedToken cached = verified.getIfPresent(hash);
+        VerifiedToken cached = verified == null ? null : verified.getIfPresent(hash);
         if (cached != null) {
             return new Attempt(new Verified(cached));
         }
@@ -167,7 +168,7 @@ public final class TokenVerifier {
                 claims.getExpirationTime().toInstant(),
                 claims.getNotBeforeTime() == null ? null : claims.getNotBeforeTime().toInstant(),
                 scopes(claims), claims.getClaims());
-        if (v.exp().plus(MAX_SKEW).isAfter(Instant.now(clock))) {
+        if (verified != null && v.exp().plus(MAX_SKEW).isAfter(Instant.now(clock))) {
             verified.put(hash, v);
         }
         return new Attempt(new Verified(v));
@@ -211,7 +212,7 @@ public final class TokenVerifier {
 
     /** Number of verified tokens cached (metrics). */
     public long cachedTokens() {
-        return verified.estimatedSize();
+        return verified == null ? 0 : verified.estimatedSize();
     }
 
     private static Attempt invalid(String reason, String message) {
