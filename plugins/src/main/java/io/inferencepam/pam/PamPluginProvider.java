@@ -1,5 +1,6 @@
 package io.inferencepam.pam;
 
+import io.inferencepam.pam.mask.MaskPluginFactory;
 import io.inferencepam.runner.spi.PluginEnvironment;
 import io.inferencepam.runner.spi.PluginFactory;
 import io.inferencepam.runner.spi.PluginProvider;
@@ -10,6 +11,6 @@ public final class PamPluginProvider implements PluginProvider {
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
         PamServices services = new PamServices(environment);
-        return List.of();
+        return List.of(new MaskPluginFactory(environment));
     }
 }
