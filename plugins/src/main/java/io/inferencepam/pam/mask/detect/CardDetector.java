@@ -28,7 +28,7 @@ public final class CardDetector implements Detector {
             boolean tooLong = false;
             while (true) {
                 while (j < n && Chars.digit(s.charAt(j))) {
-                    if (count == 19) {
+                    if (count >= 19) {
                         tooLong = true;
                     } else {
                         d[count] = s.charAt(j) - '0';

@@ -54,7 +54,8 @@ final class Chars {
         }
         if (i >= 2) {
             char p = s.charAt(i - 1);
-            return !((p == '.' || p == ',' || p == '-' || p == '/' || p == ':') && digit(s.charAt(i - 2)));
+            // "DE89 3704 …", "12-4111…": a group of a longer grouped number is not a value of its own
+            return !((p == '.' || p == ',' || p == '-' || p == '/' || p == ':' || p == ' ') && digit(s.charAt(i - 2)));
         }
         return true;
     }

@@ -42,7 +42,8 @@ public final class IpDetector implements Detector {
                     continue;
                 }
                 end = ipv4(s, i);
-                if (end > 0 && !Chars.numberEnd(s, end)) {
+                // a ":port" may follow; another ".digit" means a longer dotted number
+                if (end > 0 && (!Chars.endBoundary(s, end) || (s.startsWith(".", end) && Chars.digitAt(s, end + 1)))) {
                     end = -1;
                 }
             }
