@@ -55,7 +55,11 @@ final class Chars {
         if (i >= 2) {
             char p = s.charAt(i - 1);
             // "DE89 3704 …", "12-4111…": a group of a longer grouped number is not a value of its own
-            return !((p == '.' || p == ',' || p == '-' || p == '/' || p == ':' || p == ' ') && digit(s.charAt(i - 2)));
+            char pp = s.charAt(i - 2);
+            if (p == '-' && !Character.isWhitespace(pp) && pp != '(' && pp != '"' && pp != '\'') {
+                return false; // "chatcmpl-3000000000759", "id--42…": an identifier's suffix
+            }
+            return !((p == '.' || p == ',' || p == '/' || p == ':' || p == ' ') && digit(pp));
         }
         return true;
     }

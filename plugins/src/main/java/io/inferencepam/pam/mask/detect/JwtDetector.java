@@ -7,7 +7,8 @@ import java.util.Base64;
 /**
  * JSON Web Tokens: three base64url segments joined by dots, the first starting "eyJ" (a base64
  * JSON object) and decoding to a JSON object with an "alg" member. The signature may be empty
- * (alg "none"). Segments are read once each, so the scan is linear.
+ * (alg "none"); the five-segment JWE form is covered too. Segments are read once each, so the
+ * scan is linear.
  */
 public final class JwtDetector implements Detector {
     private static final int MAX_HEADER = 2048;
@@ -38,7 +39,11 @@ public final class JwtDetector implements Detector {
                 continue;
             }
             int sig = run(s, p + 1);
-            if (sig < s.length() && (s.charAt(sig) == '.' || b64(s.charAt(sig)))) {
+            // JWE compact form has five segments; a plain '.' after the token ends a sentence
+            for (int parts = 3; parts < 5 && sig + 1 < s.length() && s.charAt(sig) == '.' && b64(s.charAt(sig + 1)); parts++) {
+                sig = run(s, sig + 1);
+            }
+            if (sig + 1 < s.length() && s.charAt(sig) == '.' && b64(s.charAt(sig + 1))) {
                 from = Math.max(from, sig);
                 continue;
             }
