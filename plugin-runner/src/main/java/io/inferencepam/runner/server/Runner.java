@@ -35,6 +35,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -69,7 +70,13 @@ public final class Runner implements AutoCloseable {
         this.settings = settings;
         this.pluginPool = BoundedExecutors.fixed("pam-plugin", config.pluginThreads(), config.executorQueue());
         this.blockingPool = BoundedExecutors.fixed("pam-blocking", config.blockingThreads(), config.executorQueue());
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(BoundedExecutors.daemon("pam-timer"));
+        // Every call arms a deadline timer that is cancelled when the call completes, almost always
+        // long before it fires. Without remove-on-cancel each cancelled timer stays queued for the
+        // whole deadline (10 s by default): at 50k calls/s that is ~500k dead tasks, heap sifts
+        // under the queue lock on every schedule, and old-gen promotion of the garbage.
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, BoundedExecutors.daemon("pam-timer"));
+        timer.setRemoveOnCancelPolicy(true);
+        this.scheduler = Executors.unconfigurableScheduledExecutorService(timer);
         this.control = new ControlServer(blockingPool);
     }
 
