@@ -45,16 +45,18 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
     private final CallDispatcher dispatcher;
     private final Executor prepareExecutor;
     private final RunnerMetrics metrics;
+    private final java.time.Duration prepareDeadline;
     private State state = State.IDLE;
     private PendingCall pending;
 
     RpcSession(CompletableFuture<ConfCompiler> compiler, ConfStore confs, CallDispatcher dispatcher,
-               Executor prepareExecutor, RunnerMetrics metrics) {
+               Executor prepareExecutor, RunnerMetrics metrics, java.time.Duration prepareDeadline) {
         this.compiler = compiler;
         this.confs = confs;
         this.dispatcher = dispatcher;
         this.prepareExecutor = prepareExecutor;
         this.metrics = metrics;
+        this.prepareDeadline = prepareDeadline;
     }
 
     @Override
@@ -126,7 +128,8 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
                 }
                 return A6Encoder.error(ErrorCode.BAD_REQUEST);
             }
-        }, prepareExecutor).exceptionally(err -> {
+        }, prepareExecutor).orTimeout(prepareDeadline.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).exceptionally(err -> {
+            // Plugins still loading past the deadline, or a plugin's create() hanging: fail closed, APISIX retries later.
             metrics.rpc("prepare_conf", "error");
             LOG.error("PrepareConf {} failed: {}", prepare.key(), err.getClass().getSimpleName());
             return A6Encoder.error(ErrorCode.SERVICE_UNAVAILABLE);

@@ -18,6 +18,7 @@ import java.util.function.Function;
  * @param callDeadline        per-call deadline after which the answer is Stop 503
  * @param maxFramePayload     largest frame accepted (bytes; the protocol maximum is 16 MiB − 1)
  * @param partialFrameTimeout how long an incomplete frame may sit before the connection is closed
+ * @param ioThreads           Netty event-loop threads serving the APISIX connections
  * @param pluginThreads       threads that run plugin code
  * @param blockingThreads     threads lent to plugins for blocking I/O
  * @param executorQueue       queue bound of both executors (full → fail closed with 503)
@@ -32,6 +33,7 @@ public record RunnerConfig(
         Duration callDeadline,
         int maxFramePayload,
         Duration partialFrameTimeout,
+        int ioThreads,
         int pluginThreads,
         int blockingThreads,
         int executorQueue,
@@ -59,17 +61,43 @@ public record RunnerConfig(
         int cores = Runtime.getRuntime().availableProcessors();
         return new RunnerConfig(
                 Path.of(path),
-                Integer.parseInt(settings.apply("PAM_SOCKET_MODE").orElse("660"), 8),
+                octal(settings, "PAM_SOCKET_MODE", "660"),
                 Duration.ofSeconds(positive(settings, "APISIX_CONF_EXPIRE_TIME", 3600)),
                 positive(settings, "PAM_CONF_CACHE_CAPACITY", 10_000),
                 Duration.ofMillis(positive(settings, "PAM_CALL_DEADLINE_MS", 10_000)),
                 Math.min(positive(settings, "PAM_MAX_FRAME_BYTES", 0xFFFFFF), 0xFFFFFF),
                 Duration.ofMillis(positive(settings, "PAM_PARTIAL_FRAME_TIMEOUT_MS", 30_000)),
+                positive(settings, "PAM_IO_THREADS", cores),
                 positive(settings, "PAM_PLUGIN_THREADS", Math.max(2, cores)),
                 positive(settings, "PAM_BLOCKING_THREADS", 32),
                 positive(settings, "PAM_EXECUTOR_QUEUE", 10_000),
-                Integer.parseInt(settings.apply("PAM_CONTROL_PORT").orElse("9181")),
+                integer(settings, "PAM_CONTROL_PORT", 9181),
                 settings.apply("PAM_CONTROL_HOST").orElse("127.0.0.1"));
+    }
+
+    private static int octal(Function<String, Optional<String>> settings, String name, String fallback) {
+        String raw = settings.apply(name).orElse(fallback).trim();
+        try {
+            int mode = Integer.parseInt(raw, 8);
+            if (mode < 0 || mode > 0777) {
+                throw new NumberFormatException();
+            }
+            return mode;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be octal permissions such as 660");
+        }
+    }
+
+    private static int integer(Function<String, Optional<String>> settings, String name, int fallback) {
+        String raw = settings.apply(name).orElse(null);
+        if (raw == null || raw.isBlank()) {
+            return fallback;
+        }
+        try {
+            return Integer.parseInt(raw.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be an integer");
+        }
     }
 
     private static int positive(Function<String, Optional<String>> settings, String name, int fallback) {

@@ -31,6 +31,8 @@ public record RequestRewrite(
                 throw new IllegalArgumentException("Rewrite.path must not carry a query; use args");
             }
         });
+        headers.forEach(HeaderText::check);
+        respHeaders.entries().forEach(h -> HeaderText.check(h.name(), h.value()));
         headers = Collections.unmodifiableMap(new LinkedHashMap<>(headers));
         args = Collections.unmodifiableMap(new LinkedHashMap<>(args));
     }

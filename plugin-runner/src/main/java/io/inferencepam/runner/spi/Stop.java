@@ -15,6 +15,7 @@ public record Stop(int status, Headers headers, Body body) {
         if (status < 100 || status > 599) {
             throw new IllegalArgumentException("status out of range: " + status);
         }
+        headers.entries().forEach(h -> HeaderText.check(h.name(), h.value()));
     }
 
     /**

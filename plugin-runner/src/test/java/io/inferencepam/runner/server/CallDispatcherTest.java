@@ -1,0 +1,410 @@
+package io.inferencepam.runner.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.api7.A6.HTTPReqCall.Action;
+import io.inferencepam.runner.conf.PreparedConf;
+import io.inferencepam.runner.control.PrometheusMetrics;
+import io.inferencepam.runner.protocol.OutboundFrame;
+import io.inferencepam.runner.spi.Attributes;
+import io.inferencepam.runner.spi.Body;
+import io.inferencepam.runner.spi.CallContext;
+import io.inferencepam.runner.spi.ConfIdentity;
+import io.inferencepam.runner.spi.Headers;
+import io.inferencepam.runner.spi.HttpRequest;
+import io.inferencepam.runner.spi.HttpResponse;
+import io.inferencepam.runner.spi.Plugin;
+import io.inferencepam.runner.spi.RequestDecision;
+import io.inferencepam.runner.spi.RequestRewrite;
+import io.inferencepam.runner.spi.ResponseChange;
+import io.inferencepam.runner.spi.Stop;
+import io.inferencepam.runner.spi.Vars;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import io.netty.util.HashedWheelTimer;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class CallDispatcherTest {
+    private final ExecutorService pool = Executors.newFixedThreadPool(2);
+    private final HashedWheelTimer timer = new HashedWheelTimer(10, TimeUnit.MILLISECONDS);
+    private final ExchangeStore exchanges = new ExchangeStore(Duration.ofMinutes(1), 1000);
+    private final CallDispatcher dispatcher = new CallDispatcher(pool, timer, exchanges, Duration.ofMillis(300),
+            new RunnerMetrics(new PrometheusMetrics()));
+
+    @AfterEach
+    void stop() {
+        pool.shutdownNow();
+        timer.stop();
+    }
+
+    private static PreparedConf conf(Plugin... plugins) {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < plugins.length; i++) {
+            names.add("p" + i);
+        }
+        return PreparedConf.of(new ConfIdentity("route#r#ext-plugin-pre-req#1", "r", "ext-plugin-pre-req", "h", 1),
+                names, List.of(plugins));
+    }
+
+    private static HttpRequest request(Map<String, String> vars) {
+        return new HttpRequest(11, "POST", "/v1/chat", Headers.empty(), Headers.of("authorization", "Bearer secret"),
+                "127.0.0.1", Vars.of(vars), Optional.empty());
+    }
+
+    private static io.github.api7.A6.HTTPReqCall.Resp reqReply(OutboundFrame f) {
+        return io.github.api7.A6.HTTPReqCall.Resp.getRootAsResp(f.payload().duplicate().order(ByteOrder.LITTLE_ENDIAN));
+    }
+
+    private static io.github.api7.A6.HTTPRespCall.Resp respReply(OutboundFrame f) {
+        return io.github.api7.A6.HTTPRespCall.Resp.getRootAsResp(f.payload().duplicate().order(ByteOrder.LITTLE_ENDIAN));
+    }
+
+    private static String body(io.github.api7.A6.HTTPRespCall.Resp r) {
+        byte[] b = new byte[r.bodyLength()];
+        r.bodyAsByteBuffer().get(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private OutboundFrame run(PreparedConf c, HttpRequest r) throws Exception {
+        return dispatcher.request(c, r, System.nanoTime()).get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aStopIsFinalEvenIfALaterPluginRewrites() throws Exception {
+        List<String> ran = new ArrayList<>();
+        Plugin stop = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                ran.add("stop");
+                return RequestDecision.stop(Stop.openAiError(403, "permission_error", "denied", "no"));
+            }
+        };
+        Plugin rewrite = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                ran.add("rewrite");
+                return RequestDecision.proceed(RequestRewrite.builder().setHeader("x", "y").build());
+            }
+        };
+        var reply = reqReply(run(conf(stop, rewrite), request(Map.of())));
+        assertThat(reply.actionType()).isEqualTo(Action.Stop);
+        var s = (io.github.api7.A6.HTTPReqCall.Stop) reply.action(new io.github.api7.A6.HTTPReqCall.Stop());
+        assertThat(s.status()).isEqualTo(403);
+        assertThat(ran).containsExactly("stop");
+    }
+
+    @Test
+    void laterPluginsSeeEarlierRewrites() throws Exception {
+        Plugin strip = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return RequestDecision.proceed(RequestRewrite.builder().removeHeader("authorization")
+                        .setHeader("authorization", "Bearer injected").build());
+            }
+        };
+        List<String> seen = new ArrayList<>();
+        Plugin look = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                seen.add(request.headers().first("authorization").orElse("none"));
+                return RequestDecision.proceed();
+            }
+        };
+        var reply = reqReply(run(conf(strip, look), request(Map.of())));
+        assertThat(reply.actionType()).isEqualTo(Action.Rewrite);
+        assertThat(seen).containsExactly("Bearer injected");
+    }
+
+    @Test
+    void aThrowingPluginFailsClosedWithAGeneric503() throws Exception {
+        Plugin boom = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                throw new IllegalStateException("token Bearer secret leaked?");
+            }
+        };
+        var reply = reqReply(run(conf(boom), request(Map.of())));
+        var s = (io.github.api7.A6.HTTPReqCall.Stop) reply.action(new io.github.api7.A6.HTTPReqCall.Stop());
+        assertThat(s.status()).isEqualTo(503);
+        byte[] b = new byte[s.bodyLength()];
+        s.bodyAsByteBuffer().get(b);
+        assertThat(new String(b, StandardCharsets.UTF_8)).contains("\"error\"").doesNotContain("secret").doesNotContain("IllegalState");
+    }
+
+    @Test
+    void aNullResultOrFailedStageFailsClosed() throws Exception {
+        Plugin nul = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return null;
+            }
+        };
+        Plugin failed = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return CompletableFuture.failedFuture(new RuntimeException());
+            }
+        };
+        for (Plugin p : List.of(nul, failed)) {
+            var s = (io.github.api7.A6.HTTPReqCall.Stop) reqReply(run(conf(p), request(Map.of())))
+                    .action(new io.github.api7.A6.HTTPReqCall.Stop());
+            assertThat(s.status()).isEqualTo(503);
+        }
+    }
+
+    @Test
+    void aMissedDeadlineIs503AndTheLateDecisionIsIgnored() throws Exception {
+        CompletableFuture<RequestDecision> never = new CompletableFuture<>();
+        Plugin slow = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return never;
+            }
+        };
+        long t0 = System.nanoTime();
+        var reply = reqReply(run(conf(slow), request(Map.of())));
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(3));
+        var s = (io.github.api7.A6.HTTPReqCall.Stop) reply.action(new io.github.api7.A6.HTTPReqCall.Stop());
+        assertThat(s.status()).isEqualTo(503);
+        never.complete(RequestDecision.PROCEED); // too late: nothing else happens
+    }
+
+    @Test
+    void aBodyRewriteCarriesTheNewContentLength() throws Exception {
+        Plugin body = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return RequestDecision.proceed(RequestRewrite.builder().body(Body.utf8("{\"a\":\"東京\"}")).build());
+            }
+        };
+        var rw = (io.github.api7.A6.HTTPReqCall.Rewrite) reqReply(run(conf(body), request(Map.of())))
+                .action(new io.github.api7.A6.HTTPReqCall.Rewrite());
+        assertThat(rw.headers(0).name()).isEqualTo("content-length");
+        assertThat(rw.headers(0).value()).isEqualTo("14");
+    }
+
+    @Test
+    void phasesShareStateThroughRequestId() throws Exception {
+        Attributes.Key<String> key = Attributes.Key.of("k", String.class);
+        List<String> seen = new ArrayList<>();
+        Plugin p = new Plugin() {
+            @Override
+            public boolean correlatesPhases() {
+                return true;
+            }
+
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                context.exchange().orElseThrow().put(key, "from-request");
+                return RequestDecision.proceed();
+            }
+
+            @Override
+            public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+                seen.add(context.exchange().orElseThrow().get(key).orElse("missing"));
+                return ResponseChange.unchanged();
+            }
+        };
+        PreparedConf c = conf(p);
+        assertThat(c.requestNeeds().vars()).contains("request_id");
+        run(c, request(Map.of("request_id", "abc")));
+        dispatcher.response(c, new HttpResponse(1, 200, Headers.empty(), Vars.of(Map.of("request_id", "abc")),
+                Optional.empty()), System.nanoTime()).get(5, TimeUnit.SECONDS);
+        assertThat(seen).containsExactly("from-request");
+        assertThat(exchanges.size()).isZero();
+    }
+
+    @Test
+    void responseFailureNeverReturnsTheUpstreamBody() throws Exception {
+        Plugin boom = new Plugin() {
+            @Override
+            public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+                throw new IllegalStateException();
+            }
+        };
+        HttpResponse upstream = new HttpResponse(3, 200, Headers.of("Content-Type", "application/json"), Vars.empty(),
+                Optional.of(Body.utf8("{\"email\":\"alice@example.com\"}")));
+        var r = respReply(dispatcher.response(conf(boom), upstream, System.nanoTime()).get(5, TimeUnit.SECONDS));
+        assertThat(r.status()).isEqualTo(503);
+        assertThat(body(r)).doesNotContain("alice").contains("\"error\"");
+    }
+
+    @Test
+    void theResponseAlwaysCarriesACompleteHeaderSet() throws Exception {
+        HttpResponse upstream = new HttpResponse(3, 200, Headers.of("Content-Type", "text/event-stream",
+                "Transfer-Encoding", "chunked", "Content-Encoding", "gzip", "X-Up", "1"), Vars.empty(), Optional.empty());
+        var r = respReply(dispatcher.response(conf(new Plugin() { }), upstream, System.nanoTime()).get(5, TimeUnit.SECONDS));
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < r.headersLength(); i++) {
+            names.add(r.headers(i).name());
+        }
+        assertThat(names).containsExactly("Content-Type", "Content-Encoding", "X-Up");
+        assertThat(r.bodyLength()).isZero();
+    }
+
+    @Test
+    void aChangedBodyGetsItsOwnLength() throws Exception {
+        Plugin mask = new Plugin() {
+            @Override
+            public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+                return CompletableFuture.completedFuture(ResponseChange.body(Body.utf8("[EMAIL]")));
+            }
+        };
+        HttpResponse upstream = new HttpResponse(3, 200, Headers.of("Content-Type", "text/plain", "Content-Length", "17"),
+                Vars.empty(), Optional.of(Body.utf8("alice@example.com")));
+        var r = respReply(dispatcher.response(conf(mask), upstream, System.nanoTime()).get(5, TimeUnit.SECONDS));
+        assertThat(body(r)).isEqualTo("[EMAIL]");
+        assertThat(r.headers(1).name()).isEqualTo("Content-Length");
+        assertThat(r.headers(1).value()).isEqualTo("7");
+    }
+
+    /** Records what an outcome observer saw, and on which thread. */
+    private static final class Observer implements Plugin {
+        final java.util.concurrent.LinkedBlockingQueue<Object> seen = new java.util.concurrent.LinkedBlockingQueue<>();
+        final java.util.concurrent.LinkedBlockingQueue<String> threads = new java.util.concurrent.LinkedBlockingQueue<>();
+        final List<String> ranOnRequest = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final RuntimeException failWith;
+
+        Observer(RuntimeException failWith) {
+            this.failWith = failWith;
+        }
+
+        @Override
+        public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+            ranOnRequest.add("ran");
+            return RequestDecision.proceed();
+        }
+
+        @Override
+        public void onRequestOutcome(io.inferencepam.runner.spi.RequestOutcome outcome, CallContext context) {
+            threads.add(Thread.currentThread().getName());
+            seen.add(outcome);
+            if (failWith != null) {
+                throw failWith;
+            }
+        }
+
+        @Override
+        public void onResponseOutcome(io.inferencepam.runner.spi.ResponseOutcome outcome, CallContext context) {
+            threads.add(Thread.currentThread().getName());
+            seen.add(outcome);
+        }
+
+        Object next() throws InterruptedException {
+            Object o = seen.poll(5, TimeUnit.SECONDS);
+            assertThat(o).as("observer was called").isNotNull();
+            return o;
+        }
+    }
+
+    @Test
+    void anEarlierPluginObservesTheStopOfALaterOneAndTheStopStaysFinal() throws Exception {
+        Observer first = new Observer(null);
+        Plugin deny = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return RequestDecision.stop(Stop.openAiError(403, "permission_error", "denied", "no"));
+            }
+        };
+        Observer afterTheStop = new Observer(null);
+        PreparedConf c = conf(first, deny, afterTheStop);
+        assertThat(c.observesOutcomes()).isTrue();
+        var reply = reqReply(run(c, request(Map.of())));
+        var s = (io.github.api7.A6.HTTPReqCall.Stop) reply.action(new io.github.api7.A6.HTTPReqCall.Stop());
+        assertThat(s.status()).isEqualTo(403);
+        for (Observer o : List.of(first, afterTheStop)) {
+            var outcome = (io.inferencepam.runner.spi.RequestOutcome) o.next();
+            assertThat(outcome.kind()).isEqualTo(io.inferencepam.runner.spi.RequestOutcome.Kind.STOP);
+            assertThat(outcome.stop().orElseThrow().status()).isEqualTo(403);
+            assertThat(outcome.haltedBy()).contains("p1");
+            assertThat(outcome.received().path()).isEqualTo("/v1/chat");
+            assertThat(o.threads.poll()).isNotEqualTo(Thread.currentThread().getName()).startsWith("pool-");
+        }
+        assertThat(first.ranOnRequest).hasSize(1);
+        assertThat(afterTheStop.ranOnRequest).isEmpty();
+        assertThat(first.seen).isEmpty(); // exactly once
+    }
+
+    @Test
+    void observersSeeTheMergedRewriteAndTheForwardedRequest() throws Exception {
+        Observer obs = new Observer(null);
+        Plugin inject = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return RequestDecision.proceed(RequestRewrite.builder().setHeader("authorization", "Bearer upstream").build());
+            }
+        };
+        reqReply(run(conf(obs, inject), request(Map.of())));
+        var outcome = (io.inferencepam.runner.spi.RequestOutcome) obs.next();
+        assertThat(outcome.kind()).isEqualTo(io.inferencepam.runner.spi.RequestOutcome.Kind.REWRITE);
+        assertThat(outcome.received().headers().first("authorization")).contains("Bearer secret");
+        assertThat(outcome.forwarded().headers().first("authorization")).contains("Bearer upstream");
+        assertThat(outcome.rewrite().headers()).containsEntry("authorization", "Bearer upstream");
+        assertThat(outcome.stopped()).isFalse();
+    }
+
+    @Test
+    void aThrowingObserverChangesNothingAndLaterObserversStillRun() throws Exception {
+        Observer boom = new Observer(new IllegalStateException("Bearer secret"));
+        Observer later = new Observer(null);
+        var reply = reqReply(run(conf(boom, later), request(Map.of())));
+        assertThat(reply.actionType()).isEqualTo(Action.NONE);
+        boom.next();
+        var outcome = (io.inferencepam.runner.spi.RequestOutcome) later.next();
+        assertThat(outcome.kind()).isEqualTo(io.inferencepam.runner.spi.RequestOutcome.Kind.PASS);
+    }
+
+    @Test
+    void aMissedDeadlineIsObservedAsDeadlineWithTheGeneric503() throws Exception {
+        Observer obs = new Observer(null);
+        CompletableFuture<RequestDecision> never = new CompletableFuture<>();
+        Plugin slow = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return never;
+            }
+        };
+        run(conf(obs, slow), request(Map.of()));
+        var outcome = (io.inferencepam.runner.spi.RequestOutcome) obs.next();
+        assertThat(outcome.kind()).isEqualTo(io.inferencepam.runner.spi.RequestOutcome.Kind.DEADLINE);
+        assertThat(outcome.stop().orElseThrow().status()).isEqualTo(503);
+        never.complete(RequestDecision.PROCEED);
+        assertThat(obs.seen.poll(300, TimeUnit.MILLISECONDS)).isNull(); // the late decision is not observed
+    }
+
+    @Test
+    void aResponseFailureIsObservedAsTheSafeErrorNotTheUpstreamBody() throws Exception {
+        Observer obs = new Observer(null);
+        Plugin boom = new Plugin() {
+            @Override
+            public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+                throw new IllegalStateException();
+            }
+        };
+        HttpResponse upstream = new HttpResponse(3, 200, Headers.of("Content-Type", "application/json"), Vars.empty(),
+                Optional.of(Body.utf8("{\"email\":\"alice@example.com\"}")));
+        var r = respReply(dispatcher.response(conf(boom, obs), upstream, System.nanoTime()).get(5, TimeUnit.SECONDS));
+        assertThat(r.status()).isEqualTo(503);
+        var outcome = (io.inferencepam.runner.spi.ResponseOutcome) obs.next();
+        assertThat(outcome.kind()).isEqualTo(io.inferencepam.runner.spi.ResponseOutcome.Kind.ERROR);
+        assertThat(outcome.delivered().status()).isEqualTo(503);
+        assertThat(outcome.delivered().body().orElseThrow().utf8()).doesNotContain("alice").isEqualTo(body(r));
+        assertThat(outcome.received().body().orElseThrow().utf8()).contains("alice");
+    }
+
+    @Test
+    void confsWithoutObserversSkipTheStep() {
+        assertThat(conf(new Plugin() { }).observesOutcomes()).isFalse();
+    }
+}

@@ -1,0 +1,38 @@
+package io.inferencepam.runner.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class RunnerConfigTest {
+    @Test
+    void readsApisixLaunchContract() {
+        RunnerConfig c = RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "unix:/tmp/a.sock", "APISIX_CONF_EXPIRE_TIME", "120"));
+        assertThat(c.socketPath()).isEqualTo(Path.of("/tmp/a.sock"));
+        assertThat(c.confExpire()).isEqualTo(Duration.ofSeconds(120));
+        assertThat(c.socketMode()).isEqualTo(0660);
+        assertThat(c.confCacheCapacity()).isGreaterThanOrEqualTo(10_000);
+        assertThat(c.callDeadline()).isLessThan(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void refusesMissingOrBadSettingsWithAClearMessage() {
+        assertThatThrownBy(() -> RunnerConfig.from(Map.of())).hasMessageContaining("APISIX_LISTEN_ADDRESS");
+        assertThatThrownBy(() -> RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "unix:/x", "PAM_SOCKET_MODE", "rw")))
+                .hasMessageContaining("PAM_SOCKET_MODE");
+        assertThatThrownBy(() -> RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "unix:/x", "PAM_CALL_DEADLINE_MS", "-5")))
+                .hasMessageContaining("PAM_CALL_DEADLINE_MS must be positive");
+        assertThatThrownBy(() -> RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "unix:")))
+                .hasMessageContaining("no socket path");
+    }
+
+    @Test
+    void framesCannotExceedTheProtocolLimit() {
+        RunnerConfig c = RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_MAX_FRAME_BYTES", "999999999"));
+        assertThat(c.maxFramePayload()).isEqualTo(0xFFFFFF);
+    }
+}
