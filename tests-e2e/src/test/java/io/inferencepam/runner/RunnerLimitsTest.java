@@ -25,7 +25,7 @@ class RunnerLimitsTest {
     @Test
     void aFullBlockingExecutorFailsClosedAndTheOtherCallsStillSucceed() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(8);
-        try (RunnerProcess runner = RunnerProcess.start(Map.of("PAM_BLOCKING_THREADS", "1", "PAM_EXECUTOR_QUEUE", "1"));
+        try (RunnerProcess runner = Ready.await(RunnerProcess.start(Map.of("PAM_BLOCKING_THREADS", "1", "PAM_EXECUTOR_QUEUE", "1")));
              EchoUpstream upstream = EchoUpstream.start(); ApisixDriver driver = new ApisixDriver(runner.socket())) {
             RouteConf slow = RouteConf.builder("lim-slow").preReq(new ConfEntry("test-slow", "{\"millis\":1500}")).build();
             driver.call(RouteConf.builder("lim-warm").preReq(new ConfEntry("test-noop", "{}")).build(),
@@ -49,7 +49,7 @@ class RunnerLimitsTest {
 
     @Test
     void anEvictedConfTokenIsReprepared() throws Exception {
-        try (RunnerProcess runner = RunnerProcess.start(Map.of("PAM_CONF_CACHE_CAPACITY", "2"));
+        try (RunnerProcess runner = Ready.await(RunnerProcess.start(Map.of("PAM_CONF_CACHE_CAPACITY", "2")));
              EchoUpstream upstream = EchoUpstream.start(); ApisixDriver driver = new ApisixDriver(runner.socket())) {
             List<RouteConf> routes = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
@@ -58,7 +58,7 @@ class RunnerLimitsTest {
             for (int round = 0; round < 2; round++) {
                 for (int i = 0; i < routes.size(); i++) {
                     GatewayResult r = driver.call(routes.get(i), ClientRequest.builder("GET", "/r").build(), upstream);
-                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.status()).as(r + "\n" + runner.log()).isEqualTo(200);
                     assertThat(r.upstreamRequests().get(0).header("x-route")).contains(Integer.toString(i));
                 }
             }
