@@ -1,9 +1,7 @@
 package io.inferencepam.pam;
 
+import io.inferencepam.pam.redis.PamRedis;
 import io.inferencepam.runner.spi.PluginEnvironment;
-import java.net.URI;
-import redis.clients.jedis.JedisPooled;
-import redis.clients.jedis.UnifiedJedis;
 
 /**
  * Services shared by the PAM plugins of one runner (one instance per process, created by
@@ -11,6 +9,7 @@ import redis.clients.jedis.UnifiedJedis;
  */
 public final class PamServices {
     private final PluginEnvironment env;
+    private volatile PamRedis redis;
 
     public PamServices(PluginEnvironment env) {
         this.env = env;
@@ -20,19 +19,19 @@ public final class PamServices {
         return env;
     }
 
-    private UnifiedJedis redis;
-
-    /**
-     * The runner's Redis client (PAM_REDIS_URL, default redis://127.0.0.1:6379), created on first
-     * use and closed at shutdown. Connecting is lazy too: a Redis that is down fails calls, not this.
-     */
-    public synchronized UnifiedJedis redis() {
-        if (redis == null) {
-            String url = env.setting("PAM_REDIS_URL").orElse("redis://127.0.0.1:6379");
-            redis = new JedisPooled(URI.create(url), 2000);
-            UnifiedJedis r = redis;
-            env.onShutdown(r::close);
+    /** The shared Redis client (setting {@code PAM_REDIS_URL}); use it only on the blocking executor. */
+    public PamRedis redis() {
+        PamRedis r = redis;
+        if (r == null) {
+            synchronized (this) {
+                r = redis;
+                if (r == null) {
+                    r = PamRedis.fromSetting(env::setting);
+                    env.onShutdown(r);
+                    redis = r;
+                }
+            }
         }
-        return redis;
+        return r;
     }
 }

@@ -171,7 +171,7 @@ public final class ApisixDriver implements AutoCloseable {
     private RunnerConnection acquire() throws IOException {
         RunnerConnection c;
         while ((c = idle.pollFirst()) != null) {
-            if (c.usable()) {
+            if (c.idleCheck()) {
                 return c;
             }
             c.close();
@@ -258,7 +258,12 @@ public final class ApisixDriver implements AutoCloseable {
                 try {
                     Long token = tokens.get(key);
                     if (token == null) {
-                        token = prepare(phase, key); // nested: conn stays held (README, R1, R7)
+                        try {
+                            token = prepare(phase, key); // nested: conn stays held (README, R1, R7)
+                        } catch (RpcFailure f) {
+                            release(conn); // nothing was sent on it
+                            throw f;
+                        }
                     }
                     long id = rpcIds.getAndIncrement();
                     byte[] payload = callType == A6Client.RPC_HTTP_REQ_CALL
@@ -341,8 +346,8 @@ public final class ApisixDriver implements AutoCloseable {
         }
 
         private void send(RunnerConnection conn, int type, byte[] payload) throws IOException {
-            transcript.add(new RpcFrame(RpcFrame.Direction.APISIX_TO_RUNNER, type, payload, conn.number));
             conn.send(type, payload, rpcTimeout);
+            transcript.add(new RpcFrame(RpcFrame.Direction.APISIX_TO_RUNNER, type, payload, conn.number));
         }
 
         private RunnerConnection.Frame read(RunnerConnection conn) throws IOException {

@@ -54,7 +54,7 @@ public final class RecordService {
         }
         AuditSink sink = s.sink().equals("file")
                 ? new JsonLinesFileSink(s.fileDir(), s.fileMaxBytes(), s.fileMaxFiles())
-                : new RedisStreamSink(services.redis(), s.streamKey(), s.streamMaxLen(), s.maxAge(), env.clock());
+                : new RedisStreamSink(services.redis().client(), s.streamKey(), s.streamMaxLen(), s.maxAge(), env.clock());
         Spool spool = new Spool(s.spoolDir(), s.spoolMaxBytes(), s.spoolMinFreeBytes());
         Spool overflow = new Spool(s.spoolDir().resolve("overflow"), s.spoolMaxBytes(), s.spoolMinFreeBytes());
         HashChain chain = new HashChain(s.instanceId().orElseGet(RecordService::newInstanceId));
