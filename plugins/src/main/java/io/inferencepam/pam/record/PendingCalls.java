@@ -31,7 +31,7 @@ public final class PendingCalls {
     public PendingCall open(String requestId) {
         PendingCall c = calls.computeIfAbsent(requestId, id -> new PendingCall(id, clock.millis(), System.nanoTime()));
         if (calls.size() > MAX_PENDING) {
-            sweep(0); // memory bound: write the oldest waiting calls now rather than grow
+            sweep(1_000); // memory bound: write calls waiting over a second now rather than grow
         }
         return c;
     }
