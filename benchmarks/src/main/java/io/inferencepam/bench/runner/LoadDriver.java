@@ -59,6 +59,7 @@ public final class LoadDriver {
 
     private final Options opt;
     private final List<Process> started = new ArrayList<>();
+    private final String loadBefore = loadAverage();
     private int replyLength;
     private int questionLength;
 
@@ -332,6 +333,16 @@ public final class LoadDriver {
         }
     }
 
+    /** Other work on the machine shows here first: record it with the figures. */
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+            return f[0] + "/" + f[1] + "/" + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "n/a";
+        }
+    }
+
     private static long driverCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
@@ -341,10 +352,10 @@ public final class LoadDriver {
     private String report(List<Cell> cells, List<Target> targets, Map<Target, Map<Cell, List<Sample>>> samples) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "Load driver: %d rep(s) × (%ds warm-up + %ds measured) per cell and target, targets interleaved; "
-                        + "%d CPUs; %s %s; server JVM options: %s%n%n",
+                        + "%d CPUs; %s %s; server JVM options: %s; load average (1/5/15 min) at start %s, at end %s%n%n",
                 opt.reps(), opt.warmup().toSeconds(), opt.measure().toSeconds(), Runtime.getRuntime().availableProcessors(),
                 System.getProperty("java.vm.name"), System.getProperty("java.version"),
-                opt.jvmOpts().isEmpty() ? "(defaults)" : String.join(" ", opt.jvmOpts())));
+                opt.jvmOpts().isEmpty() ? "(defaults)" : String.join(" ", opt.jvmOpts()), loadBefore, loadAverage()));
         sb.append("| K conns | body | target | calls/s median (min–max) | ÷ floor, median of paired reps (min–max) "
                 + "| p50 µs | p99 µs | server CPU µs/call | driver CPU µs/call |\n");
         sb.append("|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
