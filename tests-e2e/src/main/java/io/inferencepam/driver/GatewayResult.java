@@ -1,0 +1,56 @@
+package io.inferencepam.driver;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What the client of the simulated gateway receives, plus what happened behind it.
+ *
+ * <p>{@link #headers()} are the response headers as APISIX would send them, in the order the
+ * driver built them (APISIX's own order is partly Lua hash order: compare as a multiset), without
+ * the connection-framing headers {@code Connection} and {@code Transfer-Encoding} and without
+ * {@code Date}. {@code Server} is {@code APISIX/3.18.0}, as nginx sets it. {@code Content-Length}
+ * appears where nginx would send one (proxied from the upstream, or set by the runner).
+ *
+ * @param upstreamRequests what the real upstream received during this call, in order (two entries
+ *                         for the post-resp empty-body double call, conformance P7); empty if it
+ *                         was never called
+ * @param transcript       every ext-plugin frame of this call, both directions, in order
+ * @param errorLog         what APISIX would have written to error.log (warn and up), one line each
+ * @param requestId        the nginx {@code request_id} of this call (32 hex digits)
+ */
+public record GatewayResult(int status, List<HttpHeader> headers, byte[] body, List<UpstreamRequest> upstreamRequests,
+                            List<RpcFrame> transcript, List<String> errorLog, String requestId) {
+
+    public GatewayResult {
+        headers = List.copyOf(headers);
+        upstreamRequests = List.copyOf(upstreamRequests);
+        transcript = List.copyOf(transcript);
+        errorLog = List.copyOf(errorLog);
+        body = body == null ? new byte[0] : body;
+    }
+
+    /** First value of a header, case-insensitive; null if absent. */
+    public String header(String name) {
+        return headers.stream().filter(h -> h.is(name)).map(HttpHeader::value).findFirst().orElse(null);
+    }
+
+    public Optional<String> headerOpt(String name) {
+        return Optional.ofNullable(header(name));
+    }
+
+    public List<String> headerValues(String name) {
+        return headers.stream().filter(h -> h.is(name)).map(HttpHeader::value).toList();
+    }
+
+    public String bodyUtf8() {
+        return new String(body, StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public String toString() {
+        return "GatewayResult[" + status + " " + headers + " " + body.length + " bytes, upstream calls "
+                + upstreamRequests.size() + ", errors " + errorLog + "]";
+    }
+}

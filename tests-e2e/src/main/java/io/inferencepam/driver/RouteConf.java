@@ -1,0 +1,82 @@
+package io.inferencepam.driver;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * An APISIX route as far as the ext-plugins are concerned: its id and the {@code conf} arrays of
+ * {@code ext-plugin-pre-req}, {@code ext-plugin-post-req} and {@code ext-plugin-post-resp}. An empty
+ * array means the plugin is not enabled on the route.
+ *
+ * <p>{@code version} plays the role of the route's conf version in APISIX's PrepareConf key
+ * {@code route#<id>#<plugin>#<version>} and token cache key; change it to force a new PrepareConf.
+ * {@code allowDegradation} mirrors the plugin attribute of the same name (conformance R8c, R9b):
+ * a failed RPC skips the plugin instead of answering 503. Never use it for enforcement.
+ */
+public record RouteConf(String id, List<ConfEntry> preReq, List<ConfEntry> postReq, List<ConfEntry> postResp,
+                        long version, boolean allowDegradation) {
+
+    public RouteConf {
+        Objects.requireNonNull(id, "id");
+        preReq = List.copyOf(preReq);
+        postReq = List.copyOf(postReq);
+        postResp = List.copyOf(postResp);
+    }
+
+    public static Builder builder(String id) {
+        return new Builder(id);
+    }
+
+    /** The conf array of one phase plugin. */
+    public List<ConfEntry> conf(ExtPhase phase) {
+        return switch (phase) {
+            case PRE_REQ -> preReq;
+            case POST_REQ -> postReq;
+            case POST_RESP -> postResp;
+        };
+    }
+
+    public static final class Builder {
+        private final String id;
+        private final List<ConfEntry> preReq = new ArrayList<>();
+        private final List<ConfEntry> postReq = new ArrayList<>();
+        private final List<ConfEntry> postResp = new ArrayList<>();
+        private long version = 1;
+        private boolean allowDegradation;
+
+        private Builder(String id) {
+            this.id = id;
+        }
+
+        public Builder preReq(ConfEntry... entries) {
+            preReq.addAll(Arrays.asList(entries));
+            return this;
+        }
+
+        public Builder postReq(ConfEntry... entries) {
+            postReq.addAll(Arrays.asList(entries));
+            return this;
+        }
+
+        public Builder postResp(ConfEntry... entries) {
+            postResp.addAll(Arrays.asList(entries));
+            return this;
+        }
+
+        public Builder version(long v) {
+            this.version = v;
+            return this;
+        }
+
+        public Builder allowDegradation(boolean allow) {
+            this.allowDegradation = allow;
+            return this;
+        }
+
+        public RouteConf build() {
+            return new RouteConf(id, preReq, postReq, postResp, version, allowDegradation);
+        }
+    }
+}
