@@ -89,7 +89,9 @@ public final class IssuerKeys implements AutoCloseable {
 
     /** Loads the keys now (asynchronously) and then every {@code refreshInterval}. */
     public void start() {
-        refresh();
+        // Through the scheduler, so the caller (PrepareConf, or the offline linter whose blocking
+        // executor runs tasks inline) never waits for the IdP.
+        scheduler.execute(this::refresh);
         scheduler.scheduleWithFixedDelay(() -> {
             if (!closed) {
                 refresh();
