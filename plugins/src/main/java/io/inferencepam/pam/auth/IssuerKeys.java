@@ -189,6 +189,10 @@ public final class IssuerKeys implements AutoCloseable {
                 keys.putIfAbsent(kid, k.get());
             }
         }
+        if (keys.isEmpty()) {
+            // An empty or unusable key set must not replace keys that worked (keep the last good ones).
+            throw new IOException("JWKS at " + jwksUri + " has no usable signature keys");
+        }
         return new KeySnapshot(keys, Instant.now(clock));
     }
 

@@ -262,6 +262,17 @@ class PamAuthTokenTest {
     }
 
     @Test
+    void anEmptyJwksDoesNotReplaceTheLastGoodKeys() throws Exception {
+        Plugin p = plugin("\"jwks_min_refresh_seconds\":1");
+        assertThat(Calls.chat(idp.token()).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        idp.published.clear();
+        Thread.sleep(1100);
+        RSAKey stranger = new RSAKeyGenerator(2048).keyID("y").generate();
+        assertInvalidToken(Calls.chat(TestIdp.sign(new RSASSASigner(stranger), JWSAlgorithm.RS256, "y", idp.claims().build())).run(p));
+        assertThat(Calls.chat(idp.token(b -> b.subject("user-3"))).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+    }
+
+    @Test
     void principalFromConfiguredClaimPaths() throws Exception {
         Plugin p = plugin("\"groups_claims\":[\"realm_access.roles\"],\"username_claim\":\"email\","
                 + "\"entitlements\":[{\"id\":\"svc\",\"clients\":[\"agent-7\"],\"allow\":[\"*\"]}]".substring(0, 0)
