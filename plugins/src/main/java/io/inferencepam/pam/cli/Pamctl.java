@@ -28,7 +28,16 @@ import picocli.CommandLine.Parameters;
 public final class Pamctl implements Runnable {
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Pamctl()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line with a handler that prints one clear line (no stack trace) when Redis or the key fails. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new Pamctl()).setExecutionExceptionHandler((ex, cl, parsed) -> {
+            cl.getErr().println("pamctl: " + ex.getClass().getSimpleName() + (ex.getMessage() == null ? "" : ": " + ex.getMessage()));
+            cl.getErr().flush();
+            return 3;
+        });
     }
 
     @Override
@@ -36,7 +45,7 @@ public final class Pamctl implements Runnable {
         new CommandLine(this).usage(System.out);
     }
 
-    @Command(name = "credential", description = "Upstream credentials held by the gateway.",
+    @Command(name = "credential", mixinStandardHelpOptions = true, description = "Upstream credentials held by the gateway.",
             subcommands = {Set.class, Rotate.class, ShowVersions.class})
     static final class Credential implements Runnable {
         @Override
@@ -96,7 +105,7 @@ public final class Pamctl implements Runnable {
         }
     }
 
-    @Command(name = "set", description = "Create a credential or replace it at once (secret on stdin).")
+    @Command(name = "set", mixinStandardHelpOptions = true, description = "Create a credential or replace it at once (secret on stdin).")
     static final class Set extends Base {
         @Override
         public Integer call() throws IOException {
@@ -104,7 +113,7 @@ public final class Pamctl implements Runnable {
         }
     }
 
-    @Command(name = "rotate", description = "Store a new version; the previous one stays valid for the overlap (secret on stdin).")
+    @Command(name = "rotate", mixinStandardHelpOptions = true, description = "Store a new version; the previous one stays valid for the overlap (secret on stdin).")
     static final class Rotate extends Base {
         @Option(names = "--overlap-seconds", defaultValue = "300", description = "how long the previous version stays valid (default ${DEFAULT-VALUE})")
         long overlapSeconds;
@@ -115,7 +124,7 @@ public final class Pamctl implements Runnable {
         }
     }
 
-    @Command(name = "show-versions", description = "List versions and their state (never the secret).")
+    @Command(name = "show-versions", mixinStandardHelpOptions = true, description = "List versions and their state (never the secret).")
     static final class ShowVersions extends Base {
         @Override
         public Integer call() {
