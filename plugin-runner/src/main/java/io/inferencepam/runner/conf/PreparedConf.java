@@ -14,9 +14,12 @@ import java.util.List;
  * @param requestNeeds    merged requirements of the request phase ({@code request_id} added when correlated)
  * @param responseNeeds   merged requirements of the response phase
  * @param correlated      whether some plugin shares state between phases
+ * @param observesOutcomes whether some plugin overrides {@link Plugin#onRequestOutcome} or
+ *                        {@link Plugin#onResponseOutcome} (else the runtime skips that step)
  */
 public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugin> plugins,
-                           Requirements requestNeeds, Requirements responseNeeds, boolean correlated) {
+                           Requirements requestNeeds, Requirements responseNeeds, boolean correlated,
+                           boolean observesOutcomes) {
 
     public static final String REQUEST_ID_VAR = "request_id";
 
@@ -24,7 +27,10 @@ public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugi
         Requirements req = Requirements.NONE;
         Requirements resp = Requirements.NONE;
         boolean correlated = false;
+        boolean observes = false;
         for (Plugin p : plugins) {
+            observes |= overrides(p, "onRequestOutcome", io.inferencepam.runner.spi.RequestOutcome.class)
+                    || overrides(p, "onResponseOutcome", io.inferencepam.runner.spi.ResponseOutcome.class);
             req = req.plus(p.requirements(Phase.REQUEST));
             resp = resp.plus(p.requirements(Phase.RESPONSE));
             correlated |= p.correlatesPhases();
@@ -36,7 +42,16 @@ public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugi
         // A body is only readable in its own phase; asking for the other would fail the RPC.
         req = new Requirements(req.vars(), req.requestBody(), false);
         resp = new Requirements(resp.vars(), false, resp.responseBody());
-        return new PreparedConf(identity, List.copyOf(names), List.copyOf(plugins), req, resp, correlated);
+        return new PreparedConf(identity, List.copyOf(names), List.copyOf(plugins), req, resp, correlated, observes);
+    }
+
+    private static boolean overrides(Plugin p, String method, Class<?> outcomeType) {
+        try {
+            return p.getClass().getMethod(method, outcomeType, io.inferencepam.runner.spi.CallContext.class)
+                    .getDeclaringClass() != Plugin.class;
+        } catch (NoSuchMethodException e) {
+            return true; // cannot tell: call it
+        }
     }
 
     public Requirements needs(Phase phase) {

@@ -13,7 +13,9 @@ import io.inferencepam.runner.spi.HttpResponse;
 import io.inferencepam.runner.spi.OpenAiError;
 import io.inferencepam.runner.spi.Plugin;
 import io.inferencepam.runner.spi.RequestDecision;
+import io.inferencepam.runner.spi.RequestOutcome;
 import io.inferencepam.runner.spi.RequestRewrite;
+import io.inferencepam.runner.spi.ResponseOutcome;
 import io.inferencepam.runner.spi.ResponseChange;
 import io.inferencepam.runner.spi.Stop;
 import java.time.Duration;
@@ -26,9 +28,9 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import io.netty.util.Timeout;
+import io.netty.util.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,65 +54,109 @@ public final class CallDispatcher {
                     + "if it persists, contact the gateway operators.");
 
     private final Executor pluginExecutor;
-    private final ScheduledExecutorService scheduler;
+    private final Timer deadlines;
     private final ExchangeStore exchanges;
     private final Duration deadline;
     private final RunnerMetrics metrics;
 
-    public CallDispatcher(Executor pluginExecutor, ScheduledExecutorService scheduler, ExchangeStore exchanges,
+    /**
+     * @param deadlines timer for the per-call deadline. A hashed wheel (coarse ticks, lock-free
+     *                  add and cancel, no wake-up per call) rather than a ScheduledExecutorService:
+     *                  every call arms one timer and cancels it microseconds later, and a delay
+     *                  queue turns that into a timer-thread wake-up (or a huge queue) per call.
+     */
+    public CallDispatcher(Executor pluginExecutor, Timer deadlines, ExchangeStore exchanges,
                           Duration deadline, RunnerMetrics metrics) {
         this.pluginExecutor = pluginExecutor;
-        this.scheduler = scheduler;
+        this.deadlines = deadlines;
         this.exchanges = exchanges;
         this.deadline = deadline;
         this.metrics = metrics;
     }
 
-    /** Chain state of the request phase. {@code stop} non-null means halted. */
-    private record RequestState(HttpRequest request, RequestRewrite rewrite, Stop stop) {
+    /** Chain state of the request phase. {@code stop} non-null means halted by {@code haltedBy}. */
+    private record RequestState(HttpRequest request, RequestRewrite rewrite, Stop stop, String haltedBy) {
+    }
+
+    /** The reply frame and the outcome it stands for: produced together, so exactly one wins. */
+    private record Reply<O>(OutboundFrame frame, O outcome) {
     }
 
     public CompletableFuture<OutboundFrame> request(PreparedConf conf, HttpRequest request, long startNanos) {
         Optional<Attributes> exchange = exchangeFor(conf, request.var(PreparedConf.REQUEST_ID_VAR));
         CallContext ctx = context(conf, exchange, startNanos);
         CompletableFuture<RequestState> chain = CompletableFuture.completedFuture(
-                new RequestState(request, RequestRewrite.NONE, null));
+                new RequestState(request, RequestRewrite.NONE, null, null));
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
             chain = chain.thenComposeAsync(st -> st.stop() != null ? CompletableFuture.completedFuture(st)
-                    : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d)), pluginExecutor);
+                    : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), pluginExecutor);
         }
         long id = request.rpcId();
-        return withDeadline(chain.handle((st, err) -> {
+        CompletableFuture<Reply<RequestOutcome>> reply = withDeadline(chain.handle((st, err) -> {
             if (err != null) {
                 logFailure(conf, "request", err);
                 metrics.outcome("request", "error");
-                return A6Encoder.requestStop(id, UNAVAILABLE);
+                return new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE), new RequestOutcome(RequestOutcome.Kind.ERROR,
+                        request, request, RequestRewrite.NONE, Optional.of(UNAVAILABLE), Optional.empty()));
             }
             if (st.stop() != null) {
                 metrics.outcome("request", "stop");
-                return A6Encoder.requestStop(id, st.stop());
+                return new Reply<>(A6Encoder.requestStop(id, st.stop()), new RequestOutcome(RequestOutcome.Kind.STOP,
+                        request, st.request(), RequestRewrite.NONE, Optional.of(st.stop()), Optional.of(st.haltedBy())));
             }
             if (st.rewrite().isEmpty()) {
                 metrics.outcome("request", "pass");
-                return A6Encoder.requestNone(id);
+                return new Reply<>(A6Encoder.requestNone(id), new RequestOutcome(RequestOutcome.Kind.PASS,
+                        request, st.request(), RequestRewrite.NONE, Optional.empty(), Optional.empty()));
             }
             metrics.outcome("request", "rewrite");
-            return A6Encoder.requestRewrite(id, st.rewrite(), contentLengthFor(st.rewrite()));
+            return new Reply<>(A6Encoder.requestRewrite(id, st.rewrite(), contentLengthFor(st.rewrite())),
+                    new RequestOutcome(RequestOutcome.Kind.REWRITE, request, st.request(), st.rewrite(),
+                            Optional.empty(), Optional.empty()));
         }), startNanos, () -> {
             metrics.outcome("request", "deadline");
             LOG.warn("request call on {} missed its {} ms deadline: answered 503", conf.identity().key(), deadline.toMillis());
-            return A6Encoder.requestStop(id, UNAVAILABLE);
+            return new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE), new RequestOutcome(RequestOutcome.Kind.DEADLINE,
+                    request, request, RequestRewrite.NONE, Optional.of(UNAVAILABLE), Optional.empty()));
         });
+        if (conf.observesOutcomes()) {
+            reply.thenAccept(r -> notifyObservers(conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx)));
+        }
+        return reply.thenApply(Reply::frame);
     }
 
-    private static RequestState next(RequestState st, RequestDecision d) {
+    /**
+     * Tells every plugin of the conf how the phase ended, after the reply is decided (it is
+     * already complete, so nothing here can change it). Off the event loop, on the plugin executor;
+     * a rejected task or a throwing observer is logged and counted, never propagated.
+     */
+    private void notifyObservers(PreparedConf conf, String phase, java.util.function.Consumer<Plugin> call) {
+        try {
+            pluginExecutor.execute(() -> {
+                for (int i = 0; i < conf.plugins().size(); i++) {
+                    try {
+                        call.accept(conf.plugins().get(i));
+                    } catch (Throwable t) {
+                        metrics.outcome(phase, "observer_error");
+                        LOG.warn("{} outcome observer {} on {} failed: {}", phase, conf.names().get(i),
+                                conf.identity().key(), t.getClass().getName());
+                    }
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            metrics.outcome(phase, "observer_rejected");
+            LOG.warn("{} outcome observers on {} not run: plugin executor full", phase, conf.identity().key());
+        }
+    }
+
+    private static RequestState next(RequestState st, RequestDecision d, String plugin) {
         if (d instanceof RequestDecision.Halt halt) {
-            return new RequestState(st.request(), st.rewrite(), halt.stop());
+            return new RequestState(st.request(), st.rewrite(), halt.stop(), plugin);
         }
         RequestRewrite rw = ((RequestDecision.Proceed) d).rewrite();
-        return new RequestState(st.request().apply(rw), st.rewrite().then(rw), null);
+        return new RequestState(st.request().apply(rw), st.rewrite().then(rw), null, null);
     }
 
     /**
@@ -132,22 +178,28 @@ public final class CallDispatcher {
             chain = chain.thenComposeAsync(r -> invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), pluginExecutor);
         }
         long id = response.rpcId();
-        return withDeadline(chain.handle((r, err) -> {
+        CompletableFuture<Reply<ResponseOutcome>> reply = withDeadline(chain.handle((r, err) -> {
             if (conf.correlated()) {
                 requestId.ifPresent(exchanges::close);
             }
             if (err != null) {
                 logFailure(conf, "response", err);
                 metrics.outcome("response", "error");
-                return safeError(id);
+                return new Reply<>(safeError(id), new ResponseOutcome(ResponseOutcome.Kind.ERROR, response, safeErrorResponse(response)));
             }
-            metrics.outcome("response", r.equals(response) ? "pass" : "rewrite");
-            return completeResponse(id, r);
+            boolean same = r.equals(response);
+            metrics.outcome("response", same ? "pass" : "rewrite");
+            return new Reply<>(completeResponse(id, r),
+                    new ResponseOutcome(same ? ResponseOutcome.Kind.PASS : ResponseOutcome.Kind.CHANGED, response, r));
         }), startNanos, () -> {
             metrics.outcome("response", "deadline");
             LOG.warn("response call on {} missed its {} ms deadline: answered a safe 503", conf.identity().key(), deadline.toMillis());
-            return safeError(id);
+            return new Reply<>(safeError(id), new ResponseOutcome(ResponseOutcome.Kind.DEADLINE, response, safeErrorResponse(response)));
         });
+        if (conf.observesOutcomes()) {
+            reply.thenAccept(r -> notifyObservers(conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx)));
+        }
+        return reply.thenApply(Reply::frame);
     }
 
     /**
@@ -170,14 +222,22 @@ public final class CallDispatcher {
         return A6Encoder.response(id, r.status(), headers, r.body());
     }
 
+    private static final Body SAFE_ERROR_BODY = Body.utf8(OpenAiError.json("service_unavailable", "gateway_response_policy_failed",
+            "The gateway could not apply its response policy, so the response was withheld. Retry later."));
+
     /** What the client gets when the response phase fails: never the upstream body. */
     static OutboundFrame safeError(long id) {
-        Body body = Body.utf8(OpenAiError.json("service_unavailable", "gateway_response_policy_failed",
-                "The gateway could not apply its response policy, so the response was withheld. Retry later."));
-        return A6Encoder.response(id, 503, List.of(
-                new Header("Content-Type", "application/json"),
-                new Header("Content-Length", Integer.toString(body.length())),
-                new Header("Cache-Control", "no-store")), Optional.of(body));
+        return A6Encoder.response(id, 503, safeErrorHeaders().entries(), Optional.of(SAFE_ERROR_BODY));
+    }
+
+    private static Headers safeErrorHeaders() {
+        return Headers.of("Content-Type", "application/json", "Content-Length", Integer.toString(SAFE_ERROR_BODY.length()),
+                "Cache-Control", "no-store");
+    }
+
+    /** {@link #safeError} as a value, for outcome observers. */
+    private static HttpResponse safeErrorResponse(HttpResponse received) {
+        return new HttpResponse(received.rpcId(), 503, safeErrorHeaders(), received.vars(), Optional.of(SAFE_ERROR_BODY));
     }
 
     private Optional<Attributes> exchangeFor(PreparedConf conf, Optional<String> requestId) {
@@ -216,17 +276,17 @@ public final class CallDispatcher {
     }
 
     /** Completes with {@code onDeadline} if {@code work} is not done in time; exactly one completion wins. */
-    private CompletableFuture<OutboundFrame> withDeadline(CompletableFuture<OutboundFrame> work, long startNanos,
-                                                          java.util.function.Supplier<OutboundFrame> onDeadline) {
-        CompletableFuture<OutboundFrame> result = new CompletableFuture<>();
+    private <T> CompletableFuture<T> withDeadline(CompletableFuture<T> work, long startNanos,
+                                                  java.util.function.Supplier<T> onDeadline) {
+        CompletableFuture<T> result = new CompletableFuture<>();
         long remaining = Math.max(0, deadline.toNanos() - (System.nanoTime() - startNanos));
-        ScheduledFuture<?> timer = scheduler.schedule(() -> {
+        Timeout timer = deadlines.newTimeout(t -> {
             if (!result.isDone()) {
                 result.complete(onDeadline.get());
             }
         }, remaining, TimeUnit.NANOSECONDS);
         work.whenComplete((frame, err) -> {
-            timer.cancel(false);
+            timer.cancel();
             if (err != null) {
                 // Encoding failed (e.g. a reply too large for one frame): still one safe answer.
                 LOG.warn("reply could not be built: {}", err.getClass().getSimpleName());

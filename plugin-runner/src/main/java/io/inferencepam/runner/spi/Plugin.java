@@ -30,4 +30,19 @@ public interface Plugin {
     default CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
         return ResponseChange.unchanged();
     }
+
+    /**
+     * Observes the final outcome of the request phase. Called once per call for <em>every</em>
+     * plugin of the conf, in conf order, whether or not its {@link #onRequest} ran (a Stop by an
+     * earlier plugin skips the later ones), after the reply to APISIX is decided. It cannot change
+     * that reply: a Stop stays final. Runs on the plugin executor; it must not block, and what it
+     * throws is logged (class only) and counted, never sent anywhere. Same {@code context} as the
+     * chain's, so {@link CallContext#call()} holds what the plugins put there.
+     */
+    default void onRequestOutcome(RequestOutcome outcome, CallContext context) {
+    }
+
+    /** As {@link #onRequestOutcome}, for the response phase: sees what the client is sent. */
+    default void onResponseOutcome(ResponseOutcome outcome, CallContext context) {
+    }
 }

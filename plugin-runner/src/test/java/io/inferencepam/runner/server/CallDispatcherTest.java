@@ -30,14 +30,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import io.netty.util.HashedWheelTimer;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class CallDispatcherTest {
     private final ExecutorService pool = Executors.newFixedThreadPool(2);
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    private final HashedWheelTimer timer = new HashedWheelTimer(10, TimeUnit.MILLISECONDS);
     private final ExchangeStore exchanges = new ExchangeStore(Duration.ofMinutes(1), 1000);
     private final CallDispatcher dispatcher = new CallDispatcher(pool, timer, exchanges, Duration.ofMillis(300),
             new RunnerMetrics(new PrometheusMetrics()));
@@ -45,7 +45,7 @@ class CallDispatcherTest {
     @AfterEach
     void stop() {
         pool.shutdownNow();
-        timer.shutdownNow();
+        timer.stop();
     }
 
     private static PreparedConf conf(Plugin... plugins) {
@@ -267,5 +267,144 @@ class CallDispatcherTest {
         assertThat(body(r)).isEqualTo("[EMAIL]");
         assertThat(r.headers(1).name()).isEqualTo("Content-Length");
         assertThat(r.headers(1).value()).isEqualTo("7");
+    }
+
+    /** Records what an outcome observer saw, and on which thread. */
+    private static final class Observer implements Plugin {
+        final java.util.concurrent.LinkedBlockingQueue<Object> seen = new java.util.concurrent.LinkedBlockingQueue<>();
+        final java.util.concurrent.LinkedBlockingQueue<String> threads = new java.util.concurrent.LinkedBlockingQueue<>();
+        final List<String> ranOnRequest = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final RuntimeException failWith;
+
+        Observer(RuntimeException failWith) {
+            this.failWith = failWith;
+        }
+
+        @Override
+        public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+            ranOnRequest.add("ran");
+            return RequestDecision.proceed();
+        }
+
+        @Override
+        public void onRequestOutcome(io.inferencepam.runner.spi.RequestOutcome outcome, CallContext context) {
+            threads.add(Thread.currentThread().getName());
+            seen.add(outcome);
+            if (failWith != null) {
+                throw failWith;
+            }
+        }
+
+        @Override
+        public void onResponseOutcome(io.inferencepam.runner.spi.ResponseOutcome outcome, CallContext context) {
+            threads.add(Thread.currentThread().getName());
+            seen.add(outcome);
+        }
+
+        Object next() throws InterruptedException {
+            Object o = seen.poll(5, TimeUnit.SECONDS);
+            assertThat(o).as("observer was called").isNotNull();
+            return o;
+        }
+    }
+
+    @Test
+    void anEarlierPluginObservesTheStopOfALaterOneAndTheStopStaysFinal() throws Exception {
+        Observer first = new Observer(null);
+        Plugin deny = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return RequestDecision.stop(Stop.openAiError(403, "permission_error", "denied", "no"));
+            }
+        };
+        Observer afterTheStop = new Observer(null);
+        PreparedConf c = conf(first, deny, afterTheStop);
+        assertThat(c.observesOutcomes()).isTrue();
+        var reply = reqReply(run(c, request(Map.of())));
+        var s = (io.github.api7.A6.HTTPReqCall.Stop) reply.action(new io.github.api7.A6.HTTPReqCall.Stop());
+        assertThat(s.status()).isEqualTo(403);
+        for (Observer o : List.of(first, afterTheStop)) {
+            var outcome = (io.inferencepam.runner.spi.RequestOutcome) o.next();
+            assertThat(outcome.kind()).isEqualTo(io.inferencepam.runner.spi.RequestOutcome.Kind.STOP);
+            assertThat(outcome.stop().orElseThrow().status()).isEqualTo(403);
+            assertThat(outcome.haltedBy()).contains("p1");
+            assertThat(outcome.received().path()).isEqualTo("/v1/chat");
+            assertThat(o.threads.poll()).isNotEqualTo(Thread.currentThread().getName()).startsWith("pool-");
+        }
+        assertThat(first.ranOnRequest).hasSize(1);
+        assertThat(afterTheStop.ranOnRequest).isEmpty();
+        assertThat(first.seen).isEmpty(); // exactly once
+    }
+
+    @Test
+    void observersSeeTheMergedRewriteAndTheForwardedRequest() throws Exception {
+        Observer obs = new Observer(null);
+        Plugin inject = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return RequestDecision.proceed(RequestRewrite.builder().setHeader("authorization", "Bearer upstream").build());
+            }
+        };
+        reqReply(run(conf(obs, inject), request(Map.of())));
+        var outcome = (io.inferencepam.runner.spi.RequestOutcome) obs.next();
+        assertThat(outcome.kind()).isEqualTo(io.inferencepam.runner.spi.RequestOutcome.Kind.REWRITE);
+        assertThat(outcome.received().headers().first("authorization")).contains("Bearer secret");
+        assertThat(outcome.forwarded().headers().first("authorization")).contains("Bearer upstream");
+        assertThat(outcome.rewrite().headers()).containsEntry("authorization", "Bearer upstream");
+        assertThat(outcome.stopped()).isFalse();
+    }
+
+    @Test
+    void aThrowingObserverChangesNothingAndLaterObserversStillRun() throws Exception {
+        Observer boom = new Observer(new IllegalStateException("Bearer secret"));
+        Observer later = new Observer(null);
+        var reply = reqReply(run(conf(boom, later), request(Map.of())));
+        assertThat(reply.actionType()).isEqualTo(Action.NONE);
+        boom.next();
+        var outcome = (io.inferencepam.runner.spi.RequestOutcome) later.next();
+        assertThat(outcome.kind()).isEqualTo(io.inferencepam.runner.spi.RequestOutcome.Kind.PASS);
+    }
+
+    @Test
+    void aMissedDeadlineIsObservedAsDeadlineWithTheGeneric503() throws Exception {
+        Observer obs = new Observer(null);
+        CompletableFuture<RequestDecision> never = new CompletableFuture<>();
+        Plugin slow = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return never;
+            }
+        };
+        run(conf(obs, slow), request(Map.of()));
+        var outcome = (io.inferencepam.runner.spi.RequestOutcome) obs.next();
+        assertThat(outcome.kind()).isEqualTo(io.inferencepam.runner.spi.RequestOutcome.Kind.DEADLINE);
+        assertThat(outcome.stop().orElseThrow().status()).isEqualTo(503);
+        never.complete(RequestDecision.PROCEED);
+        assertThat(obs.seen.poll(300, TimeUnit.MILLISECONDS)).isNull(); // the late decision is not observed
+    }
+
+    @Test
+    void aResponseFailureIsObservedAsTheSafeErrorNotTheUpstreamBody() throws Exception {
+        Observer obs = new Observer(null);
+        Plugin boom = new Plugin() {
+            @Override
+            public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+                throw new IllegalStateException();
+            }
+        };
+        HttpResponse upstream = new HttpResponse(3, 200, Headers.of("Content-Type", "application/json"), Vars.empty(),
+                Optional.of(Body.utf8("{\"email\":\"alice@example.com\"}")));
+        var r = respReply(dispatcher.response(conf(boom, obs), upstream, System.nanoTime()).get(5, TimeUnit.SECONDS));
+        assertThat(r.status()).isEqualTo(503);
+        var outcome = (io.inferencepam.runner.spi.ResponseOutcome) obs.next();
+        assertThat(outcome.kind()).isEqualTo(io.inferencepam.runner.spi.ResponseOutcome.Kind.ERROR);
+        assertThat(outcome.delivered().status()).isEqualTo(503);
+        assertThat(outcome.delivered().body().orElseThrow().utf8()).doesNotContain("alice").isEqualTo(body(r));
+        assertThat(outcome.received().body().orElseThrow().utf8()).contains("alice");
+    }
+
+    @Test
+    void confsWithoutObserversSkipTheStep() {
+        assertThat(conf(new Plugin() { }).observesOutcomes()).isFalse();
     }
 }

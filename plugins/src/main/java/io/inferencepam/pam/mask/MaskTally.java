@@ -1,0 +1,53 @@
+package io.inferencepam.pam.mask;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.StringJoiner;
+
+/** Counts of masked values per detector for one response; confined to the call that owns it. */
+public final class MaskTally {
+    private final Map<String, Integer> counts = new LinkedHashMap<>();
+    private String blockedBy;
+
+    void add(String detector) {
+        counts.merge(detector, 1, Integer::sum);
+    }
+
+    void block(String detector) {
+        if (blockedBy == null) {
+            blockedBy = detector;
+        }
+    }
+
+    /** Adds another tally's counts (and its block request) to this one. */
+    public void addAll(MaskTally other) {
+        other.counts.forEach((k, v) -> counts.merge(k, v, Integer::sum));
+        if (other.blockedBy != null) {
+            block(other.blockedBy);
+        }
+    }
+
+    public Map<String, Integer> counts() {
+        return Map.copyOf(counts);
+    }
+
+    public int total() {
+        int t = 0;
+        for (int v : counts.values()) {
+            t += v;
+        }
+        return t;
+    }
+
+    /** The first detector whose action is block, or null. */
+    public String blockedBy() {
+        return blockedBy;
+    }
+
+    /** {@code email=2,card=1}: detector names and numbers only, never values. */
+    public String header() {
+        StringJoiner j = new StringJoiner(",");
+        counts.forEach((k, v) -> j.add(k + "=" + v));
+        return j.toString();
+    }
+}

@@ -1,0 +1,103 @@
+package io.inferencepam.pam.mask;
+
+import io.inferencepam.pam.mask.detect.DetectorSet;
+import io.inferencepam.pam.mask.detect.Match;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Finds sensitive values in a text and decides their replacement tokens. Immutable and shared by
+ * all calls of one conf.
+ */
+public final class Redactor {
+    /** One value to replace: {@code [start, end)} of the scanned text becomes {@code token}. */
+    public record Replacement(int start, int end, String detector, String token) {
+    }
+
+    private final DetectorSet detectors;
+    private final Map<String, Action> actions;
+    private final Optional<SecretKeySpec> hmacKey;
+
+    public Redactor(DetectorSet detectors, Map<String, Action> actions, Optional<byte[]> hmacKey) {
+        this.detectors = detectors;
+        this.actions = Map.copyOf(actions);
+        this.hmacKey = hmacKey.map(k -> new SecretKeySpec(k, "HmacSHA256"));
+    }
+
+    /** Replacements in text order; counts (and block requests) go to {@code tally}. */
+    public List<Replacement> plan(String text, MaskTally tally) {
+        List<Match> matches = detectors.find(text);
+        if (matches.isEmpty()) {
+            return List.of();
+        }
+        List<Replacement> out = new ArrayList<>(matches.size());
+        for (Match m : matches) {
+            Action a = actions.getOrDefault(m.detector(), Action.REDACT);
+            String value = text.substring(m.start(), m.end());
+            tally.add(m.detector());
+            if (a.kind() == Action.Kind.BLOCK) {
+                tally.block(m.detector());
+            }
+            out.add(new Replacement(m.start(), m.end(), m.detector(), token(m.detector(), value, a)));
+        }
+        return out;
+    }
+
+    /** {@code text} with every sensitive value replaced. */
+    public String mask(String text, MaskTally tally) {
+        List<Replacement> plan = plan(text, tally);
+        if (plan.isEmpty()) {
+            return text;
+        }
+        StringBuilder sb = new StringBuilder(text.length() + 16 * plan.size());
+        int p = 0;
+        for (Replacement r : plan) {
+            sb.append(text, p, r.start()).append(r.token());
+            p = r.end();
+        }
+        return sb.append(text, p, text.length()).toString();
+    }
+
+    static String label(String detector) {
+        StringBuilder sb = new StringBuilder(detector.length());
+        for (int i = 0; i < detector.length(); i++) {
+            char c = detector.charAt(i);
+            sb.append(Character.isLetterOrDigit(c) ? Character.toUpperCase(c) : '_');
+        }
+        return sb.toString().toUpperCase(Locale.ROOT);
+    }
+
+    private String token(String detector, String value, Action a) {
+        String label = label(detector);
+        return switch (a.kind()) {
+            case REDACT, BLOCK -> "[" + label + "]";
+            case PARTIAL -> {
+                int keep = Math.min(a.keep(), value.length() / 4);
+                yield "[" + label + ":****" + value.substring(value.length() - keep) + "]";
+            }
+            case HASH -> "[" + label + ":" + hmac(detector, value) + "]";
+        };
+    }
+
+    private String hmac(String detector, String value) {
+        SecretKeySpec key = hmacKey.orElseThrow(() -> new IllegalStateException("hash action without a key"));
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(key);
+            mac.update(detector.getBytes(StandardCharsets.UTF_8));
+            mac.update((byte) 0);
+            byte[] d = mac.doFinal(value.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d, 0, 4);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 unavailable", e);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package io.inferencepam.pam.mask.detect;
+
+/**
+ * Generic bearer credentials written as {@code Bearer <token>} (any case): the token (16–4096
+ * characters of the RFC 6750 b64token alphabet, with at least one digit and one letter) is the
+ * value; the word "Bearer" stays readable.
+ */
+public final class BearerDetector implements Detector {
+    @Override
+    public String name() {
+        return "bearer_token";
+    }
+
+    @Override
+    public void scan(String s, Sink sink) {
+        int n = s.length();
+        int from = 0;
+        int at;
+        while ((at = indexOfEarer(s, from)) >= 0) {
+            from = at + 1;
+            int b = at - 1;
+            if (b < 0 || (s.charAt(b) != 'B' && s.charAt(b) != 'b') || !Chars.startBoundary(s, b)) {
+                continue;
+            }
+            int j = at + 5;
+            int spaces = 0;
+            while (j < n && s.charAt(j) == ' ' && spaces < 4) {
+                j++;
+                spaces++;
+            }
+            if (spaces == 0) {
+                continue;
+            }
+            int start = j;
+            int limit = Math.min(n, start + 4097);
+            boolean digit = false;
+            boolean letter = false;
+            while (j < limit && tokenChar(s.charAt(j))) {
+                char c = s.charAt(j);
+                digit |= Chars.digit(c);
+                letter |= Chars.upper(c) || Chars.lower(c);
+                j++;
+            }
+            int len = j - start;
+            if (len >= 16 && len <= 4096 && digit && letter && Chars.endBoundary(s, j)) {
+                sink.found(start, j);
+                from = j;
+            }
+        }
+    }
+
+    private static int indexOfEarer(String s, int from) {
+        int a = s.indexOf("earer", from);
+        int b = s.indexOf("EARER", from);
+        if (a < 0) {
+            return b;
+        }
+        return b < 0 ? a : Math.min(a, b);
+    }
+
+    private static boolean tokenChar(char c) {
+        return Chars.alnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=';
+    }
+}

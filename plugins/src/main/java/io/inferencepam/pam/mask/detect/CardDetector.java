@@ -1,0 +1,81 @@
+package io.inferencepam.pam.mask.detect;
+
+/**
+ * Payment card numbers: 13–19 digits, optionally grouped by one consistent separator (space or
+ * dash), a known issuer prefix (2221–2720, 3, 4, 5, 6) and a valid Luhn checksum. A digit run
+ * longer than 19 digits is skipped as a whole, so every character is visited a bounded number of
+ * times (long digit runs are the classic adversarial input).
+ */
+public final class CardDetector implements Detector {
+    @Override
+    public String name() {
+        return "card";
+    }
+
+    @Override
+    public void scan(String s, Sink sink) {
+        int n = s.length();
+        int[] d = new int[19];
+        int i = 0;
+        while (i < n) {
+            if (!Chars.digit(s.charAt(i)) || !Chars.numberStart(s, i)) {
+                i++;
+                continue;
+            }
+            int count = 0;
+            int j = i;
+            char sep = 0;
+            boolean tooLong = false;
+            while (true) {
+                while (j < n && Chars.digit(s.charAt(j))) {
+                    if (count >= 19) {
+                        tooLong = true;
+                    } else {
+                        d[count] = s.charAt(j) - '0';
+                    }
+                    count++;
+                    j++;
+                }
+                if (j + 1 < n && (s.charAt(j) == ' ' || s.charAt(j) == '-') && Chars.digit(s.charAt(j + 1))
+                        && (sep == 0 || sep == s.charAt(j))) {
+                    sep = s.charAt(j);
+                    j++;
+                    continue;
+                }
+                break;
+            }
+            if (!tooLong && count >= 13 && Chars.numberEnd(s, j) && issuer(d, count) && luhn(d, count)) {
+                sink.found(i, j);
+            }
+            i = j;
+        }
+    }
+
+    static boolean luhn(int[] d, int count) {
+        int sum = 0;
+        for (int k = 0; k < count; k++) {
+            int v = d[count - 1 - k];
+            if ((k & 1) == 1) {
+                v *= 2;
+                if (v > 9) {
+                    v -= 9;
+                }
+            }
+            sum += v;
+        }
+        return sum % 10 == 0;
+    }
+
+    /** Excludes e.g. epoch-millisecond timestamps (leading 1) and zero-padded ids. */
+    private static boolean issuer(int[] d, int count) {
+        int first = d[0];
+        if (first >= 3 && first <= 6) {
+            return true;
+        }
+        if (first == 2 && count == 16) {
+            int p = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3];
+            return p >= 2221 && p <= 2720;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,77 @@
+package io.inferencepam.pam.mask.detect;
+
+/** ASCII character classes shared by the hand-written scanners (no regex on model output). */
+final class Chars {
+    private Chars() {
+    }
+
+    static boolean digit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
+    static boolean upper(char c) {
+        return c >= 'A' && c <= 'Z';
+    }
+
+    static boolean lower(char c) {
+        return c >= 'a' && c <= 'z';
+    }
+
+    static boolean alnum(char c) {
+        return digit(c) || upper(c) || lower(c);
+    }
+
+    static boolean hex(char c) {
+        return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    }
+
+    /** Letters and digits of any script: a value glued to one of these is part of a longer word. */
+    static boolean wordChar(char c) {
+        return c < 128 ? alnum(c) || c == '_' : Character.isLetterOrDigit(c);
+    }
+
+    static boolean digitAt(String s, int i) {
+        return i >= 0 && i < s.length() && digit(s.charAt(i));
+    }
+
+    /** True when the value starting at {@code i} is not glued to a preceding word character. */
+    static boolean startBoundary(String s, int i) {
+        return i == 0 || !wordChar(s.charAt(i - 1));
+    }
+
+    /** True when the value ending at {@code end} is not glued to a following word character. */
+    static boolean endBoundary(String s, int end) {
+        return end >= s.length() || !wordChar(s.charAt(end));
+    }
+
+    /**
+     * A number boundary: besides word characters, a '.', ',' or '-' joined to another digit
+     * continues the number (decimals, versions, longer ids), so the candidate is not a whole value.
+     */
+    static boolean numberStart(String s, int i) {
+        if (!startBoundary(s, i)) {
+            return false;
+        }
+        if (i >= 2) {
+            char p = s.charAt(i - 1);
+            // "DE89 3704 …", "12-4111…": a group of a longer grouped number is not a value of its own
+            char pp = s.charAt(i - 2);
+            if (p == '-' && !Character.isWhitespace(pp) && pp != '(' && pp != '"' && pp != '\'') {
+                return false; // "chatcmpl-3000000000759", "id--42…": an identifier's suffix
+            }
+            return !((p == '.' || p == ',' || p == '/' || p == ':' || p == ' ') && digit(pp));
+        }
+        return true;
+    }
+
+    static boolean numberEnd(String s, int end) {
+        if (!endBoundary(s, end)) {
+            return false;
+        }
+        if (end + 1 < s.length()) {
+            char n = s.charAt(end);
+            return !((n == '.' || n == ',' || n == '-' || n == '/' || n == ':') && digit(s.charAt(end + 1)));
+        }
+        return true;
+    }
+}

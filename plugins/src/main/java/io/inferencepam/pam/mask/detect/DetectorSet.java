@@ -1,0 +1,69 @@
+package io.inferencepam.pam.mask.detect;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Runs a fixed list of detectors over a text and resolves overlaps: candidates are taken by
+ * detector rank (list order), then longest first, and a candidate overlapping an accepted one is
+ * dropped. Values on the allow list (compared case-insensitively) are never reported.
+ */
+public final class DetectorSet {
+    private final List<Detector> detectors;
+    private final Set<String> allow;
+
+    public DetectorSet(List<Detector> detectors, Set<String> allowList) {
+        this.detectors = List.copyOf(detectors);
+        this.allow = allowList.stream().map(v -> v.toLowerCase(Locale.ROOT)).collect(java.util.stream.Collectors.toUnmodifiableSet());
+    }
+
+    public List<Detector> detectors() {
+        return detectors;
+    }
+
+    /** Non-overlapping matches in text order. */
+    public List<Match> find(String text) {
+        if (text.isEmpty()) {
+            return List.of();
+        }
+        List<Match> all = new ArrayList<>();
+        for (int r = 0; r < detectors.size(); r++) {
+            Detector d = detectors.get(r);
+            int rank = r;
+            d.scan(text, (start, end) -> {
+                if (start < 0 || end > text.length() || start >= end) {
+                    throw new IllegalStateException("detector " + d.name() + " reported an invalid range");
+                }
+                all.add(new Match(start, end, d.name(), rank));
+            });
+        }
+        if (all.isEmpty()) {
+            return List.of();
+        }
+        if (!allow.isEmpty()) {
+            all.removeIf(m -> allow.contains(text.substring(m.start(), m.end()).toLowerCase(Locale.ROOT)));
+        }
+        if (all.size() == 1) {
+            return all;
+        }
+        all.sort(Comparator.comparingInt(Match::rank).thenComparing(Comparator.comparingInt(Match::length).reversed())
+                .thenComparingInt(Match::start));
+        TreeMap<Integer, Match> accepted = new TreeMap<>();
+        for (Match m : all) {
+            var before = accepted.floorEntry(m.start());
+            if (before != null && before.getValue().end() > m.start()) {
+                continue;
+            }
+            var after = accepted.ceilingEntry(m.start());
+            if (after != null && after.getKey() < m.end()) {
+                continue;
+            }
+            accepted.put(m.start(), m);
+        }
+        return List.copyOf(accepted.values());
+    }
+}
