@@ -49,13 +49,12 @@ public final class BearerDetector implements Detector {
         }
     }
 
+    /** Position of "earer" in "Bearer" (any case), found through the capital or small 'B'. */
     private static int indexOfEarer(String s, int from) {
-        int a = s.indexOf("earer", from);
-        int b = s.indexOf("EARER", from);
-        if (a < 0) {
-            return b;
-        }
-        return b < 0 ? a : Math.min(a, b);
+        int a = Chars.find(s, "bearer", 0, Math.max(0, from - 1), true);
+        int b = Chars.find(s, "Bearer", 0, Math.max(0, from - 1), true);
+        int at = a < 0 ? b : b < 0 ? a : Math.min(a, b);
+        return at < 0 ? -1 : at + 1;
     }
 
     private static boolean tokenChar(char c) {
