@@ -244,6 +244,9 @@ public final class SseMasker {
             obj.fieldNames().forEachRemaining(names::add);
             for (String name : names) {
                 JsonNode v = obj.get(name);
+                if (JsonMasker.isLogprobs(name) && !v.isNull()) {
+                    tally.sawTokenData();
+                }
                 if (v.isTextual()) {
                     if (!skipped.contains(name)) {
                         String m = json.maskString(name, v.textValue(), tally);
