@@ -1,6 +1,8 @@
 package io.inferencepam.pam;
 
+import io.inferencepam.pam.auth.PamAuthFactory;
 import io.inferencepam.pam.mask.MaskPluginFactory;
+import io.inferencepam.pam.record.RecordPluginFactory;
 import io.inferencepam.runner.spi.PluginEnvironment;
 import io.inferencepam.runner.spi.PluginFactory;
 import io.inferencepam.runner.spi.PluginProvider;
@@ -11,6 +13,6 @@ public final class PamPluginProvider implements PluginProvider {
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
         PamServices services = new PamServices(environment);
-        return List.of(new MaskPluginFactory(environment));
+        return List.of(new PamAuthFactory(services), new MaskPluginFactory(environment), new RecordPluginFactory(services));
     }
 }

@@ -1,5 +1,6 @@
 package io.inferencepam.pam;
 
+import io.inferencepam.pam.redis.PamRedis;
 import io.inferencepam.runner.spi.PluginEnvironment;
 
 /**
@@ -8,6 +9,7 @@ import io.inferencepam.runner.spi.PluginEnvironment;
  */
 public final class PamServices {
     private final PluginEnvironment env;
+    private volatile PamRedis redis;
 
     public PamServices(PluginEnvironment env) {
         this.env = env;
@@ -15,5 +17,21 @@ public final class PamServices {
 
     public PluginEnvironment env() {
         return env;
+    }
+
+    /** The shared Redis client (setting {@code PAM_REDIS_URL}); use it only on the blocking executor. */
+    public PamRedis redis() {
+        PamRedis r = redis;
+        if (r == null) {
+            synchronized (this) {
+                r = redis;
+                if (r == null) {
+                    r = PamRedis.fromSetting(env::setting);
+                    env.onShutdown(r);
+                    redis = r;
+                }
+            }
+        }
+        return r;
     }
 }

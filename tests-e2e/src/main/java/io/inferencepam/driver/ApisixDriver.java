@@ -171,7 +171,7 @@ public final class ApisixDriver implements AutoCloseable {
     private RunnerConnection acquire() throws IOException {
         RunnerConnection c;
         while ((c = idle.pollFirst()) != null) {
-            if (c.usable()) {
+            if (c.idleCheck()) {
                 return c;
             }
             c.close();
@@ -341,8 +341,8 @@ public final class ApisixDriver implements AutoCloseable {
         }
 
         private void send(RunnerConnection conn, int type, byte[] payload) throws IOException {
-            transcript.add(new RpcFrame(RpcFrame.Direction.APISIX_TO_RUNNER, type, payload, conn.number));
             conn.send(type, payload, rpcTimeout);
+            transcript.add(new RpcFrame(RpcFrame.Direction.APISIX_TO_RUNNER, type, payload, conn.number));
         }
 
         private RunnerConnection.Frame read(RunnerConnection conn) throws IOException {

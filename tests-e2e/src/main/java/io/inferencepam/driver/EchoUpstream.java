@@ -59,6 +59,8 @@ public final class EchoUpstream implements AutoCloseable {
     private final ExecutorService workers;
     private final ConcurrentLinkedDeque<Response> script = new ConcurrentLinkedDeque<>();
     private final List<Recorded> recorded = Collections.synchronizedList(new ArrayList<>());
+    private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.Set<Integer> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Response fallback;
 
     private EchoUpstream(ServerSocket server) {
@@ -131,6 +133,16 @@ public final class EchoUpstream implements AutoCloseable {
 
     /** Requests that came from the given client ports (the driver's own upstream connections). */
     List<UpstreamRequest> requestsFrom(List<Integer> ports) {
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        // a connection the client just closed may still be being read: wait for it to be recorded
+        while (ports.stream().anyMatch(inFlight::contains) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         synchronized (recorded) {
             List<UpstreamRequest> out = new ArrayList<>();
             for (int p : ports) {
@@ -153,7 +165,16 @@ public final class EchoUpstream implements AutoCloseable {
         while (!server.isClosed()) {
             try {
                 Socket s = server.accept();
-                workers.execute(() -> serve(s));
+                open.add(s);
+                inFlight.add(s.getPort());
+                workers.execute(() -> {
+                    try {
+                        serve(s);
+                    } finally {
+                        open.remove(s);
+                        inFlight.remove(s.getPort());
+                    }
+                });
             } catch (IOException e) {
                 if (server.isClosed()) {
                     return;
@@ -182,12 +203,15 @@ public final class EchoUpstream implements AutoCloseable {
             if (HttpWire.isChunked(headers)) {
                 body = HttpWire.readChunked(in);
             } else if (cl != null) {
-                body = HttpWire.readExactly(in, Long.parseLong(cl.trim()));
+                body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, Long.parseLong(cl.trim())));
             } else {
                 body = new byte[0];
             }
             UpstreamRequest req = new UpstreamRequest(parts[0], parts[1], headers, body);
             recorded.add(new Recorded(req, s.getPort()));
+            if (cl != null && body.length < Long.parseLong(cl.trim())) {
+                return; // the client gave up before sending the promised body (C2b): recorded as received
+            }
             Response r = script.poll();
             if (r == null) {
                 r = fallback != null ? fallback : echo(req);
@@ -277,6 +301,9 @@ public final class EchoUpstream implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
+        for (Socket s : open) {
+            s.close();
+        }
         workers.shutdownNow();
         try {
             workers.awaitTermination(2, TimeUnit.SECONDS);

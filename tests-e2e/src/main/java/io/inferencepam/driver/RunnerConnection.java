@@ -16,19 +16,20 @@ import java.time.Duration;
  * socket, with APISIX's per-operation send/read timeouts ({@code sock:settimeouts(1000, 60000,
  * 60000)} in {@code ext-plugin/init.lua}; configurable here so tests need not wait 60 s).
  */
-final class RunnerConnection implements AutoCloseable {
+public final class RunnerConnection implements AutoCloseable {
     /** A whole frame. */
-    record Frame(int type, byte[] payload) {
+    public record Frame(int type, byte[] payload) {
     }
 
     /** The read or send timed out (APISIX: "timeout" → 503). */
-    static final class TimeoutException extends IOException {
+    public static final class TimeoutException extends IOException {
         TimeoutException(String what) {
             super(what + ": timeout");
         }
     }
 
     final int number;
+
     private final SocketChannel channel;
     private final Selector selector;
     private boolean broken;
@@ -37,6 +38,11 @@ final class RunnerConnection implements AutoCloseable {
         this.number = number;
         this.channel = channel;
         this.selector = selector;
+    }
+
+    /** A raw connection for tests that speak the protocol frame by frame. */
+    public static RunnerConnection open(Path socket) throws IOException {
+        return open(socket, 0);
     }
 
     static RunnerConnection open(Path socket, int number) throws IOException {
@@ -57,7 +63,43 @@ final class RunnerConnection implements AutoCloseable {
         return !broken && channel.isOpen();
     }
 
-    void send(int type, byte[] payload, Duration timeout) throws IOException {
+    /**
+     * Whether a pooled connection is still good: nginx drops an idle keepalive connection when the
+     * peer closes it or sends unsolicited data (this is how APISIX survives a runner restart, R7c).
+     */
+    boolean idleCheck() {
+        if (!usable()) {
+            return false;
+        }
+        try {
+            ByteBuffer one = ByteBuffer.allocate(1);
+            int n = channel.read(one);
+            if (n != 0) {
+                broken = true;
+            }
+        } catch (IOException e) {
+            broken = true;
+        }
+        return !broken;
+    }
+
+    /** Whether the connection can still be used (not closed, no failed read or send). */
+    public boolean usableForTest() {
+        return idleCheck();
+    }
+
+    /** Raw bytes, for malformed-frame tests. */
+    public void sendRaw(byte[] bytes, Duration timeout) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (buf.hasRemaining()) {
+            if (channel.write(buf) == 0) {
+                await(SelectionKey.OP_WRITE, deadline, "send");
+            }
+        }
+    }
+
+    public void send(int type, byte[] payload, Duration timeout) throws IOException {
         if (payload.length > A6Client.MAX_PAYLOAD) {
             broken = true;
             throw new IOException("the max length of data is " + A6Client.MAX_PAYLOAD + " but got " + payload.length);
@@ -78,7 +120,7 @@ final class RunnerConnection implements AutoCloseable {
         }
     }
 
-    Frame read(Duration timeout) throws IOException {
+    public Frame read(Duration timeout) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         try {
             ByteBuffer header = ByteBuffer.allocate(4);
@@ -122,7 +164,7 @@ final class RunnerConnection implements AutoCloseable {
     }
 
     /** Marks the connection unusable (it will be closed instead of pooled). */
-    void poison() {
+    public void poison() {
         broken = true;
     }
 

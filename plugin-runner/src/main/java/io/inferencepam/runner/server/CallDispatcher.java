@@ -28,9 +28,9 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import io.netty.util.Timeout;
+import io.netty.util.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,15 +54,21 @@ public final class CallDispatcher {
                     + "if it persists, contact the gateway operators.");
 
     private final Executor pluginExecutor;
-    private final ScheduledExecutorService scheduler;
+    private final Timer deadlines;
     private final ExchangeStore exchanges;
     private final Duration deadline;
     private final RunnerMetrics metrics;
 
-    public CallDispatcher(Executor pluginExecutor, ScheduledExecutorService scheduler, ExchangeStore exchanges,
+    /**
+     * @param deadlines timer for the per-call deadline. A hashed wheel (coarse ticks, lock-free
+     *                  add and cancel, no wake-up per call) rather than a ScheduledExecutorService:
+     *                  every call arms one timer and cancels it microseconds later, and a delay
+     *                  queue turns that into a timer-thread wake-up (or a huge queue) per call.
+     */
+    public CallDispatcher(Executor pluginExecutor, Timer deadlines, ExchangeStore exchanges,
                           Duration deadline, RunnerMetrics metrics) {
         this.pluginExecutor = pluginExecutor;
-        this.scheduler = scheduler;
+        this.deadlines = deadlines;
         this.exchanges = exchanges;
         this.deadline = deadline;
         this.metrics = metrics;
@@ -274,13 +280,13 @@ public final class CallDispatcher {
                                                   java.util.function.Supplier<T> onDeadline) {
         CompletableFuture<T> result = new CompletableFuture<>();
         long remaining = Math.max(0, deadline.toNanos() - (System.nanoTime() - startNanos));
-        ScheduledFuture<?> timer = scheduler.schedule(() -> {
+        Timeout timer = deadlines.newTimeout(t -> {
             if (!result.isDone()) {
                 result.complete(onDeadline.get());
             }
         }, remaining, TimeUnit.NANOSECONDS);
         work.whenComplete((frame, err) -> {
-            timer.cancel(false);
+            timer.cancel();
             if (err != null) {
                 // Encoding failed (e.g. a reply too large for one frame): still one safe answer.
                 LOG.warn("reply could not be built: {}", err.getClass().getSimpleName());

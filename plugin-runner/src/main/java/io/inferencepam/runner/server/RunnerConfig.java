@@ -18,6 +18,7 @@ import java.util.function.Function;
  * @param callDeadline        per-call deadline after which the answer is Stop 503
  * @param maxFramePayload     largest frame accepted (bytes; the protocol maximum is 16 MiB − 1)
  * @param partialFrameTimeout how long an incomplete frame may sit before the connection is closed
+ * @param ioThreads           Netty event-loop threads serving the APISIX connections
  * @param pluginThreads       threads that run plugin code
  * @param blockingThreads     threads lent to plugins for blocking I/O
  * @param executorQueue       queue bound of both executors (full → fail closed with 503)
@@ -32,6 +33,7 @@ public record RunnerConfig(
         Duration callDeadline,
         int maxFramePayload,
         Duration partialFrameTimeout,
+        int ioThreads,
         int pluginThreads,
         int blockingThreads,
         int executorQueue,
@@ -65,6 +67,7 @@ public record RunnerConfig(
                 Duration.ofMillis(positive(settings, "PAM_CALL_DEADLINE_MS", 10_000)),
                 Math.min(positive(settings, "PAM_MAX_FRAME_BYTES", 0xFFFFFF), 0xFFFFFF),
                 Duration.ofMillis(positive(settings, "PAM_PARTIAL_FRAME_TIMEOUT_MS", 30_000)),
+                positive(settings, "PAM_IO_THREADS", cores),
                 positive(settings, "PAM_PLUGIN_THREADS", Math.max(2, cores)),
                 positive(settings, "PAM_BLOCKING_THREADS", 32),
                 positive(settings, "PAM_EXECUTOR_QUEUE", 10_000),

@@ -30,14 +30,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import io.netty.util.HashedWheelTimer;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class CallDispatcherTest {
     private final ExecutorService pool = Executors.newFixedThreadPool(2);
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    private final HashedWheelTimer timer = new HashedWheelTimer(10, TimeUnit.MILLISECONDS);
     private final ExchangeStore exchanges = new ExchangeStore(Duration.ofMinutes(1), 1000);
     private final CallDispatcher dispatcher = new CallDispatcher(pool, timer, exchanges, Duration.ofMillis(300),
             new RunnerMetrics(new PrometheusMetrics()));
@@ -45,7 +45,7 @@ class CallDispatcherTest {
     @AfterEach
     void stop() {
         pool.shutdownNow();
-        timer.shutdownNow();
+        timer.stop();
     }
 
     private static PreparedConf conf(Plugin... plugins) {

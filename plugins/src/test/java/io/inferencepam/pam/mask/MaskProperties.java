@@ -180,11 +180,14 @@ class MaskProperties {
     }
 
     static void assertNoFragment(String output, List<Secret> secrets) {
+        // Our own placeholders ([AWS_ACCESS_KEY], [EMAIL:3f9a…]) are not leaks, even when a
+        // generated secret happens to share letters with them (e.g. "ACCES").
+        String scrubbed = output.replaceAll("\\[[A-Z_]+(:[0-9a-f]+)?\\]", "[]");
         for (Secret s : secrets) {
             for (int i = 0; i + 5 <= s.value().length(); i++) {
                 String frag = s.value().substring(i, i + 5);
                 if (frag.chars().anyMatch(Character::isLetterOrDigit) && !frag.contains(".com") && !frag.contains(".org")) {
-                    assertThat(output).as("fragment of %s", s.token()).doesNotContain(frag);
+                    assertThat(scrubbed).as("fragment of %s", s.token()).doesNotContain(frag);
                 }
             }
         }

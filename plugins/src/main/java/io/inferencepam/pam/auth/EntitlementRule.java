@@ -1,0 +1,45 @@
+package io.inferencepam.pam.auth;
+
+import io.inferencepam.pam.core.Principal;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One entitlement: who (any of the listed groups/roles, subjects or OAuth clients) may or may not
+ * call which models.
+ */
+public record EntitlementRule(String id, Set<String> groups, Set<String> subjects, Set<String> clients,
+                              List<Glob> allow, List<Glob> deny) {
+
+    public EntitlementRule {
+        groups = Set.copyOf(groups);
+        subjects = Set.copyOf(subjects);
+        clients = Set.copyOf(clients);
+        allow = List.copyOf(allow);
+        deny = List.copyOf(deny);
+    }
+
+    public boolean appliesTo(Principal p) {
+        if (subjects.contains(p.subject())) {
+            return true;
+        }
+        if (!p.clientId().isEmpty() && clients.contains(p.clientId())) {
+            return true;
+        }
+        for (String g : p.groups()) {
+            if (groups.contains(g)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static boolean anyMatches(List<Glob> globs, String model) {
+        for (Glob g : globs) {
+            if (g.matches(model)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,172 @@
+package io.inferencepam.pam.auth;
+
+import io.inferencepam.runner.spi.Header;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Finds the one model a request is for, the way the route's server family carries it, and refuses
+ * every request where the gateway and the model server could disagree about it (the bypasses other
+ * gateways shipped: {@code ?model=} next to a body model, a body without {@code Content-Type},
+ * duplicate JSON keys, encoded or case-changed paths).
+ */
+public final class ModelResolver {
+    private static final String KSERVE_PREFIX = "/v2/models/";
+
+    private final ModelApi api;
+    private final String fixedModel;
+    private final Set<String> modelFreePaths;
+    private final List<String> queryArgs;
+    private final List<String> bodyFields;
+
+    /**
+     * @param modelFreePaths entries {@code "METHOD /exact/path"} that carry no model (e.g. {@code "GET /v1/models"})
+     * @param queryArgs      query arguments that also name a model somewhere (cross-checked)
+     */
+    public ModelResolver(ModelApi api, String fixedModel, Set<String> modelFreePaths, List<String> queryArgs) {
+        this.api = api;
+        this.fixedModel = fixedModel;
+        this.modelFreePaths = Set.copyOf(modelFreePaths);
+        this.queryArgs = List.copyOf(queryArgs);
+        this.bodyFields = api == ModelApi.OLLAMA ? List.of("model", "name") : List.of("model");
+        if (api == ModelApi.FIXED && (fixedModel == null || fixedModel.isEmpty())) {
+            throw new IllegalArgumentException("a fixed model is required");
+        }
+    }
+
+    public boolean needsBody() {
+        return api == ModelApi.OPENAI || api == ModelApi.OLLAMA;
+    }
+
+    public ModelOutcome resolve(ModelRequest r) {
+        if (r.rawRequestUri().isEmpty()) {
+            return refused("missing_request_uri", "The request could not be checked.");
+        }
+        Optional<String> pathProblem = CanonicalPath.problem(r.rawRequestUri().get(), r.path());
+        if (pathProblem.isPresent()) {
+            return refused("non_canonical_path", "Request refused: " + pathProblem.get() + ".");
+        }
+        boolean modelFree = modelFreePaths.contains(r.method() + " " + r.path());
+        String model;
+        String where;
+        if (modelFree) {
+            model = null;
+            where = null;
+        } else {
+            switch (api) {
+                case FIXED -> {
+                    model = fixedModel;
+                    where = "route";
+                }
+                case KSERVE -> {
+                    Optional<String> fromPath = kserveModel(r.path());
+                    if (fromPath.isEmpty()) {
+                        if (r.path().toLowerCase(Locale.ROOT).startsWith(KSERVE_PREFIX)) {
+                            return refused("non_canonical_path", "Request refused: the path must use lower-case /v2/models/.");
+                        }
+                        return refused("model_required", "This route only serves /v2/models/{model}/... requests.");
+                    }
+                    model = fromPath.get();
+                    where = "path";
+                }
+                default -> {
+                    ModelOutcome fromBody = bodyModel(r);
+                    if (!(fromBody instanceof ModelOutcome.Resolved res)) {
+                        return fromBody;
+                    }
+                    model = res.model();
+                    where = "body";
+                }
+            }
+            Optional<String> nameProblem = JsonModelField.problemWithName(model);
+            if (nameProblem.isPresent()) {
+                return refused("invalid_model", nameProblem.get());
+            }
+        }
+        // The same model must not be named differently anywhere else the upstream might look.
+        for (Header a : r.args().entries()) {
+            if (queryArgs.contains(a.name()) && !sameModel(model, a.value())) {
+                return refused("ambiguous_model", model == null
+                        ? "Request refused: this path takes no model, but the query names one."
+                        : "Request refused: the query names a different model than the " + where + ".");
+            }
+        }
+        for (ModelRequest.NamedValue h : r.headerModels()) {
+            if (!sameModel(model, h.value())) {
+                return refused("ambiguous_model", model == null
+                        ? "Request refused: this path takes no model, but the " + h.name() + " header names one."
+                        : "Request refused: the " + h.name() + " header names a different model than the " + where + ".");
+            }
+        }
+        return model == null ? new ModelOutcome.ModelFree() : new ModelOutcome.Resolved(model);
+    }
+
+    private static boolean sameModel(String model, String other) {
+        return model != null && model.equals(other);
+    }
+
+    private ModelOutcome bodyModel(ModelRequest r) {
+        Optional<String> ct = r.contentType();
+        if (ct.isEmpty() || !isJson(ct.get())) {
+            return new ModelOutcome.Refused(new Rejection(415, "invalid_request_error", "unsupported_media_type",
+                    "Request refused: send the JSON body with Content-Type: application/json."));
+        }
+        if (r.body().isEmpty()) {
+            return refused("model_required", "The request body must be a JSON object with a \"model\" field.");
+        }
+        JsonModelField.Result res = JsonModelField.read(r.body().get().toByteArray(), bodyFields);
+        if (res instanceof JsonModelField.Bad bad) {
+            return new ModelOutcome.Refused(bad.rejection());
+        }
+        String[] values = ((JsonModelField.Fields) res).values();
+        String model = null;
+        for (String v : values) {
+            if (v == null) {
+                continue;
+            }
+            if (model != null && !model.equals(v)) {
+                return refused("ambiguous_model", "Request refused: the body names two different models.");
+            }
+            model = v;
+        }
+        if (model == null) {
+            return refused("model_required", "The request body must name a model in its \"model\" field.");
+        }
+        return new ModelOutcome.Resolved(model);
+    }
+
+    /** {@code application/json}, optionally with parameters; a charset, if given, must be UTF-8. */
+    static boolean isJson(String contentType) {
+        String[] parts = contentType.split(";");
+        if (!parts[0].trim().equalsIgnoreCase("application/json")) {
+            return false;
+        }
+        for (int i = 1; i < parts.length; i++) {
+            String p = parts[i].trim();
+            int eq = p.indexOf('=');
+            if (eq > 0 && p.substring(0, eq).trim().equalsIgnoreCase("charset")) {
+                String cs = p.substring(eq + 1).trim().replace("\"", "");
+                if (!cs.equalsIgnoreCase("utf-8") && !cs.equalsIgnoreCase("utf8")) {
+                    return false;
+                }
+            }
+        }
+        return parts.length > 0;
+    }
+
+    /** {@code /v2/models/{name}} or {@code /v2/models/{name}/...} (incl. {@code /versions/{v}/...}). */
+    static Optional<String> kserveModel(String path) {
+        if (!path.startsWith(KSERVE_PREFIX)) {
+            return Optional.empty();
+        }
+        int end = path.indexOf('/', KSERVE_PREFIX.length());
+        String name = end < 0 ? path.substring(KSERVE_PREFIX.length()) : path.substring(KSERVE_PREFIX.length(), end);
+        return name.isEmpty() ? Optional.empty() : Optional.of(name);
+    }
+
+    private static ModelOutcome refused(String code, String message) {
+        return new ModelOutcome.Refused(Rejection.badRequest(code, message));
+    }
+}

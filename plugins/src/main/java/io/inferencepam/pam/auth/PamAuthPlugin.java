@@ -1,0 +1,191 @@
+package io.inferencepam.pam.auth;
+
+import io.inferencepam.pam.core.CallFacts;
+import io.inferencepam.pam.core.Decision;
+import io.inferencepam.pam.core.Principal;
+import io.inferencepam.runner.spi.CallContext;
+import io.inferencepam.runner.spi.HttpRequest;
+import io.inferencepam.runner.spi.Phase;
+import io.inferencepam.runner.spi.Plugin;
+import io.inferencepam.runner.spi.RequestDecision;
+import io.inferencepam.runner.spi.RequestRewrite;
+import io.inferencepam.runner.spi.Requirements;
+import io.inferencepam.runner.spi.Stop;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+
+/**
+ * pam-auth for one route conf: bearer token → verified principal → the model the request is for →
+ * entitlement (deny by default) → the upstream credential held by the gateway replaces whatever
+ * credential the client sent.
+ */
+final class PamAuthPlugin implements Plugin {
+    static final String NAME = "pam-auth";
+    private static final String AUTHZ_VAR = "http_authorization";
+    private static final String REALM = "Bearer realm=\"inference-pam\"";
+
+    private final AuthConf conf;
+    private final TokenVerifier verifier;
+    private final TokenPolicy policy;
+    private final ModelResolver resolver;
+    private final Entitlements entitlements;
+    private final Supplier<Optional<CredentialCache>> credentials;
+    private final AuthMetrics metrics;
+    private final Requirements requirements;
+
+    PamAuthPlugin(AuthConf conf, TokenVerifier verifier, TokenPolicy policy, ModelResolver resolver,
+                  Entitlements entitlements, Supplier<Optional<CredentialCache>> credentials, AuthMetrics metrics) {
+        this.conf = conf;
+        this.verifier = verifier;
+        this.policy = policy;
+        this.resolver = resolver;
+        this.entitlements = entitlements;
+        this.credentials = credentials;
+        this.metrics = metrics;
+        Set<String> vars = new LinkedHashSet<>(List.of(AUTHZ_VAR, "request_uri", "http_content_type"));
+        conf.modelHeaders().forEach(h -> vars.add(AuthConf.headerVar(h)));
+        Requirements r = new Requirements(vars, false, false);
+        this.requirements = resolver.needsBody() ? r.withRequestBody() : r;
+    }
+
+    @Override
+    public Requirements requirements(Phase phase) {
+        return phase == Phase.REQUEST ? requirements : Requirements.NONE;
+    }
+
+    @Override
+    public boolean correlatesPhases() {
+        return true;
+    }
+
+    @Override
+    public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext ctx) {
+        CallFacts facts = CallFacts.of(ctx);
+        Optional<String> token = bearer(request.var(AUTHZ_VAR));
+        if (token.isEmpty()) {
+            return deny(facts, "token:missing", "invalid_token",
+                    Stop.openAiError(401, "invalid_request_error", "invalid_token",
+                            "Missing bearer token: send an OIDC access token in the Authorization header.",
+                            "WWW-Authenticate", REALM + ", error=\"invalid_token\""));
+        }
+        if (token.get().length() > conf.maxTokenBytes()) {
+            return deny(facts, "token:oversize", "invalid_token", invalidToken("The access token is too large."));
+        }
+        return verifier.verify(token.get()).thenCompose(result -> {
+            if (result instanceof TokenVerifier.KeysUnavailable) {
+                return deny(facts, "token:keys-unavailable", "idp_unavailable",
+                        Stop.openAiError(503, "server_error", "identity_provider_unavailable",
+                                "The identity provider's signing keys are not available; try again shortly."));
+            }
+            if (result instanceof TokenVerifier.Invalid inv) {
+                return deny(facts, "token:" + inv.reason(), "invalid_token", invalidToken(inv.message()));
+            }
+            VerifiedToken vt = ((TokenVerifier.Verified) result).token();
+            Optional<Rejection> bad = policy.check(vt);
+            if (bad.isPresent()) {
+                Rejection r = bad.get();
+                String header = r.status() == 401 ? REALM + ", error=\"invalid_token\"" : REALM + ", error=\"insufficient_scope\"";
+                return deny(facts, "token:" + r.code(), r.code(),
+                        Stop.openAiError(r.status(), r.type(), r.code(), r.message(), "WWW-Authenticate", header));
+            }
+            Principal principal = policy.principal(vt);
+            facts.principal(principal);
+            return authorize(request, facts, principal);
+        });
+    }
+
+    private CompletionStage<RequestDecision> authorize(HttpRequest request, CallFacts facts, Principal principal) {
+        List<ModelRequest.NamedValue> headerModels = new ArrayList<>();
+        for (String h : conf.modelHeaders()) {
+            request.var(AuthConf.headerVar(h)).ifPresent(v -> headerModels.add(new ModelRequest.NamedValue(h, v)));
+        }
+        ModelOutcome outcome = resolver.resolve(new ModelRequest(request.method(), request.path(),
+                request.var("request_uri"), request.args(), request.var("http_content_type").filter(s -> !s.isEmpty()),
+                headerModels, request.body()));
+        if (outcome instanceof ModelOutcome.Refused refused) {
+            Rejection r = refused.rejection();
+            return deny(facts, "model:" + r.code(), "bad_request", Stop.openAiError(r.status(), r.type(), r.code(), r.message()));
+        }
+        if (outcome instanceof ModelOutcome.Resolved res) {
+            facts.model(res.model());
+            Entitlements.Verdict v = entitlements.decide(principal, res.model());
+            if (!v.allowed()) {
+                Stop stop = conf.denyStatus() == 403
+                        ? Stop.openAiError(403, "invalid_request_error", "model_not_permitted",
+                                "You are not permitted to use the model `" + res.model() + "`.")
+                        : Stop.openAiError(404, "invalid_request_error", "model_not_found",
+                                "The model `" + res.model() + "` does not exist or you do not have access to it.");
+                return deny(facts, v.ruleId(), "not_entitled", stop);
+            }
+            facts.decide(new Decision(NAME, v.ruleId(), Decision.Outcome.ALLOW, "entitled to model"));
+        } else {
+            facts.decide(new Decision(NAME, "model-free-path", Decision.Outcome.ALLOW, "path carries no model"));
+        }
+        return injectCredential(facts);
+    }
+
+    private CompletionStage<RequestDecision> injectCredential(CallFacts facts) {
+        // The client's own credentials never reach the model server, whether or not we inject one.
+        RequestRewrite.Builder rw = RequestRewrite.builder()
+                .removeHeader("authorization").removeHeader("api-key").removeHeader("x-api-key");
+        if (conf.upstreamCredential().isEmpty()) {
+            metrics.outcome("allow");
+            return RequestDecision.proceed(rw.build());
+        }
+        String name = conf.upstreamCredential().get();
+        Optional<CredentialCache> cache = credentials.get();
+        if (cache.isEmpty()) {
+            return deny(facts, "credential:" + name, "credential_unavailable", credentialUnavailable());
+        }
+        return cache.get().get(name).handle((cred, err) -> {
+            if (err != null) {
+                facts.decide(new Decision(NAME, "credential:" + name, Decision.Outcome.ERROR, "upstream credential unavailable"));
+                metrics.outcome("credential_unavailable");
+                return new RequestDecision.Halt(credentialUnavailable());
+            }
+            String value = "authorization".equals(conf.credentialHeader()) ? "Bearer " + cred.secret() : cred.secret();
+            rw.setHeader(conf.credentialHeader(), value);
+            facts.credential(name, Long.toString(cred.version()));
+            facts.decide(new Decision(NAME, "credential:" + name, Decision.Outcome.REWRITE,
+                    "upstream credential v" + cred.version() + " injected"));
+            metrics.outcome("allow");
+            return new RequestDecision.Proceed(rw.build());
+        });
+    }
+
+    private static Stop credentialUnavailable() {
+        return Stop.openAiError(503, "server_error", "credential_store_unavailable",
+                "The gateway cannot reach the model server's credential right now; try again shortly.");
+    }
+
+    private static Stop invalidToken(String message) {
+        return Stop.openAiError(401, "invalid_request_error", "invalid_token", message,
+                "WWW-Authenticate", REALM + ", error=\"invalid_token\"");
+    }
+
+    private CompletionStage<RequestDecision> deny(CallFacts facts, String ruleId, String outcome, Stop stop) {
+        facts.decide(new Decision(NAME, ruleId, stop.status() >= 500 ? Decision.Outcome.ERROR : Decision.Outcome.DENY,
+                "HTTP " + stop.status()));
+        metrics.outcome(outcome);
+        return CompletableFuture.completedFuture(new RequestDecision.Halt(stop));
+    }
+
+    /** The token of an {@code Authorization: Bearer <token>} value; empty if absent or another scheme. */
+    static Optional<String> bearer(Optional<String> header) {
+        if (header.isEmpty()) {
+            return Optional.empty();
+        }
+        String h = header.get().trim();
+        if (h.length() < 8 || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return Optional.empty();
+        }
+        String t = h.substring(7).trim();
+        return t.isEmpty() ? Optional.empty() : Optional.of(t);
+    }
+}

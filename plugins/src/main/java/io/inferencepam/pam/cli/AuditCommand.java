@@ -1,0 +1,347 @@
+package io.inferencepam.pam.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.inferencepam.pam.record.chain.CanonicalJson;
+import io.inferencepam.pam.record.chain.ChainVerifier;
+import io.inferencepam.pam.record.chain.CheckpointSigner;
+import io.inferencepam.pam.record.query.AuditControlApi;
+import io.inferencepam.pam.record.query.AuditFilter;
+import io.inferencepam.pam.record.query.AuditQuery;
+import io.inferencepam.pam.record.query.LiveReplay;
+import io.inferencepam.pam.record.query.PolicyReplay;
+import io.inferencepam.pam.record.sink.AuditSink;
+import io.inferencepam.runner.conf.ConfCompiler;
+import io.inferencepam.runner.conf.InvalidConfsException;
+import io.inferencepam.runner.conf.PluginLoader;
+import io.inferencepam.runner.conf.PreparedConf;
+import io.inferencepam.runner.spi.Header;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code pamctl audit ...}: search, show, export, verify, replay, policy-replay, keygen. */
+@Command(name = "audit", description = "The audit trail written by pam-record.", mixinStandardHelpOptions = true,
+        subcommands = {AuditCommand.Search.class, AuditCommand.Show.class, AuditCommand.Export.class, AuditCommand.Verify.class,
+                AuditCommand.Replay.class, AuditCommand.PolicyReplayCmd.class, AuditCommand.Keygen.class})
+public final class AuditCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Search criteria shared by search and export. */
+    static final class FilterOptions {
+        @Option(names = "--principal", description = "subject, username or client id")
+        String principal;
+        @Option(names = "--model")
+        String model;
+        @Option(names = "--route", description = "APISIX route id")
+        String route;
+        @Option(names = "--decision", description = "deny, hold, allow, mask, … or stop, pass, rewrite, error")
+        String decision;
+        @Option(names = "--from", description = "ISO-8601 instant or epoch ms (inclusive)")
+        String from;
+        @Option(names = "--to", description = "ISO-8601 instant or epoch ms (exclusive)")
+        String to;
+
+        AuditFilter filter(int limit) {
+            return new AuditFilter(Optional.ofNullable(principal), Optional.ofNullable(model), Optional.ofNullable(route),
+                    Optional.ofNullable(decision), Optional.ofNullable(from).map(AuditFilter::time),
+                    Optional.ofNullable(to).map(AuditFilter::time), limit);
+        }
+
+        boolean any() {
+            return principal != null || model != null || route != null || decision != null || from != null || to != null;
+        }
+    }
+
+    @Command(name = "search", description = "Call records matching all criteria, one JSON line each.")
+    static final class Search implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        StoreOptions store;
+        @picocli.CommandLine.ArgGroup(exclusive = false)
+        FilterOptions filter = new FilterOptions();
+        @Option(names = "--limit", defaultValue = "100")
+        int limit;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            try (AuditSink s = store.open()) {
+                for (JsonNode r : new AuditQuery(s).search((filter == null ? new FilterOptions() : filter).filter(limit))) {
+                    out.println(r.toString());
+                }
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "show", description = "One call record by id (the nginx request_id), pretty-printed.")
+    static final class Show implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        StoreOptions store;
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Override
+        public Integer call() throws Exception {
+            try (AuditSink s = store.open()) {
+                Optional<JsonNode> r = new AuditQuery(s).show(id);
+                if (r.isEmpty()) {
+                    spec.commandLine().getErr().println("no record with id " + id);
+                    return 1;
+                }
+                spec.commandLine().getOut().println(CanonicalJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r.get()));
+                spec.commandLine().getOut().flush();
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "export", description = "JSON lines exactly as stored (without criteria: every entry, checkpoints "
+            + "included, so the export itself can be verified with audit verify --file).")
+    static final class Export implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        StoreOptions store;
+        @picocli.CommandLine.ArgGroup(exclusive = false)
+        FilterOptions filter = new FilterOptions();
+        @Option(names = "--format", defaultValue = "jsonl", description = "jsonl (the only format)")
+        String format;
+        @Option(names = {"-o", "--output"}, description = "file to write (default: standard output)")
+        Path output;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!"jsonl".equals(format)) {
+                spec.commandLine().getErr().println("--format must be jsonl");
+                return 2;
+            }
+            FilterOptions f = filter == null ? new FilterOptions() : filter;
+            AuditFilter af = f.any() ? f.filter(Integer.MAX_VALUE) : AuditFilter.ALL;
+            try (AuditSink s = store.open();
+                 java.io.Writer w = output == null ? spec.commandLine().getOut() : Files.newBufferedWriter(output)) {
+                long n = new AuditQuery(s).exportJsonl(af, w);
+                spec.commandLine().getErr().println(n + " entries exported");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "verify", description = "Check the hash chain and checkpoint signatures; name every modified, "
+            + "deleted, inserted or reordered entry. Exit 0 clean, 1 findings.")
+    static final class Verify implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        StoreOptions store;
+        @Option(names = "--public-key", description = "base64 X.509 Ed25519 public key of PAM_AUDIT_SIGNING_KEY "
+                + "(default: $PAM_AUDIT_VERIFY_KEY)")
+        String publicKey;
+        @Option(names = "--complete", description = "the store must hold every chain from seq 1 (no retention trimming)")
+        boolean complete;
+        @Option(names = "--json", description = "print the report as JSON")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            String key = publicKey != null ? publicKey : System.getenv("PAM_AUDIT_VERIFY_KEY");
+            PrintWriter out = spec.commandLine().getOut();
+            ChainVerifier.Report r;
+            try (AuditSink s = store.open()) {
+                r = new AuditQuery(s).verify(Optional.ofNullable(key).filter(k -> !k.isBlank())
+                        .map(CheckpointSigner::publicKeyFromBase64), complete);
+            }
+            if (json) {
+                out.println(AuditControlApi.reportJson(r));
+            } else {
+                for (ChainVerifier.Finding f : r.findings()) {
+                    out.println(f);
+                }
+                for (ChainVerifier.InstanceSummary i : r.instances()) {
+                    out.println("instance " + i.instance() + ": " + i.entries() + " entries, seq " + i.firstSeq() + ".."
+                            + i.lastSeq() + ", signed up to " + i.lastSignedSeq());
+                }
+                for (String n : r.notes()) {
+                    out.println("note: " + n);
+                }
+                out.println(r.clean() ? "OK: " + r.entries() + " entries, no tampering found"
+                        : "TAMPERED: " + r.findings().size() + " finding(s) in " + r.entries() + " entries");
+            }
+            out.flush();
+            return r.clean() ? 0 : 1;
+        }
+    }
+
+    @Command(name = "replay", description = "Re-send a recorded request through a gateway under YOUR token (never the "
+            + "original: it is not recorded) and diff the recorded and the new response.")
+    static final class Replay implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        StoreOptions store;
+        @Parameters(paramLabel = "ID")
+        String id;
+        @Option(names = "--gateway", required = true, description = "gateway base URL, e.g. https://ai-gw.example.com")
+        String gateway;
+        @Option(names = "--token", description = "your bearer token (default: $PAMCTL_TOKEN)")
+        String token;
+
+        @Override
+        public Integer call() throws Exception {
+            String t = token != null ? token : System.getenv("PAMCTL_TOKEN");
+            if (t == null || t.isBlank()) {
+                spec.commandLine().getErr().println("give your token with --token or $PAMCTL_TOKEN");
+                return 2;
+            }
+            JsonNode rec;
+            try (AuditSink s = store.open()) {
+                Optional<JsonNode> r = new AuditQuery(s).show(id);
+                if (r.isEmpty()) {
+                    spec.commandLine().getErr().println("no record with id " + id);
+                    return 1;
+                }
+                rec = r.get();
+            }
+            LiveReplay.Outcome o;
+            try {
+                o = new LiveReplay().replay(rec, gateway, t);
+            } catch (IllegalArgumentException e) {
+                spec.commandLine().getErr().println(e.getMessage());
+                return 1;
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.println("recorded: status " + o.recordedStatus() + ", " + o.recordedBody().length() + " chars");
+            out.println("replayed: status " + o.newStatus() + ", " + o.newBody().length() + " chars");
+            if (o.identical()) {
+                out.println("responses are identical");
+            } else {
+                out.println("--- recorded");
+                out.println("+++ replayed");
+                o.diff().forEach(out::println);
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "policy-replay", description = "Run recorded requests through a candidate route conf offline and "
+            + "report which would now be blocked, held, allowed, rewritten or masked differently.")
+    static final class PolicyReplayCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        StoreOptions store;
+        @picocli.CommandLine.ArgGroup(exclusive = false)
+        FilterOptions filter = new FilterOptions();
+        @Option(names = "--route-conf", required = true, description = "candidate APISIX route JSON (Admin API body)")
+        Path routeFile;
+        @Option(names = "--skip", description = "plugin to leave out (repeatable), e.g. pam-auth: the original token is "
+                + "not recorded; the recorded principal is used instead. pam-record is always left out.")
+        List<String> skip = new ArrayList<>();
+        @Option(names = "--limit", defaultValue = "1000")
+        int limit;
+        @Option(names = "--all", description = "also list unchanged calls")
+        boolean all;
+
+        @Override
+        public Integer call() throws Exception {
+            JsonNode route = ConfCompiler.STRICT_JSON.readTree(Files.readString(routeFile));
+            ConfCompiler compiler = new ConfCompiler(PluginLoader.load(new ReplayEnvironment()));
+            Set<String> skipped = new java.util.HashSet<>(skip);
+            skipped.add("pam-record");
+            String routeId = route.path("id").asText("candidate");
+            Optional<PreparedConf> pre;
+            Optional<PreparedConf> post;
+            try {
+                pre = compile(compiler, route, "ext-plugin-pre-req", routeId, skipped)
+                        .or(() -> compileQuiet(compiler, route, "ext-plugin-post-req", routeId, skipped));
+                post = compile(compiler, route, "ext-plugin-post-resp", routeId, skipped);
+            } catch (InvalidConfsException e) {
+                spec.commandLine().getErr().println("candidate conf is invalid:");
+                e.problems().forEach(p -> spec.commandLine().getErr().println("  " + p));
+                return 2;
+            }
+            if (pre.isEmpty() && post.isEmpty()) {
+                spec.commandLine().getErr().println("candidate route has no ext-plugin conf");
+                return 2;
+            }
+            PolicyReplay replay = new PolicyReplay(pre.or(() -> post), post, skip.stream().allMatch("pam-record"::equals));
+            PrintWriter out = spec.commandLine().getOut();
+            Map<PolicyReplay.Change, Integer> counts = new EnumMap<>(PolicyReplay.Change.class);
+            try (AuditSink s = store.open()) {
+                for (JsonNode rec : new AuditQuery(s).search((filter == null ? new FilterOptions() : filter).filter(limit))) {
+                    PolicyReplay.Result r = replay.replay(rec);
+                    counts.merge(r.change(), 1, Integer::sum);
+                    if (all || r.change() != PolicyReplay.Change.UNCHANGED) {
+                        out.println(r);
+                    }
+                }
+            }
+            out.println("summary: " + counts);
+            out.flush();
+            return 0;
+        }
+
+        private static Optional<PreparedConf> compileQuiet(ConfCompiler c, JsonNode route, String ext, String routeId, Set<String> skip) {
+            try {
+                return compile(c, route, ext, routeId, skip);
+            } catch (InvalidConfsException e) {
+                return Optional.empty();
+            }
+        }
+
+        private static Optional<PreparedConf> compile(ConfCompiler c, JsonNode route, String ext, String routeId, Set<String> skip)
+                throws InvalidConfsException {
+            JsonNode conf = route.path("plugins").path(ext).path("conf");
+            if (!conf.isArray()) {
+                return Optional.empty();
+            }
+            List<Header> entries = new ArrayList<>();
+            for (JsonNode e : conf) {
+                if (!skip.contains(e.path("name").asText())) {
+                    entries.add(new Header(e.path("name").asText(), e.path("value").asText()));
+                }
+            }
+            return Optional.of(c.compile("route#" + routeId + "#" + ext + "#candidate", entries, 0));
+        }
+    }
+
+    @Command(name = "keygen", description = "Print a new Ed25519 key pair: PAM_AUDIT_SIGNING_KEY (private, PKCS#8) "
+            + "for the runner, PAM_AUDIT_VERIFY_KEY (public, X.509) for verifiers.")
+    static final class Keygen implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            String[] k = CheckpointSigner.generate();
+            spec.commandLine().getOut().println("PAM_AUDIT_SIGNING_KEY=" + k[0]);
+            spec.commandLine().getOut().println("PAM_AUDIT_VERIFY_KEY=" + k[1]);
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+}

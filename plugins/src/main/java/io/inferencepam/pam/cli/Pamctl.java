@@ -1,0 +1,33 @@
+package io.inferencepam.pam.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code pamctl}: the operator's command line (scripts/pamctl). Subcommands are separate classes,
+ * so features add themselves with one entry in {@code subcommands}.
+ */
+@Command(name = "pamctl", mixinStandardHelpOptions = true, version = "pamctl 0.1.0",
+        description = "Operate inference-pam: upstream credentials and the audit trail.",
+        subcommands = {CredentialCommand.Credential.class, AuditCommand.class})
+public final class Pamctl implements Runnable {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs without exiting (tests). */
+    public static int run(String... args) {
+        return new CommandLine(new Pamctl()).execute(args);
+    }
+
+    /** Runs with the given output streams, without exiting. */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+        return new CommandLine(new Pamctl()).setOut(out).setErr(err).execute(args);
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+}

@@ -1,0 +1,344 @@
+package io.inferencepam.pam.record;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.inferencepam.pam.core.CallFacts;
+import io.inferencepam.pam.core.Decision;
+import io.inferencepam.pam.core.Principal;
+import io.inferencepam.pam.record.chain.CanonicalJson;
+import io.inferencepam.pam.record.chain.HashChain;
+import io.inferencepam.runner.spi.Body;
+import io.inferencepam.runner.spi.ConfIdentity;
+import io.inferencepam.runner.spi.Header;
+import io.inferencepam.runner.spi.HttpRequest;
+import io.inferencepam.runner.spi.HttpResponse;
+import io.inferencepam.runner.spi.RequestOutcome;
+import io.inferencepam.runner.spi.ResponseOutcome;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * What pam-record knows about one HTTP call so far. Filled from the request phase (the request as
+ * received, its outcome) and the response phase (the response as delivered); turned into one
+ * record by {@link #finish}, exactly once. The record is built only then, so that every secret
+ * learned along the way (the client's credential, credentials injected by rewrites) can be
+ * redacted from everything recorded, including bodies that echo them.
+ */
+public final class PendingCall {
+    private static final String REDACTED = "[REDACTED]";
+    private static final int MIN_SECRET = 8;
+
+    private final String id;
+    private final long startMillis;
+    private final long startNanos;
+    private RecordConf conf;
+    private HttpRequest received;
+    private ConfIdentity requestConf;
+    private RequestOutcome requestOutcome;
+    private ResponseOutcome responseOutcome;
+    private ConfIdentity responseConf;
+    private RecordConf responseRecordConf;
+    private CallFacts facts;
+    private final Set<String> secrets = new LinkedHashSet<>();
+    private boolean finished;
+
+    PendingCall(String id, long startMillis, long startNanos) {
+        this.id = id;
+        this.startMillis = startMillis;
+        this.startNanos = startNanos;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public long startMillis() {
+        return startMillis;
+    }
+
+    synchronized long responseTimeoutMs() {
+        return conf != null ? conf.responseTimeoutMs() : responseRecordConf != null ? responseRecordConf.responseTimeoutMs() : 70_000;
+    }
+
+    /** The request as received (from onRequest, or from the outcome when onRequest did not run). */
+    public synchronized void request(HttpRequest r, RecordConf c, ConfIdentity identity, CallFacts f) {
+        if (received == null) {
+            received = r;
+            conf = c;
+            requestConf = identity;
+        }
+        facts = f;
+        collectSecrets(r);
+    }
+
+    public synchronized boolean hasRequest() {
+        return received != null;
+    }
+
+    public synchronized void requestOutcome(RequestOutcome o, CallFacts f) {
+        requestOutcome = o;
+        facts = f;
+        collectSecrets(o.received());
+        for (var h : o.rewrite().headers().entrySet()) {
+            if (h.getValue() != null) {
+                addSecret(h.getValue()); // whatever a plugin injects (e.g. the upstream credential)
+            }
+        }
+    }
+
+    public synchronized boolean hasRequestOutcome() {
+        return requestOutcome != null;
+    }
+
+    public synchronized void responseOutcome(ResponseOutcome o, RecordConf c, ConfIdentity identity, CallFacts f) {
+        responseOutcome = o;
+        responseRecordConf = c;
+        responseConf = identity;
+        if (facts == null) {
+            facts = f;
+        }
+    }
+
+    public synchronized boolean hasResponseOutcome() {
+        return responseOutcome != null;
+    }
+
+    private void collectSecrets(HttpRequest r) {
+        RecordConf c = conf != null ? conf : responseRecordConf;
+        for (Header h : r.headers().entries()) {
+            if (h.value() != null && (RecordConf.ALWAYS_SCRUBBED_HEADERS.contains(h.name().toLowerCase(Locale.ROOT))
+                    || (c != null && c.scrubsHeader(h.name())))) {
+                addSecret(h.value());
+            }
+        }
+        r.var("http_authorization").ifPresent(this::addSecret);
+        r.var("http_cookie").ifPresent(this::addSecret);
+        for (Header a : r.args().entries()) {
+            if (a.value() != null && (c != null ? c.scrubsArg(a.name()) : RecordConf.ALWAYS_SCRUBBED_ARGS.contains(a.name()))) {
+                addSecret(a.value());
+            }
+        }
+    }
+
+    private void addSecret(String value) {
+        String v = value.trim();
+        if (v.length() >= MIN_SECRET) {
+            secrets.add(v);
+        }
+        int sp = v.indexOf(' ');
+        if (sp > 0 && v.length() - sp - 1 >= MIN_SECRET) {
+            secrets.add(v.substring(sp + 1).trim()); // "Bearer xyz" → also "xyz"
+        }
+        for (String cookie : v.split(";")) {
+            int eq = cookie.indexOf('=');
+            if (eq > 0 && cookie.length() - eq - 1 >= MIN_SECRET) {
+                secrets.add(cookie.substring(eq + 1).trim());
+            }
+        }
+    }
+
+    /** The record, once; empty if already written. */
+    synchronized Optional<ObjectNode> finish(long endMillis, long endNanos) {
+        if (finished) {
+            return Optional.empty();
+        }
+        finished = true;
+        List<String> redact = new ArrayList<>(secrets);
+        redact.sort((a, b) -> b.length() - a.length()); // longest first: "Bearer x" before "x"
+        RecordConf c = conf != null ? conf : responseRecordConf != null ? responseRecordConf : RecordConf.from(CanonicalJson.MAPPER.createObjectNode());
+
+        ObjectNode r = CanonicalJson.MAPPER.createObjectNode();
+        r.put("kind", "call");
+        r.put("v", 1);
+        r.put("id", id);
+        r.put("start", Instant.ofEpochMilli(startMillis).toString());
+        r.put("end", Instant.ofEpochMilli(endMillis).toString());
+        r.put("latency_us", Math.max(0, (endNanos - startNanos) / 1000));
+        ConfIdentity any = requestConf != null ? requestConf : responseConf;
+        r.put("route_id", any == null ? null : any.routeId());
+
+        CallFacts f = facts;
+        ObjectNode principal = r.putObject("principal");
+        Optional<Principal> p = f == null ? Optional.empty() : f.principal();
+        if (p.isPresent()) {
+            principal.put("issuer", p.get().issuer());
+            principal.put("subject", p.get().subject());
+            principal.put("username", p.get().username());
+            ArrayNode groups = principal.putArray("groups");
+            p.get().groups().forEach(groups::add);
+            principal.put("client_id", p.get().clientId());
+        } else {
+            r.putNull("principal");
+        }
+        r.put("model", f == null ? null : f.model().orElse(null));
+
+        ObjectNode req = r.putObject("request");
+        if (received != null) {
+            req.put("captured", true);
+            req.put("method", received.method());
+            req.put("path", redact(received.path(), redact));
+            ArrayNode query = req.putArray("query");
+            for (Header a : received.args().entries()) {
+                ArrayNode pair = query.addArray().add(a.name());
+                pair.add(a.value() == null ? null : c.scrubsArg(a.name()) ? REDACTED : redact(a.value(), redact));
+            }
+            ArrayNode headers = req.putArray("headers");
+            Set<String> scrubbed = new java.util.TreeSet<>();
+            for (Header h : received.headers().entries()) {
+                String lower = h.name().toLowerCase(Locale.ROOT);
+                if (c.scrubsHeader(lower)) {
+                    scrubbed.add(lower);
+                    continue;
+                }
+                headers.addArray().add(lower).add(h.value() == null ? null : redact(h.value(), redact));
+            }
+            if (received.var("http_authorization").isPresent()) {
+                scrubbed.add("authorization");
+            }
+            ArrayNode sc = req.putArray("scrubbed_headers");
+            scrubbed.forEach(sc::add);
+            req.put("client_address", received.var("remote_addr").orElse(received.sourceIp()));
+            req.put("user_agent", received.var("http_user_agent").or(() -> received.headers().first("user-agent"))
+                    .map(v -> redact(v, redact)).orElse(null));
+            body(req, received.body(), c.requestBody(), c.maxBodyBytes(), redact);
+        } else {
+            req.put("captured", false);
+        }
+
+        ObjectNode rewrite = r.putObject("rewrite");
+        ObjectNode resp = r.putObject("response");
+        if (requestOutcome != null) {
+            r.put("request_outcome", requestOutcome.kind().name().toLowerCase(Locale.ROOT));
+            r.put("stopped_by", requestOutcome.haltedBy().orElse(null));
+            var rw = requestOutcome.rewrite();
+            rewrite.put("path", rw.path().isPresent());
+            ArrayNode set = rewrite.putArray("headers_set");
+            ArrayNode removed = rewrite.putArray("headers_removed");
+            rw.headers().forEach((k, v) -> (v == null ? removed : set).add(k)); // names only: values may be credentials
+            ArrayNode args = rewrite.putArray("args");
+            rw.args().keySet().forEach(args::add);
+            rewrite.put("body", rw.body().isPresent());
+            rw.body().ifPresent(b -> rewrite.put("body_sha256", HashChain.sha256Hex(b.toByteArray())));
+        } else {
+            r.put("request_outcome", responseOutcome != null ? "unknown" : null);
+            r.putNull("stopped_by");
+        }
+        if (requestOutcome != null && requestOutcome.stopped()) {
+            var stop = requestOutcome.stop().get();
+            resp.put("seen", true);
+            resp.put("source", "gateway_stop");
+            resp.put("status", stop.status());
+            resp.putNull("upstream_status");
+            resp.put("content_type", stop.headers().first("content-type").orElse(null));
+            body(resp, Optional.of(stop.body()), true, c.maxBodyBytes(), redact);
+        } else if (responseOutcome != null) {
+            RecordConf rc = responseRecordConf != null ? responseRecordConf : c;
+            HttpResponse d = responseOutcome.delivered();
+            resp.put("seen", true);
+            resp.put("source", responseOutcome.kind() == ResponseOutcome.Kind.ERROR || responseOutcome.kind() == ResponseOutcome.Kind.DEADLINE
+                    ? "gateway_error" : "upstream");
+            resp.put("status", d.status());
+            resp.put("upstream_status", responseOutcome.received().status());
+            resp.put("content_type", d.headers().first("content-type").orElse(null));
+            body(resp, d.body(), rc.responseBody(), rc.maxBodyBytes(), redact);
+        } else {
+            resp.put("seen", false);
+            resp.putNull("status");
+        }
+
+        ObjectNode masked = r.putObject("masked");
+        List<Decision> decisions = f == null ? List.of() : f.decisions();
+        if (f != null) {
+            new TreeMap<>(f.maskedCounts()).forEach(masked::put);
+        }
+        ArrayNode ds = r.putArray("decisions");
+        for (Decision d : decisions) {
+            ObjectNode o = ds.addObject();
+            o.put("plugin", d.plugin());
+            o.put("rule_id", d.ruleId());
+            o.put("outcome", d.outcome().name().toLowerCase(Locale.ROOT));
+            o.put("reason", redact(d.reason(), redact));
+        }
+        if (f != null && f.approvalId().isPresent()) {
+            ObjectNode a = r.putObject("approval");
+            a.put("id", f.approvalId().get());
+            ArrayNode rv = a.putArray("reviewers");
+            f.reviewers().forEach(rv::add);
+        } else {
+            r.putNull("approval");
+        }
+        ObjectNode policy = r.putObject("policy");
+        policy.put("request_conf_sha256", requestConf == null ? null : requestConf.sha256());
+        policy.put("response_conf_sha256", responseConf == null ? null : responseConf.sha256());
+        if (f != null && f.credentialName().isPresent()) {
+            ObjectNode cred = r.putObject("credential");
+            cred.put("name", f.credentialName().get());
+            cred.put("version", f.credentialVersion().orElse(null));
+        } else {
+            r.putNull("credential");
+        }
+        return Optional.of(r);
+    }
+
+    private static void body(ObjectNode into, Optional<Body> body, boolean record, int max, List<String> redact) {
+        if (body.isEmpty()) {
+            into.putNull("size");
+            into.put("body_encoding", "absent");
+            return;
+        }
+        byte[] bytes = body.get().toByteArray();
+        into.put("size", bytes.length);
+        into.put("body_sha256", HashChain.sha256Hex(bytes));
+        if (!record) {
+            into.put("body_encoding", "not_recorded");
+            return;
+        }
+        boolean cut = bytes.length > max;
+        byte[] kept = cut ? java.util.Arrays.copyOf(bytes, max) : bytes;
+        into.put("body_truncated", cut);
+        Optional<String> text = Body.wrap(kept).strictUtf8();
+        if (text.isPresent() || cut) {
+            String t = text.orElseGet(() -> Body.wrap(kept).utf8());
+            String red = redact(t, redact);
+            into.put("body_encoding", "utf8");
+            into.put("body", red);
+            if (!red.equals(t)) {
+                into.put("body_redacted", true);
+            }
+        } else {
+            // Binary: base64, unless it contains a secret (then only the hash above is kept).
+            String latin = new String(kept, java.nio.charset.StandardCharsets.ISO_8859_1);
+            if (!redact(latin, redact).equals(latin)) {
+                into.put("body_encoding", "withheld_secret");
+            } else {
+                into.put("body_encoding", "base64");
+                into.put("body", Base64.getEncoder().encodeToString(kept));
+            }
+        }
+    }
+
+    static String redact(String s, List<String> secrets) {
+        if (s == null || secrets.isEmpty()) {
+            return s;
+        }
+        String out = s;
+        for (String secret : secrets) {
+            if (out.contains(secret)) {
+                out = out.replace(secret, REDACTED);
+            }
+        }
+        return out;
+    }
+
+    /** For tests: the secrets this call would redact (never logged). */
+    synchronized int secretCount() {
+        return secrets.size();
+    }
+}

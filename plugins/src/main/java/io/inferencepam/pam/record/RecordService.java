@@ -1,0 +1,122 @@
+package io.inferencepam.pam.record;
+
+import io.inferencepam.pam.PamServices;
+import io.inferencepam.pam.record.chain.CheckpointSigner;
+import io.inferencepam.pam.record.chain.HashChain;
+import io.inferencepam.pam.record.sink.AuditSink;
+import io.inferencepam.pam.record.sink.JsonLinesFileSink;
+import io.inferencepam.pam.record.sink.RedisStreamSink;
+import io.inferencepam.pam.record.spool.AuditWriter;
+import io.inferencepam.pam.record.spool.Spool;
+import io.inferencepam.runner.spi.Metrics;
+import io.inferencepam.runner.spi.PluginEnvironment;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The audit machinery of one runner: sink, spool, hash chain, writer thread, calls waiting for
+ * their response phase. Created when the first pam-record conf is prepared; closed at shutdown.
+ */
+public final class RecordService {
+    private final RecordSettings settings;
+    private final AuditSink sink;
+    private final AuditWriter writer;
+    private final PendingCalls pending;
+    private final FileLock spoolLock;
+
+    private RecordService(RecordSettings settings, AuditSink sink, AuditWriter writer, PendingCalls pending, FileLock lock) {
+        this.settings = settings;
+        this.sink = sink;
+        this.writer = writer;
+        this.pending = pending;
+        this.spoolLock = lock;
+    }
+
+    public static RecordService start(PamServices services) throws IOException {
+        PluginEnvironment env = services.env();
+        RecordSettings s = RecordSettings.from(env);
+        Optional<CheckpointSigner> signer = s.signingKey().map(CheckpointSigner::fromPkcs8Base64);
+        java.nio.file.Files.createDirectories(s.spoolDir());
+        // One runner per spool directory: two writers appending to one spool would interleave chains.
+        FileChannel lockChannel = FileChannel.open(s.spoolDir().resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock = lockChannel.tryLock();
+        if (lock == null) {
+            lockChannel.close();
+            throw new IOException("audit spool directory is used by another runner; give each runner its own PAM_AUDIT_SPOOL_DIR");
+        }
+        AuditSink sink = s.sink().equals("file")
+                ? new JsonLinesFileSink(s.fileDir(), s.fileMaxBytes(), s.fileMaxFiles())
+                : new RedisStreamSink(services.redis().client(), s.streamKey(), s.streamMaxLen(), s.maxAge(), env.clock());
+        Spool spool = new Spool(s.spoolDir(), s.spoolMaxBytes(), s.spoolMinFreeBytes());
+        Spool overflow = new Spool(s.spoolDir().resolve("overflow"), s.spoolMaxBytes(), s.spoolMinFreeBytes());
+        HashChain chain = new HashChain(s.instanceId().orElseGet(RecordService::newInstanceId));
+        AuditWriter writer = new AuditWriter(sink, spool, overflow, chain, signer,
+                new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), Duration.ofMillis(5), s.checkpointEvery(),
+                        s.checkpointInterval(), Duration.ofSeconds(2)), env.clock()).start();
+        PendingCalls pending = new PendingCalls(writer, env.clock());
+        var sweep = env.scheduler().scheduleWithFixedDelay(pending::sweep, 1, 1, TimeUnit.SECONDS);
+        RecordService svc = new RecordService(s, sink, writer, pending, lock);
+        svc.registerMetrics(env.metrics());
+        env.onShutdown(() -> {
+            sweep.cancel(false);
+            pending.flushAll();
+            writer.close(Duration.ofMillis(600));
+            lock.release();
+            lockChannel.close();
+        });
+        return svc;
+    }
+
+    /** A fresh chain per process start: host name plus random suffix. */
+    private static String newInstanceId() {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            host = "runner";
+        }
+        byte[] r = new byte[4];
+        ThreadLocalRandom.current().nextBytes(r);
+        return host + "-" + HexFormat.of().formatHex(r);
+    }
+
+    private void registerMetrics(Metrics m) {
+        AuditWriter.Stats st = writer.stats();
+        m.gauge("pam_audit_records_submitted", "Audit records handed to the writer", () -> st.submitted.get());
+        m.gauge("pam_audit_entries_written", "Audit entries written straight to the store", () -> st.written.get());
+        m.gauge("pam_audit_entries_spooled", "Audit entries written to the local spool because the store was down or behind",
+                () -> st.spooled.get());
+        m.gauge("pam_audit_records_overflowed", "Audit records appended to the overflow spool because the queue was full",
+                () -> st.overflowed.get());
+        m.gauge("pam_audit_entries_drained", "Spooled audit entries written to the store later", () -> st.drained.get());
+        m.gauge("pam_audit_records_lost", "Audit records that could not be kept anywhere", () -> st.lost.get());
+        m.gauge("pam_audit_checkpoints", "Signed checkpoints written", () -> st.checkpoints.get());
+        m.gauge("pam_audit_queue_depth", "Audit records waiting for the writer thread", writer::queueDepth);
+        m.gauge("pam_audit_store_up", "1 when the audit store accepted the last write", () -> writer.storeUp() ? 1 : 0);
+        m.gauge("pam_audit_pending_calls", "Calls recorded in the request phase, waiting for their response phase", pending::size);
+    }
+
+    public RecordSettings settings() {
+        return settings;
+    }
+
+    public AuditSink sink() {
+        return sink;
+    }
+
+    public AuditWriter writer() {
+        return writer;
+    }
+
+    public PendingCalls pending() {
+        return pending;
+    }
+}

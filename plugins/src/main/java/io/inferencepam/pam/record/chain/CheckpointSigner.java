@@ -1,0 +1,82 @@
+package io.inferencepam.pam.record.chain;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.X509EncodedKeySpec;
+import java.util.Base64;
+
+/**
+ * Ed25519 (JDK provider) signatures over checkpoint hashes. The private key is the runner setting
+ * {@code PAM_AUDIT_SIGNING_KEY} (PKCS#8, base64); verifiers pin the public key (X.509
+ * SubjectPublicKeyInfo, base64), which {@code pamctl audit keygen} prints next to the private key.
+ */
+public final class CheckpointSigner {
+    private final PrivateKey key;
+
+    private CheckpointSigner(PrivateKey key) {
+        this.key = key;
+    }
+
+    /** @throws IllegalArgumentException naming the setting, never echoing the key material */
+    public static CheckpointSigner fromPkcs8Base64(String base64) {
+        try {
+            byte[] der = Base64.getDecoder().decode(base64.trim());
+            return new CheckpointSigner(KeyFactory.getInstance("Ed25519").generatePrivate(new PKCS8EncodedKeySpec(der)));
+        } catch (IllegalArgumentException | GeneralSecurityException e) {
+            throw new IllegalArgumentException("PAM_AUDIT_SIGNING_KEY is not a base64 PKCS#8 Ed25519 private key");
+        }
+    }
+
+    public static PublicKey publicKeyFromBase64(String base64) {
+        try {
+            return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(base64.trim())));
+        } catch (IllegalArgumentException | GeneralSecurityException e) {
+            throw new IllegalArgumentException("not a base64 X.509 Ed25519 public key");
+        }
+    }
+
+    /** A new key pair: [PKCS#8 private, X.509 public], both base64. */
+    public static String[] generate() {
+        try {
+            KeyPair kp = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+            return new String[] {Base64.getEncoder().encodeToString(kp.getPrivate().getEncoded()),
+                    Base64.getEncoder().encodeToString(kp.getPublic().getEncoded())};
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public String sign(String hashHex) {
+        try {
+            Signature s = Signature.getInstance("Ed25519");
+            s.initSign(key);
+            s.update(hashHex.getBytes(StandardCharsets.US_ASCII));
+            return Base64.getEncoder().encodeToString(s.sign());
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("Ed25519 signing failed", e);
+        }
+    }
+
+    public static boolean verify(PublicKey key, String hashHex, String sigBase64) {
+        try {
+            Signature s = Signature.getInstance("Ed25519");
+            s.initVerify(key);
+            s.update(hashHex.getBytes(StandardCharsets.US_ASCII));
+            return s.verify(Base64.getDecoder().decode(sigBase64));
+        } catch (IllegalArgumentException | GeneralSecurityException e) {
+            return false;
+        }
+    }
+
+    /** A short, stable id of a public key (first 16 hex of SHA-256 of its encoding). */
+    public static String keyId(PublicKey key) {
+        return HashChain.sha256Hex(key.getEncoded()).substring(0, 16);
+    }
+}

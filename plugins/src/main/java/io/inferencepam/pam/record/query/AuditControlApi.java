@@ -1,0 +1,129 @@
+package io.inferencepam.pam.record.query;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.inferencepam.pam.record.RecordService;
+import io.inferencepam.pam.record.chain.CanonicalJson;
+import io.inferencepam.pam.record.chain.ChainVerifier;
+import io.inferencepam.pam.record.chain.CheckpointSigner;
+import io.inferencepam.runner.spi.Body;
+import io.inferencepam.runner.spi.ControlApi;
+import java.io.StringWriter;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Control-API endpoints (loopback; people reach them through an APISIX route protected by
+ * pam-auth with an auditor role):
+ * <pre>
+ * GET /v1/audit/records?principal=&amp;model=&amp;route=&amp;decision=&amp;from=&amp;to=&amp;limit=   search (default limit 100)
+ * GET /v1/audit/records/{id}                                              one record
+ * GET /v1/audit/export?format=jsonl[&amp;filters]                              JSON lines as stored
+ * GET /v1/audit/verify[?complete=true]                                    chain check (key: PAM_AUDIT_VERIFY_KEY)
+ * GET /v1/audit/status                                                    writer counters
+ * </pre>
+ * Handlers run on the runtime's blocking pool (they scan the store).
+ */
+public final class AuditControlApi {
+    private AuditControlApi() {
+    }
+
+    public static void register(ControlApi api, Callable<RecordService> service) {
+        api.route("GET", "/v1/audit/records", r -> run(() -> {
+            AuditFilter f = AuditFilter.fromQuery(r.query(), 100);
+            ArrayNode arr = CanonicalJson.MAPPER.createArrayNode();
+            new AuditQuery(service.call().sink()).search(f).forEach(arr::add);
+            ObjectNode o = CanonicalJson.MAPPER.createObjectNode();
+            o.set("records", arr);
+            o.put("count", arr.size());
+            return ControlApi.Response.json(200, o.toString());
+        }));
+        api.route("GET", "/v1/audit/records/*", r -> run(() -> {
+            String id = r.path().substring("/v1/audit/records/".length());
+            Optional<JsonNode> rec = new AuditQuery(service.call().sink()).show(id);
+            return rec.map(n -> ControlApi.Response.json(200, n.toString()))
+                    .orElseGet(() -> ControlApi.Response.json(404, "{\"error\":\"no record with this id\"}"));
+        }));
+        api.route("GET", "/v1/audit/export", r -> run(() -> {
+            if (!"jsonl".equals(r.queryParam("format", "jsonl"))) {
+                return ControlApi.Response.json(400, "{\"error\":\"format must be jsonl\"}");
+            }
+            AuditFilter f = r.query().keySet().stream().anyMatch(k -> !k.equals("format"))
+                    ? AuditFilter.fromQuery(r.query(), Integer.MAX_VALUE) : AuditFilter.ALL;
+            StringWriter out = new StringWriter();
+            new AuditQuery(service.call().sink()).exportJsonl(f, out);
+            return new ControlApi.Response(200, "application/x-ndjson", Body.utf8(out.toString()));
+        }));
+        api.route("GET", "/v1/audit/verify", r -> run(() -> {
+            RecordService svc = service.call();
+            var key = svc.settings().verifyKey().map(CheckpointSigner::publicKeyFromBase64);
+            ChainVerifier.Report rep = new AuditQuery(svc.sink()).verify(key, Boolean.parseBoolean(r.queryParam("complete", "false")));
+            return ControlApi.Response.json(rep.clean() ? 200 : 409, reportJson(rep).toString());
+        }));
+        api.route("GET", "/v1/audit/status", r -> run(() -> {
+            RecordService svc = service.call();
+            var st = svc.writer().stats();
+            ObjectNode o = CanonicalJson.MAPPER.createObjectNode();
+            o.put("instance", svc.writer().instance());
+            o.put("sink", svc.sink().kind());
+            o.put("store_up", svc.writer().storeUp());
+            o.put("submitted", st.submitted.get());
+            o.put("written", st.written.get());
+            o.put("spooled", st.spooled.get());
+            o.put("overflowed", st.overflowed.get());
+            o.put("drained", st.drained.get());
+            o.put("lost", st.lost.get());
+            o.put("checkpoints", st.checkpoints.get());
+            o.put("pending_calls", svc.pending().size());
+            o.put("spool_bytes", svc.writer().spool().size());
+            return ControlApi.Response.json(200, o.toString());
+        }));
+    }
+
+    public static ObjectNode reportJson(ChainVerifier.Report rep) {
+        ObjectNode o = CanonicalJson.MAPPER.createObjectNode();
+        o.put("clean", rep.clean());
+        o.put("entries", rep.entries());
+        ArrayNode fs = o.putArray("findings");
+        for (ChainVerifier.Finding f : rep.findings()) {
+            ObjectNode x = fs.addObject();
+            x.put("kind", f.kind().name());
+            x.put("instance", f.instance());
+            x.put("seq", f.seq());
+            x.put("position", f.position());
+            x.put("detail", f.detail());
+        }
+        ArrayNode is = o.putArray("instances");
+        for (ChainVerifier.InstanceSummary s : rep.instances()) {
+            ObjectNode x = is.addObject();
+            x.put("instance", s.instance());
+            x.put("entries", s.entries());
+            x.put("first_seq", s.firstSeq());
+            x.put("last_seq", s.lastSeq());
+            x.put("last_signed_seq", s.lastSignedSeq());
+        }
+        ArrayNode ns = o.putArray("notes");
+        rep.notes().forEach(ns::add);
+        return o;
+    }
+
+    @FunctionalInterface
+    private interface Work {
+        ControlApi.Response run() throws Exception;
+    }
+
+    private static CompletableFuture<ControlApi.Response> run(Work w) {
+        try {
+            return CompletableFuture.completedFuture(w.run());
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.completedFuture(ControlApi.Response.json(400,
+                    CanonicalJson.MAPPER.createObjectNode().put("error", e.getMessage()).toString()));
+        } catch (Exception e) {
+            return CompletableFuture.completedFuture(ControlApi.Response.json(503,
+                    "{\"error\":\"audit store unavailable\"}"));
+        }
+    }
+
+}

@@ -1,0 +1,66 @@
+package io.inferencepam.pam.auth;
+
+import io.inferencepam.pam.core.CallFacts;
+import io.inferencepam.runner.spi.Attributes;
+import io.inferencepam.runner.spi.Body;
+import io.inferencepam.runner.spi.CallContext;
+import io.inferencepam.runner.spi.ConfIdentity;
+import io.inferencepam.runner.spi.Header;
+import io.inferencepam.runner.spi.Headers;
+import io.inferencepam.runner.spi.HttpRequest;
+import io.inferencepam.runner.spi.Plugin;
+import io.inferencepam.runner.spi.RequestDecision;
+import io.inferencepam.runner.spi.Vars;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/** Builds requests the way the runtime hands them to a plugin, and runs one call. */
+final class Calls {
+    String method = "POST";
+    String path = "/v1/chat/completions";
+    String rawUri;
+    final List<Header> args = new ArrayList<>();
+    final Map<String, String> vars = new HashMap<>();
+    Body body = Body.utf8("{\"model\":\"llama-3-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    final Attributes exchange = new Attributes();
+
+    static Calls chat(String token) {
+        Calls c = new Calls();
+        if (token != null) {
+            c.vars.put("http_authorization", "Bearer " + token);
+        }
+        c.vars.put("http_content_type", "application/json");
+        return c;
+    }
+
+    Calls path(String p) {
+        this.path = p;
+        return this;
+    }
+
+    Calls body(String json) {
+        this.body = Body.utf8(json);
+        return this;
+    }
+
+    RequestDecision run(Plugin plugin) throws Exception {
+        String uri = rawUri != null ? rawUri : path;
+        vars.putIfAbsent("request_uri", uri);
+        HttpRequest req = new HttpRequest(1, method, path, Headers.of(args),
+                Headers.of("authorization", vars.getOrDefault("http_authorization", "")),
+                "10.0.0.7", Vars.of(vars), Optional.ofNullable(body));
+        CallContext ctx = new CallContext(new Attributes(), Optional.of(exchange),
+                ConfIdentity.fromKey("route#r1#ext-plugin-pre-req#1", "00", 1), Instant.now().plusSeconds(30));
+        return plugin.onRequest(req, ctx).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    CallFacts facts() {
+        return CallFacts.of(new CallContext(new Attributes(), Optional.of(exchange),
+                ConfIdentity.fromKey("route#r1#ext-plugin-pre-req#1", "00", 1), Instant.now()));
+    }
+}

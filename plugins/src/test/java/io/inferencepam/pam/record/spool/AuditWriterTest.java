@@ -1,0 +1,192 @@
+package io.inferencepam.pam.record.spool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.inferencepam.pam.record.chain.CanonicalJson;
+import io.inferencepam.pam.record.chain.ChainVerifier;
+import io.inferencepam.pam.record.chain.CheckpointSigner;
+import io.inferencepam.pam.record.chain.HashChain;
+import io.inferencepam.pam.record.chain.StoredEntry;
+import io.inferencepam.pam.record.sink.AuditSink;
+import io.inferencepam.pam.record.sink.ChainedEntry;
+import io.inferencepam.pam.record.sink.JsonLinesFileSink;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AuditWriterTest {
+    @TempDir
+    Path dir;
+
+    /** The real file sink, with an outage switch: down (nothing written) or write-then-fail (a lost reply). */
+    static final class Outage implements AuditSink {
+        final JsonLinesFileSink real;
+        volatile boolean down;
+        volatile boolean writeThenFail;
+
+        Outage(JsonLinesFileSink real) {
+            this.real = real;
+        }
+
+        @Override
+        public String kind() {
+            return "file-with-outage";
+        }
+
+        @Override
+        public void write(List<ChainedEntry> batch) throws Exception {
+            if (down) {
+                throw new java.io.IOException("store down");
+            }
+            real.write(batch);
+            if (writeThenFail) {
+                down = true;
+                throw new java.io.IOException("reply lost");
+            }
+        }
+
+        @Override
+        public long highestSeq(String instance) throws Exception {
+            if (down) {
+                throw new java.io.IOException("store down");
+            }
+            return real.highestSeq(instance);
+        }
+
+        @Override
+        public void scan(long from, Predicate<StoredEntry> visitor) throws Exception {
+            real.scan(from, visitor);
+        }
+    }
+
+    private static ObjectNode record(int i) {
+        ObjectNode r = CanonicalJson.MAPPER.createObjectNode();
+        r.put("kind", "call");
+        r.put("id", "req-" + i);
+        return r;
+    }
+
+    private List<String> storedIds(AuditSink sink) throws Exception {
+        List<String> ids = new ArrayList<>();
+        sink.scan(0, e -> {
+            try {
+                var n = CanonicalJson.parse(e.json());
+                if ("call".equals(n.path("kind").asText())) {
+                    ids.add(n.path("id").asText());
+                }
+            } catch (Exception ex) {
+                throw new IllegalStateException(ex);
+            }
+            return true;
+        });
+        return ids;
+    }
+
+    private AuditWriter writer(AuditSink sink, int queue, Optional<CheckpointSigner> signer) throws Exception {
+        return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
+                new HashChain("w1"), signer, new AuditWriter.Settings(queue, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                Duration.ofMillis(50)), Clock.systemUTC()).start();
+    }
+
+    private static List<StoredEntry> all(AuditSink sink) throws Exception {
+        List<StoredEntry> out = new ArrayList<>();
+        sink.scan(0, e -> out.add(e));
+        return out;
+    }
+
+    @Test
+    void recordsAreChainedSignedAndWrittenInOrder() throws Exception {
+        String[] keys = CheckpointSigner.generate();
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        AuditWriter w = writer(sink, 1000, Optional.of(CheckpointSigner.fromPkcs8Base64(keys[0])));
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 500; i++) {
+            assertThat(w.submit(record(i))).isTrue();
+            expected.add("req-" + i);
+        }
+        assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        w.close();
+        assertThat(storedIds(sink)).containsExactlyElementsOf(expected);
+        ChainVerifier.Report r = new ChainVerifier(Optional.of(CheckpointSigner.publicKeyFromBase64(keys[1])), true).verify(all(sink));
+        assertThat(r.findings()).isEmpty();
+        assertThat(r.instances().get(0).lastSignedSeq()).isEqualTo(r.instances().get(0).lastSeq()); // final checkpoint at close
+        assertThat(w.stats().checkpoints.get()).isGreaterThanOrEqualTo(5);
+    }
+
+    @Test
+    void anOutageSpoolsAndDrainsInOrderWithoutLossOrDuplicates() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        AuditWriter w = writer(sink, 1000, Optional.empty());
+        List<String> expected = new ArrayList<>();
+        int i = 0;
+        for (; i < 100; i++) {
+            w.submit(record(i));
+            expected.add("req-" + i);
+        }
+        assertThat(w.awaitIdle(Duration.ofSeconds(5))).isTrue();
+        sink.writeThenFail = true; // the next batch is stored but the writer does not know it
+        for (; i < 300; i++) {
+            w.submit(record(i));
+            expected.add("req-" + i);
+            if (i % 50 == 0) {
+                Thread.sleep(5);
+            }
+        }
+        Thread.sleep(100);
+        assertThat(w.storeUp()).isFalse();
+        assertThat(w.stats().spooled.get()).isPositive();
+        assertThat(w.canMakeDurable()).isTrue(); // the spool accepts
+        sink.writeThenFail = false;
+        sink.down = false;
+        assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        w.close();
+        assertThat(storedIds(sink)).containsExactlyElementsOf(expected);
+        assertThat(w.stats().skippedDuplicates.get()).isPositive();
+        assertThat(new ChainVerifier(Optional.empty(), true).verify(all(sink)).findings()).isEmpty();
+    }
+
+    @Test
+    void aFullQueueOverflowsToDiskAndNothingIsLost() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        sink.down = true;
+        AuditWriter w = writer(sink, 2, Optional.empty());
+        for (int i = 0; i < 200; i++) {
+            assertThat(w.submit(record(i))).isTrue();
+        }
+        assertThat(w.stats().overflowed.get()).isPositive();
+        sink.down = false;
+        assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        w.close();
+        List<String> ids = storedIds(sink);
+        assertThat(ids).hasSize(200).doesNotHaveDuplicates();
+        assertThat(new ChainVerifier(Optional.empty(), true).verify(all(sink)).findings()).isEmpty();
+        assertThat(w.stats().lost.get()).isZero();
+    }
+
+    @Test
+    void whenStoreAndSpoolAreBothUnavailableItCannotMakeRecordsDurable() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        sink.down = true;
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("tiny"), 200, 0), new Spool(dir.resolve("tiny/o"), 200, 0),
+                new HashChain("w2"), Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50,
+                Duration.ofSeconds(60), Duration.ofSeconds(5)), Clock.systemUTC()).start();
+        assertThat(w.canMakeDurable()).isTrue();
+        for (int i = 0; i < 10; i++) {
+            w.submit(record(i));
+        }
+        long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (w.canMakeDurable() && System.nanoTime() < end) {
+            Thread.sleep(10);
+        }
+        assertThat(w.canMakeDurable()).isFalse();
+        assertThat(w.stats().lost.get()).isPositive(); // and the loss is counted, never silent
+        w.close();
+    }
+}
