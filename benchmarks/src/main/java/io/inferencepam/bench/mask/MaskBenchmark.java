@@ -95,8 +95,11 @@ public class MaskBenchmark {
     /** Baseline: one pass over the same bytes (what a memchr-like scan costs). */
     @Benchmark
     public long byteScan() {
+        return scan(body);
+    }
+
+    static long scan(byte[] b) {
         long acc = 0;
-        byte[] b = body;
         for (int i = 0; i < b.length; i++) {
             acc += b[i] == '@' ? 1 : 0;
         }

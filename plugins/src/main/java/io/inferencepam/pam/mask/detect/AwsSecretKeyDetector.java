@@ -43,25 +43,31 @@ public final class AwsSecretKeyDetector implements Detector {
                     sink.found(start, j);
                     reported = j;
                 }
-                while (j < n && keyChar(s.charAt(j))) {
-                    j++;
+                while (j < stop && keyChar(s.charAt(j))) {
+                    j++; // the rest of this run cannot start a key; stop at the window's end
                 }
             }
         }
     }
 
     /** Start offsets of "secret" in any case, ascending. */
-    private static java.util.List<Integer> anchors(String s) {
-        java.util.TreeSet<Integer> out = new java.util.TreeSet<>();
+    private static int[] anchors(String s) {
+        int[] out = new int[8];
+        int n = 0;
         for (String form : new String[] {"secret", "SECRET"}) {
             int from = 0;
             int at;
             while ((at = Chars.find(s, form, 2, from, true)) >= 0) {
-                out.add(at);
+                if (n == out.length) {
+                    out = java.util.Arrays.copyOf(out, n * 2);
+                }
+                out[n++] = at;
                 from = at + 1;
             }
         }
-        return new java.util.ArrayList<>(out);
+        out = java.util.Arrays.copyOf(out, n);
+        java.util.Arrays.sort(out);
+        return out;
     }
 
     private static boolean keyChar(char c) {
