@@ -258,7 +258,12 @@ public final class ApisixDriver implements AutoCloseable {
                 try {
                     Long token = tokens.get(key);
                     if (token == null) {
-                        token = prepare(phase, key); // nested: conn stays held (README, R1, R7)
+                        try {
+                            token = prepare(phase, key); // nested: conn stays held (README, R1, R7)
+                        } catch (RpcFailure f) {
+                            release(conn); // nothing was sent on it
+                            throw f;
+                        }
                     }
                     long id = rpcIds.getAndIncrement();
                     byte[] payload = callType == A6Client.RPC_HTTP_REQ_CALL

@@ -35,7 +35,7 @@ class FailClosedTest {
 
     @BeforeAll
     static void start() throws Exception {
-        runner = RunnerProcess.start(Map.of("PAM_CALL_DEADLINE_MS", "700"));
+        runner = Ready.await(RunnerProcess.start(Map.of("PAM_CALL_DEADLINE_MS", "700")));
         upstream = EchoUpstream.start();
         driver = new ApisixDriver(runner.socket());
     }
@@ -70,7 +70,20 @@ class FailClosedTest {
         assertThat(r.status()).isEqualTo(503);
         assertThat(r.upstreamRequests()).isEmpty();
         assertThat(r.errorLog()).anyMatch(l -> l.contains("failed to receive RPC_PREPARE_CONF"));
-        assertThat(awaitLog("pam-authh")).contains("unknown plugin");
+        assertThat(awaitLog("pam-authh", "unknown plugin")).contains("unknown plugin");
+    }
+
+    @Test
+    void aRefusedPrepareConfDoesNotLeakTheCallConnection() throws Exception {
+        try (ApisixDriver fresh = new ApisixDriver(runner.socket())) {
+            RouteConf route = RouteConf.builder("fc-leak").preReq(new ConfEntry("no-such-plugin", "{}")).build();
+            for (int i = 0; i < 5; i++) {
+                assertThat(fresh.call(route, request(), upstream).status()).isEqualTo(503);
+            }
+            // per call: the PrepareConf connection is closed after the error (APISIX does), the call's
+            // connection goes back to the pool and is reused
+            assertThat(fresh.connectionsOpened()).isLessThanOrEqualTo(6);
+        }
     }
 
     @Test
@@ -80,7 +93,7 @@ class FailClosedTest {
         GatewayResult r = driver.call(route, request(), upstream);
         assertThat(r.status()).isEqualTo(503);
         assertThat(r.upstreamRequests()).isEmpty();
-        String log = awaitLog("fc-schema");
+        String log = awaitLog("fc-schema", "refused");
         assertThat(log).contains("test-stop").contains("status");
         assertThat(log).doesNotContain(SECRET_CONF_VALUE);
     }
@@ -91,7 +104,7 @@ class FailClosedTest {
                 "{\"status\":403,\"secret\":\"" + SECRET_CONF_VALUE + "\",\"status\":200}")).build();
         GatewayResult r = driver.call(route, request(), upstream);
         assertThat(r.status()).isEqualTo(503);
-        String log = awaitLog("fc-dup");
+        String log = awaitLog("fc-dup", "refused");
         assertThat(log).contains("test-stop").contains("duplicate");
         assertThat(log).doesNotContain(SECRET_CONF_VALUE);
     }
@@ -102,7 +115,7 @@ class FailClosedTest {
             RouteConf route = RouteConf.builder("fc-throw-" + conf.length()).preReq(new ConfEntry("test-throw", conf)).build();
             assertGeneric503(driver.call(route, request(), upstream));
         }
-        String log = awaitLog("test-throw");
+        String log = awaitLog("test-throw", "failed closed");
         assertThat(log).doesNotContain("secret-in-exception-message");
     }
 
@@ -136,15 +149,15 @@ class FailClosedTest {
                 .postResp(new ConfEntry("test-throw", "{\"phase\":\"response\"}")).build();
         driver.call(route, request(), upstream);
         driver.call(RouteConf.builder("fc-log-2").preReq(new ConfEntry("test-throw", "{}")).build(), request(), upstream);
-        String log = awaitLog("fc-log-2");
+        String log = awaitLog("fc-log-2", "failed closed");
         assertThat(log).doesNotContain("SECRET-TOKEN").doesNotContain(BODY_MARKER).doesNotContain(SECRET_CONF_VALUE);
     }
 
-    /** The runner's log once it mentions {@code marker} (log lines are written asynchronously to the file). */
-    static String awaitLog(String marker) throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
+    /** The runner's whole log once one of its lines mentions every fragment (lines reach the file asynchronously). */
+    static String awaitLog(String... fragments) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
         String log = runner.log();
-        while (!log.contains(marker) && System.nanoTime() < deadline) {
+        while (log.lines().noneMatch(l -> java.util.Arrays.stream(fragments).allMatch(l::contains)) && System.nanoTime() < deadline) {
             Thread.sleep(20);
             log = runner.log();
         }

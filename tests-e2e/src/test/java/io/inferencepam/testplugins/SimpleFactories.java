@@ -369,4 +369,43 @@ final class SimpleFactories {
             };
         }
     }
+
+    /**
+     * {@code test-correlate}: request phase remembers the path in the exchange shared with the
+     * response phase of the same HTTP call (nginx {@code request_id}); the response phase reports it
+     * in header {@code x-correlated} ("none" if nothing was shared).
+     */
+    static final class Correlate implements PluginFactory {
+        static final io.inferencepam.runner.spi.Attributes.Key<String> PATH =
+                io.inferencepam.runner.spi.Attributes.Key.of("test-correlate.path", String.class);
+
+        public String name() {
+            return "test-correlate";
+        }
+
+        public String confSchema() {
+            return "{\"type\":\"object\",\"additionalProperties\":false}";
+        }
+
+        public Plugin create(JsonNode conf) {
+            return new Plugin() {
+                @Override
+                public boolean correlatesPhases() {
+                    return true;
+                }
+
+                @Override
+                public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                    context.exchange().ifPresent(x -> x.put(PATH, request.path()));
+                    return RequestDecision.proceed();
+                }
+
+                @Override
+                public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+                    String seen = context.exchange().flatMap(x -> x.get(PATH)).orElse("none");
+                    return CompletableFuture.completedFuture(ResponseChange.NONE.withHeader("x-correlated", seen));
+                }
+            };
+        }
+    }
 }

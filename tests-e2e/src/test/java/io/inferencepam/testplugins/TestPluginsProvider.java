@@ -21,6 +21,7 @@ public final class TestPluginsProvider implements PluginProvider {
                 new SimpleFactories.Slow(env),
                 new SimpleFactories.Never(),
                 new SimpleFactories.RespondFactory(),
+                new SimpleFactories.Correlate(),
                 new ConformancePlugin.Factory());
     }
 }

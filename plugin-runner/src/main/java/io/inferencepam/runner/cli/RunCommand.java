@@ -26,12 +26,11 @@ public final class RunCommand implements java.util.concurrent.Callable<Integer> 
             System.err.println("inference-pam: " + e.getMessage());
             return 2;
         }
-        Runner runner = new Runner(config, settings).start();
-        // Read after binding: the management classes cost start time we do not want before it.
-        long jvmStart = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
-        LOG.info("socket ready {} ms after JVM start", System.currentTimeMillis() - jvmStart);
+        Runner runner = new Runner(config, settings);
         CountDownLatch stopped = new CountDownLatch(1);
         AtomicReference<Runner> ref = new AtomicReference<>(runner);
+        // Registered before the socket exists: a SIGTERM that arrives while the runner starts (APISIX
+        // reloads restart it) still closes it and removes the socket.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             Runner r = ref.getAndSet(null);
             if (r != null) {
@@ -39,6 +38,10 @@ public final class RunCommand implements java.util.concurrent.Callable<Integer> 
             }
             stopped.countDown();
         }, "pam-shutdown"));
+        runner.start();
+        // Read after binding: the management classes cost start time we do not want before it.
+        long jvmStart = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+        LOG.info("socket ready {} ms after JVM start", System.currentTimeMillis() - jvmStart);
         stopped.await();
         return 0;
     }

@@ -94,6 +94,11 @@ public final class Runner implements AutoCloseable {
         transport = Transport.create(config.ioThreads());
         Path socket = config.socketPath();
         Files.deleteIfExists(socket); // a stale socket from a previous run would make bind fail
+        // Bind under a temporary name, set the permissions, then rename: the socket never appears at
+        // its real path with the umask's permissions (a client, or a launcher waiting for the file,
+        // would otherwise race the chmod).
+        Path bound = socket.resolveSibling(".pam-" + ProcessHandle.current().pid() + ".sock");
+        Files.deleteIfExists(bound);
         server = new ServerBootstrap()
                 .group(transport.group())
                 .channel(transport.serverChannel())
@@ -107,8 +112,9 @@ public final class Runner implements AutoCloseable {
                                 new RpcSession(compiler, confs, dispatcher, pluginPool, rm, config.callDeadline()));
                     }
                 })
-                .bind(new DomainSocketAddress(socket.toFile())).sync().channel();
-        setPermissions(socket, config.socketMode());
+                .bind(new DomainSocketAddress(bound.toFile())).sync().channel();
+        setPermissions(bound, config.socketMode());
+        Files.move(bound, socket, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
 
         if (config.controlPort() >= 0) {
             controlGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("pam-control", true));
