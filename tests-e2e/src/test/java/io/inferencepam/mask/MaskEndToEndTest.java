@@ -53,7 +53,8 @@ class MaskEndToEndTest {
     }
 
     static RouteConf route(String id, String conf) {
-        return RouteConf.builder(id).preReq(new ConfEntry("pam-mask", "{}")).postResp(new ConfEntry("pam-mask", conf)).build();
+        // the same conf in both phases, as docs/plugins/pam-mask.md asks
+        return RouteConf.builder(id).preReq(new ConfEntry("pam-mask", conf)).postResp(new ConfEntry("pam-mask", conf)).build();
     }
 
     static ClientRequest chatRequest() {
@@ -136,25 +137,25 @@ class MaskEndToEndTest {
         assertThat(r.bodyUtf8()).contains("response_blocked_sensitive_data").doesNotContain("jane", "4111", "AKIA");
     }
 
+    /**
+     * A second runner without PAM_MASK_HMAC_KEY: a conf using hash fails PrepareConf (503, never
+     * unmasked). Then that runner dies: with pam-mask also in pre-req, the call stops before the
+     * upstream (conformance R9), so the upstream body can never be sent unmasked (P10).
+     */
     @Test
-    void hashWithoutTheRunnerKeyFailsTheRouteAtPrepareConf() throws Exception {
-        try (RunnerProcess keyless = RunnerProcess.start(Map.of()); ApisixDriver d = new ApisixDriver(keyless.socket())) {
+    void missingHmacKeyFailsPrepareConfAndADeadRunnerNeverReachesTheUpstream() throws Exception {
+        RunnerProcess second = RunnerProcess.start(Map.of());
+        try (ApisixDriver d = new ApisixDriver(second.socket())) {
             GatewayResult r = d.call(route("mask-nokey", "{\"default_action\":\"hash\"}"), chatRequest(), upstream);
             assertThat(r.status()).isEqualTo(503);
-            assertThat(keyless.log()).contains("PAM_MASK_HMAC_KEY");
-        }
-    }
+            assertThat(r.upstreamRequests()).as("the pre-req PrepareConf fails first").isEmpty();
+            assertThat(second.log()).contains("PAM_MASK_HMAC_KEY");
 
-    /** Conformance P10/R9: with pam-mask also in pre-req, a dead runner stops the call before the upstream. */
-    @Test
-    void deadRunnerNeverLetsTheUpstreamBodyThrough() throws Exception {
-        RunnerProcess dying = RunnerProcess.start(Map.of());
-        try (ApisixDriver d = new ApisixDriver(dying.socket())) {
-            dying.stop();
+            second.stop();
             upstream.clear();
             upstream.respondAlways(EchoUpstream.Response.of(200, json(), CHAT.getBytes(StandardCharsets.UTF_8)));
             try {
-                GatewayResult r = d.call(route("mask-dead", "{}"), chatRequest(), upstream);
+                r = d.call(route("mask-dead", "{}"), chatRequest(), upstream);
                 assertThat(r.status()).isEqualTo(503);
                 assertThat(r.bodyUtf8()).doesNotContain("jane");
                 assertThat(r.upstreamRequests()).isEmpty();
@@ -162,7 +163,7 @@ class MaskEndToEndTest {
                 upstream.respondAlways(null);
             }
         } finally {
-            dying.close();
+            second.close();
         }
     }
 }

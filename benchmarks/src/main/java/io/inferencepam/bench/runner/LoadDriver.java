@@ -30,7 +30,7 @@ import org.HdrHistogram.Histogram;
  * floor are checked to be equal before measuring.
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.inferencepam.bench.runner.LoadDriver [--conns 1,32,128]
- * [--bodies 0,4096,65536] [--warmup 2] [--measure 3] [--reps 3] [--jvm-opts "-Xms512m -Xmx512m"]
+ * [--bodies 0,4096,65536] [--jvm-warmup 20] [--warmup 2] [--measure 3] [--reps 3] [--jvm-opts "-Xms512m -Xmx512m"]
  * [--baseline before=/path/to/other/benchmarks.jar] [--out results.md]} (durations in seconds). A
  * baseline is a second runner started from another build, measured in the same run.
  */
@@ -40,7 +40,7 @@ public final class LoadDriver {
     private static final String BODY_KEY = "route#bench-body#ext-plugin-pre-req#1";
 
     private record Options(Path jar, Map<String, String> baselines, List<Integer> conns, List<Integer> bodies,
-                           Duration warmup, Duration measure, int reps, List<String> jvmOpts, Path out) {
+                           Duration jvmWarmup, Duration warmup, Duration measure, int reps, List<String> jvmOpts, Path out) {
     }
 
     /**
@@ -59,6 +59,7 @@ public final class LoadDriver {
 
     private final Options opt;
     private final List<Process> started = new ArrayList<>();
+    private final String loadBefore = loadAverage();
     private int replyLength;
     private int questionLength;
 
@@ -119,6 +120,16 @@ public final class LoadDriver {
                 cells.add(new Cell(k, body));
             }
         }
+        // JIT warm-up of every server JVM before anything is recorded; otherwise the first cells
+        // measure the interpreter and C1 (per-cell warm-ups are only seconds).
+        if (!opt.jvmWarmup().isZero()) {
+            Duration each = opt.jvmWarmup().dividedBy(2);
+            for (Target t : targets) {
+                for (int body : new int[] {0, 4096}) {
+                    runCell(t, new Cell(32, body), each, Duration.ofMillis(100));
+                }
+            }
+        }
         Map<Target, Map<Cell, List<Sample>>> samples = new LinkedHashMap<>();
         targets.forEach(t -> samples.put(t, new LinkedHashMap<>()));
         for (int rep = 0; rep < opt.reps(); rep++) {
@@ -129,7 +140,7 @@ public final class LoadDriver {
                     java.util.Collections.reverse(order);
                 }
                 for (Target t : order) {
-                    Sample s = runCell(t, c);
+                    Sample s = runCell(t, c, opt.warmup(), opt.measure());
                     samples.get(t).computeIfAbsent(c, x -> new ArrayList<>()).add(s);
                     System.err.printf(Locale.ROOT, "rep %d %-6s K=%-3d body=%-5d %10.0f calls/s  p50 %7.1f µs  p99 %8.1f µs  server CPU %6.1f µs/call%n",
                             rep + 1, t.name(), c.conns(), c.body(), s.callsPerSec(), s.latency().getValueAtPercentile(50) / 1e3,
@@ -146,7 +157,7 @@ public final class LoadDriver {
 
     // ---- one cell -------------------------------------------------------------------------
 
-    private Sample runCell(Target t, Cell c) throws Exception {
+    private Sample runCell(Target t, Cell c, Duration warmup, Duration measure) throws Exception {
         boolean body = c.body() > 0;
         byte[] request = ClientFrames.requestCall(1, body ? t.bodyToken() : t.noopToken(), c.body());
         byte[] answer = body ? ClientFrames.bodyAnswer(ClientFrames.chatBody(c.body())) : null;
@@ -174,12 +185,12 @@ public final class LoadDriver {
             }, "load-" + i);
             threads[i].start();
         }
-        Thread.sleep(opt.warmup().toMillis());
+        Thread.sleep(warmup.toMillis());
         long cpu0 = cpuNanos(t.process().pid());
         long drv0 = driverCpuNanos();
         long t0 = System.nanoTime();
         phase.value = Phase.MEASURE;
-        Thread.sleep(opt.measure().toMillis());
+        Thread.sleep(measure.toMillis());
         phase.value = Phase.STOP;
         long t1 = System.nanoTime();
         long cpu1 = cpuNanos(t.process().pid());
@@ -332,6 +343,16 @@ public final class LoadDriver {
         }
     }
 
+    /** Other work on the machine shows here first: record it with the figures. */
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+            return f[0] + "/" + f[1] + "/" + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "n/a";
+        }
+    }
+
     private static long driverCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
@@ -341,10 +362,10 @@ public final class LoadDriver {
     private String report(List<Cell> cells, List<Target> targets, Map<Target, Map<Cell, List<Sample>>> samples) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "Load driver: %d rep(s) × (%ds warm-up + %ds measured) per cell and target, targets interleaved; "
-                        + "%d CPUs; %s %s; server JVM options: %s%n%n",
-                opt.reps(), opt.warmup().toSeconds(), opt.measure().toSeconds(), Runtime.getRuntime().availableProcessors(),
+                        + "%ds JIT warm-up per server first; %d CPUs; %s %s; server JVM options: %s; load average (1/5/15 min) at start %s, at end %s%n%n",
+                opt.reps(), opt.warmup().toSeconds(), opt.measure().toSeconds(), opt.jvmWarmup().toSeconds(), Runtime.getRuntime().availableProcessors(),
                 System.getProperty("java.vm.name"), System.getProperty("java.version"),
-                opt.jvmOpts().isEmpty() ? "(defaults)" : String.join(" ", opt.jvmOpts())));
+                opt.jvmOpts().isEmpty() ? "(defaults)" : String.join(" ", opt.jvmOpts()), loadBefore, loadAverage()));
         sb.append("| K conns | body | target | calls/s median (min–max) | ÷ floor, median of paired reps (min–max) "
                 + "| p50 µs | p99 µs | server CPU µs/call | driver CPU µs/call |\n");
         sb.append("|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
@@ -406,6 +427,7 @@ public final class LoadDriver {
         Path jar = Path.of(LoadDriver.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         List<Integer> conns = List.of(1, 32, 128);
         List<Integer> bodies = List.of(0, 4096, 65536);
+        Duration jvmWarmup = Duration.ofSeconds(20);
         Duration warmup = Duration.ofSeconds(2);
         Duration measure = Duration.ofSeconds(3);
         int reps = 3;
@@ -424,6 +446,7 @@ public final class LoadDriver {
                 }
                 case "--conns" -> conns = ints(v);
                 case "--bodies" -> bodies = ints(v);
+                case "--jvm-warmup" -> jvmWarmup = Duration.ofSeconds(Long.parseLong(v));
                 case "--warmup" -> warmup = Duration.ofSeconds(Long.parseLong(v));
                 case "--measure" -> measure = Duration.ofSeconds(Long.parseLong(v));
                 case "--reps" -> reps = Integer.parseInt(v);
@@ -436,7 +459,7 @@ public final class LoadDriver {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalArgumentException("--jar: the benchmarks uber jar is needed to launch the runner, got " + jar);
         }
-        return new Options(jar, baselines, conns, bodies, warmup, measure, reps, jvm, out);
+        return new Options(jar, baselines, conns, bodies, jvmWarmup, warmup, measure, reps, jvm, out);
     }
 
     private static List<Integer> ints(String csv) {

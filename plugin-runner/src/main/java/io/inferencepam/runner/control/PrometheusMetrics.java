@@ -21,6 +21,24 @@ public final class PrometheusMetrics implements Metrics {
         void write(StringBuilder out);
     }
 
+    /**
+     * One labelled series. The exposition label text is built once, when the series appears;
+     * increments find the series by the label values themselves (a small list whose hash comes
+     * from the values' cached String hashes), not by building and escaping the text per call.
+     */
+    private record Labeled<T>(String labels, T value) {
+    }
+
+    private static <T> Labeled<T> series(Map<List<String>, Labeled<T>> series, String[] names, String[] values,
+                                         java.util.function.Supplier<T> create) {
+        List<String> key = List.of(values); // rejects null values, as the escaping did
+        Labeled<T> found = series.get(key);
+        if (found != null) {
+            return found;
+        }
+        return series.computeIfAbsent(key, k -> new Labeled<>(labelKey(names, values), create.get()));
+    }
+
     private static String labelKey(String[] names, String[] values) {
         if (names.length != values.length) {
             throw new IllegalArgumentException("expected labels " + Arrays.toString(names));
@@ -46,11 +64,11 @@ public final class PrometheusMetrics implements Metrics {
 
     @Override
     public Counter counter(String name, String help, String... labelNames) {
-        Map<String, LongAdder> series = new ConcurrentHashMap<>();
+        Map<List<String>, Labeled<LongAdder>> series = new ConcurrentHashMap<>();
         families.add(out -> {
             header(out, name, help, "counter");
-            series.forEach((k, v) -> out.append(name).append(k.isEmpty() ? "" : "{" + k + "}")
-                    .append(' ').append(v.sum()).append('\n'));
+            series.values().forEach(s -> out.append(name).append(s.labels().isEmpty() ? "" : "{" + s.labels() + "}")
+                    .append(' ').append(s.value().sum()).append('\n'));
         });
         return new Counter() {
             @Override
@@ -60,7 +78,7 @@ public final class PrometheusMetrics implements Metrics {
 
             @Override
             public void add(long amount, String... labelValues) {
-                series.computeIfAbsent(labelKey(labelNames, labelValues), k -> new LongAdder()).add(amount);
+                series(series, labelNames, labelValues, LongAdder::new).value().add(amount);
             }
         };
     }
@@ -69,14 +87,13 @@ public final class PrometheusMetrics implements Metrics {
     public Histogram histogram(String name, String help, double[] bucketsSeconds, String... labelNames) {
         double[] bounds = bucketsSeconds.clone();
         Arrays.sort(bounds);
-        Map<String, Series> series = new ConcurrentHashMap<>();
+        Map<List<String>, Labeled<Series>> series = new ConcurrentHashMap<>();
         families.add(out -> {
             header(out, name, help, "histogram");
-            series.forEach((k, s) -> s.write(out, name, k, bounds));
+            series.values().forEach(s -> s.value().write(out, name, s.labels(), bounds));
         });
-        return (nanos, labelValues) -> series
-                .computeIfAbsent(labelKey(labelNames, labelValues), k -> new Series(bounds.length))
-                .observe(nanos / 1e9, bounds);
+        return (nanos, labelValues) -> series(series, labelNames, labelValues, () -> new Series(bounds.length))
+                .value().observe(nanos / 1e9, bounds);
     }
 
     @Override

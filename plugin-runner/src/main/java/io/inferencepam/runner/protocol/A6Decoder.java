@@ -61,23 +61,25 @@ public final class A6Decoder {
 
     private static Inbound requestCall(ByteBuffer bb) {
         var req = io.github.api7.A6.HTTPReqCall.Req.getRootAsReq(bb);
+        FlatStrings s = new FlatStrings(bb);
         int method = req.method();
         String methodName = method >= 0 && method < METHODS.length ? METHODS[method] : "UNKNOWN";
-        byte[] ip = new byte[req.srcIpLength()];
-        for (int i = 0; i < ip.length; i++) {
-            ip[i] = (byte) req.srcIp(i);
-        }
+        byte[] ip = s.bytes(req.srcIpInByteBuffer(s.view()));
+        String path = s.string(req.pathInByteBuffer(s.view()));
+        TextEntry e = new TextEntry();
         return new Inbound.RequestCall(req.id(), req.confToken(), methodName,
-                req.path() == null ? "/" : req.path(),
-                entries(req.argsLength(), req::args),
-                entries(req.headersLength(), req::headers),
-                ipText(ip));
+                path == null ? "/" : path,
+                entries(s, e, req.argsLength(), i -> req.args(e, i)),
+                entries(s, e, req.headersLength(), i -> req.headers(e, i)),
+                ipText(ip == null ? new byte[0] : ip));
     }
 
     private static Inbound responseCall(ByteBuffer bb) {
         var req = io.github.api7.A6.HTTPRespCall.Req.getRootAsReq(bb);
+        FlatStrings s = new FlatStrings(bb);
+        TextEntry e = new TextEntry();
         return new Inbound.ResponseCall(req.id(), req.confToken(), req.status(),
-                entries(req.headersLength(), req::headers));
+                entries(s, e, req.headersLength(), i -> req.headers(e, i)));
     }
 
     private static Inbound extraInfo(ByteBuffer bb) {
@@ -102,16 +104,17 @@ public final class A6Decoder {
         return slot < vtableSize && bb.getShort(vtable + slot) != 0;
     }
 
-    private static Headers entries(int n, IntFunction<TextEntry> at) {
+    /** {@code at} positions the reused {@code e} on entry i (no TextEntry object per entry). */
+    private static Headers entries(FlatStrings s, TextEntry e, int n, IntFunction<TextEntry> at) {
         if (n == 0) {
             return Headers.empty();
         }
         List<Header> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            TextEntry e = at.apply(i);
-            String name = e.name();
+            at.apply(i);
+            String name = s.string(e.nameInByteBuffer(s.view()));
             if (name != null) {
-                out.add(new Header(name, e.value()));
+                out.add(new Header(name, s.string(e.valueInByteBuffer(s.view()))));
             }
         }
         return Headers.of(out);

@@ -4,9 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSVerifier;
-import com.nimbusds.jose.crypto.ECDSAVerifier;
-import com.nimbusds.jose.crypto.RSASSAVerifier;
+import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
@@ -91,7 +89,9 @@ public final class IssuerKeys implements AutoCloseable {
 
     /** Loads the keys now (asynchronously) and then every {@code refreshInterval}. */
     public void start() {
-        refresh();
+        // Through the scheduler, so the caller (PrepareConf, or the offline linter whose blocking
+        // executor runs tasks inline) never waits for the IdP.
+        scheduler.execute(this::refresh);
         scheduler.scheduleWithFixedDelay(() -> {
             if (!closed) {
                 refresh();
@@ -186,8 +186,12 @@ public final class IssuerKeys implements AutoCloseable {
             Optional<VerifyKey> k = toVerifyKey(jwk);
             if (k.isPresent()) {
                 String kid = jwk.getKeyID() != null ? jwk.getKeyID() : "\u0000unnamed-" + unnamed++;
-                keys.putIfAbsent(kid, new VerifyKey(jwk.getKeyID(), k.get().algorithms(), k.get().verifier()));
+                keys.putIfAbsent(kid, k.get());
             }
+        }
+        if (keys.isEmpty()) {
+            // An empty or unusable key set must not replace keys that worked (keep the last good ones).
+            throw new IOException("JWKS at " + jwksUri + " has no usable signature keys");
         }
         return new KeySnapshot(keys, Instant.now(clock));
     }
@@ -195,31 +199,50 @@ public final class IssuerKeys implements AutoCloseable {
     static Optional<VerifyKey> toVerifyKey(JWK jwk) {
         try {
             Set<JWSAlgorithm> algs = new HashSet<>();
-            JWSVerifier verifier;
+            java.security.PublicKey publicKey;
             if (jwk instanceof RSAKey rsa) {
                 if (rsa.size() < 2048) {
                     return Optional.empty();
                 }
-                verifier = new RSASSAVerifier(rsa);
+                publicKey = rsa.toRSAPublicKey();
                 algs.addAll(JWSAlgorithm.Family.RSA);
             } else if (jwk instanceof ECKey ec) {
-                verifier = new ECDSAVerifier(ec);
-                algs.addAll(verifier.supportedJWSAlgorithms());
-            } else if (jwk instanceof OctetKeyPair okp) {
-                verifier = new JdkEd25519Verifier(okp);
-                algs.addAll(verifier.supportedJWSAlgorithms());
+                // Nimbus has already checked that the point is on the named curve
+                publicKey = ec.toECPublicKey();
+                algs.add(com.nimbusds.jose.crypto.impl.ECDSA.resolveAlgorithm(ec.getCurve()));
+            } else if (jwk instanceof OctetKeyPair okp && Curve.Ed25519.equals(okp.getCurve()) && !okp.isPrivate()) {
+                publicKey = ed25519(okp.getX().decode());
+                algs.add(JWSAlgorithm.EdDSA);
+                algs.add(JWSAlgorithm.Ed25519);
             } else {
-                return Optional.empty(); // symmetric keys are never trusted
+                return Optional.empty(); // symmetric keys (and anything else) are never trusted
             }
             algs.retainAll(ASYMMETRIC);
             if (jwk.getAlgorithm() != null) {
                 algs.retainAll(Set.of(JWSAlgorithm.parse(jwk.getAlgorithm().getName())));
             }
-            return algs.isEmpty() ? Optional.empty() : Optional.of(new VerifyKey(jwk.getKeyID(), Set.copyOf(algs), verifier));
-        } catch (JOSEException | RuntimeException e) {
+            if (algs.isEmpty()) {
+                return Optional.empty();
+            }
+            SignatureCheck check = new SignatureCheck(publicKey, algs);
+            return Optional.of(new VerifyKey(jwk.getKeyID(), Set.copyOf(check.algorithms()), check));
+        } catch (JOSEException | java.security.GeneralSecurityException | RuntimeException e) {
             LOG.warn("ignoring an unusable JWK ({})", e.getClass().getSimpleName());
             return Optional.empty();
         }
+    }
+
+    /** DER prefix of an X.509 SubjectPublicKeyInfo for Ed25519 (OID 1.3.101.112) with a 32-byte key. */
+    private static final byte[] ED25519_X509_PREFIX = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+
+    private static java.security.PublicKey ed25519(byte[] x) throws java.security.GeneralSecurityException {
+        if (x.length != 32) {
+            throw new java.security.InvalidKeyException("bad Ed25519 key length");
+        }
+        byte[] der = new byte[ED25519_X509_PREFIX.length + 32];
+        System.arraycopy(ED25519_X509_PREFIX, 0, der, 0, ED25519_X509_PREFIX.length);
+        System.arraycopy(x, 0, der, ED25519_X509_PREFIX.length, 32);
+        return java.security.KeyFactory.getInstance("Ed25519").generatePublic(new java.security.spec.X509EncodedKeySpec(der));
     }
 
     private byte[] get(URI uri) throws IOException, InterruptedException {

@@ -3,11 +3,17 @@ package io.inferencepam.pam.auth;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
-import com.nimbusds.jose.JOSEException;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.Map;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -32,6 +38,15 @@ public final class TokenVerifier {
     /** Cache entries outlive {@code exp} by this much so route policies with clock skew still see them. */
     static final Duration MAX_SKEW = Duration.ofMinutes(5);
     private static final Duration MAX_CACHE_LIFETIME = Duration.ofHours(1);
+
+    /** Duplicate names in the header or claims are refused: another JWT library might read the other one. */
+    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() { };
+    private static final Base64.Decoder B64 = Base64.getUrlDecoder();
+    private static final Map<String, JWSAlgorithm> ALGORITHMS = IssuerKeys.ASYMMETRIC.stream()
+            .collect(java.util.stream.Collectors.toUnmodifiableMap(JWSAlgorithm::getName, a -> a));
 
     private final IssuerKeys keys;
     private final Clock clock;
@@ -109,22 +124,35 @@ public final class TokenVerifier {
         if (cached != null) {
             return new Attempt(new Verified(cached));
         }
-        SignedJWT jwt;
-        JWSHeader header;
-        try {
-            jwt = SignedJWT.parse(token);
-            header = jwt.getHeader();
-        } catch (java.text.ParseException | RuntimeException e) {
+        // Compact JWS: exactly three base64url parts. Parsed here rather than with SignedJWT.parse so a
+        // miss costs little more than the signature check itself (performance.md G6).
+        int dot1 = token.indexOf('.');
+        int dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1);
+        if (dot1 <= 0 || dot2 < 0 || dot2 == dot1 + 1 || token.indexOf('.', dot2 + 1) >= 0 || dot2 == token.length() - 1) {
             return invalid("malformed", "The access token is not a well-formed signed JWT.");
         }
-        JWSAlgorithm alg = header.getAlgorithm();
-        if (alg == null || !IssuerKeys.ASYMMETRIC.contains(alg)) {
+        Map<String, Object> header;
+        byte[] payload;
+        byte[] signature;
+        try {
+            header = JSON.readValue(B64.decode(token.substring(0, dot1)), MAP);
+            payload = B64.decode(token.substring(dot1 + 1, dot2));
+            signature = B64.decode(token.substring(dot2 + 1));
+        } catch (IOException | IllegalArgumentException e) {
+            return invalid("malformed", "The access token is not a well-formed signed JWT.");
+        }
+        if (!(header.get("alg") instanceof String algName) || !ALGORITHMS.containsKey(algName)) {
             return invalid("algorithm", "The access token uses a signature algorithm that is not accepted.");
         }
-        if (header.getCriticalParams() != null && !header.getCriticalParams().isEmpty()) {
+        JWSAlgorithm alg = ALGORITHMS.get(algName);
+        if (header.containsKey("crit")) {
             return invalid("malformed", "The access token has critical header parameters that are not supported.");
         }
-        String kid = header.getKeyID();
+        Object kidValue = header.get("kid");
+        if (kidValue != null && !(kidValue instanceof String)) {
+            return invalid("malformed", "The access token has an invalid key id.");
+        }
+        String kid = (String) kidValue;
         if (kid != null && kid.length() > 256) {
             return invalid("malformed", "The access token has an invalid key id.");
         }
@@ -139,44 +167,68 @@ public final class TokenVerifier {
         if (!key.get().algorithms().contains(alg)) {
             return invalid("algorithm", "The access token's algorithm does not match its key.");
         }
-        boolean ok;
-        try {
-            ok = jwt.verify(key.get().verifier());
-        } catch (JOSEException | RuntimeException e) {
-            ok = false;
-        }
-        if (!ok) {
+        byte[] signingInput = token.substring(0, dot2).getBytes(StandardCharsets.US_ASCII);
+        if (!key.get().check().verify(alg, signingInput, signature)) {
             return invalid("signature", "The access token signature is not valid.");
         }
-        JWTClaimsSet claims;
+        Map<String, Object> claims;
         try {
-            claims = jwt.getJWTClaimsSet();
-        } catch (java.text.ParseException | RuntimeException e) {
+            claims = JSON.readValue(payload, MAP);
+        } catch (IOException | RuntimeException e) {
             return invalid("malformed", "The access token claims are not valid JSON.");
         }
-        if (!keys.issuer().equals(claims.getIssuer())) {
+        if (!keys.issuer().equals(claims.get("iss"))) {
             return invalid("issuer", "The access token was not issued by the expected issuer.");
         }
-        if (claims.getExpirationTime() == null) {
-            return invalid("expired", "The access token has no expiry.");
+        Instant exp = numericDate(claims.get("exp"));
+        if (exp == null) {
+            return invalid("expired", "The access token has no valid expiry.");
         }
-        if (claims.getSubject() == null || claims.getSubject().isEmpty()) {
+        Object nbfValue = claims.get("nbf");
+        Instant nbf = numericDate(nbfValue);
+        if (nbfValue != null && nbf == null) {
+            return invalid("malformed", "The access token has an invalid not-before time.");
+        }
+        if (!(claims.get("sub") instanceof String sub) || sub.isEmpty()) {
             return invalid("malformed", "The access token has no subject.");
         }
-        VerifiedToken v = new VerifiedToken(alg, claims.getIssuer(), claims.getSubject(),
-                claims.getAudience() == null ? List.of() : List.copyOf(claims.getAudience()),
-                claims.getExpirationTime().toInstant(),
-                claims.getNotBeforeTime() == null ? null : claims.getNotBeforeTime().toInstant(),
-                scopes(claims), claims.getClaims());
+        List<String> audiences;
+        Object aud = claims.get("aud");
+        if (aud instanceof String a) {
+            audiences = List.of(a);
+        } else if (aud instanceof List<?> l) {
+            List<String> out = new ArrayList<>(l.size());
+            for (Object o : l) {
+                if (o instanceof String a) {
+                    out.add(a);
+                }
+            }
+            audiences = List.copyOf(out);
+        } else {
+            audiences = List.of();
+        }
+        VerifiedToken v = new VerifiedToken(alg, keys.issuer(), sub, audiences, exp, nbf, scopes(claims),
+                Collections.unmodifiableMap(claims));
         if (verified != null && v.exp().plus(MAX_SKEW).isAfter(Instant.now(clock))) {
             verified.put(hash, v);
         }
         return new Attempt(new Verified(v));
     }
 
-    static Set<String> scopes(JWTClaimsSet claims) {
+    /** JWT NumericDate: seconds since the epoch, integer or fractional; null if absent or not a number. */
+    static Instant numericDate(Object value) {
+        if (value instanceof Integer || value instanceof Long) {
+            return Instant.ofEpochSecond(((Number) value).longValue());
+        }
+        if (value instanceof Double d && Double.isFinite(d) && Math.abs(d) < 1e15) {
+            return Instant.ofEpochMilli((long) (d * 1000));
+        }
+        return null;
+    }
+
+    static Set<String> scopes(Map<String, Object> claims) {
         Set<String> out = new HashSet<>();
-        Object scope = claims.getClaim("scope");
+        Object scope = claims.get("scope");
         if (scope instanceof String s) {
             for (String part : s.split(" ")) {
                 if (!part.isEmpty()) {
@@ -184,7 +236,7 @@ public final class TokenVerifier {
                 }
             }
         }
-        Object scp = claims.getClaim("scp");
+        Object scp = claims.get("scp");
         if (scp instanceof Collection<?> c) {
             for (Object o : c) {
                 if (o instanceof String s) {

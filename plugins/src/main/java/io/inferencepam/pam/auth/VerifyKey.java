@@ -1,7 +1,6 @@
 package io.inferencepam.pam.auth;
 
 import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSVerifier;
 import java.util.Set;
 
 /**
@@ -10,5 +9,5 @@ import java.util.Set;
  *
  * @param algorithms the JWS algorithms this key may verify (narrowed by the JWK's own {@code alg})
  */
-record VerifyKey(String kid, Set<JWSAlgorithm> algorithms, JWSVerifier verifier) {
+record VerifyKey(String kid, Set<JWSAlgorithm> algorithms, SignatureCheck check) {
 }

@@ -27,7 +27,7 @@ final class CredentialCommand {
     private CredentialCommand() {
     }
 
-    @Command(name = "credential", description = "Upstream credentials held by the gateway.",
+    @Command(name = "credential", mixinStandardHelpOptions = true, description = "Upstream credentials held by the gateway.",
             subcommands = {Set.class, Rotate.class, ShowVersions.class})
     static final class Credential implements Runnable {
         @Override
@@ -87,7 +87,7 @@ final class CredentialCommand {
         }
     }
 
-    @Command(name = "set", description = "Create a credential or replace it at once (secret on stdin).")
+    @Command(name = "set", mixinStandardHelpOptions = true, description = "Create a credential or replace it at once (secret on stdin).")
     static final class Set extends Base {
         @Override
         public Integer call() throws IOException {
@@ -95,7 +95,7 @@ final class CredentialCommand {
         }
     }
 
-    @Command(name = "rotate", description = "Store a new version; the previous one stays valid for the overlap (secret on stdin).")
+    @Command(name = "rotate", mixinStandardHelpOptions = true, description = "Store a new version; the previous one stays valid for the overlap (secret on stdin).")
     static final class Rotate extends Base {
         @Option(names = "--overlap-seconds", defaultValue = "300", description = "how long the previous version stays valid (default ${DEFAULT-VALUE})")
         long overlapSeconds;
@@ -106,7 +106,7 @@ final class CredentialCommand {
         }
     }
 
-    @Command(name = "show-versions", description = "List versions and their state (never the secret).")
+    @Command(name = "show-versions", mixinStandardHelpOptions = true, description = "List versions and their state (never the secret).")
     static final class ShowVersions extends Base {
         @Override
         public Integer call() {

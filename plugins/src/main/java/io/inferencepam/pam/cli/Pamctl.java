@@ -18,12 +18,21 @@ public final class Pamctl implements Runnable {
 
     /** Runs without exiting (tests). */
     public static int run(String... args) {
-        return new CommandLine(new Pamctl()).execute(args);
+        return commandLine().execute(args);
+    }
+
+    /** The command line with a handler that prints one clear line (no stack trace) when Redis or the key fails. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new Pamctl()).setExecutionExceptionHandler((ex, cl, parsed) -> {
+            cl.getErr().println("pamctl: " + ex.getClass().getSimpleName() + (ex.getMessage() == null ? "" : ": " + ex.getMessage()));
+            cl.getErr().flush();
+            return 3;
+        });
     }
 
     /** Runs with the given output streams, without exiting. */
     public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
-        return new CommandLine(new Pamctl()).setOut(out).setErr(err).execute(args);
+        return commandLine().setOut(out).setErr(err).execute(args);
     }
 
     @Override

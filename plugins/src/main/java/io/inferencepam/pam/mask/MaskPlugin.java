@@ -116,6 +116,12 @@ public final class MaskPlugin implements Plugin {
             return error(settings.blockStatus(), "policy_violation", "response_blocked_sensitive_data",
                     "The model's response contained data this route may not return, so it was withheld.");
         }
+        if (tally.total() > 0 && tally.tokenData()) {
+            // logprobs repeat the text token by token ("jo", "hn@", …): masking the text alone would leak
+            throw new MaskFailure(502, "response_logprobs_unmaskable",
+                    "The model's response contained data this route masks, and its logprobs would reveal it, "
+                            + "so it was withheld. Retry without logprobs.");
+        }
         if (tally.total() > 0) {
             facts.decide(new Decision(MaskPluginFactory.NAME, "mask", Decision.Outcome.MASK, "masked " + tally.header()));
         }

@@ -8,6 +8,7 @@ import java.util.StringJoiner;
 public final class MaskTally {
     private final Map<String, Integer> counts = new LinkedHashMap<>();
     private String blockedBy;
+    private boolean tokenData;
 
     void add(String detector) {
         counts.merge(detector, 1, Integer::sum);
@@ -19,9 +20,22 @@ public final class MaskTally {
         }
     }
 
+    /**
+     * Records that the response carries per-token data (logprobs): each token is a piece of the
+     * text, so a value masked in the text would still be readable token by token.
+     */
+    public void sawTokenData() {
+        tokenData = true;
+    }
+
+    public boolean tokenData() {
+        return tokenData;
+    }
+
     /** Adds another tally's counts (and its block request) to this one. */
     public void addAll(MaskTally other) {
         other.counts.forEach((k, v) -> counts.merge(k, v, Integer::sum));
+        tokenData |= other.tokenData;
         if (other.blockedBy != null) {
             block(other.blockedBy);
         }

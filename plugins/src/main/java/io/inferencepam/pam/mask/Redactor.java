@@ -25,11 +25,15 @@ public final class Redactor {
     private final DetectorSet detectors;
     private final Map<String, Action> actions;
     private final Optional<SecretKeySpec> hmacKey;
+    private final Map<String, String> labels = new java.util.HashMap<>();
 
     public Redactor(DetectorSet detectors, Map<String, Action> actions, Optional<byte[]> hmacKey) {
         this.detectors = detectors;
         this.actions = Map.copyOf(actions);
         this.hmacKey = hmacKey.map(k -> new SecretKeySpec(k, "HmacSHA256"));
+        for (var d : detectors.detectors()) {
+            labels.put(d.name(), label(d.name()));
+        }
     }
 
     /** Replacements in text order; counts (and block requests) go to {@code tally}. */
@@ -76,7 +80,7 @@ public final class Redactor {
     }
 
     private String token(String detector, String value, Action a) {
-        String label = label(detector);
+        String label = labels.getOrDefault(detector, detector);
         return switch (a.kind()) {
             case REDACT, BLOCK -> "[" + label + "]";
             case PARTIAL -> {

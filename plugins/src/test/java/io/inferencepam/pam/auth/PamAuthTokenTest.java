@@ -262,6 +262,17 @@ class PamAuthTokenTest {
     }
 
     @Test
+    void anEmptyJwksDoesNotReplaceTheLastGoodKeys() throws Exception {
+        Plugin p = plugin("\"jwks_min_refresh_seconds\":1");
+        assertThat(Calls.chat(idp.token()).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        idp.published.clear();
+        Thread.sleep(1100);
+        RSAKey stranger = new RSAKeyGenerator(2048).keyID("y").generate();
+        assertInvalidToken(Calls.chat(TestIdp.sign(new RSASSASigner(stranger), JWSAlgorithm.RS256, "y", idp.claims().build())).run(p));
+        assertThat(Calls.chat(idp.token(b -> b.subject("user-3"))).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+    }
+
+    @Test
     void principalFromConfiguredClaimPaths() throws Exception {
         Plugin p = plugin("\"groups_claims\":[\"realm_access.roles\"],\"username_claim\":\"email\","
                 + "\"entitlements\":[{\"id\":\"svc\",\"clients\":[\"agent-7\"],\"allow\":[\"*\"]}]".substring(0, 0)
@@ -274,5 +285,40 @@ class PamAuthTokenTest {
             assertThat(pr.username()).isEqualTo("a@example.com");
             assertThat(pr.clientId()).isEqualTo("agent-7");
         });
+    }
+
+    static String signRaw(com.nimbusds.jose.JWSSigner signer, JWSHeader header, String payloadJson) throws Exception {
+        com.nimbusds.jose.JWSObject o = new com.nimbusds.jose.JWSObject(header, new com.nimbusds.jose.Payload(payloadJson));
+        o.sign(signer);
+        return o.serialize();
+    }
+
+    @Test
+    void validlySignedButAmbiguousOrOddClaimsAreRefused() throws Exception {
+        Plugin p = plugin("");
+        long exp = Instant.now().getEpochSecond() + 300;
+        String base = "\"iss\":\"" + idp.issuer + "\",\"aud\":\"inference\",\"exp\":" + exp + ",\"groups\":[\"analysts\"]";
+        JWSHeader h = new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").build();
+        RSASSASigner signer = new RSASSASigner(idp.rsa);
+        // sanity: the same shape without tricks is accepted
+        assertThat(Calls.chat(signRaw(signer, h, "{" + base + ",\"sub\":\"u\"}")).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        // duplicate claim: which "sub" would another library pick?
+        assertInvalidToken(Calls.chat(signRaw(signer, h, "{" + base + ",\"sub\":\"u\",\"sub\":\"admin\"}")).run(p));
+        // exp as a string, missing sub
+        assertInvalidToken(Calls.chat(signRaw(signer, h, "{\"iss\":\"" + idp.issuer + "\",\"aud\":\"inference\",\"exp\":\"" + exp + "\",\"sub\":\"u\"}")).run(p));
+        assertInvalidToken(Calls.chat(signRaw(signer, h, "{" + base + "}")).run(p));
+        // critical header parameters we do not understand
+        JWSHeader crit = new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").criticalParams(java.util.Set.of("exp"))
+                .customParam("exp", 1).build();
+        assertInvalidToken(Calls.chat(signRaw(signer, crit, "{" + base + ",\"sub\":\"u\"}")).run(p));
+        // ES256 signature in DER instead of R||S
+        String es = idp.es256(idp.claims().build());
+        String[] parts = es.split("\\.");
+        byte[] der = com.nimbusds.jose.crypto.impl.ECDSA.transcodeSignatureToDER(new Base64URL(parts[2]).decode());
+        assertInvalidToken(Calls.chat(parts[0] + "." + parts[1] + "." + Base64URL.encode(der)).run(p));
+        // an RSA-signed token relabelled as ES256 (algorithm/key mismatch)
+        String rs = idp.token();
+        String relabelled = Base64URL.encode("{\"alg\":\"ES256\",\"kid\":\"rsa-1\"}") + rs.substring(rs.indexOf('.'));
+        assertInvalidToken(Calls.chat(relabelled).run(p));
     }
 }

@@ -62,6 +62,8 @@ class MaskDetectorsTest {
         "slack xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx|slack_token|xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
         "OPENAI_API_KEY=sk-proj-Ab3dEf5hIj7lMn9pQr1tUv3xYz5|openai_key|sk-proj-Ab3dEf5hIj7lMn9pQr1tUv3xYz5",
         "Authorization: Bearer abcDEF123456ghiJKL789mno|bearer_token|abcDEF123456ghiJKL789mno",
+        "AUTHORIZATION: BEARER abcDEF123456ghiJKL789mno|bearer_token|abcDEF123456ghiJKL789mno",
+        "{\"SecretAccessKey\": \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"}|aws_secret_key|wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     })
     void findsBuiltins(String text, String detector, String value) {
         assertThat(found(text)).containsExactly(detector + "=" + value);

@@ -250,4 +250,17 @@ class MaskPluginTest {
         String out = bodyOf(run(plugin("{}"), response("text/plain; charset=utf-8", utf8(sse)), context()));
         assertThat(out).contains("[IPV4]").doesNotContain("10.1.2.3");
     }
+
+    @Test
+    void logprobsWithAMaskedValueFailClosedButCleanLogprobsPass() {
+        String withPii = "{\"choices\":[{\"message\":{\"content\":\"mail jane@example.org\"},\"logprobs\":{\"content\":["
+                + "{\"token\":\"mail\",\"logprob\":-0.1},{\"token\":\" jane\",\"logprob\":-0.2},{\"token\":\"@example\",\"logprob\":-0.3}]}}]}";
+        assertFailsClosed(plugin("{}"), response("application/json", utf8(withPii)), 502, "response_logprobs_unmaskable");
+        String sse = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"jane@exa\"},\"logprobs\":{\"content\":[{\"token\":\"jane\"}]}}]}\n\n"
+                + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"mple.org\"},\"logprobs\":null}]}\n\n";
+        assertFailsClosed(plugin("{}"), response("text/event-stream", utf8(sse)), 502, "response_logprobs_unmaskable");
+        String clean = "{\"choices\":[{\"message\":{\"content\":\"hello\"},\"logprobs\":{\"content\":[{\"token\":\"hello\"}]}}]}";
+        HttpResponse in = response("application/json", utf8(clean));
+        assertThat(run(plugin("{}"), in, context())).isEqualTo(in);
+    }
 }

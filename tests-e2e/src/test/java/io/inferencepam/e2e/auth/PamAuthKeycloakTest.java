@@ -58,6 +58,11 @@ class PamAuthKeycloakTest {
                 "PAM_CREDENTIAL_KEY", Base64.getEncoder().encodeToString(key)));
         upstream = EchoUpstream.start();
         driver = new ApisixDriver(runner.socket());
+        // plugins (and their control-API endpoints) load just after the socket appears: wait for /readyz
+        long readyBy = System.nanoTime() + 30_000_000_000L;
+        while (control("GET", "/readyz", null).statusCode() != 200 && System.nanoTime() < readyBy) {
+            Thread.sleep(50);
+        }
         HttpResponse<String> put = control("PUT", "/v1/credentials/vllm-prod", "{\"secret\":\"" + SECRET_V1 + "\"}");
         assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
         assertThat(put.body()).contains("\"version\":1").doesNotContain(SECRET_V1);

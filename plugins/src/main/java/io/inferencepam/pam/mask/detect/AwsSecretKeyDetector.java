@@ -17,37 +17,57 @@ public final class AwsSecretKeyDetector implements Detector {
     @Override
     public void scan(String s, Sink sink) {
         int n = s.length();
-        int i = 0;
-        while (i < n) {
-            if (!keyChar(s.charAt(i))) {
-                i++;
-                continue;
-            }
-            int start = i;
-            boolean up = false;
-            boolean low = false;
-            boolean dig = false;
-            while (i < n && keyChar(s.charAt(i))) {
-                char c = s.charAt(i);
-                up |= Chars.upper(c);
-                low |= Chars.lower(c);
-                dig |= Chars.digit(c);
-                i++;
-            }
-            if (i - start == 40 && up && low && dig && (i == n || !Chars.wordChar(s.charAt(i)))
-                    && (i == n || s.charAt(i) != '=') && anchored(s, start)) {
-                sink.found(start, i);
+        int reported = 0;
+        for (int a : anchors(s)) {
+            // candidate runs start within CONTEXT chars after the end of "secret"
+            int j = Math.max(reported, a + 6);
+            int stop = Math.min(n, a + 6 + CONTEXT);
+            while (j < stop) {
+                if (!keyChar(s.charAt(j)) || (j > 0 && keyChar(s.charAt(j - 1)))) {
+                    j++;
+                    continue;
+                }
+                int start = j;
+                boolean up = false;
+                boolean low = false;
+                boolean dig = false;
+                while (j < n && keyChar(s.charAt(j)) && j - start <= 40) {
+                    char c = s.charAt(j);
+                    up |= Chars.upper(c);
+                    low |= Chars.lower(c);
+                    dig |= Chars.digit(c);
+                    j++;
+                }
+                if (j - start == 40 && up && low && dig && (j == n || (!keyChar(s.charAt(j)) && !Chars.wordChar(s.charAt(j))
+                        && s.charAt(j) != '='))) {
+                    sink.found(start, j);
+                    reported = j;
+                }
+                while (j < stop && keyChar(s.charAt(j))) {
+                    j++; // the rest of this run cannot start a key; stop at the window's end
+                }
             }
         }
     }
 
-    private static boolean anchored(String s, int start) {
-        for (int k = Math.max(0, start - CONTEXT); k + 6 <= start; k++) {
-            if (s.regionMatches(true, k, "secret", 0, 6)) {
-                return true;
+    /** Start offsets of "secret" in any case, ascending. */
+    private static int[] anchors(String s) {
+        int[] out = new int[8];
+        int n = 0;
+        for (String form : new String[] {"secret", "SECRET"}) {
+            int from = 0;
+            int at;
+            while ((at = Chars.find(s, form, 2, from, true)) >= 0) {
+                if (n == out.length) {
+                    out = java.util.Arrays.copyOf(out, n * 2);
+                }
+                out[n++] = at;
+                from = at + 1;
             }
         }
-        return false;
+        out = java.util.Arrays.copyOf(out, n);
+        java.util.Arrays.sort(out);
+        return out;
     }
 
     private static boolean keyChar(char c) {

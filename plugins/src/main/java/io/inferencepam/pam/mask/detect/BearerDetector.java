@@ -15,8 +15,11 @@ public final class BearerDetector implements Detector {
     public void scan(String s, Sink sink) {
         int n = s.length();
         int from = 0;
-        int at;
-        while ((at = indexOfEarer(s, from)) >= 0) {
+        for (int word : words(s)) {
+            if (word < from) {
+                continue;
+            }
+            int at = word + 1;
             from = at + 1;
             int b = at - 1;
             if (b < 0 || (s.charAt(b) != 'B' && s.charAt(b) != 'b') || !Chars.startBoundary(s, b)) {
@@ -49,13 +52,21 @@ public final class BearerDetector implements Detector {
         }
     }
 
-    private static int indexOfEarer(String s, int from) {
-        int a = s.indexOf("earer", from);
-        int b = s.indexOf("EARER", from);
-        if (a < 0) {
-            return b;
+    /**
+     * Start offsets of "bearer" in any case, ascending: one pass per capitalisation of the first
+     * letter (each search resumes where the last one stopped, so the scan stays linear).
+     */
+    private static java.util.List<Integer> words(String s) {
+        java.util.TreeSet<Integer> out = new java.util.TreeSet<>();
+        for (String form : new String[] {"bearer", "Bearer"}) {
+            int from = 0;
+            int at;
+            while ((at = Chars.find(s, form, 0, from, true)) >= 0) {
+                out.add(at);
+                from = at + 1;
+            }
         }
-        return b < 0 ? a : Math.min(a, b);
+        return new java.util.ArrayList<>(out);
     }
 
     private static boolean tokenChar(char c) {

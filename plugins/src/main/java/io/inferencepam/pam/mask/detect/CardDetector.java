@@ -14,12 +14,19 @@ public final class CardDetector implements Detector {
 
     @Override
     public void scan(String s, Sink sink) {
+        scan(s, new TextIndex(s), sink);
+    }
+
+    @Override
+    public void scan(String s, TextIndex index, Sink sink) {
         int n = s.length();
         int[] d = new int[19];
-        int i = 0;
-        while (i < n) {
-            if (!Chars.digit(s.charAt(i)) || !Chars.numberStart(s, i)) {
-                i++;
+        int[] starts = index.numberStarts();
+        int count0 = index.numberStartCount();
+        int next = 0;
+        for (int k = 0; k < count0; k++) {
+            int i = starts[k];
+            if (i < next || !Chars.digit(s.charAt(i)) || !Chars.numberStart(s, i)) {
                 continue;
             }
             int count = 0;
@@ -47,7 +54,7 @@ public final class CardDetector implements Detector {
             if (!tooLong && count >= 13 && Chars.numberEnd(s, j) && issuer(d, count) && luhn(d, count)) {
                 sink.found(i, j);
             }
-            i = j;
+            next = j;
         }
     }
 

@@ -74,4 +74,23 @@ final class Chars {
         }
         return true;
     }
+
+    /**
+     * Next occurrence of {@code needle} at or after {@code from}, located through one of its
+     * characters ({@code needle.charAt(anchor)}, chosen rare in prose) with the vectorised
+     * {@link String#indexOf(int, int)}, then verified; {@code ignoreCase} compares ASCII case-insensitively
+     * (the anchor char must then be case-less, or be searched in both cases by the caller).
+     */
+    static int find(String s, String needle, int anchor, int from, boolean ignoreCase) {
+        char a = needle.charAt(anchor);
+        int pos = s.indexOf(a, from + anchor);
+        while (pos >= 0) {
+            int at = pos - anchor;
+            if (s.regionMatches(ignoreCase, at, needle, 0, needle.length())) {
+                return at;
+            }
+            pos = s.indexOf(a, pos + 1);
+        }
+        return -1;
+    }
 }

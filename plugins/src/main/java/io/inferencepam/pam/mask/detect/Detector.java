@@ -13,6 +13,11 @@ public interface Detector {
     /** Reports every candidate in {@code text} to {@code sink} (overlaps are resolved by the caller). */
     void scan(String text, Sink sink);
 
+    /** Same as {@link #scan(String, Sink)}, with facts about the text shared by the detectors of a set. */
+    default void scan(String text, TextIndex index, Sink sink) {
+        scan(text, sink);
+    }
+
     @FunctionalInterface
     interface Sink {
         void found(int start, int end);

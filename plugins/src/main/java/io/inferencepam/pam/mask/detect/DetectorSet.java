@@ -31,10 +31,11 @@ public final class DetectorSet {
             return List.of();
         }
         List<Match> all = new ArrayList<>();
+        TextIndex index = new TextIndex(text);
         for (int r = 0; r < detectors.size(); r++) {
             Detector d = detectors.get(r);
             int rank = r;
-            d.scan(text, (start, end) -> {
+            d.scan(text, index, (start, end) -> {
                 if (start < 0 || end > text.length() || start >= end) {
                     throw new IllegalStateException("detector " + d.name() + " reported an invalid range");
                 }

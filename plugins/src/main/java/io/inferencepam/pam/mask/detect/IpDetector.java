@@ -29,7 +29,20 @@ public final class IpDetector implements Detector {
     @Override
     public void scan(String s, Sink sink) {
         int n = s.length();
+        int anchor = -1;
         for (int i = 0; i < n; i++) {
+            // every address has a separator within 4 chars of its start (':' for v6, '.' for v4):
+            // jump to the next one instead of trying every word start
+            if (anchor < i) {
+                anchor = s.indexOf(v6 ? ':' : '.', i);
+                if (anchor < 0) {
+                    return;
+                }
+            }
+            if (anchor - i > 4) {
+                i = anchor - 5;
+                continue;
+            }
             char c = s.charAt(i);
             int end;
             if (v6) {

@@ -23,7 +23,7 @@ public final class JwtDetector implements Detector {
     public void scan(String s, Sink sink) {
         int from = 0;
         int at;
-        while ((at = s.indexOf("eyJ", from)) >= 0) {
+        while ((at = Chars.find(s, "eyJ", 2, from, false)) >= 0) {
             from = at + 1;
             if (at > 0 && b64(s.charAt(at - 1))) {
                 continue;

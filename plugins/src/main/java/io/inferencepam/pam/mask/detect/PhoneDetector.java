@@ -18,8 +18,19 @@ public final class PhoneDetector implements Detector {
 
     @Override
     public void scan(String s, Sink sink) {
-        int n = s.length();
-        for (int i = 0; i < n; i++) {
+        scan(s, new TextIndex(s), sink);
+    }
+
+    @Override
+    public void scan(String s, TextIndex index, Sink sink) {
+        int[] starts = index.numberStarts();
+        int count = index.numberStartCount();
+        int next = 0;
+        for (int k = 0; k < count; k++) {
+            int i = starts[k];
+            if (i < next) {
+                continue;
+            }
             char c = s.charAt(i);
             int end = -1;
             if (c == '+') {
@@ -34,7 +45,7 @@ public final class PhoneDetector implements Detector {
             }
             if (end > 0) {
                 sink.found(i, end);
-                i = end - 1;
+                next = end;
             }
         }
     }

@@ -27,6 +27,56 @@ public final class PrefixTokenDetector implements Detector {
     public record Family(List<String> prefixes, Alphabet alphabet, int minBody, int maxBody, boolean needsDigit) {
         public Family {
             prefixes = List.copyOf(prefixes);
+            if (prefixes.isEmpty() || commonStart(prefixes).isEmpty()) {
+                throw new IllegalArgumentException("a family needs prefixes with a common start");
+            }
+        }
+
+        String commonStart() {
+            return commonStart(prefixes);
+        }
+
+        private static String commonStart(List<String> prefixes) {
+            String c = prefixes.get(0);
+            for (String p : prefixes) {
+                int k = 0;
+                while (k < c.length() && k < p.length() && c.charAt(k) == p.charAt(k)) {
+                    k++;
+                }
+                c = c.substring(0, k);
+            }
+            return c;
+        }
+
+        /** Offset of a char all prefixes share that is rare in prose (not a lower-case letter), else 0. */
+        int anchor() {
+            int min = Integer.MAX_VALUE;
+            for (String p : prefixes) {
+                min = Math.min(min, p.length());
+            }
+            for (int k = min - 1; k >= 0; k--) {
+                char c = prefixes.get(0).charAt(k);
+                boolean shared = true;
+                for (String p : prefixes) {
+                    shared &= p.charAt(k) == c;
+                }
+                if (shared && !Chars.lower(c)) {
+                    return k;
+                }
+            }
+            return 0;
+        }
+
+        String prefixAt(String s, int at) {
+            if (at < 0) {
+                return null;
+            }
+            for (String p : prefixes) {
+                if (s.startsWith(p, at)) {
+                    return p;
+                }
+            }
+            return null;
         }
     }
 
@@ -77,30 +127,33 @@ public final class PrefixTokenDetector implements Detector {
         int minBody = f.minBody();
         int maxBody = f.maxBody();
         boolean needsDigit = f.needsDigit();
-        for (String prefix : f.prefixes()) {
-            int from = 0;
-            int at;
-            while ((at = s.indexOf(prefix, from)) >= 0) {
-                from = at + 1;
-                if (!Chars.startBoundary(s, at)) {
-                    continue;
-                }
-                int j = at + prefix.length();
-                int limit = Math.min(s.length(), j + maxBody + 1);
-                boolean digit = false;
-                while (j < limit && alphabet.accepts(s.charAt(j))) {
-                    digit |= Chars.digit(s.charAt(j));
-                    j++;
-                }
-                int body = j - at - prefix.length();
-                if (body < minBody || body > maxBody || (needsDigit && !digit) || !Chars.endBoundary(s, j)) {
-                    // any later prefix inside this run ends at the same j and fails the same way: skip the run
-                    from = Math.max(from, j);
-                    continue;
-                }
-                sink.found(at, j);
-                from = j;
+        // one vectorised indexOf(char) pass per family on a shared rare char, then the exact prefix
+        int anchor = f.anchor();
+        char anchorChar = f.prefixes().get(0).charAt(anchor);
+        int from = 0;
+        int pos;
+        while ((pos = s.indexOf(anchorChar, from)) >= 0) {
+            int at = pos - anchor;
+            from = pos + 1;
+            String prefix = f.prefixAt(s, at);
+            if (prefix == null || !Chars.startBoundary(s, at)) {
+                continue;
             }
+            int j = at + prefix.length();
+            int limit = Math.min(s.length(), j + maxBody + 1);
+            boolean digit = false;
+            while (j < limit && alphabet.accepts(s.charAt(j))) {
+                digit |= Chars.digit(s.charAt(j));
+                j++;
+            }
+            int body = j - at - prefix.length();
+            if (body < minBody || body > maxBody || (needsDigit && !digit) || !Chars.endBoundary(s, j)) {
+                // any later prefix inside this run ends at the same j and fails the same way: skip the run
+                from = Math.max(from, j);
+                continue;
+            }
+            sink.found(at, j);
+            from = j;
         }
     }
 }

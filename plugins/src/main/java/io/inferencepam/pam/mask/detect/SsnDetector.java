@@ -13,9 +13,17 @@ public final class SsnDetector implements Detector {
 
     @Override
     public void scan(String s, Sink sink) {
+        scan(s, new TextIndex(s), sink);
+    }
+
+    @Override
+    public void scan(String s, TextIndex index, Sink sink) {
         int n = s.length();
-        for (int i = 0; i + 9 <= n; i++) {
-            if (!Chars.digit(s.charAt(i)) || !Chars.numberStart(s, i)) {
+        int[] starts = index.numberStarts();
+        int count = index.numberStartCount();
+        for (int k = 0; k < count; k++) {
+            int i = starts[k];
+            if (i + 9 > n || !Chars.digit(s.charAt(i)) || !Chars.numberStart(s, i)) {
                 continue;
             }
             char sep = s.charAt(i + 3);
@@ -23,13 +31,11 @@ public final class SsnDetector implements Detector {
                     && digits(s, i, 3) && digits(s, i + 4, 2) && digits(s, i + 7, 4) && Chars.numberEnd(s, i + 11)) {
                 if (valid(num(s, i, 3), num(s, i + 4, 2), num(s, i + 7, 4))) {
                     sink.found(i, i + 11);
-                    i += 10;
                 }
             } else if (digits(s, i, 9) && Chars.numberEnd(s, i + 9) && anchored(s, i)
                     && valid(num(s, i, 3), num(s, i + 3, 2), num(s, i + 5, 4))) {
                 // nine bare digits are only an SSN when the text says so just before
                 sink.found(i, i + 9);
-                i += 8;
             }
         }
     }

@@ -80,13 +80,24 @@ public final class JsonMasker {
         return redactor.mask(value, tally);
     }
 
+    /** Per-token data that spells out the text piece by piece. */
+    public static boolean isLogprobs(String field) {
+        return "logprobs".equals(field) || "top_logprobs".equals(field);
+    }
+
     private void copy(JsonParser p, JsonGenerator g, MaskTally tally) throws IOException {
         String field = null;
         JsonToken t;
+        boolean logprobsValue = false;
         while ((t = p.nextToken()) != null) {
+            if (logprobsValue && t != JsonToken.VALUE_NULL) {
+                tally.sawTokenData();
+            }
+            logprobsValue = false;
             switch (t) {
                 case FIELD_NAME -> {
                     field = p.currentName();
+                    logprobsValue = isLogprobs(field);
                     g.writeFieldName(field);
                 }
                 case VALUE_STRING -> g.writeString(maskString(field, p.getText(), tally));

@@ -84,6 +84,8 @@ public final class SseMasker {
     public String mask(String text, MaskTally tally, Runnable deadlineCheck) {
         List<Event> events = parse(text);
         Map<String, Stream> streams = new LinkedHashMap<>();
+        // ids, object names, model names repeat in every event: remember the ones with nothing to mask
+        Set<String> clean = new HashSet<>();
         for (int e = 0; e < events.size(); e++) {
             Event ev = events.get(e);
             String data = ev.data();
@@ -108,7 +110,7 @@ public final class SseMasker {
             }
             IdentityHashMap<ObjectNode, Set<String>> skip = new IdentityHashMap<>();
             extract(e, ev.tree, streams, skip);
-            ev.dirty |= walk(ev.tree, null, skip, tally);
+            ev.dirty |= walk(ev.tree, null, skip, tally, clean);
             if ((e & 63) == 0) {
                 deadlineCheck.run();
             }
@@ -236,7 +238,8 @@ public final class SseMasker {
     }
 
     /** Masks every string not owned by a stream; true if anything changed. */
-    private boolean walk(JsonNode node, String field, IdentityHashMap<ObjectNode, Set<String>> skip, MaskTally tally) {
+    private boolean walk(JsonNode node, String field, IdentityHashMap<ObjectNode, Set<String>> skip, MaskTally tally,
+                         Set<String> clean) {
         boolean changed = false;
         if (node instanceof ObjectNode obj) {
             Set<String> skipped = skip.getOrDefault(obj, Set.of());
@@ -244,33 +247,50 @@ public final class SseMasker {
             obj.fieldNames().forEachRemaining(names::add);
             for (String name : names) {
                 JsonNode v = obj.get(name);
+                if (JsonMasker.isLogprobs(name) && !v.isNull()) {
+                    tally.sawTokenData();
+                }
                 if (v.isTextual()) {
                     if (!skipped.contains(name)) {
-                        String m = json.maskString(name, v.textValue(), tally);
+                        String m = maskCached(name, v.textValue(), tally, clean);
                         if (!m.equals(v.textValue())) {
                             obj.set(name, TextNode.valueOf(m));
                             changed = true;
                         }
                     }
                 } else {
-                    changed |= walk(v, name, skip, tally);
+                    changed |= walk(v, name, skip, tally, clean);
                 }
             }
         } else if (node instanceof ArrayNode arr) {
             for (int i = 0; i < arr.size(); i++) {
                 JsonNode v = arr.get(i);
                 if (v.isTextual()) {
-                    String m = json.maskString(field, v.textValue(), tally);
+                    String m = maskCached(field, v.textValue(), tally, clean);
                     if (!m.equals(v.textValue())) {
                         arr.set(i, TextNode.valueOf(m));
                         changed = true;
                     }
                 } else {
-                    changed |= walk(v, field, skip, tally);
+                    changed |= walk(v, field, skip, tally, clean);
                 }
             }
         }
         return changed;
+    }
+
+    /** A value with nothing to mask stays clean wherever it repeats, so it is scanned once per body. */
+    private String maskCached(String field, String value, MaskTally tally, Set<String> clean) {
+        // "arguments" are masked as JSON, everything else as text: keep the two apart
+        String key = ("arguments".equals(field) ? "a:" : "t:") + value;
+        if (clean.contains(key)) {
+            return value;
+        }
+        String m = json.maskString(field, value, tally);
+        if (m.equals(value) && value.length() <= 256 && clean.size() < 4096) {
+            clean.add(key);
+        }
+        return m;
     }
 
     private void rewrite(Stream s, List<Event> events, MaskTally tally) {

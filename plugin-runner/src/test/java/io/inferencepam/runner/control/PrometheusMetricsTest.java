@@ -1,0 +1,54 @@
+package io.inferencepam.runner.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.inferencepam.runner.spi.Metrics;
+import org.junit.jupiter.api.Test;
+
+class PrometheusMetricsTest {
+
+    @Test
+    void countersSumPerLabelSetAndEscapeLabelValues() {
+        PrometheusMetrics m = new PrometheusMetrics();
+        Metrics.Counter c = m.counter("pam_calls_total", "Calls", "type", "result");
+        c.inc("req", "ok");
+        c.inc("req", "ok");
+        c.add(5, "req", "bad \"quoted\"\nline\\");
+        String text = m.scrape();
+        assertThat(text).contains("# TYPE pam_calls_total counter\n");
+        assertThat(text).contains("pam_calls_total{type=\"req\",result=\"ok\"} 2\n");
+        assertThat(text).contains("pam_calls_total{type=\"req\",result=\"bad \\\"quoted\\\"\\nline\\\\\"} 5\n");
+    }
+
+    @Test
+    void unlabelledCounterHasNoBraces() {
+        PrometheusMetrics m = new PrometheusMetrics();
+        m.counter("pam_plain_total", "Plain").inc();
+        assertThat(m.scrape()).contains("pam_plain_total 1\n");
+    }
+
+    @Test
+    void histogramsAreCumulativePerLabelSet() {
+        PrometheusMetrics m = new PrometheusMetrics();
+        Metrics.Histogram h = m.histogram("pam_rpc_seconds", "Latency", new double[] {0.001, 0.01}, "type");
+        h.observeNanos(500_000, "a");
+        h.observeNanos(5_000_000, "a");
+        h.observeNanos(50_000_000, "b");
+        String text = m.scrape();
+        assertThat(text).contains("pam_rpc_seconds_bucket{type=\"a\",le=\"0.001\"} 1\n");
+        assertThat(text).contains("pam_rpc_seconds_bucket{type=\"a\",le=\"0.01\"} 2\n");
+        assertThat(text).contains("pam_rpc_seconds_bucket{type=\"a\",le=\"+Inf\"} 2\n");
+        assertThat(text).contains("pam_rpc_seconds_count{type=\"a\"} 2\n");
+        assertThat(text).contains("pam_rpc_seconds_bucket{type=\"b\",le=\"0.01\"} 0\n");
+        assertThat(text).contains("pam_rpc_seconds_count{type=\"b\"} 1\n");
+    }
+
+    @Test
+    void wrongLabelCountOrNullValueIsRejected() {
+        PrometheusMetrics m = new PrometheusMetrics();
+        Metrics.Counter c = m.counter("pam_x_total", "X", "a", "b");
+        assertThatThrownBy(() -> c.inc("only-one")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> c.inc("a", null)).isInstanceOf(NullPointerException.class);
+    }
+}
