@@ -48,7 +48,7 @@ public final class A6Decoder {
 
     private static Inbound prepareConf(ByteBuffer bb) throws MalformedFrameException {
         var req = io.github.api7.A6.PrepareConf.Req.getRootAsReq(bb);
-        List<Header> conf = new ArrayList<>(req.confLength());
+        List<Header> conf = new ArrayList<>(capacity(req.confLength(), bb));
         for (int i = 0; i < req.confLength(); i++) {
             TextEntry e = req.conf(i);
             if (e == null || e.name() == null) {
@@ -61,7 +61,7 @@ public final class A6Decoder {
 
     private static Inbound requestCall(ByteBuffer bb) {
         var req = io.github.api7.A6.HTTPReqCall.Req.getRootAsReq(bb);
-        FlatStrings s = new FlatStrings(bb);
+        FlatStrings s = new FlatStrings(bb, false);
         int method = req.method();
         String methodName = method >= 0 && method < METHODS.length ? METHODS[method] : "UNKNOWN";
         byte[] ip = s.bytes(req.srcIpInByteBuffer(s.view()));
@@ -76,7 +76,7 @@ public final class A6Decoder {
 
     private static Inbound responseCall(ByteBuffer bb) {
         var req = io.github.api7.A6.HTTPRespCall.Req.getRootAsReq(bb);
-        FlatStrings s = new FlatStrings(bb);
+        FlatStrings s = new FlatStrings(bb, true);
         TextEntry e = new TextEntry();
         return new Inbound.ResponseCall(req.id(), req.confToken(), req.status(),
                 entries(s, e, req.headersLength(), i -> req.headers(e, i)));
@@ -109,7 +109,7 @@ public final class A6Decoder {
         if (n == 0) {
             return Headers.empty();
         }
-        List<Header> out = new ArrayList<>(n);
+        List<Header> out = new ArrayList<>(capacity(n, s.view()));
         for (int i = 0; i < n; i++) {
             at.apply(i);
             String name = s.string(e.nameInByteBuffer(s.view()));
@@ -118,6 +118,24 @@ public final class A6Decoder {
             }
         }
         return Headers.of(out);
+    }
+
+    /**
+     * A vector length comes from the wire: never size an allocation by it. Each entry takes at
+     * least 4 bytes of the frame, so a larger count is a lie the accessors will catch.
+     */
+    private static int capacity(int declared, ByteBuffer frame) {
+        return Math.max(0, Math.min(declared, frame.capacity() / 4));
+    }
+
+    /** The id of a response call whose frame failed to decode, if it can still be read. */
+    public static java.util.OptionalLong responseCallId(io.netty.buffer.ByteBuf payload) {
+        try {
+            ByteBuffer bb = payload.nioBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            return java.util.OptionalLong.of(io.github.api7.A6.HTTPRespCall.Req.getRootAsReq(bb).id());
+        } catch (RuntimeException e) {
+            return java.util.OptionalLong.empty();
+        }
     }
 
     static String ipText(byte[] ip) {

@@ -23,9 +23,17 @@ final class FlatStrings {
     private final ByteBuffer view;
     private byte[] scratch = new byte[128];
     private CharsetDecoder strict;
+    private final boolean lenient;
 
-    FlatStrings(ByteBuffer frame) {
+    /**
+     * @param lenient decode invalid UTF-8 with replacement characters instead of failing the frame:
+     *                used for upstream response headers, which the upstream (and through it, a
+     *                client) controls — a malformed response frame would make APISIX send the
+     *                original, unmasked body (conformance P6)
+     */
+    FlatStrings(ByteBuffer frame, boolean lenient) {
         this.view = frame.duplicate();
+        this.lenient = lenient;
     }
 
     /** The view to pass to a generated {@code fooInByteBuffer(view)} accessor. */
@@ -71,6 +79,9 @@ final class FlatStrings {
     }
 
     private String utf8(byte[] bytes, int off, int len) {
+        if (lenient) {
+            return new String(bytes, off, len, StandardCharsets.UTF_8);
+        }
         if (strict == null) {
             strict = StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)

@@ -134,20 +134,29 @@ public final class CallDispatcher {
      */
     private void notifyObservers(PreparedConf conf, String phase, java.util.function.Consumer<Plugin> call) {
         try {
-            pluginExecutor.execute(() -> {
-                for (int i = 0; i < conf.plugins().size(); i++) {
-                    try {
-                        call.accept(conf.plugins().get(i));
-                    } catch (Throwable t) {
-                        metrics.outcome(phase, "observer_error");
-                        LOG.warn("{} outcome observer {} on {} failed: {}", phase, conf.names().get(i),
-                                conf.identity().key(), t.getClass().getName());
-                    }
-                }
-            });
+            pluginExecutor.execute(() -> runObservers(conf, phase, call));
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            metrics.outcome(phase, "observer_rejected");
-            LOG.warn("{} outcome observers on {} not run: plugin executor full", phase, conf.identity().key());
+            // Observers record the call (pam-record): dropping them under load would let a flood
+            // hide calls from the audit trail. Run them here unless this is an event loop.
+            if (io.netty.util.internal.ThreadExecutorMap.currentExecutor() == null) {
+                metrics.outcome(phase, "observer_inline");
+                runObservers(conf, phase, call);
+            } else {
+                metrics.outcome(phase, "observer_rejected");
+                LOG.warn("{} outcome observers on {} not run: plugin executor full", phase, conf.identity().key());
+            }
+        }
+    }
+
+    private void runObservers(PreparedConf conf, String phase, java.util.function.Consumer<Plugin> call) {
+        for (int i = 0; i < conf.plugins().size(); i++) {
+            try {
+                call.accept(conf.plugins().get(i));
+            } catch (Throwable t) {
+                metrics.outcome(phase, "observer_error");
+                LOG.warn("{} outcome observer {} on {} failed: {}", phase, conf.names().get(i),
+                        conf.identity().key(), t.getClass().getName());
+            }
         }
     }
 

@@ -35,6 +35,10 @@ final class PendingCall {
         this.answers = new ArrayList<>(questionCount());
     }
 
+    long id() {
+        return call instanceof Inbound.RequestCall c ? c.id() : ((Inbound.ResponseCall) call).id();
+    }
+
     List<String> vars() {
         return varOrder;
     }

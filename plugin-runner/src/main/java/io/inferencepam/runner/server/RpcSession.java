@@ -78,7 +78,13 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             }
             in = A6Decoder.decode(type, frame.payload());
         } catch (MalformedFrameException e) {
-            protocolError(ctx, "malformed", e.getMessage());
+            java.util.OptionalLong responseId = type == RpcType.HTTP_RESP_CALL && state == State.IDLE
+                    ? A6Decoder.responseCallId(frame.payload()) : java.util.OptionalLong.empty();
+            if (responseId.isPresent()) {
+                failResponse(ctx, responseId.getAsLong(), "malformed", e.getMessage());
+            } else {
+                protocolError(ctx, "malformed", e.getMessage());
+            }
             return;
         } finally {
             frame.release();
@@ -195,10 +201,29 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
     }
 
     private void protocolError(ChannelHandlerContext ctx, String kind, String detail) {
+        if (state == State.AWAITING_INFO && pending != null && pending.phase == Phase.RESPONSE) {
+            failResponse(ctx, pending.id(), kind, detail);
+            return;
+        }
         metrics.protocolError(kind);
         LOG.warn("closing APISIX connection after a protocol error: {}", detail);
         state = State.CLOSED;
         ctx.writeAndFlush(A6Encoder.error(ErrorCode.BAD_REQUEST)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /**
+     * A response-phase call that cannot be served is still answered with the safe error response,
+     * never RPC_ERROR or a bare close: APISIX would then send the original, unmasked upstream body
+     * with status 503 (conformance P6, P10). The connection is closed after the reply, since the
+     * stream may hold the rest of a broken frame.
+     */
+    private void failResponse(ChannelHandlerContext ctx, long id, String kind, String detail) {
+        metrics.protocolError(kind);
+        metrics.outcome("response", "protocol_error");
+        LOG.warn("response call failed closed with a safe 503 after a protocol error: {}", detail);
+        state = State.CLOSED;
+        pending = null;
+        ctx.writeAndFlush(CallDispatcher.safeError(id)).addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override
@@ -207,6 +232,10 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         if (c instanceof TooLongFrameException) {
             protocolError(ctx, "oversized", c.getMessage());
         } else if (c instanceof FrameDecoder.TruncatedFrameException) {
+            if (state == State.AWAITING_INFO && pending != null && pending.phase == Phase.RESPONSE) {
+                failResponse(ctx, pending.id(), "truncated", c.getMessage());
+                return;
+            }
             metrics.protocolError("truncated");
             LOG.warn("closing APISIX connection: {}", c.getMessage());
             state = State.CLOSED;
