@@ -89,13 +89,15 @@ final class AuditFixture implements AutoCloseable {
     }
 
     JsonNode control(String path) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + runner.controlPort() + path)).build(),
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + runner.controlPort() + path))
+                        .header("Authorization", runner.controlAuthorization()).build(),
                 HttpResponse.BodyHandlers.ofString());
         return CanonicalJson.parse(r.body());
     }
 
     int controlStatus(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + runner.controlPort() + path)).build(),
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + runner.controlPort() + path))
+                        .header("Authorization", runner.controlAuthorization()).build(),
                 HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 

@@ -26,7 +26,13 @@ public final class RunCommand implements java.util.concurrent.Callable<Integer> 
             System.err.println("inference-pam: " + e.getMessage());
             return 2;
         }
-        Runner runner = new Runner(config, settings);
+        Runner runner;
+        try {
+            runner = new Runner(config, settings);
+        } catch (IllegalArgumentException e) {
+            System.err.println("inference-pam: " + e.getMessage());
+            return 2;
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         AtomicReference<Runner> ref = new AtomicReference<>(runner);
         // Registered before the socket exists: a SIGTERM that arrives while the runner starts (APISIX

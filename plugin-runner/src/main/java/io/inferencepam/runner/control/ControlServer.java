@@ -30,6 +30,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -40,7 +41,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Loopback HTTP server for operators: health, metrics, and whatever features register. Handlers
  * run on {@code handlerExecutor}, never on the event loop. Errors answer a JSON error without
- * internals.
+ * internals. Every request passes {@link ControlAccess} first (Host allow list, bearer token,
+ * JSON-only writes).
  */
 public final class ControlServer implements ControlApi {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
@@ -52,12 +54,17 @@ public final class ControlServer implements ControlApi {
         }
     }
 
+    /** Served without the token: liveness, readiness and metrics carry no secrets. */
+    private static final java.util.Set<String> OPEN_PATHS = java.util.Set.of("/healthz", "/readyz", "/metrics");
+
     private final List<Route> routes = new CopyOnWriteArrayList<>();
     private final Executor handlerExecutor;
+    private final ControlAccess access;
     private Channel channel;
 
-    public ControlServer(Executor handlerExecutor) {
+    public ControlServer(Executor handlerExecutor, ControlAccess access) {
         this.handlerExecutor = handlerExecutor;
+        this.access = access;
     }
 
     @Override
@@ -101,7 +108,10 @@ public final class ControlServer implements ControlApi {
             boolean keepAlive = HttpUtil.isKeepAlive(msg);
             Route route = routes.stream().filter(r -> r.matches(method, path)).findFirst().orElse(null);
             CompletionStage<Response> result;
-            if (route == null) {
+            Optional<Response> refused = access.check(request, OPEN_PATHS.contains(path));
+            if (refused.isPresent()) {
+                result = CompletableFuture.completedFuture(refused.get());
+            } else if (route == null) {
                 boolean pathKnown = routes.stream().anyMatch(r -> r.matches(r.method(), path));
                 result = CompletableFuture.completedFuture(pathKnown
                         ? Response.json(405, "{\"error\":\"method not allowed\"}")

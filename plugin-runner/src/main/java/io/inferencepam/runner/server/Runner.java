@@ -79,7 +79,8 @@ public final class Runner implements AutoCloseable {
         timer.setRemoveOnCancelPolicy(true);
         this.scheduler = Executors.unconfigurableScheduledExecutorService(timer);
         this.deadlines = new HashedWheelTimer(BoundedExecutors.daemon("pam-deadline"), 10, TimeUnit.MILLISECONDS);
-        this.control = new ControlServer(blockingPool);
+        this.control = new ControlServer(blockingPool,
+                io.inferencepam.runner.control.ControlAccess.of(settings.apply(io.inferencepam.runner.control.ControlAccess.TOKEN_SETTING), config.controlHost()));
     }
 
     /** Binds the socket and starts loading plugins. Returns once APISIX can connect. */

@@ -21,6 +21,8 @@ public final class RunnerProcess implements AutoCloseable {
     private final Path log;
     private final Map<String, String> env;
     private final int controlPort;
+    /** The control API's bearer token (a fresh random one per runner unless the test sets its own). */
+    private final String controlToken = java.util.UUID.randomUUID().toString();
     private Process process;
 
     private RunnerProcess(Path dir, Map<String, String> extraEnv) throws IOException {
@@ -31,6 +33,7 @@ public final class RunnerProcess implements AutoCloseable {
         env.put("APISIX_LISTEN_ADDRESS", "unix:" + socket);
         env.put("APISIX_CONF_EXPIRE_TIME", "3600");
         env.put("PAM_CONTROL_PORT", Integer.toString(controlPort));
+        env.put("PAM_CONTROL_TOKEN", controlToken);
         env.putAll(extraEnv);
     }
 
@@ -59,6 +62,11 @@ public final class RunnerProcess implements AutoCloseable {
 
     public int controlPort() {
         return controlPort;
+    }
+
+    /** Value for {@code Authorization} on control-API calls. */
+    public String controlAuthorization() {
+        return "Bearer " + env.get("PAM_CONTROL_TOKEN");
     }
 
     public Process process() {

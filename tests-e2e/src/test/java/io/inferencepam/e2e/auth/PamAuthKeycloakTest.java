@@ -85,7 +85,8 @@ class PamAuthKeycloakTest {
     }
 
     static HttpResponse<String> control(String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + runner.controlPort() + path));
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + runner.controlPort() + path))
+                .header("Authorization", runner.controlAuthorization()).header("Content-Type", "application/json");
         b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         // the control API starts listening just after the runner's socket appears
         for (int attempt = 0; ; attempt++) {
