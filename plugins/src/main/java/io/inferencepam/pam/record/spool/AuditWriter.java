@@ -166,7 +166,7 @@ public final class AuditWriter implements AutoCloseable {
         Spool.Batch over = overflow.hasPending() ? overflow.read(settings.batchSize()) : null;
         if (over != null) {
             for (String line : over.lines()) {
-                JsonNode n = CanonicalJson.parse(line);
+                JsonNode n = readable(line, "overflow");
                 if (n instanceof ObjectNode o) {
                     linked.add(link(o));
                 }
@@ -178,6 +178,21 @@ public final class AuditWriter implements AutoCloseable {
             overflow.commit(over.endOffset());
         }
         drainIfDue();
+    }
+
+    /**
+     * A spool line that no longer parses (disk corruption, a torn write) is skipped and counted as
+     * lost, with no content in the log. Failing the whole round instead would block every later
+     * record behind it forever.
+     */
+    private JsonNode readable(String line, String file) {
+        try {
+            return CanonicalJson.parse(line);
+        } catch (RuntimeException | IOException e) {
+            stats.lost.incrementAndGet();
+            LOG.error("audit {} line unreadable ({}): skipped and counted as lost", file, e.getClass().getSimpleName());
+            return null;
+        }
     }
 
     private ChainedEntry link(ObjectNode record) {
@@ -254,7 +269,10 @@ public final class AuditWriter implements AutoCloseable {
                 Spool.Batch b = spool.read(settings.batchSize());
                 List<ChainedEntry> toWrite = new ArrayList<>(b.lines().size());
                 for (String line : b.lines()) {
-                    JsonNode n = CanonicalJson.parse(line);
+                    JsonNode n = readable(line, "spool");
+                    if (n == null) {
+                        continue; // the chain shows the gap: verify reports it as deleted
+                    }
                     String inst = n.path(HashChain.INSTANCE).asText();
                     long seq = n.path(HashChain.SEQ).asLong();
                     long have = stored.computeIfAbsent(inst, this::highestStored);

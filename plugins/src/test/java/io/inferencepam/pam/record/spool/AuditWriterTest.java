@@ -171,6 +171,24 @@ class AuditWriterTest {
     }
 
     @Test
+    void aCorruptSpoolLineIsSkippedAndCountedNotABlockForEveryLaterRecord() throws Exception {
+        java.nio.file.Path overflowDir = dir.resolve("spool/overflow");
+        java.nio.file.Files.createDirectories(overflowDir);
+        java.nio.file.Files.writeString(overflowDir.resolve("spool.jsonl"), "{\"torn\": tr\n");
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        AuditWriter w = writer(sink, 1000, Optional.empty());
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            assertThat(w.submit(record(i))).isTrue();
+            expected.add("req-" + i);
+        }
+        assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        w.close();
+        assertThat(storedIds(sink)).containsExactlyElementsOf(expected);
+        assertThat(w.stats().lost.get()).isEqualTo(1);
+    }
+
+    @Test
     void whenStoreAndSpoolAreBothUnavailableItCannotMakeRecordsDurable() throws Exception {
         Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
         sink.down = true;
