@@ -87,7 +87,13 @@ public final class MaskPlugin implements Plugin {
         List<String> encodings = response.headers().all("content-encoding");
         byte[] plain = ContentDecoder.decode(raw, encodings, settings.maxBodyBytes());
         boolean decoded = plain != raw;
-        String contentType = response.headers().first("content-type").orElse("").toLowerCase(Locale.ROOT);
+        List<String> contentTypes = response.headers().all("content-type");
+        if (contentTypes.size() > 1) {
+            // Which one the client believes is not ours to guess: a first "octet-stream" could hide
+            // the JSON a client parses from the scan.
+            throw MaskFailure.unscannable("more than one Content-Type");
+        }
+        String contentType = contentTypes.isEmpty() ? "" : contentTypes.get(0).toLowerCase(Locale.ROOT);
         Shape shape = shape(contentType, plain);
         if (shape == Shape.BINARY) {
             if (settings.passUnscannable() && !decoded) {

@@ -154,6 +154,10 @@ class MaskPluginTest {
         assertFailsClosed(plugin("{\"max_body_bytes\":1024}"), response("application/json", utf8(big)), 502, "response_too_large_to_inspect");
         assertFailsClosed(plugin("{}"), response("image/png", new byte[] {(byte) 0x89, 'P', 'N', 'G'}), 502, "response_unscannable");
         assertFailsClosed(plugin("{}"), response("text/plain", new byte[] {'a', (byte) 0xff, 'b'}), 502, "response_unscannable");
+        HttpResponse twoTypes = new HttpResponse(7, 200, io.inferencepam.runner.spi.Headers.of(
+                "Content-Type", "application/octet-stream", "Content-Type", "application/json"),
+                io.inferencepam.runner.spi.Vars.empty(), java.util.Optional.of(io.inferencepam.runner.spi.Body.utf8("{\"a\":\"jane@example.org\"}")));
+        assertFailsClosed(plugin("{\"unscannable\":\"pass\"}"), twoTypes, 502, "response_unscannable");
         String nested = "[".repeat(5000) + "]".repeat(5000);
         assertFailsClosed(plugin("{}"), response("application/json", utf8(nested)), 502, "response_unscannable");
         // gzip bomb: 64 MiB of zeros declared as gzip
