@@ -120,10 +120,14 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         state = State.BUSY;
         long start = System.nanoTime();
         long token = confs.newToken();
+        java.util.concurrent.atomic.AtomicBoolean answered = new java.util.concurrent.atomic.AtomicBoolean();
         // Compilation builds plugins (may touch schemas, regexes, key material): off the event loop.
         compiler.thenApplyAsync(c -> {
             try {
                 PreparedConf conf = c.compile(prepare.key(), prepare.conf(), token);
+                if (answered.get()) {
+                    return A6Encoder.error(ErrorCode.SERVICE_UNAVAILABLE); // too late: APISIX got an error already
+                }
                 confs.put(conf);
                 metrics.rpc("prepare_conf", "ok");
                 return A6Encoder.prepareConf(token);
@@ -139,7 +143,10 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             metrics.rpc("prepare_conf", "error");
             LOG.error("PrepareConf {} failed: {}", prepare.key(), err.getClass().getSimpleName());
             return A6Encoder.error(ErrorCode.SERVICE_UNAVAILABLE);
-        }).thenAccept(reply -> ctx.executor().execute(() -> reply(ctx, reply, "prepare_conf", start)));
+        }).thenAccept(reply -> {
+            answered.set(true);
+            ctx.executor().execute(() -> reply(ctx, reply, "prepare_conf", start));
+        });
     }
 
     private void start(ChannelHandlerContext ctx, Phase phase, Inbound call, long token) {
