@@ -38,6 +38,8 @@ public final class TokenVerifier {
     /** Cache entries outlive {@code exp} by this much so route policies with clock skew still see them. */
     static final Duration MAX_SKEW = Duration.ofMinutes(5);
     private static final Duration MAX_CACHE_LIFETIME = Duration.ofHours(1);
+    /** 9999-12-31T23:59:59Z: the largest NumericDate accepted in {@code exp}, {@code nbf} and {@code iat}. */
+    static final long MAX_NUMERIC_DATE = 253_402_300_799L;
 
     /** Duplicate names in the header or claims are refused: another JWT library might read the other one. */
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
@@ -189,6 +191,10 @@ public final class TokenVerifier {
         if (nbfValue != null && nbf == null) {
             return invalid("malformed", "The access token has an invalid not-before time.");
         }
+        Object iatValue = claims.get("iat");
+        if (iatValue != null && numericDate(iatValue) == null) {
+            return invalid("malformed", "The access token has an invalid issued-at time.");
+        }
         if (!(claims.get("sub") instanceof String sub) || sub.isEmpty()) {
             return invalid("malformed", "The access token has no subject.");
         }
@@ -217,10 +223,13 @@ public final class TokenVerifier {
 
     /** JWT NumericDate: seconds since the epoch, integer or fractional; null if absent or not a number. */
     static Instant numericDate(Object value) {
+        // Bounded to 0000-01-01..9999-12-31T23:59:59Z (and ≥ the epoch): larger values made
+        // Instant.ofEpochSecond or exp.plus(skew) throw, which the runtime turned into a 503.
         if (value instanceof Integer || value instanceof Long) {
-            return Instant.ofEpochSecond(((Number) value).longValue());
+            long v = ((Number) value).longValue();
+            return v < 0 || v > MAX_NUMERIC_DATE ? null : Instant.ofEpochSecond(v);
         }
-        if (value instanceof Double d && Double.isFinite(d) && Math.abs(d) < 1e15) {
+        if (value instanceof Double d && Double.isFinite(d) && d >= 0 && d <= MAX_NUMERIC_DATE) {
             return Instant.ofEpochMilli((long) (d * 1000));
         }
         return null;

@@ -321,4 +321,27 @@ class PamAuthTokenTest {
         String relabelled = Base64URL.encode("{\"alg\":\"ES256\",\"kid\":\"rsa-1\"}") + rs.substring(rs.indexOf('.'));
         assertInvalidToken(Calls.chat(relabelled).run(p));
     }
+
+    @Test
+    void hugeOrNegativeNumericDatesAre401NotAnException() throws Exception {
+        Plugin p = plugin("");
+        long exp = Instant.now().getEpochSecond() + 300;
+        String base = "\"iss\":\"" + idp.issuer + "\",\"aud\":\"inference\",\"sub\":\"u\",\"groups\":[\"analysts\"]";
+        JWSHeader h = new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").build();
+        RSASSASigner signer = new RSASSASigner(idp.rsa);
+        assertThat(Calls.chat(signRaw(signer, h, "{" + base + ",\"exp\":" + exp + ",\"iat\":" + (exp - 300) + "}")).run(p))
+                .isInstanceOf(RequestDecision.Proceed.class);
+        for (String dates : List.of(
+                "\"exp\":" + Long.MAX_VALUE,
+                "\"exp\":31556889864403199",              // Instant.MAX: exp + skew overflows
+                "\"exp\":253402300800",                   // one second past 9999-12-31
+                "\"exp\":1e300",
+                "\"exp\":-1",
+                "\"exp\":" + exp + ",\"nbf\":" + Long.MAX_VALUE,
+                "\"exp\":" + exp + ",\"nbf\":" + Long.MIN_VALUE,
+                "\"exp\":" + exp + ",\"iat\":" + Long.MAX_VALUE,
+                "\"exp\":" + exp + ",\"iat\":\"yesterday\"")) {
+            assertInvalidToken(Calls.chat(signRaw(signer, h, "{" + base + "," + dates + "}")).run(p));
+        }
+    }
 }
