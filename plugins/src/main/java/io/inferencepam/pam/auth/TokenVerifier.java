@@ -137,9 +137,9 @@ public final class TokenVerifier {
         byte[] payload;
         byte[] signature;
         try {
-            header = JSON.readValue(B64.decode(token.substring(0, dot1)), MAP);
-            payload = B64.decode(token.substring(dot1 + 1, dot2));
-            signature = B64.decode(token.substring(dot2 + 1));
+            header = JSON.readValue(base64url(token.substring(0, dot1)), MAP);
+            payload = base64url(token.substring(dot1 + 1, dot2));
+            signature = base64url(token.substring(dot2 + 1));
         } catch (IOException | IllegalArgumentException e) {
             return invalid("malformed", "The access token is not a well-formed signed JWT.");
         }
@@ -219,6 +219,45 @@ public final class TokenVerifier {
             verified.put(hash, v);
         }
         return new Attempt(new Verified(v));
+    }
+
+    /**
+     * Strict base64url (RFC 7515 §2): alphabet {@code A-Z a-z 0-9 - _} only, no {@code =} padding, and
+     * the unused bits of the last character must be zero. Otherwise several token strings decode to
+     * the same bytes: distinct cache keys and audit hashes for one token, and room for smuggling.
+     */
+    static byte[] base64url(String part) {
+        int n = part.length();
+        if (n % 4 == 1) {
+            throw new IllegalArgumentException("bad base64url length");
+        }
+        for (int i = 0; i < n; i++) {
+            char c = part.charAt(i);
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+                throw new IllegalArgumentException("bad base64url character");
+            }
+        }
+        if (n % 4 != 0) {
+            int last = sextet(part.charAt(n - 1));
+            int unusedBits = n % 4 == 2 ? 4 : 2;
+            if ((last & ((1 << unusedBits) - 1)) != 0) {
+                throw new IllegalArgumentException("non-canonical base64url");
+            }
+        }
+        return B64.decode(part);
+    }
+
+    private static int sextet(char c) {
+        if (c >= 'A' && c <= 'Z') {
+            return c - 'A';
+        }
+        if (c >= 'a' && c <= 'z') {
+            return c - 'a' + 26;
+        }
+        if (c >= '0' && c <= '9') {
+            return c - '0' + 52;
+        }
+        return c == '-' ? 62 : 63;
     }
 
     /** JWT NumericDate: seconds since the epoch, integer or fractional; null if absent or not a number. */

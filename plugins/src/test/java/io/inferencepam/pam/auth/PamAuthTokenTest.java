@@ -344,4 +344,39 @@ class PamAuthTokenTest {
             assertInvalidToken(Calls.chat(signRaw(signer, h, "{" + base + "," + dates + "}")).run(p));
         }
     }
+
+    /** Flips the unused low bits of the last base64url character: same bytes, different string. */
+    static String nonCanonical(String part) {
+        int rem = part.length() % 4;
+        assertThat(rem).isNotZero();
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        int v = alphabet.indexOf(part.charAt(part.length() - 1));
+        return part.substring(0, part.length() - 1) + alphabet.charAt(v | 1);
+    }
+
+    @Test
+    void paddedOrNonCanonicalBase64urlIsRefused() throws Exception {
+        Plugin p = plugin("");
+        // find a token whose three parts all have a partial last quantum
+        String t = null;
+        for (int i = 0; i < 200 && t == null; i++) {
+            String c = idp.token(b -> b.claim("n", java.util.UUID.randomUUID().toString().substring(0, 1 + (int) (Math.random() * 8))));
+            String[] parts = c.split("\\.");
+            if (parts[0].length() % 4 != 0 && parts[1].length() % 4 != 0 && parts[2].length() % 4 != 0) {
+                t = c;
+            }
+        }
+        assertThat(t).isNotNull();
+        assertThat(Calls.chat(t).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        String[] parts = t.split("\\.");
+        // same bytes after decoding, different strings
+        assertThat(new Base64URL(nonCanonical(parts[1])).decode()).isEqualTo(new Base64URL(parts[1]).decode());
+        assertInvalidToken(Calls.chat(nonCanonical(parts[0]) + "." + parts[1] + "." + parts[2]).run(p));
+        assertInvalidToken(Calls.chat(parts[0] + "." + nonCanonical(parts[1]) + "." + parts[2]).run(p));
+        assertInvalidToken(Calls.chat(parts[0] + "." + parts[1] + "." + nonCanonical(parts[2])).run(p));
+        String pad = "=".repeat(4 - parts[2].length() % 4);
+        assertInvalidToken(Calls.chat(parts[0] + "." + parts[1] + "." + parts[2] + pad).run(p));
+        String padH = "=".repeat(4 - parts[0].length() % 4);
+        assertInvalidToken(Calls.chat(parts[0] + padH + "." + parts[1] + "." + parts[2]).run(p));
+    }
 }
