@@ -133,7 +133,8 @@ final class PamAuthPlugin implements Plugin {
     private CompletionStage<RequestDecision> injectCredential(CallFacts facts) {
         // The client's own credentials never reach the model server, whether or not we inject one.
         RequestRewrite.Builder rw = RequestRewrite.builder()
-                .removeHeader("authorization").removeHeader("api-key").removeHeader("x-api-key");
+                .removeHeader("authorization").removeHeader("proxy-authorization")
+                .removeHeader("api-key").removeHeader("x-api-key");
         if (conf.upstreamCredential().isEmpty()) {
             metrics.outcome("allow");
             return RequestDecision.proceed(rw.build());

@@ -80,6 +80,8 @@ class PamAuthTokenTest {
         assertThat(d).isInstanceOf(RequestDecision.Proceed.class);
         var rw = ((RequestDecision.Proceed) d).rewrite();
         assertThat(rw.headers()).containsEntry("authorization", null);
+        assertThat(rw.headers()).containsEntry("proxy-authorization", null);
+        assertThat(rw.headers()).containsEntry("api-key", null).containsEntry("x-api-key", null);
         CallFacts f = call.facts();
         assertThat(f.principal()).hasValueSatisfying(p -> {
             assertThat(p.subject()).isEqualTo("user-1");
