@@ -52,7 +52,7 @@ public final class TokenVerifier {
 
     private final IssuerKeys keys;
     private final Clock clock;
-    private final Cache<TokenHash, VerifiedToken> verified;
+    private final Cache<TokenHash, Cached> verified;
     private final ThreadLocal<MessageDigest> sha256 = ThreadLocal.withInitial(TokenVerifier::newDigest);
 
     /** @param cacheSize verified tokens remembered; 0 disables the cache (benchmarks of the miss path) */
@@ -61,10 +61,10 @@ public final class TokenVerifier {
         this.clock = clock;
         this.verified = cacheSize <= 0 ? null : Caffeine.newBuilder()
                 .maximumSize(cacheSize)
-                .expireAfter(new Expiry<TokenHash, VerifiedToken>() {
+                .expireAfter(new Expiry<TokenHash, Cached>() {
                     @Override
-                    public long expireAfterCreate(TokenHash k, VerifiedToken v, long now) {
-                        Duration left = Duration.between(Instant.now(clock), v.exp().plus(MAX_SKEW));
+                    public long expireAfterCreate(TokenHash k, Cached c, long now) {
+                        Duration left = Duration.between(Instant.now(clock), c.token().exp().plus(MAX_SKEW));
                         if (left.isNegative()) {
                             return 0;
                         }
@@ -72,12 +72,12 @@ public final class TokenVerifier {
                     }
 
                     @Override
-                    public long expireAfterUpdate(TokenHash k, VerifiedToken v, long now, long current) {
+                    public long expireAfterUpdate(TokenHash k, Cached v, long now, long current) {
                         return current;
                     }
 
                     @Override
-                    public long expireAfterRead(TokenHash k, VerifiedToken v, long now, long current) {
+                    public long expireAfterRead(TokenHash k, Cached v, long now, long current) {
                         return current;
                     }
                 })
@@ -122,9 +122,13 @@ public final class TokenVerifier {
     /** Synchronous verification with the keys at hand; empty result means "key unknown, refresh may help". */
     Attempt attempt(String token) {
         TokenHash hash = hash(token);
-        VerifiedToken cached = verified == null ? null : verified.getIfPresent(hash);
+        Cached cached = verified == null ? null : verified.getIfPresent(hash);
         if (cached != null) {
-            return new Attempt(new Verified(cached));
+            if (stillPublished(cached)) {
+                return new Attempt(new Verified(cached.token()));
+            }
+            // The issuer no longer publishes the key that signed it (rotated out or revoked).
+            verified.invalidate(hash);
         }
         // Compact JWS: exactly three base64url parts. Parsed here rather than with SignedJWT.parse so a
         // miss costs little more than the signature check itself (performance.md G6).
@@ -216,7 +220,7 @@ public final class TokenVerifier {
         VerifiedToken v = new VerifiedToken(alg, keys.issuer(), sub, audiences, exp, nbf, scopes(claims),
                 Collections.unmodifiableMap(claims));
         if (verified != null && v.exp().plus(MAX_SKEW).isAfter(Instant.now(clock))) {
-            verified.put(hash, v);
+            verified.put(hash, new Cached(v, kid, key.get().check().key()));
         }
         return new Attempt(new Verified(v));
     }
@@ -317,6 +321,20 @@ public final class TokenVerifier {
 
     private static Attempt invalid(String reason, String message) {
         return new Attempt(new Invalid(reason, message));
+    }
+
+    /** A cache hit counts only while the current key set still resolves the token's kid to the same key. */
+    private boolean stillPublished(Cached c) {
+        Optional<KeySnapshot> now = keys.current();
+        if (now.isEmpty()) {
+            return false;
+        }
+        Optional<VerifyKey> k = now.get().find(c.kid(), c.token().alg());
+        return k.isPresent() && k.get().check().key().equals(c.key());
+    }
+
+    /** A verified token with the key id it named and the key that verified it. */
+    private record Cached(VerifiedToken token, String kid, java.security.PublicKey key) {
     }
 
     /** result null = the key is unknown (or there are no keys): a refresh may help. */

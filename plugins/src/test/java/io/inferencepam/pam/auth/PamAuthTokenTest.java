@@ -381,4 +381,25 @@ class PamAuthTokenTest {
         String padH = "=".repeat(4 - parts[0].length() % 4);
         assertInvalidToken(Calls.chat(parts[0] + padH + "." + parts[1] + "." + parts[2]).run(p));
     }
+
+    @Test
+    void aCachedTokenIsNoLongerHonouredOnceItsKeyLeavesTheJwks() throws Exception {
+        Plugin p = plugin("\"jwks_min_refresh_seconds\":1");
+        String t = idp.token();
+        String ec = idp.es256(idp.claims().subject("ec-user").build());
+        assertThat(Calls.chat(t).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        assertThat(Calls.chat(t).run(p)).isInstanceOf(RequestDecision.Proceed.class); // cached now
+        assertThat(Calls.chat(ec).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        // the IdP rotates: rsa-1 is gone, a new key under a new kid (ec-1 stays)
+        RSAKey next = new RSAKeyGenerator(2048).keyID("rsa-2").generate();
+        idp.published.removeIf(k -> "rsa-1".equals(k.getKeyID()));
+        idp.published.add(next.toPublicJWK());
+        Thread.sleep(1100);
+        // a token with the new kid makes the gateway refresh its keys
+        String fresh = TestIdp.sign(new RSASSASigner(next), JWSAlgorithm.RS256, "rsa-2", idp.claims().build());
+        assertThat(Calls.chat(fresh).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        assertInvalidToken(Calls.chat(t).run(p));
+        // tokens of keys still published stay valid (and cached)
+        assertThat(Calls.chat(ec).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+    }
 }
