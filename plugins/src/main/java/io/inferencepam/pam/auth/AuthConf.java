@@ -35,7 +35,8 @@ public record AuthConf(
         List<EntitlementRule> entitlements,
         int denyStatus,
         Optional<String> upstreamCredential,
-        String credentialHeader) {
+        String credentialHeader,
+        boolean requireAccessTokenType) {
 
     public static final String SCHEMA = """
             {
@@ -74,7 +75,8 @@ public record AuthConf(
                   }}},
                 "deny_status": {"enum": [403, 404]},
                 "upstream_credential": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
-                "credential_header": {"enum": ["authorization", "api-key", "x-api-key"]}
+                "credential_header": {"enum": ["authorization", "api-key", "x-api-key"]},
+                "require_access_token_type": {"type": "boolean"}
               }
             }
             """;
@@ -128,7 +130,8 @@ public record AuthConf(
                 rules,
                 c.path("deny_status").asInt(404),
                 c.hasNonNull("upstream_credential") ? Optional.of(c.get("upstream_credential").asText()) : Optional.empty(),
-                c.path("credential_header").asText("authorization"));
+                c.path("credential_header").asText("authorization"),
+                c.path("require_access_token_type").asBoolean(false));
     }
 
     private static List<String> strings(JsonNode c, String field, List<String> fallback) {

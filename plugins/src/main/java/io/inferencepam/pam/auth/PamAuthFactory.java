@@ -77,7 +77,8 @@ public final class PamAuthFactory implements PluginFactory {
             return new TokenVerifier(keys, env.clock(), TOKEN_CACHE_SIZE);
         });
         TokenPolicy policy = new TokenPolicy(conf.algorithms(), conf.audiences(), conf.clockSkew(), conf.requiredScopes(),
-                conf.groupsClaims(), conf.usernameClaim(), conf.clientClaims(), env.clock());
+                conf.groupsClaims(), conf.usernameClaim(), conf.clientClaims(), env.clock(),
+                conf.requireAccessTokenType());
         return new PamAuthPlugin(conf, verifier, policy, resolver, new Entitlements(conf.entitlements()),
                 this::credentialCache, metrics);
     }

@@ -186,6 +186,18 @@ public final class TokenVerifier {
         if (!keys.issuer().equals(claims.get("iss"))) {
             return invalid("issuer", "The access token was not issued by the expected issuer.");
         }
+        // An ID token says who logged in to a client, not what the bearer may call: never an access
+        // token here (OIDC Core §2; RFC 9068 §4). ID tokens carry "nonce" when the client sent one,
+        // Keycloak marks them with "typ": "ID"; both are refused whatever the route's policy.
+        Object typClaim = claims.get("typ");
+        if (claims.containsKey("nonce") || (typClaim instanceof String tc && tc.equalsIgnoreCase("ID"))
+                || (header.get("typ") instanceof String ht && ht.equalsIgnoreCase("id_token+jwt"))) {
+            return invalid("id_token", "An ID token is not an access token: send an OAuth access token.");
+        }
+        Object headerTyp = header.get("typ");
+        if (headerTyp != null && !(headerTyp instanceof String)) {
+            return invalid("malformed", "The access token has an invalid type header.");
+        }
         Instant exp = numericDate(claims.get("exp"));
         if (exp == null) {
             return invalid("expired", "The access token has no valid expiry.");
@@ -218,7 +230,7 @@ public final class TokenVerifier {
             audiences = List.of();
         }
         VerifiedToken v = new VerifiedToken(alg, keys.issuer(), sub, audiences, exp, nbf, scopes(claims),
-                Collections.unmodifiableMap(claims));
+                Collections.unmodifiableMap(claims), (String) headerTyp);
         if (verified != null && v.exp().plus(MAX_SKEW).isAfter(Instant.now(clock))) {
             verified.put(hash, new Cached(v, kid, key.get().check().key()));
         }

@@ -402,4 +402,32 @@ class PamAuthTokenTest {
         // tokens of keys still published stay valid (and cached)
         assertThat(Calls.chat(ec).run(p)).isInstanceOf(RequestDecision.Proceed.class);
     }
+
+    @Test
+    void idTokensAreNeverAcceptedAsAccessTokens() throws Exception {
+        Plugin p = plugin("");
+        assertThat(Calls.chat(idp.token(b -> b.claim("typ", "Bearer"))).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        assertInvalidToken(Calls.chat(idp.token(b -> b.claim("nonce", "n-0S6_WzA2Mj"))).run(p));
+        assertInvalidToken(Calls.chat(idp.token(b -> b.claim("typ", "ID"))).run(p));
+        JWSHeader h = new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1")
+                .type(new com.nimbusds.jose.JOSEObjectType("id_token+jwt")).build();
+        assertInvalidToken(Calls.chat(signRaw(new RSASSASigner(idp.rsa), h, idp.claims().build().toString())).run(p));
+    }
+
+    @Test
+    void requireAccessTokenTypeAcceptsOnlyAtJwt() throws Exception {
+        Plugin strict = plugin("\"require_access_token_type\":true");
+        RSASSASigner signer = new RSASSASigner(idp.rsa);
+        String payload = idp.claims().build().toString();
+        for (String typ : List.of("at+jwt", "application/at+jwt", "AT+JWT")) {
+            JWSHeader h = new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").type(new com.nimbusds.jose.JOSEObjectType(typ)).build();
+            assertThat(Calls.chat(signRaw(signer, h, payload)).run(strict)).as(typ).isInstanceOf(RequestDecision.Proceed.class);
+        }
+        String jwtTyp = idp.token(); // typ "JWT"
+        assertInvalidToken(Calls.chat(jwtTyp).run(strict));
+        assertInvalidToken(Calls.chat(signRaw(signer, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").build(), payload)).run(strict));
+        // the same (now cached) typ JWT token on a route without the option: accepted (default false)
+        assertThat(Calls.chat(jwtTyp).run(plugin(""))).isInstanceOf(RequestDecision.Proceed.class);
+        assertThat(Calls.chat(jwtTyp).run(strict)).isInstanceOf(RequestDecision.Halt.class);
+    }
 }
