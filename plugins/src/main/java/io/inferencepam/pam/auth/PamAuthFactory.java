@@ -60,7 +60,8 @@ public final class PamAuthFactory implements PluginFactory {
         AuthConf conf = AuthConf.parse(confNode);
         ModelResolver resolver;
         try {
-            resolver = new ModelResolver(conf.api(), conf.fixedModel(), conf.modelFreePaths(), conf.modelQueryArgs());
+            resolver = new ModelResolver(conf.api(), conf.fixedModel(), conf.modelFreePaths(), conf.modelQueryArgs(),
+                    conf.ollamaManagement());
         } catch (IllegalArgumentException e) {
             throw new InvalidConfException("$.fixed_model", e.getMessage());
         }
