@@ -35,7 +35,9 @@ public record AuthConf(
         List<EntitlementRule> entitlements,
         int denyStatus,
         Optional<String> upstreamCredential,
-        String credentialHeader) {
+        String credentialHeader,
+        boolean requireAccessTokenType,
+        boolean ollamaManagement) {
 
     public static final String SCHEMA = """
             {
@@ -74,7 +76,9 @@ public record AuthConf(
                   }}},
                 "deny_status": {"enum": [403, 404]},
                 "upstream_credential": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
-                "credential_header": {"enum": ["authorization", "api-key", "x-api-key"]}
+                "credential_header": {"enum": ["authorization", "api-key", "x-api-key"]},
+                "require_access_token_type": {"type": "boolean"},
+                "ollama_management": {"type": "boolean"}
               }
             }
             """;
@@ -102,8 +106,8 @@ public record AuthConf(
             }
             rules.add(new EntitlementRule(id, Set.copyOf(strings(r, "groups", List.of())),
                     Set.copyOf(strings(r, "subjects", List.of())), Set.copyOf(strings(r, "clients", List.of())),
-                    strings(r, "allow", List.of()).stream().map(Glob::new).toList(),
-                    strings(r, "deny", List.of()).stream().map(Glob::new).toList()));
+                    globs(api, strings(r, "allow", List.of()), "$.entitlements[" + i + "].allow"),
+                    globs(api, strings(r, "deny", List.of()), "$.entitlements[" + i + "].deny")));
             i++;
         }
         Optional<URI> jwks = c.hasNonNull("jwks_uri") ? Optional.of(URI.create(c.get("jwks_uri").asText())) : Optional.empty();
@@ -128,7 +132,26 @@ public record AuthConf(
                 rules,
                 c.path("deny_status").asInt(404),
                 c.hasNonNull("upstream_credential") ? Optional.of(c.get("upstream_credential").asText()) : Optional.empty(),
-                c.path("credential_header").asText("authorization"));
+                c.path("credential_header").asText("authorization"),
+                c.path("require_access_token_type").asBoolean(false),
+                c.path("ollama_management").asBoolean(false));
+    }
+
+    /** Patterns as written, or on Ollama routes in the canonical form model names are compared in. */
+    private static List<Glob> globs(ModelApi api, List<String> patterns, String path) throws InvalidConfException {
+        List<Glob> out = new ArrayList<>();
+        for (int j = 0; j < patterns.size(); j++) {
+            String p = patterns.get(j);
+            if (api == ModelApi.OLLAMA) {
+                try {
+                    p = OllamaNames.canonicalPattern(p);
+                } catch (IllegalArgumentException e) {
+                    throw new InvalidConfException(path + "[" + j + "]", e.getMessage());
+                }
+            }
+            out.add(new Glob(p));
+        }
+        return List.copyOf(out);
     }
 
     private static List<String> strings(JsonNode c, String field, List<String> fallback) {

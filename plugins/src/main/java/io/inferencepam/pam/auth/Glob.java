@@ -19,12 +19,15 @@ public record Glob(String pattern) {
         int starP = -1;
         int starT = 0;
         while (t < text.length()) {
-            if (p < pattern.length() && (pattern.charAt(p) == '?' || pattern.charAt(p) == text.charAt(t))) {
-                p++;
-                t++;
-            } else if (p < pattern.length() && pattern.charAt(p) == '*') {
+            // The wildcard is tested first: a '*' in the pattern must never be consumed as a literal
+            // against a '*' in the name, or backtracking would resume from the wrong star and a deny
+            // rule like "secret-*" would not match "secret-*x".
+            if (p < pattern.length() && pattern.charAt(p) == '*') {
                 starP = p++;
                 starT = t;
+            } else if (p < pattern.length() && (pattern.charAt(p) == '?' || pattern.charAt(p) == text.charAt(t))) {
+                p++;
+                t++;
             } else if (starP >= 0) {
                 p = starP + 1;
                 t = ++starT;

@@ -201,7 +201,9 @@ public final class IssuerKeys implements AutoCloseable {
             Set<JWSAlgorithm> algs = new HashSet<>();
             java.security.PublicKey publicKey;
             if (jwk instanceof RSAKey rsa) {
-                if (rsa.size() < 2048) {
+                // Nimbus' size() counts the encoded modulus bytes, leading zero bytes included: a
+                // 1024-bit modulus padded to 256 bytes would pass. The modulus' own bit length decides.
+                if (rsa.getModulus() == null || rsa.getModulus().decodeToBigInteger().bitLength() < 2048) {
                     return Optional.empty();
                 }
                 publicKey = rsa.toRSAPublicKey();

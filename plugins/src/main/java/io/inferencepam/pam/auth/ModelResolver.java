@@ -1,6 +1,7 @@
 package io.inferencepam.pam.auth;
 
 import io.inferencepam.runner.spi.Header;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -20,13 +21,21 @@ public final class ModelResolver {
     private final Set<String> modelFreePaths;
     private final List<String> queryArgs;
     private final List<String> bodyFields;
+    private final boolean ollamaManagement;
 
     /**
      * @param modelFreePaths entries {@code "METHOD /exact/path"} that carry no model (e.g. {@code "GET /v1/models"})
      * @param queryArgs      query arguments that also name a model somewhere (cross-checked)
      */
     public ModelResolver(ModelApi api, String fixedModel, Set<String> modelFreePaths, List<String> queryArgs) {
+        this(api, fixedModel, modelFreePaths, queryArgs, false);
+    }
+
+    /** @param ollamaManagement allow Ollama's model-management endpoints (create, copy, pull, push, delete, blobs) */
+    public ModelResolver(ModelApi api, String fixedModel, Set<String> modelFreePaths, List<String> queryArgs,
+                         boolean ollamaManagement) {
         this.api = api;
+        this.ollamaManagement = ollamaManagement;
         this.fixedModel = fixedModel;
         this.modelFreePaths = Set.copyOf(modelFreePaths);
         this.queryArgs = List.copyOf(queryArgs);
@@ -48,8 +57,19 @@ public final class ModelResolver {
         if (pathProblem.isPresent()) {
             return refused("non_canonical_path", "Request refused: " + pathProblem.get() + ".");
         }
-        boolean modelFree = modelFreePaths.contains(r.method() + " " + r.path());
+        // Checked before model_free_paths, so declaring a management path model-free cannot open it.
+        boolean blobs = false;
+        if (api == ModelApi.OLLAMA && OllamaNames.isManagement(r.path())) {
+            if (!ollamaManagement) {
+                return new ModelOutcome.Refused(new Rejection(403, "invalid_request_error", "ollama_management_disabled",
+                        "Model management (create, copy, pull, push, delete, blobs) is disabled on this route; "
+                                + "only inference endpoints are available."));
+            }
+            blobs = OllamaNames.isBlobs(r.path());
+        }
+        boolean modelFree = blobs || modelFreePaths.contains(r.method() + " " + r.path());
         String model;
+        List<String> alsoNamed = List.of();
         String where;
         if (modelFree) {
             model = null;
@@ -72,17 +92,38 @@ public final class ModelResolver {
                     where = "path";
                 }
                 default -> {
-                    ModelOutcome fromBody = bodyModel(r);
+                    ModelOutcome fromBody = api == ModelApi.OLLAMA && OllamaNames.isCopy(r.path()) ? ollamaCopy(r)
+                            : api == ModelApi.OLLAMA && OllamaNames.isCreate(r.path()) ? ollamaCreate(r)
+                            : bodyModel(r);
                     if (!(fromBody instanceof ModelOutcome.Resolved res)) {
                         return fromBody;
                     }
                     model = res.model();
+                    alsoNamed = res.alsoNamed();
                     where = "body";
                 }
             }
             Optional<String> nameProblem = JsonModelField.problemWithName(model);
             if (nameProblem.isPresent()) {
                 return refused("invalid_model", nameProblem.get());
+            }
+            if (api == ModelApi.OLLAMA) {
+                Optional<String> canonical = OllamaNames.canonical(model);
+                if (canonical.isEmpty()) {
+                    return refused("invalid_model", "The Ollama model name cannot be checked (use name[:tag], no @digest).");
+                }
+                // Entitlements and the audit see the one name Ollama resolves all its aliases to.
+                model = canonical.get();
+                List<String> others = new ArrayList<>();
+                for (String other : alsoNamed) {
+                    Optional<String> problem = JsonModelField.problemWithName(other);
+                    Optional<String> c = problem.isPresent() ? Optional.empty() : OllamaNames.canonical(other);
+                    if (c.isEmpty()) {
+                        return refused("invalid_model", "A model name in the request cannot be checked (use name[:tag], no @digest).");
+                    }
+                    others.add(c.get());
+                }
+                alsoNamed = others;
             }
         }
         // The same model must not be named differently anywhere else the upstream might look.
@@ -100,11 +141,78 @@ public final class ModelResolver {
                         : "Request refused: the " + h.name() + " header names a different model than the " + where + ".");
             }
         }
-        return model == null ? new ModelOutcome.ModelFree() : new ModelOutcome.Resolved(model);
+        return model == null ? new ModelOutcome.ModelFree() : new ModelOutcome.Resolved(model, alsoNamed);
     }
 
-    private static boolean sameModel(String model, String other) {
-        return model != null && model.equals(other);
+    private boolean sameModel(String model, String other) {
+        if (model == null) {
+            return false;
+        }
+        if (api == ModelApi.OLLAMA) {
+            return OllamaNames.canonical(other).map(model::equals).orElse(false);
+        }
+        return model.equals(other);
+    }
+
+    /** Ollama {@code /api/copy}: the destination is the model; the source must be entitled too. */
+    private ModelOutcome ollamaCopy(ModelRequest r) {
+        ModelOutcome pre = jsonBodyPrecheck(r);
+        if (pre != null) {
+            return pre;
+        }
+        JsonModelField.Result res = JsonModelField.read(r.body().get().toByteArray(), List.of("source", "destination"));
+        if (res instanceof JsonModelField.Bad bad) {
+            return new ModelOutcome.Refused(bad.rejection());
+        }
+        String[] v = ((JsonModelField.Fields) res).values();
+        if (v[0] == null || v[1] == null) {
+            return refused("model_required", "The request body must name the \"source\" and \"destination\" models.");
+        }
+        return new ModelOutcome.Resolved(v[1], List.of(v[0]));
+    }
+
+    /**
+     * Ollama {@code /api/create}: the new model ({@code model} or {@code name}) plus every model it
+     * builds on ({@code from}, and each {@code FROM} line of a {@code modelfile}) must be entitled.
+     */
+    private ModelOutcome ollamaCreate(ModelRequest r) {
+        ModelOutcome pre = jsonBodyPrecheck(r);
+        if (pre != null) {
+            return pre;
+        }
+        JsonModelField.Result res = JsonModelField.read(r.body().get().toByteArray(), List.of("model", "name", "from", "modelfile"));
+        if (res instanceof JsonModelField.Bad bad) {
+            return new ModelOutcome.Refused(bad.rejection());
+        }
+        String[] v = ((JsonModelField.Fields) res).values();
+        if (v[0] != null && v[1] != null && !v[0].equals(v[1])) {
+            return refused("ambiguous_model", "Request refused: the body names two different models.");
+        }
+        String target = v[0] != null ? v[0] : v[1];
+        if (target == null) {
+            return refused("model_required", "The request body must name the model to create in its \"model\" field.");
+        }
+        List<String> bases = new ArrayList<>();
+        if (v[2] != null) {
+            bases.add(v[2]);
+        }
+        if (v[3] != null) {
+            bases.addAll(OllamaNames.modelfileFroms(v[3]));
+        }
+        return new ModelOutcome.Resolved(target, bases);
+    }
+
+    /** Content type and presence checks shared by the body readers; null when the body may be read. */
+    private static ModelOutcome jsonBodyPrecheck(ModelRequest r) {
+        Optional<String> ct = r.contentType();
+        if (ct.isEmpty() || !isJson(ct.get())) {
+            return new ModelOutcome.Refused(new Rejection(415, "invalid_request_error", "unsupported_media_type",
+                    "Request refused: send the JSON body with Content-Type: application/json."));
+        }
+        if (r.body().isEmpty()) {
+            return refused("model_required", "The request body must be a JSON object naming the model.");
+        }
+        return null;
     }
 
     private ModelOutcome bodyModel(ModelRequest r) {

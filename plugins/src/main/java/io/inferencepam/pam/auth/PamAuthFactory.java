@@ -60,7 +60,8 @@ public final class PamAuthFactory implements PluginFactory {
         AuthConf conf = AuthConf.parse(confNode);
         ModelResolver resolver;
         try {
-            resolver = new ModelResolver(conf.api(), conf.fixedModel(), conf.modelFreePaths(), conf.modelQueryArgs());
+            resolver = new ModelResolver(conf.api(), conf.fixedModel(), conf.modelFreePaths(), conf.modelQueryArgs(),
+                    conf.ollamaManagement());
         } catch (IllegalArgumentException e) {
             throw new InvalidConfException("$.fixed_model", e.getMessage());
         }
@@ -77,7 +78,8 @@ public final class PamAuthFactory implements PluginFactory {
             return new TokenVerifier(keys, env.clock(), TOKEN_CACHE_SIZE);
         });
         TokenPolicy policy = new TokenPolicy(conf.algorithms(), conf.audiences(), conf.clockSkew(), conf.requiredScopes(),
-                conf.groupsClaims(), conf.usernameClaim(), conf.clientClaims(), env.clock());
+                conf.groupsClaims(), conf.usernameClaim(), conf.clientClaims(), env.clock(),
+                conf.requireAccessTokenType());
         return new PamAuthPlugin(conf, verifier, policy, resolver, new Entitlements(conf.entitlements()),
                 this::credentialCache, metrics);
     }

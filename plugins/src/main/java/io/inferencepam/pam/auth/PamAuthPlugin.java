@@ -115,12 +115,24 @@ final class PamAuthPlugin implements Plugin {
         if (outcome instanceof ModelOutcome.Resolved res) {
             facts.model(res.model());
             Entitlements.Verdict v = entitlements.decide(principal, res.model());
+            String denied = res.model();
+            // Every other model the request uses (an Ollama copy's source, a create's base) must be entitled too.
+            for (String other : res.alsoNamed()) {
+                if (!v.allowed()) {
+                    break;
+                }
+                Entitlements.Verdict ov = entitlements.decide(principal, other);
+                if (!ov.allowed()) {
+                    v = ov;
+                    denied = other;
+                }
+            }
             if (!v.allowed()) {
                 Stop stop = conf.denyStatus() == 403
                         ? Stop.openAiError(403, "invalid_request_error", "model_not_permitted",
-                                "You are not permitted to use the model `" + res.model() + "`.")
+                                "You are not permitted to use the model `" + denied + "`.")
                         : Stop.openAiError(404, "invalid_request_error", "model_not_found",
-                                "The model `" + res.model() + "` does not exist or you do not have access to it.");
+                                "The model `" + denied + "` does not exist or you do not have access to it.");
                 return deny(facts, v.ruleId(), "not_entitled", stop);
             }
             facts.decide(new Decision(NAME, v.ruleId(), Decision.Outcome.ALLOW, "entitled to model"));
@@ -133,7 +145,8 @@ final class PamAuthPlugin implements Plugin {
     private CompletionStage<RequestDecision> injectCredential(CallFacts facts) {
         // The client's own credentials never reach the model server, whether or not we inject one.
         RequestRewrite.Builder rw = RequestRewrite.builder()
-                .removeHeader("authorization").removeHeader("api-key").removeHeader("x-api-key");
+                .removeHeader("authorization").removeHeader("proxy-authorization")
+                .removeHeader("api-key").removeHeader("x-api-key");
         if (conf.upstreamCredential().isEmpty()) {
             metrics.outcome("allow");
             return RequestDecision.proceed(rw.build());

@@ -55,6 +55,11 @@ final class SignatureCheck {
         this.perAlg = Map.copyOf(m);
     }
 
+    /** The public key (keys compare by value, so a reloaded JWKS yields an equal key). */
+    PublicKey key() {
+        return key;
+    }
+
     Set<JWSAlgorithm> algorithms() {
         return perAlg.keySet();
     }

@@ -27,9 +27,18 @@ public final class TokenPolicy {
     private final String usernameClaim;
     private final List<String> clientClaims;
     private final Clock clock;
+    private final boolean requireAccessTokenType;
 
     public TokenPolicy(Set<JWSAlgorithm> algorithms, Set<String> audiences, Duration skew, Set<String> requiredScopes,
                        List<String> groupClaimPaths, String usernameClaim, List<String> clientClaims, Clock clock) {
+        this(algorithms, audiences, skew, requiredScopes, groupClaimPaths, usernameClaim, clientClaims, clock, false);
+    }
+
+    /** @param requireAccessTokenType only accept header {@code typ} {@code at+jwt} (RFC 9068 §2.1) */
+    public TokenPolicy(Set<JWSAlgorithm> algorithms, Set<String> audiences, Duration skew, Set<String> requiredScopes,
+                       List<String> groupClaimPaths, String usernameClaim, List<String> clientClaims, Clock clock,
+                       boolean requireAccessTokenType) {
+        this.requireAccessTokenType = requireAccessTokenType;
         this.algorithms = Set.copyOf(algorithms);
         this.audiences = Set.copyOf(audiences);
         this.skew = skew;
@@ -44,6 +53,9 @@ public final class TokenPolicy {
     public Optional<Rejection> check(VerifiedToken t) {
         if (!algorithms.contains(t.alg())) {
             return invalid("The access token uses a signature algorithm that this route does not accept.");
+        }
+        if (requireAccessTokenType && !isAccessTokenType(t.type())) {
+            return invalid("The access token must be an RFC 9068 JWT access token (typ \"at+jwt\").");
         }
         Instant now = Instant.now(clock);
         if (!now.isBefore(t.exp().plus(skew))) {
@@ -67,6 +79,11 @@ public final class TokenPolicy {
                     "The access token lacks a scope this route requires."));
         }
         return Optional.empty();
+    }
+
+    /** {@code at+jwt} or {@code application/at+jwt}, case-insensitive (RFC 9068 §2.1, RFC 7515 §4.1.9). */
+    static boolean isAccessTokenType(String typ) {
+        return typ != null && (typ.equalsIgnoreCase("at+jwt") || typ.equalsIgnoreCase("application/at+jwt"));
     }
 
     public Principal principal(VerifiedToken t) {

@@ -38,6 +38,8 @@ public final class TokenVerifier {
     /** Cache entries outlive {@code exp} by this much so route policies with clock skew still see them. */
     static final Duration MAX_SKEW = Duration.ofMinutes(5);
     private static final Duration MAX_CACHE_LIFETIME = Duration.ofHours(1);
+    /** 9999-12-31T23:59:59Z: the largest NumericDate accepted in {@code exp}, {@code nbf} and {@code iat}. */
+    static final long MAX_NUMERIC_DATE = 253_402_300_799L;
 
     /** Duplicate names in the header or claims are refused: another JWT library might read the other one. */
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
@@ -50,7 +52,7 @@ public final class TokenVerifier {
 
     private final IssuerKeys keys;
     private final Clock clock;
-    private final Cache<TokenHash, VerifiedToken> verified;
+    private final Cache<TokenHash, Cached> verified;
     private final ThreadLocal<MessageDigest> sha256 = ThreadLocal.withInitial(TokenVerifier::newDigest);
 
     /** @param cacheSize verified tokens remembered; 0 disables the cache (benchmarks of the miss path) */
@@ -59,10 +61,10 @@ public final class TokenVerifier {
         this.clock = clock;
         this.verified = cacheSize <= 0 ? null : Caffeine.newBuilder()
                 .maximumSize(cacheSize)
-                .expireAfter(new Expiry<TokenHash, VerifiedToken>() {
+                .expireAfter(new Expiry<TokenHash, Cached>() {
                     @Override
-                    public long expireAfterCreate(TokenHash k, VerifiedToken v, long now) {
-                        Duration left = Duration.between(Instant.now(clock), v.exp().plus(MAX_SKEW));
+                    public long expireAfterCreate(TokenHash k, Cached c, long now) {
+                        Duration left = Duration.between(Instant.now(clock), c.token().exp().plus(MAX_SKEW));
                         if (left.isNegative()) {
                             return 0;
                         }
@@ -70,12 +72,12 @@ public final class TokenVerifier {
                     }
 
                     @Override
-                    public long expireAfterUpdate(TokenHash k, VerifiedToken v, long now, long current) {
+                    public long expireAfterUpdate(TokenHash k, Cached v, long now, long current) {
                         return current;
                     }
 
                     @Override
-                    public long expireAfterRead(TokenHash k, VerifiedToken v, long now, long current) {
+                    public long expireAfterRead(TokenHash k, Cached v, long now, long current) {
                         return current;
                     }
                 })
@@ -120,9 +122,13 @@ public final class TokenVerifier {
     /** Synchronous verification with the keys at hand; empty result means "key unknown, refresh may help". */
     Attempt attempt(String token) {
         TokenHash hash = hash(token);
-        VerifiedToken cached = verified == null ? null : verified.getIfPresent(hash);
+        Cached cached = verified == null ? null : verified.getIfPresent(hash);
         if (cached != null) {
-            return new Attempt(new Verified(cached));
+            if (stillPublished(cached)) {
+                return new Attempt(new Verified(cached.token()));
+            }
+            // The issuer no longer publishes the key that signed it (rotated out or revoked).
+            verified.invalidate(hash);
         }
         // Compact JWS: exactly three base64url parts. Parsed here rather than with SignedJWT.parse so a
         // miss costs little more than the signature check itself (performance.md G6).
@@ -135,9 +141,9 @@ public final class TokenVerifier {
         byte[] payload;
         byte[] signature;
         try {
-            header = JSON.readValue(B64.decode(token.substring(0, dot1)), MAP);
-            payload = B64.decode(token.substring(dot1 + 1, dot2));
-            signature = B64.decode(token.substring(dot2 + 1));
+            header = JSON.readValue(base64url(token.substring(0, dot1)), MAP);
+            payload = base64url(token.substring(dot1 + 1, dot2));
+            signature = base64url(token.substring(dot2 + 1));
         } catch (IOException | IllegalArgumentException e) {
             return invalid("malformed", "The access token is not a well-formed signed JWT.");
         }
@@ -180,6 +186,18 @@ public final class TokenVerifier {
         if (!keys.issuer().equals(claims.get("iss"))) {
             return invalid("issuer", "The access token was not issued by the expected issuer.");
         }
+        // An ID token says who logged in to a client, not what the bearer may call: never an access
+        // token here (OIDC Core §2; RFC 9068 §4). ID tokens carry "nonce" when the client sent one,
+        // Keycloak marks them with "typ": "ID"; both are refused whatever the route's policy.
+        Object typClaim = claims.get("typ");
+        if (claims.containsKey("nonce") || (typClaim instanceof String tc && tc.equalsIgnoreCase("ID"))
+                || (header.get("typ") instanceof String ht && ht.equalsIgnoreCase("id_token+jwt"))) {
+            return invalid("id_token", "An ID token is not an access token: send an OAuth access token.");
+        }
+        Object headerTyp = header.get("typ");
+        if (headerTyp != null && !(headerTyp instanceof String)) {
+            return invalid("malformed", "The access token has an invalid type header.");
+        }
         Instant exp = numericDate(claims.get("exp"));
         if (exp == null) {
             return invalid("expired", "The access token has no valid expiry.");
@@ -188,6 +206,10 @@ public final class TokenVerifier {
         Instant nbf = numericDate(nbfValue);
         if (nbfValue != null && nbf == null) {
             return invalid("malformed", "The access token has an invalid not-before time.");
+        }
+        Object iatValue = claims.get("iat");
+        if (iatValue != null && numericDate(iatValue) == null) {
+            return invalid("malformed", "The access token has an invalid issued-at time.");
         }
         if (!(claims.get("sub") instanceof String sub) || sub.isEmpty()) {
             return invalid("malformed", "The access token has no subject.");
@@ -208,19 +230,61 @@ public final class TokenVerifier {
             audiences = List.of();
         }
         VerifiedToken v = new VerifiedToken(alg, keys.issuer(), sub, audiences, exp, nbf, scopes(claims),
-                Collections.unmodifiableMap(claims));
+                Collections.unmodifiableMap(claims), (String) headerTyp);
         if (verified != null && v.exp().plus(MAX_SKEW).isAfter(Instant.now(clock))) {
-            verified.put(hash, v);
+            verified.put(hash, new Cached(v, kid, key.get().check().key()));
         }
         return new Attempt(new Verified(v));
     }
 
+    /**
+     * Strict base64url (RFC 7515 §2): alphabet {@code A-Z a-z 0-9 - _} only, no {@code =} padding, and
+     * the unused bits of the last character must be zero. Otherwise several token strings decode to
+     * the same bytes: distinct cache keys and audit hashes for one token, and room for smuggling.
+     */
+    static byte[] base64url(String part) {
+        int n = part.length();
+        if (n % 4 == 1) {
+            throw new IllegalArgumentException("bad base64url length");
+        }
+        for (int i = 0; i < n; i++) {
+            char c = part.charAt(i);
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+                throw new IllegalArgumentException("bad base64url character");
+            }
+        }
+        if (n % 4 != 0) {
+            int last = sextet(part.charAt(n - 1));
+            int unusedBits = n % 4 == 2 ? 4 : 2;
+            if ((last & ((1 << unusedBits) - 1)) != 0) {
+                throw new IllegalArgumentException("non-canonical base64url");
+            }
+        }
+        return B64.decode(part);
+    }
+
+    private static int sextet(char c) {
+        if (c >= 'A' && c <= 'Z') {
+            return c - 'A';
+        }
+        if (c >= 'a' && c <= 'z') {
+            return c - 'a' + 26;
+        }
+        if (c >= '0' && c <= '9') {
+            return c - '0' + 52;
+        }
+        return c == '-' ? 62 : 63;
+    }
+
     /** JWT NumericDate: seconds since the epoch, integer or fractional; null if absent or not a number. */
     static Instant numericDate(Object value) {
+        // Bounded to 0000-01-01..9999-12-31T23:59:59Z (and ≥ the epoch): larger values made
+        // Instant.ofEpochSecond or exp.plus(skew) throw, which the runtime turned into a 503.
         if (value instanceof Integer || value instanceof Long) {
-            return Instant.ofEpochSecond(((Number) value).longValue());
+            long v = ((Number) value).longValue();
+            return v < 0 || v > MAX_NUMERIC_DATE ? null : Instant.ofEpochSecond(v);
         }
-        if (value instanceof Double d && Double.isFinite(d) && Math.abs(d) < 1e15) {
+        if (value instanceof Double d && Double.isFinite(d) && d >= 0 && d <= MAX_NUMERIC_DATE) {
             return Instant.ofEpochMilli((long) (d * 1000));
         }
         return null;
@@ -269,6 +333,20 @@ public final class TokenVerifier {
 
     private static Attempt invalid(String reason, String message) {
         return new Attempt(new Invalid(reason, message));
+    }
+
+    /** A cache hit counts only while the current key set still resolves the token's kid to the same key. */
+    private boolean stillPublished(Cached c) {
+        Optional<KeySnapshot> now = keys.current();
+        if (now.isEmpty()) {
+            return false;
+        }
+        Optional<VerifyKey> k = now.get().find(c.kid(), c.token().alg());
+        return k.isPresent() && k.get().check().key().equals(c.key());
+    }
+
+    /** A verified token with the key id it named and the key that verified it. */
+    private record Cached(VerifiedToken token, String kid, java.security.PublicKey key) {
     }
 
     /** result null = the key is unknown (or there are no keys): a refresh may help. */

@@ -14,7 +14,9 @@ import java.util.Set;
  * @param exp     expiry; tokens without {@code exp} are refused before they get here
  * @param nbf     not-before, or null
  * @param claims  all claims (for configurable claim paths)
+ * @param type    the JOSE header {@code typ}, or null when absent
  */
 public record VerifiedToken(JWSAlgorithm alg, String issuer, String subject, List<String> audiences,
-                            Instant exp, Instant nbf, Set<String> scopes, Map<String, Object> claims) {
+                            Instant exp, Instant nbf, Set<String> scopes, Map<String, Object> claims,
+                            String type) {
 }

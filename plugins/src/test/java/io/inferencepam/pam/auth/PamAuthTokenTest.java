@@ -80,6 +80,8 @@ class PamAuthTokenTest {
         assertThat(d).isInstanceOf(RequestDecision.Proceed.class);
         var rw = ((RequestDecision.Proceed) d).rewrite();
         assertThat(rw.headers()).containsEntry("authorization", null);
+        assertThat(rw.headers()).containsEntry("proxy-authorization", null);
+        assertThat(rw.headers()).containsEntry("api-key", null).containsEntry("x-api-key", null);
         CallFacts f = call.facts();
         assertThat(f.principal()).hasValueSatisfying(p -> {
             assertThat(p.subject()).isEqualTo("user-1");
@@ -320,5 +322,112 @@ class PamAuthTokenTest {
         String rs = idp.token();
         String relabelled = Base64URL.encode("{\"alg\":\"ES256\",\"kid\":\"rsa-1\"}") + rs.substring(rs.indexOf('.'));
         assertInvalidToken(Calls.chat(relabelled).run(p));
+    }
+
+    @Test
+    void hugeOrNegativeNumericDatesAre401NotAnException() throws Exception {
+        Plugin p = plugin("");
+        long exp = Instant.now().getEpochSecond() + 300;
+        String base = "\"iss\":\"" + idp.issuer + "\",\"aud\":\"inference\",\"sub\":\"u\",\"groups\":[\"analysts\"]";
+        JWSHeader h = new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").build();
+        RSASSASigner signer = new RSASSASigner(idp.rsa);
+        assertThat(Calls.chat(signRaw(signer, h, "{" + base + ",\"exp\":" + exp + ",\"iat\":" + (exp - 300) + "}")).run(p))
+                .isInstanceOf(RequestDecision.Proceed.class);
+        for (String dates : List.of(
+                "\"exp\":" + Long.MAX_VALUE,
+                "\"exp\":31556889864403199",              // Instant.MAX: exp + skew overflows
+                "\"exp\":253402300800",                   // one second past 9999-12-31
+                "\"exp\":1e300",
+                "\"exp\":-1",
+                "\"exp\":" + exp + ",\"nbf\":" + Long.MAX_VALUE,
+                "\"exp\":" + exp + ",\"nbf\":" + Long.MIN_VALUE,
+                "\"exp\":" + exp + ",\"iat\":" + Long.MAX_VALUE,
+                "\"exp\":" + exp + ",\"iat\":\"yesterday\"")) {
+            assertInvalidToken(Calls.chat(signRaw(signer, h, "{" + base + "," + dates + "}")).run(p));
+        }
+    }
+
+    /** Flips the unused low bits of the last base64url character: same bytes, different string. */
+    static String nonCanonical(String part) {
+        int rem = part.length() % 4;
+        assertThat(rem).isNotZero();
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        int v = alphabet.indexOf(part.charAt(part.length() - 1));
+        return part.substring(0, part.length() - 1) + alphabet.charAt(v | 1);
+    }
+
+    @Test
+    void paddedOrNonCanonicalBase64urlIsRefused() throws Exception {
+        Plugin p = plugin("");
+        // find a token whose three parts all have a partial last quantum
+        String t = null;
+        for (int i = 0; i < 200 && t == null; i++) {
+            String c = idp.token(b -> b.claim("n", java.util.UUID.randomUUID().toString().substring(0, 1 + (int) (Math.random() * 8))));
+            String[] parts = c.split("\\.");
+            if (parts[0].length() % 4 != 0 && parts[1].length() % 4 != 0 && parts[2].length() % 4 != 0) {
+                t = c;
+            }
+        }
+        assertThat(t).isNotNull();
+        assertThat(Calls.chat(t).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        String[] parts = t.split("\\.");
+        // same bytes after decoding, different strings
+        assertThat(new Base64URL(nonCanonical(parts[1])).decode()).isEqualTo(new Base64URL(parts[1]).decode());
+        assertInvalidToken(Calls.chat(nonCanonical(parts[0]) + "." + parts[1] + "." + parts[2]).run(p));
+        assertInvalidToken(Calls.chat(parts[0] + "." + nonCanonical(parts[1]) + "." + parts[2]).run(p));
+        assertInvalidToken(Calls.chat(parts[0] + "." + parts[1] + "." + nonCanonical(parts[2])).run(p));
+        String pad = "=".repeat(4 - parts[2].length() % 4);
+        assertInvalidToken(Calls.chat(parts[0] + "." + parts[1] + "." + parts[2] + pad).run(p));
+        String padH = "=".repeat(4 - parts[0].length() % 4);
+        assertInvalidToken(Calls.chat(parts[0] + padH + "." + parts[1] + "." + parts[2]).run(p));
+    }
+
+    @Test
+    void aCachedTokenIsNoLongerHonouredOnceItsKeyLeavesTheJwks() throws Exception {
+        Plugin p = plugin("\"jwks_min_refresh_seconds\":1");
+        String t = idp.token();
+        String ec = idp.es256(idp.claims().subject("ec-user").build());
+        assertThat(Calls.chat(t).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        assertThat(Calls.chat(t).run(p)).isInstanceOf(RequestDecision.Proceed.class); // cached now
+        assertThat(Calls.chat(ec).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        // the IdP rotates: rsa-1 is gone, a new key under a new kid (ec-1 stays)
+        RSAKey next = new RSAKeyGenerator(2048).keyID("rsa-2").generate();
+        idp.published.removeIf(k -> "rsa-1".equals(k.getKeyID()));
+        idp.published.add(next.toPublicJWK());
+        Thread.sleep(1100);
+        // a token with the new kid makes the gateway refresh its keys
+        String fresh = TestIdp.sign(new RSASSASigner(next), JWSAlgorithm.RS256, "rsa-2", idp.claims().build());
+        assertThat(Calls.chat(fresh).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        assertInvalidToken(Calls.chat(t).run(p));
+        // tokens of keys still published stay valid (and cached)
+        assertThat(Calls.chat(ec).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+    }
+
+    @Test
+    void idTokensAreNeverAcceptedAsAccessTokens() throws Exception {
+        Plugin p = plugin("");
+        assertThat(Calls.chat(idp.token(b -> b.claim("typ", "Bearer"))).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        assertInvalidToken(Calls.chat(idp.token(b -> b.claim("nonce", "n-0S6_WzA2Mj"))).run(p));
+        assertInvalidToken(Calls.chat(idp.token(b -> b.claim("typ", "ID"))).run(p));
+        JWSHeader h = new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1")
+                .type(new com.nimbusds.jose.JOSEObjectType("id_token+jwt")).build();
+        assertInvalidToken(Calls.chat(signRaw(new RSASSASigner(idp.rsa), h, idp.claims().build().toString())).run(p));
+    }
+
+    @Test
+    void requireAccessTokenTypeAcceptsOnlyAtJwt() throws Exception {
+        Plugin strict = plugin("\"require_access_token_type\":true");
+        RSASSASigner signer = new RSASSASigner(idp.rsa);
+        String payload = idp.claims().build().toString();
+        for (String typ : List.of("at+jwt", "application/at+jwt", "AT+JWT")) {
+            JWSHeader h = new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").type(new com.nimbusds.jose.JOSEObjectType(typ)).build();
+            assertThat(Calls.chat(signRaw(signer, h, payload)).run(strict)).as(typ).isInstanceOf(RequestDecision.Proceed.class);
+        }
+        String jwtTyp = idp.token(); // typ "JWT"
+        assertInvalidToken(Calls.chat(jwtTyp).run(strict));
+        assertInvalidToken(Calls.chat(signRaw(signer, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").build(), payload)).run(strict));
+        // the same (now cached) typ JWT token on a route without the option: accepted (default false)
+        assertThat(Calls.chat(jwtTyp).run(plugin(""))).isInstanceOf(RequestDecision.Proceed.class);
+        assertThat(Calls.chat(jwtTyp).run(strict)).isInstanceOf(RequestDecision.Halt.class);
     }
 }
