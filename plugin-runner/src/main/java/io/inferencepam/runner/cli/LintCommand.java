@@ -3,6 +3,7 @@ package io.inferencepam.runner.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.inferencepam.runner.conf.ConfCompiler;
 import io.inferencepam.runner.conf.ConfProblem;
+import io.inferencepam.runner.conf.OfflineEnvironment;
 import io.inferencepam.runner.conf.PluginLoader;
 import io.inferencepam.runner.conf.RouteLinter;
 import java.io.PrintStream;

@@ -269,7 +269,7 @@ public final class AuditCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             JsonNode route = ConfCompiler.STRICT_JSON.readTree(Files.readString(routeFile));
-            ConfCompiler compiler = new ConfCompiler(PluginLoader.load(new ReplayEnvironment()));
+            ConfCompiler compiler = new ConfCompiler(PluginLoader.load(new io.inferencepam.runner.conf.OfflineEnvironment()));
             Set<String> skipped = new java.util.HashSet<>(skip);
             skipped.add("pam-record");
             String routeId = route.path("id").asText("candidate");

@@ -1,4 +1,4 @@
-package io.inferencepam.pam.cli;
+package io.inferencepam.runner.conf;
 
 import io.inferencepam.runner.control.PrometheusMetrics;
 import io.inferencepam.runner.spi.ControlApi;
@@ -9,20 +9,25 @@ import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 
-/** The environment pamctl lends plugins it runs offline (policy replay): nothing is served. */
-final class ReplayEnvironment implements PluginEnvironment {
+/**
+ * The environment of offline tools that load plugins without serving APISIX ({@code lint},
+ * {@code pamctl audit policy-replay}): nothing is served, settings come from the process
+ * environment, then Java system properties. Threads are daemons: these are short-lived processes.
+ */
+public final class OfflineEnvironment implements PluginEnvironment {
     private final PrometheusMetrics metrics = new PrometheusMetrics();
-    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "pamctl-timer");
-        t.setDaemon(true);
-        return t;
-    });
-    private final Executor blocking = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "pamctl-blocking");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemon("offline-timer"));
+    private final Executor blocking = Executors.newCachedThreadPool(daemon("offline-blocking"));
+
+    private static ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
 
     @Override
     public Executor blockingExecutor() {
@@ -56,6 +61,6 @@ final class ReplayEnvironment implements PluginEnvironment {
 
     @Override
     public void onShutdown(AutoCloseable resource) {
-        // a short-lived process
+        // nothing runs long enough to need it
     }
 }
