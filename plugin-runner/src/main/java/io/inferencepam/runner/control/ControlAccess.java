@@ -21,6 +21,7 @@ import java.util.Set;
  * </ul>
  */
 public final class ControlAccess {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ControlAccess.class);
     public static final String TOKEN_SETTING = "PAM_CONTROL_TOKEN";
     static final int MIN_TOKEN_LENGTH = 16;
 
@@ -39,7 +40,11 @@ public final class ControlAccess {
     public static ControlAccess of(Optional<String> token, String bindHost) {
         Optional<String> t = token.filter(v -> !v.isBlank());
         if (t.isPresent() && t.get().length() < MIN_TOKEN_LENGTH) {
-            throw new IllegalArgumentException(TOKEN_SETTING + " must be at least " + MIN_TOKEN_LENGTH + " characters");
+            // Guessable: serve as if unset (403 on protected endpoints) rather than take the runner,
+            // and with it every route, down over an operator API setting.
+            LOG.error("{} is shorter than {} characters: ignored, credential and audit endpoints answer 403",
+                    TOKEN_SETTING, MIN_TOKEN_LENGTH);
+            t = Optional.empty();
         }
         Set<String> hosts = new java.util.HashSet<>(Set.of("localhost", "127.0.0.1", "::1", "[::1]"));
         hosts.add(bindHost.toLowerCase(Locale.ROOT));

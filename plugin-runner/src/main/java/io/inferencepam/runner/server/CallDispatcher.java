@@ -54,6 +54,7 @@ public final class CallDispatcher {
                     + "if it persists, contact the gateway operators.");
 
     private final Executor pluginExecutor;
+    private final Executor observerFallback;
     private final Timer deadlines;
     private final ExchangeStore exchanges;
     private final Duration deadline;
@@ -65,8 +66,14 @@ public final class CallDispatcher {
      *                  every call arms one timer and cancels it microseconds later, and a delay
      *                  queue turns that into a timer-thread wake-up (or a huge queue) per call.
      */
-    public CallDispatcher(Executor pluginExecutor, Timer deadlines, ExchangeStore exchanges,
+    /**
+     * @param observerFallback where outcome observers run when the plugin executor is full (the
+     *                         blocking executor): never inline, since a reply may complete on the
+     *                         deadline timer or an event loop
+     */
+    public CallDispatcher(Executor pluginExecutor, Executor observerFallback, Timer deadlines, ExchangeStore exchanges,
                           Duration deadline, RunnerMetrics metrics) {
+        this.observerFallback = observerFallback;
         this.pluginExecutor = pluginExecutor;
         this.deadlines = deadlines;
         this.exchanges = exchanges;
@@ -137,13 +144,13 @@ public final class CallDispatcher {
             pluginExecutor.execute(() -> runObservers(conf, phase, call));
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // Observers record the call (pam-record): dropping them under load would let a flood
-            // hide calls from the audit trail. Run them here unless this is an event loop.
-            if (io.netty.util.internal.ThreadExecutorMap.currentExecutor() == null) {
-                metrics.outcome(phase, "observer_inline");
-                runObservers(conf, phase, call);
-            } else {
+            // hide calls from the audit trail, so try the fallback pool before giving up.
+            try {
+                observerFallback.execute(() -> runObservers(conf, phase, call));
+                metrics.outcome(phase, "observer_fallback");
+            } catch (java.util.concurrent.RejectedExecutionException again) {
                 metrics.outcome(phase, "observer_rejected");
-                LOG.warn("{} outcome observers on {} not run: plugin executor full", phase, conf.identity().key());
+                LOG.warn("{} outcome observers on {} not run: plugin and blocking executors full", phase, conf.identity().key());
             }
         }
     }

@@ -90,7 +90,7 @@ public final class Runner implements AutoCloseable {
         ExchangeStore exchanges = new ExchangeStore(Duration.ofMinutes(5), 200_000);
         RunnerMetrics rm = new RunnerMetrics(metrics);
         registerRuntimeGauges(confs, exchanges);
-        CallDispatcher dispatcher = new CallDispatcher(pluginPool, deadlines, exchanges, config.callDeadline(), rm);
+        CallDispatcher dispatcher = new CallDispatcher(pluginPool, blockingPool, deadlines, exchanges, config.callDeadline(), rm);
 
         transport = Transport.create(config.ioThreads());
         Path socket = config.socketPath();
@@ -133,7 +133,10 @@ public final class Runner implements AutoCloseable {
             compiler.complete(new ConfCompiler(registry));
             LOG.info("plugins loaded: {}", registry.names());
         } catch (Throwable t) {
-            LOG.error("plugins failed to load; every PrepareConf will fail (routes answer 503): {}", t.toString());
+            // Class and location only: a provider's exception message may carry a setting's value.
+            StackTraceElement[] st = t.getStackTrace();
+            LOG.error("plugins failed to load; every PrepareConf will fail (routes answer 503): {} at {}",
+                    t.getClass().getName(), st.length > 0 ? st[0] : "?");
             compiler.completeExceptionally(t);
         }
     }

@@ -39,7 +39,7 @@ class CallDispatcherTest {
     private final ExecutorService pool = Executors.newFixedThreadPool(2);
     private final HashedWheelTimer timer = new HashedWheelTimer(10, TimeUnit.MILLISECONDS);
     private final ExchangeStore exchanges = new ExchangeStore(Duration.ofMinutes(1), 1000);
-    private final CallDispatcher dispatcher = new CallDispatcher(pool, timer, exchanges, Duration.ofMillis(300),
+    private final CallDispatcher dispatcher = new CallDispatcher(pool, pool, timer, exchanges, Duration.ofMillis(300),
             new RunnerMetrics(new PrometheusMetrics()));
 
     @AfterEach

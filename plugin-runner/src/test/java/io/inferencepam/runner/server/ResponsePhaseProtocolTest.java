@@ -37,7 +37,7 @@ class ResponsePhaseProtocolTest {
     private final HashedWheelTimer timer = new HashedWheelTimer();
     private final ConfStore confs = new ConfStore(Duration.ofMinutes(5), 100);
     private final RunnerMetrics metrics = new RunnerMetrics(new PrometheusMetrics());
-    private final CallDispatcher dispatcher = new CallDispatcher(pool, timer,
+    private final CallDispatcher dispatcher = new CallDispatcher(pool, pool, timer,
             new ExchangeStore(Duration.ofMinutes(1), 100), Duration.ofSeconds(5), metrics);
 
     @AfterEach

@@ -121,7 +121,7 @@ public final class PendingCall {
         r.var("http_authorization").ifPresent(this::addSecret);
         r.var("http_cookie").ifPresent(this::addSecret);
         for (Header a : r.args().entries()) {
-            if (a.value() != null && (c != null ? c.scrubsArg(a.name()) : RecordConf.ALWAYS_SCRUBBED_ARGS.contains(a.name()))) {
+            if (a.value() != null && (c != null ? c.scrubsArg(a.name()) : RecordConf.ALWAYS_SCRUBBED_ARGS.contains(a.name().toLowerCase(java.util.Locale.ROOT)))) {
                 addSecret(a.value());
             }
         }

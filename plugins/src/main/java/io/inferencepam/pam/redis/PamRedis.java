@@ -21,7 +21,14 @@ public final class PamRedis implements AutoCloseable {
     private volatile UnifiedJedis client;
 
     public PamRedis(String url) {
-        this.uri = URI.create(url);
+        URI parsed;
+        try {
+            parsed = new URI(url);
+        } catch (java.net.URISyntaxException e) {
+            // No cause and no input: the URL may carry a password, and this message reaches logs.
+            throw new IllegalArgumentException(SETTING + " is not a valid URL");
+        }
+        this.uri = parsed;
         if (!"redis".equals(uri.getScheme()) && !"rediss".equals(uri.getScheme())) {
             throw new IllegalArgumentException(SETTING + " must be a redis:// or rediss:// URL");
         }

@@ -67,8 +67,22 @@ public final class AuditWriter implements AutoCloseable {
     private long retryAt;
     private long backoffMillis = 50;
 
+    private final java.util.concurrent.Executor overflowIo;
+    private final java.util.concurrent.atomic.AtomicInteger overflowInFlight = new java.util.concurrent.atomic.AtomicInteger();
+
     public AuditWriter(AuditSink sink, Spool spool, Spool overflow, HashChain chain, Optional<CheckpointSigner> signer,
                        Settings settings, Clock clock) {
+        this(sink, spool, overflow, chain, signer, settings, clock, Runnable::run);
+    }
+
+    /**
+     * @param overflowIo where overflow appends (file I/O and an fsync) run when the queue is full:
+     *                   the runner's blocking executor, so a slow store never parks plugin threads
+     *                   on fsync; if it rejects, the append runs in the caller rather than lose the record
+     */
+    public AuditWriter(AuditSink sink, Spool spool, Spool overflow, HashChain chain, Optional<CheckpointSigner> signer,
+                       Settings settings, Clock clock, java.util.concurrent.Executor overflowIo) {
+        this.overflowIo = overflowIo;
         this.sink = sink;
         this.spool = spool;
         this.overflow = overflow;
@@ -125,6 +139,26 @@ public final class AuditWriter implements AutoCloseable {
         if (running && queue.offer(record)) {
             return true;
         }
+        overflowInFlight.incrementAndGet();
+        try {
+            overflowIo.execute(() -> {
+                try {
+                    appendOverflow(record);
+                } finally {
+                    overflowInFlight.decrementAndGet();
+                }
+            });
+            return true;
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            try {
+                return appendOverflow(record);
+            } finally {
+                overflowInFlight.decrementAndGet();
+            }
+        }
+    }
+
+    private boolean appendOverflow(ObjectNode record) {
         try {
             overflow.append(List.of(CanonicalJson.write(record)));
             stats.overflowed.incrementAndGet();
@@ -327,7 +361,7 @@ public final class AuditWriter implements AutoCloseable {
     public boolean awaitIdle(Duration timeout) throws InterruptedException, IOException {
         long end = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < end) {
-            if (queue.isEmpty() && !spool.hasPending() && !overflow.hasPending() && storeUp) {
+            if (queue.isEmpty() && overflowInFlight.get() == 0 && !spool.hasPending() && !overflow.hasPending() && storeUp) {
                 return true;
             }
             Thread.sleep(10);

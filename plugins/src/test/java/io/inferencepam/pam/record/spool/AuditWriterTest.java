@@ -189,6 +189,31 @@ class AuditWriterTest {
     }
 
     @Test
+    void overflowAppendsRunOnTheGivenExecutorNotTheCallerAndLoseNothing() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        sink.down = true;
+        java.util.concurrent.ExecutorService io = java.util.concurrent.Executors.newSingleThreadExecutor();
+        java.util.Set<String> appendThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
+                new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w1"), Optional.empty(),
+                new AuditWriter.Settings(2, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50)),
+                Clock.systemUTC(), task -> io.execute(() -> {
+                    appendThreads.add(Thread.currentThread().getName());
+                    task.run();
+                })).start();
+        for (int i = 0; i < 200; i++) {
+            assertThat(w.submit(record(i))).isTrue();
+        }
+        sink.down = false;
+        assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        w.close();
+        io.shutdown();
+        assertThat(appendThreads).isNotEmpty().doesNotContain(Thread.currentThread().getName());
+        assertThat(storedIds(sink)).hasSize(200).doesNotHaveDuplicates();
+        assertThat(w.stats().lost.get()).isZero();
+    }
+
+    @Test
     void whenStoreAndSpoolAreBothUnavailableItCannotMakeRecordsDurable() throws Exception {
         Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
         sink.down = true;
