@@ -127,6 +127,8 @@ class FailClosedTest {
         long millis = (System.nanoTime() - start) / 1_000_000;
         System.out.println("deadline answer after " + millis + " ms (PAM_CALL_DEADLINE_MS=700)");
         assertGeneric503(r);
+        // the configured deadline, not the 10 s default nor APISIX's 60 s (generous: the box is shared)
+        assertThat(millis).isBetween(600L, 5_000L);
     }
 
     @Test
@@ -161,6 +163,9 @@ class FailClosedTest {
             Thread.sleep(20);
             log = runner.log();
         }
+        // A leak check on a log that never got the line would pass vacuously.
+        assertThat(log.lines().anyMatch(l -> java.util.Arrays.stream(fragments).allMatch(l::contains)))
+                .as("runner log has a line with %s", java.util.Arrays.toString(fragments)).isTrue();
         return log;
     }
 }

@@ -74,12 +74,15 @@ class FrameDecoderTest {
     @Property(tries = 300)
     void arbitraryBytesNeverLeakOrCrash(@ForAll @Size(max = 300) byte[] bytes, @ForAll @IntRange(min = 1, max = 64) int chunk) {
         EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(128, 1000));
+        java.util.List<io.netty.buffer.ByteBuf> inputs = new java.util.ArrayList<>();
         try {
             for (int i = 0; i < bytes.length; i += chunk) {
                 int n = Math.min(chunk, bytes.length - i);
-                ch.writeInbound(Unpooled.wrappedBuffer(bytes, i, n));
+                io.netty.buffer.ByteBuf in = Unpooled.wrappedBuffer(bytes, i, n);
+                inputs.add(in);
+                ch.writeInbound(in);
             }
-        } catch (Exception expected) {
+        } catch (TooLongFrameException expected) {
             // oversized length: the connection handler answers RPC_ERROR and closes
         }
         Object o;
@@ -89,5 +92,6 @@ class FrameDecoderTest {
             assertThat(f.release()).isTrue();
         }
         ch.finishAndReleaseAll();
+        assertThat(inputs).allSatisfy(b -> assertThat(b.refCnt()).as("input buffer released").isZero());
     }
 }
