@@ -246,8 +246,16 @@ class PamAuthKeycloakTest {
         assertThat(versions.body()).contains("\"version\":2", "\"version\":1", "previous (overlap)")
                 .doesNotContain(SECRET_V1, SECRET_V2);
 
+        // Log lines reach the file asynchronously: wait for the rotation's own line before looking for leaks.
         String log = runner.log();
+        long logDeadline = System.nanoTime() + 10_000_000_000L;
+        while (!log.contains("credential vllm-rotate rotate") && System.nanoTime() < logDeadline) {
+            Thread.sleep(20);
+            log = runner.log();
+        }
+        assertThat(log).contains("credential vllm-rotate rotate");
         assertThat(log).doesNotContain(SECRET_V1, SECRET_V2);
+        assertThat(tokensSeen).as("tokens used by the earlier tests of this class").isNotEmpty();
         for (String t : tokensSeen) {
             assertThat(log).doesNotContain(t).doesNotContain(t.split("\\.")[2]);
         }
