@@ -98,6 +98,7 @@ public final class CallDispatcher {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
             chain = chain.thenComposeAsync(st -> st.stop() != null ? CompletableFuture.completedFuture(st)
+                    : pastDeadline(ctx) ? CompletableFuture.failedFuture(DeadlinePassed.INSTANCE)
                     : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), pluginExecutor);
         }
         long id = request.rpcId();
@@ -191,7 +192,8 @@ public final class CallDispatcher {
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
-            chain = chain.thenComposeAsync(r -> invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), pluginExecutor);
+            chain = chain.thenComposeAsync(r -> pastDeadline(ctx) ? CompletableFuture.<HttpResponse>failedFuture(DeadlinePassed.INSTANCE)
+                    : invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), pluginExecutor);
         }
         long id = response.rpcId();
         CompletableFuture<Reply<ResponseOutcome>> reply = withDeadline(chain.handle((r, err) -> {
@@ -312,6 +314,23 @@ public final class CallDispatcher {
             }
         });
         return result;
+    }
+
+    /**
+     * Once the deadline has passed, the answer is (or is about to be) the deadline's 503: the
+     * remaining plugins are not run, so an overloaded runner does not keep doing work nobody
+     * waits for. The chain fails, never completes early: a shortened chain must not become a pass.
+     */
+    private static boolean pastDeadline(CallContext ctx) {
+        return Instant.now().isAfter(ctx.deadline());
+    }
+
+    private static final class DeadlinePassed extends RuntimeException {
+        static final DeadlinePassed INSTANCE = new DeadlinePassed();
+
+        private DeadlinePassed() {
+            super("deadline passed", null, false, false);
+        }
     }
 
     private static void logFailure(PreparedConf conf, String phase, Throwable err) {

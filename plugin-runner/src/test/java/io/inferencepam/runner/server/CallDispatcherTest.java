@@ -164,6 +164,30 @@ class CallDispatcherTest {
     }
 
     @Test
+    void pluginsAfterAMissedDeadlineDoNotRunAndTheAnswerStays503() throws Exception {
+        CompletableFuture<RequestDecision> late = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicBoolean secondRan = new java.util.concurrent.atomic.AtomicBoolean();
+        Plugin slow = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return late;
+            }
+        };
+        Plugin second = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                secondRan.set(true);
+                return RequestDecision.proceed();
+            }
+        };
+        var reply = reqReply(run(conf(slow, second), request(Map.of())));
+        assertThat(((io.github.api7.A6.HTTPReqCall.Stop) reply.action(new io.github.api7.A6.HTTPReqCall.Stop())).status()).isEqualTo(503);
+        late.complete(RequestDecision.PROCEED); // the first plugin finishes after the deadline
+        Thread.sleep(100);
+        assertThat(secondRan).isFalse();
+    }
+
+    @Test
     void aMissedDeadlineIs503AndTheLateDecisionIsIgnored() throws Exception {
         CompletableFuture<RequestDecision> never = new CompletableFuture<>();
         Plugin slow = new Plugin() {
