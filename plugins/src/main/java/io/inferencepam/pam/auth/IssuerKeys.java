@@ -247,7 +247,29 @@ public final class IssuerKeys implements AutoCloseable {
         return java.security.KeyFactory.getInstance("Ed25519").generatePublic(new java.security.spec.X509EncodedKeySpec(der));
     }
 
+    /**
+     * Keys fetched over plain HTTP can be swapped by anyone on the path, and then every token they
+     * sign is "valid". Only https, or http to a loopback address (tests, a sidecar IdP), is used —
+     * this also covers a {@code jwks_uri} that a discovery document advertises as http.
+     */
+    static void requireTransportSecurity(URI uri) throws IOException {
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+        if ("https".equals(scheme)) {
+            return;
+        }
+        if ("http".equals(scheme) && uri.getHost() != null) {
+            for (java.net.InetAddress a : java.net.InetAddress.getAllByName(uri.getHost())) {
+                if (!a.isLoopbackAddress()) {
+                    throw new IOException("refusing keys over plain http from a non-loopback host");
+                }
+            }
+            return;
+        }
+        throw new IOException("refusing keys over " + (scheme.isEmpty() ? "a URL without scheme" : scheme));
+    }
+
     private byte[] get(URI uri) throws IOException, InterruptedException {
+        requireTransportSecurity(uri);
         HttpRequest req = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5))
                 .header("Accept", "application/json").GET().build();
         HttpResponse<InputStream> resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
