@@ -27,6 +27,12 @@ public final class CredentialCache implements AutoCloseable {
     private final Duration ttl;
     private final Duration maxStale;
     private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
+    /**
+     * Bumped by every invalidation, before the entry is removed. A load that started before an
+     * invalidation must not cache what it read (it may be the version just replaced): it compares
+     * the generation atomically with the map update.
+     */
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
     private volatile Thread subscriber;
     private volatile JedisPubSub pubSub;
     private volatile boolean closed;
@@ -57,6 +63,7 @@ public final class CredentialCache implements AutoCloseable {
             return CompletableFuture.completedFuture(e.credential);
         }
         CompletableFuture<CredentialStore.Credential> out = new CompletableFuture<>();
+        long loadGeneration = generation.get();
         try {
             blocking.execute(() -> {
                 try {
@@ -66,7 +73,8 @@ public final class CredentialCache implements AutoCloseable {
                         out.completeExceptionally(new Unavailable("credential " + name + " does not exist in the store"));
                         return;
                     }
-                    entries.put(name, new Entry(c.get(), System.nanoTime()));
+                    Entry fresh = new Entry(c.get(), System.nanoTime());
+                    entries.compute(name, (k, old) -> generation.get() == loadGeneration ? fresh : old);
                     out.complete(c.get());
                 } catch (Exception | LinkageError ex) {
                     Entry stale = entries.get(name);
@@ -93,6 +101,7 @@ public final class CredentialCache implements AutoCloseable {
 
     /** Forgets a credential so the next call re-reads it (pub/sub invalidation). */
     public void invalidate(String name) {
+        generation.incrementAndGet();
         entries.remove(name);
     }
 
@@ -119,6 +128,7 @@ public final class CredentialCache implements AutoCloseable {
                     @Override
                     public void onSubscribe(String channel, int count) {
                         // Messages may have been missed while we were not subscribed.
+                        generation.incrementAndGet();
                         entries.clear();
                     }
 

@@ -111,6 +111,24 @@ class CredentialStoreTest {
     }
 
     @Test
+    void aLoadThatStartedBeforeAnInvalidationIsNotCached() throws Exception {
+        CredentialStore store = new CredentialStore(client.client(), cipher);
+        store.put("race-1", "sk-old", CredentialStore.Mode.SET, Duration.ZERO, 1);
+        java.util.concurrent.LinkedBlockingQueue<Runnable> loads = new java.util.concurrent.LinkedBlockingQueue<>();
+        try (CredentialCache cache = new CredentialCache(client, cipher, loads::add, Duration.ofHours(1), Duration.ofMinutes(5))) {
+            Thread.sleep(300); // let the subscription settle (its onSubscribe invalidates everything once)
+            var first = cache.get("race-1").toCompletableFuture();
+            cache.invalidate("race-1"); // a rotation announced while the read above is still in flight
+            loads.take().run();         // the read completes afterwards, with what it read
+            assertThat(first.get(5, TimeUnit.SECONDS).secret()).isEqualTo("sk-old");
+            var second = cache.get("race-1").toCompletableFuture();
+            assertThat(loads).as("the next call reads the store again instead of the possibly replaced value").hasSize(1);
+            loads.take().run();
+            assertThat(second.get(5, TimeUnit.SECONDS).secret()).isEqualTo("sk-old");
+        }
+    }
+
+    @Test
     void rotationInvalidatesTheRunnerCacheWithinOneSecond() throws Exception {
         CredentialStore store = new CredentialStore(client.client(), cipher);
         store.put("pubsub-1", "sk-old", CredentialStore.Mode.SET, Duration.ZERO, 1);
