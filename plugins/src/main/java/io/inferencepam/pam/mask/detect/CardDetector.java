@@ -6,16 +6,12 @@ package io.inferencepam.pam.mask.detect;
  * longer than 19 digits is skipped as a whole, so every character is visited a bounded number of
  * times (long digit runs are the classic adversarial input).
  */
-public final class CardDetector implements Detector {
+public final class CardDetector extends IndexedDetector {
     @Override
     public String name() {
         return "card";
     }
 
-    @Override
-    public void scan(String s, Sink sink) {
-        scan(s, new TextIndex(s), sink);
-    }
 
     @Override
     public void scan(String s, TextIndex index, Sink sink) {

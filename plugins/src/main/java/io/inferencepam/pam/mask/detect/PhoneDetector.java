@@ -10,16 +10,12 @@ package io.inferencepam.pam.mask.detect;
  * </ul>
  * Bare digit runs, dates (2024-05-12), times and versions do not fit these shapes.
  */
-public final class PhoneDetector implements Detector {
+public final class PhoneDetector extends IndexedDetector {
     @Override
     public String name() {
         return "phone";
     }
 
-    @Override
-    public void scan(String s, Sink sink) {
-        scan(s, new TextIndex(s), sink);
-    }
 
     @Override
     public void scan(String s, TextIndex index, Sink sink) {

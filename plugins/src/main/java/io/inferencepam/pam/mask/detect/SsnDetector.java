@@ -5,16 +5,12 @@ package io.inferencepam.pam.mask.detect;
  * group 00 and serial 0000 are never issued and are not matched. Nine bare digits count only
  * right after "SSN" or "social security" (within 24 characters).
  */
-public final class SsnDetector implements Detector {
+public final class SsnDetector extends IndexedDetector {
     @Override
     public String name() {
         return "ssn";
     }
 
-    @Override
-    public void scan(String s, Sink sink) {
-        scan(s, new TextIndex(s), sink);
-    }
 
     @Override
     public void scan(String s, TextIndex index, Sink sink) {
