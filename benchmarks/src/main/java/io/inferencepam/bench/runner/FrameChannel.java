@@ -86,6 +86,11 @@ final class FrameChannel implements Closeable {
         in.limit(in.position()).position(pos);
     }
 
+    /** The socket, for a client that multiplexes connections (it takes over all reading). */
+    SocketChannel channel() {
+        return ch;
+    }
+
     @Override
     public void close() throws IOException {
         ch.close();

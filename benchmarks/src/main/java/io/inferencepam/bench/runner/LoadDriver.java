@@ -31,8 +31,15 @@ import org.HdrHistogram.Histogram;
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.inferencepam.bench.runner.LoadDriver [--conns 1,32,128]
  * [--bodies 0,4096,65536] [--jvm-warmup 20] [--warmup 2] [--measure 3] [--reps 3] [--jvm-opts "-Xms512m -Xmx512m"]
- * [--baseline before=/path/to/other/benchmarks.jar] [--out results.md]} (durations in seconds). A
- * baseline is a second runner started from another build, measured in the same run.
+ * [--baseline before=/path/to/other/benchmarks.jar] [--client-loops N] [--floor-loops N] [--out results.md]}
+ * (durations in seconds). A baseline is a second runner started from another build, measured in
+ * the same run.
+ *
+ * <p>Client model: by default one blocking thread per connection; {@code --client-loops N} runs the
+ * K connections on N event-loop threads instead ({@link EventLoopClients}), as APISIX's nginx
+ * workers do. {@code --floor-loops N} makes the floor an N-thread event-loop server as well: each
+ * client model gets the floor server that is cheapest for it (measure both floors and use the
+ * faster one as the floor).
  */
 public final class LoadDriver {
     private static final int MAX_FRAME = 1 << 20;
@@ -40,7 +47,8 @@ public final class LoadDriver {
     private static final String BODY_KEY = "route#bench-body#ext-plugin-pre-req#1";
 
     private record Options(Path jar, Map<String, String> baselines, List<Integer> conns, List<Integer> bodies,
-                           Duration jvmWarmup, Duration warmup, Duration measure, int reps, List<String> jvmOpts, Path out) {
+                           Duration jvmWarmup, Duration warmup, Duration measure, int reps, List<String> jvmOpts, Path out,
+                           int clientLoops, int floorLoops) {
     }
 
     /**
@@ -77,7 +85,7 @@ public final class LoadDriver {
         List<Target> targets = new ArrayList<>();
         try {
             Target floor = new Target("floor", launch(dir, "floor.log", opt.jar(),
-                    List.of(FloorServer.class.getName(), dir.toString()), Map.of(), dir.resolve("floor-body.sock")),
+                    List.of(FloorServer.class.getName(), dir.toString(), Integer.toString(opt.floorLoops())), Map.of(), dir.resolve("floor-body.sock")),
                     dir.resolve("floor-headers.sock"), dir.resolve("floor-body.sock"), 1, 2);
             targets.add(floor);
             Map<String, String> runners = new LinkedHashMap<>();
@@ -168,10 +176,18 @@ public final class LoadDriver {
         }
         Phase phase = new Phase();
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        Histogram[] hists = new Histogram[c.conns()];
-        long[] counts = new long[c.conns()];
-        Thread[] threads = new Thread[c.conns()];
-        for (int i = 0; i < c.conns(); i++) {
+        int clientThreads = opt.clientLoops() > 0 ? Math.min(opt.clientLoops(), c.conns()) : c.conns();
+        Histogram[] hists = new Histogram[clientThreads];
+        long[] counts = new long[clientThreads];
+        Thread[] threads = opt.clientLoops() > 0
+                ? EventLoopClients.start(channels.stream().map(FrameChannel::channel).toList(), clientThreads,
+                        ClientFrames.direct(request), answer == null ? null : ClientFrames.direct(answer), expect(),
+                        () -> phase.value, hists, counts, e -> {
+                            failure.compareAndSet(null, e);
+                            phase.value = Phase.STOP;
+                        })
+                : new Thread[clientThreads];
+        for (int i = 0; i < c.conns() && opt.clientLoops() == 0; i++) {
             int idx = i;
             hists[i] = new Histogram(TimeUnit.SECONDS.toNanos(30), 3);
             threads[i] = new Thread(() -> {
@@ -206,7 +222,7 @@ public final class LoadDriver {
         }
         Histogram all = new Histogram(TimeUnit.SECONDS.toNanos(30), 3);
         long calls = 0;
-        for (int i = 0; i < c.conns(); i++) {
+        for (int i = 0; i < clientThreads; i++) {
             all.add(hists[i]);
             calls += counts[i];
         }
@@ -219,6 +235,26 @@ public final class LoadDriver {
         static final int MEASURE = 1;
         static final int STOP = 2;
         volatile int value = WARMUP;
+    }
+
+    /** The same checks as {@link #loop}, for the event-loop clients. */
+    private EventLoopClients.Expect expect() {
+        return new EventLoopClients.Expect() {
+            @Override
+            public void question(int type, int length) throws IOException {
+                if (type != ClientFrames.EXTRA_INFO || length != questionLength) {
+                    throw new IOException("expected the ReqBody question, got type " + type + " of " + length + " bytes");
+                }
+            }
+
+            @Override
+            public void reply(int type, int length) throws IOException {
+                if (type != ClientFrames.HTTP_REQ_CALL || length != replyLength) {
+                    throw new IOException("expected a no-action reply of " + replyLength + " bytes, got type " + type
+                            + " of " + length + " bytes (a Stop means the runtime failed the call)");
+                }
+            }
+        };
     }
 
     /** One connection's closed loop. Returns the number of calls completed in the measured window. */
@@ -366,6 +402,10 @@ public final class LoadDriver {
                 opt.reps(), opt.warmup().toSeconds(), opt.measure().toSeconds(), opt.jvmWarmup().toSeconds(), Runtime.getRuntime().availableProcessors(),
                 System.getProperty("java.vm.name"), System.getProperty("java.version"),
                 opt.jvmOpts().isEmpty() ? "(defaults)" : String.join(" ", opt.jvmOpts()), loadBefore, loadAverage()));
+        sb.append(String.format(Locale.ROOT, "Clients: %s. Floor: %s.%n%n",
+                opt.clientLoops() > 0 ? opt.clientLoops() + " event-loop thread(s) multiplexing the K connections (like nginx workers)"
+                        : "one blocking thread per connection",
+                opt.floorLoops() > 0 ? opt.floorLoops() + " event-loop thread(s)" : "one blocking thread per connection"));
         sb.append("| K conns | body | target | calls/s median (min–max) | ÷ floor, median of paired reps (min–max) "
                 + "| p50 µs | p99 µs | server CPU µs/call | driver CPU µs/call |\n");
         sb.append("|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
@@ -431,6 +471,8 @@ public final class LoadDriver {
         Duration warmup = Duration.ofSeconds(2);
         Duration measure = Duration.ofSeconds(3);
         int reps = 3;
+        int clientLoops = 0;
+        int floorLoops = 0;
         List<String> jvm = List.of("-Xms512m", "-Xmx512m");
         Map<String, String> baselines = new LinkedHashMap<>();
         Path out = null;
@@ -450,6 +492,8 @@ public final class LoadDriver {
                 case "--warmup" -> warmup = Duration.ofSeconds(Long.parseLong(v));
                 case "--measure" -> measure = Duration.ofSeconds(Long.parseLong(v));
                 case "--reps" -> reps = Integer.parseInt(v);
+                case "--client-loops" -> clientLoops = Integer.parseInt(v);
+                case "--floor-loops" -> floorLoops = Integer.parseInt(v);
                 case "--jvm-opts" -> jvm = v.isBlank() ? List.of() : List.of(v.trim().split("\\s+"));
                 case "--out" -> out = Path.of(v);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
@@ -459,7 +503,7 @@ public final class LoadDriver {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalArgumentException("--jar: the benchmarks uber jar is needed to launch the runner, got " + jar);
         }
-        return new Options(jar, baselines, conns, bodies, jvmWarmup, warmup, measure, reps, jvm, out);
+        return new Options(jar, baselines, conns, bodies, jvmWarmup, warmup, measure, reps, jvm, out, clientLoops, floorLoops);
     }
 
     private static List<Integer> ints(String csv) {
