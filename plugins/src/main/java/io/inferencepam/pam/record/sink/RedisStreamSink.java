@@ -1,9 +1,11 @@
 package io.inferencepam.pam.record.sink;
 
 import io.inferencepam.pam.record.chain.StoredEntry;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -30,6 +32,13 @@ public final class RedisStreamSink implements AuditSink {
     private final long maxLen;
     private final Duration maxAge;
     private final Clock clock;
+    private final byte[] keyBytes;
+    private static final byte[] FIELD_INSTANCE = {'i'};
+    private static final byte[] FIELD_SEQ = {'s'};
+    private static final byte[] FIELD_RECORD = {'r'};
+    // the writer's store thread only (one instance per chain, so this almost always hits)
+    private String lastInstance;
+    private byte[] lastInstanceBytes;
 
     public RedisStreamSink(UnifiedJedis jedis, String key, long maxLen, Duration maxAge, Clock clock) {
         this.jedis = jedis;
@@ -37,6 +46,7 @@ public final class RedisStreamSink implements AuditSink {
         this.maxLen = maxLen;
         this.maxAge = maxAge;
         this.clock = clock;
+        this.keyBytes = key.getBytes(StandardCharsets.UTF_8);
     }
 
     public String key() {
@@ -61,18 +71,33 @@ public final class RedisStreamSink implements AuditSink {
             params.minId(minId).approximateTrimming();
         }
         try (var p = jedis.pipelined()) {
-            List<Response<StreamEntryID>> replies = new ArrayList<>(batch.size());
+            List<Response<byte[]>> replies = new ArrayList<>(batch.size());
             for (ChainedEntry e : batch) {
-                replies.add(p.xadd(key, params, Map.of("i", e.instance(), "s", Long.toString(e.seq()), "r", e.json())));
+                // The entry's bytes as hashed, passed through: no String, no re-encoding.
+                Map<byte[], byte[]> fields = new LinkedHashMap<>(4);
+                fields.put(FIELD_INSTANCE, instanceBytes(e.instance()));
+                fields.put(FIELD_SEQ, Long.toString(e.seq()).getBytes(StandardCharsets.US_ASCII));
+                fields.put(FIELD_RECORD, e.utf8());
+                replies.add(p.xadd(keyBytes, params, fields));
             }
             if (maxLen > 0 && minId != null) {
-                p.xtrim(key, XTrimParams.xTrimParams().minId(minId).approximateTrimming());
+                p.xtrim(keyBytes, XTrimParams.xTrimParams().minId(minId).approximateTrimming());
             }
             p.sync();
-            for (Response<StreamEntryID> r : replies) {
+            for (Response<byte[]> r : replies) {
                 r.get(); // throws if that XADD failed
             }
         }
+    }
+
+    private byte[] instanceBytes(String instance) {
+        byte[] cached = lastInstanceBytes;
+        if (cached == null || !instance.equals(lastInstance)) {
+            cached = instance.getBytes(StandardCharsets.UTF_8);
+            lastInstance = instance;
+            lastInstanceBytes = cached;
+        }
+        return cached;
     }
 
     @Override
