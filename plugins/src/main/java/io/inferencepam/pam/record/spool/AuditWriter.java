@@ -438,11 +438,20 @@ public final class AuditWriter implements AutoCloseable {
 
     private void markDown(Exception e) {
         if (storeUp) {
-            LOG.warn("audit store ({}) unavailable, spooling locally: {}", sink.kind(), e.getClass().getSimpleName());
+            LOG.warn("audit store ({}) unavailable, spooling locally: {}", sink.kind(), causes(e));
         }
         storeUp = false;
         retryAt = clock.millis() + backoffMillis;
         backoffMillis = Math.min(backoffMillis * 2, settings.maxRetryBackoff().toMillis());
+    }
+
+    /** Exception class names down the cause chain (no messages: they may carry a URL with a password). */
+    private static String causes(Throwable e) {
+        StringBuilder sb = new StringBuilder(e.getClass().getSimpleName());
+        for (Throwable c = e.getCause(); c != null && c != e && sb.length() < 200; c = c.getCause()) {
+            sb.append(" <- ").append(c.getClass().getSimpleName());
+        }
+        return sb.toString();
     }
 
     /** Drains the spool in order when due; per instance, entries the store already has are skipped. */
