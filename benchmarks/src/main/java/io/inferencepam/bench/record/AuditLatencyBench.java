@@ -126,7 +126,15 @@ public final class AuditLatencyBench {
         Path dir = Files.createTempDirectory("pam-audit-bench");
         System.err.println("logs in " + dir);
         String loadBefore = loadAverage();
+        // Runners are stopped (in the finally below) before redis-server is: their writers flush
+        // and checkpoint at shutdown, so the store must still be there.
         try (RedisServer redis = RedisServer.start()) {
+            runWith(redis, dir, loadBefore);
+        }
+    }
+
+    private void runWith(RedisServer redis, Path dir, String loadBefore) throws Exception {
+        try {
             try (redis.clients.jedis.Jedis j = new redis.clients.jedis.Jedis("127.0.0.1", redis.port())) {
                 redisPid = Long.parseLong(j.info("server").lines().filter(l -> l.startsWith("process_id:"))
                         .findFirst().orElseThrow().substring("process_id:".length()).trim());
