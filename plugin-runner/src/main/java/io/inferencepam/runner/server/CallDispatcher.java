@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the plugins of a conf for one call and turns the outcome into exactly one reply frame.
  *
- * <p>Invariants: plugins run on {@code pluginExecutor} in conf order; a Stop is final (later
+ * <p>Invariants: plugins run on the plugin pool's threads (never an event loop) in conf order; a Stop is final (later
  * plugins do not run, earlier rewrites are dropped); any exception, failed stage, rejected task or
  * missed deadline becomes Stop 503 in the request phase and a safe 503 response in the response
  * phase — never RPC_ERROR there, because APISIX would then send the original, unmasked body.
@@ -53,7 +53,7 @@ public final class CallDispatcher {
             "The gateway could not evaluate its access policy for this request. Retry later; "
                     + "if it persists, contact the gateway operators.");
 
-    private final Executor pluginExecutor;
+    private final PluginPool plugins;
     private final Executor observerFallback;
     private final Timer deadlines;
     private final ExchangeStore exchanges;
@@ -65,16 +65,14 @@ public final class CallDispatcher {
      *                  add and cancel, no wake-up per call) rather than a ScheduledExecutorService:
      *                  every call arms one timer and cancels it microseconds later, and a delay
      *                  queue turns that into a timer-thread wake-up (or a huge queue) per call.
-     */
-    /**
      * @param observerFallback where outcome observers run when the plugin executor is full (the
      *                         blocking executor): never inline, since a reply may complete on the
      *                         deadline timer or an event loop
      */
-    public CallDispatcher(Executor pluginExecutor, Executor observerFallback, Timer deadlines, ExchangeStore exchanges,
+    public CallDispatcher(PluginPool plugins, Executor observerFallback, Timer deadlines, ExchangeStore exchanges,
                           Duration deadline, RunnerMetrics metrics) {
         this.observerFallback = observerFallback;
-        this.pluginExecutor = pluginExecutor;
+        this.plugins = plugins;
         this.deadlines = deadlines;
         this.exchanges = exchanges;
         this.deadline = deadline;
@@ -90,16 +88,25 @@ public final class CallDispatcher {
     }
 
     public CompletableFuture<OutboundFrame> request(PreparedConf conf, HttpRequest request, long startNanos) {
+        return request(conf, request, startNanos, plugins);
+    }
+
+    /**
+     * @param entry how the call reaches a plugin thread; each plugin then runs on a plugin thread:
+     *              where the previous one completed if that was a plugin thread, else queued there
+     *              (a plugin may complete on a blocking-I/O thread or someone's event loop).
+     */
+    CompletableFuture<OutboundFrame> request(PreparedConf conf, HttpRequest request, long startNanos, PluginEntry entry) {
         Optional<Attributes> exchange = exchangeFor(conf, request.var(PreparedConf.REQUEST_ID_VAR));
         CallContext ctx = context(conf, exchange, startNanos);
-        CompletableFuture<RequestState> chain = CompletableFuture.completedFuture(
-                new RequestState(request, RequestRewrite.NONE, null, null));
+        RequestState initial = new RequestState(request, RequestRewrite.NONE, null, null);
+        CompletableFuture<RequestState> chain = entry.enter().thenApply(entered -> initial);
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
             chain = chain.thenComposeAsync(st -> st.stop() != null ? CompletableFuture.completedFuture(st)
                     : pastDeadline(ctx) ? CompletableFuture.failedFuture(DeadlinePassed.INSTANCE)
-                    : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), pluginExecutor);
+                    : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), plugins.inline());
         }
         long id = request.rpcId();
         CompletableFuture<Reply<RequestOutcome>> reply = withDeadline(chain.handle((st, err) -> {
@@ -142,7 +149,7 @@ public final class CallDispatcher {
      */
     private void notifyObservers(PreparedConf conf, String phase, java.util.function.Consumer<Plugin> call) {
         try {
-            pluginExecutor.execute(() -> runObservers(conf, phase, call));
+            plugins.execute(() -> runObservers(conf, phase, call));
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // Observers record the call (pam-record): dropping them under load would let a flood
             // hide calls from the audit trail, so try the fallback pool before giving up.
@@ -185,15 +192,20 @@ public final class CallDispatcher {
     }
 
     public CompletableFuture<OutboundFrame> response(PreparedConf conf, HttpResponse response, long startNanos) {
+        return response(conf, response, startNanos, plugins);
+    }
+
+    /** @param entry as for {@link #request(PreparedConf, HttpRequest, long, PluginEntry)} */
+    CompletableFuture<OutboundFrame> response(PreparedConf conf, HttpResponse response, long startNanos, PluginEntry entry) {
         Optional<String> requestId = response.var(PreparedConf.REQUEST_ID_VAR);
         Optional<Attributes> exchange = exchangeFor(conf, requestId);
         CallContext ctx = context(conf, exchange, startNanos);
-        CompletableFuture<HttpResponse> chain = CompletableFuture.completedFuture(response);
+        CompletableFuture<HttpResponse> chain = entry.enter().thenApply(entered -> response);
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
             chain = chain.thenComposeAsync(r -> pastDeadline(ctx) ? CompletableFuture.<HttpResponse>failedFuture(DeadlinePassed.INSTANCE)
-                    : invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), pluginExecutor);
+                    : invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), plugins.inline());
         }
         long id = response.rpcId();
         CompletableFuture<Reply<ResponseOutcome>> reply = withDeadline(chain.handle((r, err) -> {

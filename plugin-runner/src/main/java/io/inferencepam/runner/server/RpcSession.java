@@ -43,6 +43,7 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
     private final CompletableFuture<ConfCompiler> compiler;
     private final ConfStore confs;
     private final CallDispatcher dispatcher;
+    private final PluginEntry handOff;
     private final Executor prepareExecutor;
     private final RunnerMetrics metrics;
     private final java.time.Duration prepareDeadline;
@@ -50,10 +51,11 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
     private PendingCall pending;
 
     RpcSession(CompletableFuture<ConfCompiler> compiler, ConfStore confs, CallDispatcher dispatcher,
-               Executor prepareExecutor, RunnerMetrics metrics, java.time.Duration prepareDeadline) {
+               PluginEntry handOff, Executor prepareExecutor, RunnerMetrics metrics, java.time.Duration prepareDeadline) {
         this.compiler = compiler;
         this.confs = confs;
         this.dispatcher = dispatcher;
+        this.handOff = handOff;
         this.prepareExecutor = prepareExecutor;
         this.metrics = metrics;
         this.prepareDeadline = prepareDeadline;
@@ -185,12 +187,12 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         if (p.call instanceof Inbound.RequestCall c) {
             type = "http_req_call";
             reply = dispatcher.request(p.conf, new HttpRequest(c.id(), c.method(), c.path(), c.args(), c.headers(),
-                    c.sourceIp(), vars, p.body()), p.startNanos);
+                    c.sourceIp(), vars, p.body()), p.startNanos, handOff);
         } else {
             Inbound.ResponseCall c = (Inbound.ResponseCall) p.call;
             type = "http_resp_call";
             reply = dispatcher.response(p.conf, new HttpResponse(c.id(), c.status(), c.headers(), vars, p.body()),
-                    p.startNanos);
+                    p.startNanos, handOff);
         }
         reply.thenAccept(frame -> ctx.executor().execute(() -> reply(ctx, frame, type, p.startNanos)));
     }

@@ -30,6 +30,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -54,7 +55,7 @@ public final class Runner implements AutoCloseable {
     private final RunnerConfig config;
     private final Function<String, Optional<String>> settings;
     private final PrometheusMetrics metrics = new PrometheusMetrics();
-    private final ThreadPoolExecutor pluginPool;
+    private final PluginPool pluginPool;
     private final ThreadPoolExecutor blockingPool;
     private final ScheduledExecutorService scheduler;
     /** Per-call deadlines: 10 ms ticks are precise enough for a deadline of seconds. */
@@ -71,7 +72,6 @@ public final class Runner implements AutoCloseable {
     public Runner(RunnerConfig config, Function<String, Optional<String>> settings) {
         this.config = config;
         this.settings = settings;
-        this.pluginPool = BoundedExecutors.fixed("pam-plugin", config.pluginThreads(), config.executorQueue());
         this.blockingPool = BoundedExecutors.fixed("pam-blocking", config.blockingThreads(), config.executorQueue());
         // Plugins may cancel most of their timers (timeouts around I/O): without remove-on-cancel
         // each cancelled task would stay queued until its delay ran out.
@@ -79,6 +79,7 @@ public final class Runner implements AutoCloseable {
         timer.setRemoveOnCancelPolicy(true);
         this.scheduler = Executors.unconfigurableScheduledExecutorService(timer);
         this.deadlines = new HashedWheelTimer(BoundedExecutors.daemon("pam-deadline"), 10, TimeUnit.MILLISECONDS);
+        this.pluginPool = new PluginPool("pam-plugin", config.pluginThreads(), config.executorQueue(), deadlines);
         this.control = new ControlServer(blockingPool,
                 io.inferencepam.runner.control.ControlAccess.of(settings.apply(io.inferencepam.runner.control.ControlAccess.TOKEN_SETTING), config.controlHost()));
     }
@@ -93,6 +94,8 @@ public final class Runner implements AutoCloseable {
         CallDispatcher dispatcher = new CallDispatcher(pluginPool, blockingPool, deadlines, exchanges, config.callDeadline(), rm);
 
         transport = Transport.create(config.ioThreads());
+        // One hand-off per event loop: the sessions of a loop batch their calls together.
+        Map<io.netty.channel.EventLoop, LoopHandOff> handOffs = new java.util.concurrent.ConcurrentHashMap<>();
         Path socket = config.socketPath();
         Files.deleteIfExists(socket); // a stale socket from a previous run would make bind fail
         // Bind under a temporary name, set the permissions, then rename: the socket never appears at
@@ -107,10 +110,11 @@ public final class Runner implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
+                        LoopHandOff handOff = handOffs.computeIfAbsent(ch.eventLoop(), loop -> new LoopHandOff(loop, pluginPool));
                         ch.pipeline().addLast(
                                 new FrameEncoder(),
                                 new FrameDecoder(config.maxFramePayload(), config.partialFrameTimeout().toMillis()),
-                                new RpcSession(compiler, confs, dispatcher, pluginPool, rm, config.callDeadline()));
+                                new RpcSession(compiler, confs, dispatcher, handOff, pluginPool, rm, config.callDeadline()));
                     }
                 })
                 .bind(new DomainSocketAddress(bound.toFile())).sync().channel();
@@ -197,7 +201,7 @@ public final class Runner implements AutoCloseable {
                 confs::evictions);
         metrics.gauge("pam_runner_exchanges", "Calls whose request and response phases are being correlated", exchanges::size);
         metrics.gauge("pam_runner_connections", "Open APISIX connections", connections::size);
-        metrics.gauge("pam_runner_plugin_queue_depth", "Tasks waiting for a plugin thread", () -> pluginPool.getQueue().size());
+        metrics.gauge("pam_runner_plugin_queue_depth", "Tasks waiting for a plugin thread", pluginPool::queueDepth);
         metrics.gauge("pam_runner_blocking_queue_depth", "Tasks waiting for a blocking-I/O thread", () -> blockingPool.getQueue().size());
     }
 

@@ -28,16 +28,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import io.netty.util.HashedWheelTimer;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class CallDispatcherTest {
-    private final ExecutorService pool = Executors.newFixedThreadPool(2);
     private final HashedWheelTimer timer = new HashedWheelTimer(10, TimeUnit.MILLISECONDS);
+    private final PluginPool pool = new PluginPool("pool", 2, 1000, timer);
     private final ExchangeStore exchanges = new ExchangeStore(Duration.ofMinutes(1), 1000);
     private final CallDispatcher dispatcher = new CallDispatcher(pool, pool, timer, exchanges, Duration.ofMillis(300),
             new RunnerMetrics(new PrometheusMetrics()));

@@ -23,8 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -33,8 +31,8 @@ import org.junit.jupiter.api.Test;
  * or a closed socket makes APISIX send the original, unmasked body (conformance P6, P10).
  */
 class ResponsePhaseProtocolTest {
-    private final ExecutorService pool = Executors.newFixedThreadPool(2);
     private final HashedWheelTimer timer = new HashedWheelTimer();
+    private final PluginPool pool = new PluginPool("pool", 2, 1000, timer);
     private final ConfStore confs = new ConfStore(Duration.ofMinutes(5), 100);
     private final RunnerMetrics metrics = new RunnerMetrics(new PrometheusMetrics());
     private final CallDispatcher dispatcher = new CallDispatcher(pool, pool, timer,
@@ -56,7 +54,7 @@ class ResponsePhaseProtocolTest {
         confs.put(PreparedConf.of(new ConfIdentity("route#r#ext-plugin-post-resp#1", "r", "ext-plugin-post-resp", "h", 5),
                 List.of("wants-body"), List.of(wantsBody)));
         return new EmbeddedChannel(new FrameEncoder(), new FrameDecoder(maxFrame, 10_000),
-                new RpcSession(CompletableFuture.completedFuture(null), confs, dispatcher, pool, metrics, Duration.ofSeconds(5)));
+                new RpcSession(CompletableFuture.completedFuture(null), confs, dispatcher, pool, pool, metrics, Duration.ofSeconds(5)));
     }
 
     /** An HTTPRespCall whose one header value is raw (possibly invalid UTF-8) bytes. */

@@ -1,0 +1,153 @@
+package io.inferencepam.runner.server;
+
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import io.netty.util.Timeout;
+import io.netty.util.Timer;
+
+/**
+ * The threads that run plugin code: a fixed pool with a bounded queue (full → the call fails
+ * closed with 503), whose threads know they belong to it.
+ *
+ * <p>Knowing its own threads lets a call stay on the thread it is on: once a call has left the
+ * event loop, the next plugin of its chain, and the next call of a batch, run right there instead
+ * of being queued again. On a small machine every hand-over between threads is a wake-up and a
+ * context switch, and those, not the plugin work, dominate the cost of a cheap call.
+ */
+public final class PluginPool implements Executor, PluginEntry {
+    /** A task in a batch that runs longer than this brings another thread in for the rest of the batch. */
+    static final long SHARE_AFTER_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
+    /** How long a task may hold up the rest of its batch before another thread takes over the rest. */
+    static final long WATCHDOG_MILLIS = 10;
+
+    private final ThreadPoolExecutor pool;
+    private final Timer watchdogs;
+    private final int threads;
+    private final Executor inline = this::runHereOrHandOver;
+
+    /** @param watchdogs a coarse timer (the per-call deadline wheel): lock-free to arm and cancel */
+    public PluginPool(String name, int threads, int queue, Timer watchdogs) {
+        this.threads = threads;
+        this.watchdogs = watchdogs;
+        AtomicInteger n = new AtomicInteger();
+        this.pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queue),
+                r -> new Worker(this, r, name + "-" + n.incrementAndGet()), new ThreadPoolExecutor.AbortPolicy());
+        pool.allowCoreThreadTimeOut(true);
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        pool.execute(task);
+    }
+
+    /** Completes on one of this pool's threads, or fails if the pool refuses the work. */
+    @Override
+    public CompletableFuture<Void> enter() {
+        if (isCurrent()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> entered = new CompletableFuture<>();
+        try {
+            pool.execute(() -> entered.complete(null));
+        } catch (RejectedExecutionException e) {
+            entered.completeExceptionally(e);
+        }
+        return entered;
+    }
+
+    /** An executor that runs a task at once when called on one of this pool's threads, else queues it here. */
+    Executor inline() {
+        return inline;
+    }
+
+    /**
+     * Runs {@code tasks} in order on one thread of this pool, so a batch costs one hand-over.
+     * More threads join when a batch turns out to be slow, so that cheap calls do not wait behind
+     * a slow one while threads are idle: right after a task that ran longer than
+     * {@link #SHARE_AFTER_NANOS}, and, for a task that is still running (a plugin doing heavy work,
+     * or one that wrongly blocks), when the watchdog fires after {@link #WATCHDOG_MILLIS}.
+     *
+     * @throws RejectedExecutionException if the queue is full (nothing of the batch has run)
+     */
+    void executeAll(List<? extends Runnable> tasks) {
+        pool.execute(new Batch(tasks));
+    }
+
+    boolean isCurrent() {
+        return Thread.currentThread() instanceof Worker w && w.owner == this;
+    }
+
+    int queueDepth() {
+        return pool.getQueue().size();
+    }
+
+    void shutdownNow() {
+        pool.shutdownNow();
+    }
+
+    private void runHereOrHandOver(Runnable task) {
+        if (isCurrent()) {
+            task.run();
+        } else {
+            pool.execute(task);
+        }
+    }
+
+    /** Shared by every thread working on it: each takes the next task by index. */
+    private final class Batch implements Runnable {
+        private final List<? extends Runnable> tasks;
+        private final AtomicInteger next = new AtomicInteger();
+        private final AtomicInteger workers = new AtomicInteger(1);
+
+        Batch(List<? extends Runnable> tasks) {
+            this.tasks = tasks;
+        }
+
+        @Override
+        public void run() {
+            Timeout watchdog = next.get() < tasks.size() - 1
+                    ? watchdogs.newTimeout(t -> share(), WATCHDOG_MILLIS, TimeUnit.MILLISECONDS) : null;
+            try {
+                int i;
+                while ((i = next.getAndIncrement()) < tasks.size()) {
+                    long start = System.nanoTime();
+                    tasks.get(i).run();
+                    if (System.nanoTime() - start > SHARE_AFTER_NANOS) {
+                        share();
+                    }
+                }
+            } finally {
+                if (watchdog != null) {
+                    watchdog.cancel();
+                }
+            }
+        }
+
+        /** Brings one more thread in if tasks remain and not every thread is on this batch yet. */
+        private void share() {
+            if (next.get() < tasks.size() && workers.getAndIncrement() < threads) {
+                try {
+                    pool.execute(this);
+                } catch (RejectedExecutionException e) {
+                    workers.decrementAndGet(); // the queue is full: the threads already on it carry on
+                }
+            }
+        }
+    }
+
+    private static final class Worker extends Thread {
+        final PluginPool owner;
+
+        Worker(PluginPool owner, Runnable r, String name) {
+            super(r, name);
+            this.owner = owner;
+            setDaemon(true);
+        }
+    }
+}

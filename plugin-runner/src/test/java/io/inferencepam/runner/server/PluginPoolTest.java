@@ -1,0 +1,190 @@
+package io.inferencepam.runner.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.HashedWheelTimer;
+import io.netty.util.Timeout;
+import io.netty.util.Timer;
+import io.netty.util.TimerTask;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class PluginPoolTest {
+    private final HashedWheelTimer timer = new HashedWheelTimer(10, TimeUnit.MILLISECONDS);
+    private final PluginPool pool = new PluginPool("pp", 2, 4, timer);
+
+    @AfterEach
+    void stop() {
+        pool.shutdownNow();
+        timer.stop();
+    }
+
+    @Test
+    void aBatchRunsInOrderOnOnePluginThreadWhenNoOtherCanJoin() throws Exception {
+        PluginPool pool = new PluginPool("one", 1, 4, timer); // with one thread, sharing cannot reorder anything
+        List<String> ran = new CopyOnWriteArrayList<>();
+        CountDownLatch done = new CountDownLatch(5);
+        List<Runnable> tasks = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            int n = i;
+            tasks.add(() -> {
+                ran.add(n + "@" + Thread.currentThread().getName());
+                done.countDown();
+            });
+        }
+        pool.executeAll(tasks);
+        assertThat(done.await(5, TimeUnit.SECONDS)).isTrue();
+        String thread = ran.get(0).substring(2);
+        assertThat(thread).startsWith("one-");
+        assertThat(ran).containsExactly("0@" + thread, "1@" + thread, "2@" + thread, "3@" + thread, "4@" + thread);
+        pool.shutdownNow();
+    }
+
+    @Test
+    void aTaskThatBlocksDoesNotHoldUpTheRestOfItsBatch() throws Exception {
+        // The first task waits for the last one: only another thread taking over the rest of the
+        // batch (the watchdog) lets it finish.
+        CountDownLatch lastRan = new CountDownLatch(1);
+        CompletableFuture<Boolean> first = new CompletableFuture<>();
+        pool.executeAll(List.of(() -> {
+            try {
+                first.complete(lastRan.await(5, TimeUnit.SECONDS));
+            } catch (InterruptedException e) {
+                first.complete(false);
+            }
+        }, () -> { }, lastRan::countDown));
+        assertThat(first.get(10, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Test
+    void aSlowTaskBringsAnotherThreadInForTheRest() throws Exception {
+        // A watchdog that never fires: only the rule "after a slow task, share" can bring the second thread in.
+        PluginPool pool = new PluginPool("slow", 2, 4, new Timer() {
+            @Override
+            public Timeout newTimeout(TimerTask task, long delay, TimeUnit unit) {
+                return new Timeout() {
+                    public Timer timer() { return null; }
+                    public TimerTask task() { return task; }
+                    public boolean isExpired() { return false; }
+                    public boolean isCancelled() { return false; }
+                    public boolean cancel() { return true; }
+                };
+            }
+
+            @Override
+            public java.util.Set<Timeout> stop() {
+                return java.util.Set.of();
+            }
+        });
+        List<String> threads = new CopyOnWriteArrayList<>();
+        CountDownLatch secondMayFinish = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(3);
+        pool.executeAll(List.of(() -> {
+            busy(TimeUnit.MICROSECONDS.toNanos(500)); // longer than SHARE_AFTER_NANOS, shorter than the watchdog
+            done.countDown();
+        }, () -> {
+            threads.add(Thread.currentThread().getName());
+            awaitQuietly(secondMayFinish); // holds its thread until the third task ran on the other one
+            done.countDown();
+        }, () -> {
+            threads.add(Thread.currentThread().getName());
+            secondMayFinish.countDown();
+            done.countDown();
+        }));
+        assertThat(done.await(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(threads).hasSize(2).doesNotHaveDuplicates();
+        pool.shutdownNow();
+    }
+
+    @Test
+    void aFullQueueRefusesABatchAndEnterFails() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try {
+            saturate(release);
+            assertThatThrownBy(() -> pool.executeAll(List.of(() -> { }))).isInstanceOf(RejectedExecutionException.class);
+            CompletableFuture<Void> entered = pool.enter();
+            assertThatThrownBy(() -> entered.get(1, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .hasCauseInstanceOf(RejectedExecutionException.class);
+        } finally {
+            release.countDown();
+        }
+    }
+
+    @Test
+    void inlineRunsAtOnceOnAPluginThreadAndHandsOverFromAnyOtherThread() throws Exception {
+        String caller = Thread.currentThread().getName();
+        CompletableFuture<String> fromOutside = new CompletableFuture<>();
+        pool.inline().execute(() -> fromOutside.complete(Thread.currentThread().getName()));
+        assertThat(fromOutside.get(5, TimeUnit.SECONDS)).startsWith("pp-").isNotEqualTo(caller);
+
+        CompletableFuture<Boolean> sameThread = new CompletableFuture<>();
+        pool.execute(() -> {
+            Thread outer = Thread.currentThread();
+            pool.inline().execute(() -> sameThread.complete(Thread.currentThread() == outer));
+        });
+        assertThat(sameThread.get(5, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Test
+    void theLoopHandOffBatchesOnePassAndFailsTheBatchWhenRefused() throws Exception {
+        EmbeddedChannel ch = new EmbeddedChannel();
+        LoopHandOff handOff = new LoopHandOff(ch.eventLoop(), pool);
+        CompletableFuture<String> a = handOff.enter().thenApply(v -> Thread.currentThread().getName());
+        CompletableFuture<String> b = handOff.enter().thenApply(v -> Thread.currentThread().getName());
+        Thread.sleep(50);
+        assertThat(a).isNotDone(); // nothing leaves before the loop's pass ends
+        ch.runPendingTasks();
+        assertThat(a.get(5, TimeUnit.SECONDS)).startsWith("pp-").isEqualTo(b.get(5, TimeUnit.SECONDS));
+
+        CountDownLatch release = new CountDownLatch(1);
+        try {
+            saturate(release);
+            CompletableFuture<Void> refused = handOff.enter();
+            ch.runPendingTasks();
+            assertThatThrownBy(() -> refused.get(1, TimeUnit.SECONDS)).hasCauseInstanceOf(RejectedExecutionException.class);
+        } finally {
+            release.countDown();
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    /** Both threads busy until {@code release}, and the four queue slots taken. */
+    private void saturate(CountDownLatch release) throws InterruptedException {
+        CountDownLatch busy = new CountDownLatch(2);
+        for (int i = 0; i < 2; i++) {
+            pool.execute(() -> {
+                busy.countDown();
+                awaitQuietly(release);
+            });
+        }
+        assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+        for (int i = 0; i < 4; i++) {
+            pool.execute(() -> awaitQuietly(release));
+        }
+    }
+
+    private static void busy(long nanos) {
+        long until = System.nanoTime() + nanos;
+        while (System.nanoTime() < until) {
+            Thread.onSpinWait();
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
