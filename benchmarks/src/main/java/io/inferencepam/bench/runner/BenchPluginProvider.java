@@ -24,17 +24,21 @@ import java.util.concurrent.CompletionStage;
  *   <li>{@code bench-body}: declares the request body (one ExtraInfo round trip per call) and
  *       fails the call (the runtime answers Stop 503) if the body did not arrive, so the driver's
  *       reply-size check notices a runtime that silently skipped the fetch.</li>
+ *   <li>{@code bench-record-shape}: asks exactly what pam-record asks (same vars, both bodies, both
+ *       phases, correlated) and does nothing with it, so "pam-record vs this" isolates the audit
+ *       work from the protocol round trips any plugin with these needs would cost.</li>
  * </ul>
  */
 public final class BenchPluginProvider implements PluginProvider {
     static final String NOOP = "bench-noop";
     static final String BODY = "bench-body";
+    public static final String RECORD_SHAPE = "bench-record-shape";
     private static final String ANY_OBJECT = "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\"}";
 
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
         return List.of(new Factory(NOOP, new Plugin() {
-        }), new Factory(BODY, new BodyPlugin()));
+        }), new Factory(BODY, new BodyPlugin()), new ShapeFactory());
     }
 
     private record Factory(String name, Plugin plugin) implements PluginFactory {
@@ -51,6 +55,43 @@ public final class BenchPluginProvider implements PluginProvider {
         @Override
         public Plugin create(JsonNode conf) {
             return plugin;
+        }
+    }
+
+    /** pam-record's requirements (see RecordPlugin.requirements with the default conf), no work. */
+    private static final class ShapeFactory implements PluginFactory {
+        private static final Requirements REQUEST = Requirements.vars("request_id", "remote_addr", "http_user_agent",
+                "http_authorization", "http_cookie").withRequestBody();
+        private static final Requirements RESPONSE = Requirements.vars("request_id").withResponseBody();
+
+        @Override
+        public String name() {
+            return RECORD_SHAPE;
+        }
+
+        @Override
+        public String confSchema() {
+            return ANY_OBJECT;
+        }
+
+        @Override
+        public Set<Phase> phases() {
+            return EnumSet.of(Phase.REQUEST, Phase.RESPONSE);
+        }
+
+        @Override
+        public Plugin create(JsonNode conf) {
+            return new Plugin() {
+                @Override
+                public Requirements requirements(Phase phase) {
+                    return phase == Phase.REQUEST ? REQUEST : RESPONSE;
+                }
+
+                @Override
+                public boolean correlatesPhases() {
+                    return true;
+                }
+            };
         }
     }
 

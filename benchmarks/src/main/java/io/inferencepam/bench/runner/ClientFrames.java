@@ -8,11 +8,11 @@ import java.nio.ByteBuffer;
  * Frames the APISIX side sends, encoded once with the A6 FlatBuffers classes (the load loop only
  * copies pre-encoded bytes, so the driver's own cost stays the same for the runner and the floor).
  */
-final class ClientFrames {
-    static final byte ERROR = 0;
-    static final byte PREPARE_CONF = 1;
-    static final byte HTTP_REQ_CALL = 2;
-    static final byte EXTRA_INFO = 3;
+public final class ClientFrames {
+    public static final byte ERROR = 0;
+    public static final byte PREPARE_CONF = 1;
+    public static final byte HTTP_REQ_CALL = 2;
+    public static final byte EXTRA_INFO = 3;
 
     /** What APISIX sends for a typical OpenAI-SDK call (lower-cased names, as APISIX does). */
     private static final String[][] HEADERS = {
@@ -29,7 +29,7 @@ final class ClientFrames {
     private ClientFrames() {
     }
 
-    static byte[] prepareConf(String key, String plugin, String jsonValue) {
+    public static byte[] prepareConf(String key, String plugin, String jsonValue) {
         FlatBufferBuilder b = new FlatBufferBuilder(256);
         int k = b.createString(key);
         int entry = TextEntry.createTextEntry(b, b.createString(plugin), b.createString(jsonValue));
@@ -42,7 +42,7 @@ final class ClientFrames {
     }
 
     /** An HTTPReqCall for {@code POST /v1/chat/completions?api-version=1} with {@code bodyLength} announced. */
-    static byte[] requestCall(long id, long confToken, int bodyLength) {
+    public static byte[] requestCall(long id, long confToken, int bodyLength) {
         FlatBufferBuilder b = new FlatBufferBuilder(1024);
         int[] hs = new int[HEADERS.length + 1];
         for (int i = 0; i < HEADERS.length; i++) {
@@ -68,7 +68,7 @@ final class ClientFrames {
     }
 
     /** APISIX's answer to the runner's ReqBody question. */
-    static byte[] bodyAnswer(byte[] body) {
+    public static byte[] bodyAnswer(byte[] body) {
         FlatBufferBuilder b = new FlatBufferBuilder(body.length + 64);
         int v = io.github.api7.A6.ExtraInfo.Resp.createResultVector(b, body);
         b.finish(io.github.api7.A6.ExtraInfo.Resp.createResp(b, v));
@@ -76,7 +76,7 @@ final class ClientFrames {
     }
 
     /** A chat-completions-like JSON body of exactly {@code size} bytes (ASCII). */
-    static byte[] chatBody(int size) {
+    public static byte[] chatBody(int size) {
         String head = "{\"model\":\"llama-3.1-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"";
         String tail = "\"}]}";
         byte[] out = new byte[size];
@@ -95,7 +95,7 @@ final class ClientFrames {
         return out;
     }
 
-    static byte[] frame(byte type, FlatBufferBuilder b) {
+    public static byte[] frame(byte type, FlatBufferBuilder b) {
         ByteBuffer p = b.dataBuffer();
         int n = p.remaining();
         byte[] out = new byte[4 + n];
@@ -107,7 +107,7 @@ final class ClientFrames {
         return out;
     }
 
-    static ByteBuffer direct(byte[] frame) {
+    public static ByteBuffer direct(byte[] frame) {
         ByteBuffer d = ByteBuffer.allocateDirect(frame.length);
         d.put(frame).flip();
         return d;

@@ -14,7 +14,7 @@ import java.nio.file.Path;
  * length, payload) into one reusable direct buffer: no allocation per frame, on either side of
  * the benchmark. Used by the load driver's clients and by the floor server.
  */
-final class FrameChannel implements Closeable {
+public final class FrameChannel implements Closeable {
     private final SocketChannel ch;
     private final ByteBuffer in;
     private int payloadStart;
@@ -26,14 +26,14 @@ final class FrameChannel implements Closeable {
         in.limit(0);
     }
 
-    static FrameChannel connect(Path socket, int maxFrame) throws IOException {
+    public static FrameChannel connect(Path socket, int maxFrame) throws IOException {
         SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         ch.connect(UnixDomainSocketAddress.of(socket));
         return new FrameChannel(ch, maxFrame);
     }
 
     /** Writes a whole frame; {@code frame} is rewound first and left consumed. */
-    void write(ByteBuffer frame) throws IOException {
+    public void write(ByteBuffer frame) throws IOException {
         frame.rewind();
         while (frame.hasRemaining()) {
             ch.write(frame);
@@ -41,7 +41,7 @@ final class FrameChannel implements Closeable {
     }
 
     /** Reads the next frame; returns its type. The payload is at {@link #payload()} until the next read. */
-    int read() throws IOException {
+    public int read() throws IOException {
         // in: [position, limit) holds unread bytes; the previous payload is consumed.
         fill(4);
         int type = in.get(in.position()) & 0xFF;
@@ -57,12 +57,12 @@ final class FrameChannel implements Closeable {
         return type;
     }
 
-    int payloadLength() {
+    public int payloadLength() {
         return payloadLength;
     }
 
     /** A view of the last payload (allocates; for verification, not for the load loop). */
-    ByteBuffer payload() {
+    public ByteBuffer payload() {
         ByteBuffer d = in.duplicate();
         d.limit(payloadStart + payloadLength).position(payloadStart);
         return d.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);

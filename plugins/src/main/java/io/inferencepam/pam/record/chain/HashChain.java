@@ -24,6 +24,8 @@ public final class HashChain {
     private final String instance;
     private long seq;
     private String last = GENESIS;
+    private final CanonicalJson.Utf8Buffer buffer = new CanonicalJson.Utf8Buffer(4096);
+    private final MessageDigest digest = newSha256();
 
     public HashChain(String instance) {
         this.instance = instance;
@@ -56,21 +58,67 @@ public final class HashChain {
 
     /**
      * {@link #link}, returning the entry's canonical JSON too, serialized once: the hash is taken
-     * over the form without {@code hash}, then spliced in where it sorts (the hot path of the writer).
+     * over the form without {@code hash}, then spliced in where it sorts.
      */
     public String linkAndWrite(ObjectNode entry) {
+        return new String(linkAndEncode(entry), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * {@link #linkAndWrite} as UTF-8 bytes, the writer's hot path: the canonical form is built
+     * once into a reused buffer, hashed with a reused digest, and the {@code hash} field is
+     * spliced in where it sorts with one copy. No intermediate String.
+     */
+    public byte[] linkAndEncode(ObjectNode entry) {
         entry.put(INSTANCE, instance);
         entry.put(SEQ, ++seq);
         entry.put(PREV, last);
         entry.remove(HASH);
         entry.remove(SIG);
-        String[] parts = CanonicalJson.writeSplit(entry, HASH);
-        String h = sha256Hex(parts[0] + parts[1]);
+        buffer.reset();
+        int split = CanonicalJson.writeUtf8Split(entry, HASH, buffer);
+        byte[] b = buffer.array();
+        int len = buffer.length();
+        digest.update(b, 0, len);
+        byte[] hex = hex(digest.digest());
+        String h = new String(hex, StandardCharsets.US_ASCII);
         entry.put(HASH, h);
         last = h;
-        String before = parts[0];
-        String after = parts[1].startsWith(",") ? parts[1].substring(1) : parts[1]; // the generator's separator
-        return before + (before.equals("{") ? "" : ",") + "\"hash\":\"" + h + "\"" + (after.equals("}") ? "" : ",") + after;
+        // before = [0, split); after = [split, len), which starts with the separator of the next
+        // field, or is the closing brace. Result: before [","] "hash":"<h>" ["," next fields] "}".
+        boolean first = split == 1; // nothing before: "{" only
+        boolean lastField = b[split] == '}';
+        int afterStart = b[split] == ',' ? split + 1 : split;
+        byte[] out = new byte[len + HASH_FIELD.length + hex.length + 1 + (first ? 0 : 1) + (lastField ? 0 : 1)
+                - (afterStart - split)];
+        int p = 0;
+        System.arraycopy(b, 0, out, p, split);
+        p += split;
+        if (!first) {
+            out[p++] = ',';
+        }
+        System.arraycopy(HASH_FIELD, 0, out, p, HASH_FIELD.length);
+        p += HASH_FIELD.length;
+        System.arraycopy(hex, 0, out, p, hex.length);
+        p += hex.length;
+        out[p++] = '"';
+        if (!lastField) {
+            out[p++] = ',';
+        }
+        System.arraycopy(b, afterStart, out, p, len - afterStart);
+        return out;
+    }
+
+    private static final byte[] HASH_FIELD = "\"hash\":\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HEX_DIGITS = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+
+    private static byte[] hex(byte[] raw) {
+        byte[] out = new byte[raw.length * 2];
+        for (int i = 0; i < raw.length; i++) {
+            out[2 * i] = HEX_DIGITS[(raw[i] >> 4) & 0xF];
+            out[2 * i + 1] = HEX_DIGITS[raw[i] & 0xF];
+        }
+        return out;
     }
 
     /** The hash an entry should carry, recomputed from its content. */
@@ -78,7 +126,15 @@ public final class HashChain {
         ObjectNode copy = ((ObjectNode) entry).deepCopy();
         copy.remove(HASH);
         copy.remove(SIG);
-        return sha256Hex(CanonicalJson.write(copy));
+        return sha256Hex(CanonicalJson.utf8(copy));
+    }
+
+    private static MessageDigest newSha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public static String sha256Hex(String text) {

@@ -59,11 +59,15 @@ public final class JsonLinesFileSink implements AuditSink {
         if (Files.exists(active) && Files.size(active) >= maxBytes) {
             rotate(active);
         }
-        StringBuilder sb = new StringBuilder();
+        int size = 0;
         for (ChainedEntry e : batch) {
-            sb.append(e.json()).append('\n');
+            size += e.utf8().length + 1;
         }
-        ByteBuffer bytes = ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
+        ByteBuffer bytes = ByteBuffer.allocate(size);
+        for (ChainedEntry e : batch) {
+            bytes.put(e.utf8()).put((byte) '\n');
+        }
+        bytes.flip();
         try (FileChannel ch = FileChannel.open(active, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
             long before = ch.size();
             try {

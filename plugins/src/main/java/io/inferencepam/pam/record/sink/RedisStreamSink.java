@@ -1,9 +1,11 @@
 package io.inferencepam.pam.record.sink;
 
 import io.inferencepam.pam.record.chain.StoredEntry;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -30,6 +32,13 @@ public final class RedisStreamSink implements AuditSink {
     private final long maxLen;
     private final Duration maxAge;
     private final Clock clock;
+    private final byte[] keyBytes;
+    private static final byte[] FIELD_INSTANCE = {'i'};
+    private static final byte[] FIELD_SEQ = {'s'};
+    private static final byte[] FIELD_RECORD = {'r'};
+    // the writer's store thread only (one instance per chain, so this almost always hits)
+    private String lastInstance;
+    private byte[] lastInstanceBytes;
 
     public RedisStreamSink(UnifiedJedis jedis, String key, long maxLen, Duration maxAge, Clock clock) {
         this.jedis = jedis;
@@ -37,6 +46,7 @@ public final class RedisStreamSink implements AuditSink {
         this.maxLen = maxLen;
         this.maxAge = maxAge;
         this.clock = clock;
+        this.keyBytes = key.getBytes(StandardCharsets.UTF_8);
     }
 
     public String key() {
@@ -61,36 +71,55 @@ public final class RedisStreamSink implements AuditSink {
             params.minId(minId).approximateTrimming();
         }
         try (var p = jedis.pipelined()) {
-            List<Response<StreamEntryID>> replies = new ArrayList<>(batch.size());
+            List<Response<byte[]>> replies = new ArrayList<>(batch.size());
             for (ChainedEntry e : batch) {
-                replies.add(p.xadd(key, params, Map.of("i", e.instance(), "s", Long.toString(e.seq()), "r", e.json())));
+                // The entry's bytes as hashed, passed through: no String, no re-encoding.
+                Map<byte[], byte[]> fields = new LinkedHashMap<>(4);
+                fields.put(FIELD_INSTANCE, instanceBytes(e.instance()));
+                fields.put(FIELD_SEQ, Long.toString(e.seq()).getBytes(StandardCharsets.US_ASCII));
+                fields.put(FIELD_RECORD, e.utf8());
+                replies.add(p.xadd(keyBytes, params, fields));
             }
             if (maxLen > 0 && minId != null) {
-                p.xtrim(key, XTrimParams.xTrimParams().minId(minId).approximateTrimming());
+                p.xtrim(keyBytes, XTrimParams.xTrimParams().minId(minId).approximateTrimming());
             }
             p.sync();
-            for (Response<StreamEntryID> r : replies) {
+            for (Response<byte[]> r : replies) {
                 r.get(); // throws if that XADD failed
             }
         }
     }
 
+    private byte[] instanceBytes(String instance) {
+        byte[] cached = lastInstanceBytes;
+        if (cached == null || !instance.equals(lastInstance)) {
+            cached = instance.getBytes(StandardCharsets.UTF_8);
+            lastInstance = instance;
+            lastInstanceBytes = cached;
+        }
+        return cached;
+    }
+
     @Override
     public long highestSeq(String instance) {
+        // The newest entry is almost always this instance's: look at it alone first, then widen.
+        // A fixed page of 1000 moved megabytes per drain pass (entries are KBs) while spooling.
         String end = "+";
         int scanned = 0;
+        int page = 1;
         while (scanned < 100_000) {
-            List<StreamEntry> page = jedis.xrevrange(key, end, "-", PAGE);
-            for (StreamEntry e : page) {
+            List<StreamEntry> entries = jedis.xrevrange(key, end, "-", page);
+            for (StreamEntry e : entries) {
                 if (instance.equals(e.getFields().get("i"))) {
                     return Long.parseLong(e.getFields().get("s"));
                 }
             }
-            if (page.size() < PAGE) {
+            if (entries.size() < page) {
                 return 0;
             }
-            scanned += page.size();
-            end = "(" + page.get(page.size() - 1).getID();
+            scanned += entries.size();
+            end = "(" + entries.get(entries.size() - 1).getID();
+            page = Math.min(PAGE, page * 10);
         }
         return 0;
     }

@@ -15,24 +15,37 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.ArrayDeque;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Writes audit records off the request path. Callers {@link #submit} a record (an offer to a
- * bounded queue; when it is full, an fsynced append to the local {@code overflow} spool). One
- * background thread owns the hash chain: it links records in the order it takes them, then writes
- * them in pipelined batches to the sink. When the sink fails, or while anything is still spooled,
- * linked entries go to the local spool instead, which is drained in order when the store is back
- * (entries a failed batch stored after all are skipped by sequence number). So storage order is
- * chain order, and nothing is lost while the disk holds.
+ * bounded queue; when it is full, an fsynced append to the local {@code overflow} spool). Two
+ * background threads share the work, so serialization overlaps the store's I/O:
+ * <ul>
+ *   <li>{@code pam-audit-writer} owns the hash chain: it takes records in queue order, links them
+ *       (canonical JSON as UTF-8, SHA-256) and hands the linked batch on;</li>
+ *   <li>{@code pam-audit-store} takes the batches in hand-off order (one FIFO, at most
+ *       {@link #HANDOFF_BATCHES} ahead) and writes them in pipelined batches to the sink.</li>
+ * </ul>
+ * When the sink fails, or while anything is still spooled, linked entries go to the local spool
+ * instead, which is drained in order when the store is back (entries a failed batch stored after
+ * all are skipped by sequence number). So storage order is chain order, and nothing is lost while
+ * the disk holds.
  */
 public final class AuditWriter implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AuditWriter.class);
+    /** How many linked batches the serializer may run ahead of the store thread (bounded memory). */
+    static final int HANDOFF_BATCHES = 4;
 
     /** Counters a caller exposes as metrics. */
     public static final class Stats {
@@ -50,6 +63,21 @@ public final class AuditWriter implements AutoCloseable {
                            Duration checkpointInterval, Duration maxRetryBackoff) {
     }
 
+    /** Linked entries on their way from the serializer to the store thread. */
+    private static final class Batch {
+        final List<ChainedEntry> entries;
+        final CountDownLatch routed = new CountDownLatch(1);
+        /** Set under {@link #handoffLock} when close() spooled this batch while the store thread held it. */
+        boolean takenOver;
+        boolean finished;
+
+        Batch(List<ChainedEntry> entries) {
+            this.entries = entries;
+        }
+    }
+
+    private static final Batch END = new Batch(List.of());
+
     private final AuditSink sink;
     private final Spool spool;
     private final Spool overflow;
@@ -59,16 +87,31 @@ public final class AuditWriter implements AutoCloseable {
     private final Clock clock;
     private final BlockingQueue<ObjectNode> queue;
     private final Stats stats = new Stats();
-    private final Thread thread;
+    private final Thread serializer;
+    private final Thread store;
+    private volatile boolean started;
     private volatile boolean running = true;
     private volatile boolean storeUp = true;
+    // serializer thread only
     private long lastCheckpointSeq;
     private long lastCheckpointAt;
+    // store thread only
     private long retryAt;
     private long backoffMillis = 50;
 
-    private final java.util.concurrent.Executor overflowIo;
-    private final java.util.concurrent.atomic.AtomicInteger overflowInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    /** Guards the hand-off FIFO, {@link #inFlight} and {@link #abandoned}. */
+    private final Object handoffLock = new Object();
+    private final ArrayDeque<Batch> handoff = new ArrayDeque<>();
+    private Batch inFlight;
+    /** close() timed out on a stuck store: it spooled what was handed off; later batches are spooled directly. */
+    private volatile boolean abandoned;
+    /** Records accepted by the queue and not yet handed off (linked) in a batch. */
+    private final AtomicLong outstanding = new AtomicLong();
+    /** Batches handed off and not yet stored, spooled or counted lost. */
+    private final AtomicInteger batchesInFlight = new AtomicInteger();
+
+    private final Executor overflowIo;
+    private final AtomicInteger overflowInFlight = new AtomicInteger();
 
     public AuditWriter(AuditSink sink, Spool spool, Spool overflow, HashChain chain, Optional<CheckpointSigner> signer,
                        Settings settings, Clock clock) {
@@ -81,7 +124,7 @@ public final class AuditWriter implements AutoCloseable {
      *                   on fsync; if it rejects, the append runs in the caller rather than lose the record
      */
     public AuditWriter(AuditSink sink, Spool spool, Spool overflow, HashChain chain, Optional<CheckpointSigner> signer,
-                       Settings settings, Clock clock, java.util.concurrent.Executor overflowIo) {
+                       Settings settings, Clock clock, Executor overflowIo) {
         this.overflowIo = overflowIo;
         this.sink = sink;
         this.spool = spool;
@@ -92,12 +135,18 @@ public final class AuditWriter implements AutoCloseable {
         this.clock = clock;
         this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
         this.lastCheckpointAt = clock.millis();
-        this.thread = new Thread(this::loop, "pam-audit-writer");
-        thread.setDaemon(true);
+        this.serializer = new Thread(this::serializeLoop, "pam-audit-writer");
+        serializer.setDaemon(true);
+        this.store = new Thread(this::storeLoop, "pam-audit-store");
+        store.setDaemon(true);
     }
 
-    public AuditWriter start() {
-        thread.start();
+    public synchronized AuditWriter start() {
+        if (!started) {
+            started = true;
+            store.start();
+            serializer.start();
+        }
         return this;
     }
 
@@ -136,8 +185,12 @@ public final class AuditWriter implements AutoCloseable {
     /** Never blocks on the store. False only when the record could not be kept anywhere (counted as lost). */
     public boolean submit(ObjectNode record) {
         stats.submitted.incrementAndGet();
-        if (running && queue.offer(record)) {
-            return true;
+        if (running) {
+            outstanding.incrementAndGet(); // before the offer: awaitIdle must never see it nowhere
+            if (queue.offer(record)) {
+                return true;
+            }
+            outstanding.decrementAndGet();
         }
         overflowInFlight.incrementAndGet();
         try {
@@ -149,7 +202,7 @@ public final class AuditWriter implements AutoCloseable {
                 }
             });
             return true;
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             try {
                 return appendOverflow(record);
             } finally {
@@ -170,7 +223,9 @@ public final class AuditWriter implements AutoCloseable {
         }
     }
 
-    private void loop() {
+    // ---- serializer thread: queue -> hash chain -> hand-off ------------------------------------
+
+    private void serializeLoop() {
         List<ObjectNode> taken = new ArrayList<>(settings.batchSize());
         while (running || !queue.isEmpty()) {
             try {
@@ -180,7 +235,7 @@ public final class AuditWriter implements AutoCloseable {
                     taken.add(first);
                     queue.drainTo(taken, settings.batchSize() - 1);
                 }
-                step(taken);
+                serializeStep(taken);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
@@ -189,10 +244,23 @@ public final class AuditWriter implements AutoCloseable {
                 sleepQuietly(100);
             }
         }
+        try {
+            List<ChainedEntry> last = new ArrayList<>(1);
+            maybeCheckpoint(last, true); // the final signed checkpoint covers everything linked
+            if (!last.isEmpty()) {
+                handOff(last, 0);
+            }
+        } catch (Throwable t) {
+            LOG.warn("final audit checkpoint failed: {}", t.getClass().getSimpleName());
+        }
+        synchronized (handoffLock) {
+            handoff.addLast(END);
+            handoffLock.notifyAll();
+        }
     }
 
-    /** One round: link what was taken (and any overflow), route it, maybe checkpoint, maybe drain. */
-    private void step(List<ObjectNode> taken) throws IOException {
+    /** One round: link what was taken (and any overflow), maybe checkpoint, hand the batch on. */
+    private void serializeStep(List<ObjectNode> taken) throws IOException, InterruptedException {
         List<ChainedEntry> linked = new ArrayList<>(taken.size() + 1);
         for (ObjectNode r : taken) {
             linked.add(link(r));
@@ -207,11 +275,37 @@ public final class AuditWriter implements AutoCloseable {
             }
         }
         maybeCheckpoint(linked, false);
-        route(linked);
+        if (!linked.isEmpty()) {
+            Batch b = handOff(linked, taken.size());
+            if (over != null) {
+                // Overflow lines are released only once their entries are durable (stored or
+                // spooled); waiting here also keeps the next round from reading them again.
+                b.routed.await();
+            }
+        }
         if (over != null) {
             overflow.commit(over.endOffset());
         }
-        drainIfDue();
+    }
+
+    /** Appends a linked batch to the hand-off FIFO (waits while it is full). */
+    private Batch handOff(List<ChainedEntry> linked, int records) throws InterruptedException {
+        Batch b = new Batch(linked);
+        batchesInFlight.incrementAndGet();
+        synchronized (handoffLock) {
+            while (!abandoned && handoff.size() >= HANDOFF_BATCHES) {
+                handoffLock.wait();
+            }
+            if (abandoned) {
+                spoolOrCountLost(linked); // after what close() spooled: still chain order
+                finish(b);
+            } else {
+                handoff.addLast(b);
+                handoffLock.notifyAll();
+            }
+        }
+        outstanding.addAndGet(-records);
+        return b;
     }
 
     /**
@@ -230,7 +324,7 @@ public final class AuditWriter implements AutoCloseable {
     }
 
     private ChainedEntry link(ObjectNode record) {
-        String json = chain.linkAndWrite(record);
+        byte[] json = chain.linkAndEncode(record);
         return new ChainedEntry(chain.instance(), chain.seq(), json);
     }
 
@@ -250,16 +344,51 @@ public final class AuditWriter implements AutoCloseable {
         cp.put("covers_seq", chain.seq());
         chain.link(cp);
         cp.put(HashChain.SIG, signer.get().sign(cp.get(HashChain.HASH).asText()));
-        linked.add(new ChainedEntry(chain.instance(), chain.seq(), CanonicalJson.write(cp)));
+        linked.add(new ChainedEntry(chain.instance(), chain.seq(), CanonicalJson.utf8(cp)));
         lastCheckpointSeq = chain.seq();
         lastCheckpointAt = now;
         stats.checkpoints.incrementAndGet();
     }
 
-    private void route(List<ChainedEntry> linked) {
-        if (linked.isEmpty()) {
-            return;
+    // ---- store thread: hand-off -> sink, or spool; spool drain -----------------------------
+
+    private void storeLoop() {
+        while (true) {
+            try {
+                Batch b;
+                synchronized (handoffLock) {
+                    if (handoff.isEmpty() && !abandoned) {
+                        handoffLock.wait(Math.max(1, settings.flushInterval().toMillis()));
+                    }
+                    if (abandoned) {
+                        return; // close() took over what was left
+                    }
+                    b = handoff.pollFirst();
+                    if (b == END) {
+                        return;
+                    }
+                    inFlight = b;
+                    handoffLock.notifyAll(); // room for the serializer
+                }
+                if (b != null) {
+                    route(b);
+                }
+                if (abandoned) {
+                    return; // the spool now belongs to whoever starts next; two drainers would duplicate
+                }
+                drainIfDue();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Throwable t) {
+                LOG.error("audit store step failed: {}", t.getClass().getName());
+                sleepQuietly(100);
+            }
         }
+    }
+
+    private void route(Batch b) {
+        List<ChainedEntry> linked = b.entries;
         try {
             if (!spool.hasPending() && (storeUp || clock.millis() >= retryAt)) {
                 try {
@@ -275,6 +404,21 @@ public final class AuditWriter implements AutoCloseable {
                     markDown(e);
                 }
             }
+            synchronized (handoffLock) {
+                if (!b.takenOver) { // else close() has spooled it already
+                    spoolOrCountLost(linked);
+                }
+            }
+        } finally {
+            synchronized (handoffLock) {
+                inFlight = null;
+                finish(b);
+            }
+        }
+    }
+
+    private void spoolOrCountLost(List<ChainedEntry> linked) {
+        try {
             spool.append(lines(linked));
             stats.spooled.addAndGet(linked.size());
         } catch (IOException e) {
@@ -283,13 +427,31 @@ public final class AuditWriter implements AutoCloseable {
         }
     }
 
+    /** Once per batch (under {@link #handoffLock}): it is stored, spooled or counted lost. */
+    private void finish(Batch b) {
+        if (!b.finished) {
+            b.finished = true;
+            batchesInFlight.decrementAndGet();
+            b.routed.countDown();
+        }
+    }
+
     private void markDown(Exception e) {
         if (storeUp) {
-            LOG.warn("audit store ({}) unavailable, spooling locally: {}", sink.kind(), e.getClass().getSimpleName());
+            LOG.warn("audit store ({}) unavailable, spooling locally: {}", sink.kind(), causes(e));
         }
         storeUp = false;
         retryAt = clock.millis() + backoffMillis;
         backoffMillis = Math.min(backoffMillis * 2, settings.maxRetryBackoff().toMillis());
+    }
+
+    /** Exception class names down the cause chain (no messages: they may carry a URL with a password). */
+    private static String causes(Throwable e) {
+        StringBuilder sb = new StringBuilder(e.getClass().getSimpleName());
+        for (Throwable c = e.getCause(); c != null && c != e && sb.length() < 200; c = c.getCause()) {
+            sb.append(" <- ").append(c.getClass().getSimpleName());
+        }
+        return sb.toString();
     }
 
     /** Drains the spool in order when due; per instance, entries the store already has are skipped. */
@@ -299,7 +461,7 @@ public final class AuditWriter implements AutoCloseable {
         }
         Map<String, Long> stored = new HashMap<>();
         try {
-            while (spool.hasPending()) {
+            while (spool.hasPending() && !abandoned) {
                 Spool.Batch b = spool.read(settings.batchSize());
                 List<ChainedEntry> toWrite = new ArrayList<>(b.lines().size());
                 for (String line : b.lines()) {
@@ -317,6 +479,9 @@ public final class AuditWriter implements AutoCloseable {
                     toWrite.add(new ChainedEntry(inst, seq, line));
                 }
                 sink.write(toWrite);
+                for (ChainedEntry e : toWrite) {
+                    stored.merge(e.instance(), e.seq(), Math::max); // a line spooled twice is written once
+                }
                 spool.commit(b.endOffset());
                 stats.drained.addAndGet(toWrite.size());
                 if (b.lines().isEmpty()) {
@@ -357,11 +522,13 @@ public final class AuditWriter implements AutoCloseable {
         return out;
     }
 
-    /** Blocks until the queue and spool are empty or {@code timeout} passes (tests, shutdown). */
+    /** Blocks until the queue, the hand-off and the spools are empty or {@code timeout} passes (tests, shutdown). */
     public boolean awaitIdle(Duration timeout) throws InterruptedException, IOException {
         long end = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < end) {
-            if (queue.isEmpty() && overflowInFlight.get() == 0 && !spool.hasPending() && !overflow.hasPending() && storeUp) {
+            // outstanding before batchesInFlight: a batch is counted in flight before its records leave outstanding
+            if (outstanding.get() == 0 && batchesInFlight.get() == 0 && overflowInFlight.get() == 0
+                    && !spool.hasPending() && !overflow.hasPending() && storeUp) {
                 return true;
             }
             Thread.sleep(10);
@@ -370,38 +537,70 @@ public final class AuditWriter implements AutoCloseable {
     }
 
     /**
-     * Stops taking records, writes (or spools) what is queued, then a final signed checkpoint.
-     * Bounded by {@code timeout}; records still queued after it are appended to the overflow spool
+     * Stops taking records; what is queued is linked, written (or spooled), then a final signed
+     * checkpoint. Bounded by {@code timeout}: if the store is stuck past it, what was handed off
+     * (including the batch being written) is spooled in chain order, and later batches go
+     * straight to the spool; records still queued after that are appended to the overflow spool
      * so the next start links them.
      */
     public void close(Duration timeout) {
         running = false; // no interrupt: it would close the spool's FileChannel mid-append
-        try {
-            thread.join(timeout.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        start(); // a writer closed before it started still links and writes what was submitted
+        long deadline = System.nanoTime() + timeout.toNanos();
+        joinUntil(serializer, deadline);
+        joinUntil(store, deadline);
+        if (store.isAlive()) {
+            takeOver();
+            joinUntil(serializer, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200));
         }
+        // Left in the queue: a submit that raced with close, or a serializer that did not finish.
         List<ObjectNode> rest = new ArrayList<>();
         queue.drainTo(rest);
-        if (thread.isAlive()) {
-            for (ObjectNode r : rest) {
-                try {
-                    overflow.append(List.of(CanonicalJson.write(r)));
-                } catch (IOException e) {
-                    stats.lost.incrementAndGet();
+        for (ObjectNode r : rest) {
+            try {
+                overflow.append(List.of(CanonicalJson.write(r)));
+                stats.overflowed.incrementAndGet();
+            } catch (IOException e) {
+                stats.lost.incrementAndGet();
+            }
+        }
+    }
+
+    /** The store thread is stuck: spool what it holds and what waits for it, in chain order. */
+    private void takeOver() {
+        synchronized (handoffLock) {
+            abandoned = true;
+            List<Batch> rest = new ArrayList<>();
+            if (inFlight != null) {
+                inFlight.takenOver = true; // its write may still succeed: the drain skips it by seq then
+                rest.add(inFlight);
+            }
+            for (Batch b : handoff) {
+                if (b != END) {
+                    rest.add(b);
                 }
             }
+            handoff.clear();
+            List<ChainedEntry> all = new ArrayList<>();
+            rest.forEach(b -> all.addAll(b.entries));
+            if (!all.isEmpty()) {
+                spoolOrCountLost(all);
+            }
+            rest.forEach(this::finish);
+            handoffLock.notifyAll();
+        }
+        LOG.warn("audit store ({}) did not finish in time at shutdown: pending entries spooled", sink.kind());
+    }
+
+    private static void joinUntil(Thread t, long deadlineNanos) {
+        long ms = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+        if (ms <= 0) {
             return;
         }
         try {
-            List<ChainedEntry> linked = new ArrayList<>();
-            for (ObjectNode r : rest) {
-                linked.add(link(r));
-            }
-            maybeCheckpoint(linked, true);
-            route(linked);
-        } catch (RuntimeException e) {
-            LOG.warn("final audit flush failed: {}", e.getClass().getSimpleName());
+            t.join(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

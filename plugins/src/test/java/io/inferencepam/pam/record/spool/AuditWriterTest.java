@@ -30,6 +30,9 @@ class AuditWriterTest {
         final JsonLinesFileSink real;
         volatile boolean down;
         volatile boolean writeThenFail;
+        /** While set, write() waits here first (a store that hangs mid-batch). */
+        volatile java.util.concurrent.CountDownLatch gate;
+        final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
 
         Outage(JsonLinesFileSink real) {
             this.real = real;
@@ -42,6 +45,11 @@ class AuditWriterTest {
 
         @Override
         public void write(List<ChainedEntry> batch) throws Exception {
+            java.util.concurrent.CountDownLatch g = gate;
+            if (g != null) {
+                entered.countDown();
+                g.await();
+            }
             if (down) {
                 throw new java.io.IOException("store down");
             }
@@ -231,5 +239,108 @@ class AuditWriterTest {
         assertThat(w.canMakeDurable()).isFalse();
         assertThat(w.stats().lost.get()).isPositive(); // and the loss is counted, never silent
         w.close();
+    }
+
+    private static void await(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("timed out waiting for: " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    private static List<Long> seqs(List<StoredEntry> entries, String instance) throws Exception {
+        List<Long> out = new ArrayList<>();
+        for (StoredEntry e : entries) {
+            var n = CanonicalJson.parse(e.json());
+            if (instance.equals(n.path("instance").asText())) {
+                out.add(n.path("seq").asLong());
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void theStoreDyingWhileLaterBatchesAreAlreadyHashedSpoolsThemInOrderNoneLostNoneDuplicated() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        AuditWriter w = writer(sink, 1000, Optional.empty());
+        List<String> expected = new ArrayList<>();
+        int i = 0;
+        for (; i < 40; i++) {
+            w.submit(record(i));
+            expected.add("req-" + i);
+        }
+        assertThat(w.awaitIdle(Duration.ofSeconds(5))).isTrue();
+        sink.gate = new java.util.concurrent.CountDownLatch(1); // the next write hangs...
+        w.submit(record(i));
+        expected.add("req-" + i++);
+        assertThat(sink.entered.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue(); // ...on one record
+        for (; i < 100; i++) {
+            w.submit(record(i));
+            expected.add("req-" + i);
+        }
+        // ...while the serializer keeps linking and handing off until the hand-off is full
+        int depth = -1;
+        while (depth != w.queueDepth()) {
+            depth = w.queueDepth();
+            Thread.sleep(100);
+        }
+        assertThat(depth).as("records hashed while the store hangs").isLessThan(59);
+        sink.down = true; // then the store dies under the hanging batch and the ones handed off behind it
+        sink.gate.countDown();
+        sink.gate = null;
+        await(() -> w.stats().spooled.get() >= 60, "the hashed batches to be spooled");
+        assertThat(w.stats().written.get()).isEqualTo(40);
+        sink.down = false;
+        assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        w.close();
+        assertThat(storedIds(sink)).containsExactlyElementsOf(expected);
+        List<Long> seqs = seqs(all(sink), "w1");
+        assertThat(seqs).doesNotHaveDuplicates().isSorted();
+        assertThat(seqs).hasSize(100);
+        assertThat(w.stats().lost.get()).isZero();
+        assertThat(new ChainVerifier(Optional.empty(), true).verify(all(sink)).findings()).isEmpty();
+    }
+
+    @Test
+    void closeWithAHungStoreSpoolsTheHeldAndHandedOffBatchesInOrderAndTheNextWriterDrainsThemOnce() throws Exception {
+        String[] keys = CheckpointSigner.generate();
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        AuditWriter w = writer(sink, 1000, Optional.of(CheckpointSigner.fromPkcs8Base64(keys[0])));
+        sink.gate = new java.util.concurrent.CountDownLatch(1);
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            w.submit(record(i));
+            expected.add("req-" + i);
+        }
+        assertThat(sink.entered.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        w.close(Duration.ofMillis(300)); // the store is stuck in its first write: close takes over
+        assertThat(w.stats().lost.get()).isZero();
+        assertThat(w.stats().spooled.get()).isPositive();
+        java.util.concurrent.CountDownLatch g = sink.gate;
+        sink.gate = null;
+        g.countDown(); // the hung write completes after all: that batch is now both stored and spooled
+        await(() -> {
+            try {
+                return !storedIds(sink).isEmpty();
+            } catch (Exception e) {
+                return false;
+            }
+        }, "the hung batch to land");
+
+        AuditWriter next = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
+                new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w2"), Optional.empty(),
+                new AuditWriter.Settings(1000, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50)),
+                Clock.systemUTC()).start();
+        assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        next.close();
+        assertThat(storedIds(sink)).containsExactlyInAnyOrderElementsOf(expected).doesNotHaveDuplicates();
+        List<Long> w1 = seqs(all(sink), "w1");
+        assertThat(w1).doesNotHaveDuplicates().isSorted();
+        assertThat(next.stats().skippedDuplicates.get()).isPositive();
+        ChainVerifier.Report r = new ChainVerifier(Optional.of(CheckpointSigner.publicKeyFromBase64(keys[1])), true).verify(all(sink));
+        assertThat(r.findings()).isEmpty();
     }
 }
