@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -142,6 +143,11 @@ public final class SseMasker {
         // ids, object names, model names repeat in every event: remember the ones with nothing to mask
         final Set<String> cleanText = new HashSet<>();
         final Set<String> cleanArgs = new HashSet<>();
+        // the last clean value per member name, compared as characters before any String is made
+        final Map<String, char[]> lastClean = new HashMap<>();
+        // member names of the objects that locate streamed text, innermost last (repeat check)
+        String[] names = new String[16];
+        int namesTop;
         char[] buf;
         JsonParser parser;
         /** Where the parser's offsets start in the body. */
@@ -152,6 +158,7 @@ public final class SseMasker {
         final List<Edit> eventEdits = new ArrayList<>();
         final List<Pending> eventFragments = new ArrayList<>();
         MaskTally eventTally = new MaskTally();
+        final String[] choiceKeys = new String[8 * 5];
 
         Pass(String text, MaskTally tally, Runnable deadlineCheck) {
             this.text = text;
@@ -284,16 +291,17 @@ public final class SseMasker {
             for (Pending f : eventFragments) {
                 streams.computeIfAbsent(f.key(), k -> new Stream(f.kind(), new ArrayList<>())).fragments().add(f.fragment());
             }
-            tally.addAll(eventTally);
             eventEdits.clear();
             eventFragments.clear();
-            if (eventTally.total() > 0 || eventTally.tokenData() || eventTally.blockedBy() != null) {
+            if (!eventTally.isEmpty()) {
+                tally.addAll(eventTally);
                 eventTally = new MaskTally();
             }
             return true;
         }
 
         void rootValue(Event ev, JsonToken t) throws IOException, NotOneValue {
+            namesTop = 0;
             if (t == null || offset() != ev.jsonStart || offset() >= bound) {
                 throw NOT_ONE_VALUE;
             }
@@ -328,19 +336,30 @@ public final class SseMasker {
             return t;
         }
 
-        /** Reads the next member name of an object (null at its end) and checks it for repeats when asked. */
-        String nextName(List<String> seen) throws IOException, NotOneValue {
-            JsonToken t = next();
-            if (t == JsonToken.END_OBJECT) {
+        /** Reads the next member name of an object, or null at its end. */
+        String nextName() throws IOException, NotOneValue {
+            return next() == JsonToken.END_OBJECT ? null : parser.currentName();
+        }
+
+        /**
+         * Reads the next member name of an object that locates streamed text and fails closed when
+         * it repeats one since {@code mark}; at the object's end, forgets its names and returns null.
+         */
+        String nextName(int mark) throws IOException, NotOneValue {
+            if (next() == JsonToken.END_OBJECT) {
+                namesTop = mark;
                 return null;
             }
             String name = parser.currentName();
-            if (seen != null) {
-                if (seen.contains(name)) {
+            for (int i = mark; i < namesTop; i++) {
+                if (names[i].equals(name)) {
                     throw MaskFailure.unscannable("a streamed event repeats a member name");
                 }
-                seen.add(name);
             }
+            if (namesTop == names.length) {
+                names = Arrays.copyOf(names, names.length * 2);
+            }
+            names[namesTop++] = name;
             return name;
         }
 
@@ -355,8 +374,8 @@ public final class SseMasker {
 
         /** The event object: choices, Responses deltas, Anthropic content_block_delta. */
         void root() throws IOException, NotOneValue {
-            List<String> seen = new ArrayList<>();
-            List<Pending> choices = new ArrayList<>();
+            int seen = namesTop;
+            List<Pending> choices = new ArrayList<>(2);
             String type = "";
             String[] responseKey = {"", "", ""};
             Fragment stringDelta = null;
@@ -437,7 +456,7 @@ public final class SseMasker {
 
         /** An object-valued root "delta": its text/thinking/partial_json strings, decided on later. */
         Fragment[] anthropicDelta() throws IOException, NotOneValue {
-            List<String> seen = new ArrayList<>();
+            int seen = namesTop;
             Fragment[] found = new Fragment[ANTHROPIC_FIELDS.size()];
             String name;
             while ((name = nextName(seen)) != null) {
@@ -465,11 +484,11 @@ public final class SseMasker {
 
         /** One choice; its index may come after its delta, so its streams are keyed at its end. */
         void choice(int position, List<Pending> out) throws IOException, NotOneValue {
-            List<String> seen = new ArrayList<>();
+            int seen = namesTop;
             Fragment text = null;
             Fragment[] delta = null;
-            List<int[]> callIndexes = new ArrayList<>();
-            List<Fragment> calls = new ArrayList<>();
+            List<int[]> callIndexes = new ArrayList<>(0);
+            List<Fragment> calls = new ArrayList<>(0);
             Integer index = position;
             boolean indexInvalid = false;
             String name;
@@ -509,12 +528,12 @@ public final class SseMasker {
                 throw MaskFailure.unscannable("a streamed event's index is not an integer");
             }
             if (text != null) {
-                out.add(new Pending("c" + index + ":text", Kind.TEXT, text));
+                out.add(new Pending(choiceKey(index, 0), Kind.TEXT, text));
             }
             if (delta != null) {
                 for (int k = 0; k < DELTA_TEXT.size(); k++) {
                     if (delta[k] != null) {
-                        out.add(new Pending("c" + index + ":" + DELTA_TEXT.get(k), Kind.TEXT, delta[k]));
+                        out.add(new Pending(choiceKey(index, k + 1), Kind.TEXT, delta[k]));
                     }
                 }
             }
@@ -527,9 +546,22 @@ public final class SseMasker {
             }
         }
 
+        /** "c{index}:{field}" for a choice's text (0) or delta field (1 + its place in DELTA_TEXT). */
+        String choiceKey(int index, int field) {
+            if (index >= 0 && index < 8) {
+                String k = choiceKeys[index * 5 + field];
+                if (k == null) {
+                    k = "c" + index + ":" + (field == 0 ? "text" : DELTA_TEXT.get(field - 1));
+                    choiceKeys[index * 5 + field] = k;
+                }
+                return k;
+            }
+            return "c" + index + ":" + (field == 0 ? "text" : DELTA_TEXT.get(field - 1));
+        }
+
         /** A choice's delta: streamed text members and tool calls; the rest is masked in place. */
         Fragment[] delta(List<int[]> callIndexes, List<Fragment> calls) throws IOException, NotOneValue {
-            List<String> seen = new ArrayList<>();
+            int seen = namesTop;
             Fragment[] found = new Fragment[DELTA_TEXT.size()];
             String name;
             while ((name = nextName(seen)) != null) {
@@ -555,7 +587,7 @@ public final class SseMasker {
         }
 
         void toolCall(int position, List<int[]> callIndexes, List<Fragment> calls) throws IOException, NotOneValue {
-            List<String> seen = new ArrayList<>();
+            int seen = namesTop;
             Integer index = position;
             Fragment args = null;
             String name;
@@ -565,7 +597,7 @@ public final class SseMasker {
                     index = intValue(t);
                     generic(t, name);
                 } else if (name.equals("function") && t == JsonToken.START_OBJECT) {
-                    List<String> fnSeen = new ArrayList<>();
+                    int fnSeen = namesTop;
                     String fn;
                     while ((fn = nextName(fnSeen)) != null) {
                         JsonToken v = value(fn);
@@ -599,7 +631,7 @@ public final class SseMasker {
                 case VALUE_STRING -> maskOther(field);
                 case START_OBJECT -> {
                     String name;
-                    while ((name = nextName(null)) != null) {
+                    while ((name = nextName()) != null) {
                         generic(value(name), name);
                     }
                 }
@@ -616,14 +648,27 @@ public final class SseMasker {
         }
 
         void maskOther(String field) throws IOException {
-            maskOther(field, new Fragment(offset(), parser.getText()));
+            char[] chars = parser.getTextCharacters();
+            int off = parser.getTextOffset();
+            int len = parser.getTextLength();
+            char[] last = field == null ? null : lastClean.get(field);
+            if (last != null && Arrays.equals(last, 0, last.length, chars, off, off + len)) {
+                return;
+            }
+            Fragment f = new Fragment(offset(), parser.getText());
+            if (!maskOther(field, f) && field != null && len <= 256) {
+                lastClean.put(field, Arrays.copyOfRange(chars, off, off + len));
+            }
         }
 
-        void maskOther(String field, Fragment f) {
+        /** True if the string changed. */
+        boolean maskOther(String field, Fragment f) {
             String m = maskCached(field, f.text());
             if (!m.equals(f.text())) {
                 eventEdits.add(replaceString(f.tokenStart(), m));
+                return true;
             }
+            return false;
         }
 
         /** A value with nothing to mask stays clean wherever it repeats, so it is scanned once per body. */
