@@ -1,24 +1,25 @@
 package io.inferencepam.pam.mask.structure;
 
-import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.inferencepam.pam.mask.MaskFailure;
 import io.inferencepam.pam.mask.MaskTally;
 import io.inferencepam.pam.mask.Redactor;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Masks a JSON document token by token (Jackson streaming): only string values are scanned; keys,
- * numbers (written back from their exact source text), literals and member order are untouched.
+ * numbers, literals, member order and layout are untouched (masked strings are replaced in place).
  * A string member named {@code arguments} (OpenAI tool calls carry their arguments as JSON inside
  * a string) is masked as JSON when it parses as an object or array, else as text. A sequence of
- * root values (NDJSON, e.g. Ollama) stays one value per line. Jackson's nesting limit (1000)
+ * root values (NDJSON, e.g. Ollama) keeps its line breaks. Jackson's nesting limit (1000)
  * rejects pathological depth.
  */
 public final class JsonMasker {
@@ -29,18 +30,68 @@ public final class JsonMasker {
         this.redactor = redactor;
     }
 
-    /** The masked document; the exact input when nothing was masked. */
+    /**
+     * The masked document; the exact input when nothing was masked. Each masked string's token is
+     * replaced in place (quotes included); every other byte — spacing, escapes, number spellings,
+     * the line breaks between NDJSON values — is copied unchanged.
+     */
     public byte[] mask(byte[] json, MaskTally tally) {
-        int before = tally.total();
-        ByteArrayOutputStream out = new ByteArrayOutputStream(json.length + 64);
-        try (JsonParser p = factory.createParser(json);
-             JsonGenerator g = factory.createGenerator(out, JsonEncoding.UTF8)) {
-            g.setPrettyPrinter(new MinimalPrettyPrinter("\n"));
-            copy(p, g, tally);
+        List<int[]> spans = new ArrayList<>();
+        List<String> values = new ArrayList<>();
+        try (JsonParser p = factory.createParser(json)) {
+            String field = null;
+            JsonToken t;
+            boolean logprobsValue = false;
+            while ((t = p.nextToken()) != null) {
+                if (logprobsValue && t != JsonToken.VALUE_NULL) {
+                    tally.sawTokenData();
+                }
+                logprobsValue = false;
+                if (t == JsonToken.FIELD_NAME) {
+                    field = p.currentName();
+                    logprobsValue = isLogprobs(field);
+                } else if (t == JsonToken.VALUE_STRING) {
+                    String v = p.getText();
+                    String m = maskString(field, v, tally);
+                    if (!m.equals(v)) {
+                        int start = (int) p.currentTokenLocation().getByteOffset();
+                        spans.add(new int[] {start, stringEnd(json, start)});
+                        values.add(m);
+                    }
+                }
+            }
         } catch (IOException e) {
             throw MaskFailure.unscannable("invalid JSON");
         }
-        return tally.total() == before ? json : out.toByteArray();
+        if (spans.isEmpty()) {
+            return json;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(json.length + 16 * spans.size());
+        int p = 0;
+        for (int i = 0; i < spans.size(); i++) {
+            int[] span = spans.get(i);
+            out.write(json, p, span[0] - p);
+            out.write('"');
+            out.writeBytes(JsonStringEncoder.getInstance().quoteAsUTF8(values.get(i)));
+            out.write('"');
+            p = span[1];
+        }
+        out.write(json, p, json.length - p);
+        return out.toByteArray();
+    }
+
+    /** The end (after the closing quote) of the valid JSON string token that starts at {@code start}. */
+    private static int stringEnd(byte[] json, int start) {
+        if (start < 0 || start >= json.length || json[start] != '"') {
+            // e.g. UTF-16 JSON, where the parser reports no byte offsets
+            throw MaskFailure.unscannable("JSON that is not UTF-8");
+        }
+        // UTF-8 continuation bytes are >= 0x80, so a quote or backslash byte is always that character
+        int i = start + 1;
+        while (json[i] != '"') {
+            i += json[i] == '\\' ? 2 : 1;
+        }
+        return i + 1;
     }
 
     /** Masks JSON held in a Java string (tool-call arguments); empty-handed callers fall back to text. */
