@@ -54,8 +54,8 @@ public final class JsonMasker {
                     String v = p.getText();
                     String m = maskString(field, v, tally);
                     if (!m.equals(v)) {
-                        int start = (int) p.currentTokenLocation().getByteOffset();
-                        spans.add(new int[] {start, stringEnd(json, start)});
+                        // getText() consumed the token: the parser stands right after its closing quote
+                        spans.add(span(json, p.currentTokenLocation().getByteOffset(), p.currentLocation().getByteOffset()));
                         values.add(m);
                     }
                 }
@@ -80,18 +80,13 @@ public final class JsonMasker {
         return out.toByteArray();
     }
 
-    /** The end (after the closing quote) of the valid JSON string token that starts at {@code start}. */
-    private static int stringEnd(byte[] json, int start) {
-        if (start < 0 || start >= json.length || json[start] != '"') {
+    /** [start, end) of a string token as the parser located it, checked against the bytes. */
+    private static int[] span(byte[] json, long start, long end) {
+        if (start < 0 || end <= start + 1 || end > json.length || json[(int) start] != '"' || json[(int) end - 1] != '"') {
             // e.g. UTF-16 JSON, where the parser reports no byte offsets
             throw MaskFailure.unscannable("JSON that is not UTF-8");
         }
-        // UTF-8 continuation bytes are >= 0x80, so a quote or backslash byte is always that character
-        int i = start + 1;
-        while (json[i] != '"') {
-            i += json[i] == '\\' ? 2 : 1;
-        }
-        return i + 1;
+        return new int[] {(int) start, (int) end};
     }
 
     /** Masks JSON held in a Java string (tool-call arguments); empty-handed callers fall back to text. */
