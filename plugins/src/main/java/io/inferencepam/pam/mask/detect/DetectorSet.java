@@ -22,6 +22,8 @@ public final class DetectorSet {
         return c != 0 ? c : Integer.compare(a.start(), b.start());
     };
 
+    private static final Comparator<Match> BY_START = (a, b) -> Integer.compare(a.start(), b.start());
+
     private final List<Detector> detectors;
     private final Set<String> allow;
 
@@ -58,6 +60,15 @@ public final class DetectorSet {
             all.removeIf(m -> allow.contains(text.substring(m.start(), m.end()).toLowerCase(Locale.ROOT)));
         }
         if (all.size() == 1) {
+            return all;
+        }
+        // the common case: no two candidates overlap, so precedence has nothing to decide
+        all.sort(BY_START);
+        boolean overlap = false;
+        for (int i = 1; i < all.size() && !overlap; i++) {
+            overlap = all.get(i).start() < all.get(i - 1).end();
+        }
+        if (!overlap) {
             return all;
         }
         all.sort(BY_PRECEDENCE);

@@ -11,8 +11,11 @@ import io.inferencepam.pam.mask.Redactor;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Masks a JSON document token by token (Jackson streaming): only string values are scanned; keys,
@@ -38,6 +41,10 @@ public final class JsonMasker {
     public byte[] mask(byte[] json, MaskTally tally) {
         List<int[]> spans = new ArrayList<>();
         List<String> values = new ArrayList<>();
+        // object names, model names, roles, finish reasons repeat in every choice and every NDJSON
+        // line: a short value found clean once is clean wherever it repeats (detectors are pure)
+        Set<String> cleanText = new HashSet<>();
+        Set<String> cleanArgs = new HashSet<>();
         try (JsonParser p = factory.createParser(json)) {
             String field = null;
             JsonToken t;
@@ -52,8 +59,16 @@ public final class JsonMasker {
                     logprobsValue = isLogprobs(field);
                 } else if (t == JsonToken.VALUE_STRING) {
                     String v = p.getText();
+                    Set<String> clean = "arguments".equals(field) ? cleanArgs : cleanText;
+                    if (clean.contains(v)) {
+                        continue;
+                    }
                     String m = maskString(field, v, tally);
-                    if (!m.equals(v)) {
+                    if (m.equals(v)) {
+                        if (v.length() <= 256 && clean.size() < 4096) {
+                            clean.add(v);
+                        }
+                    } else {
                         // getText() consumed the token: the parser stands right after its closing quote
                         spans.add(span(json, p.currentTokenLocation().getByteOffset(), p.currentLocation().getByteOffset()));
                         values.add(m);
@@ -72,12 +87,28 @@ public final class JsonMasker {
             int[] span = spans.get(i);
             out.write(json, p, span[0] - p);
             out.write('"');
-            out.writeBytes(JsonStringEncoder.getInstance().quoteAsUTF8(values.get(i)));
+            out.writeBytes(quotedUtf8(values.get(i)));
             out.write('"');
             p = span[1];
         }
         out.write(json, p, json.length - p);
         return out.toByteArray();
+    }
+
+    /** The JSON string contents (without quotes) for {@code value}, as UTF-8. */
+    static byte[] quotedUtf8(String value) {
+        byte[] ascii = value.getBytes(StandardCharsets.UTF_8);
+        // fast path: printable ASCII without '"' or '\\' needs no escaping (bytes < 0x20 include all non-ASCII)
+        for (byte b : ascii) {
+            if (b < 0x20 || b == '"' || b == '\\') {
+                try {
+                    return JsonStringEncoder.getInstance().quoteAsUTF8(value);
+                } catch (IllegalArgumentException unpairedSurrogate) {
+                    throw MaskFailure.unscannable("a string that is not valid Unicode");
+                }
+            }
+        }
+        return ascii;
     }
 
     /** [start, end) of a string token as the parser located it, checked against the bytes. */
