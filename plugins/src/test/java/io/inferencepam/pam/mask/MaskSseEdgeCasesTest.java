@@ -87,6 +87,13 @@ class MaskSseEdgeCasesTest {
                 + "data: " + chunk("\"mail [EMAIL]\"") + "\n\n" + "data: " + chunk("\"\"") + "\n\n");
     }
 
+    /** Unicode space before the JSON is not JSON (a client's parser rejects it): masked as text, as before. */
+    @Test
+    void dataWithANonJsonSpaceBeforeTheValueIsText() {
+        String in = "data: \u2003{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"jane@example.com\"}}]}\n\n";
+        assertThat(mask(in)).isEqualTo(in.replace("jane@example.com", "[EMAIL]"));
+    }
+
     @Test
     void repeatedMemberNamesWhereStreamedTextIsLocatedFailClosed() {
         assertFailsClosed("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"jane@exa\",\"content\":\"x\"}}]}\n\n"

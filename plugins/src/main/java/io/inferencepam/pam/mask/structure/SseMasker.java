@@ -217,10 +217,26 @@ public final class SseMasker {
                 char c = first < 0 ? 0 : text.charAt(first);
                 if (c == '[' && ev.data(text).strip().equals("[DONE]")) {
                     ev.skip = true;
-                } else if (c == '{' || c == '[') {
+                } else if ((c == '{' || c == '[') && onlyJsonSpaceBefore(ev, first)) {
                     ev.jsonStart = first;
                 }
             }
+        }
+
+        /**
+         * True when the data before {@code first} is JSON whitespace (a parser rejects other
+         * Unicode spaces such as U+2003, so such data is not JSON: it is masked as text).
+         */
+        boolean onlyJsonSpaceBefore(Event ev, int first) {
+            for (int k = 0; k < ev.segCount && ev.segs[2 * k] <= first; k++) {
+                for (int i = ev.segs[2 * k]; i < Math.min(first, ev.segs[2 * k + 1]); i++) {
+                    char c = text.charAt(i);
+                    if (c != ' ' && c != '\t' && c != '\r') {
+                        return false;
+                    }
+                }
+            }
+            return true;
         }
 
         /** First character of the data that is not whitespace (as String.strip sees it), or -1. */
