@@ -167,8 +167,9 @@ public class MaskBenchmark {
         StringBuilder sse = new StringBuilder();
         while (sse.length() < 64 * 1024) {
             String text = content(r, perKiB);
-            for (int i = 0; i < text.length(); i += 4 + r.nextInt(8)) {
-                String piece = text.substring(i, Math.min(text.length(), i + 4 + r.nextInt(8)));
+            for (int i = 0, len; i < text.length(); i += len) {
+                len = 4 + r.nextInt(8);
+                String piece = text.substring(i, Math.min(text.length(), i + len));
                 sse.append("data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":")
                         .append(m.writeValueAsString(piece)).append("},\"finish_reason\":null}]}\n\n");
             }

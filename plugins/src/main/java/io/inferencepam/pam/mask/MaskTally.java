@@ -45,6 +45,11 @@ public final class MaskTally {
         return Map.copyOf(counts);
     }
 
+    /** Nothing counted, blocked or noted. */
+    public boolean isEmpty() {
+        return counts.isEmpty() && blockedBy == null && !tokenData;
+    }
+
     public int total() {
         int t = 0;
         for (int v : counts.values()) {

@@ -26,6 +26,8 @@ public final class Redactor {
     private final Map<String, Action> actions;
     private final Optional<SecretKeySpec> hmacKey;
     private final Map<String, String> labels = new java.util.HashMap<>();
+    /** "[LABEL]" per detector: the redact/block token, built once instead of per value. */
+    private final Map<String, String> plainTokens = new java.util.HashMap<>();
 
     public Redactor(DetectorSet detectors, Map<String, Action> actions, Optional<byte[]> hmacKey) {
         this.detectors = detectors;
@@ -33,6 +35,7 @@ public final class Redactor {
         this.hmacKey = hmacKey.map(k -> new SecretKeySpec(k, "HmacSHA256"));
         for (var d : detectors.detectors()) {
             labels.put(d.name(), label(d.name()));
+            plainTokens.put(d.name(), "[" + label(d.name()) + "]");
         }
     }
 
@@ -45,12 +48,15 @@ public final class Redactor {
         List<Replacement> out = new ArrayList<>(matches.size());
         for (Match m : matches) {
             Action a = actions.getOrDefault(m.detector(), Action.REDACT);
-            String value = text.substring(m.start(), m.end());
             tally.add(m.detector());
             if (a.kind() == Action.Kind.BLOCK) {
                 tally.block(m.detector());
             }
-            out.add(new Replacement(m.start(), m.end(), m.detector(), token(m.detector(), value, a)));
+            String token = a.kind() == Action.Kind.REDACT || a.kind() == Action.Kind.BLOCK ? plainTokens.get(m.detector()) : null;
+            if (token == null) {
+                token = token(m.detector(), text.substring(m.start(), m.end()), a);
+            }
+            out.add(new Replacement(m.start(), m.end(), m.detector(), token));
         }
         return out;
     }

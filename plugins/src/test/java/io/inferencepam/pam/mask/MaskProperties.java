@@ -274,6 +274,86 @@ class MaskProperties {
         assertThat(joined.toString()).isEqualTo(s.expected());
     }
 
+    /** JSON string token for {@code s}, with some characters written as random \\u escapes. */
+    static String jsonToken(Random r, String s) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            if (c == '"' || c == '\\' || c < 0x20 || r.nextInt(8) == 0) {
+                sb.append(String.format(r.nextBoolean() ? "\\u%04x" : "\\u%04X", (int) c));
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.append('"').toString();
+    }
+
+    /**
+     * Framing variants (CRLF, "data:" without a space, comments and id lines inside events, the
+     * index before or after the delta, \\u escapes, extra spaces): no fragment survives, every byte
+     * outside the content strings is unchanged, a content string that was not touched keeps its
+     * exact escapes, and the contents joined are the expected masked text.
+     */
+    @Property(tries = 300)
+    void sseFramingVariantsAreRewrittenOnlyInsideTheContentStrings(@ForAll("seeds") long seed) throws Exception {
+        Random r = new Random(seed);
+        Sample s = sample(r);
+        String text = s.text();
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < text.length(); ) {
+            int len = 1 + r.nextInt(12);
+            parts.add(text.substring(i, Math.min(text.length(), i + len)));
+            i += len;
+        }
+        String eol = r.nextBoolean() ? "\r\n" : "\n";
+        String data = r.nextBoolean() ? "data: " : "data:";
+        List<String> before = new ArrayList<>();
+        List<String> tokens = new ArrayList<>();
+        List<String> after = new ArrayList<>();
+        StringBuilder sse = new StringBuilder();
+        for (String part : parts) {
+            boolean indexFirst = r.nextBoolean();
+            String head = (r.nextInt(4) == 0 ? ": note" + eol : "") + (r.nextInt(4) == 0 ? "id: " + r.nextInt(99) + eol : "") + data
+                    + "{\"id\":\"c1\", \"choices\":[{" + (indexFirst ? "\"index\":0," : "") + "\"delta\": {\"content\":";
+            String tail = "}" + (indexFirst ? "" : " ,\"index\":0") + "}],\"n\":1.50}" + eol + eol;
+            String token = jsonToken(r, part);
+            before.add(head);
+            tokens.add(token);
+            after.add(tail);
+            sse.append(head).append(token).append(tail);
+        }
+        sse.append(data).append("[DONE]").append(eol).append(eol);
+        String out = mask("text/event-stream", sse.toString());
+        // raw, and decoded (a fragment could hide behind \\u escapes)
+        assertNoFragment(out, s.secrets());
+        List<String> outTokens = extractTokens(out, before, after);
+        assertNoFragment(M.readTree("[" + String.join(",", outTokens) + "]").toString(), s.secrets());
+        StringBuilder joined = new StringBuilder();
+        for (int i = 0; i < outTokens.size(); i++) {
+            String decoded = M.readTree(outTokens.get(i)).textValue();
+            if (decoded.equals(parts.get(i))) {
+                assertThat(outTokens.get(i)).isEqualTo(tokens.get(i));
+            }
+            joined.append(decoded);
+        }
+        assertThat(joined.toString()).isEqualTo(s.expected());
+        assertThat(out).endsWith(data + "[DONE]" + eol + eol);
+    }
+
+    /** The content tokens of {@code out}, checking that everything around them is exactly as sent. */
+    static List<String> extractTokens(String out, List<String> before, List<String> after) {
+        List<String> found = new ArrayList<>();
+        int p = 0;
+        for (int i = 0; i < before.size(); i++) {
+            assertThat(out.startsWith(before.get(i), p)).as("bytes before content %d", i).isTrue();
+            p += before.get(i).length();
+            int end = out.indexOf(after.get(i), p);
+            assertThat(end).as("bytes after content %d", i).isGreaterThan(p);
+            found.add(out.substring(p, end));
+            p = end + after.get(i).length();
+        }
+        return found;
+    }
+
     @Provide
     Arbitrary<String> benign() {
         Arbitrary<String> bait = Arbitraries.of(

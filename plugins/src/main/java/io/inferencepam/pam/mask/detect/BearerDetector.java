@@ -56,17 +56,33 @@ public final class BearerDetector implements Detector {
      * Start offsets of "bearer" in any case, ascending: one pass per capitalisation of the first
      * letter (each search resumes where the last one stopped, so the scan stays linear).
      */
-    private static java.util.List<Integer> words(String s) {
-        java.util.TreeSet<Integer> out = new java.util.TreeSet<>();
-        for (String form : new String[] {"bearer", "Bearer"}) {
-            int from = 0;
-            int at;
-            while ((at = Chars.find(s, form, 0, from, true)) >= 0) {
-                out.add(at);
-                from = at + 1;
-            }
+    private static int[] words(String s) {
+        int[] lower = occurrences(s, "bearer");
+        int[] upper = occurrences(s, "Bearer");
+        // both ascending and disjoint (the first letters differ): merge
+        int[] out = new int[lower.length + upper.length];
+        int i = 0;
+        int j = 0;
+        int k = 0;
+        while (i < lower.length || j < upper.length) {
+            out[k++] = j == upper.length || (i < lower.length && lower[i] < upper[j]) ? lower[i++] : upper[j++];
         }
-        return new java.util.ArrayList<>(out);
+        return out;
+    }
+
+    private static int[] occurrences(String s, String form) {
+        int[] out = new int[4];
+        int n = 0;
+        int from = 0;
+        int at;
+        while ((at = Chars.find(s, form, 0, from, true)) >= 0) {
+            if (n == out.length) {
+                out = java.util.Arrays.copyOf(out, n * 2);
+            }
+            out[n++] = at;
+            from = at + 1;
+        }
+        return java.util.Arrays.copyOf(out, n);
     }
 
     private static boolean tokenChar(char c) {

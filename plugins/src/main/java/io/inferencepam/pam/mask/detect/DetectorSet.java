@@ -13,6 +13,17 @@ import java.util.TreeMap;
  * dropped. Values on the allow list (compared case-insensitively) are never reported.
  */
 public final class DetectorSet {
+    /** Detector rank, then longest first, then leftmost. */
+    private static final Comparator<Match> BY_PRECEDENCE = (a, b) -> {
+        int c = Integer.compare(a.rank(), b.rank());
+        if (c == 0) {
+            c = Integer.compare(b.length(), a.length());
+        }
+        return c != 0 ? c : Integer.compare(a.start(), b.start());
+    };
+
+    private static final Comparator<Match> BY_START = (a, b) -> Integer.compare(a.start(), b.start());
+
     private final List<Detector> detectors;
     private final Set<String> allow;
 
@@ -51,8 +62,16 @@ public final class DetectorSet {
         if (all.size() == 1) {
             return all;
         }
-        all.sort(Comparator.comparingInt(Match::rank).thenComparing(Comparator.comparingInt(Match::length).reversed())
-                .thenComparingInt(Match::start));
+        // the common case: no two candidates overlap, so precedence has nothing to decide
+        all.sort(BY_START);
+        boolean overlap = false;
+        for (int i = 1; i < all.size() && !overlap; i++) {
+            overlap = all.get(i).start() < all.get(i - 1).end();
+        }
+        if (!overlap) {
+            return all;
+        }
+        all.sort(BY_PRECEDENCE);
         TreeMap<Integer, Match> accepted = new TreeMap<>();
         for (Match m : all) {
             var before = accepted.floorEntry(m.start());

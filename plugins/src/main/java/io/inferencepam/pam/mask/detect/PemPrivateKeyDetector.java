@@ -18,7 +18,8 @@ public final class PemPrivateKeyDetector implements Detector {
     public void scan(String s, Sink sink) {
         int from = 0;
         int at;
-        while ((at = Chars.find(s, BEGIN, 0, from, false)) >= 0) {
+        // anchored on the B of BEGIN: dashes are common (rules, lists), a capital B much less
+        while ((at = Chars.find(s, BEGIN, 5, from, false)) >= 0) {
             from = at + 1;
             int labelEnd = s.indexOf(DASHES, at + BEGIN.length());
             if (labelEnd < 0 || labelEnd - at > 80 || !s.startsWith("PRIVATE KEY", labelEnd - 11)) {

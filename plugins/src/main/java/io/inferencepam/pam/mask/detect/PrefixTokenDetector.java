@@ -130,12 +130,15 @@ public final class PrefixTokenDetector implements Detector {
         // one vectorised indexOf(char) pass per family on a shared rare char, then the exact prefix
         int anchor = f.anchor();
         char anchorChar = f.prefixes().get(0).charAt(anchor);
+        // one comparison of the shared start ("xox", "gh") rejects most anchor hits before the
+        // per-prefix comparisons (a text full of '-' or '_' would otherwise try every prefix)
+        String common = f.commonStart();
         int from = 0;
         int pos;
         while ((pos = s.indexOf(anchorChar, from)) >= 0) {
             int at = pos - anchor;
             from = pos + 1;
-            String prefix = f.prefixAt(s, at);
+            String prefix = at < 0 || !s.startsWith(common, at) ? null : f.prefixAt(s, at);
             if (prefix == null || !Chars.startBoundary(s, at)) {
                 continue;
             }

@@ -22,21 +22,28 @@ public final class TextIndex {
         if (numberStarts == null) {
             int[] out = new int[16];
             int n = 0;
-            boolean prevDigit = false;
-            String s = text;
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                boolean digit = c >= '0' && c <= '9';
-                if (digit && !prevDigit) {
-                    if (n + 2 > out.length) {
-                        out = Arrays.copyOf(out, out.length * 2);
-                    }
-                    if (i > 0 && (s.charAt(i - 1) == '+' || s.charAt(i - 1) == '(')) {
-                        out[n++] = i - 1;
-                    }
-                    out[n++] = i;
+            // over a char array: a plain indexed loop the JIT unrolls, unlike charAt's per-call checks
+            char[] s = text.toCharArray();
+            int len = s.length;
+            int i = 0;
+            while (i < len) {
+                // skip to the next digit, then past its run
+                while (i < len && (char) (s[i] - '0') > 9) {
+                    i++;
                 }
-                prevDigit = digit;
+                if (i == len) {
+                    break;
+                }
+                if (n + 2 > out.length) {
+                    out = Arrays.copyOf(out, out.length * 2);
+                }
+                if (i > 0 && (s[i - 1] == '+' || s[i - 1] == '(')) {
+                    out[n++] = i - 1;
+                }
+                out[n++] = i;
+                while (i < len && (char) (s[i] - '0') <= 9) {
+                    i++;
+                }
             }
             numberStarts = out;
             count = n;

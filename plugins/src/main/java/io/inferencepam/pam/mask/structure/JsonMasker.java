@@ -1,24 +1,28 @@
 package io.inferencepam.pam.mask.structure;
 
-import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.inferencepam.pam.mask.MaskFailure;
 import io.inferencepam.pam.mask.MaskTally;
 import io.inferencepam.pam.mask.Redactor;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 
 /**
  * Masks a JSON document token by token (Jackson streaming): only string values are scanned; keys,
- * numbers (written back from their exact source text), literals and member order are untouched.
+ * numbers, literals, member order and layout are untouched (masked strings are replaced in place).
  * A string member named {@code arguments} (OpenAI tool calls carry their arguments as JSON inside
  * a string) is masked as JSON when it parses as an object or array, else as text. A sequence of
- * root values (NDJSON, e.g. Ollama) stays one value per line. Jackson's nesting limit (1000)
+ * root values (NDJSON, e.g. Ollama) keeps its line breaks. Jackson's nesting limit (1000)
  * rejects pathological depth.
  */
 public final class JsonMasker {
@@ -29,18 +33,91 @@ public final class JsonMasker {
         this.redactor = redactor;
     }
 
-    /** The masked document; the exact input when nothing was masked. */
+    /**
+     * The masked document; the exact input when nothing was masked. Each masked string's token is
+     * replaced in place (quotes included); every other byte — spacing, escapes, number spellings,
+     * the line breaks between NDJSON values — is copied unchanged.
+     */
     public byte[] mask(byte[] json, MaskTally tally) {
-        int before = tally.total();
-        ByteArrayOutputStream out = new ByteArrayOutputStream(json.length + 64);
-        try (JsonParser p = factory.createParser(json);
-             JsonGenerator g = factory.createGenerator(out, JsonEncoding.UTF8)) {
-            g.setPrettyPrinter(new MinimalPrettyPrinter("\n"));
-            copy(p, g, tally);
+        List<int[]> spans = new ArrayList<>();
+        List<String> values = new ArrayList<>();
+        // object names, model names, roles, finish reasons repeat in every choice and every NDJSON
+        // line: a short value found clean once is clean wherever it repeats (detectors are pure)
+        Set<String> cleanText = new HashSet<>();
+        Set<String> cleanArgs = new HashSet<>();
+        try (JsonParser p = factory.createParser(json)) {
+            String field = null;
+            JsonToken t;
+            boolean logprobsValue = false;
+            while ((t = p.nextToken()) != null) {
+                if (logprobsValue && t != JsonToken.VALUE_NULL) {
+                    tally.sawTokenData();
+                }
+                logprobsValue = false;
+                if (t == JsonToken.FIELD_NAME) {
+                    field = p.currentName();
+                    logprobsValue = isLogprobs(field);
+                } else if (t == JsonToken.VALUE_STRING) {
+                    String v = p.getText();
+                    Set<String> clean = "arguments".equals(field) ? cleanArgs : cleanText;
+                    if (clean.contains(v)) {
+                        continue;
+                    }
+                    String m = maskString(field, v, tally);
+                    if (m.equals(v)) {
+                        if (v.length() <= 256 && clean.size() < 4096) {
+                            clean.add(v);
+                        }
+                    } else {
+                        // getText() consumed the token: the parser stands right after its closing quote
+                        spans.add(span(json, p.currentTokenLocation().getByteOffset(), p.currentLocation().getByteOffset()));
+                        values.add(m);
+                    }
+                }
+            }
         } catch (IOException e) {
             throw MaskFailure.unscannable("invalid JSON");
         }
-        return tally.total() == before ? json : out.toByteArray();
+        if (spans.isEmpty()) {
+            return json;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(json.length + 16 * spans.size());
+        int p = 0;
+        for (int i = 0; i < spans.size(); i++) {
+            int[] span = spans.get(i);
+            out.write(json, p, span[0] - p);
+            out.write('"');
+            out.writeBytes(quotedUtf8(values.get(i)));
+            out.write('"');
+            p = span[1];
+        }
+        out.write(json, p, json.length - p);
+        return out.toByteArray();
+    }
+
+    /** The JSON string contents (without quotes) for {@code value}, as UTF-8. */
+    static byte[] quotedUtf8(String value) {
+        byte[] ascii = value.getBytes(StandardCharsets.UTF_8);
+        // fast path: printable ASCII without '"' or '\\' needs no escaping (bytes < 0x20 include all non-ASCII)
+        for (byte b : ascii) {
+            if (b < 0x20 || b == '"' || b == '\\') {
+                try {
+                    return JsonStringEncoder.getInstance().quoteAsUTF8(value);
+                } catch (IllegalArgumentException unpairedSurrogate) {
+                    throw MaskFailure.unscannable("a string that is not valid Unicode");
+                }
+            }
+        }
+        return ascii;
+    }
+
+    /** [start, end) of a string token as the parser located it, checked against the bytes. */
+    private static int[] span(byte[] json, long start, long end) {
+        if (start < 0 || end <= start + 1 || end > json.length || json[(int) start] != '"' || json[(int) end - 1] != '"') {
+            // e.g. UTF-16 JSON, where the parser reports no byte offsets
+            throw MaskFailure.unscannable("JSON that is not UTF-8");
+        }
+        return new int[] {(int) start, (int) end};
     }
 
     /** Masks JSON held in a Java string (tool-call arguments); empty-handed callers fall back to text. */

@@ -1,19 +1,20 @@
 package io.inferencepam.pam.mask.structure;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.base.ParserBase;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import io.inferencepam.pam.mask.MaskFailure;
 import io.inferencepam.pam.mask.MaskTally;
 import io.inferencepam.pam.mask.Redactor;
 import io.inferencepam.pam.mask.Redactor.Replacement;
+import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,51 +28,48 @@ import java.util.Set;
  * is removed from its event: no fragment survives anywhere.
  *
  * <p>Streams recognised: OpenAI chat chunks ({@code choices[i].delta.content / reasoning_content /
- * refusal}, {@code choices[i].text}, tool-call {@code function.arguments} per choice and tool-call
- * index), OpenAI Responses events ({@code response.*.delta}) and Anthropic
+ * reasoning / refusal}, {@code choices[i].text}, tool-call {@code function.arguments} per choice
+ * and tool-call index), OpenAI Responses events ({@code response.*.delta}) and Anthropic
  * {@code content_block_delta} (text, thinking, partial_json). Tool-call arguments are masked as
  * JSON once reassembled; when they change, the first fragment carries the whole masked arguments
  * and later fragments become empty (clients concatenate). Every other string of every event is
- * masked within its event. Events without data, {@code [DONE]} and events where nothing was masked
- * are copied byte for byte.
+ * masked within its event.
+ *
+ * <p>How, without a JSON tree per event: the data payloads of the events whose data is a JSON
+ * object or array are read by one streaming parser over a copy of the body in which everything
+ * that is not such a payload (field names, {@code data:} prefixes, other lines, other events) is
+ * blanked to spaces, line breaks kept. Offsets in that copy are offsets in the body, so a string
+ * that must change is rewritten in place — its JSON string token, quotes included, is replaced by
+ * the masked value — and every other byte of the stream is copied unchanged. Each event's payload
+ * must be exactly one JSON value that starts and ends inside the event; an event whose payload is
+ * not (truncated JSON, trailing text after the value) is masked as text, as any non-JSON data is.
+ * A member name repeated in an object that locates streamed text (the event, a choice, a delta, a
+ * tool call, its function) makes "which value is the text" ambiguous: the response fails closed.
+ * {@code [DONE]}, comments and events with nothing to mask are copied byte for byte.
  */
 public final class SseMasker {
     private enum Kind { TEXT, ARGS }
 
-    private record Fragment(int event, ObjectNode holder, String field, String text) {
+    /** A streamed string in one event: where its JSON string token starts in the body, and its text. */
+    private record Fragment(int tokenStart, String text) {
     }
 
     private record Stream(Kind kind, List<Fragment> fragments) {
     }
 
-    private static final class Event {
-        final int rawStart;
-        int rawEnd;
-        final List<String> lines = new ArrayList<>();
-        JsonNode tree;
-        String newData;
-        boolean dirty;
-
-        Event(int rawStart) {
-            this.rawStart = rawStart;
-        }
-
-        String data() {
-            StringBuilder sb = null;
-            for (String l : lines) {
-                if (l.startsWith("data:")) {
-                    String v = l.startsWith("data: ") ? l.substring(6) : l.substring(5);
-                    sb = sb == null ? new StringBuilder(v) : sb.append('\n').append(v);
-                }
-            }
-            return sb == null ? null : sb.toString();
-        }
+    /** [start, end) of the body becomes text. */
+    private record Edit(int start, int end, String text) {
     }
 
-    private final ObjectMapper mapper = JsonMapper.builder()
-            .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            .build();
+    /** A fragment found in an event, before it is known to which stream it belongs. */
+    private record Pending(String key, Kind kind, Fragment fragment) {
+    }
+
+    /** The streamed-text members of a delta, in the order streams are registered. */
+    private static final List<String> DELTA_TEXT = List.of("content", "reasoning_content", "reasoning", "refusal");
+    private static final List<String> ANTHROPIC_FIELDS = List.of("text", "thinking", "partial_json");
+
+    private final JsonFactory factory = JsonFactory.builder().build();
     private final Redactor redactor;
     private final JsonMasker json;
 
@@ -82,82 +80,731 @@ public final class SseMasker {
 
     /** The masked stream; the same string when nothing was masked. */
     public String mask(String text, MaskTally tally, Runnable deadlineCheck) {
-        List<Event> events = parse(text);
-        Map<String, Stream> streams = new LinkedHashMap<>();
+        return new Pass(text, tally, deadlineCheck).run();
+    }
+
+    /** An event: {@code [rawStart, rawEnd)} of the body, and where its data values are. */
+    private static final class Event {
+        final int rawStart;
+        int rawEnd;
+        /** Data values (after "data:" and one optional space, without the line break), as start/end pairs. */
+        int[] segs = new int[2];
+        int segCount;
+        /** First non-blank character of a data payload that is a JSON object or array, or -1. */
+        int jsonStart = -1;
+        boolean skip;
+
+        Event(int rawStart) {
+            this.rawStart = rawStart;
+        }
+
+        void addSeg(int start, int end) {
+            if (2 * segCount + 2 > segs.length) {
+                segs = Arrays.copyOf(segs, segs.length * 2);
+            }
+            segs[2 * segCount] = start;
+            segs[2 * segCount + 1] = end;
+            segCount++;
+        }
+
+        int dataEnd() {
+            return segs[2 * segCount - 1];
+        }
+
+        /** The data field as the SSE format defines it: the values of the data lines joined by LF. */
+        String data(String s) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0; k < segCount; k++) {
+                if (k > 0) {
+                    sb.append('\n');
+                }
+                sb.append(s, segs[2 * k], segs[2 * k + 1]);
+            }
+            return sb.toString();
+        }
+    }
+
+    /** Thrown when an event's payload is not exactly one JSON value inside that event. */
+    private static final class NotOneValue extends Exception {
+        NotOneValue() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static final NotOneValue NOT_ONE_VALUE = new NotOneValue();
+
+    /** The state of masking one body; confined to one call. */
+    private final class Pass {
+        final String text;
+        final MaskTally tally;
+        final Runnable deadlineCheck;
+        final List<Edit> edits = new ArrayList<>();
+        final Map<String, Stream> streams = new LinkedHashMap<>();
         // ids, object names, model names repeat in every event: remember the ones with nothing to mask
-        Set<String> clean = new HashSet<>();
-        for (int e = 0; e < events.size(); e++) {
-            Event ev = events.get(e);
-            String data = ev.data();
-            if (data == null || data.strip().equals("[DONE]")) {
-                continue;
-            }
-            String t = data.strip();
-            if (t.startsWith("{") || t.startsWith("[")) {
-                try {
-                    ev.tree = mapper.readTree(data);
-                } catch (Exception notJson) {
-                    ev.tree = null;
-                }
-            }
-            if (ev.tree == null) {
-                String masked = redactor.mask(data, tally);
-                if (!masked.equals(data)) {
-                    ev.newData = masked;
-                    ev.dirty = true;
-                }
-                continue;
-            }
-            IdentityHashMap<ObjectNode, Set<String>> skip = new IdentityHashMap<>();
-            extract(e, ev.tree, streams, skip);
-            ev.dirty |= walk(ev.tree, null, skip, tally, clean);
-            if ((e & 63) == 0) {
-                deadlineCheck.run();
-            }
+        final Set<String> cleanText = new HashSet<>();
+        final Set<String> cleanArgs = new HashSet<>();
+        // the last clean value per member name, compared as characters before any String is made
+        final Map<String, char[]> lastClean = new HashMap<>();
+        // member names of the objects that locate streamed text, innermost last (repeat check)
+        String[] names = new String[16];
+        int namesTop;
+        char[] buf;
+        JsonParser parser;
+        /** Where the parser's offsets start in the body. */
+        int base;
+        /** Tokens of the current event must start before this offset. */
+        int bound;
+        // per event, committed only when the event's payload turned out to be one JSON value
+        final List<Edit> eventEdits = new ArrayList<>();
+        final List<Pending> eventFragments = new ArrayList<>();
+        MaskTally eventTally = new MaskTally();
+        final String[] choiceKeys = new String[8 * 5];
+
+        Pass(String text, MaskTally tally, Runnable deadlineCheck) {
+            this.text = text;
+            this.tally = tally;
+            this.deadlineCheck = deadlineCheck;
         }
-        for (Stream s : streams.values()) {
-            rewrite(s, events, tally);
-        }
-        deadlineCheck.run();
-        boolean any = false;
-        for (Event ev : events) {
-            any |= ev.dirty;
-        }
-        if (!any) {
-            return text;
-        }
-        StringBuilder out = new StringBuilder(text.length() + 64);
-        for (Event ev : events) {
-            if (!ev.dirty) {
-                out.append(text, ev.rawStart, ev.rawEnd);
-                continue;
-            }
-            String data = ev.newData != null ? ev.newData : write(ev.tree);
-            boolean written = false;
-            for (String l : ev.lines) {
-                if (!l.startsWith("data:")) {
-                    out.append(l).append('\n');
-                } else if (!written) {
-                    for (String d : data.split("\n", -1)) {
-                        out.append("data: ").append(d).append('\n');
+
+        String run() {
+            List<Event> events = parseEvents(text);
+            classify(events);
+            buf = blanked(events);
+            try {
+                for (int e = 0; e < events.size(); e++) {
+                    Event ev = events.get(e);
+                    if (ev.skip) {
+                        continue;
                     }
-                    written = true;
+                    if (ev.jsonStart < 0 || !jsonEvent(ev)) {
+                        maskAsText(ev);
+                    }
+                    if ((e & 63) == 0) {
+                        deadlineCheck.run();
+                    }
                 }
+            } finally {
+                closeParser();
+            }
+            for (Stream s : streams.values()) {
+                rewrite(s);
+            }
+            deadlineCheck.run();
+            if (edits.isEmpty()) {
+                return text;
+            }
+            edits.sort(Comparator.comparingInt(Edit::start));
+            StringBuilder out = new StringBuilder(text.length() + 64);
+            int p = 0;
+            for (Edit ed : edits) {
+                if (ed.start() < p) {
+                    throw new IllegalStateException("overlapping rewrites of one event");
+                }
+                out.append(text, p, ed.start()).append(ed.text());
+                p = ed.end();
+            }
+            return out.append(text, p, text.length()).toString();
+        }
+
+        /** Decides per event: no data or [DONE] (skip), a JSON object/array payload, or text. */
+        void classify(List<Event> events) {
+            for (Event ev : events) {
+                if (ev.segCount == 0) {
+                    ev.skip = true;
+                    continue;
+                }
+                int first = firstNonBlank(ev);
+                char c = first < 0 ? 0 : text.charAt(first);
+                if (c == '[' && ev.data(text).strip().equals("[DONE]")) {
+                    ev.skip = true;
+                } else if ((c == '{' || c == '[') && onlyJsonSpaceBefore(ev, first)) {
+                    ev.jsonStart = first;
+                }
+            }
+        }
+
+        /**
+         * True when the data before {@code first} is JSON whitespace (a parser rejects other
+         * Unicode spaces such as U+2003, so such data is not JSON: it is masked as text).
+         */
+        boolean onlyJsonSpaceBefore(Event ev, int first) {
+            for (int k = 0; k < ev.segCount && ev.segs[2 * k] <= first; k++) {
+                for (int i = ev.segs[2 * k]; i < Math.min(first, ev.segs[2 * k + 1]); i++) {
+                    char c = text.charAt(i);
+                    if (c != ' ' && c != '\t' && c != '\r') {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
+
+        /** First character of the data that is not whitespace (as String.strip sees it), or -1. */
+        int firstNonBlank(Event ev) {
+            for (int k = 0; k < ev.segCount; k++) {
+                for (int i = ev.segs[2 * k]; i < ev.segs[2 * k + 1]; i++) {
+                    if (!Character.isWhitespace(text.charAt(i))) {
+                        return i;
+                    }
+                }
+            }
+            return -1;
+        }
+
+        /**
+         * The body with everything but the JSON payloads blanked to spaces, line breaks kept (a JSON
+         * string cannot cross one, so no token can run from one line into another).
+         */
+        char[] blanked(List<Event> events) {
+            char[] b = text.toCharArray();
+            for (Event ev : events) {
+                int p = ev.rawStart;
+                if (ev.jsonStart >= 0) {
+                    for (int k = 0; k < ev.segCount; k++) {
+                        blank(b, p, ev.segs[2 * k]);
+                        p = ev.segs[2 * k + 1];
+                    }
+                }
+                blank(b, p, ev.rawEnd);
+            }
+            return b;
+        }
+
+        /**
+         * Masks the event's payload as JSON; false (and nothing recorded) when the payload is not
+         * exactly one JSON value inside this event.
+         */
+        boolean jsonEvent(Event ev) {
+            bound = ev.dataEnd();
+            try {
+                if (parser == null) {
+                    parser = factory.createParser(buf, ev.jsonStart, buf.length - ev.jsonStart);
+                    base = 0;
+                    JsonToken t = parser.nextToken();
+                    // Jackson reports offsets from the start of the array or from the given offset
+                    // depending on version: calibrate on the first token, whose place is known.
+                    long raw = ((ParserBase) parser).getTokenCharacterOffset();
+                    base = ev.jsonStart - (int) raw;
+                    rootValue(ev, t);
+                } else {
+                    rootValue(ev, parser.nextToken());
+                }
+                int end = offset() + 1;
+                for (int i = end; i < bound; i++) {
+                    char c = buf[i];
+                    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+                        throw NOT_ONE_VALUE;
+                    }
+                }
+            } catch (IOException | NotOneValue notOneValue) {
+                closeParser();
+                eventEdits.clear();
+                eventFragments.clear();
+                eventTally = new MaskTally();
+                return false;
+            }
+            edits.addAll(eventEdits);
+            for (Pending f : eventFragments) {
+                streams.computeIfAbsent(f.key(), k -> new Stream(f.kind(), new ArrayList<>())).fragments().add(f.fragment());
+            }
+            eventEdits.clear();
+            eventFragments.clear();
+            if (!eventTally.isEmpty()) {
+                tally.addAll(eventTally);
+                eventTally = new MaskTally();
+            }
+            return true;
+        }
+
+        void rootValue(Event ev, JsonToken t) throws IOException, NotOneValue {
+            namesTop = 0;
+            if (t == null || offset() != ev.jsonStart || offset() >= bound) {
+                throw NOT_ONE_VALUE;
+            }
+            if (t == JsonToken.START_OBJECT) {
+                root();
+            } else {
+                generic(t, null);
+            }
+        }
+
+        void closeParser() {
+            if (parser != null) {
+                try {
+                    parser.close();
+                } catch (IOException ignored) {
+                    // a parser over an array holds no resource
+                }
+                parser = null;
+            }
+        }
+
+        /** The offset in the body where the current token starts. */
+        int offset() {
+            return base + (int) ((ParserBase) parser).getTokenCharacterOffset();
+        }
+
+        JsonToken next() throws IOException, NotOneValue {
+            JsonToken t = parser.nextToken();
+            if (t == null || offset() >= bound) {
+                throw NOT_ONE_VALUE;
+            }
+            return t;
+        }
+
+        /** Reads the next member name of an object, or null at its end. */
+        String nextName() throws IOException, NotOneValue {
+            return next() == JsonToken.END_OBJECT ? null : parser.currentName();
+        }
+
+        /**
+         * Reads the next member name of an object that locates streamed text and fails closed when
+         * it repeats one since {@code mark}; at the object's end, forgets its names and returns null.
+         */
+        String nextName(int mark) throws IOException, NotOneValue {
+            if (next() == JsonToken.END_OBJECT) {
+                namesTop = mark;
+                return null;
+            }
+            String name = parser.currentName();
+            for (int i = mark; i < namesTop; i++) {
+                if (names[i].equals(name)) {
+                    throw MaskFailure.unscannable("a streamed event repeats a member name");
+                }
+            }
+            if (namesTop == names.length) {
+                names = Arrays.copyOf(names, names.length * 2);
+            }
+            names[namesTop++] = name;
+            return name;
+        }
+
+        /** The next member value; per-token data (logprobs) is noted as the old walk did. */
+        JsonToken value(String name) throws IOException, NotOneValue {
+            JsonToken t = next();
+            if (JsonMasker.isLogprobs(name) && t != JsonToken.VALUE_NULL) {
+                eventTally.sawTokenData();
+            }
+            return t;
+        }
+
+        /** The event object: choices, Responses deltas, Anthropic content_block_delta. */
+        void root() throws IOException, NotOneValue {
+            int seen = namesTop;
+            List<Pending> choices = new ArrayList<>(2);
+            String type = "";
+            String[] responseKey = {"", "", ""};
+            Fragment stringDelta = null;
+            Fragment[] objectDelta = null;
+            Integer index = 0;
+            boolean indexInvalid = false;
+            String name;
+            while ((name = nextName(seen)) != null) {
+                JsonToken t = value(name);
+                switch (name) {
+                    case "choices" -> {
+                        if (t == JsonToken.START_ARRAY) {
+                            choices(choices);
+                        } else {
+                            generic(t, name);
+                        }
+                    }
+                    case "type", "item_id", "output_index", "content_index" -> {
+                        String v = t.isScalarValue() ? parser.getText() : "";
+                        if (t == JsonToken.VALUE_STRING) {
+                            maskOther(name);
+                        } else {
+                            generic(t, name);
+                        }
+                        switch (name) {
+                            case "type" -> type = t == JsonToken.VALUE_STRING ? v : "";
+                            case "item_id" -> responseKey[0] = v;
+                            case "output_index" -> responseKey[1] = v;
+                            default -> responseKey[2] = v;
+                        }
+                    }
+                    case "index" -> {
+                        index = intValue(t);
+                        indexInvalid = index == null;
+                        generic(t, name);
+                    }
+                    case "delta" -> {
+                        if (t == JsonToken.VALUE_STRING) {
+                            stringDelta = new Fragment(offset(), parser.getText());
+                        } else if (t == JsonToken.START_OBJECT) {
+                            objectDelta = anthropicDelta();
+                        } else {
+                            generic(t, name);
+                        }
+                    }
+                    default -> generic(t, name);
+                }
+            }
+            eventFragments.addAll(choices);
+            boolean responses = type.startsWith("response.") && type.endsWith(".delta");
+            if (stringDelta != null) {
+                if (responses) {
+                    String key = "r" + type + ":" + responseKey[0] + ":" + responseKey[1] + ":" + responseKey[2];
+                    eventFragments.add(new Pending(key, type.contains("arguments") ? Kind.ARGS : Kind.TEXT, stringDelta));
+                } else {
+                    maskOther("delta", stringDelta);
+                }
+            }
+            if (objectDelta != null) {
+                boolean anthropic = type.equals("content_block_delta");
+                for (int k = 0; k < ANTHROPIC_FIELDS.size(); k++) {
+                    Fragment f = objectDelta[k];
+                    if (f == null) {
+                        continue;
+                    }
+                    if (anthropic) {
+                        if (indexInvalid) {
+                            throw MaskFailure.unscannable("a streamed event's index is not an integer");
+                        }
+                        String key = "a" + index + ":" + (k == 0 ? "text" : k == 1 ? "thinking" : "json");
+                        eventFragments.add(new Pending(key, k == 2 ? Kind.ARGS : Kind.TEXT, f));
+                    } else {
+                        maskOther(ANTHROPIC_FIELDS.get(k), f);
+                    }
+                }
+            }
+        }
+
+        /** An object-valued root "delta": its text/thinking/partial_json strings, decided on later. */
+        Fragment[] anthropicDelta() throws IOException, NotOneValue {
+            int seen = namesTop;
+            Fragment[] found = new Fragment[ANTHROPIC_FIELDS.size()];
+            String name;
+            while ((name = nextName(seen)) != null) {
+                JsonToken t = value(name);
+                int k = ANTHROPIC_FIELDS.indexOf(name);
+                if (k >= 0 && t == JsonToken.VALUE_STRING) {
+                    found[k] = new Fragment(offset(), parser.getText());
+                } else {
+                    generic(t, name);
+                }
+            }
+            return found;
+        }
+
+        void choices(List<Pending> out) throws IOException, NotOneValue {
+            JsonToken t;
+            for (int k = 0; (t = next()) != JsonToken.END_ARRAY; k++) {
+                if (t == JsonToken.START_OBJECT) {
+                    choice(k, out);
+                } else {
+                    generic(t, "choices");
+                }
+            }
+        }
+
+        /** One choice; its index may come after its delta, so its streams are keyed at its end. */
+        void choice(int position, List<Pending> out) throws IOException, NotOneValue {
+            int seen = namesTop;
+            Fragment text = null;
+            Fragment[] delta = null;
+            List<int[]> callIndexes = new ArrayList<>(0);
+            List<Fragment> calls = new ArrayList<>(0);
+            Integer index = position;
+            boolean indexInvalid = false;
+            String name;
+            while ((name = nextName(seen)) != null) {
+                JsonToken t = value(name);
+                switch (name) {
+                    case "index" -> {
+                        index = intValue(t);
+                        indexInvalid = index == null;
+                        generic(t, name);
+                    }
+                    case "text" -> {
+                        if (t == JsonToken.VALUE_STRING) {
+                            text = new Fragment(offset(), parser.getText());
+                        } else {
+                            generic(t, name);
+                        }
+                    }
+                    case "delta" -> {
+                        if (t == JsonToken.START_OBJECT) {
+                            delta = delta(callIndexes, calls);
+                        } else {
+                            generic(t, name);
+                        }
+                    }
+                    default -> generic(t, name);
+                }
+            }
+            boolean streamed = text != null || !calls.isEmpty();
+            for (int k = 0; delta != null && k < delta.length; k++) {
+                streamed |= delta[k] != null;
+            }
+            if (!streamed) {
+                return;
+            }
+            if (indexInvalid) {
+                throw MaskFailure.unscannable("a streamed event's index is not an integer");
+            }
+            if (text != null) {
+                out.add(new Pending(choiceKey(index, 0), Kind.TEXT, text));
+            }
+            if (delta != null) {
+                for (int k = 0; k < DELTA_TEXT.size(); k++) {
+                    if (delta[k] != null) {
+                        out.add(new Pending(choiceKey(index, k + 1), Kind.TEXT, delta[k]));
+                    }
+                }
+            }
+            for (int c = 0; c < calls.size(); c++) {
+                int[] ci = callIndexes.get(c);
+                if (ci[1] != 0) {
+                    throw MaskFailure.unscannable("a streamed tool call's index is not an integer");
+                }
+                out.add(new Pending("t" + index + ":" + ci[0], Kind.ARGS, calls.get(c)));
+            }
+        }
+
+        /** "c{index}:{field}" for a choice's text (0) or delta field (1 + its place in DELTA_TEXT). */
+        String choiceKey(int index, int field) {
+            if (index >= 0 && index < 8) {
+                String k = choiceKeys[index * 5 + field];
+                if (k == null) {
+                    k = "c" + index + ":" + (field == 0 ? "text" : DELTA_TEXT.get(field - 1));
+                    choiceKeys[index * 5 + field] = k;
+                }
+                return k;
+            }
+            return "c" + index + ":" + (field == 0 ? "text" : DELTA_TEXT.get(field - 1));
+        }
+
+        /** A choice's delta: streamed text members and tool calls; the rest is masked in place. */
+        Fragment[] delta(List<int[]> callIndexes, List<Fragment> calls) throws IOException, NotOneValue {
+            int seen = namesTop;
+            Fragment[] found = new Fragment[DELTA_TEXT.size()];
+            String name;
+            while ((name = nextName(seen)) != null) {
+                JsonToken t = value(name);
+                int k = DELTA_TEXT.indexOf(name);
+                if (k >= 0 && t == JsonToken.VALUE_STRING) {
+                    found[k] = new Fragment(offset(), parser.getText());
+                } else if (name.equals("tool_calls") && t == JsonToken.START_ARRAY) {
+                    int c = 0;
+                    while ((t = next()) != JsonToken.END_ARRAY) {
+                        if (t == JsonToken.START_OBJECT) {
+                            toolCall(c, callIndexes, calls);
+                        } else {
+                            generic(t, name);
+                        }
+                        c++;
+                    }
+                } else {
+                    generic(t, name);
+                }
+            }
+            return found;
+        }
+
+        void toolCall(int position, List<int[]> callIndexes, List<Fragment> calls) throws IOException, NotOneValue {
+            int seen = namesTop;
+            Integer index = position;
+            Fragment args = null;
+            String name;
+            while ((name = nextName(seen)) != null) {
+                JsonToken t = value(name);
+                if (name.equals("index")) {
+                    index = intValue(t);
+                    generic(t, name);
+                } else if (name.equals("function") && t == JsonToken.START_OBJECT) {
+                    int fnSeen = namesTop;
+                    String fn;
+                    while ((fn = nextName(fnSeen)) != null) {
+                        JsonToken v = value(fn);
+                        if (fn.equals("arguments") && v == JsonToken.VALUE_STRING) {
+                            args = new Fragment(offset(), parser.getText());
+                        } else {
+                            generic(v, fn);
+                        }
+                    }
+                } else {
+                    generic(t, name);
+                }
+            }
+            if (args != null) {
+                callIndexes.add(new int[] {index == null ? 0 : index, index == null ? 1 : 0});
+                calls.add(args);
+            }
+        }
+
+        /** An index member: its int value, or null when it is anything else (then ambiguous). */
+        Integer intValue(JsonToken t) throws IOException {
+            if (t == JsonToken.VALUE_NUMBER_INT && parser.getNumberType() == JsonParser.NumberType.INT) {
+                return parser.getIntValue();
+            }
+            return null;
+        }
+
+        /** Masks every string of a value that belongs to no stream, in place. */
+        void generic(JsonToken t, String field) throws IOException, NotOneValue {
+            switch (t) {
+                case VALUE_STRING -> maskOther(field);
+                case START_OBJECT -> {
+                    String name;
+                    while ((name = nextName()) != null) {
+                        generic(value(name), name);
+                    }
+                }
+                case START_ARRAY -> {
+                    JsonToken v;
+                    while ((v = next()) != JsonToken.END_ARRAY) {
+                        generic(v, field);
+                    }
+                }
+                default -> {
+                    // numbers and literals are never masked
+                }
+            }
+        }
+
+        void maskOther(String field) throws IOException {
+            char[] chars = parser.getTextCharacters();
+            int off = parser.getTextOffset();
+            int len = parser.getTextLength();
+            char[] last = field == null ? null : lastClean.get(field);
+            if (last != null && Arrays.equals(last, 0, last.length, chars, off, off + len)) {
+                return;
+            }
+            Fragment f = new Fragment(offset(), parser.getText());
+            if (!maskOther(field, f) && field != null && len <= 256) {
+                lastClean.put(field, Arrays.copyOfRange(chars, off, off + len));
+            }
+        }
+
+        /** True if the string changed. */
+        boolean maskOther(String field, Fragment f) {
+            String m = maskCached(field, f.text());
+            if (!m.equals(f.text())) {
+                eventEdits.add(replaceString(f.tokenStart(), m));
+                return true;
+            }
+            return false;
+        }
+
+        /** A value with nothing to mask stays clean wherever it repeats, so it is scanned once per body. */
+        String maskCached(String field, String value) {
+            // "arguments" are masked as JSON, everything else as text: keep the two apart
+            Set<String> clean = "arguments".equals(field) ? cleanArgs : cleanText;
+            if (clean.contains(value)) {
+                return value;
+            }
+            String m = json.maskString(field, value, eventTally);
+            if (m.equals(value) && value.length() <= 256 && clean.size() < 4096) {
+                clean.add(value);
+            }
+            return m;
+        }
+
+        /** The JSON string token starting at {@code start} becomes the string {@code value}. */
+        Edit replaceString(int start, String value) {
+            if (buf[start] != '"') {
+                throw new IllegalStateException("a string token was not where the parser reported it");
+            }
+            int i = start + 1;
+            while (buf[i] != '"') {
+                i += buf[i] == '\\' ? 2 : 1;
+            }
+            String quoted = "\"" + new String(JsonStringEncoder.getInstance().quoteAsString(value)) + "\"";
+            return new Edit(start, i + 1, quoted);
+        }
+
+        void maskAsText(Event ev) {
+            String data = ev.data(text);
+            String masked = redactor.mask(data, tally);
+            if (masked.equals(data)) {
+                return;
+            }
+            // the data lines are written anew where the first one was; other lines stay
+            StringBuilder out = new StringBuilder(masked.length() + 64);
+            boolean written = false;
+            int i = ev.rawStart;
+            while (i < ev.rawEnd) {
+                int nl = text.indexOf('\n', i);
+                int lineEnd = nl < 0 || nl >= ev.rawEnd ? ev.rawEnd : nl;
+                int next = lineEnd < ev.rawEnd ? lineEnd + 1 : ev.rawEnd;
+                int le = lineEnd > i && text.charAt(lineEnd - 1) == '\r' ? lineEnd - 1 : lineEnd;
+                if (le > i) {
+                    if (!text.startsWith("data:", i) || le - i < 5) {
+                        out.append(text, i, le).append('\n');
+                    } else if (!written) {
+                        for (String d : masked.split("\n", -1)) {
+                            out.append("data: ").append(d).append('\n');
+                        }
+                        written = true;
+                    }
+                }
+                i = next;
             }
             out.append('\n');
+            edits.add(new Edit(ev.rawStart, ev.rawEnd, out.toString()));
         }
-        return out.toString();
+
+        void rewrite(Stream s) {
+            List<Fragment> frags = s.fragments();
+            StringBuilder whole = new StringBuilder();
+            for (Fragment f : frags) {
+                whole.append(f.text());
+            }
+            String w = whole.toString();
+            if (s.kind() == Kind.ARGS) {
+                String masked = json.maskArguments(w, tally);
+                if (!masked.equals(w)) {
+                    for (int i = 0; i < frags.size(); i++) {
+                        edits.add(replaceString(frags.get(i).tokenStart(), i == 0 ? masked : ""));
+                    }
+                }
+                return;
+            }
+            List<Replacement> plan = redactor.plan(w, tally);
+            if (plan.isEmpty()) {
+                return;
+            }
+            int mi = 0;
+            int a = 0;
+            for (Fragment f : frags) {
+                int b = a + f.text().length();
+                StringBuilder out = new StringBuilder(f.text().length());
+                int p = a;
+                while (p < b) {
+                    while (mi < plan.size() && plan.get(mi).end() <= p) {
+                        mi++;
+                    }
+                    if (mi < plan.size() && plan.get(mi).start() <= p) {
+                        Replacement r = plan.get(mi);
+                        if (p == r.start()) {
+                            out.append(r.token());
+                        }
+                        p = Math.min(b, r.end());
+                    } else {
+                        int next = mi < plan.size() ? Math.min(b, plan.get(mi).start()) : b;
+                        out.append(w, p, next);
+                        p = next;
+                    }
+                }
+                if (!out.toString().equals(f.text())) {
+                    edits.add(replaceString(f.tokenStart(), out.toString()));
+                }
+                a = b;
+            }
+        }
     }
 
-    private String write(JsonNode tree) {
-        try {
-            return mapper.writeValueAsString(tree);
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot serialize a parsed event", e);
+    private static void blank(char[] b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (b[i] != '\n') {
+                b[i] = ' ';
+            }
         }
     }
 
-    private static List<Event> parse(String s) {
+    /** Events as the SSE format delimits them: by empty lines (LF or CRLF line ends). */
+    private static List<Event> parseEvents(String s) {
         List<Event> events = new ArrayList<>();
         int n = s.length();
         int i = 0;
@@ -166,16 +813,17 @@ public final class SseMasker {
             int nl = s.indexOf('\n', i);
             int lineEnd = nl < 0 ? n : nl;
             int next = nl < 0 ? n : nl + 1;
-            String line = s.substring(i, lineEnd);
-            if (line.endsWith("\r")) {
-                line = line.substring(0, line.length() - 1);
-            }
-            if (line.isEmpty()) {
+            int le = lineEnd > i && s.charAt(lineEnd - 1) == '\r' ? lineEnd - 1 : lineEnd;
+            if (le == i) {
                 cur.rawEnd = next;
                 events.add(cur);
                 cur = new Event(next);
-            } else {
-                cur.lines.add(line);
+            } else if (le - i >= 5 && s.startsWith("data:", i)) {
+                int vs = i + 5;
+                if (vs < le && s.charAt(vs) == ' ') {
+                    vs++;
+                }
+                cur.addSeg(vs, le);
             }
             i = next;
         }
@@ -184,166 +832,5 @@ public final class SseMasker {
             events.add(cur);
         }
         return events;
-    }
-
-    private static void extract(int e, JsonNode tree, Map<String, Stream> streams, IdentityHashMap<ObjectNode, Set<String>> skip) {
-        if (!(tree instanceof ObjectNode root)) {
-            return;
-        }
-        if (root.get("choices") instanceof ArrayNode choices) {
-            for (int k = 0; k < choices.size(); k++) {
-                if (!(choices.get(k) instanceof ObjectNode choice)) {
-                    continue;
-                }
-                int idx = choice.path("index").asInt(k);
-                add(streams, skip, "c" + idx + ":text", Kind.TEXT, e, choice, "text");
-                if (choice.get("delta") instanceof ObjectNode delta) {
-                    for (String f : List.of("content", "reasoning_content", "reasoning", "refusal")) {
-                        add(streams, skip, "c" + idx + ":" + f, Kind.TEXT, e, delta, f);
-                    }
-                    if (delta.get("tool_calls") instanceof ArrayNode calls) {
-                        for (int c = 0; c < calls.size(); c++) {
-                            if (calls.get(c) instanceof ObjectNode call && call.get("function") instanceof ObjectNode fn) {
-                                int ti = call.path("index").asInt(c);
-                                add(streams, skip, "t" + idx + ":" + ti, Kind.ARGS, e, fn, "arguments");
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        String type = root.path("type").asText("");
-        if (type.startsWith("response.") && type.endsWith(".delta")) {
-            String item = root.path("item_id").asText("") + ":" + root.path("output_index").asText("") + ":"
-                    + root.path("content_index").asText("");
-            Kind kind = type.contains("arguments") ? Kind.ARGS : Kind.TEXT;
-            add(streams, skip, "r" + type + ":" + item, kind, e, root, "delta");
-        } else if (type.equals("content_block_delta") && root.get("delta") instanceof ObjectNode d) {
-            int idx = root.path("index").asInt(0);
-            add(streams, skip, "a" + idx + ":text", Kind.TEXT, e, d, "text");
-            add(streams, skip, "a" + idx + ":thinking", Kind.TEXT, e, d, "thinking");
-            add(streams, skip, "a" + idx + ":json", Kind.ARGS, e, d, "partial_json");
-        }
-    }
-
-    private static void add(Map<String, Stream> streams, IdentityHashMap<ObjectNode, Set<String>> skip, String key,
-                            Kind kind, int event, ObjectNode holder, String field) {
-        JsonNode v = holder.get(field);
-        if (v == null || !v.isTextual()) {
-            return;
-        }
-        streams.computeIfAbsent(key, k -> new Stream(kind, new ArrayList<>()))
-                .fragments().add(new Fragment(event, holder, field, v.textValue()));
-        skip.computeIfAbsent(holder, h -> new HashSet<>()).add(field);
-    }
-
-    /** Masks every string not owned by a stream; true if anything changed. */
-    private boolean walk(JsonNode node, String field, IdentityHashMap<ObjectNode, Set<String>> skip, MaskTally tally,
-                         Set<String> clean) {
-        boolean changed = false;
-        if (node instanceof ObjectNode obj) {
-            Set<String> skipped = skip.getOrDefault(obj, Set.of());
-            List<String> names = new ArrayList<>();
-            obj.fieldNames().forEachRemaining(names::add);
-            for (String name : names) {
-                JsonNode v = obj.get(name);
-                if (JsonMasker.isLogprobs(name) && !v.isNull()) {
-                    tally.sawTokenData();
-                }
-                if (v.isTextual()) {
-                    if (!skipped.contains(name)) {
-                        String m = maskCached(name, v.textValue(), tally, clean);
-                        if (!m.equals(v.textValue())) {
-                            obj.set(name, TextNode.valueOf(m));
-                            changed = true;
-                        }
-                    }
-                } else {
-                    changed |= walk(v, name, skip, tally, clean);
-                }
-            }
-        } else if (node instanceof ArrayNode arr) {
-            for (int i = 0; i < arr.size(); i++) {
-                JsonNode v = arr.get(i);
-                if (v.isTextual()) {
-                    String m = maskCached(field, v.textValue(), tally, clean);
-                    if (!m.equals(v.textValue())) {
-                        arr.set(i, TextNode.valueOf(m));
-                        changed = true;
-                    }
-                } else {
-                    changed |= walk(v, field, skip, tally, clean);
-                }
-            }
-        }
-        return changed;
-    }
-
-    /** A value with nothing to mask stays clean wherever it repeats, so it is scanned once per body. */
-    private String maskCached(String field, String value, MaskTally tally, Set<String> clean) {
-        // "arguments" are masked as JSON, everything else as text: keep the two apart
-        String key = ("arguments".equals(field) ? "a:" : "t:") + value;
-        if (clean.contains(key)) {
-            return value;
-        }
-        String m = json.maskString(field, value, tally);
-        if (m.equals(value) && value.length() <= 256 && clean.size() < 4096) {
-            clean.add(key);
-        }
-        return m;
-    }
-
-    private void rewrite(Stream s, List<Event> events, MaskTally tally) {
-        List<Fragment> frags = s.fragments();
-        StringBuilder whole = new StringBuilder();
-        for (Fragment f : frags) {
-            whole.append(f.text());
-        }
-        String w = whole.toString();
-        if (s.kind() == Kind.ARGS) {
-            String masked = json.maskArguments(w, tally);
-            if (!masked.equals(w)) {
-                for (int i = 0; i < frags.size(); i++) {
-                    set(frags.get(i), i == 0 ? masked : "", events);
-                }
-            }
-            return;
-        }
-        List<Replacement> plan = redactor.plan(w, tally);
-        if (plan.isEmpty()) {
-            return;
-        }
-        int mi = 0;
-        int a = 0;
-        for (Fragment f : frags) {
-            int b = a + f.text().length();
-            StringBuilder out = new StringBuilder(f.text().length());
-            int p = a;
-            while (p < b) {
-                while (mi < plan.size() && plan.get(mi).end() <= p) {
-                    mi++;
-                }
-                if (mi < plan.size() && plan.get(mi).start() <= p) {
-                    Replacement r = plan.get(mi);
-                    if (p == r.start()) {
-                        out.append(r.token());
-                    }
-                    p = Math.min(b, r.end());
-                } else {
-                    int next = mi < plan.size() ? Math.min(b, plan.get(mi).start()) : b;
-                    out.append(w, p, next);
-                    p = next;
-                }
-            }
-            if (!out.toString().equals(f.text())) {
-                set(f, out.toString(), events);
-            }
-            a = b;
-        }
-    }
-
-    private static void set(Fragment f, String value, List<Event> events) {
-        f.holder().set(f.field(), TextNode.valueOf(value));
-        events.get(f.event()).dirty = true;
     }
 }
