@@ -9,6 +9,7 @@ import io.inferencepam.bench.runner.FrameChannel;
 import io.inferencepam.e2e.support.RedisServer;
 import io.inferencepam.pam.record.chain.CheckpointSigner;
 import io.inferencepam.pam.record.sink.RedisStreamSink;
+import io.inferencepam.bench.ProcStats;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -125,7 +126,7 @@ public final class AuditLatencyBench {
     private void run() throws Exception {
         Path dir = Files.createTempDirectory("pam-audit-bench");
         System.err.println("logs in " + dir);
-        String loadBefore = loadAverage();
+        String loadBefore = ProcStats.loadAverage();
         // Runners are stopped (in the finally below) before redis-server is: their writers flush
         // and checkpoint at shutdown, so the store must still be there.
         try (RedisServer redis = RedisServer.start()) {
@@ -284,16 +285,16 @@ public final class AuditLatencyBench {
             threads[i].start();
         }
         Thread.sleep(warmup.toMillis());
-        long cpu0 = cpuNanos(t.process.pid());
-        long redis0 = cpuNanos(redisPid);
+        long cpu0 = ProcStats.cpuNanos(t.process.pid());
+        long redis0 = ProcStats.cpuNanos(redisPid);
         long t0 = System.nanoTime();
         phase.measureFrom = t0;
         phase.value = Phase.MEASURE;
         Thread.sleep(measure.toMillis());
         long t1 = System.nanoTime();
         phase.value = Phase.STOP;
-        long cpu1 = cpuNanos(t.process.pid());
-        long redis1 = cpuNanos(redisPid);
+        long cpu1 = ProcStats.cpuNanos(t.process.pid());
+        long redis1 = ProcStats.cpuNanos(redisPid);
         for (Thread th : threads) {
             th.join(30_000);
         }
@@ -488,7 +489,7 @@ public final class AuditLatencyBench {
                         + "%d CPUs; server JVM options: %s; load average (1/5/15 min) at start %s, at end %s%n%n",
                 opt.conns(), rate, opt.rate() > 0 ? Double.NaN : opt.fraction() * 100, opt.reps(), opt.warmup().toSeconds(),
                 opt.measure().toSeconds(), Runtime.getRuntime().availableProcessors(),
-                opt.jvmOpts().isEmpty() ? "(defaults)" : String.join(" ", opt.jvmOpts()), loadBefore, loadAverage()));
+                opt.jvmOpts().isEmpty() ? "(defaults)" : String.join(" ", opt.jvmOpts()), loadBefore, ProcStats.loadAverage()));
         sb.append("| target | calls/s median | p50 µs | p90 µs | p99 µs | p99.9 µs | p99 per rep, median (min–max) "
                 + "| p99 ÷ off, median of paired reps (min–max) | p99 ÷ shape (same) | runner CPU µs/call | redis CPU µs/call |\n");
         sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -539,24 +540,7 @@ public final class AuditLatencyBench {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    private static long cpuNanos(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L; // USER_HZ 100
-        } catch (IOException | RuntimeException e) {
-            return 0;
-        }
-    }
 
-    private static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
-            return f[0] + "/" + f[1] + "/" + f[2];
-        } catch (IOException | RuntimeException e) {
-            return "n/a";
-        }
-    }
 
     private static Options parse(String[] args) {
         int conns = 32;

@@ -1,6 +1,7 @@
 package io.inferencepam.bench.record;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.inferencepam.bench.ProcStats;
 import io.inferencepam.e2e.support.RedisServer;
 import io.inferencepam.pam.record.chain.CanonicalJson;
 import io.inferencepam.pam.record.chain.CheckpointSigner;
@@ -52,7 +53,7 @@ public final class AuditWriteRateBench {
         try (RedisServer redis = RedisServer.start(); JedisPooled jedis = new JedisPooled(URI.create(redis.url()), 5000)) {
             System.out.printf("records=%d, field r = %d bytes (the linked canonical entry; redis-benchmark sends r of the same size), "
                     + "fields i, s, r, XADD MAXLEN ~ 1000000, one connection; redis-server on %s; load average %s%n",
-                    n, entry, redis.url(), loadAverage());
+                    n, entry, redis.url(), ProcStats.loadAverage());
             long serverPid;
             try (redis.clients.jedis.Jedis one = new redis.clients.jedis.Jedis("127.0.0.1", redis.port())) {
                 serverPid = Long.parseLong(one.info("server").lines().filter(l -> l.startsWith("process_id:"))
@@ -87,7 +88,7 @@ public final class AuditWriteRateBench {
                         stat(runs, r -> r[2].clientCpuUs(), "%.1f"), stat(runs, r -> r[0].serverCpuUs(), "%.1f"),
                         stat(runs, r -> r[1].serverCpuUs(), "%.1f"), stat(runs, r -> r[2].serverCpuUs(), "%.1f"));
             }
-            System.out.printf("load average at the end %s%n", loadAverage());
+            System.out.printf("load average at the end %s%n", ProcStats.loadAverage());
         }
     }
 
@@ -111,14 +112,6 @@ public final class AuditWriteRateBench {
             last = c.linkAndEncode(record(i, filler));
         }
         return last.length;
-    }
-
-    private static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).trim();
-        } catch (java.io.IOException e) {
-            return "n/a";
-        }
     }
 
     static ObjectNode record(int i, String filler) {
@@ -153,7 +146,7 @@ public final class AuditWriteRateBench {
         long[] writerThreads = Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> t.getName().startsWith("pam-audit-")).mapToLong(Thread::getId).toArray();
         long cpu0 = threadsCpu(writerThreads);
-        long srv0 = processCpuNanos(serverPid);
+        long srv0 = ProcStats.cpuNanos(serverPid);
         long t0 = System.nanoTime();
         for (ObjectNode r : records) {
             if (!w.submit(r) || w.stats().overflowed.get() > 0) {
@@ -166,7 +159,7 @@ public final class AuditWriteRateBench {
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         long cpu1 = threadsCpu(writerThreads);
-        long srv1 = processCpuNanos(serverPid);
+        long srv1 = ProcStats.cpuNanos(serverPid);
         if (w.stats().spooled.get() > 0) {
             System.out.printf("  (note: %d spooled: the store refused writes)%n", w.stats().spooled.get());
         }
@@ -192,17 +185,6 @@ public final class AuditWriteRateBench {
         return sum;
     }
 
-    /** utime + stime of a process from /proc (10 ms ticks). */
-    static long processCpuNanos(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
-        } catch (java.io.IOException | RuntimeException e) {
-            return 0;
-        }
-    }
-
     /** redis-benchmark: one connection, same key, same fields, same entry size, same pipeline depth. */
     static Result redisBenchmark(int port, long serverPid, int n, int entry, int depth) throws Exception {
         String cmd = String.join(" ", "redis-benchmark", "-p", Integer.toString(port), "-c", "1", "-n", Integer.toString(n),
@@ -210,7 +192,7 @@ public final class AuditWriteRateBench {
                 "s", "123456", "r", "y".repeat(entry));
         // bash's `times` prints the children's user and system CPU: the client side's cost
         Process p = new ProcessBuilder("bash", "-c", cmd + "; times").redirectErrorStream(true).start();
-        long srv0 = processCpuNanos(serverPid);
+        long srv0 = ProcStats.cpuNanos(serverPid);
         StringBuilder out = new StringBuilder();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
@@ -219,7 +201,7 @@ public final class AuditWriteRateBench {
             }
         }
         p.waitFor();
-        long srv1 = processCpuNanos(serverPid);
+        long srv1 = ProcStats.cpuNanos(serverPid);
         Matcher m = Pattern.compile("([0-9.]+) requests per second").matcher(out);
         double last = -1;
         while (m.find()) {

@@ -1,5 +1,6 @@
 package io.inferencepam.bench.runner;
 
+import io.inferencepam.bench.ProcStats;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
@@ -67,7 +68,7 @@ public final class LoadDriver {
 
     private final Options opt;
     private final List<Process> started = new ArrayList<>();
-    private final String loadBefore = loadAverage();
+    private final String loadBefore = ProcStats.loadAverage();
     private int replyLength;
     private int questionLength;
 
@@ -202,14 +203,14 @@ public final class LoadDriver {
             threads[i].start();
         }
         Thread.sleep(warmup.toMillis());
-        long cpu0 = cpuNanos(t.process().pid());
+        long cpu0 = ProcStats.cpuNanos(t.process().pid());
         long drv0 = driverCpuNanos();
         long t0 = System.nanoTime();
         phase.value = Phase.MEASURE;
         Thread.sleep(measure.toMillis());
         phase.value = Phase.STOP;
         long t1 = System.nanoTime();
-        long cpu1 = cpuNanos(t.process().pid());
+        long cpu1 = ProcStats.cpuNanos(t.process().pid());
         long drv1 = driverCpuNanos();
         for (Thread th : threads) {
             th.join(10_000);
@@ -367,27 +368,7 @@ public final class LoadDriver {
         return ch.payloadLength();
     }
 
-    /** utime + stime of a process, from /proc (Linux); 0 elsewhere. */
-    private static long cpuNanos(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
-            return ticks * (1_000_000_000L / 100); // USER_HZ is 100 on Linux
-        } catch (IOException | RuntimeException e) {
-            return 0;
-        }
-    }
 
-    /** Other work on the machine shows here first: record it with the figures. */
-    private static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
-            return f[0] + "/" + f[1] + "/" + f[2];
-        } catch (IOException | RuntimeException e) {
-            return "n/a";
-        }
-    }
 
     private static long driverCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
@@ -401,7 +382,7 @@ public final class LoadDriver {
                         + "%ds JIT warm-up per server first; %d CPUs; %s %s; server JVM options: %s; load average (1/5/15 min) at start %s, at end %s%n%n",
                 opt.reps(), opt.warmup().toSeconds(), opt.measure().toSeconds(), opt.jvmWarmup().toSeconds(), Runtime.getRuntime().availableProcessors(),
                 System.getProperty("java.vm.name"), System.getProperty("java.version"),
-                opt.jvmOpts().isEmpty() ? "(defaults)" : String.join(" ", opt.jvmOpts()), loadBefore, loadAverage()));
+                opt.jvmOpts().isEmpty() ? "(defaults)" : String.join(" ", opt.jvmOpts()), loadBefore, ProcStats.loadAverage()));
         sb.append(String.format(Locale.ROOT, "Clients: %s. Floor: %s.%n%n",
                 opt.clientLoops() > 0 ? opt.clientLoops() + " event-loop thread(s) multiplexing the K connections (like nginx workers)"
                         : "one blocking thread per connection",

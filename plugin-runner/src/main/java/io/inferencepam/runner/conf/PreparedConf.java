@@ -16,10 +16,12 @@ import java.util.List;
  * @param correlated      whether some plugin shares state between phases
  * @param observesOutcomes whether some plugin overrides {@link Plugin#onRequestOutcome} or
  *                        {@link Plugin#onResponseOutcome} (else the runtime skips that step)
+ * @param requestCost     how long the request phase's chain has been holding a plugin thread
+ * @param responseCost    the same for the response phase
  */
 public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugin> plugins,
                            Requirements requestNeeds, Requirements responseNeeds, boolean correlated,
-                           boolean observesOutcomes) {
+                           boolean observesOutcomes, ChainCost requestCost, ChainCost responseCost) {
 
     public static final String REQUEST_ID_VAR = "request_id";
 
@@ -42,7 +44,8 @@ public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugi
         // A body is only readable in its own phase; asking for the other would fail the RPC.
         req = new Requirements(req.vars(), req.requestBody(), false);
         resp = new Requirements(resp.vars(), false, resp.responseBody());
-        return new PreparedConf(identity, List.copyOf(names), List.copyOf(plugins), req, resp, correlated, observes);
+        return new PreparedConf(identity, List.copyOf(names), List.copyOf(plugins), req, resp, correlated, observes,
+                new ChainCost(), new ChainCost());
     }
 
     private static boolean overrides(Plugin p, String method, Class<?> outcomeType) {
@@ -56,5 +59,9 @@ public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugi
 
     public Requirements needs(Phase phase) {
         return phase == Phase.REQUEST ? requestNeeds : responseNeeds;
+    }
+
+    public ChainCost cost(Phase phase) {
+        return phase == Phase.REQUEST ? requestCost : responseCost;
     }
 }

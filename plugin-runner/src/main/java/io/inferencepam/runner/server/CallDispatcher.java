@@ -100,7 +100,7 @@ public final class CallDispatcher {
         Optional<Attributes> exchange = exchangeFor(conf, request.var(PreparedConf.REQUEST_ID_VAR));
         CallContext ctx = context(conf, exchange, startNanos);
         RequestState initial = new RequestState(request, RequestRewrite.NONE, null, null);
-        CompletableFuture<RequestState> chain = entry.enter().thenApply(entered -> initial);
+        CompletableFuture<RequestState> chain = entry.enter(conf.requestCost()).thenApply(entered -> initial);
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
@@ -200,7 +200,7 @@ public final class CallDispatcher {
         Optional<String> requestId = response.var(PreparedConf.REQUEST_ID_VAR);
         Optional<Attributes> exchange = exchangeFor(conf, requestId);
         CallContext ctx = context(conf, exchange, startNanos);
-        CompletableFuture<HttpResponse> chain = entry.enter().thenApply(entered -> response);
+        CompletableFuture<HttpResponse> chain = entry.enter(conf.responseCost()).thenApply(entered -> response);
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);

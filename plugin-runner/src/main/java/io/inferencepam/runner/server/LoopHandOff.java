@@ -1,5 +1,6 @@
 package io.inferencepam.runner.server;
 
+import io.inferencepam.runner.conf.ChainCost;
 import io.netty.util.concurrent.EventExecutor;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +23,9 @@ import java.util.concurrent.RejectedExecutionException;
 final class LoopHandOff implements PluginEntry {
     private final EventExecutor loop;
     private final PluginPool pool;
-    private List<CompletableFuture<Void>> pending = new ArrayList<>();
+    /** This pass's calls: the tasks that start them, and their futures, to fail them if refused. */
+    private List<Runnable> pending = new ArrayList<>();
+    private List<CompletableFuture<Void>> failures = new ArrayList<>();
 
     LoopHandOff(EventExecutor loop, PluginPool pool) {
         this.loop = loop;
@@ -30,39 +33,35 @@ final class LoopHandOff implements PluginEntry {
     }
 
     @Override
-    public CompletableFuture<Void> enter() {
-        if (!loop.inEventLoop()) {
-            return pool.enter();
+    public CompletableFuture<Void> enter(ChainCost cost) {
+        if (!loop.inEventLoop() || cost.slow()) {
+            return pool.enter(cost); // a slow phase's calls run side by side, not one after another
         }
         CompletableFuture<Void> entered = new CompletableFuture<>();
-        pending.add(entered);
+        pending.add(PluginPool.timed(entered, cost));
+        failures.add(entered);
         if (pending.size() == 1) {
             try {
                 loop.execute(this::handOver);
             } catch (RejectedExecutionException e) {
-                fail(takePending(), e); // the loop is shutting down
+                fail(failures, e); // the loop is shutting down
+                pending = new ArrayList<>();
+                failures = new ArrayList<>();
             }
         }
         return entered;
     }
 
     private void handOver() {
-        List<CompletableFuture<Void>> batch = takePending();
-        List<Runnable> tasks = new ArrayList<>(batch.size());
-        for (CompletableFuture<Void> entered : batch) {
-            tasks.add(() -> entered.complete(null));
-        }
+        List<Runnable> tasks = pending;
+        List<CompletableFuture<Void>> entered = failures;
+        pending = new ArrayList<>();
+        failures = new ArrayList<>();
         try {
             pool.executeAll(tasks);
         } catch (RejectedExecutionException e) {
-            fail(batch, e); // every call of the batch fails closed; their dependents are runtime code only
+            fail(entered, e); // every call of the batch fails closed; their dependents are runtime code only
         }
-    }
-
-    private List<CompletableFuture<Void>> takePending() {
-        List<CompletableFuture<Void>> batch = pending;
-        pending = new ArrayList<>();
-        return batch;
     }
 
     private static void fail(List<CompletableFuture<Void>> batch, RejectedExecutionException e) {

@@ -1,5 +1,6 @@
 package io.inferencepam.runner.server;
 
+import io.inferencepam.runner.conf.ChainCost;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -48,17 +49,29 @@ public final class PluginPool implements Executor, PluginEntry {
 
     /** Completes on one of this pool's threads, or fails if the pool refuses the work. */
     @Override
-    public CompletableFuture<Void> enter() {
+    public CompletableFuture<Void> enter(ChainCost cost) {
         if (isCurrent()) {
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> entered = new CompletableFuture<>();
         try {
-            pool.execute(() -> entered.complete(null));
+            pool.execute(timed(entered, cost));
         } catch (RejectedExecutionException e) {
             entered.completeExceptionally(e);
         }
         return entered;
+    }
+
+    /**
+     * A task that completes {@code entered} (running, on this thread, whatever of the call's chain
+     * does not wait for I/O) and feeds how long that took into {@code cost}.
+     */
+    static Runnable timed(CompletableFuture<Void> entered, ChainCost cost) {
+        return () -> {
+            long start = System.nanoTime();
+            entered.complete(null);
+            cost.record(System.nanoTime() - start);
+        };
     }
 
     /** An executor that runs a task at once when called on one of this pool's threads, else queues it here. */

@@ -3,6 +3,7 @@ package io.inferencepam.runner.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.inferencepam.runner.conf.ChainCost;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.Timeout;
@@ -112,7 +113,7 @@ class PluginPoolTest {
         try {
             saturate(release);
             assertThatThrownBy(() -> pool.executeAll(List.of(() -> { }))).isInstanceOf(RejectedExecutionException.class);
-            CompletableFuture<Void> entered = pool.enter();
+            CompletableFuture<Void> entered = pool.enter(new ChainCost());
             assertThatThrownBy(() -> entered.get(1, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
                     .hasCauseInstanceOf(RejectedExecutionException.class);
         } finally {
@@ -139,8 +140,9 @@ class PluginPoolTest {
     void theLoopHandOffBatchesOnePassAndFailsTheBatchWhenRefused() throws Exception {
         EmbeddedChannel ch = new EmbeddedChannel();
         LoopHandOff handOff = new LoopHandOff(ch.eventLoop(), pool);
-        CompletableFuture<String> a = handOff.enter().thenApply(v -> Thread.currentThread().getName());
-        CompletableFuture<String> b = handOff.enter().thenApply(v -> Thread.currentThread().getName());
+        ChainCost cheap = new ChainCost();
+        CompletableFuture<String> a = handOff.enter(cheap).thenApply(v -> Thread.currentThread().getName());
+        CompletableFuture<String> b = handOff.enter(cheap).thenApply(v -> Thread.currentThread().getName());
         Thread.sleep(50);
         assertThat(a).isNotDone(); // nothing leaves before the loop's pass ends
         ch.runPendingTasks();
@@ -149,7 +151,7 @@ class PluginPoolTest {
         CountDownLatch release = new CountDownLatch(1);
         try {
             saturate(release);
-            CompletableFuture<Void> refused = handOff.enter();
+            CompletableFuture<Void> refused = handOff.enter(cheap);
             ch.runPendingTasks();
             assertThatThrownBy(() -> refused.get(1, TimeUnit.SECONDS)).hasCauseInstanceOf(RejectedExecutionException.class);
         } finally {
@@ -171,6 +173,49 @@ class PluginPoolTest {
         for (int i = 0; i < 4; i++) {
             pool.execute(() -> awaitQuietly(release));
         }
+    }
+
+    @Test
+    void callsOfASlowPhaseAreHandedOverOneByOneNotBatched() throws Exception {
+        EmbeddedChannel ch = new EmbeddedChannel();
+        LoopHandOff handOff = new LoopHandOff(ch.eventLoop(), pool);
+        ChainCost slow = new ChainCost();
+        slow.record(TimeUnit.MILLISECONDS.toNanos(5));
+        assertThat(slow.slow()).isTrue();
+        // Completes although the loop never runs its pending tasks: the call went straight to the
+        // pool (a batched call would wait for the end of the loop's pass).
+        handOff.enter(slow).get(5, TimeUnit.SECONDS);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void theCostEstimateFollowsTheRecentCalls() throws Exception {
+        ChainCost cost = new ChainCost();
+        for (int i = 0; i < 50; i++) {
+            cost.record(TimeUnit.MICROSECONDS.toNanos(5));
+        }
+        assertThat(cost.slow()).isFalse();
+        for (int i = 0; i < 5; i++) {
+            cost.record(TimeUnit.MILLISECONDS.toNanos(2));
+        }
+        assertThat(cost.slow()).isTrue();
+        for (int i = 0; i < 60; i++) {
+            cost.record(TimeUnit.MICROSECONDS.toNanos(5));
+        }
+        assertThat(cost.slow()).isFalse(); // a phase that became cheap is batched again
+
+        // The time a call holds its plugin thread is what gets recorded.
+        EmbeddedChannel ch = new EmbeddedChannel();
+        LoopHandOff handOff = new LoopHandOff(ch.eventLoop(), pool);
+        ChainCost measured = new ChainCost();
+        CompletableFuture<Void> chain = handOff.enter(measured).thenRun(() -> busy(TimeUnit.MILLISECONDS.toNanos(3)));
+        ch.runPendingTasks();
+        chain.get(5, TimeUnit.SECONDS);
+        for (int i = 0; i < 100 && !measured.slow(); i++) {
+            Thread.sleep(10); // recorded right after the chain, on the plugin thread
+        }
+        assertThat(measured.slow()).isTrue();
+        ch.finishAndReleaseAll();
     }
 
     private static void busy(long nanos) {
