@@ -67,24 +67,42 @@ class MaskSseEdgeCasesTest {
                 + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" x\"}},{\"index\":1,\"delta\":{\"content\":\" y\"}}]}\n\n");
     }
 
-    /** The tree-based reader ignored anything after the first JSON value, and copied it unscanned. */
+    /**
+     * The tree-based reader ignored anything after the first JSON value, and copied it unscanned;
+     * masking such data as text instead lets JSON escapes hide values (\u0040 for @) and drops its
+     * streamed text from reassembly. Data that starts like JSON must be exactly one JSON value.
+     */
     @Test
-    void textAfterTheJsonValueIsNotCopiedUnscanned() {
-        assertThat(mask("data: {\"a\":1} jane@example.com\n\n")).isEqualTo("data: {\"a\":1} [EMAIL]\n\n");
-        assertThat(mask("data: " + chunk("\"hi\"") + "\ndata: 4111 1111 1111 1111\n\n"))
-                .isEqualTo("data: " + chunk("\"hi\"") + "\ndata: [CARD]\n\n");
+    void dataThatStartsLikeJsonButIsNotOneJsonValueFailsClosed() {
+        assertFailsClosed("data: {\"a\":1} jane@example.com\n\n");
+        assertFailsClosed("data: " + chunk("\"hi\"") + "\ndata: 4111 1111 1111 1111\n\n");
+        assertFailsClosed("data: " + chunk("\"mail jane\\u0040example.com\"") + "\ndata: x\n\n");
+        assertFailsClosed("data: " + chunk("\"mail jane@exa\"") + "\n\n" + "data: " + chunk("\"mple.com ok\"") + "\ndata: x\n\n");
+        // a truncated event, and values past the JSON parser's limits
+        assertFailsClosed("data: {\"choices\":[{\"delta\":{\"content\":\"card 4111 1111 1111 1111\n\n");
+        assertFailsClosed("data: {\"n\":" + "1".repeat(1200) + ",\"c\":\"jane\\u0040example.com\"}\n\n");
+        assertFailsClosed("data: " + "[".repeat(1200) + "\"jane\\u0040example.com\"" + "]".repeat(1200) + "\n\n");
     }
 
-    /** An event that is not one JSON value is masked as text, as before; the events after it are still read as JSON. */
+    /** Text data may not carry JSON unicode escapes that a client could decode past the detectors. */
     @Test
-    void anEventThatIsNotOneJsonValueIsTextAndTheNextEventsAreStillJson() {
-        String in = "data: {\"choices\":[{\"delta\":{\"content\":\"card 4111 1111 1111 1111\n\n"
-                + "data: [\"x\",\n\n"
-                + "data: " + chunk("\"mail jane@exa\"") + "\n\n" + "data: " + chunk("\"mple.com\"") + "\n\n";
-        String out = mask(in);
-        assertThat(out).isEqualTo("data: {\"choices\":[{\"delta\":{\"content\":\"card [CARD]\n\n"
-                + "data: [\"x\",\n\n"
-                + "data: " + chunk("\"mail [EMAIL]\"") + "\n\n" + "data: " + chunk("\"\"") + "\n\n");
+    void nonJsonDataWithUnicodeEscapesFailsClosed() {
+        assertFailsClosed("data: \"jane\\u0040example.com\"\n\n");
+        assertFailsClosed("data: \u2003{\"c\":\"jane\\u0040example.com\"}\n\n");
+    }
+
+    /** A bare CR is a line end to SSE clients; this reader does not split on it, so it fails closed. */
+    @Test
+    void bareCarriageReturnLineEndsFailClosed() {
+        assertFailsClosed("data: " + chunk("\"mail jane\\u0040example.com\"") + "\r\rdata: " + chunk("\"x\"") + "\r\r");
+        assertFailsClosed("data: " + chunk("\"mail jane@exa\"") + "\r\rdata: " + chunk("\"mple.com\"") + "\r\r");
+    }
+
+    /** Clients skip a leading byte-order mark: so does the reader, so the first event is scanned. */
+    @Test
+    void aLeadingByteOrderMarkDoesNotHideTheFirstEvent() {
+        String in = "\uFEFFdata: " + chunk("\"mail jane@exa\"") + "\n\ndata: " + chunk("\"mple.com\"") + "\n\n";
+        assertThat(mask(in)).isEqualTo("\uFEFFdata: " + chunk("\"mail [EMAIL]\"") + "\n\ndata: " + chunk("\"\"") + "\n\n");
     }
 
     /** Unicode space before the JSON is not JSON (a client's parser rejects it): masked as text, as before. */
@@ -153,7 +171,7 @@ class MaskSseEdgeCasesTest {
         CallContext ctx = context();
         HttpResponse out = run(PLUGIN, response("text/event-stream", sse.getBytes(StandardCharsets.UTF_8)), ctx);
         assertThat(out.status()).as(sse).isEqualTo(502);
-        assertThat(bodyOf(out)).contains("response_unscannable").doesNotContain("jane", "mple", "\"x\"");
+        assertThat(bodyOf(out)).contains("response_unscannable").doesNotContain("jane", "mple", "\"x\"", "4111");
         assertThat(CallFacts.of(ctx).decisions()).extracting(Decision::outcome).containsExactly(Decision.Outcome.ERROR);
     }
 }

@@ -167,6 +167,7 @@ public final class SseMasker {
         }
 
         String run() {
+            rejectBareCarriageReturns(text);
             List<Event> events = parseEvents(text);
             classify(events);
             buf = blanked(events);
@@ -176,8 +177,13 @@ public final class SseMasker {
                     if (ev.skip) {
                         continue;
                     }
-                    if (ev.jsonStart < 0 || !jsonEvent(ev)) {
+                    if (ev.jsonStart < 0) {
                         maskAsText(ev);
+                    } else if (!jsonEvent(ev)) {
+                        // Masked as text, its JSON escapes (\u0040 for @) would hide values from the
+                        // detectors while a client's parser decodes them; its streamed text would also
+                        // miss reassembly across events. Data that starts like JSON must be JSON.
+                        throw MaskFailure.unscannable("an event's data starts like JSON but is not exactly one JSON value");
                     }
                     if ((e & 63) == 0) {
                         deadlineCheck.run();
@@ -716,6 +722,11 @@ public final class SseMasker {
 
         void maskAsText(Event ev) {
             String data = ev.data(text);
+            if (data.contains("\\u")) {
+                // e.g. a bare JSON string, or JSON behind a non-JSON space: a client may decode the
+                // escapes the detectors cannot see through.
+                throw MaskFailure.unscannable("an event's non-JSON data carries JSON unicode escapes");
+            }
             String masked = redactor.mask(data, tally);
             if (masked.equals(data)) {
                 return;
@@ -803,11 +814,23 @@ public final class SseMasker {
         }
     }
 
-    /** Events as the SSE format delimits them: by empty lines (LF or CRLF line ends). */
+    /**
+     * The SSE format also allows a bare CR as a line end; clients that honour it would see events
+     * and data lines this reader (LF and CRLF) does not. Model servers do not send it: fail closed.
+     */
+    private static void rejectBareCarriageReturns(String s) {
+        for (int i = s.indexOf('\r'); i >= 0; i = s.indexOf('\r', i + 1)) {
+            if (i + 1 >= s.length() || s.charAt(i + 1) != '\n') {
+                throw MaskFailure.unscannable("the event stream uses bare CR line ends");
+            }
+        }
+    }
+
+    /** Events as the SSE format delimits them: by empty lines (LF or CRLF line ends; a leading BOM is skipped, as clients do). */
     private static List<Event> parseEvents(String s) {
         List<Event> events = new ArrayList<>();
         int n = s.length();
-        int i = 0;
+        int i = s.startsWith("\uFEFF") ? 1 : 0;
         Event cur = new Event(0);
         while (i < n) {
             int nl = s.indexOf('\n', i);
