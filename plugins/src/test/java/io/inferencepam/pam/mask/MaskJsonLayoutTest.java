@@ -3,6 +3,7 @@ package io.inferencepam.pam.mask;
 import static io.inferencepam.pam.mask.MaskTestSupport.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.inferencepam.runner.spi.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -26,5 +27,14 @@ class MaskJsonLayoutTest {
                 + "{\"message\":{\"tool_calls\":[{\"function\":{\"arguments\":\"{\\\"to\\\": \\\"bob@example.com\\\", \\\"n\\\": 2}\"}}]}}\n";
         assertThat(mask("application/x-ndjson", in)).isEqualTo("{\"message\":{\"content\":\"a [CARD]\"}}\n{\"done\":false}\r\n"
                 + "{\"message\":{\"tool_calls\":[{\"function\":{\"arguments\":\"{\\\"to\\\":\\\"[EMAIL]\\\",\\\"n\\\":2}\"}}]}}\n");
+    }
+
+    /** An unpaired surrogate next to a masked value is not silently turned into '?': the response fails closed. */
+    @Test
+    void aMaskedStringWithAnUnpairedSurrogateFailsClosed() {
+        HttpResponse out = run(plugin("{}"), response("application/json",
+                "{\"a\":\"\\ud800 jane@example.com\"}".getBytes(StandardCharsets.UTF_8)), context());
+        assertThat(out.status()).isEqualTo(502);
+        assertThat(bodyOf(out)).contains("response_unscannable").doesNotContain("jane");
     }
 }

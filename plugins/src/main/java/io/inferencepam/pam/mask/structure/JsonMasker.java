@@ -97,10 +97,11 @@ public final class JsonMasker {
 
     /** The JSON string contents (without quotes) for {@code value}, as UTF-8. */
     static byte[] quotedUtf8(String value) {
-        byte[] ascii = value.getBytes(StandardCharsets.UTF_8);
-        // fast path: printable ASCII without '"' or '\\' needs no escaping (bytes < 0x20 include all non-ASCII)
-        for (byte b : ascii) {
-            if (b < 0x20 || b == '"' || b == '\\') {
+        // fast path: printable ASCII without '"' or '\\' needs no escaping. Checked on the chars, not
+        // on getBytes(): that would turn an unpaired surrogate into '?' and hide it from the encoder.
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') {
                 try {
                     return JsonStringEncoder.getInstance().quoteAsUTF8(value);
                 } catch (IllegalArgumentException unpairedSurrogate) {
@@ -108,7 +109,7 @@ public final class JsonMasker {
                 }
             }
         }
-        return ascii;
+        return value.getBytes(StandardCharsets.US_ASCII);
     }
 
     /** [start, end) of a string token as the parser located it, checked against the bytes. */
