@@ -265,7 +265,7 @@ public final class AuditWriter implements AutoCloseable {
         for (ObjectNode r : taken) {
             linked.add(link(r));
         }
-        Spool.Batch over = overflow.hasPending() ? overflow.read(settings.batchSize()) : null;
+        Spool.Batch over = readOverflow();
         if (over != null) {
             for (String line : over.lines()) {
                 JsonNode n = readable(line, "overflow");
@@ -285,6 +285,23 @@ public final class AuditWriter implements AutoCloseable {
         }
         if (over != null) {
             overflow.commit(over.endOffset());
+        }
+    }
+
+    /**
+     * The next overflow lines, or null. A read failure must not escape: the records taken this
+     * round are already linked into the chain and still have to be handed on; the overflow is
+     * tried again next round.
+     */
+    private Spool.Batch readOverflow() {
+        if (!overflow.hasPending()) {
+            return null;
+        }
+        try {
+            return overflow.read(settings.batchSize());
+        } catch (IOException | RuntimeException e) {
+            LOG.error("audit overflow file could not be read, retrying next round: {}", e.getClass().getName());
+            return null;
         }
     }
 
