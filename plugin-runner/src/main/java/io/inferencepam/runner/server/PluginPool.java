@@ -30,11 +30,15 @@ public final class PluginPool implements Executor, PluginEntry {
     private final ThreadPoolExecutor pool;
     private final Timer watchdogs;
     private final int threads;
+    private final int capacity;
+    /** Calls waiting in batches: bounded like the queue, so a batch cannot smuggle in more work than it. */
+    private final AtomicInteger batchedCalls = new AtomicInteger();
     private final Executor inline = this::runHereOrHandOver;
 
     /** @param watchdogs a coarse timer (the per-call deadline wheel): lock-free to arm and cancel */
     public PluginPool(String name, int threads, int queue, Timer watchdogs) {
         this.threads = threads;
+        this.capacity = queue;
         this.watchdogs = watchdogs;
         AtomicInteger n = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queue),
@@ -86,18 +90,31 @@ public final class PluginPool implements Executor, PluginEntry {
      * {@link #SHARE_AFTER_NANOS}, and, for a task that is still running (a plugin doing heavy work,
      * or one that wrongly blocks), when the watchdog fires after {@link #WATCHDOG_MILLIS}.
      *
-     * @throws RejectedExecutionException if the queue is full (nothing of the batch has run)
+     * @throws RejectedExecutionException if the queue is full, or the calls already waiting in
+     *                                    batches and these would exceed the queue's bound (nothing
+     *                                    of the batch has run)
      */
     void executeAll(List<? extends Runnable> tasks) {
-        pool.execute(new Batch(tasks));
+        int n = tasks.size();
+        if (batchedCalls.addAndGet(n) > capacity) {
+            batchedCalls.addAndGet(-n);
+            throw new RejectedExecutionException("plugin queue full");
+        }
+        try {
+            pool.execute(new Batch(tasks));
+        } catch (RejectedExecutionException e) {
+            batchedCalls.addAndGet(-n);
+            throw e;
+        }
     }
 
     boolean isCurrent() {
         return Thread.currentThread() instanceof Worker w && w.owner == this;
     }
 
+    /** Tasks and batched calls waiting for a plugin thread. */
     int queueDepth() {
-        return pool.getQueue().size();
+        return pool.getQueue().size() + batchedCalls.get();
     }
 
     void shutdownNow() {
@@ -129,6 +146,7 @@ public final class PluginPool implements Executor, PluginEntry {
             try {
                 int i;
                 while ((i = next.getAndIncrement()) < tasks.size()) {
+                    batchedCalls.decrementAndGet();
                     long start = System.nanoTime();
                     tasks.get(i).run();
                     if (System.nanoTime() - start > SHARE_AFTER_NANOS) {

@@ -32,7 +32,7 @@ class PluginPoolTest {
 
     @Test
     void aBatchRunsInOrderOnOnePluginThreadWhenNoOtherCanJoin() throws Exception {
-        PluginPool pool = new PluginPool("one", 1, 4, timer); // with one thread, sharing cannot reorder anything
+        PluginPool pool = new PluginPool("one", 1, 8, timer); // with one thread, sharing cannot reorder anything
         List<String> ran = new CopyOnWriteArrayList<>();
         CountDownLatch done = new CountDownLatch(5);
         List<Runnable> tasks = new ArrayList<>();
@@ -119,6 +119,31 @@ class PluginPoolTest {
         } finally {
             release.countDown();
         }
+    }
+
+    @Test
+    void callsWaitingInBatchesCountAgainstTheQueueBound() throws Exception {
+        PluginPool one = new PluginPool("one", 1, 4, timer);
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch busy = new CountDownLatch(1);
+        CountDownLatch ran = new CountDownLatch(3);
+        try {
+            one.execute(() -> {
+                busy.countDown();
+                awaitQuietly(release);
+            });
+            assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+            one.executeAll(List.of(ran::countDown, ran::countDown, ran::countDown)); // 3 of 4
+            assertThat(one.queueDepth()).isEqualTo(1 + 3);
+            // two queue slots are free, but two more calls would make five waiting: refused
+            assertThatThrownBy(() -> one.executeAll(List.of(() -> { }, () -> { })))
+                    .isInstanceOf(RejectedExecutionException.class);
+        } finally {
+            release.countDown();
+        }
+        assertThat(ran.await(5, TimeUnit.SECONDS)).isTrue();
+        one.executeAll(List.of(() -> { }, () -> { }, () -> { }, () -> { })); // room again once they ran
+        one.shutdownNow();
     }
 
     @Test
