@@ -163,24 +163,44 @@ class PluginPoolTest {
 
     @Test
     void theLoopHandOffBatchesOnePassAndFailsTheBatchWhenRefused() throws Exception {
+        // One thread, held busy: the calls of the pass stay queued where they can be counted. Handed
+        // over one by one they would be two queued tasks; as a batch they are one task holding two
+        // calls, which queueDepth counts as three. (With two free threads, which thread runs which
+        // call depends on timing, since a slow first call brings the second thread in.)
+        PluginPool one = new PluginPool("one", 1, 8, timer);
         EmbeddedChannel ch = new EmbeddedChannel();
-        LoopHandOff handOff = new LoopHandOff(ch.eventLoop(), pool);
-        ChainCost cheap = new ChainCost();
-        CompletableFuture<String> a = handOff.enter(cheap).thenApply(v -> Thread.currentThread().getName());
-        CompletableFuture<String> b = handOff.enter(cheap).thenApply(v -> Thread.currentThread().getName());
-        Thread.sleep(50);
-        assertThat(a).isNotDone(); // nothing leaves before the loop's pass ends
-        ch.runPendingTasks();
-        assertThat(a.get(5, TimeUnit.SECONDS)).startsWith("pp-").isEqualTo(b.get(5, TimeUnit.SECONDS));
-
         CountDownLatch release = new CountDownLatch(1);
         try {
-            saturate(release);
-            CompletableFuture<Void> refused = handOff.enter(cheap);
+            CountDownLatch busy = new CountDownLatch(1);
+            one.execute(() -> {
+                busy.countDown();
+                awaitQuietly(release);
+            });
+            assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+            LoopHandOff handOff = new LoopHandOff(ch.eventLoop(), one);
+            ChainCost cheap = new ChainCost();
+            CompletableFuture<String> a = handOff.enter(cheap).thenApply(v -> Thread.currentThread().getName());
+            CompletableFuture<String> b = handOff.enter(cheap).thenApply(v -> Thread.currentThread().getName());
+            assertThat(one.queueDepth()).isZero(); // nothing leaves before the loop's pass ends
+            ch.runPendingTasks();
+            assertThat(one.queueDepth()).isEqualTo(3);
+            release.countDown();
+            assertThat(a.get(5, TimeUnit.SECONDS)).isEqualTo("one-1");
+            assertThat(b.get(5, TimeUnit.SECONDS)).isEqualTo("one-1");
+        } finally {
+            release.countDown();
+            one.shutdownNow();
+        }
+
+        LoopHandOff handOff = new LoopHandOff(ch.eventLoop(), pool);
+        CountDownLatch hold = new CountDownLatch(1);
+        try {
+            saturate(hold);
+            CompletableFuture<Void> refused = handOff.enter(new ChainCost());
             ch.runPendingTasks();
             assertThatThrownBy(() -> refused.get(1, TimeUnit.SECONDS)).hasCauseInstanceOf(RejectedExecutionException.class);
         } finally {
-            release.countDown();
+            hold.countDown();
             ch.finishAndReleaseAll();
         }
     }
