@@ -21,6 +21,31 @@ public final class ProcStats {
         }
     }
 
+    /**
+     * utime + stime of each thread group of a process, by thread name with digits dropped
+     * ({@code pam-plugin-1}, {@code pam-plugin-2} → {@code pam-plugin-}), so that a difference of
+     * two readings says which kind of thread spent the CPU; empty where /proc is missing.
+     */
+    public static java.util.Map<String, Long> threadCpuNanos(long pid) {
+        java.util.Map<String, Long> groups = new java.util.TreeMap<>();
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String stat = Files.readString(task.resolve("stat"));
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("[0-9]+", "");
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                    groups.merge(name, ticks * (1_000_000_000L / 100), Long::sum);
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended between the listing and the read
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return java.util.Map.of();
+        }
+        return groups;
+    }
+
     /** The 1/5/15-minute load averages: other work on the machine shows here first, so record it with the figures. */
     public static String loadAverage() {
         try {

@@ -87,7 +87,8 @@ public final class AuditLatencyBench {
         }
     }
 
-    private record Sample(double callsPerSec, Histogram latency, Histogram service, double serverCpuUs, double redisCpuUs) {
+    private record Sample(double callsPerSec, Histogram latency, Histogram service, double serverCpuUs, double redisCpuUs,
+                          java.util.Map<String, Double> threadCpuUs) {
     }
 
     private final Options opt;
@@ -194,6 +195,9 @@ public final class AuditLatencyBench {
                             rep + 1, t.name, s.callsPerSec(), s.latency().getValueAtPercentile(50) / 1e3,
                             s.latency().getValueAtPercentile(99) / 1e3, s.latency().getValueAtPercentile(99.9) / 1e3,
                             s.service().getValueAtPercentile(99) / 1e3, s.serverCpuUs(), s.redisCpuUs());
+                    StringBuilder threads = new StringBuilder();
+                    s.threadCpuUs().forEach((name, us) -> threads.append(String.format(Locale.ROOT, " %s %.1f", name, us)));
+                    System.err.println("      runner CPU µs/call by thread:" + threads);
                 }
             }
             Target on = targets.get(2);
@@ -286,6 +290,7 @@ public final class AuditLatencyBench {
         }
         Thread.sleep(warmup.toMillis());
         long cpu0 = ProcStats.cpuNanos(t.process.pid());
+        var threads0 = ProcStats.threadCpuNanos(t.process.pid());
         long redis0 = ProcStats.cpuNanos(redisPid);
         long t0 = System.nanoTime();
         phase.measureFrom = t0;
@@ -294,6 +299,7 @@ public final class AuditLatencyBench {
         long t1 = System.nanoTime();
         phase.value = Phase.STOP;
         long cpu1 = ProcStats.cpuNanos(t.process.pid());
+        var threads1 = ProcStats.threadCpuNanos(t.process.pid());
         long redis1 = ProcStats.cpuNanos(redisPid);
         for (Thread th : threads) {
             th.join(30_000);
@@ -311,7 +317,15 @@ public final class AuditLatencyBench {
             t.calls += all[i];
         }
         double secs = (t1 - t0) / 1e9;
-        return new Sample(calls / secs, l, s, (cpu1 - cpu0) / 1e3 / Math.max(1, calls), (redis1 - redis0) / 1e3 / Math.max(1, calls));
+        long n = Math.max(1, calls);
+        var byThread = new java.util.TreeMap<String, Double>();
+        threads1.forEach((name, v) -> {
+            double us = (v - threads0.getOrDefault(name, 0L)) / 1e3 / n;
+            if (us >= 0.5) {
+                byThread.put(name, us);
+            }
+        });
+        return new Sample(calls / secs, l, s, (cpu1 - cpu0) / 1e3 / n, (redis1 - redis0) / 1e3 / n, byThread);
     }
 
     /** Per connection: pre-encoded call frames and the current nginx request_id answer. */

@@ -138,7 +138,7 @@ public final class AuditWriteRateBench {
                 new Spool(spool, 1L << 30, 0), new Spool(spool.resolve("overflow"), 1L << 30, 0), new HashChain("bench"),
                 signed ? Optional.of(CheckpointSigner.fromPkcs8Base64(CheckpointSigner.generate()[0])) : Optional.empty(),
                 new AuditWriter.Settings(n + depth, depth, Duration.ofMillis(1), 1000, Duration.ofHours(1),
-                        Duration.ofSeconds(1)), Clock.systemUTC()).start();
+                        Duration.ofSeconds(1), Duration.ZERO), Clock.systemUTC()).start();
         List<ObjectNode> records = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             records.add(record(i, filler));

@@ -14,7 +14,10 @@ public final class ExchangeStore {
     private final Cache<String, Attributes> cache;
 
     public ExchangeStore(Duration idle, int capacity) {
-        cache = Caffeine.newBuilder().expireAfterAccess(idle).maximumSize(capacity).build();
+        // Maintenance (expiry, eviction) runs on the calling thread, amortized over calls: on the
+        // default executor it meant a ForkJoinPool wake-up per few calls, measured at ~15 µs of
+        // CPU per correlated call on two cores.
+        cache = Caffeine.newBuilder().expireAfterAccess(idle).maximumSize(capacity).executor(Runnable::run).build();
     }
 
     public Attributes open(String requestId) {

@@ -81,6 +81,7 @@ public final class TokenVerifier {
                         return current;
                     }
                 })
+                .executor(Runnable::run) // maintenance amortized on the caller: no pool wake-ups per call
                 .build();
     }
 

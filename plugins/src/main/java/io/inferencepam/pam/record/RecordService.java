@@ -60,7 +60,7 @@ public final class RecordService {
         HashChain chain = new HashChain(s.instanceId().orElseGet(RecordService::newInstanceId));
         AuditWriter writer = new AuditWriter(sink, spool, overflow, chain, signer,
                 new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), Duration.ofMillis(5), s.checkpointEvery(),
-                        s.checkpointInterval(), Duration.ofSeconds(2)), env.clock(), env.blockingExecutor()).start();
+                        s.checkpointInterval(), Duration.ofSeconds(2), s.linger()), env.clock(), env.blockingExecutor()).start();
         PendingCalls pending = new PendingCalls(writer, env.clock());
         var sweep = env.scheduler().scheduleWithFixedDelay(pending::sweep, 1, 1, TimeUnit.SECONDS);
         RecordService svc = new RecordService(s, sink, writer, pending, lock);

@@ -25,7 +25,7 @@ class AuditWriterTest {
     @TempDir
     Path dir;
 
-    /** The real file sink, with an outage switch: down (nothing written) or write-then-fail (a lost reply). */
+    /** The real file sink, with an outage switch and a record of batch sizes: down (nothing written) or write-then-fail (a lost reply). */
     static final class Outage implements AuditSink {
         final JsonLinesFileSink real;
         volatile boolean down;
@@ -33,6 +33,8 @@ class AuditWriterTest {
         /** While set, write() waits here first (a store that hangs mid-batch). */
         volatile java.util.concurrent.CountDownLatch gate;
         final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        /** The size of each batch written. */
+        final List<Integer> sizes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         Outage(JsonLinesFileSink real) {
             this.real = real;
@@ -54,6 +56,7 @@ class AuditWriterTest {
                 throw new java.io.IOException("store down");
             }
             real.write(batch);
+            sizes.add(batch.size());
             if (writeThenFail) {
                 down = true;
                 throw new java.io.IOException("reply lost");
@@ -100,7 +103,7 @@ class AuditWriterTest {
     private AuditWriter writer(AuditSink sink, int queue, Optional<CheckpointSigner> signer) throws Exception {
         return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
                 new HashChain("w1"), signer, new AuditWriter.Settings(queue, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
-                Duration.ofMillis(50)), Clock.systemUTC()).start();
+                Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC()).start();
     }
 
     private static List<StoredEntry> all(AuditSink sink) throws Exception {
@@ -204,7 +207,7 @@ class AuditWriterTest {
         java.util.Set<String> appendThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w1"), Optional.empty(),
-                new AuditWriter.Settings(2, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50)),
+                new AuditWriter.Settings(2, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC(), task -> io.execute(() -> {
                     appendThreads.add(Thread.currentThread().getName());
                     task.run();
@@ -227,7 +230,7 @@ class AuditWriterTest {
         sink.down = true;
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("tiny"), 200, 0), new Spool(dir.resolve("tiny/o"), 200, 0),
                 new HashChain("w2"), Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50,
-                Duration.ofSeconds(60), Duration.ofSeconds(5)), Clock.systemUTC()).start();
+                Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ZERO), Clock.systemUTC()).start();
         assertThat(w.canMakeDurable()).isTrue();
         for (int i = 0; i < 10; i++) {
             w.submit(record(i));
@@ -332,7 +335,7 @@ class AuditWriterTest {
 
         AuditWriter next = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w2"), Optional.empty(),
-                new AuditWriter.Settings(1000, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50)),
+                new AuditWriter.Settings(1000, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()).start();
         assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
         next.close();
@@ -342,5 +345,40 @@ class AuditWriterTest {
         assertThat(next.stats().skippedDuplicates.get()).isPositive();
         ChainVerifier.Report r = new ChainVerifier(Optional.of(CheckpointSigner.publicKeyFromBase64(keys[1])), true).verify(all(sink));
         assertThat(r.findings()).isEmpty();
+    }
+
+    private AuditWriter lingering(AuditSink sink, Duration linger) throws java.io.IOException {
+        return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
+                new HashChain("w3"), Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 1000,
+                Duration.ofSeconds(60), Duration.ofMillis(50), linger), Clock.systemUTC()).start();
+    }
+
+    @Test
+    void atALowRateTheLingerGathersRecordsIntoOneStoreWrite() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        AuditWriter w = lingering(sink, Duration.ofMillis(400));
+        for (int i = 0; i < 5; i++) {
+            w.submit(record(i));
+            Thread.sleep(20); // without the linger, each of these would be its own batch
+        }
+        assertThat(w.awaitIdle(Duration.ofSeconds(5))).isTrue();
+        assertThat(sink.sizes).containsExactly(5);
+        assertThat(storedIds(sink)).containsExactly("req-0", "req-1", "req-2", "req-3", "req-4");
+        w.close();
+    }
+
+    @Test
+    void aFullBatchAndCloseDoNotWaitForTheLinger() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        AuditWriter w = lingering(sink, Duration.ofSeconds(30));
+        for (int i = 0; i < 16; i++) {
+            w.submit(record(i));
+        }
+        assertThat(w.awaitIdle(Duration.ofSeconds(5))).as("a full batch is written at once").isTrue();
+        w.submit(record(16));
+        long start = System.nanoTime();
+        w.close(Duration.ofSeconds(5));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+        assertThat(storedIds(sink)).hasSize(17).endsWith("req-16");
     }
 }
