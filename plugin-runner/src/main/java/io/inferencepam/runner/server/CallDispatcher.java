@@ -87,8 +87,24 @@ public final class CallDispatcher {
     private record Reply<O>(OutboundFrame frame, O outcome) {
     }
 
+    /**
+     * A reply frame, and what to run once it has been handed to the event loop: telling the
+     * conf's outcome observers (pam-record) how the phase ended. The caller runs it on the thread
+     * that completed the reply, usually a plugin thread, where the observers then run at once
+     * instead of costing another hand-over; from any other thread they are queued.
+     */
+    record Answer(OutboundFrame frame, Runnable afterReply) {
+        private static final Runnable NOTHING = () -> { };
+
+        /** The frame, after the observers were told (for callers that send it themselves later). */
+        OutboundFrame observed() {
+            afterReply.run();
+            return frame;
+        }
+    }
+
     public CompletableFuture<OutboundFrame> request(PreparedConf conf, HttpRequest request, long startNanos) {
-        return request(conf, request, startNanos, plugins);
+        return request(conf, request, startNanos, plugins).thenApply(Answer::observed);
     }
 
     /**
@@ -96,7 +112,7 @@ public final class CallDispatcher {
      *              where the previous one completed if that was a plugin thread, else queued there
      *              (a plugin may complete on a blocking-I/O thread or someone's event loop).
      */
-    CompletableFuture<OutboundFrame> request(PreparedConf conf, HttpRequest request, long startNanos, PluginEntry entry) {
+    CompletableFuture<Answer> request(PreparedConf conf, HttpRequest request, long startNanos, PluginEntry entry) {
         Optional<Attributes> exchange = exchangeFor(conf, request.var(PreparedConf.REQUEST_ID_VAR));
         CallContext ctx = context(conf, exchange, startNanos);
         RequestState initial = new RequestState(request, RequestRewrite.NONE, null, null);
@@ -136,18 +152,23 @@ public final class CallDispatcher {
             return new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE), new RequestOutcome(RequestOutcome.Kind.DEADLINE,
                     request, request, RequestRewrite.NONE, Optional.of(UNAVAILABLE), Optional.empty()));
         });
-        if (conf.observesOutcomes()) {
-            reply.thenAccept(r -> notifyObservers(conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx)));
+        if (!conf.observesOutcomes()) {
+            return reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING));
         }
-        return reply.thenApply(Reply::frame);
+        return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx))));
     }
 
     /**
      * Tells every plugin of the conf how the phase ended, after the reply is decided (it is
-     * already complete, so nothing here can change it). Off the event loop, on the plugin executor;
-     * a rejected task or a throwing observer is logged and counted, never propagated.
+     * already complete, so nothing here can change it). Never on the event loop: right here when
+     * called on a plugin thread, else queued to the plugin executor; a rejected task or a throwing
+     * observer is logged and counted, never propagated.
      */
     private void notifyObservers(PreparedConf conf, String phase, java.util.function.Consumer<Plugin> call) {
+        if (plugins.isCurrent()) {
+            runObservers(conf, phase, call);
+            return;
+        }
         try {
             plugins.execute(() -> runObservers(conf, phase, call));
         } catch (java.util.concurrent.RejectedExecutionException e) {
@@ -192,11 +213,11 @@ public final class CallDispatcher {
     }
 
     public CompletableFuture<OutboundFrame> response(PreparedConf conf, HttpResponse response, long startNanos) {
-        return response(conf, response, startNanos, plugins);
+        return response(conf, response, startNanos, plugins).thenApply(Answer::observed);
     }
 
     /** @param entry as for {@link #request(PreparedConf, HttpRequest, long, PluginEntry)} */
-    CompletableFuture<OutboundFrame> response(PreparedConf conf, HttpResponse response, long startNanos, PluginEntry entry) {
+    CompletableFuture<Answer> response(PreparedConf conf, HttpResponse response, long startNanos, PluginEntry entry) {
         Optional<String> requestId = response.var(PreparedConf.REQUEST_ID_VAR);
         Optional<Attributes> exchange = exchangeFor(conf, requestId);
         CallContext ctx = context(conf, exchange, startNanos);
@@ -226,10 +247,10 @@ public final class CallDispatcher {
             LOG.warn("response call on {} missed its {} ms deadline: answered a safe 503", conf.identity().key(), deadline.toMillis());
             return new Reply<>(safeError(id), new ResponseOutcome(ResponseOutcome.Kind.DEADLINE, response, safeErrorResponse(response)));
         });
-        if (conf.observesOutcomes()) {
-            reply.thenAccept(r -> notifyObservers(conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx)));
+        if (!conf.observesOutcomes()) {
+            return reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING));
         }
-        return reply.thenApply(Reply::frame);
+        return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx))));
     }
 
     /**

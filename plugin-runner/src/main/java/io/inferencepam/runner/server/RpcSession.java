@@ -182,7 +182,7 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         state = State.BUSY;
         pending = null;
         Vars vars = Vars.of(p.varValues());
-        CompletableFuture<OutboundFrame> reply;
+        CompletableFuture<CallDispatcher.Answer> reply;
         String type;
         if (p.call instanceof Inbound.RequestCall c) {
             type = "http_req_call";
@@ -194,7 +194,10 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             reply = dispatcher.response(p.conf, new HttpResponse(c.id(), c.status(), c.headers(), vars, p.body()),
                     p.startNanos, handOff);
         }
-        reply.thenAccept(frame -> ctx.executor().execute(() -> reply(ctx, frame, type, p.startNanos)));
+        reply.thenAccept(a -> {
+            ctx.executor().execute(() -> reply(ctx, a.frame(), type, p.startNanos));
+            a.afterReply().run(); // the reply is on its way first: observers never delay it
+        });
     }
 
     private void reply(ChannelHandlerContext ctx, OutboundFrame frame, String type, long startNanos) {

@@ -293,19 +293,19 @@ public final class PendingCall {
             into.put("body_encoding", "absent");
             return;
         }
-        byte[] bytes = body.get().toByteArray();
-        into.put("size", bytes.length);
-        into.put("body_sha256", HashChain.sha256Hex(bytes));
+        Body whole = body.get();
+        into.put("size", whole.length());
+        into.put("body_sha256", HashChain.sha256Hex(whole.asReadOnlyBuffer()));
         if (!record) {
             into.put("body_encoding", "not_recorded");
             return;
         }
-        boolean cut = bytes.length > max;
-        byte[] kept = cut ? java.util.Arrays.copyOf(bytes, max) : bytes;
+        boolean cut = whole.length() > max;
+        Body kept = cut ? Body.wrap(java.util.Arrays.copyOf(whole.toByteArray(), max)) : whole;
         into.put("body_truncated", cut);
-        Optional<String> text = Body.wrap(kept).strictUtf8();
+        Optional<String> text = kept.strictUtf8();
         if (text.isPresent() || cut) {
-            String t = text.orElseGet(() -> Body.wrap(kept).utf8());
+            String t = text.orElseGet(kept::utf8);
             String red = redact(t, redact);
             into.put("body_encoding", "utf8");
             into.put("body", red);
@@ -314,12 +314,13 @@ public final class PendingCall {
             }
         } else {
             // Binary: base64, unless it contains a secret (then only the hash above is kept).
-            String latin = new String(kept, java.nio.charset.StandardCharsets.ISO_8859_1);
+            byte[] raw = kept.toByteArray();
+            String latin = new String(raw, java.nio.charset.StandardCharsets.ISO_8859_1);
             if (!redact(latin, redact).equals(latin)) {
                 into.put("body_encoding", "withheld_secret");
             } else {
                 into.put("body_encoding", "base64");
-                into.put("body", Base64.getEncoder().encodeToString(kept));
+                into.put("body", Base64.getEncoder().encodeToString(raw));
             }
         }
     }

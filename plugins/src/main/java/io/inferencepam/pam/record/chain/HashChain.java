@@ -141,6 +141,12 @@ public final class HashChain {
         return sha256Hex(text.getBytes(StandardCharsets.UTF_8));
     }
 
+    public static String sha256Hex(java.nio.ByteBuffer bytes) {
+        MessageDigest d = newSha256();
+        d.update(bytes);
+        return HexFormat.of().formatHex(d.digest());
+    }
+
     public static String sha256Hex(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
