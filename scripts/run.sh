@@ -18,4 +18,4 @@ if [ -z "${PAM_REDIS_URL:-}" ]; then
   export PAM_REDIS_URL=redis://127.0.0.1:6379
 fi
 echo "inference-pam: socket ${SOCK#unix:}, control API on 127.0.0.1:${PAM_CONTROL_PORT:-9181}, Redis ${PAM_REDIS_URL}"
-APISIX_LISTEN_ADDRESS="$SOCK" exec java -jar plugins/target/inference-pam.jar run
+APISIX_LISTEN_ADDRESS="$SOCK" exec java -XX:+UseSerialGC -XX:ThreadPriorityPolicy=1 -jar plugins/target/inference-pam.jar run

@@ -56,7 +56,7 @@ import org.HdrHistogram.Histogram;
  *
  * <pre>java -cp benchmarks/target/benchmarks.jar io.inferencepam.bench.record.AuditLatencyBench
  *     [--conns 32] [--fraction 0.5] [--rate 0 (auto)] [--jvm-warmup 10] [--warmup 2] [--measure 5] [--reps 3] [--body 1024]
- *     [--jvm-opts "-Xms512m -Xmx512m"]</pre>
+ *     [--jvm-opts "-XX:+UseSerialGC -XX:ThreadPriorityPolicy=1 -Xms512m -Xmx512m"]</pre>
  * ({@code {runner}} in a JVM option is replaced by plain/audit, e.g. for a JFR file per runner).
  */
 public final class AuditLatencyBench {
@@ -565,7 +565,8 @@ public final class AuditLatencyBench {
         Duration measure = Duration.ofSeconds(5);
         int reps = 3;
         int body = 1024;
-        List<String> jvm = List.of("-Xms512m", "-Xmx512m");
+        // The launch flags of apisix-conf/config.yaml, plus a fixed heap.
+        List<String> jvm = List.of("-XX:+UseSerialGC", "-XX:ThreadPriorityPolicy=1", "-Xms512m", "-Xmx512m");
         for (int i = 0; i < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {

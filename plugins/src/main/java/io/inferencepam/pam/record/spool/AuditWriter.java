@@ -143,8 +143,10 @@ public final class AuditWriter implements AutoCloseable {
         this.lastCheckpointAt = clock.millis();
         this.serializer = new Thread(this::serializeLoop, "pam-audit-writer");
         serializer.setDaemon(true);
+        serializer.setPriority(Thread.MIN_PRIORITY);
         this.store = new Thread(this::storeLoop, "pam-audit-store");
         store.setDaemon(true);
+        store.setPriority(Thread.MIN_PRIORITY);
     }
 
     public synchronized AuditWriter start() {

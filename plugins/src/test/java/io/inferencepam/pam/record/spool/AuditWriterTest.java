@@ -381,4 +381,16 @@ class AuditWriterTest {
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
         assertThat(storedIds(sink)).hasSize(17).endsWith("req-16");
     }
+
+    @Test
+    void theBackgroundThreadsAskForTheLowestPriority() throws Exception {
+        // Effective with -XX:ThreadPriorityPolicy=1 (nice 4 on Linux): record-keeping yields
+        // the CPU to the threads answering APISIX when the cores are busy.
+        AuditWriter w = lingering(new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0)), Duration.ZERO);
+        List<Thread> audit = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("pam-audit-")).toList();
+        assertThat(audit).extracting(Thread::getName).contains("pam-audit-writer", "pam-audit-store");
+        assertThat(audit).allSatisfy(t -> assertThat(t.getPriority()).isEqualTo(Thread.MIN_PRIORITY));
+        w.close();
+    }
 }
