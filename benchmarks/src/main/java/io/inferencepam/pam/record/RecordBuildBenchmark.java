@@ -98,7 +98,7 @@ public class RecordBuildBenchmark {
         c.requestOutcome(new RequestOutcome(RequestOutcome.Kind.PASS, request, request, RequestRewrite.NONE,
                 Optional.empty(), Optional.empty()), facts);
         c.responseOutcome(new ResponseOutcome(ResponseOutcome.Kind.PASS, response, response), conf, identity, facts);
-        return c.finish(1, 1000).orElseThrow();
+        return c.end(1, 1000).orElseThrow().build();
     }
 
     /** Both parts: the record built, then linked into the chain as canonical UTF-8 (what the writer sends). */

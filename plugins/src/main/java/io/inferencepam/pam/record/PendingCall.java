@@ -7,6 +7,7 @@ import io.inferencepam.pam.core.Decision;
 import io.inferencepam.pam.core.Principal;
 import io.inferencepam.pam.record.chain.CanonicalJson;
 import io.inferencepam.pam.record.chain.HashChain;
+import io.inferencepam.pam.record.spool.AuditWriter;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.ConfIdentity;
 import io.inferencepam.runner.spi.Header;
@@ -20,14 +21,15 @@ import java.util.Base64;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 
 /**
  * What pam-record knows about one HTTP call so far. Filled from the request phase (the request as
- * received, its outcome) and the response phase (the response as delivered); turned into one
- * record by {@link #finish}, exactly once. The record is built only then, so that every secret
+ * received, its outcome) and the response phase (the response as delivered); ended by
+ * {@link #end}, exactly once, which hands over one record to build. The record is built only then, so that every secret
  * learned along the way (the client's credential, credentials injected by rewrites) can be
  * redacted from everything recorded, including bodies that echo them.
  */
@@ -47,7 +49,7 @@ public final class PendingCall {
     private RecordConf responseRecordConf;
     private CallFacts facts;
     private final Set<String> secrets = new LinkedHashSet<>();
-    private boolean finished;
+    private boolean ended;
 
     PendingCall(String id, long startMillis, long startNanos) {
         this.id = id;
@@ -69,6 +71,9 @@ public final class PendingCall {
 
     /** The request as received (from onRequest, or from the outcome when onRequest did not run). */
     public synchronized void request(HttpRequest r, RecordConf c, ConfIdentity identity, CallFacts f) {
+        if (ended) {
+            return; // the record is already what it was when the call ended
+        }
         if (received == null) {
             received = r;
             conf = c;
@@ -83,6 +88,9 @@ public final class PendingCall {
     }
 
     public synchronized void requestOutcome(RequestOutcome o, CallFacts f) {
+        if (ended) {
+            return;
+        }
         requestOutcome = o;
         facts = f;
         collectSecrets(o.received());
@@ -98,6 +106,9 @@ public final class PendingCall {
     }
 
     public synchronized void responseOutcome(ResponseOutcome o, RecordConf c, ConfIdentity identity, CallFacts f) {
+        if (ended) {
+            return;
+        }
         responseOutcome = o;
         responseRecordConf = c;
         responseConf = identity;
@@ -144,12 +155,33 @@ public final class PendingCall {
         }
     }
 
-    /** The record, once; empty if already written. */
-    synchronized Optional<ObjectNode> finish(long endMillis, long endNanos) {
-        if (finished) {
+    /**
+     * Ends the call, once (empty if it already ended): what it knows is frozen (later updates are
+     * ignored, and the call's facts are copied now), and the record is built from that by whoever
+     * takes it, the audit writer's low-priority thread, so none of the work of building it is
+     * done on a plugin thread.
+     */
+    synchronized Optional<AuditWriter.Record> end(long endMillis, long endNanos) {
+        if (ended) {
             return Optional.empty();
         }
-        finished = true;
+        ended = true;
+        Facts f = facts == null ? null : Facts.of(facts);
+        return Optional.of(() -> build(endMillis, endNanos, f));
+    }
+
+    /** What the plugins of the call found out, as it was when the call ended. */
+    private record Facts(Optional<Principal> principal, Optional<String> model, Map<String, Integer> maskedCounts,
+                         List<Decision> decisions, Optional<String> approvalId, List<String> reviewers,
+                         Optional<String> credentialName, Optional<String> credentialVersion) {
+        static Facts of(CallFacts f) {
+            return new Facts(f.principal(), f.model(), f.maskedCounts(), f.decisions(), f.approvalId(), f.reviewers(),
+                    f.credentialName(), f.credentialVersion());
+        }
+    }
+
+    /** The record; the fields it reads no longer change once the call ended. */
+    private synchronized ObjectNode build(long endMillis, long endNanos, Facts f) {
         List<String> redact = new ArrayList<>(secrets);
         redact.sort((a, b) -> b.length() - a.length()); // longest first: "Bearer x" before "x"
         RecordConf c = conf != null ? conf : responseRecordConf != null ? responseRecordConf : RecordConf.from(CanonicalJson.MAPPER.createObjectNode());
@@ -164,7 +196,6 @@ public final class PendingCall {
         ConfIdentity any = requestConf != null ? requestConf : responseConf;
         r.put("route_id", any == null ? null : any.routeId());
 
-        CallFacts f = facts;
         ObjectNode principal = r.putObject("principal");
         Optional<Principal> p = f == null ? Optional.empty() : f.principal();
         if (p.isPresent()) {
@@ -284,7 +315,7 @@ public final class PendingCall {
         } else {
             r.putNull("credential");
         }
-        return Optional.of(r);
+        return r;
     }
 
     private static void body(ObjectNode into, Optional<Body> body, boolean record, int max, List<String> redact) {

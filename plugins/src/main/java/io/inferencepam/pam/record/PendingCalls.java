@@ -43,7 +43,7 @@ public final class PendingCalls {
     /** Writes the call's record (once) and forgets it. */
     public void complete(PendingCall call) {
         calls.remove(call.id(), call);
-        call.finish(clock.millis(), System.nanoTime()).ifPresent(writer::submit);
+        call.end(clock.millis(), System.nanoTime()).ifPresent(writer::submit);
     }
 
     public int size() {

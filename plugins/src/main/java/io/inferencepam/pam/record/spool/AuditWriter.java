@@ -69,6 +69,15 @@ public final class AuditWriter implements AutoCloseable {
                            Duration checkpointInterval, Duration maxRetryBackoff, Duration linger) {
     }
 
+    /**
+     * A record that is built when the writer takes it: callers hand over what they know (cheap),
+     * and the building, like the linking, runs on the writer's low-priority thread.
+     */
+    @FunctionalInterface
+    public interface Record {
+        ObjectNode build();
+    }
+
     /** Linked entries on their way from the serializer to the store thread. */
     private static final class Batch {
         final List<ChainedEntry> entries;
@@ -91,7 +100,7 @@ public final class AuditWriter implements AutoCloseable {
     private final Optional<CheckpointSigner> signer;
     private final Settings settings;
     private final Clock clock;
-    private final BlockingQueue<ObjectNode> queue;
+    private final BlockingQueue<Record> queue;
     private final Stats stats = new Stats();
     private final Thread serializer;
     private final Thread store;
@@ -190,8 +199,13 @@ public final class AuditWriter implements AutoCloseable {
         return running && ((storeUp && queue.remainingCapacity() > 0) || spool.canAccept());
     }
 
-    /** Never blocks on the store. False only when the record could not be kept anywhere (counted as lost). */
+    /** {@link #submit(Record)} of a record that is already built. */
     public boolean submit(ObjectNode record) {
+        return submit(() -> record);
+    }
+
+    /** Never blocks on the store. False only when the record could not be kept anywhere (counted as lost). */
+    public boolean submit(Record record) {
         stats.submitted.incrementAndGet();
         if (running) {
             outstanding.incrementAndGet(); // before the offer: awaitIdle must never see it nowhere
@@ -219,12 +233,12 @@ public final class AuditWriter implements AutoCloseable {
         }
     }
 
-    private boolean appendOverflow(ObjectNode record) {
+    private boolean appendOverflow(Record record) {
         try {
-            overflow.append(List.of(CanonicalJson.write(record)));
+            overflow.append(List.of(CanonicalJson.write(record.build())));
             stats.overflowed.incrementAndGet();
             return true;
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             stats.lost.incrementAndGet();
             LOG.error("audit record lost: queue full and overflow spool refused it ({})", e.getClass().getSimpleName());
             return false;
@@ -234,11 +248,11 @@ public final class AuditWriter implements AutoCloseable {
     // ---- serializer thread: queue -> hash chain -> hand-off ------------------------------------
 
     private void serializeLoop() {
-        List<ObjectNode> taken = new ArrayList<>(settings.batchSize());
+        List<Record> taken = new ArrayList<>(settings.batchSize());
         while (running || !queue.isEmpty()) {
             try {
                 taken.clear();
-                ObjectNode first = queue.poll(settings.flushInterval().toMillis(), TimeUnit.MILLISECONDS);
+                Record first = queue.poll(settings.flushInterval().toMillis(), TimeUnit.MILLISECONDS);
                 if (first != null) {
                     taken.add(first);
                     queue.drainTo(taken, settings.batchSize() - 1);
@@ -273,7 +287,7 @@ public final class AuditWriter implements AutoCloseable {
      * through it rather than polling, so records arriving meanwhile wake nobody; close() ends
      * the wait at once (it unparks this thread).
      */
-    private void gather(List<ObjectNode> taken) {
+    private void gather(List<Record> taken) {
         long linger = settings.linger().toNanos();
         if (linger <= 0 || taken.size() >= settings.batchSize() || !running) {
             return;
@@ -287,10 +301,13 @@ public final class AuditWriter implements AutoCloseable {
     }
 
     /** One round: link what was taken (and any overflow), maybe checkpoint, hand the batch on. */
-    private void serializeStep(List<ObjectNode> taken) throws IOException, InterruptedException {
+    private void serializeStep(List<Record> taken) throws IOException, InterruptedException {
         List<ChainedEntry> linked = new ArrayList<>(taken.size() + 1);
-        for (ObjectNode r : taken) {
-            linked.add(link(r));
+        for (Record r : taken) {
+            ObjectNode built = build(r);
+            if (built != null) {
+                linked.add(link(built));
+            }
         }
         Spool.Batch over = readOverflow();
         if (over != null) {
@@ -363,6 +380,17 @@ public final class AuditWriter implements AutoCloseable {
         } catch (RuntimeException | IOException e) {
             stats.lost.incrementAndGet();
             LOG.error("audit {} line unreadable ({}): skipped and counted as lost", file, e.getClass().getSimpleName());
+            return null;
+        }
+    }
+
+    /** A record whose building fails (a bug, not an outage) is counted as lost and logged without content. */
+    private ObjectNode build(Record r) {
+        try {
+            return r.build();
+        } catch (RuntimeException e) {
+            stats.lost.incrementAndGet();
+            LOG.error("audit record lost: it could not be built ({})", e.getClass().getName());
             return null;
         }
     }
@@ -599,13 +627,13 @@ public final class AuditWriter implements AutoCloseable {
             joinUntil(serializer, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200));
         }
         // Left in the queue: a submit that raced with close, or a serializer that did not finish.
-        List<ObjectNode> rest = new ArrayList<>();
+        List<Record> rest = new ArrayList<>();
         queue.drainTo(rest);
-        for (ObjectNode r : rest) {
+        for (Record r : rest) {
             try {
-                overflow.append(List.of(CanonicalJson.write(r)));
+                overflow.append(List.of(CanonicalJson.write(r.build())));
                 stats.overflowed.incrementAndGet();
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
                 stats.lost.incrementAndGet();
             }
         }

@@ -393,4 +393,20 @@ class AuditWriterTest {
         assertThat(audit).allSatisfy(t -> assertThat(t.getPriority()).isEqualTo(Thread.MIN_PRIORITY));
         w.close();
     }
+
+    @Test
+    void aRecordThatCannotBeBuiltIsCountedLostAndTheChainGoesOn() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        AuditWriter w = lingering(sink, Duration.ZERO);
+        w.submit(record(1));
+        w.submit(() -> {
+            throw new IllegalStateException("bug while building");
+        });
+        w.submit(() -> record(3)); // built on the writer thread, when taken
+        assertThat(w.awaitIdle(Duration.ofSeconds(5))).isTrue();
+        assertThat(w.stats().lost.get()).isEqualTo(1);
+        assertThat(storedIds(sink)).containsExactly("req-1", "req-3");
+        assertThat(new ChainVerifier(Optional.empty(), false).verify(all(sink)).findings()).isEmpty();
+        w.close();
+    }
 }
