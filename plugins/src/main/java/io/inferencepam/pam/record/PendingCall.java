@@ -29,9 +29,10 @@ import java.util.TreeMap;
 /**
  * What pam-record knows about one HTTP call so far. Filled from the request phase (the request as
  * received, its outcome) and the response phase (the response as delivered); ended by
- * {@link #end}, exactly once, which hands over one record to build. The record is built only then, so that every secret
- * learned along the way (the client's credential, credentials injected by rewrites) can be
- * redacted from everything recorded, including bodies that echo them.
+ * {@link #end}, exactly once, which hands over one record to build. The record is built only
+ * after the end, so that every secret learned along the way (the client's credential,
+ * credentials injected by rewrites) can be redacted from everything recorded, including bodies
+ * that echo them.
  */
 public final class PendingCall {
     private static final String REDACTED = "[REDACTED]";

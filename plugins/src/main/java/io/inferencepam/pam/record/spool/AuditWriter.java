@@ -125,6 +125,9 @@ public final class AuditWriter implements AutoCloseable {
     /** Batches handed off and not yet stored, spooled or counted lost. */
     private final AtomicInteger batchesInFlight = new AtomicInteger();
 
+    /** While the serializer lingers: how many queued records complete its batch (0 otherwise). */
+    private volatile int awaited;
+
     private final Executor overflowIo;
     private final AtomicInteger overflowInFlight = new AtomicInteger();
 
@@ -204,12 +207,26 @@ public final class AuditWriter implements AutoCloseable {
         return submit(() -> record);
     }
 
-    /** Never blocks on the store. False only when the record could not be kept anywhere (counted as lost). */
-    public boolean submit(Record record) {
+    /**
+     * Never blocks on the store. False only when the record could not be kept anywhere (counted as lost).
+     * While the writer keeps up, the record is built on the writer's thread; once more than a
+     * batch is waiting, the caller builds it here: that slows the callers down a little instead
+     * of letting a writer that runs at low priority fall further behind, until the queue is full
+     * and records take the much slower overflow path.
+     */
+    public boolean submit(Record submitted) {
         stats.submitted.incrementAndGet();
+        Record record = queue.size() < settings.batchSize() ? submitted : builtHere(submitted);
+        if (record == null) {
+            return false;
+        }
         if (running) {
             outstanding.incrementAndGet(); // before the offer: awaitIdle must never see it nowhere
             if (queue.offer(record)) {
+                int a = awaited;
+                if (a > 0 && queue.size() >= a) {
+                    LockSupport.unpark(serializer); // this record completes the lingering batch
+                }
                 return true;
             }
             outstanding.decrementAndGet();
@@ -284,20 +301,25 @@ public final class AuditWriter implements AutoCloseable {
 
     /**
      * Lets a batch that is not full wait up to the linger for more records. The thread sleeps
-     * through it rather than polling, so records arriving meanwhile wake nobody; close() ends
-     * the wait at once (it unparks this thread).
+     * rather than polling, so records arriving meanwhile wake nobody, except the one that
+     * completes the batch (see {@link #submit}); close() ends the wait at once.
      */
     private void gather(List<Record> taken) {
         long linger = settings.linger().toNanos();
-        if (linger <= 0 || taken.size() >= settings.batchSize() || !running) {
+        int missing = settings.batchSize() - taken.size();
+        if (linger <= 0 || missing <= 0 || !running) {
             return;
         }
         long until = System.nanoTime() + linger;
-        long left;
-        while (running && queue.size() < settings.batchSize() - taken.size() && (left = until - System.nanoTime()) > 0) {
-            LockSupport.parkNanos(this, left);
+        awaited = missing;
+        try {
+            while (running && queue.size() < missing && until - System.nanoTime() > 0) {
+                LockSupport.parkNanos(this, until - System.nanoTime());
+            }
+        } finally {
+            awaited = 0;
         }
-        queue.drainTo(taken, settings.batchSize() - taken.size());
+        queue.drainTo(taken, missing);
     }
 
     /** One round: link what was taken (and any overflow), maybe checkpoint, hand the batch on. */
@@ -326,6 +348,8 @@ public final class AuditWriter implements AutoCloseable {
                 // spooled); waiting here also keeps the next round from reading them again.
                 b.routed.await();
             }
+        } else {
+            outstanding.addAndGet(-taken.size()); // every record taken failed to build (counted lost)
         }
         if (over != null) {
             overflow.commit(over.endOffset());
@@ -382,6 +406,12 @@ public final class AuditWriter implements AutoCloseable {
             LOG.error("audit {} line unreadable ({}): skipped and counted as lost", file, e.getClass().getSimpleName());
             return null;
         }
+    }
+
+    /** The record built now, on the caller's thread; null if that failed (counted lost). */
+    private Record builtHere(Record r) {
+        ObjectNode built = build(r);
+        return built == null ? null : () -> built;
     }
 
     /** A record whose building fails (a bug, not an outage) is counted as lost and logged without content. */

@@ -409,4 +409,36 @@ class AuditWriterTest {
         assertThat(new ChainVerifier(Optional.empty(), false).verify(all(sink)).findings()).isEmpty();
         w.close();
     }
+
+    @Test
+    void whenMoreThanABatchWaitsTheCallerBuildsTheRecord() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        AuditWriter w = lingering(sink, Duration.ZERO);
+        java.util.concurrent.CountDownLatch building = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        List<String> builtOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+        w.submit(() -> { // holds the writer thread
+            building.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return record(0);
+        });
+        assertThat(building.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        for (int i = 1; i <= 17; i++) { // the batch size is 16: the 17th finds a batch waiting
+            int n = i;
+            w.submit(() -> {
+                builtOn.add(n + "@" + Thread.currentThread().getName());
+                return record(n);
+            });
+        }
+        assertThat(builtOn).containsExactly("17@" + Thread.currentThread().getName());
+        release.countDown();
+        assertThat(w.awaitIdle(Duration.ofSeconds(5))).isTrue();
+        assertThat(builtOn).hasSize(17).filteredOn(b -> !b.startsWith("17@")).allSatisfy(b -> assertThat(b).endsWith("@pam-audit-writer"));
+        assertThat(storedIds(sink)).hasSize(18).startsWith("req-0", "req-1").endsWith("req-17");
+        w.close();
+    }
 }
