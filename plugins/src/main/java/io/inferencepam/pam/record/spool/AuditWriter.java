@@ -125,6 +125,12 @@ public final class AuditWriter implements AutoCloseable {
     /** Batches handed off and not yet stored, spooled or counted lost. */
     private final AtomicInteger batchesInFlight = new AtomicInteger();
 
+    /** Records that found the queue full, waiting for a grouped append to the overflow spool. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Record> overflowPending = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicBoolean overflowDraining = new java.util.concurrent.atomic.AtomicBoolean();
+    /** At most this many records per overflow append. */
+    private static final int OVERFLOW_GROUP = 1024;
+
     /** While the serializer lingers: how many queued records complete its batch (0 otherwise). */
     private volatile int awaited;
 
@@ -232,33 +238,75 @@ public final class AuditWriter implements AutoCloseable {
             outstanding.decrementAndGet();
         }
         overflowInFlight.incrementAndGet();
+        overflowPending.add(record);
+        return scheduleOverflowAppends();
+    }
+
+    /**
+     * Starts a drain of {@link #overflowPending} on the overflow executor unless one is running
+     * (it will take this record too): a burst of records that find the queue full costs one
+     * append and one fsync per drained group, not one each. If the executor refuses, the caller
+     * drains; false then if a record could not be kept.
+     */
+    private boolean scheduleOverflowAppends() {
+        if (!overflowDraining.compareAndSet(false, true)) {
+            return true;
+        }
         try {
-            overflowIo.execute(() -> {
-                try {
-                    appendOverflow(record);
-                } finally {
-                    overflowInFlight.decrementAndGet();
-                }
-            });
+            overflowIo.execute(this::drainOverflowAppends);
             return true;
         } catch (RejectedExecutionException e) {
-            try {
-                return appendOverflow(record);
-            } finally {
-                overflowInFlight.decrementAndGet();
+            return drainOverflowAppends();
+        }
+    }
+
+    /** Appends what waits for the overflow spool, in groups, until nothing does. False if any was lost. */
+    private boolean drainOverflowAppends() {
+        boolean kept = true;
+        while (true) {
+            List<Record> group = new ArrayList<>();
+            Record r;
+            while (group.size() < OVERFLOW_GROUP && (r = overflowPending.poll()) != null) {
+                group.add(r);
+            }
+            if (!group.isEmpty()) {
+                kept &= appendOverflow(group);
+            }
+            if (!overflowPending.isEmpty()) {
+                continue;
+            }
+            overflowDraining.set(false);
+            // A record added between the check above and the flag's release would wait for the
+            // next one: take the flag back if so, else stop.
+            if (overflowPending.isEmpty() || !overflowDraining.compareAndSet(false, true)) {
+                return kept;
             }
         }
     }
 
-    private boolean appendOverflow(Record record) {
+    /** One append (one fsync) for the group; counted overflowed, or lost if the spool refuses it. */
+    private boolean appendOverflow(List<Record> group) {
         try {
-            overflow.append(List.of(CanonicalJson.write(record.build())));
-            stats.overflowed.incrementAndGet();
-            return true;
+            List<String> lines = new ArrayList<>(group.size());
+            for (Record r : group) {
+                ObjectNode built = build(r);
+                if (built != null) {
+                    lines.add(CanonicalJson.write(built));
+                }
+            }
+            if (lines.isEmpty()) {
+                return false;
+            }
+            overflow.append(lines);
+            stats.overflowed.addAndGet(lines.size());
+            return lines.size() == group.size();
         } catch (IOException | RuntimeException e) {
-            stats.lost.incrementAndGet();
-            LOG.error("audit record lost: queue full and overflow spool refused it ({})", e.getClass().getSimpleName());
+            stats.lost.addAndGet(group.size());
+            LOG.error("{} audit records lost: queue full and overflow spool refused them ({})", group.size(),
+                    e.getClass().getSimpleName());
             return false;
+        } finally {
+            overflowInFlight.addAndGet(-group.size());
         }
     }
 
@@ -659,13 +707,9 @@ public final class AuditWriter implements AutoCloseable {
         // Left in the queue: a submit that raced with close, or a serializer that did not finish.
         List<Record> rest = new ArrayList<>();
         queue.drainTo(rest);
-        for (Record r : rest) {
-            try {
-                overflow.append(List.of(CanonicalJson.write(r.build())));
-                stats.overflowed.incrementAndGet();
-            } catch (IOException | RuntimeException e) {
-                stats.lost.incrementAndGet();
-            }
+        if (!rest.isEmpty()) {
+            overflowInFlight.addAndGet(rest.size());
+            appendOverflow(rest);
         }
     }
 

@@ -441,4 +441,40 @@ class AuditWriterTest {
         assertThat(storedIds(sink)).hasSize(18).startsWith("req-0", "req-1").endsWith("req-17");
         w.close();
     }
+
+    @Test
+    void recordsThatFindTheQueueFullShareOneOverflowAppend() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        sink.gate = new java.util.concurrent.CountDownLatch(1); // the store hangs: the queue (2) fills
+        java.util.concurrent.ExecutorService io = java.util.concurrent.Executors.newSingleThreadExecutor();
+        java.util.concurrent.CountDownLatch ioFree = new java.util.concurrent.CountDownLatch(1);
+        io.execute(() -> {
+            try {
+                ioFree.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        java.util.concurrent.atomic.AtomicInteger tasks = new java.util.concurrent.atomic.AtomicInteger();
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
+                new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w4"), Optional.empty(),
+                new AuditWriter.Settings(2, 2, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                Clock.systemUTC(), task -> {
+                    tasks.incrementAndGet();
+                    io.execute(task);
+                }).start();
+        for (int i = 0; i < 300; i++) {
+            assertThat(w.submit(record(i))).isTrue();
+        }
+        ioFree.countDown();
+        await(() -> w.stats().overflowed.get() >= 250, "overflow appended");
+        assertThat(tasks.get()).as("one drain for the whole burst").isEqualTo(1);
+        sink.gate.countDown();
+        sink.gate = null;
+        assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        w.close();
+        io.shutdown();
+        assertThat(storedIds(sink)).hasSize(300).doesNotHaveDuplicates();
+        assertThat(w.stats().lost.get()).isZero();
+    }
 }
