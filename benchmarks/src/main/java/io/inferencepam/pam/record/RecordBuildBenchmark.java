@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import io.inferencepam.pam.record.spool.AuditWriter;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Mode;
@@ -32,8 +33,8 @@ import org.openjdk.jmh.annotations.State;
 
 /**
  * What pam-record costs per call outside the protocol: the plugin-thread part (the phase hooks and
- * {@link PendingCall#finish}, which builds the record) and the writer's part (canonical UTF-8 and
- * the hash-chain link), for the call {@code AuditLatencyBench} sends (1 KiB chat request and
+ * {@link PendingCall#end}), building the record, and the writer's part (canonical UTF-8 and the
+ * hash-chain link), for the call {@code AuditLatencyBench} sends (1 KiB chat request and
  * completion, a bearer token, an authenticated principal and two decisions). The baseline in the
  * same run is one SHA-256 over both bodies: the least any tamper-evident record of them costs.
  *
@@ -90,15 +91,21 @@ public class RecordBuildBenchmark {
         return java.security.MessageDigest.getInstance("SHA-256").digest(both);
     }
 
-    /** The plugin-thread part: both phases' hooks and building the record. */
+    /** The plugin-thread part while the writer keeps up: both phases' hooks and ending the call. */
     @Benchmark
-    public ObjectNode build() {
+    public AuditWriter.Record end() {
         PendingCall c = new PendingCall("r-" + id++, 0, 0);
         c.request(request, conf, identity, facts);
         c.requestOutcome(new RequestOutcome(RequestOutcome.Kind.PASS, request, request, RequestRewrite.NONE,
                 Optional.empty(), Optional.empty()), facts);
         c.responseOutcome(new ResponseOutcome(ResponseOutcome.Kind.PASS, response, response), conf, identity, facts);
-        return c.end(1, 1000).orElseThrow().build();
+        return c.end(1, 1000).orElseThrow()::build;
+    }
+
+    /** {@link #end}, then building the record (on the writer thread, or on the caller when the writer is behind). */
+    @Benchmark
+    public ObjectNode build() {
+        return end().build();
     }
 
     /** Both parts: the record built, then linked into the chain as canonical UTF-8 (what the writer sends). */

@@ -222,7 +222,8 @@ public final class AuditWriter implements AutoCloseable {
      */
     public boolean submit(Record submitted) {
         stats.submitted.incrementAndGet();
-        Record record = queue.size() < settings.batchSize() ? submitted : builtHere(submitted);
+        // outstanding (queued or being linked) rather than queue.size(), which takes the queue's lock
+        Record record = outstanding.get() < settings.batchSize() ? submitted : builtHere(submitted);
         if (record == null) {
             return false;
         }
