@@ -531,5 +531,6 @@ class AuditWriterTest {
         w.submit(record(2));
         List.copyOf(held.subList(1, held.size())).forEach(Runnable::run); // the drains started since
         assertThat(w.stats().overflowed.get()).as("the later record reaches the overflow spool").isEqualTo(1);
+        assertThat(w.stats().lost.get()).as("the one that threw is counted").isEqualTo(1);
     }
 }
