@@ -165,7 +165,7 @@ public final class CallDispatcher {
      * observer is logged and counted, never propagated.
      */
     private void notifyObservers(PreparedConf conf, String phase, java.util.function.Consumer<Plugin> call) {
-        if (plugins.isCurrent()) {
+        if (plugins.isCurrentAndNoBatchWaiting()) { // else they would hold up the next calls of the batch
             runObservers(conf, phase, call);
             return;
         }

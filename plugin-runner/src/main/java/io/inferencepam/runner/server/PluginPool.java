@@ -112,6 +112,14 @@ public final class PluginPool implements Executor, PluginEntry {
         return Thread.currentThread() instanceof Worker w && w.owner == this;
     }
 
+    /**
+     * On one of this pool's threads, with no later call of a batch waiting for this thread: work
+     * that is not on any reply's path (outcome observers) may run here now without delaying one.
+     */
+    boolean isCurrentAndNoBatchWaiting() {
+        return Thread.currentThread() instanceof Worker w && w.owner == this && !w.batchWaiting;
+    }
+
     /** Tasks and batched calls waiting for a plugin thread. */
     int queueDepth() {
         return pool.getQueue().size() + batchedCalls.get();
@@ -143,12 +151,22 @@ public final class PluginPool implements Executor, PluginEntry {
         public void run() {
             Timeout watchdog = next.get() < tasks.size() - 1
                     ? watchdogs.newTimeout(t -> share(), WATCHDOG_MILLIS, TimeUnit.MILLISECONDS) : null;
+            Worker self = Thread.currentThread() instanceof Worker w ? w : null;
             try {
                 int i;
                 while ((i = next.getAndIncrement()) < tasks.size()) {
                     batchedCalls.decrementAndGet();
                     long start = System.nanoTime();
-                    tasks.get(i).run();
+                    if (self != null) {
+                        self.batchWaiting = next.get() < tasks.size();
+                    }
+                    try {
+                        tasks.get(i).run();
+                    } finally {
+                        if (self != null) {
+                            self.batchWaiting = false;
+                        }
+                    }
                     if (System.nanoTime() - start > SHARE_AFTER_NANOS) {
                         share();
                     }
@@ -174,6 +192,8 @@ public final class PluginPool implements Executor, PluginEntry {
 
     private static final class Worker extends Thread {
         final PluginPool owner;
+        /** While a task of a batch runs here and later calls of that batch wait behind it. */
+        boolean batchWaiting;
 
         Worker(PluginPool owner, Runnable r, String name) {
             super(r, name);

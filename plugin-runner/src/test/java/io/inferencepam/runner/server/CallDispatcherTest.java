@@ -429,4 +429,62 @@ class CallDispatcherTest {
     void confsWithoutObserversSkipTheStep() {
         assertThat(conf(new Plugin() { }).observesOutcomes()).isFalse();
     }
+
+    @Test
+    void aSlowObserverDoesNotDelayTheNextCallOfTheSameBatch() throws Exception {
+        // As in production: the event loop hands the calls of one pass over as one batch
+        // (LoopHandOff), and the other plugin thread is busy with other work.
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(1);
+        pool.execute(() -> {
+            busy.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+        io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel();
+        try {
+            LoopHandOff handOff = new LoopHandOff(ch.eventLoop(), pool);
+            java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Plugin slowObserver = new Plugin() {
+                @Override
+                public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                    return RequestDecision.proceed();
+                }
+
+                @Override
+                public void onRequestOutcome(io.inferencepam.runner.spi.RequestOutcome outcome, CallContext context) {
+                    if (first.getAndSet(false)) {
+                        try {
+                            Thread.sleep(400); // audit work after the first reply (e.g. a record built by the caller, an fsync)
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                }
+            };
+            PreparedConf c = conf(slowObserver);
+            List<CompletableFuture<OutboundFrame>> handed = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                CompletableFuture<OutboundFrame> sent = new CompletableFuture<>();
+                dispatcher.request(c, request(Map.of()), System.nanoTime(), handOff).thenAccept(a -> {
+                    sent.complete(a.frame()); // what RpcSession does: the frame to the loop, then the observers
+                    a.afterReply().run();
+                });
+                handed.add(sent);
+            }
+            long start = System.nanoTime();
+            ch.runPendingTasks(); // the pass ends: one batch of two calls
+            OutboundFrame second = handed.get(1).get(5, TimeUnit.SECONDS);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertThat(reqReply(second).actionType()).as("the second call passes, not a deadline 503").isEqualTo(Action.NONE);
+            assertThat(ms).as("the second reply waited for the first call's observers").isLessThan(150);
+        } finally {
+            release.countDown();
+            ch.finishAndReleaseAll();
+        }
+    }
 }

@@ -264,51 +264,91 @@ public final class AuditWriter implements AutoCloseable {
     /** Appends what waits for the overflow spool, in groups, until nothing does. False if any was lost. */
     private boolean drainOverflowAppends() {
         boolean kept = true;
-        while (true) {
-            List<Record> group = new ArrayList<>();
-            Record r;
-            while (group.size() < OVERFLOW_GROUP && (r = overflowPending.poll()) != null) {
-                group.add(r);
+        try {
+            while (true) {
+                List<Record> group = new ArrayList<>();
+                Record r;
+                while (group.size() < OVERFLOW_GROUP && (r = overflowPending.poll()) != null) {
+                    group.add(r);
+                }
+                if (!group.isEmpty()) {
+                    kept &= appendOverflow(group);
+                }
+                if (!overflowPending.isEmpty()) {
+                    continue;
+                }
+                overflowDraining.set(false);
+                // A record added between the check above and the flag's release would wait for the
+                // next one: take the flag back if so, else stop.
+                if (overflowPending.isEmpty() || !overflowDraining.compareAndSet(false, true)) {
+                    return kept;
+                }
             }
-            if (!group.isEmpty()) {
-                kept &= appendOverflow(group);
-            }
-            if (!overflowPending.isEmpty()) {
-                continue;
-            }
+        } catch (Error e) {
+            // An Error (a builder's StackOverflowError, an OutOfMemoryError) must not leave the flag
+            // held: every later record would wait in overflowPending forever.
             overflowDraining.set(false);
-            // A record added between the check above and the flag's release would wait for the
-            // next one: take the flag back if so, else stop.
-            if (overflowPending.isEmpty() || !overflowDraining.compareAndSet(false, true)) {
-                return kept;
+            if (!overflowPending.isEmpty()) {
+                scheduleOverflowAppends();
             }
+            throw e;
         }
     }
 
-    /** One append (one fsync) for the group; counted overflowed, or lost if the spool refuses it. */
+    /**
+     * One append (one fsync) for the group; counted overflowed, or lost if the spool refuses it.
+     * A group that does not fit what is left of the spool is split, so the records that fit are
+     * kept as they were when each record had its own append. Each record is counted once.
+     */
     private boolean appendOverflow(List<Record> group) {
+        int prepared = 0; // records turned into a line, or counted lost by build or here
         try {
             List<String> lines = new ArrayList<>(group.size());
             for (Record r : group) {
                 ObjectNode built = build(r);
                 if (built != null) {
-                    lines.add(CanonicalJson.write(built));
+                    try {
+                        lines.add(CanonicalJson.write(built));
+                    } catch (RuntimeException e) {
+                        stats.lost.incrementAndGet();
+                        LOG.error("audit record lost: it could not be serialized ({})", e.getClass().getName());
+                    }
                 }
+                prepared++;
             }
-            if (lines.isEmpty()) {
-                return false;
-            }
-            overflow.append(lines);
-            stats.overflowed.addAndGet(lines.size());
-            return lines.size() == group.size();
-        } catch (IOException | RuntimeException e) {
-            stats.lost.addAndGet(group.size());
-            LOG.error("{} audit records lost: queue full and overflow spool refused them ({})", group.size(),
-                    e.getClass().getSimpleName());
-            return false;
+            return appendLines(lines) && lines.size() == group.size();
+        } catch (Error e) {
+            stats.lost.addAndGet(group.size() - prepared); // the record that threw, and those not reached
+            throw e;
         } finally {
             overflowInFlight.addAndGet(-group.size());
         }
+    }
+
+    private boolean appendLines(List<String> lines) {
+        if (lines.isEmpty()) {
+            return true;
+        }
+        try {
+            overflow.append(lines);
+            stats.overflowed.addAndGet(lines.size());
+            return true;
+        } catch (Spool.SpoolFullException e) {
+            if (lines.size() > 1) {
+                int half = lines.size() / 2; // in order: what fits of the first half, then of the second
+                boolean first = appendLines(lines.subList(0, half));
+                return appendLines(lines.subList(half, lines.size())) && first;
+            }
+            return lostOverflow(1, e);
+        } catch (IOException | RuntimeException e) {
+            return lostOverflow(lines.size(), e);
+        }
+    }
+
+    private boolean lostOverflow(int n, Exception e) {
+        stats.lost.addAndGet(n);
+        LOG.error("{} audit records lost: queue full and overflow spool refused them ({})", n, e.getClass().getSimpleName());
+        return false;
     }
 
     // ---- serializer thread: queue -> hash chain -> hand-off ------------------------------------

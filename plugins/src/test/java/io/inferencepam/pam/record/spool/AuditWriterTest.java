@@ -481,4 +481,60 @@ class AuditWriterTest {
         assertThat(storedIds(sink)).hasSize(300).doesNotHaveDuplicates();
         assertThat(w.stats().lost.get()).isZero();
     }
+
+    /** A writer whose queue (1) is full at once (not started) and whose overflow drains run when the test says. */
+    private AuditWriter heldOverflowWriter(long overflowMaxBytes, List<Runnable> held) throws Exception {
+        AuditWriter w = new AuditWriter(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0), new Spool(dir.resolve("spool"), 1 << 24, 0),
+                new Spool(dir.resolve("spool/overflow"), overflowMaxBytes, 0), new HashChain("w5"), Optional.empty(),
+                new AuditWriter.Settings(1, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                Clock.systemUTC(), held::add);
+        assertThat(w.submit(record(-1))).isTrue(); // fills the queue
+        return w;
+    }
+
+    @Test
+    void aGroupThatDoesNotFitTheOverflowSpoolKeepsTheRecordsThatDo() throws Exception {
+        int line = CanonicalJson.write(record(0)).length() + 1; // same length for req-0..req-4
+        List<Runnable> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        AuditWriter w = heldOverflowWriter(3L * line + line / 2, held); // room for 3 of the 5
+        for (int i = 0; i < 5; i++) {
+            w.submit(record(i));
+        }
+        assertThat(held).hasSize(1);
+        held.get(0).run(); // one group of 5
+        // One record at a time (5feca7e) kept 3 and lost 2; the spool had room for those 3.
+        assertThat(w.stats().overflowed.get()).isEqualTo(3);
+        assertThat(w.stats().lost.get()).isEqualTo(2);
+    }
+
+    @Test
+    void aRecordThatCannotBeBuiltInARefusedOverflowGroupIsCountedLostOnce() throws Exception {
+        List<Runnable> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        AuditWriter w = heldOverflowWriter(0, held); // the overflow spool refuses everything
+        w.submit(record(1));
+        w.submit(() -> {
+            throw new IllegalStateException("bug while building");
+        });
+        held.get(0).run();
+        assertThat(w.stats().lost.get()).as("two records, two lost").isEqualTo(2);
+        assertThat(w.stats().overflowed.get()).isZero();
+    }
+
+    @Test
+    void anErrorWhileDrainingTheOverflowDoesNotStrandLaterRecords() throws Exception {
+        List<Runnable> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        AuditWriter w = heldOverflowWriter(1 << 20, held);
+        w.submit(() -> {
+            throw new StackOverflowError(); // e.g. a deeply nested body, or OutOfMemoryError
+        });
+        try {
+            held.get(0).run();
+        } catch (Throwable expected) {
+            // whatever the executor does with it
+        }
+        w.submit(record(2));
+        List.copyOf(held.subList(1, held.size())).forEach(Runnable::run); // the drains started since
+        assertThat(w.stats().overflowed.get()).as("the later record reaches the overflow spool").isEqualTo(1);
+        assertThat(w.stats().lost.get()).as("the one that threw is counted").isEqualTo(1);
+    }
 }
