@@ -181,8 +181,12 @@ public final class PendingCall {
         }
     }
 
-    /** The record; the fields it reads no longer change once the call ended. */
-    private synchronized ObjectNode build(long endMillis, long endNanos, Facts f) {
+    /**
+     * The record. Not synchronized: the fields it reads no longer change once the call ended, and
+     * the queue that hands the record to the writer orders end() before this; holding the lock
+     * here would make a late update wait for a low-priority thread.
+     */
+    private ObjectNode build(long endMillis, long endNanos, Facts f) {
         List<String> redact = new ArrayList<>(secrets);
         redact.sort((a, b) -> b.length() - a.length()); // longest first: "Bearer x" before "x"
         RecordConf c = conf != null ? conf : responseRecordConf != null ? responseRecordConf : RecordConf.from(CanonicalJson.MAPPER.createObjectNode());
