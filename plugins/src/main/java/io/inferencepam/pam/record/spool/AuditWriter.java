@@ -266,17 +266,7 @@ public final class AuditWriter implements AutoCloseable {
         boolean kept = true;
         try {
             while (true) {
-                List<Record> group = new ArrayList<>();
-                Record r;
-                while (group.size() < OVERFLOW_GROUP && (r = overflowPending.poll()) != null) {
-                    group.add(r);
-                }
-                if (!group.isEmpty()) {
-                    kept &= appendOverflow(group);
-                }
-                if (!overflowPending.isEmpty()) {
-                    continue;
-                }
+                kept &= appendPendingGroups();
                 overflowDraining.set(false);
                 // A record added between the check above and the flag's release would wait for the
                 // next one: take the flag back if so, else stop.
@@ -292,6 +282,22 @@ public final class AuditWriter implements AutoCloseable {
                 scheduleOverflowAppends();
             }
             throw e;
+        }
+    }
+
+    /** Appends what waits in {@link #overflowPending}, a group at a time, until it is empty. False if any was lost. */
+    private boolean appendPendingGroups() {
+        boolean kept = true;
+        while (true) {
+            List<Record> group = new ArrayList<>();
+            Record r;
+            while (group.size() < OVERFLOW_GROUP && (r = overflowPending.poll()) != null) {
+                group.add(r);
+            }
+            if (group.isEmpty()) {
+                return kept;
+            }
+            kept &= appendOverflow(group);
         }
     }
 
@@ -750,8 +756,28 @@ public final class AuditWriter implements AutoCloseable {
         queue.drainTo(rest);
         if (!rest.isEmpty()) {
             overflowInFlight.addAndGet(rest.size());
+            outstanding.addAndGet(-rest.size()); // no longer queued: counted by overflowInFlight until appended
             appendOverflow(rest);
         }
+        flushOverflowAppends(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200));
+    }
+
+    /**
+     * Records still waiting for a grouped overflow append are appended here, unless a drain on
+     * the blocking executor already holds them (then wait for it, briefly): the executor may be
+     * shut down right after, and nothing may be left only in memory.
+     */
+    private void flushOverflowAppends(long deadlineNanos) {
+        while (overflowInFlight.get() > 0 && System.nanoTime() < deadlineNanos) {
+            if (!overflowPending.isEmpty() && overflowDraining.compareAndSet(false, true)) {
+                drainOverflowAppends();
+            } else {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+            }
+        }
+        // The drain task that holds the flag never ran (an executor shut down, or stuck): take
+        // over. Each record is polled once, so a late drain cannot append one twice.
+        appendPendingGroups();
     }
 
     /** The store thread is stuck: spool what it holds and what waits for it, in chain order. */

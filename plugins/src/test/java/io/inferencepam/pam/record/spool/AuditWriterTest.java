@@ -325,13 +325,9 @@ class AuditWriterTest {
         java.util.concurrent.CountDownLatch g = sink.gate;
         sink.gate = null;
         g.countDown(); // the hung write completes after all: that batch is now both stored and spooled
-        await(() -> {
-            try {
-                return !storedIds(sink).isEmpty();
-            } catch (Exception e) {
-                return false;
-            }
-        }, "the hung batch to land");
+        // Until the whole batch is written (sizes is added to after the write returns): seeing
+        // its first line is not enough, the next writer would read a partial highest seq.
+        await(() -> !sink.sizes.isEmpty(), "the hung batch to land");
 
         AuditWriter next = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w2"), Optional.empty(),
@@ -536,5 +532,35 @@ class AuditWriterTest {
         List.copyOf(held.subList(1, held.size())).forEach(Runnable::run); // the drains started since
         assertThat(w.stats().overflowed.get()).as("the later record reaches the overflow spool").isEqualTo(1);
         assertThat(w.stats().lost.get()).as("the one that threw is counted").isEqualTo(1);
+    }
+
+    @Test
+    void closeAppendsWhatStillWaitsForAnOverflowAppend() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        sink.gate = new java.util.concurrent.CountDownLatch(1); // the store hangs: the queue (2) fills
+        java.util.List<Runnable> neverRun = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow,
+                new HashChain("w5"), Optional.empty(),
+                new AuditWriter.Settings(2, 2, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                Clock.systemUTC(), neverRun::add).start(); // an executor that accepts and never runs: shut down at exit
+        for (int i = 0; i < 50; i++) {
+            assertThat(w.submit(record(i))).isTrue();
+        }
+        assertThat(neverRun).hasSize(1);
+        sink.gate.countDown(); // the store recovers; the records that found the queue full wait in memory
+        sink.gate = null;
+        await(() -> w.queueDepth() == 0 && w.stats().written.get() > 0, "queue written");
+        w.close(Duration.ofSeconds(2));
+        assertThat(w.stats().lost.get()).isZero();
+        // every record is somewhere durable: stored, spooled, or in the overflow spool for the next start
+        AuditWriter next = new AuditWriter(new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0)),
+                new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
+                new HashChain("w6"), Optional.empty(),
+                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                Clock.systemUTC()).start();
+        assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        next.close();
+        assertThat(storedIds(sink)).hasSize(50).doesNotHaveDuplicates();
     }
 }
