@@ -1,35 +1,77 @@
 package io.inferencepam.runner.server;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.inferencepam.runner.spi.Attributes;
 import java.time.Duration;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * State shared by the request and response phases of one HTTP call, keyed by nginx
  * {@code request_id}. Bounded and time-limited: a call whose response phase never comes (a Stop,
  * an upstream failure) must not leak.
+ *
+ * <p>{@link #open} runs on the event loop, so every operation is O(1) under a short lock, and
+ * nothing ever wakes another thread: entries are kept in the order they were opened; past the
+ * capacity the oldest is dropped, and each open first drops at most {@link #EXPIRE_PER_OPEN} of
+ * the oldest entries that have been open longer than the idle time. (A cache library's
+ * maintenance either woke a pool thread every few calls, ~15 µs of CPU per correlated call on two
+ * cores, or, run on the caller, could expire a whole flood of never-closed exchanges in one pass
+ * on the event loop.)
  */
 public final class ExchangeStore {
-    private final Cache<String, Attributes> cache;
+    static final int EXPIRE_PER_OPEN = 32;
 
-    public ExchangeStore(Duration idle, int capacity) {
-        // Maintenance (expiry, eviction) stays on Caffeine's default executor: open() is called on
-        // the event loop, and running maintenance there could expire a flood of never-closed
-        // exchanges (calls stopped in the request phase) in one pass, stalling the loop. It costs
-        // a pool wake-up every few calls (measured ~15 µs of CPU per correlated call on 2 cores).
-        cache = Caffeine.newBuilder().expireAfterAccess(idle).maximumSize(capacity).build();
+    private record Entry(Attributes attributes, long openedNanos) {
     }
 
+    private final long idleNanos;
+    private final Map<String, Entry> entries;
+
+    public ExchangeStore(Duration idle, int capacity) {
+        this.idleNanos = idle.toNanos();
+        this.entries = new LinkedHashMap<>(Math.min(capacity, 1024), 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Entry> eldest) {
+                return size() > capacity;
+            }
+        };
+    }
+
+    /** The exchange of {@code requestId}, created if absent. */
     public Attributes open(String requestId) {
-        return cache.get(requestId, k -> new Attributes());
+        long now = System.nanoTime();
+        synchronized (entries) {
+            expireSome(now);
+            Entry e = entries.get(requestId);
+            if (e == null) {
+                e = new Entry(new Attributes(), now);
+                entries.put(requestId, e);
+            }
+            return e.attributes();
+        }
     }
 
     public void close(String requestId) {
-        cache.invalidate(requestId);
+        synchronized (entries) {
+            entries.remove(requestId);
+        }
     }
 
     public long size() {
-        return cache.estimatedSize();
+        synchronized (entries) {
+            return entries.size();
+        }
+    }
+
+    /** Drops up to {@link #EXPIRE_PER_OPEN} of the oldest entries that have been open past the idle time. */
+    private void expireSome(long now) {
+        Iterator<Entry> oldest = entries.values().iterator();
+        for (int i = 0; i < EXPIRE_PER_OPEN && oldest.hasNext(); i++) {
+            if (now - oldest.next().openedNanos() < idleNanos) {
+                return;
+            }
+            oldest.remove();
+        }
     }
 }
