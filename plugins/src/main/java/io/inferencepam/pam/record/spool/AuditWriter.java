@@ -254,23 +254,30 @@ public final class AuditWriter implements AutoCloseable {
             return true;
         }
         try {
-            overflowIo.execute(this::drainOverflowAppends);
+            overflowIo.execute(() -> drainOverflowAppends(Integer.MAX_VALUE));
             return true;
         } catch (RejectedExecutionException e) {
-            return drainOverflowAppends();
+            // The caller drains, but one group at most: records that others add meanwhile are
+            // left to their own submits, or to the writer thread, which kicks the drain every
+            // round. Otherwise one plugin thread could drain everyone's overflow for as long as
+            // the overload lasts.
+            return drainOverflowAppends(1);
         }
     }
 
-    /** Appends what waits for the overflow spool, in groups, until nothing does. False if any was lost. */
-    private boolean drainOverflowAppends() {
+    /**
+     * Appends what waits for the overflow spool, in groups, until nothing does or
+     * {@code maxGroups} were appended. False if any was lost.
+     */
+    private boolean drainOverflowAppends(int maxGroups) {
         boolean kept = true;
         try {
             while (true) {
-                kept &= appendPendingGroups();
+                kept &= appendPendingGroups(maxGroups);
                 overflowDraining.set(false);
                 // A record added between the check above and the flag's release would wait for the
-                // next one: take the flag back if so, else stop.
-                if (overflowPending.isEmpty() || !overflowDraining.compareAndSet(false, true)) {
+                // next one: take the flag back if so, else stop. A bounded drain stops anyway.
+                if (maxGroups != Integer.MAX_VALUE || overflowPending.isEmpty() || !overflowDraining.compareAndSet(false, true)) {
                     return kept;
                 }
             }
@@ -285,10 +292,10 @@ public final class AuditWriter implements AutoCloseable {
         }
     }
 
-    /** Appends what waits in {@link #overflowPending}, a group at a time, until it is empty. False if any was lost. */
-    private boolean appendPendingGroups() {
+    /** Appends what waits in {@link #overflowPending}, a group at a time, until it is empty or after {@code maxGroups}. */
+    private boolean appendPendingGroups(int maxGroups) {
         boolean kept = true;
-        while (true) {
+        for (int n = 0; n < maxGroups; n++) {
             List<Record> group = new ArrayList<>();
             Record r;
             while (group.size() < OVERFLOW_GROUP && (r = overflowPending.poll()) != null) {
@@ -299,6 +306,7 @@ public final class AuditWriter implements AutoCloseable {
             }
             kept &= appendOverflow(group);
         }
+        return kept;
     }
 
     /**
@@ -419,6 +427,9 @@ public final class AuditWriter implements AutoCloseable {
 
     /** One round: link what was taken (and any overflow), maybe checkpoint, hand the batch on. */
     private void serializeStep(List<Record> taken) throws IOException, InterruptedException {
+        if (!overflowPending.isEmpty()) {
+            scheduleOverflowAppends(); // left by a bounded drain, with nobody submitting since
+        }
         List<ChainedEntry> linked = new ArrayList<>(taken.size() + 1);
         for (Record r : taken) {
             ObjectNode built = build(r);
@@ -770,14 +781,14 @@ public final class AuditWriter implements AutoCloseable {
     private void flushOverflowAppends(long deadlineNanos) {
         while (overflowInFlight.get() > 0 && System.nanoTime() < deadlineNanos) {
             if (!overflowPending.isEmpty() && overflowDraining.compareAndSet(false, true)) {
-                drainOverflowAppends();
+                drainOverflowAppends(Integer.MAX_VALUE);
             } else {
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
             }
         }
         // The drain task that holds the flag never ran (an executor shut down, or stuck): take
         // over. Each record is polled once, so a late drain cannot append one twice.
-        appendPendingGroups();
+        appendPendingGroups(Integer.MAX_VALUE);
     }
 
     /** The store thread is stuck: spool what it holds and what waits for it, in chain order. */

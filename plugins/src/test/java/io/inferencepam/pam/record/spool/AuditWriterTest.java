@@ -563,4 +563,55 @@ class AuditWriterTest {
         next.close();
         assertThat(storedIds(sink)).hasSize(50).doesNotHaveDuplicates();
     }
+
+    @Test
+    void whenTheExecutorRefusesTheDrainACallerAppendsOneGroupNotEveryonesOverflow() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        sink.gate = new java.util.concurrent.CountDownLatch(1); // the store hangs: the queue (2) fills
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 26, 0),
+                new Spool(dir.resolve("spool/overflow"), 1 << 26, 0), new HashChain("w7"), Optional.empty(),
+                new AuditWriter.Settings(2, 64, Duration.ofMillis(2), 1000, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                Clock.systemUTC(), task -> {
+                    throw new java.util.concurrent.RejectedExecutionException("blocking executor full");
+                }).start();
+        int before = 20;
+        for (int i = 0; i < before; i++) {
+            w.submit(record(i));
+        }
+        java.util.concurrent.CountDownLatch inDrain = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Thread a = new Thread(() -> w.submit(() -> { // overflows; its caller drains and builds it there, slowly
+            inDrain.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return record(before);
+        }));
+        a.start();
+        assertThat(inDrain.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        long overflowedBefore = w.stats().overflowed.get();
+        int others = 2000; // added by other callers while the first one drains
+        for (int i = 0; i < others; i++) {
+            w.submit(record(before + 1 + i));
+        }
+        release.countDown();
+        a.join(5000);
+        // Its group was what waited when it began: its own record. The 2000 added meanwhile are not
+        // its work (before, it went on until nothing waited: 2001).
+        assertThat(w.stats().overflowed.get() - overflowedBefore).as("the draining caller appended one group").isEqualTo(1);
+        sink.gate.countDown();
+        sink.gate = null;
+        await(() -> {
+            try {
+                return storedIds(sink).size() == before + 1 + others;
+            } catch (Exception e) {
+                return false;
+            }
+        }, "the rest drained by the writer thread");
+        assertThat(storedIds(sink)).doesNotHaveDuplicates();
+        assertThat(w.stats().lost.get()).isZero();
+        w.close();
+    }
 }
