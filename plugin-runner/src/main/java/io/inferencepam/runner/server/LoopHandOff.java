@@ -57,10 +57,10 @@ final class LoopHandOff implements PluginEntry {
         List<CompletableFuture<Void>> entered = failures;
         pending = new ArrayList<>();
         failures = new ArrayList<>();
-        try {
-            pool.executeAll(tasks);
-        } catch (RejectedExecutionException e) {
-            fail(entered, e); // every call of the batch fails closed; their dependents are runtime code only
+        int taken = pool.executeAll(tasks);
+        if (taken < tasks.size()) {
+            // the calls that did not fit fail closed; their dependents are runtime code only
+            fail(entered.subList(taken, entered.size()), new RejectedExecutionException("plugin queue full"));
         }
     }
 

@@ -90,21 +90,30 @@ public final class PluginPool implements Executor, PluginEntry {
      * {@link #SHARE_AFTER_NANOS}, and, for a task that is still running (a plugin doing heavy work,
      * or one that wrongly blocks), when the watchdog fires after {@link #WATCHDOG_MILLIS}.
      *
-     * @throws RejectedExecutionException if the queue is full, or the calls already waiting in
-     *                                    batches and these would exceed the queue's bound (nothing
-     *                                    of the batch has run)
+     * <p>As many of the tasks are taken as the queue's bound still allows, counting the calls
+     * already waiting in batches: a batch larger than the room left is cut, not refused whole, so
+     * the calls that fit still run and only the rest are refused (fail closed).
+     *
+     * @return how many of the tasks, from the first, were taken (0 when the queue is full)
      */
-    void executeAll(List<? extends Runnable> tasks) {
-        int n = tasks.size();
-        if (batchedCalls.addAndGet(n) > capacity) {
-            batchedCalls.addAndGet(-n);
-            throw new RejectedExecutionException("plugin queue full");
+    int executeAll(List<? extends Runnable> tasks) {
+        int taken;
+        while (true) {
+            int waiting = batchedCalls.get();
+            taken = Math.min(tasks.size(), capacity - waiting);
+            if (taken <= 0) {
+                return 0;
+            }
+            if (batchedCalls.compareAndSet(waiting, waiting + taken)) {
+                break;
+            }
         }
         try {
-            pool.execute(new Batch(tasks));
+            pool.execute(new Batch(taken == tasks.size() ? tasks : tasks.subList(0, taken)));
+            return taken;
         } catch (RejectedExecutionException e) {
-            batchedCalls.addAndGet(-n);
-            throw e;
+            batchedCalls.addAndGet(-taken);
+            return 0;
         }
     }
 
