@@ -125,14 +125,9 @@ class PluginPoolTest {
     void callsWaitingInBatchesCountAgainstTheQueueBound() throws Exception {
         PluginPool one = new PluginPool("one", 1, 4, timer);
         CountDownLatch release = new CountDownLatch(1);
-        CountDownLatch busy = new CountDownLatch(1);
         CountDownLatch ran = new CountDownLatch(4);
         try {
-            one.execute(() -> {
-                busy.countDown();
-                awaitQuietly(release);
-            });
-            assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+            holdTheOnlyThread(one, release);
             one.executeAll(List.of(ran::countDown, ran::countDown, ran::countDown)); // 3 of 4
             assertThat(one.queueDepth()).isEqualTo(1 + 3);
             // one more call fits the bound: of a batch of two, the first is taken and the second refused
@@ -172,12 +167,7 @@ class PluginPoolTest {
         EmbeddedChannel ch = new EmbeddedChannel();
         CountDownLatch release = new CountDownLatch(1);
         try {
-            CountDownLatch busy = new CountDownLatch(1);
-            one.execute(() -> {
-                busy.countDown();
-                awaitQuietly(release);
-            });
-            assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+            holdTheOnlyThread(one, release);
             LoopHandOff handOff = new LoopHandOff(ch.eventLoop(), one);
             ChainCost cheap = new ChainCost();
             CompletableFuture<String> a = handOff.enter(cheap).thenApply(v -> Thread.currentThread().getName());
@@ -212,12 +202,7 @@ class PluginPoolTest {
         EmbeddedChannel ch = new EmbeddedChannel();
         CountDownLatch release = new CountDownLatch(1);
         try {
-            CountDownLatch busy = new CountDownLatch(1);
-            small.execute(() -> {
-                busy.countDown();
-                awaitQuietly(release);
-            });
-            assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+            holdTheOnlyThread(small, release);
             LoopHandOff handOff = new LoopHandOff(ch.eventLoop(), small);
             List<CompletableFuture<Void>> calls = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
@@ -233,6 +218,16 @@ class PluginPoolTest {
             small.shutdownNow();
             ch.finishAndReleaseAll();
         }
+    }
+
+    /** The pool's only thread busy until {@code release}: what is handed over stays queued. */
+    private static void holdTheOnlyThread(PluginPool pool, CountDownLatch release) throws InterruptedException {
+        CountDownLatch busy = new CountDownLatch(1);
+        pool.execute(() -> {
+            busy.countDown();
+            awaitQuietly(release);
+        });
+        assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
     }
 
     /** Both threads busy until {@code release}, and the four queue slots taken. */
