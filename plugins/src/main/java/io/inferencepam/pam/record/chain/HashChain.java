@@ -46,13 +46,13 @@ public final class HashChain {
     /** Links {@code entry} as the next element of the chain (mutates and returns it). */
     public ObjectNode link(ObjectNode entry) {
         entry.put(INSTANCE, instance);
-        entry.put(SEQ, ++seq);
+        entry.put(SEQ, seq + 1);
         entry.put(PREV, last);
         entry.remove(HASH);
         entry.remove(SIG);
         String h = hashOf(entry);
         entry.put(HASH, h);
-        last = h;
+        advance(h);
         return entry;
     }
 
@@ -71,7 +71,7 @@ public final class HashChain {
      */
     public byte[] linkAndEncode(ObjectNode entry) {
         entry.put(INSTANCE, instance);
-        entry.put(SEQ, ++seq);
+        entry.put(SEQ, seq + 1);
         entry.put(PREV, last);
         entry.remove(HASH);
         entry.remove(SIG);
@@ -83,7 +83,7 @@ public final class HashChain {
         byte[] hex = hex(digest.digest());
         String h = new String(hex, StandardCharsets.US_ASCII);
         entry.put(HASH, h);
-        last = h;
+        advance(h);
         // before = [0, split); after = [split, len), which starts with the separator of the next
         // field, or is the closing brace. Result: before [","] "hash":"<h>" ["," next fields] "}".
         boolean first = split == 1; // nothing before: "{" only
@@ -107,6 +107,15 @@ public final class HashChain {
         }
         System.arraycopy(b, afterStart, out, p, len - afterStart);
         return out;
+    }
+
+    /**
+     * The chain moves on only once an entry is hashed: an entry that fails to serialize leaves
+     * no gap, so the next one takes its sequence number.
+     */
+    private void advance(String hash) {
+        seq++;
+        last = hash;
     }
 
     private static final byte[] HASH_FIELD = "\"hash\":\"".getBytes(StandardCharsets.US_ASCII);

@@ -432,9 +432,9 @@ public final class AuditWriter implements AutoCloseable {
         }
         List<ChainedEntry> linked = new ArrayList<>(taken.size() + 1);
         for (Record r : taken) {
-            ObjectNode built = build(r);
-            if (built != null) {
-                linked.add(link(built));
+            ChainedEntry e = linkOrCountLost(r);
+            if (e != null) {
+                linked.add(e);
             }
         }
         Spool.Batch over = readOverflow();
@@ -520,13 +520,35 @@ public final class AuditWriter implements AutoCloseable {
         return built == null ? null : () -> built;
     }
 
-    /** A record whose building fails (a bug, not an outage) is counted as lost and logged without content. */
+    /**
+     * A record whose building fails (a bug, not an outage; or an Error such as a
+     * StackOverflowError or OutOfMemoryError) is counted as lost and logged without content. The
+     * others of its round are not affected.
+     */
     private ObjectNode build(Record r) {
         try {
             return r.build();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             stats.lost.incrementAndGet();
             LOG.error("audit record lost: it could not be built ({})", e.getClass().getName());
+            return null;
+        }
+    }
+
+    /**
+     * The record built and linked, or null if either failed (counted lost, like {@link #build}).
+     * The chain only moves on for an entry that was hashed, so a failure leaves no gap in it.
+     */
+    private ChainedEntry linkOrCountLost(Record r) {
+        ObjectNode built = build(r);
+        if (built == null) {
+            return null;
+        }
+        try {
+            return link(built);
+        } catch (RuntimeException | Error e) {
+            stats.lost.incrementAndGet();
+            LOG.error("audit record lost: it could not be linked ({})", e.getClass().getName());
             return null;
         }
     }

@@ -131,6 +131,38 @@ class AuditWriterTest {
         assertThat(w.stats().checkpoints.get()).isGreaterThanOrEqualTo(5);
     }
 
+    /**
+     * A record that fails on the writer thread with an Error, while being built or while being
+     * serialized for the chain (here: nesting deep enough to overflow the stack), is counted lost
+     * alone: the others of its round are written, and the chain has no gap (before, the whole
+     * round vanished uncounted and the writer never became idle again).
+     */
+    @Test
+    void anErrorOnTheWriterThreadLosesOnlyTheRecordThatThrew() throws Exception {
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
+                new HashChain("w1"), Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC());
+        ObjectNode deep = record(2);
+        ObjectNode n = deep;
+        for (int i = 0; i < 200_000; i++) {
+            n = n.putObject("x");
+        }
+        // submitted before the writer starts, so all four are linked in one round
+        w.submit(record(1));
+        w.submit(deep);
+        w.submit(() -> {
+            throw new OutOfMemoryError("while building");
+        });
+        w.submit(record(4));
+        w.start();
+        assertThat(w.awaitIdle(Duration.ofSeconds(10))).as("idle again: nothing left outstanding").isTrue();
+        w.close();
+        assertThat(w.stats().lost.get()).isEqualTo(2);
+        assertThat(storedIds(sink)).containsExactly("req-1", "req-4");
+        assertThat(new ChainVerifier(Optional.empty(), true).verify(all(sink)).findings()).isEmpty();
+    }
+
     @Test
     void anOutageSpoolsAndDrainsInOrderWithoutLossOrDuplicates() throws Exception {
         Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
