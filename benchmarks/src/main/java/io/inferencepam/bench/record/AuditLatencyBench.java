@@ -56,7 +56,9 @@ import org.HdrHistogram.Histogram;
  *
  * <pre>java -cp benchmarks/target/benchmarks.jar io.inferencepam.bench.record.AuditLatencyBench
  *     [--conns 32] [--fraction 0.5] [--rate 0 (auto)] [--jvm-warmup 10] [--warmup 2] [--measure 5] [--reps 3] [--body 1024]
- *     [--jvm-opts "-XX:+UseSerialGC -XX:ThreadPriorityPolicy=1 -Xms512m -Xmx512m"]</pre>
+ *     [--jvm-opts "-XX:+UseSerialGC -XX:ThreadPriorityPolicy=1 -Xms512m -Xmx512m"] [--variant-opts "..."]</pre>
+ * {@code --variant-opts} adds a fourth target, {@code on-b}: a second audit runner launched with
+ * those JVM options appended, measured interleaved with the others (an A/B of a launch option in one run).
  * ({@code {runner}} in a JVM option is replaced by plain/audit, e.g. for a JFR file per runner).
  */
 public final class AuditLatencyBench {
@@ -64,7 +66,7 @@ public final class AuditLatencyBench {
     private static final byte HTTP_RESP_CALL = 4;
 
     private record Options(int conns, double fraction, double rate, Duration jvmWarmup, Duration warmup, Duration measure,
-                           int reps, int body, List<String> jvmOpts) {
+                           int reps, int body, List<String> jvmOpts, List<String> variantOpts) {
     }
 
     /** A route on a runner: conf tokens (post 0 = no response phase) and the verified reply sizes. */
@@ -164,6 +166,19 @@ public final class AuditLatencyBench {
                             prepare(plainSock, "route#shape#ext-plugin-post-resp#1", shape)),
                     new Target("on", audit, auditSock, prepare(auditSock, "route#on#ext-plugin-pre-req#1", "pam-record", noop),
                             prepare(auditSock, "route#on#ext-plugin-post-resp#1", "pam-record")));
+            if (!opt.variantOpts().isEmpty()) {
+                // A/B of launch options in the same run: a second audit runner, same env, more JVM options.
+                Map<String, String> variantEnv = new LinkedHashMap<>(auditEnv);
+                Path variantSock = dir.resolve("variant.sock");
+                variantEnv.put("APISIX_LISTEN_ADDRESS", "unix:" + variantSock);
+                variantEnv.put("PAM_AUDIT_SPOOL_DIR", dir.resolve("spool-b").toString());
+                List<String> extra = new ArrayList<>(opt.jvmOpts());
+                extra.addAll(opt.variantOpts());
+                Process variant = launch(dir, "variant", jar, variantEnv, variantSock, extra);
+                targets = new ArrayList<>(targets);
+                targets.add(new Target("on-b", variant, variantSock, prepare(variantSock, "route#onb#ext-plugin-pre-req#1", "pam-record", noop),
+                        prepare(variantSock, "route#onb#ext-plugin-post-resp#1", "pam-record")));
+            }
             for (Target t : targets) {
                 verify(t);
             }
@@ -177,6 +192,9 @@ public final class AuditLatencyBench {
                         t.name, opt.conns(), s.callsPerSec(), s.latency().getValueAtPercentile(99) / 1e3);
                 lowest = Math.min(lowest, s.callsPerSec());
             }
+            // The closed loops leave a backlog in the audit writers: let them catch up, or the
+            // first measured cells pay for it.
+            settledStreamLength(redis);
             double rate = opt.rate() > 0 ? opt.rate() : opt.fraction() * lowest;
             System.err.printf(Locale.ROOT, "offered rate: %,.0f calls/s for every target%n", rate);
 
@@ -200,9 +218,9 @@ public final class AuditLatencyBench {
                     System.err.println("      runner CPU µs/call by thread:" + threads);
                 }
             }
-            Target on = targets.get(2);
-            long stored = waitForStream(redis, on.calls);
-            System.out.println(report(targets, samples, rate, loadBefore, stored, on.calls));
+            long audited = targets.stream().skip(2).mapToLong(t -> t.calls).sum();
+            long stored = settledStreamLength(redis);
+            System.out.println(report(targets, samples, rate, loadBefore, stored, audited));
         } finally {
             for (Process p : started) {
                 p.destroy();
@@ -213,8 +231,8 @@ public final class AuditLatencyBench {
         }
     }
 
-    /** Entries in the audit stream once the writer is idle (call records plus a checkpoint every 1000). */
-    private static long waitForStream(RedisServer redis, long calls) throws InterruptedException {
+    /** Entries in the audit stream once the writers are idle (no change for 200 ms; records plus a checkpoint every 1000). */
+    private static long settledStreamLength(RedisServer redis) throws InterruptedException {
         try (redis.clients.jedis.Jedis j = new redis.clients.jedis.Jedis("127.0.0.1", redis.port())) {
             long last = -1;
             long n = j.xlen(RedisStreamSink.DEFAULT_KEY);
@@ -429,9 +447,13 @@ public final class AuditLatencyBench {
     }
 
     private Process launch(Path dir, String name, Path jar, Map<String, String> env, Path socket) throws Exception {
+        return launch(dir, name, jar, env, socket, opt.jvmOpts());
+    }
+
+    private Process launch(Path dir, String name, Path jar, Map<String, String> env, Path socket, List<String> jvmOpts) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        opt.jvmOpts().forEach(o -> cmd.add(o.replace("{runner}", name))); // e.g. a JFR file per runner
+        jvmOpts.forEach(o -> cmd.add(o.replace("{runner}", name))); // e.g. a JFR file per runner
         cmd.add("-cp");
         cmd.add(jar.toString());
         cmd.add("io.inferencepam.runner.cli.Main");
@@ -521,6 +543,10 @@ public final class AuditLatencyBench {
                     median(r.stream().mapToDouble(Sample::serverCpuUs).toArray()),
                     median(r.stream().mapToDouble(Sample::redisCpuUs).toArray())));
         }
+        if (targets.size() > 3) {
+            sb.append(String.format(Locale.ROOT, "%nVariant (`on-b` = `on` + %s): p99 on-b ÷ on, paired reps: %s%n",
+                    String.join(" ", opt.variantOpts()), ratio(samples.get(targets.get(3)), samples.get(targets.get(2)))));
+        }
         sb.append(String.format(Locale.ROOT, "%nAudit stream after the run: %,d entries for %,d audited calls (warm-ups included; "
                 + "plus one signed checkpoint per 1000).%n", stored, auditCalls));
         sb.append("Latency from each call's intended start (open loop, no coordinated omission); percentiles of the merged "
@@ -567,6 +593,7 @@ public final class AuditLatencyBench {
         int body = 1024;
         // The launch flags of apisix-conf/config.yaml, plus a fixed heap.
         List<String> jvm = List.of("-XX:+UseSerialGC", "-XX:ThreadPriorityPolicy=1", "-Xms512m", "-Xmx512m");
+        List<String> variant = List.of();
         for (int i = 0; i < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
@@ -579,9 +606,10 @@ public final class AuditLatencyBench {
                 case "--reps" -> reps = Integer.parseInt(v);
                 case "--body" -> body = Integer.parseInt(v);
                 case "--jvm-opts" -> jvm = v.isBlank() ? List.of() : List.of(v.trim().split("\\s+"));
+                case "--variant-opts" -> variant = v.isBlank() ? List.of() : List.of(v.trim().split("\\s+"));
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        return new Options(conns, fraction, rate, jvmWarmup, warmup, measure, reps, body, jvm);
+        return new Options(conns, fraction, rate, jvmWarmup, warmup, measure, reps, body, jvm, variant);
     }
 }
