@@ -56,9 +56,11 @@ import org.HdrHistogram.Histogram;
  *
  * <pre>java -cp benchmarks/target/benchmarks.jar io.inferencepam.bench.record.AuditLatencyBench
  *     [--conns 32] [--fraction 0.5] [--rate 0 (auto)] [--jvm-warmup 10] [--warmup 2] [--measure 5] [--reps 3] [--body 1024]
- *     [--jvm-opts "-XX:+UseSerialGC -XX:ThreadPriorityPolicy=1 -Xms512m -Xmx512m"] [--variant-opts "..."]</pre>
- * {@code --variant-opts} adds a fourth target, {@code on-b}: a second audit runner launched with
- * those JVM options appended, measured interleaved with the others (an A/B of a launch option in one run).
+ *     [--jvm-opts "-XX:+UseSerialGC -XX:ThreadPriorityPolicy=1 -Xms512m -Xmx512m"] [--variant-opts "..."] [--variant-env "K=V ..."]</pre>
+ * Durations are seconds, or milliseconds with an {@code ms} suffix. {@code --variant-opts} /
+ * {@code --variant-env} add a fourth target, {@code on-b}: a second audit runner launched with
+ * those JVM options appended / environment variables set, measured interleaved with the others
+ * (an A/B of a launch option in one run).
  * ({@code {runner}} in a JVM option is replaced by plain/audit, e.g. for a JFR file per runner).
  */
 public final class AuditLatencyBench {
@@ -66,7 +68,7 @@ public final class AuditLatencyBench {
     private static final byte HTTP_RESP_CALL = 4;
 
     private record Options(int conns, double fraction, double rate, Duration jvmWarmup, Duration warmup, Duration measure,
-                           int reps, int body, List<String> jvmOpts, List<String> variantOpts) {
+                           int reps, int body, List<String> jvmOpts, List<String> variantOpts, Map<String, String> variantEnv) {
     }
 
     /** A route on a runner: conf tokens (post 0 = no response phase) and the verified reply sizes. */
@@ -166,12 +168,13 @@ public final class AuditLatencyBench {
                             prepare(plainSock, "route#shape#ext-plugin-post-resp#1", shape)),
                     new Target("on", audit, auditSock, prepare(auditSock, "route#on#ext-plugin-pre-req#1", "pam-record", noop),
                             prepare(auditSock, "route#on#ext-plugin-post-resp#1", "pam-record")));
-            if (!opt.variantOpts().isEmpty()) {
+            if (!opt.variantOpts().isEmpty() || !opt.variantEnv().isEmpty()) {
                 // A/B of launch options in the same run: a second audit runner, same env, more JVM options.
                 Map<String, String> variantEnv = new LinkedHashMap<>(auditEnv);
                 Path variantSock = dir.resolve("variant.sock");
                 variantEnv.put("APISIX_LISTEN_ADDRESS", "unix:" + variantSock);
                 variantEnv.put("PAM_AUDIT_SPOOL_DIR", dir.resolve("spool-b").toString());
+                variantEnv.putAll(opt.variantEnv());
                 List<String> extra = new ArrayList<>(opt.jvmOpts());
                 extra.addAll(opt.variantOpts());
                 Process variant = launch(dir, "variant", jar, variantEnv, variantSock, extra);
@@ -521,14 +524,15 @@ public final class AuditLatencyBench {
                           long stored, long auditCalls) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "Audit on vs off: K=%d connections, open loop at %,.0f calls/s offered to every target "
-                        + "(%.0f%% of the lowest closed-loop capacity), %d rep(s) × (%ds warm-up + %ds measured), targets interleaved; "
+                        + "(%.0f%% of the lowest closed-loop capacity), %d rep(s) × (%d ms warm-up + %d ms measured), targets interleaved; "
                         + "%d CPUs; server JVM options: %s; load average (1/5/15 min) at start %s, at end %s%n%n",
-                opt.conns(), rate, opt.rate() > 0 ? Double.NaN : opt.fraction() * 100, opt.reps(), opt.warmup().toSeconds(),
-                opt.measure().toSeconds(), Runtime.getRuntime().availableProcessors(),
+                opt.conns(), rate, opt.rate() > 0 ? Double.NaN : opt.fraction() * 100, opt.reps(), opt.warmup().toMillis(),
+                opt.measure().toMillis(), Runtime.getRuntime().availableProcessors(),
                 opt.jvmOpts().isEmpty() ? "(defaults)" : String.join(" ", opt.jvmOpts()), loadBefore, ProcStats.loadAverage()));
         sb.append("| target | calls/s median | p50 µs | p90 µs | p99 µs | p99.9 µs | p99 per rep, median (min–max) "
-                + "| p99 ÷ off, median of paired reps (min–max) | p99 ÷ shape (same) | runner CPU µs/call | redis CPU µs/call |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + "| p99 ÷ off, median of paired reps (min–max) | p99 ÷ shape (same) | p99 ÷ shape, all reps merged [95% bootstrap CI] "
+                + "| runner CPU µs/call | redis CPU µs/call |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         List<Sample> off = samples.get(targets.get(0));
         List<Sample> shape = samples.get(targets.get(1));
         for (Target t : targets) {
@@ -536,16 +540,18 @@ public final class AuditLatencyBench {
             Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(30), 3);
             r.forEach(x -> h.add(x.latency()));
             double[] p99 = r.stream().mapToDouble(x -> x.latency().getValueAtPercentile(99) / 1e3).toArray();
-            sb.append(String.format(Locale.ROOT, "| %s | %,.0f | %.1f | %.1f | %.1f | %.1f | %s | %s | %s | %.1f | %.1f |%n", t.name,
+            sb.append(String.format(Locale.ROOT, "| %s | %,.0f | %.1f | %.1f | %.1f | %.1f | %s | %s | %s | %s | %.1f | %.1f |%n", t.name,
                     median(r.stream().mapToDouble(Sample::callsPerSec).toArray()),
                     h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(90) / 1e3, h.getValueAtPercentile(99) / 1e3,
-                    h.getValueAtPercentile(99.9) / 1e3, spread(p99, "%.1f"), ratio(r, off), ratio(r, shape),
+                    h.getValueAtPercentile(99.9) / 1e3, spread(p99, "%.1f"), ratio(r, off), ratio(r, shape), mergedRatio(r, shape),
                     median(r.stream().mapToDouble(Sample::serverCpuUs).toArray()),
                     median(r.stream().mapToDouble(Sample::redisCpuUs).toArray())));
         }
         if (targets.size() > 3) {
-            sb.append(String.format(Locale.ROOT, "%nVariant (`on-b` = `on` + %s): p99 on-b ÷ on, paired reps: %s%n",
-                    String.join(" ", opt.variantOpts()), ratio(samples.get(targets.get(3)), samples.get(targets.get(2)))));
+            List<Sample> a = samples.get(targets.get(3));
+            List<Sample> b = samples.get(targets.get(2));
+            sb.append(String.format(Locale.ROOT, "%nVariant (`on-b` = `on` + %s %s): p99 on-b ÷ on, paired reps: %s; merged: %s%n",
+                    String.join(" ", opt.variantOpts()), opt.variantEnv(), ratio(a, b), mergedRatio(a, b)));
         }
         sb.append(String.format(Locale.ROOT, "%nAudit stream after the run: %,d entries for %,d audited calls (warm-ups included; "
                 + "plus one signed checkpoint per 1000).%n", stored, auditCalls));
@@ -566,6 +572,41 @@ public final class AuditLatencyBench {
         return "**" + spread(v, "%.2f") + "**";
     }
 
+    /**
+     * p99 of all of {@code a}'s reps merged ÷ the same of {@code b}, with a 95% bootstrap interval
+     * (reps resampled in pairs, so a noisy moment of the machine stays with its neighbours). Many
+     * short reps make this interval narrow enough to say whether a few percent is there.
+     */
+    private static String mergedRatio(List<Sample> a, List<Sample> b) {
+        if (a == b) {
+            return "—";
+        }
+        int n = a.size();
+        double point = p99(a, null) / p99(b, null);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
+        double[] boot = new double[n < 2 ? 0 : 1000];
+        for (int i = 0; i < boot.length; i++) {
+            int[] pick = rnd.ints(n, 0, n).toArray();
+            boot[i] = p99(a, pick) / p99(b, pick);
+        }
+        Arrays.sort(boot);
+        return boot.length == 0 ? String.format(Locale.ROOT, "%.3f", point)
+                : String.format(Locale.ROOT, "%.3f [%.3f–%.3f]", point, boot[(int) (0.025 * boot.length)], boot[(int) (0.975 * boot.length) - 1]);
+    }
+
+    /** p99 in ns of the merged latency histograms of the picked reps (all if null). */
+    private static double p99(List<Sample> s, int[] pick) {
+        Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(30), 3);
+        if (pick == null) {
+            s.forEach(x -> h.add(x.latency()));
+        } else {
+            for (int i : pick) {
+                h.add(s.get(i).latency());
+            }
+        }
+        return h.getValueAtPercentile(99);
+    }
+
     private static String spread(double[] v, String fmt) {
         double[] s = v.clone();
         Arrays.sort(s);
@@ -582,6 +623,11 @@ public final class AuditLatencyBench {
 
 
 
+    /** Seconds, or milliseconds with an {@code ms} suffix (short slices, many reps). */
+    private static Duration duration(String v) {
+        return v.endsWith("ms") ? Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2))) : Duration.ofSeconds(Long.parseLong(v));
+    }
+
     private static Options parse(String[] args) {
         int conns = 32;
         double fraction = 0.5;
@@ -594,22 +640,28 @@ public final class AuditLatencyBench {
         // The launch flags of apisix-conf/config.yaml, plus a fixed heap.
         List<String> jvm = List.of("-XX:+UseSerialGC", "-XX:ThreadPriorityPolicy=1", "-Xms512m", "-Xmx512m");
         List<String> variant = List.of();
+        Map<String, String> variantEnv = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
                 case "--conns" -> conns = Integer.parseInt(v);
                 case "--fraction" -> fraction = Double.parseDouble(v);
                 case "--rate" -> rate = Double.parseDouble(v);
-                case "--jvm-warmup" -> jvmWarmup = Duration.ofSeconds(Long.parseLong(v));
-                case "--warmup" -> warmup = Duration.ofSeconds(Long.parseLong(v));
-                case "--measure" -> measure = Duration.ofSeconds(Long.parseLong(v));
+                case "--jvm-warmup" -> jvmWarmup = duration(v);
+                case "--warmup" -> warmup = duration(v);
+                case "--measure" -> measure = duration(v);
                 case "--reps" -> reps = Integer.parseInt(v);
                 case "--body" -> body = Integer.parseInt(v);
                 case "--jvm-opts" -> jvm = v.isBlank() ? List.of() : List.of(v.trim().split("\\s+"));
                 case "--variant-opts" -> variant = v.isBlank() ? List.of() : List.of(v.trim().split("\\s+"));
+                case "--variant-env" -> {
+                    for (String kv : v.trim().split("\\s+")) {
+                        variantEnv.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+                    }
+                }
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        return new Options(conns, fraction, rate, jvmWarmup, warmup, measure, reps, body, jvm, variant);
+        return new Options(conns, fraction, rate, jvmWarmup, warmup, measure, reps, body, jvm, variant, variantEnv);
     }
 }

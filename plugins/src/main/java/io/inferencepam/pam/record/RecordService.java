@@ -60,7 +60,7 @@ public final class RecordService {
         HashChain chain = new HashChain(s.instanceId().orElseGet(RecordService::newInstanceId));
         AuditWriter writer = new AuditWriter(sink, spool, overflow, chain, signer,
                 new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), Duration.ofMillis(5), s.checkpointEvery(),
-                        s.checkpointInterval(), Duration.ofSeconds(2), s.linger()), env.clock(), env.blockingExecutor()).start();
+                        s.checkpointInterval(), Duration.ofSeconds(2), s.linger(), s.idleThreads()), env.clock(), env.blockingExecutor()).start();
         PendingCalls pending = new PendingCalls(writer, env.clock());
         var sweep = env.scheduler().scheduleWithFixedDelay(pending::sweep, 1, 1, TimeUnit.SECONDS);
         RecordService svc = new RecordService(s, sink, writer, pending, lock);
@@ -101,6 +101,8 @@ public final class RecordService {
         m.gauge("pam_audit_checkpoints", "Signed checkpoints written", () -> st.checkpoints.get());
         m.gauge("pam_audit_queue_depth", "Audit records waiting for the writer thread", writer::queueDepth);
         m.gauge("pam_audit_store_up", "1 when the audit store accepted the last write", () -> writer.storeUp() ? 1 : 0);
+        m.gauge("pam_audit_idle_threads", "Audit writer threads running under SCHED_IDLE (2 when PAM_AUDIT_SCHED=idle took effect)",
+                () -> st.idleThreads.get());
         m.gauge("pam_audit_pending_calls", "Calls recorded in the request phase, waiting for their response phase", pending::size);
     }
 

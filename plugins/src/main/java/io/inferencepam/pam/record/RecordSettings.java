@@ -24,6 +24,7 @@ public record RecordSettings(
         int queueCapacity,
         int batchSize,
         Duration linger,
+        boolean idleThreads,
         Optional<String> signingKey,
         Optional<String> verifyKey,
         long checkpointEvery,
@@ -50,11 +51,20 @@ public record RecordSettings(
                 (int) Math.max(1, number(env, "PAM_AUDIT_QUEUE", 10_000)),
                 (int) Math.max(1, number(env, "PAM_AUDIT_BATCH", 256)),
                 Duration.ofMillis(Math.min(1000, number(env, "PAM_AUDIT_LINGER_MS", 5))),
+                idleThreads(env.setting("PAM_AUDIT_SCHED").orElse("idle").trim()),
                 env.setting("PAM_AUDIT_SIGNING_KEY").filter(s -> !s.isBlank()),
                 env.setting("PAM_AUDIT_VERIFY_KEY").filter(s -> !s.isBlank()),
                 Math.max(1, number(env, "PAM_AUDIT_CHECKPOINT_EVERY", 1000)),
                 Duration.ofMillis(Math.max(10, number(env, "PAM_AUDIT_CHECKPOINT_INTERVAL_MS", 60_000))),
                 env.setting("PAM_AUDIT_INSTANCE_ID").filter(s -> !s.isBlank()));
+    }
+
+    private static boolean idleThreads(String sched) {
+        return switch (sched) {
+            case "idle" -> true;
+            case "normal" -> false;
+            default -> throw new IllegalArgumentException("PAM_AUDIT_SCHED must be idle or normal");
+        };
     }
 
     private static long number(PluginEnvironment env, String name, long fallback) {

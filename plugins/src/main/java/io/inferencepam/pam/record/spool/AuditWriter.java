@@ -58,15 +58,24 @@ public final class AuditWriter implements AutoCloseable {
         public final AtomicLong lost = new AtomicLong();
         public final AtomicLong checkpoints = new AtomicLong();
         public final AtomicLong skippedDuplicates = new AtomicLong();
+        /** Writer threads running under SCHED_IDLE (0, 1 or 2). */
+        public final AtomicInteger idleThreads = new AtomicInteger();
     }
 
     /**
      * @param linger how long the serializer lets a batch that is not full gather more records
      *               before linking it: at low rates this turns one store round trip (and two
      *               thread wake-ups) per record into one per batch; zero links whatever is queued at once
+     * @param idleThreads whether the two threads put themselves under {@code SCHED_IDLE}
+     *                    ({@link IdleScheduling}) when they start; they run at the lowest Java priority either way
      */
     public record Settings(int queueCapacity, int batchSize, Duration flushInterval, long checkpointEvery,
-                           Duration checkpointInterval, Duration maxRetryBackoff, Duration linger) {
+                           Duration checkpointInterval, Duration maxRetryBackoff, Duration linger, boolean idleThreads) {
+        /** Threads at the lowest Java priority only (tests, benchmarks of the writer alone). */
+        public Settings(int queueCapacity, int batchSize, Duration flushInterval, long checkpointEvery,
+                        Duration checkpointInterval, Duration maxRetryBackoff, Duration linger) {
+            this(queueCapacity, batchSize, flushInterval, checkpointEvery, checkpointInterval, maxRetryBackoff, linger, false);
+        }
     }
 
     /**
@@ -365,9 +374,29 @@ public final class AuditWriter implements AutoCloseable {
         return false;
     }
 
+    /**
+     * Audit work runs only where request threads leave the CPU idle. Under sustained saturation it
+     * then falls behind: records wait in the queue, and past it in the overflow spool (written by
+     * normal-priority threads), nothing is lost while the disk holds.
+     */
+    private void lowerOwnScheduling() {
+        if (!settings.idleThreads()) {
+            return;
+        }
+        IdleScheduling.Outcome o = IdleScheduling.applyToCurrentThread();
+        if (o.applied()) {
+            stats.idleThreads.incrementAndGet();
+            LOG.info("{} runs under SCHED_IDLE", Thread.currentThread().getName());
+        } else {
+            LOG.warn("{} could not be put under SCHED_IDLE ({}): it runs at the lowest Java priority instead",
+                    Thread.currentThread().getName(), o.detail());
+        }
+    }
+
     // ---- serializer thread: queue -> hash chain -> hand-off ------------------------------------
 
     private void serializeLoop() {
+        lowerOwnScheduling();
         List<Record> taken = new ArrayList<>(settings.batchSize());
         while (running || !queue.isEmpty()) {
             try {
@@ -583,6 +612,7 @@ public final class AuditWriter implements AutoCloseable {
     // ---- store thread: hand-off -> sink, or spool; spool drain -----------------------------
 
     private void storeLoop() {
+        lowerOwnScheduling();
         while (true) {
             try {
                 Batch b;
