@@ -52,9 +52,12 @@ public final class RecordService {
             lockChannel.close();
             throw new IOException("audit spool directory is used by another runner; give each runner its own PAM_AUDIT_SPOOL_DIR");
         }
-        AuditSink sink = s.sink().equals("file")
-                ? new JsonLinesFileSink(s.fileDir(), s.fileMaxBytes(), s.fileMaxFiles())
-                : new RedisStreamSink(services.redis().client(), s.streamKey(), s.streamMaxLen(), s.maxAge(), env.clock());
+        // The store thread runs under SCHED_IDLE: its Redis pool is its own (see PamRedis.newClient).
+        Optional<redis.clients.jedis.UnifiedJedis> auditRedis = s.sink().equals("file") ? Optional.empty()
+                : Optional.of(services.redis().newClient());
+        AuditSink sink = auditRedis.isPresent()
+                ? new RedisStreamSink(auditRedis.get(), s.streamKey(), s.streamMaxLen(), s.maxAge(), env.clock())
+                : new JsonLinesFileSink(s.fileDir(), s.fileMaxBytes(), s.fileMaxFiles());
         Spool spool = new Spool(s.spoolDir(), s.spoolMaxBytes(), s.spoolMinFreeBytes());
         Spool overflow = new Spool(s.spoolDir().resolve("overflow"), s.spoolMaxBytes(), s.spoolMinFreeBytes());
         HashChain chain = new HashChain(s.instanceId().orElseGet(RecordService::newInstanceId));
@@ -69,6 +72,7 @@ public final class RecordService {
             sweep.cancel(false);
             pending.flushAll();
             writer.close(Duration.ofMillis(600));
+            auditRedis.ifPresent(redis.clients.jedis.UnifiedJedis::close);
             lock.release();
             lockChannel.close();
         });

@@ -54,6 +54,15 @@ public final class PamRedis implements AutoCloseable {
     }
 
     /**
+     * A client with a pool of its own, which the caller closes. For threads that must share no
+     * lock with the threads that serve requests: the audit store runs under SCHED_IDLE, and a
+     * pool lock it held when it was preempted would stall the other users of the shared pool.
+     */
+    public UnifiedJedis newClient() {
+        return new JedisPooled(uri, TIMEOUT_MILLIS);
+    }
+
+    /**
      * A separate client for a blocking SUBSCRIBE loop: a subscription holds its connection for as
      * long as it lives, so it must not borrow from the pool that serves requests.
      */

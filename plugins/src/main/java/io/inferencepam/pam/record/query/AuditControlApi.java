@@ -78,6 +78,8 @@ public final class AuditControlApi {
             o.put("checkpoints", st.checkpoints.get());
             o.put("pending_calls", svc.pending().size());
             o.put("spool_bytes", svc.writer().spool().size());
+            o.put("queue_depth", svc.writer().queueDepth());
+            o.put("idle", svc.writer().idle());
             return ControlApi.Response.json(200, o.toString());
         }));
     }

@@ -16,8 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.ArrayDeque;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -109,7 +107,8 @@ public final class AuditWriter implements AutoCloseable {
     private final Optional<CheckpointSigner> signer;
     private final Settings settings;
     private final Clock clock;
-    private final BlockingQueue<Record> queue;
+    /** Lock-free: see {@link LockFreeBoundedQueue} for why. */
+    private final LockFreeBoundedQueue<Record> queue;
     private final Stats stats = new Stats();
     private final Thread serializer;
     private final Thread store;
@@ -166,7 +165,7 @@ public final class AuditWriter implements AutoCloseable {
         this.signer = signer;
         this.settings = settings;
         this.clock = clock;
-        this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
+        this.queue = new LockFreeBoundedQueue<>(settings.queueCapacity());
         this.lastCheckpointAt = clock.millis();
         this.serializer = new Thread(this::serializeLoop, "pam-audit-writer");
         serializer.setDaemon(true);
@@ -214,7 +213,7 @@ public final class AuditWriter implements AutoCloseable {
      * spool accepts appends. Cheap; asked by routes with {@code fail_closed}.
      */
     public boolean canMakeDurable() {
-        return running && ((storeUp && queue.remainingCapacity() > 0) || spool.canAccept());
+        return running && ((storeUp && queue.size() < settings.queueCapacity()) || spool.canAccept());
     }
 
     /** {@link #submit(Record)} of a record that is already built. */
@@ -231,7 +230,6 @@ public final class AuditWriter implements AutoCloseable {
      */
     public boolean submit(Record submitted) {
         stats.submitted.incrementAndGet();
-        // outstanding (queued or being linked) rather than queue.size(), which takes the queue's lock
         Record record = outstanding.get() < settings.batchSize() ? submitted : builtHere(submitted);
         if (record == null) {
             return false;
@@ -398,15 +396,11 @@ public final class AuditWriter implements AutoCloseable {
     private void serializeLoop() {
         lowerOwnScheduling();
         List<Record> taken = new ArrayList<>(settings.batchSize());
-        while (running || !queue.isEmpty()) {
+        while (running || queue.size() > 0) {
             try {
                 taken.clear();
-                Record first = queue.poll(settings.flushInterval().toMillis(), TimeUnit.MILLISECONDS);
-                if (first != null) {
-                    taken.add(first);
-                    queue.drainTo(taken, settings.batchSize() - 1);
-                    gather(taken);
-                }
+                awaitRecords();
+                queue.drainTo(taken, settings.batchSize());
                 serializeStep(taken);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -432,26 +426,27 @@ public final class AuditWriter implements AutoCloseable {
     }
 
     /**
-     * Lets a batch that is not full wait up to the linger for more records. The thread sleeps
-     * rather than polling, so records arriving meanwhile wake nobody, except the one that
-     * completes the batch (see {@link #submit}); close() ends the wait at once.
+     * Sleeps for the linger unless a full batch is queued: records that arrive meanwhile wake
+     * nobody, except the one that completes a batch (see {@link #submit}), so at low rates a
+     * round links what a linger gathered, and a plugin thread almost never has to wake this
+     * thread. Without a linger, any record wakes it, and it otherwise sleeps for the flush
+     * interval. close() ends the wait at once.
      */
-    private void gather(List<Record> taken) {
-        long linger = settings.linger().toNanos();
-        int missing = settings.batchSize() - taken.size();
-        if (linger <= 0 || missing <= 0 || !running) {
+    private void awaitRecords() {
+        boolean lingering = !settings.linger().isZero();
+        int wake = lingering ? settings.batchSize() : 1;
+        if (!running || queue.size() >= wake) {
             return;
         }
-        long until = System.nanoTime() + linger;
-        awaited = missing;
+        awaited = wake;
         try {
-            while (running && queue.size() < missing && until - System.nanoTime() > 0) {
-                LockSupport.parkNanos(this, until - System.nanoTime());
+            // after publishing awaited: a submit either sees it, or its record is seen here
+            if (running && queue.size() < wake) {
+                LockSupport.parkNanos(this, (lingering ? settings.linger() : settings.flushInterval()).toNanos());
             }
         } finally {
             awaited = 0;
         }
-        queue.drainTo(taken, missing);
     }
 
     /** One round: link what was taken (and any overflow), maybe checkpoint, hand the batch on. */
@@ -782,13 +777,21 @@ public final class AuditWriter implements AutoCloseable {
         return out;
     }
 
-    /** Blocks until the queue, the hand-off and the spools are empty or {@code timeout} passes (tests, shutdown). */
+    /**
+     * Whether every record submitted so far is in the store: nothing queued, being linked, handed
+     * off, waiting for an overflow append or spooled, and the store up.
+     */
+    public boolean idle() throws IOException {
+        // outstanding before batchesInFlight: a batch is counted in flight before its records leave outstanding
+        return outstanding.get() == 0 && batchesInFlight.get() == 0 && overflowInFlight.get() == 0
+                && !spool.hasPending() && !overflow.hasPending() && storeUp;
+    }
+
+    /** Blocks until {@link #idle} or {@code timeout} passes (tests, shutdown). */
     public boolean awaitIdle(Duration timeout) throws InterruptedException, IOException {
         long end = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < end) {
-            // outstanding before batchesInFlight: a batch is counted in flight before its records leave outstanding
-            if (outstanding.get() == 0 && batchesInFlight.get() == 0 && overflowInFlight.get() == 0
-                    && !spool.hasPending() && !overflow.hasPending() && storeUp) {
+            if (idle()) {
                 return true;
             }
             Thread.sleep(10);
@@ -816,7 +819,7 @@ public final class AuditWriter implements AutoCloseable {
         }
         // Left in the queue: a submit that raced with close, or a serializer that did not finish.
         List<Record> rest = new ArrayList<>();
-        queue.drainTo(rest);
+        queue.drainTo(rest, Integer.MAX_VALUE);
         if (!rest.isEmpty()) {
             overflowInFlight.addAndGet(rest.size());
             outstanding.addAndGet(-rest.size()); // no longer queued: counted by overflowInFlight until appended
