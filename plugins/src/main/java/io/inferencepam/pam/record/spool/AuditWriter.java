@@ -139,6 +139,16 @@ public final class AuditWriter implements AutoCloseable {
     /** At most this many records per overflow append. */
     private static final int OVERFLOW_GROUP = 1024;
 
+    /**
+     * The records the serializer took for its current round, until their batch is handed off
+     * (written and read under {@link #handoffLock}). close() takes them over when the serializer
+     * does not finish in time: under SCHED_IDLE on a saturated host it may not run again before
+     * the process exits, and they would be lost with it.
+     */
+    private List<Record> inRound = List.of();
+    /** Set under {@link #handoffLock} when close() took {@link #inRound} over: the serializer drops that round. */
+    private boolean roundTakenOver;
+
     /** While the serializer lingers: how many queued records complete its batch (0 otherwise). */
     private volatile int awaited;
 
@@ -401,6 +411,11 @@ public final class AuditWriter implements AutoCloseable {
                 taken.clear();
                 awaitRecords();
                 queue.drainTo(taken, settings.batchSize());
+                if (!taken.isEmpty()) {
+                    synchronized (handoffLock) {
+                        inRound = List.copyOf(taken);
+                    }
+                }
                 serializeStep(taken);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -408,6 +423,11 @@ public final class AuditWriter implements AutoCloseable {
             } catch (Throwable t) {
                 LOG.error("audit writer step failed: {}", t.getClass().getName());
                 sleepQuietly(100);
+            }
+        }
+        synchronized (handoffLock) {
+            if (roundTakenOver) {
+                return; // close() is done and the process on its way out; nothing linked since is stored
             }
         }
         try {
@@ -473,6 +493,9 @@ public final class AuditWriter implements AutoCloseable {
         maybeCheckpoint(linked, false);
         if (!linked.isEmpty()) {
             Batch b = handOff(linked, taken.size());
+            if (b == null) {
+                return;
+            }
             if (over != null) {
                 // Overflow lines are released only once their entries are durable (stored or
                 // spooled); waiting here also keeps the next round from reading them again.
@@ -503,13 +526,24 @@ public final class AuditWriter implements AutoCloseable {
         }
     }
 
-    /** Appends a linked batch to the hand-off FIFO (waits while it is full). */
+    /**
+     * Appends a linked batch to the hand-off FIFO (waits while it is full). Null if close() took
+     * the round over meanwhile: the batch is dropped, and overflow lines it holds must not be
+     * committed (the next start reads them again).
+     */
     private Batch handOff(List<ChainedEntry> linked, int records) throws InterruptedException {
         Batch b = new Batch(linked);
         batchesInFlight.incrementAndGet();
         synchronized (handoffLock) {
             while (!abandoned && handoff.size() >= HANDOFF_BATCHES) {
                 handoffLock.wait();
+            }
+            inRound = List.of();
+            if (roundTakenOver) {
+                // close() appended this round's records to the overflow spool (and counted them):
+                // dropping the linked copies leaves each record kept once
+                finish(b);
+                return null;
             }
             if (abandoned) {
                 spoolOrCountLost(linked); // after what close() spooled: still chain order
@@ -817,8 +851,22 @@ public final class AuditWriter implements AutoCloseable {
             takeOver();
             joinUntil(serializer, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200));
         }
-        // Left in the queue: a submit that raced with close, or a serializer that did not finish.
+        // Left in the queue: a submit that raced with close, or a serializer that did not finish;
+        // first the round that serializer still holds, if it has not handed it off.
         List<Record> rest = new ArrayList<>();
+        if (serializer.isAlive()) {
+            synchronized (handoffLock) {
+                if (!inRound.isEmpty()) {
+                    roundTakenOver = true;
+                    rest.addAll(inRound);
+                    inRound = List.of();
+                }
+            }
+            if (!rest.isEmpty()) {
+                LOG.warn("audit writer did not finish in time at shutdown: its current round ({} records) goes to the overflow spool",
+                        rest.size());
+            }
+        }
         queue.drainTo(rest, Integer.MAX_VALUE);
         if (!rest.isEmpty()) {
             overflowInFlight.addAndGet(rest.size());

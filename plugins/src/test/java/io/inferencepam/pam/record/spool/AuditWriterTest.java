@@ -596,6 +596,54 @@ class AuditWriterTest {
         assertThat(storedIds(sink)).hasSize(50).doesNotHaveDuplicates();
     }
 
+    /**
+     * Under SCHED_IDLE on a saturated host the writer may not run again before the process exits:
+     * close() takes over the round it holds (here: stuck building its second record), so those
+     * records go to the overflow spool instead of dying with the process; the writer, when it
+     * runs again, drops its copy. The next start stores each record once.
+     */
+    @Test
+    void closeTakesOverTheRoundOfAWriterThatDoesNotFinishInTime() throws Exception {
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow, new HashChain("w8"),
+                Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC());
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean firstBuild = new java.util.concurrent.atomic.AtomicBoolean(true);
+        w.submit(record(1));
+        w.submit(() -> {
+            if (firstBuild.getAndSet(false)) { // the writer's build stalls; close()'s own build does not
+                entered.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return record(2);
+        });
+        w.submit(record(3));
+        w.start();
+        assertThat(entered.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        w.close(Duration.ofMillis(100));
+        assertThat(w.stats().overflowed.get()).as("the round, in the overflow spool").isEqualTo(3);
+        release.countDown(); // the writer runs again: its copy of the round is dropped
+        Thread.sleep(200);
+        assertThat(storedIds(sink)).isEmpty();
+        assertThat(w.stats().lost.get()).isZero();
+
+        AuditWriter next = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
+                new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w9"), Optional.empty(),
+                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                Clock.systemUTC()).start();
+        assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        next.close();
+        assertThat(storedIds(sink)).containsExactly("req-1", "req-2", "req-3");
+        assertThat(new ChainVerifier(Optional.empty(), true).verify(all(sink)).findings()).isEmpty();
+    }
+
     @Test
     void whenTheExecutorRefusesTheDrainACallerAppendsOneGroupNotEveryonesOverflow() throws Exception {
         Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
