@@ -694,4 +694,116 @@ class AuditWriterTest {
         assertThat(w.stats().lost.get()).isZero();
         w.close();
     }
+
+    // ---- review s4: the round takeover at close() -----------------------------------------------
+
+    private static Object field(AuditWriter w, String name) throws Exception {
+        java.lang.reflect.Field f = AuditWriter.class.getDeclaredField(name);
+        f.setAccessible(true);
+        return f.get(w);
+    }
+
+    private static void awaitBlocked(Thread t) throws InterruptedException {
+        await(() -> t.getState() == Thread.State.BLOCKED, t.getName() + " blocked on a monitor");
+    }
+
+    private static List<String> pendingLines(Spool s) throws Exception {
+        return s.read(Integer.MAX_VALUE).lines();
+    }
+
+    /**
+     * A round in which one record failed to build (counted lost by the writer) and the writer then
+     * stalls: close() takes the whole round over and builds every record again, so the failed one
+     * must not be counted lost a second time.
+     */
+    @Test
+    void aTakenOverRoundCountsARecordThatFailedToBuildLostOnce() throws Exception {
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow, new HashChain("wa"),
+                Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC());
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean firstBuild = new java.util.concurrent.atomic.AtomicBoolean(true);
+        w.submit(() -> {
+            throw new IllegalStateException("bug while building");
+        });
+        w.submit(() -> {
+            if (firstBuild.getAndSet(false)) {
+                entered.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return record(2);
+        });
+        w.start();
+        assertThat(entered.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        w.close(Duration.ofMillis(100));
+        release.countDown();
+        assertThat(w.stats().overflowed.get()).isEqualTo(1);
+        assertThat(w.stats().lost.get()).as("one record could not be built: lost once").isEqualTo(1);
+    }
+
+    /**
+     * A round whose every record failed to build is settled (counted lost) but was left as the
+     * writer's "current round"; when the writer then stalls in a later round that took no record
+     * (here: reading the overflow spool), close() took that stale round over and counted the
+     * record lost again, and outstanding went below zero.
+     */
+    @Test
+    void aRoundWhoseRecordsAllFailedIsNotTakenOverAgainAtClose() throws Exception {
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow, new HashChain("wb"),
+                Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC()).start();
+        w.submit(() -> {
+            throw new IllegalStateException("bug while building");
+        });
+        assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        assertThat(w.stats().lost.get()).isEqualTo(1);
+        Thread serializer = (Thread) field(w, "serializer");
+        synchronized (overflow) { // the writer's next overflow read waits here: it stalls holding no record
+            overflow.append(List.of(CanonicalJson.write(record(7))));
+            awaitBlocked(serializer);
+            w.close(Duration.ofMillis(100));
+            assertThat(w.stats().lost.get()).as("the failed record is not counted again").isEqualTo(1);
+            assertThat(((java.util.concurrent.atomic.AtomicLong) field(w, "outstanding")).get()).isZero();
+            assertThat(pendingLines(overflow)).hasSize(1);
+        }
+    }
+
+    /**
+     * The writer took records from the queue and stalls before it publishes them as its round
+     * (here: on the lock it publishes them under). close() must still find every record: when it
+     * returns, each submitted record is in the store, a spool or counted lost, not only in the
+     * memory of a thread that may never run again before the process exits.
+     */
+    @Test
+    void closeFindsRecordsTheWriterTookButHadNotYetPublishedAsItsRound() throws Exception {
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        Spool spool = new Spool(dir.resolve("spool"), 1 << 24, 0);
+        Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
+        AuditWriter w = new AuditWriter(sink, spool, overflow, new HashChain("wc"),
+                Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC());
+        for (int i = 0; i < 3; i++) {
+            w.submit(record(i));
+        }
+        Object handoffLock = field(w, "handoffLock");
+        Thread serializer = (Thread) field(w, "serializer");
+        synchronized (handoffLock) {
+            w.start();
+            awaitBlocked(serializer);
+            w.close(Duration.ofMillis(100));
+            long kept = storedIds(sink).size() + pendingLines(spool).size() + pendingLines(overflow).size() + w.stats().lost.get();
+            assertThat(kept).as("records in the store, a spool, or counted lost when close() returns").isEqualTo(3);
+        }
+        Thread.sleep(200); // the writer runs again: it must not add a second copy
+        assertThat(storedIds(sink).size() + pendingLines(spool).size() + pendingLines(overflow).size()).isEqualTo(3);
+    }
 }
