@@ -410,11 +410,15 @@ public final class AuditWriter implements AutoCloseable {
             try {
                 taken.clear();
                 awaitRecords();
-                queue.drainTo(taken, settings.batchSize());
-                if (!taken.isEmpty()) {
-                    synchronized (handoffLock) {
-                        inRound = List.copyOf(taken);
+                // Taking records and publishing them as the round is one step for close(): a
+                // record taken but not yet published would be in no place close() looks. Once
+                // close() took a round over, this thread takes no more (close() drains the queue).
+                synchronized (handoffLock) {
+                    if (roundTakenOver) {
+                        break;
                     }
+                    queue.drainTo(taken, settings.batchSize());
+                    inRound = taken.isEmpty() ? List.of() : List.copyOf(taken);
                 }
                 serializeStep(taken);
             } catch (InterruptedException e) {
@@ -434,7 +438,7 @@ public final class AuditWriter implements AutoCloseable {
             List<ChainedEntry> last = new ArrayList<>(1);
             maybeCheckpoint(last, true); // the final signed checkpoint covers everything linked
             if (!last.isEmpty()) {
-                handOff(last, 0);
+                handOff(last, 0, 0);
             }
         } catch (Throwable t) {
             LOG.warn("final audit checkpoint failed: {}", t.getClass().getSimpleName());
@@ -475,10 +479,13 @@ public final class AuditWriter implements AutoCloseable {
             scheduleOverflowAppends(); // left by a bounded drain, with nobody submitting since
         }
         List<ChainedEntry> linked = new ArrayList<>(taken.size() + 1);
+        int failed = 0; // counted lost when the round is settled, unless close() took it over (it builds them again)
         for (Record r : taken) {
-            ChainedEntry e = linkOrCountLost(r);
+            ChainedEntry e = linkOrNull(r);
             if (e != null) {
                 linked.add(e);
+            } else {
+                failed++;
             }
         }
         Spool.Batch over = readOverflow();
@@ -492,7 +499,7 @@ public final class AuditWriter implements AutoCloseable {
         }
         maybeCheckpoint(linked, false);
         if (!linked.isEmpty()) {
-            Batch b = handOff(linked, taken.size());
+            Batch b = handOff(linked, taken.size(), failed);
             if (b == null) {
                 return;
             }
@@ -502,7 +509,15 @@ public final class AuditWriter implements AutoCloseable {
                 b.routed.await();
             }
         } else {
-            outstanding.addAndGet(-taken.size()); // every record taken failed to build (counted lost)
+            // every record taken failed to build: settled here, unless close() took the round over
+            synchronized (handoffLock) {
+                inRound = List.of();
+                if (roundTakenOver) {
+                    return;
+                }
+                stats.lost.addAndGet(failed);
+            }
+            outstanding.addAndGet(-taken.size());
         }
         if (over != null) {
             overflow.commit(over.endOffset());
@@ -531,7 +546,7 @@ public final class AuditWriter implements AutoCloseable {
      * the round over meanwhile: the batch is dropped, and overflow lines it holds must not be
      * committed (the next start reads them again).
      */
-    private Batch handOff(List<ChainedEntry> linked, int records) throws InterruptedException {
+    private Batch handOff(List<ChainedEntry> linked, int records, int failed) throws InterruptedException {
         Batch b = new Batch(linked);
         batchesInFlight.incrementAndGet();
         synchronized (handoffLock) {
@@ -540,11 +555,13 @@ public final class AuditWriter implements AutoCloseable {
             }
             inRound = List.of();
             if (roundTakenOver) {
-                // close() appended this round's records to the overflow spool (and counted them):
-                // dropping the linked copies leaves each record kept once
+                // close() appended this round's records to the overflow spool (and counted them,
+                // the ones that fail to build again included): dropping the linked copies leaves
+                // each record kept, or counted lost, once
                 finish(b);
                 return null;
             }
+            stats.lost.addAndGet(failed);
             if (abandoned) {
                 spoolOrCountLost(linked); // after what close() spooled: still chain order
                 finish(b);
@@ -594,18 +611,21 @@ public final class AuditWriter implements AutoCloseable {
     }
 
     /**
-     * The record built and linked, or null if either failed (counted lost, like {@link #build}).
+     * The record built and linked, or null if either failed (logged; the round counts it lost
+     * when it is settled, unless close() took the round over and builds the record again).
      * The chain only moves on for an entry that was hashed, so a failure leaves no gap in it.
      */
-    private ChainedEntry linkOrCountLost(Record r) {
-        ObjectNode built = build(r);
-        if (built == null) {
+    private ChainedEntry linkOrNull(Record r) {
+        ObjectNode built;
+        try {
+            built = r.build();
+        } catch (RuntimeException | Error e) {
+            LOG.error("audit record lost: it could not be built ({})", e.getClass().getName());
             return null;
         }
         try {
             return link(built);
         } catch (RuntimeException | Error e) {
-            stats.lost.incrementAndGet();
             LOG.error("audit record lost: it could not be linked ({})", e.getClass().getName());
             return null;
         }
@@ -856,11 +876,9 @@ public final class AuditWriter implements AutoCloseable {
         List<Record> rest = new ArrayList<>();
         if (serializer.isAlive()) {
             synchronized (handoffLock) {
-                if (!inRound.isEmpty()) {
-                    roundTakenOver = true;
-                    rest.addAll(inRound);
-                    inRound = List.of();
-                }
+                roundTakenOver = true; // even with no round held: it takes no more records from the queue
+                rest.addAll(inRound);
+                inRound = List.of();
             }
             if (!rest.isEmpty()) {
                 LOG.warn("audit writer did not finish in time at shutdown: its current round ({} records) goes to the overflow spool",
