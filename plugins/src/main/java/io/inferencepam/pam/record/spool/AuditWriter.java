@@ -510,14 +510,17 @@ public final class AuditWriter implements AutoCloseable {
             }
         } else {
             // every record taken failed to build: settled here, unless close() took the round over
+            boolean settled;
             synchronized (handoffLock) {
                 inRound = List.of();
-                if (roundTakenOver) {
-                    return;
+                settled = !roundTakenOver;
+                if (settled) {
+                    stats.lost.addAndGet(failed);
                 }
-                stats.lost.addAndGet(failed);
             }
-            outstanding.addAndGet(-taken.size());
+            if (settled) {
+                outstanding.addAndGet(-taken.size());
+            }
         }
         if (over != null) {
             overflow.commit(over.endOffset());
