@@ -43,9 +43,15 @@ final class IdleScheduling {
         }
         String tid;
         try {
-            tid = Files.readSymbolicLink(SELF).getFileName().toString(); // "<pid>/task/<tid>"
+            tid = ownThreadId(Files.readSymbolicLink(SELF).toString(), ProcessHandle.current().pid());
         } catch (IOException | UnsupportedOperationException e) {
             return new Outcome(false, "own thread id unreadable");
+        }
+        if (tid == null) {
+            // chrt takes ids in this process's pid namespace: with a /proc of another namespace,
+            // the id read there could name some other thread, which would then be put under
+            // SCHED_IDLE for good
+            return new Outcome(false, "/proc is not of this process's pid namespace");
         }
         try {
             Process chrt = new ProcessBuilder("chrt", "--idle", "-p", "0", tid)
@@ -60,7 +66,7 @@ final class IdleScheduling {
                 return new Outcome(false, "chrt exited with " + chrt.exitValue() + " (a seccomp profile may forbid sched_setscheduler)");
             }
         } catch (IOException e) {
-            return new Outcome(false, "chrt (util-linux) not found");
+            return new Outcome(false, "chrt (util-linux) could not be started: " + e.getClass().getSimpleName());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Outcome(false, "interrupted");
@@ -69,6 +75,19 @@ final class IdleScheduling {
         return after.isPresent() && after.getAsInt() == SCHED_IDLE
                 ? new Outcome(true, "applied")
                 : new Outcome(false, "chrt succeeded but the policy is " + after);
+    }
+
+    /**
+     * The thread id from the target of {@code /proc/thread-self} ({@code "<pid>/task/<tid>"}), or
+     * null unless it is well formed and its pid is {@code ownPid} (the pid as this process sees it).
+     */
+    static String ownThreadId(String link, long ownPid) {
+        String[] parts = link.split("/");
+        if (parts.length != 3 || !parts[1].equals("task") || !parts[0].equals(Long.toString(ownPid))
+                || parts[2].isEmpty() || !parts[2].chars().allMatch(Character::isDigit)) {
+            return null;
+        }
+        return parts[2];
     }
 
     /** The calling thread's scheduling policy (field 41 of {@code /proc/thread-self/stat}), if readable. */

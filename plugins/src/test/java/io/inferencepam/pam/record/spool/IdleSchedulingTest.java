@@ -82,4 +82,20 @@ class IdleSchedulingTest {
             w.close();
         }
     }
+
+    /**
+     * chrt takes a thread id of this process's pid namespace; a /proc mounted from another one
+     * (a sandbox that shares its parent's /proc) would hand it the id of some other thread, which
+     * would then be lowered to SCHED_IDLE for good. Only an id under this process's own pid is used.
+     */
+    @Test
+    void onlyAThreadIdUnderThisProcesssOwnPidIsHandedToChrt() throws Exception {
+        long pid = ProcessHandle.current().pid();
+        String link = Files.readSymbolicLink(Path.of("/proc/thread-self")).toString();
+        assertThat(IdleScheduling.ownThreadId(link, pid)).as(link).isNotNull();
+        assertThat(IdleScheduling.ownThreadId(pid + "/task/4242", pid)).isEqualTo("4242");
+        assertThat(IdleScheduling.ownThreadId((pid + 1) + "/task/4242", pid)).as("another namespace's pid").isNull();
+        assertThat(IdleScheduling.ownThreadId(pid + "/task/42 42", pid)).isNull();
+        assertThat(IdleScheduling.ownThreadId("4242", pid)).isNull();
+    }
 }
