@@ -811,6 +811,25 @@ class AuditWriterTest {
         assertThat(storedIds(sink).size() + pendingLines(spool).size() + pendingLines(overflow).size()).isEqualTo(3);
     }
 
+    /**
+     * fail_closed asks canMakeDurable(). With the queue full (a writer under SCHED_IDLE on a
+     * saturated host falls behind by design), a record goes to the overflow spool, not to the
+     * spool: when the overflow spool refuses it, the record is lost, so a route with fail_closed
+     * must refuse the call, even though the store is up and the (other) spool has room.
+     */
+    @Test
+    void withTheQueueFullAndTheOverflowSpoolRefusingItCannotMakeRecordsDurable() throws Exception {
+        AuditWriter w = new AuditWriter(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0), new Spool(dir.resolve("spool"), 1 << 24, 0),
+                new Spool(dir.resolve("spool/overflow"), 10, 0), new HashChain("wg"), Optional.empty(),
+                new AuditWriter.Settings(1, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                Clock.systemUTC()); // not started: the queue (1) stays full
+        w.submit(record(1));
+        w.submit(record(2)); // refused by the overflow spool (10 bytes)
+        assertThat(w.stats().lost.get()).isEqualTo(1);
+        assertThat(w.canMakeDurable()).as("the next record would be lost too").isFalse();
+        w.close();
+    }
+
     // ---- review s4: monitors shared with the SCHED_IDLE threads (open findings) --------------------
 
     /**
