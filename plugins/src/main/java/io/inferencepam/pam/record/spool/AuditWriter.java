@@ -223,7 +223,13 @@ public final class AuditWriter implements AutoCloseable {
      * spool accepts appends. Cheap; asked by routes with {@code fail_closed}.
      */
     public boolean canMakeDurable() {
-        return running && ((storeUp && queue.size() < settings.queueCapacity()) || spool.canAccept());
+        if (!running) {
+            return false;
+        }
+        // A record that finds the queue full goes to the overflow spool, not to the spool: under
+        // SCHED_IDLE on a saturated host the queue is full for as long as the saturation lasts.
+        boolean queued = queue.size() < settings.queueCapacity();
+        return queued ? storeUp || spool.canAccept() : overflow.canAccept();
     }
 
     /** {@link #submit(Record)} of a record that is already built. */

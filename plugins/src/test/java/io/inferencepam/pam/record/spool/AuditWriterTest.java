@@ -748,6 +748,9 @@ class AuditWriterTest {
         assertThat(entered.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         w.close(Duration.ofMillis(100));
         release.countDown();
+        Thread serializer = (Thread) field(w, "serializer");
+        serializer.join(5000);
+        assertThat(serializer.isAlive()).isFalse();
         assertThat(w.stats().overflowed.get()).isEqualTo(1);
         assertThat(w.stats().lost.get()).as("one record could not be built: lost once").isEqualTo(1);
     }
@@ -779,6 +782,8 @@ class AuditWriterTest {
             assertThat(((java.util.concurrent.atomic.AtomicLong) field(w, "outstanding")).get()).isZero();
             assertThat(pendingLines(overflow)).hasSize(1);
         }
+        serializer.join(5000); // done with the temporary directory
+        assertThat(serializer.isAlive()).isFalse();
     }
 
     /**
@@ -807,7 +812,8 @@ class AuditWriterTest {
             long kept = storedIds(sink).size() + pendingLines(spool).size() + pendingLines(overflow).size() + w.stats().lost.get();
             assertThat(kept).as("records in the store, a spool, or counted lost when close() returns").isEqualTo(3);
         }
-        Thread.sleep(200); // the writer runs again: it must not add a second copy
+        serializer.join(5000); // the writer runs again: it must not add a second copy
+        assertThat(serializer.isAlive()).isFalse();
         assertThat(storedIds(sink).size() + pendingLines(spool).size() + pendingLines(overflow).size()).isEqualTo(3);
     }
 
