@@ -219,8 +219,9 @@ public final class AuditWriter implements AutoCloseable {
     }
 
     /**
-     * Whether a record submitted now can be made durable somewhere: the store is up, or the local
-     * spool accepts appends. Cheap; asked by routes with {@code fail_closed}.
+     * Whether a record submitted now can be made durable somewhere: with room in the queue, the
+     * store is up or the local spool accepts appends; with the queue full, the overflow spool
+     * accepts appends. Cheap, lock-free; asked by routes with {@code fail_closed}.
      */
     public boolean canMakeDurable() {
         if (!running) {
