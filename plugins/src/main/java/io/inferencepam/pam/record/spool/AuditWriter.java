@@ -92,6 +92,8 @@ public final class AuditWriter implements AutoCloseable {
         /** Set under {@link #handoffLock} when close() spooled this batch while the store thread held it. */
         boolean takenOver;
         boolean finished;
+        /** Where the overflow lines linked into this batch end, or -1: committed once it is durable. */
+        long overflowEnd = -1;
 
         Batch(List<ChainedEntry> entries) {
             this.entries = entries;
@@ -154,6 +156,12 @@ public final class AuditWriter implements AutoCloseable {
 
     private final Executor overflowIo;
     private final AtomicInteger overflowInFlight = new AtomicInteger();
+    /**
+     * The overflow offset up to which lines are durable (stored or spooled) but not yet committed,
+     * or -1. Set when their batch is finished, by whichever thread finishes it, and committed by
+     * whoever takes it first: the writer, or close() when the writer may not run again.
+     */
+    private final AtomicLong overflowCommitDue = new AtomicLong(-1);
 
     public AuditWriter(AuditSink sink, Spool spool, Spool overflow, HashChain chain, Optional<CheckpointSigner> signer,
                        Settings settings, Clock clock) {
@@ -445,7 +453,7 @@ public final class AuditWriter implements AutoCloseable {
             List<ChainedEntry> last = new ArrayList<>(1);
             maybeCheckpoint(last, true); // the final signed checkpoint covers everything linked
             if (!last.isEmpty()) {
-                handOff(last, 0, 0);
+                handOff(last, 0, 0, -1);
             }
         } catch (Throwable t) {
             LOG.warn("final audit checkpoint failed: {}", t.getClass().getSimpleName());
@@ -506,7 +514,7 @@ public final class AuditWriter implements AutoCloseable {
         }
         maybeCheckpoint(linked, false);
         if (!linked.isEmpty()) {
-            Batch b = handOff(linked, taken.size(), failed);
+            Batch b = handOff(linked, taken.size(), failed, over == null ? -1 : over.endOffset());
             if (b == null) {
                 return;
             }
@@ -514,6 +522,7 @@ public final class AuditWriter implements AutoCloseable {
                 // Overflow lines are released only once their entries are durable (stored or
                 // spooled); waiting here also keeps the next round from reading them again.
                 b.routed.await();
+                commitOverflowDue();
             }
         } else {
             // every record taken failed to build: settled here, unless close() took the round over
@@ -528,9 +537,24 @@ public final class AuditWriter implements AutoCloseable {
             if (settled) {
                 outstanding.addAndGet(-taken.size());
             }
+            if (over != null) { // every line read was unreadable (counted lost)
+                overflowCommitDue.set(over.endOffset());
+                commitOverflowDue();
+            }
         }
-        if (over != null) {
-            overflow.commit(over.endOffset());
+    }
+
+    /**
+     * Commits the overflow lines that are durable, once: under the overflow spool's monitor, so a
+     * writer that took the offset is committing it, not stalled before (close() would otherwise
+     * find nothing due while the lines stay pending, and the next start would store them twice).
+     */
+    private void commitOverflowDue() throws IOException {
+        synchronized (overflow) {
+            long end = overflowCommitDue.getAndSet(-1);
+            if (end >= 0) {
+                overflow.commit(end);
+            }
         }
     }
 
@@ -556,8 +580,9 @@ public final class AuditWriter implements AutoCloseable {
      * the round over meanwhile: the batch is dropped, and overflow lines it holds must not be
      * committed (the next start reads them again).
      */
-    private Batch handOff(List<ChainedEntry> linked, int records, int failed) throws InterruptedException {
+    private Batch handOff(List<ChainedEntry> linked, int records, int failed, long overflowEnd) throws InterruptedException {
         Batch b = new Batch(linked);
+        b.overflowEnd = overflowEnd;
         batchesInFlight.incrementAndGet();
         synchronized (handoffLock) {
             while (!abandoned && handoff.size() >= HANDOFF_BATCHES) {
@@ -567,7 +592,8 @@ public final class AuditWriter implements AutoCloseable {
             if (roundTakenOver) {
                 // close() appended this round's records to the overflow spool (and counted them,
                 // the ones that fail to build again included): dropping the linked copies leaves
-                // each record kept, or counted lost, once
+                // each record kept, or counted lost, once; its overflow lines stay for the next start
+                b.overflowEnd = -1;
                 finish(b);
                 return null;
             }
@@ -750,6 +776,9 @@ public final class AuditWriter implements AutoCloseable {
     private void finish(Batch b) {
         if (!b.finished) {
             b.finished = true;
+            if (b.overflowEnd >= 0) {
+                overflowCommitDue.set(b.overflowEnd);
+            }
             batchesInFlight.decrementAndGet();
             b.routed.countDown();
         }
@@ -893,6 +922,11 @@ public final class AuditWriter implements AutoCloseable {
             if (!rest.isEmpty()) {
                 LOG.warn("audit writer did not finish in time at shutdown: its current round ({} records) goes to the overflow spool",
                         rest.size());
+            }
+            try {
+                commitOverflowDue(); // overflow lines close() spooled in takeOver(), if the writer has not committed them
+            } catch (IOException e) {
+                LOG.error("audit overflow offset could not be committed at shutdown: {}", e.getClass().getSimpleName());
             }
         }
         queue.drainTo(rest, Integer.MAX_VALUE);
