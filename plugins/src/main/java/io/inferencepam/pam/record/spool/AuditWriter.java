@@ -150,6 +150,12 @@ public final class AuditWriter implements AutoCloseable {
     private List<Record> inRound = List.of();
     /** Set under {@link #handoffLock} when close() took {@link #inRound} over: the serializer drops that round. */
     private boolean roundTakenOver;
+    /**
+     * Set under {@link #handoffLock} when close() gave up waiting for the serializer: it takes no
+     * more records from the queue (close() drains it), but what it holds that close() did not take
+     * (a final checkpoint, overflow lines) still goes on, to the spool.
+     */
+    private boolean takeNoMore;
 
     /** While the serializer lingers: how many queued records complete its batch (0 otherwise). */
     private volatile int awaited;
@@ -427,9 +433,9 @@ public final class AuditWriter implements AutoCloseable {
                 awaitRecords();
                 // Taking records and publishing them as the round is one step for close(): a
                 // record taken but not yet published would be in no place close() looks. Once
-                // close() took a round over, this thread takes no more (close() drains the queue).
+                // close() gave up waiting for this thread, it takes no more (close() drains the queue).
                 synchronized (handoffLock) {
-                    if (roundTakenOver) {
+                    if (takeNoMore) {
                         break;
                     }
                     queue.drainTo(taken, settings.batchSize());
@@ -915,9 +921,12 @@ public final class AuditWriter implements AutoCloseable {
         List<Record> rest = new ArrayList<>();
         if (serializer.isAlive()) {
             synchronized (handoffLock) {
-                roundTakenOver = true; // even with no round held: it takes no more records from the queue
-                rest.addAll(inRound);
-                inRound = List.of();
+                takeNoMore = true;
+                if (!inRound.isEmpty()) {
+                    roundTakenOver = true;
+                    rest.addAll(inRound);
+                    inRound = List.of();
+                }
             }
             if (!rest.isEmpty()) {
                 LOG.warn("audit writer did not finish in time at shutdown: its current round ({} records) goes to the overflow spool",
