@@ -52,7 +52,7 @@ public final class RecordService {
             lockChannel.close();
             throw new IOException("audit spool directory is used by another runner; give each runner its own PAM_AUDIT_SPOOL_DIR");
         }
-        // The store thread runs under SCHED_IDLE: its Redis pool is its own (see PamRedis.newClient).
+        // The audit threads share no lock with the request path: the sink's Redis pool is its own (see PamRedis.newClient).
         Optional<redis.clients.jedis.UnifiedJedis> auditRedis = s.sink().equals("file") ? Optional.empty()
                 : Optional.of(services.redis().newClient());
         AuditSink sink = auditRedis.isPresent()
@@ -105,7 +105,7 @@ public final class RecordService {
         m.gauge("pam_audit_checkpoints", "Signed checkpoints written", () -> st.checkpoints.get());
         m.gauge("pam_audit_queue_depth", "Audit records waiting for the writer thread", writer::queueDepth);
         m.gauge("pam_audit_store_up", "1 when the audit store accepted the last write", () -> writer.storeUp() ? 1 : 0);
-        m.gauge("pam_audit_idle_threads", "Audit writer threads running under SCHED_IDLE (2 when PAM_AUDIT_SCHED=idle took effect)",
+        m.gauge("pam_audit_idle_threads", "Audit writer threads running under SCHED_IDLE (1 when PAM_AUDIT_SCHED=idle took effect)",
                 () -> st.idleThreads.get());
         m.gauge("pam_audit_pending_calls", "Calls recorded in the request phase, waiting for their response phase", pending::size);
     }

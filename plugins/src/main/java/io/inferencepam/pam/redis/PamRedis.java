@@ -54,9 +54,9 @@ public final class PamRedis implements AutoCloseable {
     }
 
     /**
-     * A client with a pool of its own, which the caller closes. For threads that must share no
-     * lock with the threads that serve requests: the audit store runs under SCHED_IDLE, and a
-     * pool lock it held when it was preempted would stall the other users of the shared pool.
+     * A client with a pool of its own, which the caller closes. For a background user (the audit
+     * store) that must not compete with the threads serving requests for the shared pool's
+     * connections and lock.
      */
     public UnifiedJedis newClient() {
         return new JedisPooled(uri, TIMEOUT_MILLIS);

@@ -492,7 +492,9 @@ class AuditWriterTest {
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w4"), Optional.empty(),
                 new AuditWriter.Settings(2, 2, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC(), task -> {
-                    tasks.incrementAndGet();
+                    if (!Thread.currentThread().getName().equals("pam-audit-writer")) {
+                        tasks.incrementAndGet(); // overflow appends; the writer reads the overflow through this executor too
+                    }
                     io.execute(task);
                 }).start();
         for (int i = 0; i < 300; i++) {
@@ -695,7 +697,7 @@ class AuditWriterTest {
         w.close();
     }
 
-    // ---- review s4: the round takeover at close() -----------------------------------------------
+    // ---- the round takeover at close() --------------------------------------------------------------
 
     private static Object field(AuditWriter w, String name) throws Exception {
         java.lang.reflect.Field f = AuditWriter.class.getDeclaredField(name);
@@ -836,60 +838,38 @@ class AuditWriterTest {
         w.close();
     }
 
-    // ---- review s4: monitors shared with the SCHED_IDLE threads (open findings) --------------------
+    // ---- overflow lines at close() ----------------------------------------------------------------
 
     /**
-     * The store thread spools a batch while holding handoffLock (route()); under SCHED_IDLE it can
-     * be preempted there (here: it waits for the spool's monitor, standing for a preempted append)
-     * and not run again while the host is saturated. close() then blocks on handoffLock in
-     * takeOver() for as long, past its timeout, and never reaches the queue or the overflow spool.
+     * The writer (SCHED_IDLE in production) never holds the overflow spool's monitor, which
+     * overflow appends on normal threads, and on plugin threads when the executor refuses, also
+     * take: its reads and commits run on the overflow executor. Here the monitor is held while the
+     * writer needs a read: the executor's thread waits for it, the writer holds nothing.
      */
     @Test
-    @org.junit.jupiter.api.Disabled("review s4 open finding: close() takes handoffLock, which the SCHED_IDLE store thread holds through a spool append")
-    void closeStaysBoundedWhileTheStoreThreadIsStalledSpoolingUnderTheHandoffLock() throws Exception {
-        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
-        sink.down = true;
-        Spool spool = new Spool(dir.resolve("spool"), 1 << 24, 0);
-        AuditWriter w = new AuditWriter(sink, spool, new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("wd"),
-                Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
-                Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC()).start();
-        Thread store = (Thread) field(w, "store");
-        Thread closer = new Thread(() -> w.close(Duration.ofMillis(100)));
-        synchronized (spool) {
-            w.submit(record(1));
-            awaitBlocked(store, "append");
-            closer.start();
-            closer.join(3000);
-            assertThat(closer.isAlive()).as("close(100 ms) still running after 3 s").isFalse();
-        }
-        closer.join();
-    }
-
-    /**
-     * Request path: a record that finds the queue full is appended to the overflow spool, by the
-     * plugin thread itself when the blocking executor refuses the task. That append takes the
-     * overflow spool's monitor, which the SCHED_IDLE writer also takes (Spool.read and
-     * Spool.commit, every round while overflow lines wait). Held here by the test, standing for a
-     * writer preempted inside read(): the plugin thread waits for it.
-     */
-    @Test
-    @org.junit.jupiter.api.Disabled("review s4 open finding: the overflow spool's monitor is shared by plugin threads and the SCHED_IDLE writer")
-    void aSubmitThatOverflowsDoesNotWaitForTheOverflowMonitorTheWriterTakes() throws Exception {
+    void theWriterLeavesTheOverflowSpoolsMonitorToNormalPriorityThreads() throws Exception {
         Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
-        AuditWriter w = new AuditWriter(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0), new Spool(dir.resolve("spool"), 1 << 24, 0),
-                overflow, new HashChain("we"), Optional.empty(), new AuditWriter.Settings(1, 16, Duration.ofMillis(2), 50,
-                Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC(), task -> {
-                    throw new java.util.concurrent.RejectedExecutionException("blocking executor full");
-                }); // not started: the queue (1) stays full
-        w.submit(record(1));
-        Thread plugin = new Thread(() -> w.submit(record(2)));
-        synchronized (overflow) {
-            plugin.start();
-            plugin.join(3000);
-            assertThat(plugin.isAlive()).as("the plugin thread's submit still waits after 3 s").isFalse();
+        overflow.append(List.of(CanonicalJson.write(record(9))));
+        java.util.concurrent.ExecutorService io = java.util.concurrent.Executors.newSingleThreadExecutor(r -> new Thread(r, "overflow-io"));
+        try {
+            Thread ioThread = io.submit(Thread::currentThread).get();
+            JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+            AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow, new HashChain("wg"),
+                    Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                    Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC(), io);
+            Thread serializer = (Thread) field(w, "serializer");
+            synchronized (overflow) {
+                w.start();
+                awaitBlocked(ioThread, "read");
+                assertThat(serializer.getState()).as("the writer waits for the executor, holding no monitor").isNotEqualTo(Thread.State.BLOCKED);
+            }
+            assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+            w.close();
+            assertThat(storedIds(sink)).containsExactly("req-9");
+            assertThat(overflow.hasPending()).as("committed").isFalse();
+        } finally {
+            io.shutdownNow();
         }
-        plugin.join();
-        w.close();
     }
 
     /**
