@@ -112,12 +112,16 @@ public final class AuditWriter implements AutoCloseable {
     /** Lock-free: see {@link LockFreeBoundedQueue} for why. */
     private final LockFreeBoundedQueue<Record> queue;
     private final Stats stats = new Stats();
-    private final Thread serializer;
+    /** The writer thread: the SCHED_IDLE one, or the normal-priority one that replaced it ({@link #escalateIfStarved}). */
+    private volatile Thread serializer;
+    /** Held by a writer for each round, so a replacing writer starts only after the round the idle one is in. */
+    private final java.util.concurrent.locks.ReentrantLock rounds = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.atomic.AtomicBoolean escalated = new java.util.concurrent.atomic.AtomicBoolean();
     private final Thread store;
     private volatile boolean started;
     private volatile boolean running = true;
     private volatile boolean storeUp = true;
-    // serializer thread only
+    // the writer holding rounds only
     private long lastCheckpointSeq;
     private long lastCheckpointAt;
     // store thread only
@@ -191,12 +195,17 @@ public final class AuditWriter implements AutoCloseable {
         this.clock = clock;
         this.queue = new LockFreeBoundedQueue<>(settings.queueCapacity());
         this.lastCheckpointAt = clock.millis();
-        this.serializer = new Thread(this::serializeLoop, "pam-audit-writer");
-        serializer.setDaemon(true);
-        serializer.setPriority(Thread.MIN_PRIORITY);
+        this.serializer = writerThread(settings.idleThreads());
         this.store = new Thread(this::storeLoop, "pam-audit-store");
         store.setDaemon(true);
         store.setPriority(Thread.MIN_PRIORITY);
+    }
+
+    private Thread writerThread(boolean idle) {
+        Thread t = new Thread(() -> serializeLoop(idle), "pam-audit-writer");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        return t;
     }
 
     public synchronized AuditWriter start() {
@@ -269,12 +278,17 @@ public final class AuditWriter implements AutoCloseable {
             outstanding.incrementAndGet(); // before the offer: awaitIdle must never see it nowhere
             if (queue.offer(record)) {
                 int a = awaited;
-                if (a > 0 && queue.size() >= a) {
+                int queued = queue.size();
+                if (a > 0 && queued >= a) {
                     LockSupport.unpark(serializer); // this record completes the lingering batch
+                }
+                if (queued > settings.queueCapacity() / 2) {
+                    escalateIfStarved();
                 }
                 return true;
             }
             outstanding.decrementAndGet();
+            escalateIfStarved();
         }
         overflowInFlight.incrementAndGet();
         overflowPending.add(record);
@@ -422,26 +436,63 @@ public final class AuditWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * The SCHED_IDLE writer gets no CPU while normal threads keep every core busy, however long
+     * that lasts (an overload, or a flood meant to delay auditing). When it falls behind that far
+     * (the queue half full, or full), a writer at normal priority replaces it until the runner
+     * restarts: the policy cannot be raised back, but a new thread, started here by a plugin
+     * thread, inherits that thread's normal policy. It takes over after the round the idle writer
+     * is in ({@link #rounds}); the idle one retires at its next round.
+     */
+    private void escalateIfStarved() {
+        if (!started || !running || stats.idleThreads.get() == 0 || !escalated.compareAndSet(false, true)) {
+            return;
+        }
+        Thread idle = serializer;
+        Thread normal = writerThread(false);
+        serializer = normal;
+        normal.start();
+        LockSupport.unpark(idle); // retires at once unless it is in a round
+        LOG.warn("audit writer fell behind under SCHED_IDLE ({} of {} queued): a writer at normal priority takes over until restart",
+                queue.size(), settings.queueCapacity());
+    }
+
     // ---- serializer thread: queue -> hash chain -> hand-off ------------------------------------
 
-    private void serializeLoop() {
-        lowerOwnScheduling();
+    private void serializeLoop(boolean idle) {
+        if (idle) {
+            lowerOwnScheduling();
+        }
+        Thread me = Thread.currentThread();
         List<Record> taken = new ArrayList<>(settings.batchSize());
         while (running || queue.size() > 0) {
+            if (serializer != me) {
+                retire(idle);
+                return;
+            }
             try {
                 taken.clear();
                 awaitRecords();
-                // Taking records and publishing them as the round is one step for close(): a
-                // record taken but not yet published would be in no place close() looks. Once
-                // close() gave up waiting for this thread, it takes no more (close() drains the queue).
-                synchronized (handoffLock) {
-                    if (takeNoMore) {
-                        break;
+                rounds.lockInterruptibly();
+                try {
+                    if (serializer != me) {
+                        retire(idle);
+                        return;
                     }
-                    queue.drainTo(taken, settings.batchSize());
-                    inRound = taken.isEmpty() ? List.of() : List.copyOf(taken);
+                    // Taking records and publishing them as the round is one step for close(): a
+                    // record taken but not yet published would be in no place close() looks. Once
+                    // close() gave up waiting for this thread, it takes no more (close() drains the queue).
+                    synchronized (handoffLock) {
+                        if (takeNoMore) {
+                            break;
+                        }
+                        queue.drainTo(taken, settings.batchSize());
+                        inRound = taken.isEmpty() ? List.of() : List.copyOf(taken);
+                    }
+                    serializeStep(taken);
+                } finally {
+                    rounds.unlock();
                 }
-                serializeStep(taken);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
@@ -450,6 +501,26 @@ public final class AuditWriter implements AutoCloseable {
                 sleepQuietly(100);
             }
         }
+        rounds.lock();
+        try {
+            if (serializer != me) {
+                retire(idle); // the writer that replaced this one ends the chain
+                return;
+            }
+            endChain();
+        } finally {
+            rounds.unlock();
+        }
+    }
+
+    private void retire(boolean idle) {
+        if (idle && stats.idleThreads.get() > 0) {
+            stats.idleThreads.decrementAndGet();
+        }
+    }
+
+    /** The last writer, at close: a final signed checkpoint, then the end mark for the store thread. */
+    private void endChain() {
         synchronized (handoffLock) {
             if (roundTakenOver) {
                 return; // close() is done and the process on its way out; nothing linked since is stored

@@ -12,6 +12,10 @@ import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import io.inferencepam.pam.record.chain.CanonicalJson;
+import io.inferencepam.pam.record.chain.ChainVerifier;
+import io.inferencepam.pam.record.chain.StoredEntry;
+import java.util.ArrayList;
+import java.util.List;
 import io.inferencepam.pam.record.chain.HashChain;
 import io.inferencepam.pam.record.sink.JsonLinesFileSink;
 import org.junit.jupiter.api.BeforeAll;
@@ -98,5 +102,78 @@ class IdleSchedulingTest {
         assertThat(IdleScheduling.ownThreadId((pid + 1) + "/task/4242", pid)).as("another namespace's pid").isNull();
         assertThat(IdleScheduling.ownThreadId(pid + "/task/42 42", pid)).isNull();
         assertThat(IdleScheduling.ownThreadId("4242", pid)).isNull();
+    }
+
+    /**
+     * A SCHED_IDLE writer that gets no CPU (here: stuck in the build of its round's record) while
+     * the queue fills: past half the queue, a writer at normal priority replaces it, starting
+     * after the idle writer's round; every record is stored once, in order, on one chain.
+     */
+    @Test
+    void aStarvedIdleWriterIsReplacedByAWriterAtNormalPriority() throws Exception {
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
+                new HashChain("esc"), Optional.empty(), new AuditWriter.Settings(8, 4, Duration.ofMillis(2), 1000,
+                Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO, true), Clock.systemUTC()).start();
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (w.stats().idleThreads.get() < 1 && System.nanoTime() < end) {
+                Thread.sleep(10);
+            }
+            assertThat(w.stats().idleThreads.get()).isEqualTo(1);
+            java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+            w.submit(() -> {
+                entered.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return call("r0");
+            });
+            assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+            java.lang.reflect.Field f = AuditWriter.class.getDeclaredField("serializer");
+            f.setAccessible(true);
+            Thread idle = (Thread) f.get(w);
+            for (int i = 1; i <= 5; i++) {
+                assertThat(w.submit(call("r" + i))).isTrue(); // the fifth puts the queue (8) past half
+            }
+            Thread normal = (Thread) f.get(w);
+            assertThat(normal).as("a new writer thread").isNotSameAs(idle);
+            assertThat(normal.isAlive()).isTrue();
+            release.countDown(); // the idle writer finishes its round and retires
+            assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+            idle.join(5000);
+            assertThat(idle.isAlive()).as("the idle writer retired").isFalse();
+            assertThat(w.stats().idleThreads.get()).isZero();
+            for (int i = 6; i < 10; i++) {
+                assertThat(w.submit(call("r" + i))).isTrue();
+            }
+            assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        } finally {
+            release.countDown(); // also when an assertion failed: close() would build r0 again
+            w.close();
+        }
+        List<String> ids = new ArrayList<>();
+        List<StoredEntry> all = new ArrayList<>();
+        sink.scan(0, e -> {
+            all.add(e);
+            try {
+                var n = CanonicalJson.parse(e.json());
+                if ("call".equals(n.path("kind").asText())) {
+                    ids.add(n.path("id").asText());
+                }
+            } catch (Exception ex) {
+                throw new IllegalStateException(ex);
+            }
+            return true;
+        });
+        assertThat(ids).containsExactly("r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9");
+        assertThat(new ChainVerifier(Optional.empty(), true).verify(all).findings()).isEmpty();
+    }
+
+    private static com.fasterxml.jackson.databind.node.ObjectNode call(String id) {
+        return CanonicalJson.MAPPER.createObjectNode().put("kind", "call").put("id", id);
     }
 }
