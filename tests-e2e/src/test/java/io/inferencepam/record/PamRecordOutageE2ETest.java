@@ -171,17 +171,22 @@ class PamRecordOutageE2ETest {
                     .postResp(new ConfEntry("pam-record", "{}")).build();
             publicKey = fx.keys[1];
             List<String> ids = new ArrayList<>();
-            for (int i = 0; i < 20; i++) {
-                GatewayResult r = fx.driver.call(route, call(i), fx.upstream);
-                assertThat(r.status()).isEqualTo(200);
-                ids.add(r.requestId());
+            // Two halves, each written before the next: the file rotates at the start of a write
+            // once it is over 4,000 bytes, so this needs a second write after ten records (one
+            // batch of all twenty, with the interval checkpoint in it, would never rotate). The
+            // waits also keep the stop from finding records still queued behind the SCHED_IDLE
+            // writer on a busy machine (they would go to the local spool for the next start).
+            for (int half = 0; half < 2; half++) {
+                for (int i = half * 10; i < half * 10 + 10; i++) {
+                    GatewayResult r = fx.driver.call(route, call(i), fx.upstream);
+                    assertThat(r.status()).isEqualTo(200);
+                    ids.add(r.requestId());
+                }
+                int submitted = half * 10 + 10;
+                JsonNode st = waitFor(fx, s -> s.path("submitted").asLong() >= submitted && s.path("pending_calls").asInt() == 0
+                        && s.path("idle").asBoolean());
+                assertThat(st.path("idle").asBoolean()).as(st.toString()).isTrue();
             }
-            // Everything written before the stop: the audit threads run under SCHED_IDLE, so on a
-            // busy machine a stop could otherwise find records still queued (they would go to the
-            // local spool for the next start, which is not what this test is about).
-            JsonNode st = waitFor(fx, s -> s.path("submitted").asLong() >= 20 && s.path("pending_calls").asInt() == 0
-                    && s.path("idle").asBoolean());
-            assertThat(st.path("idle").asBoolean()).as(st.toString()).isTrue();
             // a route that names another sink is refused at PrepareConf (fail closed: 503)
             RouteConf wrong = RouteConf.builder("files-wrong").preReq(new ConfEntry("pam-record", "{\"sink\":\"redis\"}")).build();
             assertThat(fx.driver.call(wrong, call(99), fx.upstream).status()).isEqualTo(503);

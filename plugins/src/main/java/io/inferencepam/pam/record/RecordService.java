@@ -65,7 +65,10 @@ public final class RecordService {
                 new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), Duration.ofMillis(5), s.checkpointEvery(),
                         s.checkpointInterval(), Duration.ofSeconds(2), s.linger(), s.idleThreads()), env.clock(), env.blockingExecutor()).start();
         PendingCalls pending = new PendingCalls(writer, env.clock());
-        var sweep = env.scheduler().scheduleWithFixedDelay(pending::sweep, 1, 1, TimeUnit.SECONDS);
+        var sweep = env.scheduler().scheduleWithFixedDelay(() -> {
+            pending.sweep();
+            writer.checkStarvation();
+        }, 1, 1, TimeUnit.SECONDS);
         RecordService svc = new RecordService(s, sink, writer, pending, lock);
         svc.registerMetrics(env.metrics());
         env.onShutdown(() -> {

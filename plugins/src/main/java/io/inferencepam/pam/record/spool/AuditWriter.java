@@ -117,6 +117,12 @@ public final class AuditWriter implements AutoCloseable {
     /** Held by a writer for each round, so a replacing writer starts only after the round the idle one is in. */
     private final java.util.concurrent.locks.ReentrantLock rounds = new java.util.concurrent.locks.ReentrantLock();
     private final java.util.concurrent.atomic.AtomicBoolean escalated = new java.util.concurrent.atomic.AtomicBoolean();
+    /** The idle writer's schedstat file, once it runs under SCHED_IDLE (for {@link #checkStarvation}). */
+    private volatile java.nio.file.Path idleSchedstat;
+    /** The idle writer's run delay at the last {@link #checkStarvation}, or -1 (that caller's thread only). */
+    private long lastRunDelay = -1;
+    /** Waiting this long for a CPU between two checks (about a second apart), with records queued, is starving. */
+    static final long STARVED_NANOS = TimeUnit.MILLISECONDS.toNanos(300);
     private final Thread store;
     private volatile boolean started;
     private volatile boolean running = true;
@@ -428,6 +434,7 @@ public final class AuditWriter implements AutoCloseable {
         }
         IdleScheduling.Outcome o = IdleScheduling.applyToCurrentThread();
         if (o.applied()) {
+            idleSchedstat = IdleScheduling.schedstatOfCurrentThread().orElse(null);
             stats.idleThreads.incrementAndGet();
             LOG.info("{} runs under SCHED_IDLE", Thread.currentThread().getName());
         } else {
@@ -438,8 +445,8 @@ public final class AuditWriter implements AutoCloseable {
 
     /**
      * The SCHED_IDLE writer gets no CPU while normal threads keep every core busy, however long
-     * that lasts (an overload, or a flood meant to delay auditing). When it falls behind that far
-     * (the queue half full, or full), a writer at normal priority replaces it until the runner
+     * that lasts (an overload, or a flood meant to delay auditing). When it is starved (the queue
+     * half full, or full, or {@link #checkStarvation}), a writer at normal priority replaces it until the runner
      * restarts: the policy cannot be raised back, but a new thread, started here by a plugin
      * thread, inherits that thread's normal policy. It takes over after the round the idle writer
      * is in ({@link #rounds}); the idle one retires at its next round.
@@ -453,8 +460,31 @@ public final class AuditWriter implements AutoCloseable {
         serializer = normal;
         normal.start();
         LockSupport.unpark(idle); // retires at once unless it is in a round
-        LOG.warn("audit writer fell behind under SCHED_IDLE ({} of {} queued): a writer at normal priority takes over until restart",
+        LOG.warn("audit writer starved under SCHED_IDLE ({} of {} queued): a writer at normal priority takes over until restart",
                 queue.size(), settings.queueCapacity());
+    }
+
+    /**
+     * Called about once a second by a thread at normal priority (the runner's scheduler): when the
+     * idle writer spent much of the interval runnable but without a CPU while records wait, it is
+     * starved, whatever the queue's length (at low rates the queue never gets half full): a
+     * writer at normal priority replaces it. A writer that waits on the store sleeps, so an
+     * outage does not count.
+     */
+    public void checkStarvation() {
+        java.nio.file.Path stat = idleSchedstat;
+        if (stat == null || escalated.get()) {
+            return;
+        }
+        java.util.OptionalLong delay = IdleScheduling.runDelayNanos(stat);
+        if (delay.isEmpty()) {
+            return;
+        }
+        long previous = lastRunDelay;
+        lastRunDelay = delay.getAsLong();
+        if (previous >= 0 && delay.getAsLong() - previous >= STARVED_NANOS && queue.size() > 0) {
+            escalateIfStarved();
+        }
     }
 
     // ---- serializer thread: queue -> hash chain -> hand-off ------------------------------------

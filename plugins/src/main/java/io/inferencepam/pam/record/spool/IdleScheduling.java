@@ -90,6 +90,30 @@ final class IdleScheduling {
         return parts[2];
     }
 
+    /** The calling thread's {@code /proc/self/task/<tid>/schedstat}, which any thread of the process can read. */
+    static java.util.Optional<Path> schedstatOfCurrentThread() {
+        try {
+            String tid = ownThreadId(Files.readSymbolicLink(SELF).toString(), ProcessHandle.current().pid());
+            return tid == null ? java.util.Optional.empty() : java.util.Optional.of(Path.of("/proc/self/task", tid, "schedstat"));
+        } catch (IOException | UnsupportedOperationException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /**
+     * How long the thread has been runnable but waiting for a CPU, in ns (the second field of
+     * {@code schedstat}): it grows only while the thread wants to run and cannot, so it tells a
+     * starved thread from one that sleeps or waits on I/O.
+     */
+    static java.util.OptionalLong runDelayNanos(Path schedstat) {
+        try {
+            String[] f = Files.readString(schedstat, StandardCharsets.US_ASCII).trim().split(" ");
+            return java.util.OptionalLong.of(Long.parseLong(f[1]));
+        } catch (IOException | RuntimeException e) {
+            return java.util.OptionalLong.empty();
+        }
+    }
+
     /** The calling thread's scheduling policy (field 41 of {@code /proc/thread-self/stat}), if readable. */
     static OptionalInt policyOfCurrentThread() {
         try {

@@ -173,6 +173,79 @@ class IdleSchedulingTest {
         assertThat(new ChainVerifier(Optional.empty(), true).verify(all).findings()).isEmpty();
     }
 
+    @Test
+    void theRunDelayOfAThreadIsReadFromItsSchedstat() throws Exception {
+        java.nio.file.Path stat = IdleScheduling.schedstatOfCurrentThread().orElseThrow();
+        java.util.OptionalLong before = IdleScheduling.runDelayNanos(stat);
+        assertThat(before).isPresent();
+        assertThat(before.getAsLong()).isNotNegative();
+        long x = 0;
+        for (int i = 0; i < 50_000_000; i++) {
+            x += i; // run a little: the counters move on, never back
+        }
+        assertThat(IdleScheduling.runDelayNanos(stat).getAsLong()).as("sum " + x).isGreaterThanOrEqualTo(before.getAsLong());
+        assertThat(IdleScheduling.runDelayNanos(dir.resolve("missing"))).isEmpty();
+    }
+
+    /**
+     * The watchdog: an idle writer whose run delay (time runnable without a CPU) grew by 300 ms
+     * or more since the last check, with records queued, is starved, however short the queue:
+     * a writer at normal priority replaces it. The writer's schedstat is a file the test writes
+     * (real starvation depends on the machine; the kernel side is read in the test above).
+     */
+    @Test
+    void theWatchdogReplacesAnIdleWriterThatWaitsForACpu() throws Exception {
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
+                new HashChain("dog"), Optional.empty(), new AuditWriter.Settings(1000, 4, Duration.ofMillis(2), 1000,
+                Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO, true), Clock.systemUTC()).start();
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (w.stats().idleThreads.get() < 1 && System.nanoTime() < end) {
+                Thread.sleep(10);
+            }
+            assertThat(w.stats().idleThreads.get()).isEqualTo(1);
+            java.nio.file.Path fake = dir.resolve("schedstat");
+            java.lang.reflect.Field statField = AuditWriter.class.getDeclaredField("idleSchedstat");
+            statField.setAccessible(true);
+            statField.set(w, fake);
+            java.lang.reflect.Field writerField = AuditWriter.class.getDeclaredField("serializer");
+            writerField.setAccessible(true);
+            Thread idle = (Thread) writerField.get(w);
+            java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+            w.submit(() -> { // the idle writer's round, stuck: stands for one that gets no CPU
+                entered.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return call("s0");
+            });
+            assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+            w.submit(call("s1")); // one record waits: far from half the queue (1000)
+
+            java.nio.file.Files.writeString(fake, "5000000 1000000000 40\n");
+            w.checkStarvation(); // first sample
+            java.nio.file.Files.writeString(fake, "5000000 1200000000 41\n"); // +200 ms waiting for a CPU
+            w.checkStarvation();
+            assertThat(writerField.get(w)).as("200 ms is not starving").isSameAs(idle);
+            java.nio.file.Files.writeString(fake, "5000000 1600000000 42\n"); // +400 ms
+            w.checkStarvation();
+            Thread normal = (Thread) writerField.get(w);
+            assertThat(normal).as("replaced").isNotSameAs(idle);
+            release.countDown();
+            assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+            idle.join(5000);
+            assertThat(w.stats().idleThreads.get()).isZero();
+            assertThat(w.stats().written.get()).isEqualTo(2);
+        } finally {
+            release.countDown();
+            w.close();
+        }
+    }
+
     private static com.fasterxml.jackson.databind.node.ObjectNode call(String id) {
         return CanonicalJson.MAPPER.createObjectNode().put("kind", "call").put("id", id);
     }
