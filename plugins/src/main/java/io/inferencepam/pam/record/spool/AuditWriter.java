@@ -119,8 +119,14 @@ public final class AuditWriter implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicBoolean escalated = new java.util.concurrent.atomic.AtomicBoolean();
     /** The idle writer's schedstat file, once it runs under SCHED_IDLE (for {@link #checkStarvation}). */
     private volatile java.nio.file.Path idleSchedstat;
-    /** The idle writer's run delay at the last {@link #checkStarvation}, or -1 (that caller's thread only). */
+    /** The idle writer's run delay at the last {@link #checkStarvation}, or -1 (the watchdog's thread only). */
     private long lastRunDelay = -1;
+    /** Watchdog checks in a row that found the replacing writer's queue empty (the watchdog's thread only). */
+    private int calmChecks;
+    /** Checks (about a second apart) with an empty queue before an idle writer takes over again. */
+    static final int CALM_CHECKS = 10;
+    /** Orders the writer replacements (to normal priority, back to idle). */
+    private final Object modeLock = new Object();
     /** Waiting this long for a CPU between two checks (about a second apart), with records queued, is starving. */
     static final long STARVED_NANOS = TimeUnit.MILLISECONDS.toNanos(300);
     private final Thread store;
@@ -446,22 +452,51 @@ public final class AuditWriter implements AutoCloseable {
     /**
      * The SCHED_IDLE writer gets no CPU while normal threads keep every core busy, however long
      * that lasts (an overload, or a flood meant to delay auditing). When it is starved (the queue
-     * half full, or full, or {@link #checkStarvation}), a writer at normal priority replaces it until the runner
-     * restarts: the policy cannot be raised back, but a new thread, started here by a plugin
-     * thread, inherits that thread's normal policy. It takes over after the round the idle writer
+     * half full, or full, or {@link #checkStarvation}), a writer at normal priority replaces it
+     * until the queue has stayed empty for a while ({@link #returnToIdle}): the policy cannot be
+     * raised back, but a new thread, started here by a plugin or timer thread, inherits its normal policy. It takes over after the round the idle writer
      * is in ({@link #rounds}); the idle one retires at its next round.
      */
     private void escalateIfStarved() {
-        if (!started || !running || stats.idleThreads.get() == 0 || !escalated.compareAndSet(false, true)) {
+        if (!started || !running || stats.idleThreads.get() == 0) {
             return;
         }
-        Thread idle = serializer;
-        Thread normal = writerThread(false);
-        serializer = normal;
-        normal.start();
-        LockSupport.unpark(idle); // retires at once unless it is in a round
-        LOG.warn("audit writer starved under SCHED_IDLE ({} of {} queued): a writer at normal priority takes over until restart",
-                queue.size(), settings.queueCapacity());
+        synchronized (modeLock) {
+            if (escalated.get() || !running) {
+                return;
+            }
+            escalated.set(true);
+            calmChecks = 0;
+            Thread idle = serializer;
+            Thread normal = writerThread(false);
+            serializer = normal;
+            normal.start();
+            LockSupport.unpark(idle); // retires at once unless it is in a round
+        }
+        LOG.warn("audit writer starved under SCHED_IDLE ({} of {} queued): a writer at normal priority takes over until the queue"
+                + " has been empty for {} s", queue.size(), settings.queueCapacity(), CALM_CHECKS);
+    }
+
+    /**
+     * The starvation is over (the replacing writer found the queue empty at {@link #CALM_CHECKS}
+     * checks in a row): a new writer thread, which puts itself under SCHED_IDLE, takes over again.
+     * Without this, one overload would cost the idle writer's latency benefit until restart.
+     */
+    private void returnToIdle() {
+        synchronized (modeLock) {
+            if (!escalated.get() || !running) {
+                return;
+            }
+            idleSchedstat = null; // the new thread publishes its own
+            lastRunDelay = -1;
+            Thread normal = serializer;
+            Thread idle = writerThread(true);
+            serializer = idle;
+            escalated.set(false);
+            idle.start();
+            LockSupport.unpark(normal); // retires at its next round
+        }
+        LOG.info("audit writer queue empty for {} s: the writer runs under SCHED_IDLE again", CALM_CHECKS);
     }
 
     /**
@@ -469,11 +504,18 @@ public final class AuditWriter implements AutoCloseable {
      * idle writer spent much of the interval runnable but without a CPU while records wait, it is
      * starved, whatever the queue's length (at low rates the queue never gets half full): a
      * writer at normal priority replaces it. A writer that waits on the store sleeps, so an
-     * outage does not count.
+     * outage does not count. Once the replacing writer keeps the queue empty, an idle one returns.
      */
     public void checkStarvation() {
+        if (escalated.get()) {
+            calmChecks = queue.size() == 0 ? calmChecks + 1 : 0;
+            if (calmChecks >= CALM_CHECKS) {
+                returnToIdle();
+            }
+            return;
+        }
         java.nio.file.Path stat = idleSchedstat;
-        if (stat == null || escalated.get()) {
+        if (stat == null) {
             return;
         }
         java.util.OptionalLong delay = IdleScheduling.runDelayNanos(stat);

@@ -69,18 +69,12 @@ class IdleSchedulingTest {
 
     @Test
     void theAuditWriterThreadRunsUnderSchedIdleWhenAsked() throws Exception {
-        AuditWriter w = new AuditWriter(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0),
-                new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
-                new HashChain("idle"), Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50,
-                Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO, true), Clock.systemUTC()).start();
+        AuditWriter w = idleWriter(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0), "idle", 100);
         try {
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (w.stats().idleThreads.get() < 1 && System.nanoTime() < end) {
-                Thread.sleep(10);
-            }
+            awaitIdleWriter(w);
             Thread.sleep(50);
             assertThat(w.stats().idleThreads.get()).as("the writer thread; the store thread stays at normal policy").isEqualTo(1);
-            assertThat(w.submit(CanonicalJson.MAPPER.createObjectNode().put("kind", "call").put("id", "r1"))).isTrue();
+            assertThat(w.submit(call("r1"))).isTrue();
             assertThat(w.awaitIdle(Duration.ofSeconds(10))).as("records still get written").isTrue();
             assertThat(w.stats().written.get()).isEqualTo(1);
         } finally {
@@ -112,27 +106,11 @@ class IdleSchedulingTest {
     @Test
     void aStarvedIdleWriterIsReplacedByAWriterAtNormalPriority() throws Exception {
         JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
-        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
-                new HashChain("esc"), Optional.empty(), new AuditWriter.Settings(8, 4, Duration.ofMillis(2), 1000,
-                Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO, true), Clock.systemUTC()).start();
+        AuditWriter w = idleWriter(sink, "esc", 8);
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
         try {
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (w.stats().idleThreads.get() < 1 && System.nanoTime() < end) {
-                Thread.sleep(10);
-            }
-            assertThat(w.stats().idleThreads.get()).isEqualTo(1);
-            java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
-            w.submit(() -> {
-                entered.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return call("r0");
-            });
-            assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+            awaitIdleWriter(w);
+            submitStuck(w, "r0", release);
             java.lang.reflect.Field f = AuditWriter.class.getDeclaredField("serializer");
             f.setAccessible(true);
             Thread idle = (Thread) f.get(w);
@@ -196,16 +174,10 @@ class IdleSchedulingTest {
     @Test
     void theWatchdogReplacesAnIdleWriterThatWaitsForACpu() throws Exception {
         JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
-        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
-                new HashChain("dog"), Optional.empty(), new AuditWriter.Settings(1000, 4, Duration.ofMillis(2), 1000,
-                Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO, true), Clock.systemUTC()).start();
+        AuditWriter w = idleWriter(sink, "dog", 1000);
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
         try {
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (w.stats().idleThreads.get() < 1 && System.nanoTime() < end) {
-                Thread.sleep(10);
-            }
-            assertThat(w.stats().idleThreads.get()).isEqualTo(1);
+            awaitIdleWriter(w);
             java.nio.file.Path fake = dir.resolve("schedstat");
             java.lang.reflect.Field statField = AuditWriter.class.getDeclaredField("idleSchedstat");
             statField.setAccessible(true);
@@ -213,17 +185,7 @@ class IdleSchedulingTest {
             java.lang.reflect.Field writerField = AuditWriter.class.getDeclaredField("serializer");
             writerField.setAccessible(true);
             Thread idle = (Thread) writerField.get(w);
-            java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
-            w.submit(() -> { // the idle writer's round, stuck: stands for one that gets no CPU
-                entered.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return call("s0");
-            });
-            assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+            submitStuck(w, "s0", release); // the idle writer's round, stuck: stands for one that gets no CPU
             w.submit(call("s1")); // one record waits: far from half the queue (1000)
 
             java.nio.file.Files.writeString(fake, "5000000 1000000000 40\n");
@@ -240,10 +202,55 @@ class IdleSchedulingTest {
             idle.join(5000);
             assertThat(w.stats().idleThreads.get()).isZero();
             assertThat(w.stats().written.get()).isEqualTo(2);
+
+            // the starvation is over: after CALM_CHECKS checks with an empty queue, an idle writer again
+            for (int i = 1; i < AuditWriter.CALM_CHECKS; i++) {
+                w.checkStarvation();
+            }
+            assertThat(writerField.get(w)).as("not yet").isSameAs(normal);
+            w.checkStarvation();
+            Thread idleAgain = (Thread) writerField.get(w);
+            assertThat(idleAgain).isNotSameAs(normal);
+            awaitIdleWriter(w);
+            normal.join(5000);
+            assertThat(normal.isAlive()).as("the normal writer retired").isFalse();
+            assertThat(w.submit(call("s2"))).isTrue();
+            assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+            assertThat(w.stats().written.get()).isEqualTo(3);
         } finally {
             release.countDown();
             w.close();
         }
+    }
+
+    /** A started writer asking for SCHED_IDLE, batches of 4, over the real file sink. */
+    private AuditWriter idleWriter(JsonLinesFileSink sink, String instance, int queue) throws Exception {
+        return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
+                new HashChain(instance), Optional.empty(), new AuditWriter.Settings(queue, 4, Duration.ofMillis(2), 1000,
+                Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO, true), Clock.systemUTC()).start();
+    }
+
+    private static void awaitIdleWriter(AuditWriter w) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (w.stats().idleThreads.get() < 1 && System.nanoTime() < end) {
+            Thread.sleep(10);
+        }
+        assertThat(w.stats().idleThreads.get()).isEqualTo(1);
+    }
+
+    /** Submits a record whose build waits for {@code release}, and waits until the writer is in it. */
+    private static void submitStuck(AuditWriter w, String id, java.util.concurrent.CountDownLatch release) throws InterruptedException {
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        w.submit(() -> {
+            entered.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return call(id);
+        });
+        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
     }
 
     private static com.fasterxml.jackson.databind.node.ObjectNode call(String id) {
