@@ -84,7 +84,7 @@ class AuditWriterTest {
         return r;
     }
 
-    private List<String> storedIds(AuditSink sink) throws Exception {
+    static List<String> storedIds(AuditSink sink) throws Exception {
         List<String> ids = new ArrayList<>();
         sink.scan(0, e -> {
             try {
@@ -100,13 +100,20 @@ class AuditWriterTest {
         return ids;
     }
 
+    /** Not started: queue 100, batches of 16, no linger; the spool under the test directory. */
+    private AuditWriter unstartedWriter(AuditSink sink, Spool overflow, String instance) throws Exception {
+        return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow, new HashChain(instance), Optional.empty(),
+                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                Clock.systemUTC());
+    }
+
     private AuditWriter writer(AuditSink sink, int queue, Optional<CheckpointSigner> signer) throws Exception {
         return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
                 new HashChain("w1"), signer, new AuditWriter.Settings(queue, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
                 Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC()).start();
     }
 
-    private static List<StoredEntry> all(AuditSink sink) throws Exception {
+    static List<StoredEntry> all(AuditSink sink) throws Exception {
         List<StoredEntry> out = new ArrayList<>();
         sink.scan(0, e -> out.add(e));
         return out;
@@ -608,9 +615,7 @@ class AuditWriterTest {
     void closeTakesOverTheRoundOfAWriterThatDoesNotFinishInTime() throws Exception {
         JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
         Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
-        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow, new HashChain("w8"),
-                Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
-                Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC());
+        AuditWriter w = unstartedWriter(sink, overflow, "w8");
         java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicBoolean firstBuild = new java.util.concurrent.atomic.AtomicBoolean(true);
@@ -726,9 +731,7 @@ class AuditWriterTest {
     void aTakenOverRoundCountsARecordThatFailedToBuildLostOnce() throws Exception {
         JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
         Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
-        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow, new HashChain("wa"),
-                Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
-                Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC());
+        AuditWriter w = unstartedWriter(sink, overflow, "wa");
         java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicBoolean firstBuild = new java.util.concurrent.atomic.AtomicBoolean(true);
@@ -767,9 +770,7 @@ class AuditWriterTest {
     void aRoundWhoseRecordsAllFailedIsNotTakenOverAgainAtClose() throws Exception {
         JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
         Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
-        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow, new HashChain("wb"),
-                Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
-                Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC()).start();
+        AuditWriter w = unstartedWriter(sink, overflow, "wb").start();
         w.submit(() -> {
             throw new IllegalStateException("bug while building");
         });

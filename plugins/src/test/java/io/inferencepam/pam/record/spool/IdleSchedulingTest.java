@@ -133,22 +133,8 @@ class IdleSchedulingTest {
             release.countDown(); // also when an assertion failed: close() would build r0 again
             w.close();
         }
-        List<String> ids = new ArrayList<>();
-        List<StoredEntry> all = new ArrayList<>();
-        sink.scan(0, e -> {
-            all.add(e);
-            try {
-                var n = CanonicalJson.parse(e.json());
-                if ("call".equals(n.path("kind").asText())) {
-                    ids.add(n.path("id").asText());
-                }
-            } catch (Exception ex) {
-                throw new IllegalStateException(ex);
-            }
-            return true;
-        });
-        assertThat(ids).containsExactly("r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9");
-        assertThat(new ChainVerifier(Optional.empty(), true).verify(all).findings()).isEmpty();
+        assertThat(AuditWriterTest.storedIds(sink)).containsExactly("r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9");
+        assertThat(new ChainVerifier(Optional.empty(), true).verify(AuditWriterTest.all(sink)).findings()).isEmpty();
     }
 
     @Test
