@@ -331,9 +331,10 @@ class MaskProperties {
         }
         sse.append(data).append("[DONE]").append(eol).append(eol);
         String out = mask("text/event-stream", sse.toString());
-        // raw, and decoded (a fragment could hide behind \\u escapes)
+        // raw, and decoded (a fragment could hide behind \\u escapes); in the raw output the hex of
+        // an escape left in untouched text ("\\u0079") is no leak
         String envelope = String.join("", before) + String.join("", after) + data + "[DONE]";
-        assertNoFragment(out, envelope + s.expected(), s.secrets());
+        assertNoFragment(out.replaceAll("\\\\u[0-9a-fA-F]{4}", "\\\\u____"), envelope + s.expected(), s.secrets());
         List<String> outTokens = extractTokens(out, before, after);
         assertNoFragment(M.readTree("[" + String.join(",", outTokens) + "]").toString(), s.expected(), s.secrets());
         StringBuilder joined = new StringBuilder();
