@@ -105,7 +105,9 @@ public final class RecordService {
                 () -> st.overflowed.get());
         m.gauge("pam_audit_entries_drained", "Spooled audit entries written to the store later", () -> st.drained.get());
         m.gauge("pam_audit_records_lost", "Audit records that could not be kept anywhere", () -> st.lost.get());
-        m.gauge("pam_audit_checkpoints", "Signed checkpoints written", () -> st.checkpoints.get());
+        m.gauge("pam_audit_checkpoints", "Checkpoints written", () -> st.checkpoints.get());
+        m.gauge("pam_audit_checkpoints_unsigned", "Checkpoints stored without a signature because signing failed",
+                () -> st.unsignedCheckpoints.get());
         m.gauge("pam_audit_queue_depth", "Audit records waiting for the writer thread", writer::queueDepth);
         m.gauge("pam_audit_store_up", "1 when the audit store accepted the last write", () -> writer.storeUp() ? 1 : 0);
         m.gauge("pam_audit_idle_threads", "Audit writer threads running under SCHED_IDLE (1 when PAM_AUDIT_SCHED=idle took effect)",

@@ -34,6 +34,11 @@ public final class CheckpointSigner {
         }
     }
 
+    /** A signer for a key loaded elsewhere (a key store, a hardware token's provider). */
+    public static CheckpointSigner of(PrivateKey key) {
+        return new CheckpointSigner(key);
+    }
+
     public static PublicKey publicKeyFromBase64(String base64) {
         try {
             return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(base64.trim())));

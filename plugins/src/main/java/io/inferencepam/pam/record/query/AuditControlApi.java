@@ -76,6 +76,7 @@ public final class AuditControlApi {
             o.put("drained", st.drained.get());
             o.put("lost", st.lost.get());
             o.put("checkpoints", st.checkpoints.get());
+            o.put("unsigned_checkpoints", st.unsignedCheckpoints.get());
             o.put("pending_calls", svc.pending().size());
             o.put("spool_bytes", svc.writer().spool().size());
             o.put("queue_depth", svc.writer().queueDepth());

@@ -49,6 +49,15 @@ final class LockFreeBoundedQueue<T> {
         return n;
     }
 
+    /** Takes {@code item} (compared by equals) back unless a consumer already has it. */
+    boolean remove(T item) {
+        if (items.remove(item)) {
+            size.decrementAndGet();
+            return true;
+        }
+        return false;
+    }
+
     /** Places taken, including offers still under way. */
     int size() {
         return size.get();

@@ -76,4 +76,21 @@ class LockFreeBoundedQueueTest {
         assertThat(out).containsExactly("a", "b", "d");
         assertThat(q.size()).isZero();
     }
+
+    @Test
+    void anItemIsTakenBackOnceAndOnlyIfNoConsumerHasIt() {
+        LockFreeBoundedQueue<String> q = new LockFreeBoundedQueue<>(2);
+        String a = new String("a");
+        String b = new String("b");
+        assertThat(q.offer(a)).isTrue();
+        assertThat(q.offer(b)).isTrue();
+        assertThat(q.remove(b)).isTrue();
+        assertThat(q.remove(b)).isFalse();
+        assertThat(q.size()).isEqualTo(1);
+        List<String> drained = new ArrayList<>();
+        q.drainTo(drained, 10);
+        assertThat(drained).containsExactly(a);
+        assertThat(q.remove(a)).as("the consumer has it").isFalse();
+        assertThat(q.size()).isZero();
+    }
 }
