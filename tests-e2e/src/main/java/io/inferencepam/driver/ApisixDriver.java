@@ -201,7 +201,7 @@ public final class ApisixDriver implements AutoCloseable {
         final EchoUpstream upstream;
         final List<RpcFrame> transcript = new ArrayList<>();
         final List<String> errorLog = new ArrayList<>();
-        final List<Integer> upstreamPorts = new ArrayList<>();
+        final List<EchoUpstream.ClientConnection> upstreamConnections = new ArrayList<>();
         final List<UpstreamRequest> simulatedUpstream = new ArrayList<>();
         byte[] upstreamBody = new byte[0];
 
@@ -471,8 +471,9 @@ public final class ApisixDriver implements AutoCloseable {
                 simulatedUpstream.add(new UpstreamRequest(st.method, target, headers, body));
                 return new UpstreamClient.Response(200, List.of(), new byte[0], -1);
             }
+            long beforeConnect = System.nanoTime();
             return UpstreamClient.send(upstream.host(), upstream.port(), st.method, target, headers, body, upstreamTimeout,
-                    port -> upstreamPorts.add(port));
+                    port -> upstreamConnections.add(new EchoUpstream.ClientConnection(port, beforeConnect)));
         }
 
         /** post-resp.lua: APISIX's own HTTP call, then HTTPRespCall, then its rules for the reply. */
@@ -572,7 +573,7 @@ public final class ApisixDriver implements AutoCloseable {
         }
 
         private GatewayResult result(int status, List<HttpHeader> headers, byte[] body) {
-            List<UpstreamRequest> received = upstream == null ? simulatedUpstream : upstream.requestsFrom(upstreamPorts);
+            List<UpstreamRequest> received = upstream == null ? simulatedUpstream : upstream.requestsFrom(upstreamConnections);
             return new GatewayResult(status, headers, body, received, transcript, errorLog, st.requestId);
         }
     }

@@ -51,8 +51,17 @@ public final class EchoUpstream implements AutoCloseable {
         }
     }
 
-    /** A request as received, with the client port of the connection it came on. */
-    record Recorded(UpstreamRequest request, int remotePort) {
+    /** A request as received, with the client port of the connection it came on and when that was accepted. */
+    record Recorded(UpstreamRequest request, int remotePort, long acceptedNanos) {
+    }
+
+    /**
+     * One of the driver's upstream connections: its local port, and a time before it connected.
+     * The port alone is ambiguous: the OS hands a closed connection's port out again, so a later
+     * call can come from the port an earlier one used (and matching by port then returned the
+     * earlier call's request).
+     */
+    record ClientConnection(int port, long beforeConnectNanos) {
     }
 
     private final ServerSocket server;
@@ -131,8 +140,9 @@ public final class EchoUpstream implements AutoCloseable {
         }
     }
 
-    /** Requests that came from the given client ports (the driver's own upstream connections). */
-    List<UpstreamRequest> requestsFrom(List<Integer> ports) {
+    /** Requests that came on the given connections (the driver's own): per connection, those on the first connection from its port accepted after it began. */
+    List<UpstreamRequest> requestsFrom(List<ClientConnection> connections) {
+        List<Integer> ports = connections.stream().map(ClientConnection::port).toList();
         long deadline = System.nanoTime() + 2_000_000_000L;
         // a connection the client just closed may still be being read: wait for it to be recorded
         while (ports.stream().anyMatch(inFlight::contains) && System.nanoTime() < deadline) {
@@ -145,9 +155,12 @@ public final class EchoUpstream implements AutoCloseable {
         }
         synchronized (recorded) {
             List<UpstreamRequest> out = new ArrayList<>();
-            for (int p : ports) {
+            for (ClientConnection c : connections) {
+                long accepted = -1;
                 for (Recorded r : recorded) {
-                    if (r.remotePort() == p) {
+                    if (r.remotePort() == c.port() && r.acceptedNanos() >= c.beforeConnectNanos()
+                            && (accepted == -1 || r.acceptedNanos() == accepted)) {
+                        accepted = r.acceptedNanos();
                         out.add(r.request());
                     }
                 }
@@ -165,11 +178,12 @@ public final class EchoUpstream implements AutoCloseable {
         while (!server.isClosed()) {
             try {
                 Socket s = server.accept();
+                long acceptedNanos = System.nanoTime();
                 open.add(s);
                 inFlight.add(s.getPort());
                 workers.execute(() -> {
                     try {
-                        serve(s);
+                        serve(s, acceptedNanos);
                     } finally {
                         open.remove(s);
                         inFlight.remove(s.getPort());
@@ -185,7 +199,7 @@ public final class EchoUpstream implements AutoCloseable {
         }
     }
 
-    private void serve(Socket s) {
+    private void serve(Socket s, long acceptedNanos) {
         try (s) {
             s.setSoTimeout(120_000);
             InputStream in = new BufferedInputStream(s.getInputStream());
@@ -208,7 +222,7 @@ public final class EchoUpstream implements AutoCloseable {
                 body = new byte[0];
             }
             UpstreamRequest req = new UpstreamRequest(parts[0], parts[1], headers, body);
-            recorded.add(new Recorded(req, s.getPort()));
+            recorded.add(new Recorded(req, s.getPort(), acceptedNanos));
             if (cl != null && body.length < Long.parseLong(cl.trim())) {
                 return; // the client gave up before sending the promised body (C2b): recorded as received
             }
