@@ -233,6 +233,8 @@ class PamRecordE2ETest {
         assertThat(viaApi.path("records").toString()).contains(d.requestId()).doesNotContain(a.requestId());
         assertThat(fx.control("/v1/audit/records/" + a.requestId()).path("id").asText()).isEqualTo(a.requestId());
         assertThat(fx.controlStatus("/v1/audit/records/nope")).isEqualTo(404);
+        assertThat(fx.control("/v1/audit/records/nope").path("error").path("code").asText()).isEqualTo("record_not_found");
+        assertThat(fx.control("/v1/audit/export?format=csv").path("error").path("code").asText()).isEqualTo("unsupported_format");
 
         Path export = Files.createTempFile("audit", ".jsonl");
         Run ex = pamctl("audit", "export", "--redis", redis, "--format", "jsonl", "-o", export.toString());

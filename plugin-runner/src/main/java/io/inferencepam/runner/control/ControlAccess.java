@@ -54,26 +54,26 @@ public final class ControlAccess {
     Optional<Response> check(Request request, boolean openPath) {
         String host = hostName(request.headers().first("host").orElse(""));
         if (!hosts.contains(host)) {
-            return Optional.of(Response.json(421, "{\"error\":\"host not served here\"}"));
+            return Optional.of(Response.error(421, "host_not_served", "host not served here"));
         }
         if (!request.body().isEmpty()) {
             String type = request.headers().first("content-type").orElse("").toLowerCase(Locale.ROOT);
             if (!type.startsWith("application/json")) {
-                return Optional.of(Response.json(415, "{\"error\":\"send the body as application/json\"}"));
+                return Optional.of(Response.error(415, "unsupported_media_type", "send the body as application/json"));
             }
         }
         if (openPath) {
             return Optional.empty();
         }
         if (token.isEmpty()) {
-            return Optional.of(Response.json(403, "{\"error\":\"control API token not configured: set "
-                    + TOKEN_SETTING + " on the runner\"}"));
+            return Optional.of(Response.error(403, "control_token_not_configured",
+                    "control API token not configured: set " + TOKEN_SETTING + " on the runner"));
         }
         String auth = request.headers().first("authorization").orElse("");
         byte[] presented = auth.regionMatches(true, 0, "Bearer ", 0, 7)
                 ? auth.substring(7).trim().getBytes(StandardCharsets.UTF_8) : new byte[0];
         if (!MessageDigest.isEqual(presented, token.get())) {
-            return Optional.of(Response.json(401, "{\"error\":\"missing or wrong bearer token\"}"));
+            return Optional.of(Response.error(401, "invalid_token", "missing or wrong bearer token"));
         }
         return Optional.empty();
     }

@@ -114,8 +114,8 @@ public final class ControlServer implements ControlApi {
             } else if (route == null) {
                 boolean pathKnown = routes.stream().anyMatch(r -> r.matches(r.method(), path));
                 result = CompletableFuture.completedFuture(pathKnown
-                        ? Response.json(405, "{\"error\":\"method not allowed\"}")
-                        : Response.json(404, "{\"error\":\"not found\"}"));
+                        ? Response.error(405, "method_not_allowed", "method not allowed")
+                        : Response.error(404, "not_found", "not found"));
             } else {
                 result = CompletableFuture.supplyAsync(() -> {
                     try {
@@ -129,7 +129,7 @@ public final class ControlServer implements ControlApi {
                 Response r = resp;
                 if (err != null) {
                     LOG.warn("control API {} {} failed: {}", method, path, err.getClass().getSimpleName());
-                    r = Response.json(500, "{\"error\":\"internal error\"}");
+                    r = Response.error(500, "internal_error", "internal error");
                 }
                 write(ctx, r, keepAlive);
             });

@@ -32,6 +32,23 @@ public interface ControlApi {
             return new Response(status, "application/json", Body.utf8(json));
         }
 
+        /**
+         * Every control API error has the data plane's shape, {@code {"error":{"message","type","code"}}}:
+         * scripts branch on {@code code}; {@code type} follows the status as OpenAI's API does.
+         */
+        public static Response error(int status, String code, String message) {
+            return json(status, OpenAiError.json(errorType(status), code, message == null ? code : message));
+        }
+
+        static String errorType(int status) {
+            return switch (status) {
+                case 401 -> "authentication_error";
+                case 403 -> "permission_error";
+                case 404 -> "not_found_error";
+                default -> status >= 500 ? "api_error" : "invalid_request_error";
+            };
+        }
+
         public static Response text(int status, String text) {
             return new Response(status, "text/plain; charset=utf-8", Body.utf8(text));
         }

@@ -65,4 +65,18 @@ class ControlAccessTest {
         assertThat(status(shortToken.check(req("GET", Body.empty(), "host", "127.0.0.1",
                 "authorization", "Bearer short"), false))).isEqualTo(403);
     }
+
+    /** Refusals have the shape of every control API error: {"error":{"message","type","code"}}. */
+    @Test
+    void refusalsCarryAMachineReadableCode() {
+        assertThat(withToken.check(req("GET", Body.empty(), "host", "127.0.0.1"), false).orElseThrow().body().utf8())
+                .isEqualTo("{\"error\":{\"message\":\"missing or wrong bearer token\",\"type\":\"authentication_error\","
+                        + "\"code\":\"invalid_token\"}}");
+        assertThat(withoutToken.check(req("GET", Body.empty(), "host", "evil.example"), true).orElseThrow().body().utf8())
+                .contains("\"type\":\"invalid_request_error\"", "\"code\":\"host_not_served\"");
+        assertThat(withoutToken.check(req("GET", Body.empty(), "host", "127.0.0.1"), false).orElseThrow().body().utf8())
+                .contains("\"type\":\"permission_error\"", "\"code\":\"control_token_not_configured\"");
+        assertThat(Response.error(503, "audit_store_unavailable", null).body().utf8())
+                .contains("\"type\":\"api_error\"", "\"message\":\"audit_store_unavailable\"");
+    }
 }

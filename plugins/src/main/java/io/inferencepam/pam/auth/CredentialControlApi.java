@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.PamServices;
 import io.inferencepam.runner.spi.ControlApi;
-import io.inferencepam.runner.spi.OpenAiError;
 import io.inferencepam.runner.spi.PluginEnvironment;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -45,11 +44,11 @@ final class CredentialControlApi {
         String[] parts = rest.split("/", -1);
         String name = parts[0];
         if (!CredentialStore.NAME.matcher(name).matches()) {
-            return done(error(400, "invalid_credential_name", "credential names are 1-64 characters of A-Z a-z 0-9 . _ -"));
+            return done(ControlApi.Response.error(400, "invalid_credential_name", "credential names are 1-64 characters of A-Z a-z 0-9 . _ -"));
         }
         if (cipher.get().isEmpty()) {
             LOG.error("credential API refused: {}", cipher.problem());
-            return done(error(503, "credential_key_missing", "the runner has no usable " + CredentialCipher.SETTING));
+            return done(ControlApi.Response.error(503, "credential_key_missing", "the runner has no usable " + CredentialCipher.SETTING));
         }
         String op;
         if (parts.length == 1 && "PUT".equals(req.method())) {
@@ -59,7 +58,7 @@ final class CredentialControlApi {
         } else if (parts.length == 2 && "versions".equals(parts[1]) && "GET".equals(req.method())) {
             op = "versions";
         } else {
-            return done(error(404, "not_found", "unknown credential operation"));
+            return done(ControlApi.Response.error(404, "not_found", "unknown credential operation"));
         }
         String secret = null;
         Duration overlap = DEFAULT_OVERLAP;
@@ -71,10 +70,10 @@ final class CredentialControlApi {
                     overlap = Duration.ofSeconds(Math.max(0, body.get("overlap_seconds").asLong()));
                 }
             } catch (Exception e) {
-                return done(error(400, "invalid_json", "the body must be JSON: {\"secret\": \"...\"}"));
+                return done(ControlApi.Response.error(400, "invalid_json", "the body must be JSON: {\"secret\": \"...\"}"));
             }
             if (secret == null || secret.isEmpty()) {
-                return done(error(400, "secret_required", "the body must carry a non-empty \"secret\""));
+                return done(ControlApi.Response.error(400, "secret_required", "the body must carry a non-empty \"secret\""));
             }
         }
         String s = secret;
@@ -95,7 +94,7 @@ final class CredentialControlApi {
                                 o.put("valid_until_ms", v.validUntilMillis());
                             }
                         }
-                        out.complete(arr.isEmpty() ? error(404, "credential_not_found", "no such credential")
+                        out.complete(arr.isEmpty() ? ControlApi.Response.error(404, "credential_not_found", "no such credential")
                                 : ControlApi.Response.json(200, resp.toString()));
                     } else {
                         long v = store.put(name, s, "set".equals(op) ? CredentialStore.Mode.SET : CredentialStore.Mode.ROTATE, ov, now);
@@ -104,20 +103,16 @@ final class CredentialControlApi {
                     }
                 } catch (redis.clients.jedis.exceptions.JedisDataException e) {
                     // Script errors (NOCRED, WRONGKEY) are ours and carry no secret.
-                    out.complete(error(409, "credential_conflict", String.valueOf(e.getMessage())));
+                    out.complete(ControlApi.Response.error(409, "credential_conflict", String.valueOf(e.getMessage())));
                 } catch (Exception e) {
                     LOG.warn("credential {} {} failed: {}", name, op, e.getClass().getSimpleName());
-                    out.complete(error(503, "credential_store_unavailable", "the credential store is unavailable"));
+                    out.complete(ControlApi.Response.error(503, "credential_store_unavailable", "the credential store is unavailable"));
                 }
             });
         } catch (RuntimeException rejected) {
-            return done(error(503, "busy", "the runner is busy; try again"));
+            return done(ControlApi.Response.error(503, "busy", "the runner is busy; try again"));
         }
         return out;
-    }
-
-    private static ControlApi.Response error(int status, String code, String message) {
-        return ControlApi.Response.json(status, OpenAiError.json("invalid_request_error", code, message));
     }
 
     private static CompletionStage<ControlApi.Response> done(ControlApi.Response r) {

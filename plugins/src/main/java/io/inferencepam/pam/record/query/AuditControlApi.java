@@ -44,11 +44,11 @@ public final class AuditControlApi {
             String id = r.path().substring("/v1/audit/records/".length());
             Optional<JsonNode> rec = new AuditQuery(service.call().sink()).show(id);
             return rec.map(n -> ControlApi.Response.json(200, n.toString()))
-                    .orElseGet(() -> ControlApi.Response.json(404, "{\"error\":\"no record with this id\"}"));
+                    .orElseGet(() -> ControlApi.Response.error(404, "record_not_found", "no record with this id"));
         }));
         api.route("GET", "/v1/audit/export", r -> run(() -> {
             if (!"jsonl".equals(r.queryParam("format", "jsonl"))) {
-                return ControlApi.Response.json(400, "{\"error\":\"format must be jsonl\"}");
+                return ControlApi.Response.error(400, "unsupported_format", "format must be jsonl");
             }
             AuditFilter f = r.query().keySet().stream().anyMatch(k -> !k.equals("format"))
                     ? AuditFilter.fromQuery(r.query(), Integer.MAX_VALUE) : AuditFilter.ALL;
@@ -121,11 +121,10 @@ public final class AuditControlApi {
         try {
             return CompletableFuture.completedFuture(w.run());
         } catch (IllegalArgumentException e) {
-            return CompletableFuture.completedFuture(ControlApi.Response.json(400,
-                    CanonicalJson.MAPPER.createObjectNode().put("error", e.getMessage()).toString()));
+            return CompletableFuture.completedFuture(ControlApi.Response.error(400, "invalid_request", e.getMessage()));
         } catch (Exception e) {
-            return CompletableFuture.completedFuture(ControlApi.Response.json(503,
-                    "{\"error\":\"audit store unavailable\"}"));
+            return CompletableFuture.completedFuture(ControlApi.Response.error(503, "audit_store_unavailable",
+                    "audit store unavailable"));
         }
     }
 
