@@ -1,5 +1,7 @@
 package io.inferencepam.pam.auth;
 
+import static io.inferencepam.runner.spi.ControlApi.Response.error;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -44,11 +46,11 @@ final class CredentialControlApi {
         String[] parts = rest.split("/", -1);
         String name = parts[0];
         if (!CredentialStore.NAME.matcher(name).matches()) {
-            return done(ControlApi.Response.error(400, "invalid_credential_name", "credential names are 1-64 characters of A-Z a-z 0-9 . _ -"));
+            return done(error(400, "invalid_credential_name", "credential names are 1-64 characters of A-Z a-z 0-9 . _ -"));
         }
         if (cipher.get().isEmpty()) {
             LOG.error("credential API refused: {}", cipher.problem());
-            return done(ControlApi.Response.error(503, "credential_key_missing", "the runner has no usable " + CredentialCipher.SETTING));
+            return done(error(503, "credential_key_missing", "the runner has no usable " + CredentialCipher.SETTING));
         }
         String op;
         if (parts.length == 1 && "PUT".equals(req.method())) {
@@ -58,7 +60,7 @@ final class CredentialControlApi {
         } else if (parts.length == 2 && "versions".equals(parts[1]) && "GET".equals(req.method())) {
             op = "versions";
         } else {
-            return done(ControlApi.Response.error(404, "not_found", "unknown credential operation"));
+            return done(error(404, "not_found", "unknown credential operation"));
         }
         String secret = null;
         Duration overlap = DEFAULT_OVERLAP;
@@ -70,10 +72,10 @@ final class CredentialControlApi {
                     overlap = Duration.ofSeconds(Math.max(0, body.get("overlap_seconds").asLong()));
                 }
             } catch (Exception e) {
-                return done(ControlApi.Response.error(400, "invalid_json", "the body must be JSON: {\"secret\": \"...\"}"));
+                return done(error(400, "invalid_json", "the body must be JSON: {\"secret\": \"...\"}"));
             }
             if (secret == null || secret.isEmpty()) {
-                return done(ControlApi.Response.error(400, "secret_required", "the body must carry a non-empty \"secret\""));
+                return done(error(400, "secret_required", "the body must carry a non-empty \"secret\""));
             }
         }
         String s = secret;
@@ -94,7 +96,7 @@ final class CredentialControlApi {
                                 o.put("valid_until_ms", v.validUntilMillis());
                             }
                         }
-                        out.complete(arr.isEmpty() ? ControlApi.Response.error(404, "credential_not_found", "no such credential")
+                        out.complete(arr.isEmpty() ? error(404, "credential_not_found", "no such credential")
                                 : ControlApi.Response.json(200, resp.toString()));
                     } else {
                         long v = store.put(name, s, "set".equals(op) ? CredentialStore.Mode.SET : CredentialStore.Mode.ROTATE, ov, now);
@@ -103,14 +105,14 @@ final class CredentialControlApi {
                     }
                 } catch (redis.clients.jedis.exceptions.JedisDataException e) {
                     // Script errors (NOCRED, WRONGKEY) are ours and carry no secret.
-                    out.complete(ControlApi.Response.error(409, "credential_conflict", String.valueOf(e.getMessage())));
+                    out.complete(error(409, "credential_conflict", String.valueOf(e.getMessage())));
                 } catch (Exception e) {
                     LOG.warn("credential {} {} failed: {}", name, op, e.getClass().getSimpleName());
-                    out.complete(ControlApi.Response.error(503, "credential_store_unavailable", "the credential store is unavailable"));
+                    out.complete(error(503, "credential_store_unavailable", "the credential store is unavailable"));
                 }
             });
         } catch (RuntimeException rejected) {
-            return done(ControlApi.Response.error(503, "busy", "the runner is busy; try again"));
+            return done(error(503, "busy", "the runner is busy; try again"));
         }
         return out;
     }
