@@ -2,7 +2,8 @@ package io.inferencepam.pam.mask.detect;
 
 /**
  * Payment card numbers: 13–19 digits, optionally grouped by one consistent separator (space or
- * dash), a known issuer prefix (2221–2720, 3, 4, 5, 6) and a valid Luhn checksum. A digit run
+ * dash) the way cards are printed (groups of 4, or 4-6-5 / 4-6-4), a known issuer prefix
+ * (2221–2720, 3, 4, 5, 6) and a valid Luhn checksum. A digit run
  * longer than 19 digits is skipped as a whole, so every character is visited a bounded number of
  * times (long digit runs are the classic adversarial input).
  */
@@ -17,6 +18,7 @@ public final class CardDetector extends IndexedDetector {
     public void scan(String s, TextIndex index, Sink sink) {
         int n = s.length();
         int[] d = new int[19];
+        int[] groups = new int[20];
         int[] starts = index.numberStarts();
         int count0 = index.numberStartCount();
         int next = 0;
@@ -29,7 +31,9 @@ public final class CardDetector extends IndexedDetector {
             int j = i;
             char sep = 0;
             boolean tooLong = false;
+            int group = 0;
             while (true) {
+                int groupStart = count;
                 while (j < n && Chars.digit(s.charAt(j))) {
                     if (count >= 19) {
                         tooLong = true;
@@ -39,6 +43,10 @@ public final class CardDetector extends IndexedDetector {
                     count++;
                     j++;
                 }
+                if (group < groups.length) {
+                    groups[group] = count - groupStart;
+                }
+                group++;
                 if (j + 1 < n && (s.charAt(j) == ' ' || s.charAt(j) == '-') && Chars.digit(s.charAt(j + 1))
                         && (sep == 0 || sep == s.charAt(j))) {
                     sep = s.charAt(j);
@@ -47,11 +55,35 @@ public final class CardDetector extends IndexedDetector {
                 }
                 break;
             }
-            if (!tooLong && count >= 13 && Chars.numberEnd(s, j) && issuer(d, count) && luhn(d, count)) {
+            if (!tooLong && count >= 13 && Chars.numberEnd(s, j) && printedGrouping(groups, group) && issuer(d, count)
+                    && luhn(d, count)) {
                 sink.found(i, j);
             }
             next = j;
         }
+    }
+
+    /**
+     * Compact, or grouped as cards are printed: 4-4-4-4 (and 4-4-4-1 … 4-4-4-4-3: fours, then a
+     * shorter last group) or 4-6-5 / 4-6-4 (Amex, Diners). Other groupings are ids: the leading
+     * groups of a UUID such as {@code 52762638-0766-4370-b486-…} are 8-4-4 digits that can pass Luhn.
+     */
+    static boolean printedGrouping(int[] groups, int count) {
+        if (count == 1) {
+            return true;
+        }
+        if (count > groups.length || groups[0] != 4) {
+            return false;
+        }
+        if (count == 3 && groups[1] == 6) {
+            return groups[2] == 4 || groups[2] == 5;
+        }
+        for (int g = 1; g < count - 1; g++) {
+            if (groups[g] != 4) {
+                return false;
+            }
+        }
+        return groups[count - 1] >= 1 && groups[count - 1] <= 4;
     }
 
     static boolean luhn(int[] d, int count) {

@@ -70,13 +70,7 @@ final class Chars {
         }
         if (end + 1 < s.length()) {
             char n = s.charAt(end);
-            char nn = s.charAt(end + 1);
-            if (n == '-' && wordChar(nn)) {
-                // "52762638-0766-4370-b486-…": the digit groups of a UUID or of a hyphenated id
-                // glued to more of it are not a value of their own (mirrors numberStart)
-                return false;
-            }
-            return !((n == '.' || n == ',' || n == '/' || n == ':') && digit(nn));
+            return !((n == '.' || n == ',' || n == '-' || n == '/' || n == ':') && digit(s.charAt(end + 1)));
         }
         return true;
     }
