@@ -19,7 +19,10 @@ import java.util.TreeMap;
  *       entry claiming a sequence number that the chain does not link to);</li>
  *   <li>{@code REORDERED} — an entry stored after one with a higher sequence number;</li>
  *   <li>{@code DUPLICATE} — the same entry stored twice;</li>
- *   <li>{@code BAD_SIGNATURE} — a checkpoint whose Ed25519 signature does not verify.</li>
+ *   <li>{@code BAD_SIGNATURE} — a checkpoint whose Ed25519 signature does not verify;</li>
+ *   <li>{@code UNSIGNED_CHECKPOINT} — a checkpoint without a signature: the writer stores one when
+ *       signing failed (and counts it in {@code pam_audit_checkpoints_unsigned}); otherwise its
+ *       signature was removed. Reported with or without a public key.</li>
  * </ul>
  * Limits (documented): entries after the last signed checkpoint can be truncated undetectably
  * (reported as an unsigned tail), and missing entries before the first stored one are reported as
@@ -27,7 +30,7 @@ import java.util.TreeMap;
  */
 public final class ChainVerifier {
 
-    public enum Kind { MODIFIED, DELETED, INSERTED, REORDERED, DUPLICATE, BAD_SIGNATURE }
+    public enum Kind { MODIFIED, DELETED, INSERTED, REORDERED, DUPLICATE, BAD_SIGNATURE, UNSIGNED_CHECKPOINT }
 
     public record Finding(Kind kind, String instance, long seq, String position, String detail) {
         @Override
@@ -155,7 +158,10 @@ public final class ChainVerifier {
             }
             if ("checkpoint".equals(genuine.node().path("kind").asText()) && genuine.selfOk()) {
                 String sig = genuine.node().path(HashChain.SIG).asText("");
-                if (publicKey.isPresent()) {
+                if (sig.isEmpty()) {
+                    findings.add(new Finding(Kind.UNSIGNED_CHECKPOINT, instance, seq, genuine.stored().position(),
+                            "checkpoint has no signature (signing failed at the runner, see pam_audit_checkpoints_unsigned; or it was removed)"));
+                } else if (publicKey.isPresent()) {
                     if (CheckpointSigner.verify(publicKey.get(), genuine.hash(), sig)) {
                         lastSigned = seq;
                     } else {

@@ -83,7 +83,6 @@ public final class HashChain {
         byte[] hex = hex(digest.digest());
         String h = new String(hex, StandardCharsets.US_ASCII);
         entry.put(HASH, h);
-        advance(h);
         // before = [0, split); after = [split, len), which starts with the separator of the next
         // field, or is the closing brace. Result: before [","] "hash":"<h>" ["," next fields] "}".
         boolean first = split == 1; // nothing before: "{" only
@@ -106,6 +105,7 @@ public final class HashChain {
             out[p++] = ',';
         }
         System.arraycopy(b, afterStart, out, p, len - afterStart);
+        advance(h); // last: an entry that failed before this point (even an OutOfMemoryError) leaves no gap
         return out;
     }
 

@@ -185,6 +185,8 @@ public final class AuditWriter implements AutoCloseable {
      * whoever takes it first: the writer, or close() when the writer may not run again.
      */
     private final AtomicLong overflowCommitDue = new AtomicLong(-1);
+    /** Tests only: runs in submit() between its check of {@code running} and its offer, to put close() exactly there. */
+    volatile Runnable beforeOffer;
 
     public AuditWriter(AuditSink sink, Spool spool, Spool overflow, HashChain chain, Optional<CheckpointSigner> signer,
                        Settings settings, Clock clock) {
@@ -289,6 +291,10 @@ public final class AuditWriter implements AutoCloseable {
         }
         if (running) {
             outstanding.incrementAndGet(); // before the offer: awaitIdle must never see it nowhere
+            Runnable hook = beforeOffer;
+            if (hook != null) {
+                hook.run();
+            }
             boolean queued = queue.offer(record);
             if (queued && !running && queue.remove(record)) {
                 // close() began after the check above and may have drained the queue already: the
@@ -307,10 +313,12 @@ public final class AuditWriter implements AutoCloseable {
                 }
                 return true;
             }
+            overflowInFlight.incrementAndGet(); // before outstanding drops: idle() and close() must never see it nowhere
             outstanding.decrementAndGet();
             escalateIfStarved();
+        } else {
+            overflowInFlight.incrementAndGet();
         }
-        overflowInFlight.incrementAndGet();
         overflowPending.add(record);
         return scheduleOverflowAppends();
     }
@@ -900,7 +908,7 @@ public final class AuditWriter implements AutoCloseable {
         chain.link(cp);
         try {
             cp.put(HashChain.SIG, signer.get().sign(cp.get(HashChain.HASH).asText()));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             // The checkpoint is in the chain now: stored unsigned (verify reports it), it leaves
             // no gap; thrown, it would take the round's records with it.
             stats.unsignedCheckpoints.incrementAndGet();

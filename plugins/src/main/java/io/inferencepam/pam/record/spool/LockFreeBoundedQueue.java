@@ -49,13 +49,29 @@ final class LockFreeBoundedQueue<T> {
         return n;
     }
 
-    /** Takes {@code item} (compared by equals) back unless a consumer already has it. */
+    /**
+     * Takes this very {@code item} back unless a consumer already has it. By identity: a record
+     * equal to another caller's must not take that one's place. ({@code ConcurrentLinkedQueue.remove}
+     * calls the argument's {@code equals} and clears the node by CAS, so a poll and this never both get it.)
+     */
     boolean remove(T item) {
-        if (items.remove(item)) {
+        if (items.remove(new SameInstance(item))) {
             size.decrementAndGet();
             return true;
         }
         return false;
+    }
+
+    private record SameInstance(Object target) {
+        @Override
+        public boolean equals(Object other) {
+            return other == target;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(target);
+        }
     }
 
     /** Places taken, including offers still under way. */

@@ -161,6 +161,20 @@ class ChainVerifierTest {
     }
 
     @Test
+    void aCheckpointWhoseSignatureWasRemovedIsNamedEvenWithoutAKey() throws Exception {
+        List<StoredEntry> c = chain(8);
+        ObjectNode cp = node(c.get(4));
+        cp.remove(HashChain.SIG); // the hash does not cover the signature: content and links stay intact
+        c.set(4, new StoredEntry("e4", CanonicalJson.write(cp)));
+        for (ChainVerifier v : List.of(VERIFIER, new ChainVerifier(Optional.empty(), false))) {
+            assertThat(v.verify(c).findings()).singleElement().satisfies(f -> {
+                assertThat(f.kind()).isEqualTo(ChainVerifier.Kind.UNSIGNED_CHECKPOINT);
+                assertThat(f.seq()).isEqualTo(5);
+            });
+        }
+    }
+
+    @Test
     void rewritingTheWholeChainWithoutTheKeyBreaksTheCheckpoints() throws Exception {
         // An attacker who re-hashes everything after a change still cannot re-sign.
         List<StoredEntry> c = chain(8);

@@ -93,4 +93,18 @@ class LockFreeBoundedQueueTest {
         assertThat(q.remove(a)).as("the consumer has it").isFalse();
         assertThat(q.size()).isZero();
     }
+
+    @Test
+    void removeTakesThatInstanceNotAnEqualOne() {
+        LockFreeBoundedQueue<String> q = new LockFreeBoundedQueue<>(2);
+        String first = new String("same");
+        String second = new String("same");
+        q.offer(first);
+        q.offer(second);
+        assertThat(q.remove(second)).isTrue();
+        List<String> drained = new ArrayList<>();
+        q.drainTo(drained, 10);
+        assertThat(drained).hasSize(1);
+        assertThat(drained.get(0)).isSameAs(first);
+    }
 }
