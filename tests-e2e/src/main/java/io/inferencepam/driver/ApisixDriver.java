@@ -472,8 +472,15 @@ public final class ApisixDriver implements AutoCloseable {
                 return new UpstreamClient.Response(200, List.of(), new byte[0], -1);
             }
             long beforeConnect = System.nanoTime();
-            return UpstreamClient.send(upstream.host(), upstream.port(), st.method, target, headers, body, upstreamTimeout,
-                    port -> upstreamConnections.add(new EchoUpstream.ClientConnection(port, beforeConnect)));
+            int[] port = {-1};
+            try {
+                return UpstreamClient.send(upstream.host(), upstream.port(), st.method, target, headers, body, upstreamTimeout,
+                        p -> port[0] = p);
+            } finally { // send has closed the socket: no later connection from this port is ours
+                if (port[0] >= 0) {
+                    upstreamConnections.add(new EchoUpstream.ClientConnection(port[0], beforeConnect, System.nanoTime()));
+                }
+            }
         }
 
         /** post-resp.lua: APISIX's own HTTP call, then HTTPRespCall, then its rules for the reply. */

@@ -56,12 +56,13 @@ public final class EchoUpstream implements AutoCloseable {
     }
 
     /**
-     * One of the driver's upstream connections: its local port, and a time before it connected.
-     * The port alone is ambiguous: the OS hands a closed connection's port out again, so a later
-     * call can come from the port an earlier one used (and matching by port then returned the
-     * earlier call's request).
+     * One of the driver's upstream connections: its local port, a time before it connected and one
+     * after it closed. The port alone is ambiguous: the OS hands a closed connection's port out
+     * again, so other calls can come from the same port before and after this one (matching by
+     * port alone returned an earlier call's request). Connections from one port never overlap,
+     * so ours is the last accepted from that port within the window.
      */
-    record ClientConnection(int port, long beforeConnectNanos) {
+    record ClientConnection(int port, long beforeConnectNanos, long afterCloseNanos) {
     }
 
     private final ServerSocket server;
@@ -140,7 +141,7 @@ public final class EchoUpstream implements AutoCloseable {
         }
     }
 
-    /** Requests that came on the given connections (the driver's own): per connection, those on the first connection from its port accepted after it began. */
+    /** Requests that came on the given connections (the driver's own): per connection, those on the last connection from its port accepted within its window. */
     List<UpstreamRequest> requestsFrom(List<ClientConnection> connections) {
         List<Integer> ports = connections.stream().map(ClientConnection::port).toList();
         long deadline = System.nanoTime() + 2_000_000_000L;
@@ -159,8 +160,12 @@ public final class EchoUpstream implements AutoCloseable {
                 long accepted = -1;
                 for (Recorded r : recorded) {
                     if (r.remotePort() == c.port() && r.acceptedNanos() >= c.beforeConnectNanos()
-                            && (accepted == -1 || r.acceptedNanos() == accepted)) {
-                        accepted = r.acceptedNanos();
+                            && r.acceptedNanos() <= c.afterCloseNanos()) {
+                        accepted = Math.max(accepted, r.acceptedNanos());
+                    }
+                }
+                for (Recorded r : recorded) {
+                    if (r.remotePort() == c.port() && r.acceptedNanos() == accepted) {
                         out.add(r.request());
                     }
                 }

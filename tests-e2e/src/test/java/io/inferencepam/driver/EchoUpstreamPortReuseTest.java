@@ -11,8 +11,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * A driver call finds its own upstream request even when an earlier connection came from the
- * same client port (the OS reuses the ports of closed connections; matching by port alone gave
+ * A driver call finds its own upstream request even when earlier and later connections came from
+ * the same client port (the OS reuses the ports of closed connections; matching by port alone gave
  * a later call the earlier call's request, a flake seen in ConcurrencyTest).
  */
 class EchoUpstreamPortReuseTest {
@@ -32,8 +32,17 @@ class EchoUpstreamPortReuseTest {
                 second.bind(new InetSocketAddress("127.0.0.1", port)); // the server closed first: no TIME_WAIT here
                 exchange(second, upstream, "/second");
             }
-            List<UpstreamRequest> got = upstream.requestsFrom(List.of(new EchoUpstream.ClientConnection(port, beforeSecond)));
+            long afterSecond = System.nanoTime();
+            try (Socket third = new Socket()) { // the port handed out again after this call closed
+                third.setReuseAddress(true);
+                third.bind(new InetSocketAddress("127.0.0.1", port));
+                exchange(third, upstream, "/third");
+            }
+            List<UpstreamRequest> got = upstream.requestsFrom(List.of(new EchoUpstream.ClientConnection(port, beforeSecond, afterSecond)));
             assertThat(got).extracting(UpstreamRequest::target).containsExactly("/second");
+            // a window that also holds an earlier connection from the port: the last one in it is ours
+            assertThat(upstream.requestsFrom(List.of(new EchoUpstream.ClientConnection(port, 0, afterSecond))))
+                    .extracting(UpstreamRequest::target).containsExactly("/second");
         }
     }
 

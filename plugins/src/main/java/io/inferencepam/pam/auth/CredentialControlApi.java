@@ -105,7 +105,7 @@ final class CredentialControlApi {
                     }
                 } catch (redis.clients.jedis.exceptions.JedisDataException e) {
                     // Script errors (NOCRED, WRONGKEY) are ours and carry no secret.
-                    out.complete(error(409, "credential_conflict", String.valueOf(e.getMessage())));
+                    out.complete(error(409, "credential_conflict", e.getMessage()));
                 } catch (Exception e) {
                     LOG.warn("credential {} {} failed: {}", name, op, e.getClass().getSimpleName());
                     out.complete(error(503, "credential_store_unavailable", "the credential store is unavailable"));

@@ -10,9 +10,12 @@ import io.inferencepam.pam.record.chain.CheckpointSigner;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.ControlApi;
 import java.io.StringWriter;
+import java.security.PublicKey;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Control-API endpoints (loopback; people reach them through an APISIX route protected by
@@ -27,6 +30,7 @@ import java.util.concurrent.CompletableFuture;
  * Handlers run on the runtime's blocking pool (they scan the store).
  */
 public final class AuditControlApi {
+    private static final Logger LOG = LoggerFactory.getLogger(AuditControlApi.class);
     private AuditControlApi() {
     }
 
@@ -58,7 +62,12 @@ public final class AuditControlApi {
         }));
         api.route("GET", "/v1/audit/verify", r -> run(() -> {
             RecordService svc = service.call();
-            var key = svc.settings().verifyKey().map(CheckpointSigner::publicKeyFromBase64);
+            Optional<PublicKey> key;
+            try {
+                key = svc.settings().verifyKey().map(CheckpointSigner::publicKeyFromBase64);
+            } catch (IllegalArgumentException e) { // the runner's setting, not the caller's request
+                return ControlApi.Response.error(500, "verify_key_invalid", "PAM_AUDIT_VERIFY_KEY is not a base64 X.509 Ed25519 public key");
+            }
             ChainVerifier.Report rep = new AuditQuery(svc.sink()).verify(key, Boolean.parseBoolean(r.queryParam("complete", "false")));
             return ControlApi.Response.json(rep.clean() ? 200 : 409, reportJson(rep).toString());
         }));
@@ -123,6 +132,7 @@ public final class AuditControlApi {
         } catch (IllegalArgumentException e) {
             return CompletableFuture.completedFuture(ControlApi.Response.error(400, "invalid_request", e.getMessage()));
         } catch (Exception e) {
+            LOG.warn("audit control API: the audit store could not be read: {}", e.getClass().getName());
             return CompletableFuture.completedFuture(ControlApi.Response.error(503, "audit_store_unavailable",
                     "audit store unavailable"));
         }
