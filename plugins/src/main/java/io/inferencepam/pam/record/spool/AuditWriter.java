@@ -120,6 +120,10 @@ public final class AuditWriter implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicBoolean escalated = new java.util.concurrent.atomic.AtomicBoolean();
     /** The idle writer's schedstat file, once it runs under SCHED_IDLE (for {@link #checkStarvation}). */
     private volatile java.nio.file.Path idleSchedstat;
+    /** The idle writer's thread id, once it runs under SCHED_IDLE: the watchdog may raise that thread itself. */
+    private volatile String idleTid;
+    /** Set (under {@link #modeLock}) while the idle writer itself was raised to normal priority, not replaced. */
+    private boolean raisedInPlace;
     /** The idle writer's run delay at the last {@link #checkStarvation}, or -1 (the watchdog's thread only). */
     private long lastRunDelay = -1;
     /** Watchdog checks in a row that found the replacing writer's queue empty (the watchdog's thread only). */
@@ -457,6 +461,7 @@ public final class AuditWriter implements AutoCloseable {
         IdleScheduling.Outcome o = IdleScheduling.applyToCurrentThread();
         if (o.applied()) {
             idleSchedstat = IdleScheduling.schedstatOfCurrentThread().orElse(null);
+            idleTid = IdleScheduling.ownThreadIdOfCurrentThread().orElse(null);
             stats.idleThreads.incrementAndGet();
             LOG.info("{} runs under SCHED_IDLE", Thread.currentThread().getName());
         } else {
@@ -469,48 +474,93 @@ public final class AuditWriter implements AutoCloseable {
      * The SCHED_IDLE writer gets no CPU while normal threads keep every core busy, however long
      * that lasts (an overload, or a flood meant to delay auditing). When it is starved (the queue
      * half full, or full, or {@link #checkStarvation}), a writer at normal priority replaces it
-     * until the queue has stayed empty for a while ({@link #returnToIdle}): the policy cannot be
-     * raised back, but a new thread, started here by a plugin or timer thread, inherits its normal policy. It takes over after the round the idle writer
-     * is in ({@link #rounds}); the idle one retires at its next round.
+     * until the queue has stayed empty for a while ({@link #returnToIdle}): without privilege the
+     * policy cannot be raised back, but a new thread, started here by a plugin or timer thread,
+     * inherits its normal policy. It takes over after the round the idle writer is in
+     * ({@link #rounds}); the idle one retires at its next round.
      */
     private void escalateIfStarved() {
         if (!started || !running || stats.idleThreads.get() == 0) {
             return;
         }
         synchronized (modeLock) {
-            if (escalated.get() || !running) {
-                return;
-            }
-            escalated.set(true);
-            calmChecks = 0;
-            Thread idle = serializer;
-            Thread normal = writerThread(false);
-            serializer = normal;
-            normal.start();
-            LockSupport.unpark(idle); // retires at once unless it is in a round
+            startReplacementLocked();
         }
+    }
+
+    /**
+     * The watchdog's way ({@link #checkStarvation}, on a timer thread, which may start a process):
+     * where the runner may raise priorities (CAP_SYS_NICE), the starved writer itself goes to
+     * normal priority and finishes its round at once; a replacement would first wait for that
+     * round, worked through on the scraps of CPU an idle thread gets. Otherwise, a replacement.
+     */
+    private void escalateFromWatchdog() {
+        if (!started || !running || stats.idleThreads.get() == 0) {
+            return;
+        }
+        String tid = idleTid;
+        if (tid != null && !escalated.get() && IdleScheduling.setPolicy(tid, true)) {
+            synchronized (modeLock) {
+                if (!escalated.get() && running && tid.equals(idleTid)) {
+                    escalated.set(true);
+                    raisedInPlace = true;
+                    calmChecks = 0;
+                    stats.idleThreads.decrementAndGet();
+                    LOG.warn("audit writer starved under SCHED_IDLE ({} queued): raised to normal priority until the queue has"
+                            + " been empty for {} s", queue.size(), CALM_CHECKS);
+                    return;
+                }
+            }
+            // a replacement started meanwhile: this thread, no longer idle, retires after its round
+            stats.idleThreads.decrementAndGet();
+            return;
+        }
+        escalateIfStarved();
+    }
+
+    /** Caller holds {@link #modeLock}. */
+    private void startReplacementLocked() {
+        if (escalated.get() || !running) {
+            return;
+        }
+        escalated.set(true);
+        calmChecks = 0;
+        Thread idle = serializer;
+        Thread normal = writerThread(false);
+        serializer = normal;
+        normal.start();
+        LockSupport.unpark(idle); // retires at once unless it is in a round
         LOG.warn("audit writer starved under SCHED_IDLE ({} of {} queued): a writer at normal priority takes over until the queue"
                 + " has been empty for {} s", queue.size(), settings.queueCapacity(), CALM_CHECKS);
     }
 
     /**
      * The starvation is over (the replacing writer found the queue empty at {@link #CALM_CHECKS}
-     * checks in a row): a new writer thread, which puts itself under SCHED_IDLE, takes over again.
+     * checks in a row): the writer raised in place goes back under SCHED_IDLE, or a new writer
+     * thread, which puts itself under SCHED_IDLE, takes over again.
      * Without this, one overload would cost the idle writer's latency benefit until restart.
      */
     private void returnToIdle() {
+        String tid = idleTid;
+        boolean lowered = raisedInPlaceNow() && tid != null && IdleScheduling.setPolicy(tid, false);
         synchronized (modeLock) {
             if (!escalated.get() || !running) {
                 return;
             }
-            idleSchedstat = null; // the new thread publishes its own
             lastRunDelay = -1;
-            Thread normal = serializer;
-            Thread idle = writerThread(true);
-            serializer = idle;
+            raisedInPlace = false;
             escalated.set(false);
-            idle.start();
-            LockSupport.unpark(normal); // retires at its next round
+            if (lowered) {
+                stats.idleThreads.incrementAndGet(); // the same thread, back under SCHED_IDLE
+            } else {
+                idleSchedstat = null; // the new thread publishes its own
+                idleTid = null;
+                Thread normal = serializer;
+                Thread idle = writerThread(true);
+                serializer = idle;
+                idle.start();
+                LockSupport.unpark(normal); // retires at its next round
+            }
         }
         LOG.info("audit writer queue empty for {} s: the writer runs under SCHED_IDLE again", CALM_CHECKS);
     }
@@ -541,7 +591,7 @@ public final class AuditWriter implements AutoCloseable {
         long previous = lastRunDelay;
         lastRunDelay = delay.getAsLong();
         if (previous >= 0 && delay.getAsLong() - previous >= STARVED_NANOS && queue.size() > 0) {
-            escalateIfStarved();
+            escalateFromWatchdog();
         }
     }
 
@@ -601,8 +651,16 @@ public final class AuditWriter implements AutoCloseable {
         }
     }
 
+    private boolean raisedInPlaceNow() {
+        synchronized (modeLock) {
+            return raisedInPlace;
+        }
+    }
+
     private void retire(boolean idle) {
-        if (idle && stats.idleThreads.get() > 0) {
+        // counted while under SCHED_IDLE: one raised to normal priority was uncounted then
+        if (idle && stats.idleThreads.get() > 0
+                && IdleScheduling.policyOfCurrentThread().orElse(-1) == IdleScheduling.SCHED_IDLE) {
             stats.idleThreads.decrementAndGet();
         }
     }

@@ -17,9 +17,10 @@ import java.util.concurrent.TimeUnit;
  * <p>Java has no call for it, so util-linux {@code chrt} sets it for the thread's own id, which
  * the thread reads from {@code /proc/thread-self}; the policy is then read back from
  * {@code /proc/thread-self/stat} rather than trusted. Needs no privilege: any thread may lower its
- * own scheduling. One-way: an unprivileged thread cannot leave {@code SCHED_IDLE} again
- * ({@code RLIMIT_NICE}), so only threads whose work can wait use it (the audit threads, which have
- * backpressure and the overflow spool behind them).
+ * own scheduling. Without privilege it is one-way: an unprivileged thread cannot leave
+ * {@code SCHED_IDLE} again ({@code RLIMIT_NICE}), so only threads whose work can wait use it (the
+ * audit threads, which have backpressure and the overflow spool behind them). With CAP_SYS_NICE
+ * (root, as in most containers) {@link #setPolicy} moves a starved one back at once.
  */
 final class IdleScheduling {
     /** {@code SCHED_IDLE} in {@code <linux/sched.h>}. */
@@ -53,8 +54,34 @@ final class IdleScheduling {
             // SCHED_IDLE for good
             return new Outcome(false, "/proc is not of this process's pid namespace");
         }
+        Outcome o = chrt("--idle", tid);
+        if (!o.applied()) {
+            return o;
+        }
+        OptionalInt after = policyOfCurrentThread();
+        return after.isPresent() && after.getAsInt() == SCHED_IDLE
+                ? new Outcome(true, "applied")
+                : new Outcome(false, "chrt succeeded but the policy is " + after);
+    }
+
+    /**
+     * Moves thread {@code tid} of this process (from {@link #ownThreadIdOfCurrentThread}) to
+     * {@code SCHED_OTHER} (true) or back to {@code SCHED_IDLE} (false); true if its policy then
+     * reads so. Leaving {@code SCHED_IDLE} needs CAP_SYS_NICE (root, as in most containers) or an
+     * {@code RLIMIT_NICE} that allows it; without, this is refused and false. Starts a process:
+     * never on a request thread.
+     */
+    static boolean setPolicy(String tid, boolean normal) {
+        if (!chrt(normal ? "--other" : "--idle", tid).applied()) {
+            return false;
+        }
+        OptionalInt after = policyOf(Path.of("/proc/self/task", tid, "stat"));
+        return after.isPresent() && (after.getAsInt() == SCHED_IDLE) != normal;
+    }
+
+    private static Outcome chrt(String policy, String tid) {
         try {
-            Process chrt = new ProcessBuilder("chrt", "--idle", "-p", "0", tid)
+            Process chrt = new ProcessBuilder("chrt", policy, "-p", "0", tid)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(ProcessBuilder.Redirect.DISCARD)
                     .start();
@@ -63,18 +90,24 @@ final class IdleScheduling {
                 return new Outcome(false, "chrt did not finish");
             }
             if (chrt.exitValue() != 0) {
-                return new Outcome(false, "chrt exited with " + chrt.exitValue() + " (a seccomp profile may forbid sched_setscheduler)");
+                return new Outcome(false, "chrt exited with " + chrt.exitValue() + " (not permitted, or a seccomp profile forbids sched_setscheduler)");
             }
+            return new Outcome(true, "chrt " + policy);
         } catch (IOException e) {
             return new Outcome(false, "chrt (util-linux) could not be started: " + e.getClass().getSimpleName());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Outcome(false, "interrupted");
         }
-        OptionalInt after = policyOfCurrentThread();
-        return after.isPresent() && after.getAsInt() == SCHED_IDLE
-                ? new Outcome(true, "applied")
-                : new Outcome(false, "chrt succeeded but the policy is " + after);
+    }
+
+    /** The calling thread's id in this process's pid namespace, if /proc is of that namespace. */
+    static java.util.Optional<String> ownThreadIdOfCurrentThread() {
+        try {
+            return java.util.Optional.ofNullable(ownThreadId(Files.readSymbolicLink(SELF).toString(), ProcessHandle.current().pid()));
+        } catch (IOException | UnsupportedOperationException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     /**
@@ -92,12 +125,7 @@ final class IdleScheduling {
 
     /** The calling thread's {@code /proc/self/task/<tid>/schedstat}, which any thread of the process can read. */
     static java.util.Optional<Path> schedstatOfCurrentThread() {
-        try {
-            String tid = ownThreadId(Files.readSymbolicLink(SELF).toString(), ProcessHandle.current().pid());
-            return tid == null ? java.util.Optional.empty() : java.util.Optional.of(Path.of("/proc/self/task", tid, "schedstat"));
-        } catch (IOException | UnsupportedOperationException e) {
-            return java.util.Optional.empty();
-        }
+        return ownThreadIdOfCurrentThread().map(tid -> Path.of("/proc/self/task", tid, "schedstat"));
     }
 
     /**
@@ -116,8 +144,13 @@ final class IdleScheduling {
 
     /** The calling thread's scheduling policy (field 41 of {@code /proc/thread-self/stat}), if readable. */
     static OptionalInt policyOfCurrentThread() {
+        return policyOf(SELF.resolve("stat"));
+    }
+
+    /** The scheduling policy in a thread's {@code stat} file, if readable. */
+    static OptionalInt policyOf(Path statFile) {
         try {
-            String stat = Files.readString(SELF.resolve("stat"), StandardCharsets.US_ASCII);
+            String stat = Files.readString(statFile, StandardCharsets.US_ASCII);
             // after the command name, which is in parentheses and may itself hold spaces and ')'
             String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
             return OptionalInt.of(Integer.parseInt(fields[41 - 3]));

@@ -57,6 +57,53 @@ class IdleSchedulingTest {
         assertThat(IdleScheduling.policyOfCurrentThread()).as("the caller is untouched").hasValue(0);
     }
 
+    /**
+     * Another thread moves an idle thread to SCHED_OTHER and back where the process may raise
+     * priorities (root in CI); without that privilege the raise is refused and nothing changes.
+     */
+    @Test
+    void anotherThreadRaisesAnIdleThreadAndLowersItAgainWhenPermitted() throws Exception {
+        withIdleThread(id -> {
+            Path stat = Path.of("/proc/self/task", id, "stat");
+            assertThat(IdleScheduling.policyOf(stat)).hasValue(IdleScheduling.SCHED_IDLE);
+            if (!IdleScheduling.setPolicy(id, true)) {
+                assertThat(IdleScheduling.policyOf(stat)).as("refused: unchanged").hasValue(IdleScheduling.SCHED_IDLE);
+                return null;
+            }
+            assertThat(IdleScheduling.policyOf(stat)).hasValue(0);
+            assertThat(IdleScheduling.setPolicy(id, false)).isTrue();
+            assertThat(IdleScheduling.policyOf(stat)).hasValue(IdleScheduling.SCHED_IDLE);
+            return null;
+        });
+    }
+
+    /** Whether this process may move a thread out of SCHED_IDLE (CAP_SYS_NICE). */
+    private static boolean mayRaise() throws Exception {
+        return withIdleThread(id -> id != null && IdleScheduling.setPolicy(id, true));
+    }
+
+    /** Runs {@code body} with the id of a live thread that put itself under SCHED_IDLE. */
+    private static <T> T withIdleThread(java.util.function.Function<String, T> body) throws Exception {
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        CompletableFuture<String> tid = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            IdleScheduling.applyToCurrentThread();
+            tid.complete(IdleScheduling.ownThreadIdOfCurrentThread().orElse(null));
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "idle-peer");
+        t.start();
+        try {
+            return body.apply(tid.get(10, TimeUnit.SECONDS));
+        } finally {
+            done.countDown();
+            t.join(5000);
+        }
+    }
+
     @Test
     void thePolicyIsReadPastAThreadNameWithSpacesAndParentheses() throws Exception {
         // the kernel's comm is the thread name (15 bytes): /proc/.../stat shows it in parentheses
@@ -151,8 +198,9 @@ class IdleSchedulingTest {
     /**
      * The watchdog: an idle writer whose run delay (time runnable without a CPU) grew by 300 ms
      * or more since the last check, with records queued, is starved, however short the queue:
-     * a writer at normal priority replaces it. The writer's schedstat is a file the test writes
-     * (real starvation depends on the machine; the kernel side is read in the test above).
+     * without the privilege to raise it, a writer at normal priority replaces it (the test hides
+     * the writer's thread id, so this path runs under root too). The writer's schedstat is a file
+     * the test writes (real starvation depends on the machine; the kernel side is read above).
      */
     @Test
     void theWatchdogReplacesAnIdleWriterThatWaitsForACpu() throws Exception {
@@ -165,6 +213,9 @@ class IdleSchedulingTest {
             java.lang.reflect.Field statField = AuditWriter.class.getDeclaredField("idleSchedstat");
             statField.setAccessible(true);
             statField.set(w, fake);
+            java.lang.reflect.Field tidField = AuditWriter.class.getDeclaredField("idleTid");
+            tidField.setAccessible(true);
+            tidField.set(w, null); // as if the thread could not be raised
             java.lang.reflect.Field writerField = AuditWriter.class.getDeclaredField("serializer");
             writerField.setAccessible(true);
             Thread idle = (Thread) writerField.get(w);
@@ -204,6 +255,57 @@ class IdleSchedulingTest {
             release.countDown();
             w.close();
         }
+    }
+
+    /**
+     * Where the runner may raise priorities (root in CI), the watchdog raises the starved writer
+     * itself to normal priority: its stuck round goes on at once instead of a replacement waiting
+     * for it, and after the calm checks the same thread goes back under SCHED_IDLE.
+     */
+    @Test
+    void theWatchdogRaisesAStarvedIdleWriterInPlaceWhenPermitted() throws Exception {
+        assumeTrue(mayRaise(), "needs CAP_SYS_NICE (root) to leave SCHED_IDLE");
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        AuditWriter w = idleWriter(sink, "raise", 1000);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        try {
+            awaitIdleWriter(w);
+            java.nio.file.Path fake = dir.resolve("schedstat");
+            java.lang.reflect.Field statField = AuditWriter.class.getDeclaredField("idleSchedstat");
+            statField.setAccessible(true);
+            statField.set(w, fake);
+            java.lang.reflect.Field tidField = AuditWriter.class.getDeclaredField("idleTid");
+            tidField.setAccessible(true);
+            Path writerStat = Path.of("/proc/self/task", (String) tidField.get(w), "stat");
+            java.lang.reflect.Field writerField = AuditWriter.class.getDeclaredField("serializer");
+            writerField.setAccessible(true);
+            Thread writer = (Thread) writerField.get(w);
+            submitStuck(w, "s0", release);
+            w.submit(call("s1"));
+            java.nio.file.Files.writeString(fake, "5000000 1000000000 40\n");
+            w.checkStarvation();
+            java.nio.file.Files.writeString(fake, "5000000 1400000000 41\n"); // +400 ms waiting for a CPU
+            w.checkStarvation();
+            assertThat(writerField.get(w)).as("the same thread").isSameAs(writer);
+            assertThat(IdleScheduling.policyOf(writerStat)).as("raised").hasValue(0);
+            assertThat(w.stats().idleThreads.get()).isZero();
+            release.countDown();
+            assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+            assertThat(w.stats().written.get()).isEqualTo(2);
+            for (int i = 0; i < AuditWriter.CALM_CHECKS; i++) {
+                w.checkStarvation();
+            }
+            assertThat(writerField.get(w)).isSameAs(writer);
+            assertThat(IdleScheduling.policyOf(writerStat)).as("back under SCHED_IDLE").hasValue(IdleScheduling.SCHED_IDLE);
+            assertThat(w.stats().idleThreads.get()).isEqualTo(1);
+            assertThat(w.submit(call("s2"))).isTrue();
+            assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+            assertThat(w.stats().written.get()).isEqualTo(3);
+        } finally {
+            release.countDown();
+            w.close();
+        }
+        assertThat(AuditWriterTest.storedIds(sink)).containsExactly("s0", "s1", "s2");
     }
 
     /** A started writer asking for SCHED_IDLE, batches of 4, over the real file sink. */
