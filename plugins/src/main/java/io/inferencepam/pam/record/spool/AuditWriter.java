@@ -118,16 +118,24 @@ public final class AuditWriter implements AutoCloseable {
     /** Held by a writer for each round, so a replacing writer starts only after the round the idle one is in. */
     private final java.util.concurrent.locks.ReentrantLock rounds = new java.util.concurrent.locks.ReentrantLock();
     private final java.util.concurrent.atomic.AtomicBoolean escalated = new java.util.concurrent.atomic.AtomicBoolean();
-    /** The idle writer's schedstat file, once it runs under SCHED_IDLE (for {@link #checkStarvation}). */
-    private volatile java.nio.file.Path idleSchedstat;
-    /** The idle writer's thread id, once it runs under SCHED_IDLE: the watchdog may raise that thread itself. */
-    private volatile String idleTid;
+    /**
+     * A writer thread that put itself under SCHED_IDLE: its schedstat file (for {@link #checkStarvation}),
+     * its thread id (the watchdog may raise that thread itself), and whether {@code idleThreads}
+     * counts it: every change of the count flips this flag first, so racing changes count once.
+     */
+    record IdleWriter(Thread thread, java.nio.file.Path schedstat, String tid, java.util.concurrent.atomic.AtomicBoolean counted) {
+    }
+
+    /** The current idle writer, once it runs under SCHED_IDLE. */
+    private volatile IdleWriter idleWriter;
     /** Set (under {@link #modeLock}) while the idle writer itself was raised to normal priority, not replaced. */
     private boolean raisedInPlace;
-    /** The idle writer's run delay at the last {@link #checkStarvation}, or -1 (the watchdog's thread only). */
-    private long lastRunDelay = -1;
-    /** Watchdog checks in a row that found the replacing writer's queue empty (the watchdog's thread only). */
-    private int calmChecks;
+    /** One mode change at a time off the timer thread (they start a process). */
+    private final java.util.concurrent.atomic.AtomicBoolean modeChange = new java.util.concurrent.atomic.AtomicBoolean();
+    /** The idle writer's run delay at the last {@link #checkStarvation}, or -1. */
+    private volatile long lastRunDelay = -1;
+    /** Watchdog checks in a row that found the queue empty while escalated. */
+    private volatile int calmChecks;
     /** Checks (about a second apart) with an empty queue before an idle writer takes over again. */
     static final int CALM_CHECKS = 10;
     /** Orders the writer replacements (to normal priority, back to idle). */
@@ -454,19 +462,28 @@ public final class AuditWriter implements AutoCloseable {
      * then falls behind: records wait in the queue, and past it in the overflow spool (written by
      * normal-priority threads), nothing is lost while the disk holds.
      */
-    private void lowerOwnScheduling() {
+    private IdleWriter lowerOwnScheduling() {
         if (!settings.idleThreads()) {
-            return;
+            return null;
         }
         IdleScheduling.Outcome o = IdleScheduling.applyToCurrentThread();
-        if (o.applied()) {
-            idleSchedstat = IdleScheduling.schedstatOfCurrentThread().orElse(null);
-            idleTid = IdleScheduling.ownThreadIdOfCurrentThread().orElse(null);
-            stats.idleThreads.incrementAndGet();
-            LOG.info("{} runs under SCHED_IDLE", Thread.currentThread().getName());
-        } else {
+        if (!o.applied()) {
             LOG.warn("{} could not be put under SCHED_IDLE ({}): it runs at the lowest Java priority instead",
                     Thread.currentThread().getName(), o.detail());
+            return null;
+        }
+        IdleWriter me = new IdleWriter(Thread.currentThread(), IdleScheduling.schedstatOfCurrentThread().orElse(null),
+                IdleScheduling.ownThreadIdOfCurrentThread().orElse(null), new java.util.concurrent.atomic.AtomicBoolean(true));
+        stats.idleThreads.incrementAndGet();
+        idleWriter = me;
+        LOG.info("{} runs under SCHED_IDLE", Thread.currentThread().getName());
+        return me;
+    }
+
+    /** Counts {@code w} as idle, or not, unless it already is (or is not). */
+    private void countIdle(IdleWriter w, boolean idle) {
+        if (w != null && w.counted().compareAndSet(!idle, idle)) {
+            stats.idleThreads.addAndGet(idle ? 1 : -1);
         }
     }
 
@@ -489,30 +506,27 @@ public final class AuditWriter implements AutoCloseable {
     }
 
     /**
-     * The watchdog's way ({@link #checkStarvation}, on a timer thread, which may start a process):
-     * where the runner may raise priorities (CAP_SYS_NICE), the starved writer itself goes to
-     * normal priority and finishes its round at once; a replacement would first wait for that
-     * round, worked through on the scraps of CPU an idle thread gets. Otherwise, a replacement.
+     * The watchdog's way ({@link #checkStarvation}, run off the timer thread since it starts a
+     * process): where the runner may raise priorities (CAP_SYS_NICE), the starved writer itself
+     * goes to normal priority and finishes its round at once; a replacement would first wait for
+     * that round, worked through on the scraps of CPU an idle thread gets. Otherwise, a replacement.
      */
-    private void escalateFromWatchdog() {
-        if (!started || !running || stats.idleThreads.get() == 0) {
+    private void escalateFromWatchdog(IdleWriter w) {
+        if (!started || !running || escalated.get()) {
             return;
         }
-        String tid = idleTid;
-        if (tid != null && !escalated.get() && IdleScheduling.setPolicy(tid, true)) {
+        if (w.tid() != null && w.thread().isAlive() && IdleScheduling.setPolicy(w.tid(), true)) {
+            countIdle(w, false);
             synchronized (modeLock) {
-                if (!escalated.get() && running && tid.equals(idleTid)) {
+                if (!escalated.get() && running && idleWriter == w) {
                     escalated.set(true);
                     raisedInPlace = true;
                     calmChecks = 0;
-                    stats.idleThreads.decrementAndGet();
                     LOG.warn("audit writer starved under SCHED_IDLE ({} queued): raised to normal priority until the queue has"
                             + " been empty for {} s", queue.size(), CALM_CHECKS);
-                    return;
                 }
+                // else a replacement started meanwhile: this thread, no longer idle, retires after its round
             }
-            // a replacement started meanwhile: this thread, no longer idle, retires after its round
-            stats.idleThreads.decrementAndGet();
             return;
         }
         escalateIfStarved();
@@ -541,28 +555,55 @@ public final class AuditWriter implements AutoCloseable {
      * Without this, one overload would cost the idle writer's latency benefit until restart.
      */
     private void returnToIdle() {
-        String tid = idleTid;
-        boolean lowered = raisedInPlaceNow() && tid != null && IdleScheduling.setPolicy(tid, false);
+        IdleWriter w = idleWriter;
+        if (!running || !escalated.get()) {
+            return;
+        }
+        boolean lowered = raisedInPlaceNow() && w != null && w.tid() != null && w.thread().isAlive()
+                && IdleScheduling.setPolicy(w.tid(), false);
+        boolean closing;
         synchronized (modeLock) {
-            if (!escalated.get() || !running) {
-                return;
-            }
-            lastRunDelay = -1;
-            raisedInPlace = false;
-            escalated.set(false);
-            if (lowered) {
-                stats.idleThreads.incrementAndGet(); // the same thread, back under SCHED_IDLE
-            } else {
-                idleSchedstat = null; // the new thread publishes its own
-                idleTid = null;
-                Thread normal = serializer;
-                Thread idle = writerThread(true);
-                serializer = idle;
-                idle.start();
-                LockSupport.unpark(normal); // retires at its next round
+            closing = !running;
+            if (!closing && escalated.get()) {
+                lastRunDelay = -1;
+                raisedInPlace = false;
+                escalated.set(false);
+                if (lowered) {
+                    countIdle(w, true); // the same thread, back under SCHED_IDLE
+                } else {
+                    idleWriter = null; // the new thread publishes its own
+                    Thread normal = serializer;
+                    Thread idle = writerThread(true);
+                    serializer = idle;
+                    idle.start();
+                    LockSupport.unpark(normal); // retires at its next round
+                }
             }
         }
+        if (closing && lowered) {
+            IdleScheduling.setPolicy(w.tid(), true); // close() began meanwhile: its final drain is not to wait for idle CPU
+            return;
+        }
         LOG.info("audit writer queue empty for {} s: the writer runs under SCHED_IDLE again", CALM_CHECKS);
+    }
+
+    /** Runs a mode change off the timer thread (it starts a process), one at a time; inline if the executor refuses. */
+    private void changeMode(Runnable change) {
+        if (!modeChange.compareAndSet(false, true)) {
+            return; // the last one is still under way: the next check decides again
+        }
+        Runnable task = () -> {
+            try {
+                change.run();
+            } finally {
+                modeChange.set(false);
+            }
+        };
+        try {
+            overflowIo.execute(task);
+        } catch (RejectedExecutionException e) {
+            task.run();
+        }
     }
 
     /**
@@ -576,36 +617,34 @@ public final class AuditWriter implements AutoCloseable {
         if (escalated.get()) {
             calmChecks = queue.size() == 0 ? calmChecks + 1 : 0;
             if (calmChecks >= CALM_CHECKS) {
-                returnToIdle();
+                changeMode(this::returnToIdle);
             }
             return;
         }
-        java.nio.file.Path stat = idleSchedstat;
-        if (stat == null) {
+        IdleWriter w = idleWriter;
+        if (w == null || w.schedstat() == null) {
             return;
         }
-        java.util.OptionalLong delay = IdleScheduling.runDelayNanos(stat);
+        java.util.OptionalLong delay = IdleScheduling.runDelayNanos(w.schedstat());
         if (delay.isEmpty()) {
             return;
         }
         long previous = lastRunDelay;
         lastRunDelay = delay.getAsLong();
         if (previous >= 0 && delay.getAsLong() - previous >= STARVED_NANOS && queue.size() > 0) {
-            escalateFromWatchdog();
+            changeMode(() -> escalateFromWatchdog(w));
         }
     }
 
     // ---- serializer thread: queue -> hash chain -> hand-off ------------------------------------
 
     private void serializeLoop(boolean idle) {
-        if (idle) {
-            lowerOwnScheduling();
-        }
+        IdleWriter mine = idle ? lowerOwnScheduling() : null;
         Thread me = Thread.currentThread();
         List<Record> taken = new ArrayList<>(settings.batchSize());
         while (running || queue.size() > 0) {
             if (serializer != me) {
-                retire(idle);
+                retire(mine);
                 return;
             }
             try {
@@ -614,7 +653,7 @@ public final class AuditWriter implements AutoCloseable {
                 rounds.lockInterruptibly();
                 try {
                     if (serializer != me) {
-                        retire(idle);
+                        retire(mine);
                         return;
                     }
                     // Taking records and publishing them as the round is one step for close(): a
@@ -642,7 +681,7 @@ public final class AuditWriter implements AutoCloseable {
         rounds.lock();
         try {
             if (serializer != me) {
-                retire(idle); // the writer that replaced this one ends the chain
+                retire(mine); // the writer that replaced this one ends the chain
                 return;
             }
             endChain();
@@ -657,12 +696,8 @@ public final class AuditWriter implements AutoCloseable {
         }
     }
 
-    private void retire(boolean idle) {
-        // counted while under SCHED_IDLE: one raised to normal priority was uncounted then
-        if (idle && stats.idleThreads.get() > 0
-                && IdleScheduling.policyOfCurrentThread().orElse(-1) == IdleScheduling.SCHED_IDLE) {
-            stats.idleThreads.decrementAndGet();
-        }
+    private void retire(IdleWriter mine) {
+        countIdle(mine, false);
     }
 
     /** The last writer, at close: a final signed checkpoint, then the end mark for the store thread. */

@@ -210,12 +210,7 @@ class IdleSchedulingTest {
         try {
             awaitIdleWriter(w);
             java.nio.file.Path fake = dir.resolve("schedstat");
-            java.lang.reflect.Field statField = AuditWriter.class.getDeclaredField("idleSchedstat");
-            statField.setAccessible(true);
-            statField.set(w, fake);
-            java.lang.reflect.Field tidField = AuditWriter.class.getDeclaredField("idleTid");
-            tidField.setAccessible(true);
-            tidField.set(w, null); // as if the thread could not be raised
+            watchThrough(w, fake, true); // and as if the thread could not be raised
             java.lang.reflect.Field writerField = AuditWriter.class.getDeclaredField("serializer");
             writerField.setAccessible(true);
             Thread idle = (Thread) writerField.get(w);
@@ -271,12 +266,7 @@ class IdleSchedulingTest {
         try {
             awaitIdleWriter(w);
             java.nio.file.Path fake = dir.resolve("schedstat");
-            java.lang.reflect.Field statField = AuditWriter.class.getDeclaredField("idleSchedstat");
-            statField.setAccessible(true);
-            statField.set(w, fake);
-            java.lang.reflect.Field tidField = AuditWriter.class.getDeclaredField("idleTid");
-            tidField.setAccessible(true);
-            Path writerStat = Path.of("/proc/self/task", (String) tidField.get(w), "stat");
+            Path writerStat = Path.of("/proc/self/task", watchThrough(w, fake, false).tid(), "stat");
             java.lang.reflect.Field writerField = AuditWriter.class.getDeclaredField("serializer");
             writerField.setAccessible(true);
             Thread writer = (Thread) writerField.get(w);
@@ -289,9 +279,13 @@ class IdleSchedulingTest {
             assertThat(writerField.get(w)).as("the same thread").isSameAs(writer);
             assertThat(IdleScheduling.policyOf(writerStat)).as("raised").hasValue(0);
             assertThat(w.stats().idleThreads.get()).isZero();
+            for (int i = 0; i < 600; i++) { // past half the queue while raised: no replacement on top
+                w.submit(call("q" + i));
+            }
+            assertThat(writerField.get(w)).isSameAs(writer);
             release.countDown();
             assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
-            assertThat(w.stats().written.get()).isEqualTo(2);
+            assertThat(w.stats().written.get()).isEqualTo(602);
             for (int i = 0; i < AuditWriter.CALM_CHECKS; i++) {
                 w.checkStarvation();
             }
@@ -300,12 +294,25 @@ class IdleSchedulingTest {
             assertThat(w.stats().idleThreads.get()).isEqualTo(1);
             assertThat(w.submit(call("s2"))).isTrue();
             assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
-            assertThat(w.stats().written.get()).isEqualTo(3);
+            assertThat(w.stats().written.get()).isEqualTo(603);
         } finally {
             release.countDown();
             w.close();
         }
-        assertThat(AuditWriterTest.storedIds(sink)).containsExactly("s0", "s1", "s2");
+        assertThat(AuditWriterTest.storedIds(sink)).hasSize(603).startsWith("s0", "s1", "q0").endsWith("q599", "s2");
+    }
+
+    /**
+     * Points the watchdog at {@code fake} instead of the writer's schedstat (real starvation
+     * depends on the machine) and, with {@code hideTid}, hides the writer's thread id (as where it
+     * cannot be raised). Returns the writer's real state.
+     */
+    private static AuditWriter.IdleWriter watchThrough(AuditWriter w, Path fake, boolean hideTid) throws Exception {
+        java.lang.reflect.Field f = AuditWriter.class.getDeclaredField("idleWriter");
+        f.setAccessible(true);
+        AuditWriter.IdleWriter real = (AuditWriter.IdleWriter) f.get(w);
+        f.set(w, new AuditWriter.IdleWriter(real.thread(), fake, hideTid ? null : real.tid(), real.counted()));
+        return real;
     }
 
     /** A started writer asking for SCHED_IDLE, batches of 4, over the real file sink. */
