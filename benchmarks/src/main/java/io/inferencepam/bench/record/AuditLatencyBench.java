@@ -196,8 +196,11 @@ public final class AuditLatencyBench {
                 lowest = Math.min(lowest, s.callsPerSec());
             }
             // The closed loops leave a backlog in the audit writers: let them catch up, or the
-            // first measured cells pay for it.
+            // first measured cells pay for it. They also starve the SCHED_IDLE writer, which then
+            // runs at normal priority until its queue has been empty for 10 checks a second apart:
+            // wait that out too, or the first ~10 s of cells measure the wrong writer.
             settledStreamLength(redis);
+            Thread.sleep(TimeUnit.SECONDS.toMillis(12)); // AuditWriter.CALM_CHECKS (10) checks, a second apart, and a margin
             double rate = opt.rate() > 0 ? opt.rate() : opt.fraction() * lowest;
             System.err.printf(Locale.ROOT, "offered rate: %,.0f calls/s for every target%n", rate);
 
