@@ -155,13 +155,11 @@ class IdleSchedulingTest {
         try {
             awaitIdleWriter(w);
             submitStuck(w, "r0", release);
-            java.lang.reflect.Field f = AuditWriter.class.getDeclaredField("serializer");
-            f.setAccessible(true);
-            Thread idle = (Thread) f.get(w);
+            Thread idle = serializerOf(w);
             for (int i = 1; i <= 5; i++) {
                 assertThat(w.submit(call("r" + i))).isTrue(); // the fifth puts the queue (8) past half
             }
-            Thread normal = (Thread) f.get(w);
+            Thread normal = serializerOf(w);
             assertThat(normal).as("a new writer thread").isNotSameAs(idle);
             assertThat(normal.isAlive()).isTrue();
             release.countDown(); // the idle writer finishes its round and retires
@@ -211,9 +209,7 @@ class IdleSchedulingTest {
             awaitIdleWriter(w);
             java.nio.file.Path fake = dir.resolve("schedstat");
             watchThrough(w, fake, true); // and as if the thread could not be raised
-            java.lang.reflect.Field writerField = AuditWriter.class.getDeclaredField("serializer");
-            writerField.setAccessible(true);
-            Thread idle = (Thread) writerField.get(w);
+            Thread idle = serializerOf(w);
             submitStuck(w, "s0", release); // the idle writer's round, stuck: stands for one that gets no CPU
             w.submit(call("s1")); // one record waits: far from half the queue (1000)
 
@@ -221,10 +217,10 @@ class IdleSchedulingTest {
             w.checkStarvation(); // first sample
             java.nio.file.Files.writeString(fake, "5000000 1200000000 41\n"); // +200 ms waiting for a CPU
             w.checkStarvation();
-            assertThat(writerField.get(w)).as("200 ms is not starving").isSameAs(idle);
+            assertThat(serializerOf(w)).as("200 ms is not starving").isSameAs(idle);
             java.nio.file.Files.writeString(fake, "5000000 1600000000 42\n"); // +400 ms
             w.checkStarvation();
-            Thread normal = (Thread) writerField.get(w);
+            Thread normal = serializerOf(w);
             assertThat(normal).as("replaced").isNotSameAs(idle);
             release.countDown();
             assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
@@ -236,9 +232,9 @@ class IdleSchedulingTest {
             for (int i = 1; i < AuditWriter.CALM_CHECKS; i++) {
                 w.checkStarvation();
             }
-            assertThat(writerField.get(w)).as("not yet").isSameAs(normal);
+            assertThat(serializerOf(w)).as("not yet").isSameAs(normal);
             w.checkStarvation();
-            Thread idleAgain = (Thread) writerField.get(w);
+            Thread idleAgain = serializerOf(w);
             assertThat(idleAgain).isNotSameAs(normal);
             awaitIdleWriter(w);
             normal.join(5000);
@@ -267,29 +263,27 @@ class IdleSchedulingTest {
             awaitIdleWriter(w);
             java.nio.file.Path fake = dir.resolve("schedstat");
             Path writerStat = Path.of("/proc/self/task", watchThrough(w, fake, false).tid(), "stat");
-            java.lang.reflect.Field writerField = AuditWriter.class.getDeclaredField("serializer");
-            writerField.setAccessible(true);
-            Thread writer = (Thread) writerField.get(w);
+            Thread writer = serializerOf(w);
             submitStuck(w, "s0", release);
             w.submit(call("s1"));
             java.nio.file.Files.writeString(fake, "5000000 1000000000 40\n");
             w.checkStarvation();
             java.nio.file.Files.writeString(fake, "5000000 1400000000 41\n"); // +400 ms waiting for a CPU
             w.checkStarvation();
-            assertThat(writerField.get(w)).as("the same thread").isSameAs(writer);
+            assertThat(serializerOf(w)).as("the same thread").isSameAs(writer);
             assertThat(IdleScheduling.policyOf(writerStat)).as("raised").hasValue(0);
             assertThat(w.stats().idleThreads.get()).isZero();
             for (int i = 0; i < 600; i++) { // past half the queue while raised: no replacement on top
                 w.submit(call("q" + i));
             }
-            assertThat(writerField.get(w)).isSameAs(writer);
+            assertThat(serializerOf(w)).isSameAs(writer);
             release.countDown();
             assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
             assertThat(w.stats().written.get()).isEqualTo(602);
             for (int i = 0; i < AuditWriter.CALM_CHECKS; i++) {
                 w.checkStarvation();
             }
-            assertThat(writerField.get(w)).isSameAs(writer);
+            assertThat(serializerOf(w)).isSameAs(writer);
             assertThat(IdleScheduling.policyOf(writerStat)).as("back under SCHED_IDLE").hasValue(IdleScheduling.SCHED_IDLE);
             assertThat(w.stats().idleThreads.get()).isEqualTo(1);
             assertThat(w.submit(call("s2"))).isTrue();
@@ -300,6 +294,13 @@ class IdleSchedulingTest {
             w.close();
         }
         assertThat(AuditWriterTest.storedIds(sink)).hasSize(603).startsWith("s0", "s1", "q0").endsWith("q599", "s2");
+    }
+
+    /** The writer thread of the moment. */
+    private static Thread serializerOf(AuditWriter w) throws Exception {
+        java.lang.reflect.Field f = AuditWriter.class.getDeclaredField("serializer");
+        f.setAccessible(true);
+        return (Thread) f.get(w);
     }
 
     /**
