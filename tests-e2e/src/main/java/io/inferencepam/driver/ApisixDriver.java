@@ -75,7 +75,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *     {@code X-Real-IP}/{@code X-Forwarded-For}. Then HTTPRespCall with the upstream status and
  *     headers (original case). Runner body → runner status (0 = upstream's) + body; runner headers
  *     replace the upstream's, else the upstream headers minus the exclude list are copied (P1–P3b,
- *     P5); RPC failure → 503 with the ORIGINAL upstream body (P6, P6b, P10); an empty upstream body
+ *     P5); RPC failure → 503 with the ORIGINAL upstream body (P6, P6b, P10), also when it is the
+ *     post-resp PrepareConf that fails, which runs only after the upstream call (P11); an empty upstream body
  *     → the runner's status is ignored and nginx proxies the request a second time, adding the
  *     second response's headers (P7, P7b, P7c).</li>
  * </ul>

@@ -46,6 +46,7 @@ public class ConfLookupBenchmark {
     private Cache<Long, PreparedConf> caffeine;
     private final ConcurrentHashMap<Long, PreparedConf> map = new ConcurrentHashMap<>();
     private long[] order;
+    private long[] tokens;
 
     @Setup
     public void setUp() {
@@ -53,8 +54,10 @@ public class ConfLookupBenchmark {
         caffeine = Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(3610)).maximumSize(10_000).build();
         Plugin noop = new Plugin() {
         };
+        tokens = new long[liveConfs];
         for (int i = 0; i < liveConfs; i++) {
             long token = store.newToken();
+            tokens[i] = token;
             PreparedConf c = PreparedConf.of(ConfIdentity.fromKey("route#r" + i + "#ext-plugin-pre-req#1", "h", token),
                     List.of("bench-noop"), List.of(noop));
             store.put(c);
@@ -63,7 +66,7 @@ public class ConfLookupBenchmark {
         }
         order = new long[4096];
         for (int i = 0; i < order.length; i++) {
-            order[i] = 1 + (i * 2654435761L) % liveConfs; // scrambled, every token reached
+            order[i] = tokens[(int) ((i * 2654435761L) % liveConfs)]; // scrambled, every token reached
         }
     }
 
@@ -73,7 +76,7 @@ public class ConfLookupBenchmark {
     }
 
     @Benchmark
-    public PreparedConf confStoreGet(Cursor c) {
+    public Object confStoreGet(Cursor c) {
         return store.get(order[c.i++ & (4096 - 1)]);
     }
 

@@ -57,6 +57,11 @@ public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugi
         }
     }
 
+    /** The phase named by the PrepareConf key this conf was prepared for (empty if the key names none). */
+    public java.util.Optional<Phase> phase() {
+        return ConfCompiler.phaseOfApisixPlugin(identity.apisixPlugin());
+    }
+
     public Requirements needs(Phase phase) {
         return phase == Phase.REQUEST ? requestNeeds : responseNeeds;
     }

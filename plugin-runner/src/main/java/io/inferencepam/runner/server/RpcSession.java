@@ -1,7 +1,6 @@
 package io.inferencepam.runner.server;
 
 import io.inferencepam.runner.conf.ConfCompiler;
-import io.inferencepam.runner.conf.InvalidConfsException;
 import io.inferencepam.runner.conf.PreparedConf;
 import io.inferencepam.runner.protocol.A6Decoder;
 import io.inferencepam.runner.protocol.A6Encoder;
@@ -40,25 +39,21 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
 
     private enum State { IDLE, AWAITING_INFO, BUSY, CLOSED }
 
-    private final CompletableFuture<ConfCompiler> compiler;
+    private final ConfPreparer preparer;
     private final ConfStore confs;
     private final CallDispatcher dispatcher;
     private final PluginEntry handOff;
-    private final Executor prepareExecutor;
     private final RunnerMetrics metrics;
-    private final java.time.Duration prepareDeadline;
     private State state = State.IDLE;
     private PendingCall pending;
 
     RpcSession(CompletableFuture<ConfCompiler> compiler, ConfStore confs, CallDispatcher dispatcher,
                PluginEntry handOff, Executor prepareExecutor, RunnerMetrics metrics, java.time.Duration prepareDeadline) {
-        this.compiler = compiler;
+        this.preparer = new ConfPreparer(compiler, confs, prepareExecutor, prepareDeadline, metrics);
         this.confs = confs;
         this.dispatcher = dispatcher;
         this.handOff = handOff;
-        this.prepareExecutor = prepareExecutor;
         this.metrics = metrics;
-        this.prepareDeadline = prepareDeadline;
     }
 
     @Override
@@ -121,46 +116,29 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
     private void prepare(ChannelHandlerContext ctx, Inbound.PrepareConf prepare) {
         state = State.BUSY;
         long start = System.nanoTime();
-        long token = confs.newToken();
-        java.util.concurrent.atomic.AtomicBoolean answered = new java.util.concurrent.atomic.AtomicBoolean();
-        // Compilation builds plugins (may touch schemas, regexes, key material): off the event loop.
-        compiler.thenApplyAsync(c -> {
-            try {
-                PreparedConf conf = c.compile(prepare.key(), prepare.conf(), token);
-                if (answered.get()) {
-                    return A6Encoder.error(ErrorCode.SERVICE_UNAVAILABLE); // too late: APISIX got an error already
-                }
-                confs.put(conf);
-                metrics.rpc("prepare_conf", "ok");
-                return A6Encoder.prepareConf(token);
-            } catch (InvalidConfsException e) {
-                metrics.rpc("prepare_conf", "invalid");
-                for (var p : e.problems()) {
-                    LOG.error("PrepareConf {} refused, route will answer 503 until fixed: {}", prepare.key(), p);
-                }
-                return A6Encoder.error(ErrorCode.BAD_REQUEST);
-            }
-        }, prepareExecutor).orTimeout(prepareDeadline.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).exceptionally(err -> {
-            // Plugins still loading past the deadline, or a plugin's create() hanging: fail closed, APISIX retries later.
-            metrics.rpc("prepare_conf", "error");
-            LOG.error("PrepareConf {} failed: {}", prepare.key(), err.getClass().getSimpleName());
-            return A6Encoder.error(ErrorCode.SERVICE_UNAVAILABLE);
-        }).thenAccept(reply -> {
-            answered.set(true);
-            ctx.executor().execute(() -> reply(ctx, reply, "prepare_conf", start));
-        });
+        preparer.prepare(prepare).thenAccept(reply -> ctx.executor().execute(() -> reply(ctx, reply, "prepare_conf", start)));
     }
 
     private void start(ChannelHandlerContext ctx, Phase phase, Inbound call, long token) {
         long start = System.nanoTime();
         String type = phase == Phase.REQUEST ? "http_req_call" : "http_resp_call";
-        PreparedConf conf = confs.get(token);
-        if (conf == null) {
-            // APISIX flushes its token caches, re-prepares and retries (up to 3 times).
-            metrics.rpc(type, "conf_token_not_found");
+        ConfBinding binding = confs.get(token);
+        if (binding == null || binding.phase() != phase) {
+            // A token of the other phase is as unknown as a stale one: APISIX flushes its token
+            // caches, re-prepares and retries (up to 3 times).
+            metrics.rpc(type, binding == null ? "conf_token_not_found" : "conf_token_wrong_phase");
             ctx.writeAndFlush(A6Encoder.error(ErrorCode.CONF_TOKEN_NOT_FOUND));
             return;
         }
+        if (binding instanceof ConfBinding.FailClosed) {
+            // The conf was refused at PrepareConf: no plugin to run, no question to ask.
+            metrics.outcome(phase == Phase.REQUEST ? "request" : "response", "conf_refused");
+            reply(ctx, phase == Phase.REQUEST
+                    ? A6Encoder.requestStop(((Inbound.RequestCall) call).id(), CallDispatcher.UNAVAILABLE)
+                    : CallDispatcher.safeError(((Inbound.ResponseCall) call).id()), type, start);
+            return;
+        }
+        PreparedConf conf = ((ConfBinding.Compiled) binding).conf();
         PendingCall p = new PendingCall(phase, call, conf, start);
         if (p.questionCount() == 0) {
             run(ctx, p);

@@ -9,6 +9,7 @@ public final class RunnerMetrics {
     private final Metrics.Counter calls;
     private final Metrics.Counter outcomes;
     private final Metrics.Counter protocolErrors;
+    private final Metrics.Counter confRefused;
     private final Metrics.Histogram latency;
 
     public RunnerMetrics(Metrics m) {
@@ -17,6 +18,9 @@ public final class RunnerMetrics {
                 "Plugin chain outcomes: pass, rewrite, stop, error, deadline", "phase", "outcome");
         protocolErrors = m.counter("pam_runner_protocol_errors_total",
                 "Malformed, oversized, truncated or out-of-order frames", "kind");
+        confRefused = m.counter("pam_runner_conf_refused_total",
+                "PrepareConfs refused, by phase (request: RPC_ERROR; response: a fail-closed token) and reason",
+                "phase", "reason");
         latency = m.histogram("pam_runner_rpc_seconds", "Time from call frame to reply frame", LATENCY_BUCKETS, "type");
     }
 
@@ -30,6 +34,10 @@ public final class RunnerMetrics {
 
     void protocolError(String kind) {
         protocolErrors.inc(kind);
+    }
+
+    void confRefused(String phase, String reason) {
+        confRefused.inc(phase, reason);
     }
 
     void latency(String type, long nanos) {

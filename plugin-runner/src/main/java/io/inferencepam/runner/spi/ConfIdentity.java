@@ -11,13 +11,19 @@ package io.inferencepam.runner.spi;
  */
 public record ConfIdentity(String key, String routeId, String apisixPlugin, String sha256, long token) {
 
+    /**
+     * Parses APISIX's key {@code <conf type>#<conf id>#<plugin>#<conf version>}. When a route is
+     * merged with its service or consumer, APISIX joins the types, ids and versions with {@code &}
+     * ({@code route&service#r1&s1#ext-plugin-pre-req#12&7}): the route id is then the first id.
+     */
     public static ConfIdentity fromKey(String key, String sha256, long token) {
         String routeId = "";
         String plugin = "";
         if (key != null) {
             String[] parts = key.split("#", -1);
-            if (parts.length >= 3 && ("route".equals(parts[0]) || "service".equals(parts[0]) || "global_rule".equals(parts[0]))) {
-                routeId = parts[1];
+            String type = parts[0].split("&", -1)[0];
+            if (parts.length >= 3 && ("route".equals(type) || "service".equals(type) || "global_rule".equals(type))) {
+                routeId = parts[0].contains("&") ? parts[1].split("&", -1)[0] : parts[1];
                 plugin = parts[2];
             }
         }

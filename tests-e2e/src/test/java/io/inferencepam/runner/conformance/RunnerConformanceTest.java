@@ -90,7 +90,7 @@ class RunnerConformanceTest {
         }
         // whatever happened, the runner still serves a fresh connection
         try (RunnerConnection c = RunnerConnection.open(runner.socket())) {
-            c.send(A6Client.RPC_PREPARE_CONF, A6Client.prepareConf(List.of(new ConfEntry("test-noop", "{}")), "probe"), TIMEOUT);
+            c.send(A6Client.RPC_PREPARE_CONF, A6Client.prepareConf(List.of(new ConfEntry("test-noop", "{}")), "route#probe#ext-plugin-pre-req#1"), TIMEOUT);
             assertThat(c.read(TIMEOUT).type()).isEqualTo(A6Client.RPC_PREPARE_CONF);
         }
     }

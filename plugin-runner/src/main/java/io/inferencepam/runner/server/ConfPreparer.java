@@ -1,0 +1,130 @@
+package io.inferencepam.runner.server;
+
+import io.inferencepam.runner.conf.ConfCompiler;
+import io.inferencepam.runner.conf.ConfProblem;
+import io.inferencepam.runner.conf.InvalidConfsException;
+import io.inferencepam.runner.conf.PreparedConf;
+import io.inferencepam.runner.protocol.A6Encoder;
+import io.inferencepam.runner.protocol.ErrorCode;
+import io.inferencepam.runner.protocol.Inbound;
+import io.inferencepam.runner.protocol.OutboundFrame;
+import io.inferencepam.runner.spi.Phase;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Answers PrepareConf: compiles the conf off the event loop, binds a new token to it and to the
+ * phase its key names, and decides what a refusal answers.
+ *
+ * <p>A refused request-phase conf gets RPC_ERROR: APISIX answers 503 before the upstream is
+ * called. A refused response-phase conf gets a token all the same, bound to a fail-closed conf:
+ * APISIX asks for it only after it has called the upstream, and on any RPC failure it would send
+ * the original, unmasked body with status 503 (conformance P11). APISIX caches that token like any
+ * other, so the route answers the safe 503 until its conf changes (a new conf version is a new
+ * key, prepared again); a token refused for a passing reason (deadline, full executor) lives only
+ * {@link ConfStore#PASSING_REFUSAL_LIFETIME}, after which APISIX is told CONF_TOKEN_NOT_FOUND and
+ * prepares again.
+ *
+ * <p>Exactly one outcome is stored and answered: the compiled conf is bound in the final stage,
+ * after the deadline, never by the compiling thread, so a conf compiled too late is dropped.
+ */
+final class ConfPreparer {
+    private static final Logger LOG = LoggerFactory.getLogger(ConfPreparer.class);
+
+    private final CompletableFuture<ConfCompiler> compiler;
+    private final ConfStore confs;
+    private final Executor executor;
+    private final Duration deadline;
+    private final RunnerMetrics metrics;
+
+    ConfPreparer(CompletableFuture<ConfCompiler> compiler, ConfStore confs, Executor executor, Duration deadline,
+                 RunnerMetrics metrics) {
+        this.compiler = compiler;
+        this.confs = confs;
+        this.executor = executor;
+        this.deadline = deadline;
+        this.metrics = metrics;
+    }
+
+    /** The reply frame; completes on whichever thread finished the work (never waits on the caller). */
+    CompletableFuture<OutboundFrame> prepare(Inbound.PrepareConf prepare) {
+        String key = prepare.key();
+        Optional<Phase> phase = ConfCompiler.phaseOf(key);
+        if (phase.isEmpty()) {
+            // APISIX always names its phase plugin in the key; a token we cannot bind to a phase is refused.
+            metrics.rpc("prepare_conf", "invalid");
+            metrics.confRefused("unknown", ConfBinding.Refusal.UNBOUND_KEY.label);
+            LOG.error("PrepareConf {} refused: the key names no ext-plugin phase, so its token could not be bound to one", key);
+            return CompletableFuture.completedFuture(A6Encoder.error(ErrorCode.BAD_REQUEST));
+        }
+        long token = confs.newToken();
+        // Compilation builds plugins (may touch schemas, regexes, key material): off the event loop.
+        return compiler.thenApplyAsync(c -> {
+            try {
+                return c.compile(key, prepare.conf(), token);
+            } catch (InvalidConfsException e) {
+                throw new CompletionException(e);
+            }
+        }, executor).orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS)
+                .handle((conf, err) -> err == null ? bind(conf, key, phase.get()) : refuse(key, phase.get(), token, cause(err)));
+    }
+
+    private OutboundFrame bind(PreparedConf conf, String key, Phase phase) {
+        if (!confs.put(conf)) { // only if 2^32 tokens were issued meanwhile: never answer a token bound to something else
+            return refuse(key, phase, conf.identity().token(), new IllegalStateException("token already bound"));
+        }
+        metrics.rpc("prepare_conf", "ok");
+        return A6Encoder.prepareConf(conf.identity().token());
+    }
+
+    private OutboundFrame refuse(String key, Phase phase, long token, Throwable cause) {
+        ConfBinding.Refusal reason = cause instanceof InvalidConfsException ? ConfBinding.Refusal.INVALID
+                : cause instanceof TimeoutException ? ConfBinding.Refusal.DEADLINE
+                : cause instanceof RejectedExecutionException ? ConfBinding.Refusal.OVERLOADED
+                : ConfBinding.Refusal.UNAVAILABLE;
+        metrics.rpc("prepare_conf", reason == ConfBinding.Refusal.INVALID ? "invalid" : "error");
+        metrics.confRefused(phase == Phase.REQUEST ? "request" : "response", reason.label);
+        List<ConfProblem> problems = cause instanceof InvalidConfsException e ? e.problems() : List.of();
+        if (phase == Phase.REQUEST) {
+            if (problems.isEmpty()) {
+                // Class only: a plugin's exception message may quote its conf.
+                LOG.error("PrepareConf {} failed ({}), the route answers 503: {}", key, reason.label, cause.getClass().getSimpleName());
+            }
+            for (ConfProblem p : problems) {
+                LOG.error("PrepareConf {} refused, route will answer 503 until fixed: {}", key, p);
+            }
+            return A6Encoder.error(reason == ConfBinding.Refusal.INVALID ? ErrorCode.BAD_REQUEST : ErrorCode.SERVICE_UNAVAILABLE);
+        }
+        if (!confs.putFailClosed(token, new ConfBinding.FailClosed(key, phase, reason))) {
+            token = confs.newToken(); // held after a wrap-around of 2^32 tokens: never answer a token bound to something else
+            confs.putFailClosed(token, new ConfBinding.FailClosed(key, phase, reason));
+        }
+        if (reason.passing || problems.isEmpty()) {
+            LOG.error("PrepareConf {} failed ({}): its response phase answers the safe 503 (never the upstream body){}: {}",
+                    key, reason.label, reason.passing ? " for the next " + ConfStore.PASSING_REFUSAL_LIFETIME.toSeconds()
+                            + " s, then it is prepared again" : " until fixed", cause.getClass().getSimpleName());
+        }
+        for (ConfProblem p : problems) {
+            LOG.error("PrepareConf {} refused, its response phase answers the safe 503 (never the upstream body) until "
+                    + "fixed: {}", key, p);
+        }
+        return A6Encoder.prepareConf(token);
+    }
+
+    private static Throwable cause(Throwable err) {
+        Throwable c = err;
+        while (c instanceof CompletionException && c.getCause() != null) {
+            c = c.getCause();
+        }
+        return c;
+    }
+}

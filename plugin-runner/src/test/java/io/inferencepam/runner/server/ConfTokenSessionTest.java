@@ -1,0 +1,269 @@
+package io.inferencepam.runner.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.google.flatbuffers.FlatBufferBuilder;
+import io.github.api7.A6.TextEntry;
+import io.inferencepam.runner.conf.ConfCompiler;
+import io.inferencepam.runner.conf.PluginRegistry;
+import io.inferencepam.runner.control.PrometheusMetrics;
+import io.inferencepam.runner.protocol.FrameDecoder;
+import io.inferencepam.runner.protocol.FrameEncoder;
+import io.inferencepam.runner.protocol.RpcType;
+import io.inferencepam.runner.spi.Phase;
+import io.inferencepam.runner.spi.Plugin;
+import io.inferencepam.runner.spi.PluginFactory;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.HashedWheelTimer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * PrepareConf and the token check of a call, on one session: tokens are bound to their phase, and
+ * a refused response-phase conf still gets a token, whose calls get the safe 503 (conformance P11).
+ */
+class ConfTokenSessionTest {
+    private static final String PRE = "route#r1#ext-plugin-pre-req#1";
+    private static final String POST_RESP = "route#r1#ext-plugin-post-resp#1";
+
+    private final HashedWheelTimer timer = new HashedWheelTimer();
+    private final PluginPool pool = new PluginPool("pool", 2, 1000, timer);
+    private final AtomicLong now = new AtomicLong();
+    private final ConfStore confs = new ConfStore(Duration.ofMinutes(5), Duration.ofSeconds(5), 100, now::get, 12345);
+    private final PrometheusMetrics registry = new PrometheusMetrics();
+    private final RunnerMetrics metrics = new RunnerMetrics(registry);
+    private final CallDispatcher dispatcher = new CallDispatcher(pool, pool, timer,
+            new ExchangeStore(Duration.ofMinutes(1), 100), Duration.ofSeconds(5), metrics);
+    private final CompletableFuture<ConfCompiler> compiler = CompletableFuture.completedFuture(new ConfCompiler(
+            PluginRegistry.of(List.of(factory("any", Set.of(Phase.REQUEST, Phase.RESPONSE)), factory("request-only", Set.of(Phase.REQUEST))),
+                    ConfCompiler.STRICT_JSON)));
+
+    @AfterEach
+    void stop() {
+        pool.shutdownNow();
+        timer.stop();
+    }
+
+    private static PluginFactory factory(String name, Set<Phase> phases) {
+        return new PluginFactory() {
+            public String name() {
+                return name;
+            }
+
+            public String confSchema() {
+                return "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"n\":{\"type\":\"integer\"}}}";
+            }
+
+            public Set<Phase> phases() {
+                return phases;
+            }
+
+            public Plugin create(JsonNode conf) {
+                return new Plugin() {
+                };
+            }
+        };
+    }
+
+    private EmbeddedChannel channel(CompletableFuture<ConfCompiler> compiler, Executor prepareExecutor, Duration prepareDeadline) {
+        return new EmbeddedChannel(new FrameEncoder(), new FrameDecoder(1 << 20, 10_000),
+                new RpcSession(compiler, confs, dispatcher, pool, prepareExecutor, metrics, prepareDeadline));
+    }
+
+    private EmbeddedChannel channel() {
+        return channel(compiler, pool, Duration.ofSeconds(5));
+    }
+
+    private static ByteBuf frame(byte type, FlatBufferBuilder b) {
+        byte[] payload = b.sizedByteArray();
+        return Unpooled.buffer().writeByte(type).writeMedium(payload.length).writeBytes(payload);
+    }
+
+    private static ByteBuf prepare(String key, String plugin, String value) {
+        FlatBufferBuilder b = new FlatBufferBuilder();
+        int e = TextEntry.createTextEntry(b, b.createString(plugin), b.createString(value));
+        int conf = io.github.api7.A6.PrepareConf.Req.createConfVector(b, new int[] {e});
+        b.finish(io.github.api7.A6.PrepareConf.Req.createReq(b, conf, b.createString(key)));
+        return frame(RpcType.PREPARE_CONF, b);
+    }
+
+    private static ByteBuf requestCall(long id, long token) {
+        FlatBufferBuilder b = new FlatBufferBuilder();
+        int ip = io.github.api7.A6.HTTPReqCall.Req.createSrcIpVector(b, new byte[] {127, 0, 0, 1});
+        int path = b.createString("/");
+        b.finish(io.github.api7.A6.HTTPReqCall.Req.createReq(b, id, ip, 0, path, 0, 0, token));
+        return frame(RpcType.HTTP_REQ_CALL, b);
+    }
+
+    private static ByteBuf responseCall(long id, long token) {
+        FlatBufferBuilder b = new FlatBufferBuilder();
+        b.finish(io.github.api7.A6.HTTPRespCall.Req.createReq(b, id, 200, 0, token));
+        return frame(RpcType.HTTP_RESP_CALL, b);
+    }
+
+    /** The next reply frame: type byte and payload. */
+    private record Reply(byte type, ByteBuffer payload) {
+        long token() {
+            assertThat(type).as("a PrepareConf reply").isEqualTo(RpcType.PREPARE_CONF);
+            return io.github.api7.A6.PrepareConf.Resp.getRootAsResp(payload).confToken();
+        }
+
+        int errorCode() {
+            assertThat(type).as("an RPC_ERROR").isEqualTo((byte) 0);
+            return io.github.api7.A6.Err.Resp.getRootAsResp(payload).code();
+        }
+
+        io.github.api7.A6.HTTPRespCall.Resp response() {
+            assertThat(type).as("an HTTPRespCall reply").isEqualTo(RpcType.HTTP_RESP_CALL);
+            return io.github.api7.A6.HTTPRespCall.Resp.getRootAsResp(payload);
+        }
+    }
+
+    private static Reply reply(EmbeddedChannel ch) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            ch.runPendingTasks();
+            ByteBuf out = ch.readOutbound();
+            if (out != null) {
+                byte[] payload = new byte[out.readableBytes() - 4];
+                out.getBytes(4, payload);
+                byte type = out.getByte(0);
+                out.release();
+                return new Reply(type, ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN));
+            }
+            Thread.sleep(2);
+        }
+        throw new AssertionError("no reply");
+    }
+
+    private static void assertSafe503(Reply r, long id) {
+        var resp = r.response();
+        assertThat(resp.id()).isEqualTo(id);
+        assertThat(resp.status()).isEqualTo(503);
+        byte[] body = new byte[resp.bodyLength()];
+        resp.bodyAsByteBuffer().get(body);
+        assertThat(new String(body, StandardCharsets.UTF_8)).contains("gateway_response_policy_failed");
+    }
+
+    private String scrape() {
+        return registry.scrape();
+    }
+
+    @Test
+    void aRequestPhaseTokenIsNotFoundInAResponseCallAndViceVersa() throws Exception {
+        EmbeddedChannel ch = channel();
+        ch.writeInbound(prepare(PRE, "any", "{}"));
+        long pre = reply(ch).token();
+        ch.writeInbound(responseCall(1, pre));
+        assertThat(reply(ch).errorCode()).isEqualTo(io.github.api7.A6.Err.Code.CONF_TOKEN_NOT_FOUND);
+        ch.writeInbound(prepare(POST_RESP, "any", "{}"));
+        long post = reply(ch).token();
+        ch.writeInbound(requestCall(2, post));
+        assertThat(reply(ch).errorCode()).isEqualTo(io.github.api7.A6.Err.Code.CONF_TOKEN_NOT_FOUND);
+        ch.writeInbound(requestCall(3, pre));
+        assertThat(reply(ch).type()).isEqualTo(RpcType.HTTP_REQ_CALL);
+        assertThat(scrape()).contains("pam_runner_rpc_total{type=\"http_resp_call\",result=\"conf_token_wrong_phase\"} 1");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aKeyThatNamesNoPhaseIsRefused() throws Exception {
+        EmbeddedChannel ch = channel();
+        ch.writeInbound(prepare("probe", "any", "{}"));
+        assertThat(reply(ch).errorCode()).isEqualTo(io.github.api7.A6.Err.Code.BAD_REQUEST);
+        assertThat(confs.size()).isZero();
+        assertThat(scrape()).contains("pam_runner_conf_refused_total{phase=\"unknown\",reason=\"unbound_key\"} 1");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aRefusedRequestPhaseConfStillAnswersRpcError() throws Exception {
+        EmbeddedChannel ch = channel();
+        ch.writeInbound(prepare(PRE, "any", "{\"n\":\"x\"}"));
+        assertThat(reply(ch).errorCode()).isEqualTo(io.github.api7.A6.Err.Code.BAD_REQUEST);
+        assertThat(confs.size()).isZero();
+        assertThat(scrape()).contains("pam_runner_conf_refused_total{phase=\"request\",reason=\"invalid\"} 1");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aRefusedResponsePhaseConfGetsATokenWhoseCallsGetTheSafe503() throws Exception {
+        for (String[] conf : List.of(new String[] {"request-only", "{}"}, new String[] {"any", "{\"n\":\"x\"}"},
+                new String[] {"no-such-plugin", "{}"})) {
+            EmbeddedChannel ch = channel();
+            ch.writeInbound(prepare(POST_RESP, conf[0], conf[1]));
+            long token = reply(ch).token();
+            for (long id = 10; id < 12; id++) { // lasting: every call, not just the first
+                ch.writeInbound(responseCall(id, token));
+                assertSafe503(reply(ch), id);
+            }
+            now.addAndGet(Duration.ofMinutes(1).toNanos());
+            ch.writeInbound(responseCall(12, token));
+            assertSafe503(reply(ch), 12);
+            ch.writeInbound(requestCall(13, token));
+            assertThat(reply(ch).errorCode()).as("still bound to its phase").isEqualTo(io.github.api7.A6.Err.Code.CONF_TOKEN_NOT_FOUND);
+            ch.finishAndReleaseAll();
+        }
+        assertThat(scrape()).contains("pam_runner_conf_refused_total{phase=\"response\",reason=\"invalid\"} 3")
+                .contains("pam_runner_call_outcomes_total{phase=\"response\",outcome=\"conf_refused\"} 9");
+    }
+
+    @Test
+    void aResponseConfNotPreparedInTimeFailsClosedBrieflyThenIsPreparedAgain() throws Exception {
+        CompletableFuture<ConfCompiler> stillLoading = new CompletableFuture<>();
+        EmbeddedChannel ch = channel(stillLoading, pool, Duration.ofMillis(50));
+        ch.writeInbound(prepare(POST_RESP, "any", "{}"));
+        long token = reply(ch).token();
+        ch.writeInbound(responseCall(20, token));
+        assertSafe503(reply(ch), 20);
+        stillLoading.complete(compiler.join()); // plugins loaded now; the late conf is not bound to the token
+        now.addAndGet(Duration.ofSeconds(5).toNanos());
+        ch.writeInbound(responseCall(21, token));
+        assertThat(reply(ch).errorCode()).as("APISIX re-prepares instead of safe-erroring for an hour")
+                .isEqualTo(io.github.api7.A6.Err.Code.CONF_TOKEN_NOT_FOUND);
+        // APISIX closes a connection after an RPC_ERROR and prepares again on another one
+        EmbeddedChannel next = channel(stillLoading, pool, Duration.ofSeconds(30));
+        next.writeInbound(prepare(POST_RESP, "any", "{}"));
+        long fresh = reply(next).token();
+        assertThat(fresh).isNotEqualTo(token);
+        next.writeInbound(responseCall(22, fresh));
+        assertThat(reply(next).response().status()).isEqualTo(200);
+        assertThat(scrape()).contains("pam_runner_conf_refused_total{phase=\"response\",reason=\"deadline\"} 1");
+        ch.finishAndReleaseAll();
+        next.finishAndReleaseAll();
+    }
+
+    @Test
+    void aFullExecutorFailsAResponseConfClosedBriefly() throws Exception {
+        Executor full = task -> {
+            throw new RejectedExecutionException("full");
+        };
+        EmbeddedChannel ch = channel(compiler, full, Duration.ofSeconds(5));
+        ch.writeInbound(prepare(POST_RESP, "any", "{}"));
+        long token = reply(ch).token();
+        ch.writeInbound(responseCall(30, token));
+        assertSafe503(reply(ch), 30);
+        now.addAndGet(Duration.ofSeconds(5).toNanos());
+        ch.writeInbound(responseCall(31, token));
+        assertThat(reply(ch).errorCode()).isEqualTo(io.github.api7.A6.Err.Code.CONF_TOKEN_NOT_FOUND);
+        ch.writeInbound(prepare(PRE, "any", "{}"));
+        assertThat(reply(ch).errorCode()).as("request phase: RPC_ERROR, APISIX answers 503 before the upstream")
+                .isEqualTo(io.github.api7.A6.Err.Code.SERVICE_UNAVAILABLE);
+        assertThat(scrape()).contains("pam_runner_conf_refused_total{phase=\"response\",reason=\"overloaded\"} 1")
+                .contains("pam_runner_conf_refused_total{phase=\"request\",reason=\"overloaded\"} 1");
+        ch.finishAndReleaseAll();
+    }
+}
