@@ -41,6 +41,18 @@ class RouteLinterTest {
     }
 
     @Test
+    void aPostRespConfTheRunnerWouldFailClosedIsStillAnError() throws Exception {
+        // at PrepareConf the runner answers such a conf with a fail-closed token (every call gets the
+        // safe 503, conformance P11) instead of an RPC_ERROR: lint is where the operator learns of it
+        var findings = lint("""
+                {"plugins":{"ext-plugin-pre-req":{"conf":[{"name":"limits","value":"{\\"max\\":1}"}]},
+                 "ext-plugin-post-resp":{"conf":[{"name":"resp-only","value":"not json"},{"name":"nope","value":"{}"}]}}}""");
+        assertThat(findings).extracting(RouteLinter.Finding::severity).containsOnly(RouteLinter.Severity.ERROR);
+        assertThat(findings).extracting(RouteLinter.Finding::path).containsExactly(
+                "$.plugins['ext-plugin-post-resp'].conf[0].value", "$.plugins['ext-plugin-post-resp'].conf[1].value");
+    }
+
+    @Test
     void postRespWithoutPreReqIsWarned() throws Exception {
         var findings = lint("""
                 {"plugins":{"ext-plugin-post-resp":{"conf":[{"name":"resp-only","value":"{}"}]}}}""");
