@@ -113,6 +113,31 @@ class ResponseConfRefusedTest {
                 .anyMatch(l -> l.contains("phase=\"response\"") && l.contains("reason=\"invalid\""));
     }
 
+    /**
+     * A post-resp PrepareConf that misses its deadline (here a plugin slow to build; after a start,
+     * plugins still loading) fails closed too, but only briefly: once the fail-closed token has
+     * expired, the next call is told CONF_TOKEN_NOT_FOUND and APISIX prepares again.
+     */
+    @Test
+    void aPostRespPrepareConfPastItsDeadlineFailsClosedThenIsPreparedAgain() throws Exception {
+        try (RunnerProcess slow = Ready.await(RunnerProcess.start(java.util.Map.of("PAM_CALL_DEADLINE_MS", "1000")));
+             ApisixDriver apisix = new ApisixDriver(slow.socket())) {
+            RouteConf route = RouteConf.builder("refused-deadline").preReq(new ConfEntry("test-noop", "{}"))
+                    .postResp(new ConfEntry("test-slow-create", "{\"millis\":3000}")).build();
+            upstream.respondWith(200, List.of(new HttpHeader("Content-Type", "application/json")), "{\"leak\":\"" + MARKER + "\"}");
+            GatewayResult first = apisix.call(route, ClientRequest.builder("GET", "/v1/models").build(), upstream);
+            assertSafe503(first);
+            // the token lives ConfStore.PASSING_REFUSAL_LIFETIME (5 s); after it, APISIX is sent to prepare again
+            Thread.sleep(5_500);
+            upstream.respondWith(200, List.of(new HttpHeader("Content-Type", "application/json")), "{\"leak\":\"" + MARKER + "\"}");
+            GatewayResult later = apisix.call(route, ClientRequest.builder("GET", "/v1/models").build(), upstream);
+            assertSafe503(later); // prepared again, missed the deadline again: still never the upstream body
+            assertThat(later.transcript().stream().filter(f -> f.type() == A6Client.RPC_PREPARE_CONF
+                    && f.direction() == RpcFrame.Direction.APISIX_TO_RUNNER)).as(later.transcript().toString()).isNotEmpty();
+            assertThat(later.errorLog()).anyMatch(l -> l.contains("refresh cache and try again"));
+        }
+    }
+
     /** The runner's log once a line mentions every fragment (lines reach the file asynchronously). */
     static final class FailClosedLog {
         static String await(RunnerProcess runner, String... fragments) throws Exception {

@@ -20,6 +20,7 @@ public final class TestPluginsProvider implements PluginProvider {
                 new SimpleFactories.Throw(),
                 new SimpleFactories.Slow(env),
                 new SimpleFactories.Never(),
+                new SlowCreateFactory(),
                 new SimpleFactories.RespondFactory(),
                 new SimpleFactories.Correlate(),
                 new ConformancePlugin.Factory());
