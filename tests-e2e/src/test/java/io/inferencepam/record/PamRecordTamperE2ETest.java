@@ -287,9 +287,11 @@ class PamRecordTamperE2ETest {
         assertThat(rewriting).isTrue();
         rewriteStream(forged);
 
+        // the second lifetime's anchor links to the first lifetime's real last entry: the
+        // renumbered chain ends early (DELETED) or points elsewhere (MODIFIED)
         Run v = verifyWithKey();
         assertThat(v.code).as(v.out).isEqualTo(1);
-        assertThat(v.out).contains("TAMPERED");
+        assertThat(v.out).contains("TAMPERED").containsAnyOf("DELETED", "MODIFIED");
     }
 
     @Test

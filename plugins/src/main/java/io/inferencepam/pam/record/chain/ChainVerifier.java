@@ -338,7 +338,8 @@ public final class ChainVerifier {
             findings.add(new Finding(Kind.POSSIBLE_TRUNCATION, instance, oldest.seq(), oldest.stored().position(),
                     "seq " + oldest.seq() + ".." + after.lastKey() + " are not covered by a checkpoint " + age.toSeconds()
                             + " s after being stored (the runner checkpoints within " + interval.toMillis() + " ms): the "
-                            + "checkpoint after them may have been cut, or the runner died and was not restarted"));
+                            + "checkpoint after them may have been cut; or the runner died and was not restarted, or cannot reach "
+                            + "the store since (pam_audit_store_up)"));
         }
     }
 

@@ -1,7 +1,6 @@
 package io.inferencepam.pam.record.spool;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.record.chain.CanonicalJson;
 import io.inferencepam.pam.record.chain.ChainHead;
 import java.io.IOException;
@@ -35,6 +34,10 @@ public final class ChainHeadFile implements AutoCloseable {
     // under this monitor (the store thread; close() when the store hangs); stored is read by the control API
     private ChainHead durable;
     private volatile ChainHead stored;
+    private final StringBuilder line = new StringBuilder(SIZE);
+    private final byte[] record = new byte[SIZE];
+    private String encodedFor;
+    private String encodedInstance;
 
     private ChainHeadFile(FileChannel channel, Optional<ChainHead> atStart) {
         this.channel = channel;
@@ -84,22 +87,28 @@ public final class ChainHeadFile implements AutoCloseable {
         }
     }
 
-    static byte[] encode(ChainHead h) {
-        ObjectNode o = CanonicalJson.MAPPER.createObjectNode();
-        o.put("instance", h.instance());
-        o.put("seq", h.seq());
-        o.put("hash", h.hash());
-        o.put("at", h.atMillis());
-        String json = CanonicalJson.write(o);
-        String line = json + " " + crc(json) + "\n";
-        byte[] text = line.getBytes(StandardCharsets.UTF_8);
+    /**
+     * The record: canonical JSON (sorted keys), a space, its CRC-32, padded with spaces. Built by
+     * hand into a reused buffer (the store thread writes one per batch); the instance id, the only
+     * string that may need escaping, is encoded once.
+     */
+    byte[] encode(ChainHead h) {
+        if (!h.instance().equals(encodedFor)) {
+            encodedInstance = CanonicalJson.write(com.fasterxml.jackson.databind.node.TextNode.valueOf(h.instance()));
+            encodedFor = h.instance();
+        }
+        line.setLength(0);
+        line.append("{\"at\":").append(h.atMillis()).append(",\"hash\":\"").append(h.hash()).append("\",\"instance\":")
+                .append(encodedInstance).append(",\"seq\":").append(h.seq()).append('}');
+        String json = line.toString();
+        line.append(' ').append(crc(json)).append('\n');
+        byte[] text = line.toString().getBytes(StandardCharsets.UTF_8);
         if (text.length > SIZE) {
             throw new IllegalArgumentException("audit instance id too long for the chain head file");
         }
-        byte[] out = new byte[SIZE];
-        Arrays.fill(out, (byte) ' ');
-        System.arraycopy(text, 0, out, 0, text.length);
-        return out;
+        Arrays.fill(record, (byte) ' ');
+        System.arraycopy(text, 0, record, 0, text.length);
+        return record;
     }
 
     static Optional<ChainHead> parse(byte[] bytes) {
