@@ -355,4 +355,40 @@ class PamRecordTamperE2ETest {
         assertThat(v.code).as(v.out).isZero();
         assertThat(v.out).containsIgnoringCase("re-anchored");
     }
+
+    @Test
+    void withoutAConfiguredKeyTheRunnerGeneratesOneSignsWithItAndShowsIt() throws Exception {
+        launch(Map.of("PAM_AUDIT_SIGNING_KEY", "", "PAM_AUDIT_VERIFY_KEY", ""));
+        recordedCalls(3);
+        waitForCheckpointAtTheEnd();
+        Path priv = spool.resolve("audit-signing-key");
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(priv))).isEqualTo("rw-------");
+
+        HttpResponse<String> key = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + runner.controlPort()
+                + "/v1/audit/key")).header("Authorization", runner.controlAuthorization()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(key.statusCode()).as(key.body()).isEqualTo(200);
+        String publicKey = CanonicalJson.parse(key.body()).path("public_key").asText();
+        assertThat(runner.log()).contains(publicKey); // printed at start
+        assertThat(pamctl("audit", "public-key", "--dir", spool.toString()).out).contains("PAM_AUDIT_VERIFY_KEY=" + publicKey);
+        assertThat(Files.readString(priv)).doesNotContain(publicKey);
+        assertThat(runner.log()).doesNotContain(Files.readString(priv).trim()); // never the private key
+
+        // every checkpoint is signed with it and names it; the runner's own verify uses it
+        for (StoredEntry e : entries()) {
+            if (kind(e).equals("checkpoint")) {
+                assertThat(node(e).path("sig").asText()).isNotEmpty();
+                assertThat(node(e).path("key_id").asText()).isEqualTo(CanonicalJson.parse(key.body()).path("key_id").asText());
+            }
+        }
+        Run v = pamctl("audit", "verify", "--redis", redis.url(), "--public-key", publicKey);
+        assertThat(v.code).as(v.out).isZero();
+        assertThat(controlVerify().statusCode()).isEqualTo(200);
+
+        // and it is the same key after a restart
+        restart();
+        recordedCalls(1);
+        waitForCheckpointAtTheEnd();
+        Run after = pamctl("audit", "verify", "--redis", redis.url(), "--public-key", publicKey);
+        assertThat(after.code).as(after.out).isZero();
+    }
 }
