@@ -47,6 +47,7 @@ final class AuditFixture implements AutoCloseable {
         env.put("PAM_REDIS_URL", redis.url());
         env.put("PAM_AUDIT_SPOOL_DIR", spool.toString());
         env.put("PAM_AUDIT_SIGNING_KEY", keys[0]);
+        env.put("PAM_AUDIT_VERIFY_KEY", keys[1]); // the runner's public key: its control API verifies with it
         env.put("PAM_AUDIT_CHECKPOINT_EVERY", "10");
         env.put("PAM_AUDIT_CHECKPOINT_INTERVAL_MS", "300");
         env.putAll(extraEnv);

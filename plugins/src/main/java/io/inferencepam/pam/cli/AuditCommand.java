@@ -35,7 +35,8 @@ import picocli.CommandLine.Spec;
 /** {@code pamctl audit ...}: search, show, export, verify, replay, policy-replay, keygen. */
 @Command(name = "audit", description = "The audit trail written by pam-record.", mixinStandardHelpOptions = true,
         subcommands = {AuditCommand.Search.class, AuditCommand.Show.class, AuditCommand.Export.class, AuditCommand.Verify.class,
-                AuditCommand.Replay.class, AuditCommand.PolicyReplayCmd.class, AuditCommand.Keygen.class})
+                AuditCommand.Replay.class, AuditCommand.PolicyReplayCmd.class, AuditCommand.PublicKeyCmd.class,
+                AuditCommand.Keygen.class})
 public final class AuditCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -151,15 +152,19 @@ public final class AuditCommand implements Runnable {
     }
 
     @Command(name = "verify", description = "Check the hash chain and checkpoint signatures; name every modified, "
-            + "deleted, inserted or reordered entry. Exit 0 clean, 1 findings.")
+            + "deleted, inserted or reordered entry, and possible truncations. Exit 0 clean and verified, 1 findings, "
+            + "3 no findings but not verified (no public key, or a checkpoint signed with a key not given).")
     static final class Verify implements Callable<Integer> {
+        /** Exit code when nothing was found but the signatures could not be checked. */
+        static final int NOT_VERIFIED = 3;
         @Spec
         CommandSpec spec;
         @Mixin
         StoreOptions store;
-        @Option(names = "--public-key", description = "base64 X.509 Ed25519 public key of PAM_AUDIT_SIGNING_KEY "
-                + "(default: $PAM_AUDIT_VERIFY_KEY)")
-        String publicKey;
+        @Option(names = "--public-key", description = "base64 X.509 Ed25519 public key of a runner's checkpoint key "
+                + "(repeatable, one per runner key; default: $PAM_AUDIT_VERIFY_KEY, comma-separated). The runner prints its "
+                + "key at start; pamctl audit public-key reads it from the runner's audit directory.")
+        List<String> publicKeys;
         @Option(names = "--complete", description = "the store must hold every chain from seq 1 (no retention trimming)")
         boolean complete;
         @Option(names = "--json", description = "print the report as JSON")
@@ -167,12 +172,19 @@ public final class AuditCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            String key = publicKey != null ? publicKey : System.getenv("PAM_AUDIT_VERIFY_KEY");
+            List<java.security.PublicKey> keys = new ArrayList<>();
+            List<String> given = publicKeys != null ? publicKeys
+                    : List.of(Optional.ofNullable(System.getenv("PAM_AUDIT_VERIFY_KEY")).orElse("").split(","));
+            for (String k : given) {
+                if (!k.isBlank()) {
+                    keys.add(CheckpointSigner.publicKeyFromBase64(k));
+                }
+            }
             PrintWriter out = spec.commandLine().getOut();
             ChainVerifier.Report r;
             try (AuditSink s = store.open()) {
-                r = new AuditQuery(s).verify(Optional.ofNullable(key).filter(k -> !k.isBlank())
-                        .map(CheckpointSigner::publicKeyFromBase64), complete);
+                r = new AuditQuery(s).verify(new ChainVerifier.Options(keys, complete, s.retention(), List.of(),
+                        java.time.Clock.systemUTC(), java.time.Duration.ofMinutes(1)));
             }
             if (json) {
                 out.println(AuditControlApi.reportJson(r));
@@ -182,16 +194,19 @@ public final class AuditCommand implements Runnable {
                 }
                 for (ChainVerifier.InstanceSummary i : r.instances()) {
                     out.println("instance " + i.instance() + ": " + i.entries() + " entries, seq " + i.firstSeq() + ".."
-                            + i.lastSeq() + ", signed up to " + i.lastSignedSeq());
+                            + i.lastSeq() + ", signed up to " + i.lastSignedSeq() + (i.verified() ? "" : ", not verified"));
                 }
                 for (String n : r.notes()) {
                     out.println("note: " + n);
                 }
-                out.println(r.clean() ? "OK: " + r.entries() + " entries, no tampering found"
-                        : "TAMPERED: " + r.findings().size() + " finding(s) in " + r.entries() + " entries");
+                out.println(!r.clean() ? "TAMPERED: " + r.findings().size() + " finding(s) in " + r.entries() + " entries"
+                        : r.verified() ? "OK: " + r.entries() + " entries, no tampering found"
+                        : "NOT VERIFIED: " + r.entries() + " entries, no tampering found in the chain, but checkpoint "
+                        + "signatures were not checked with every runner's public key (--public-key): a forged or re-hashed "
+                        + "chain would look the same");
             }
             out.flush();
-            return r.clean() ? 0 : 1;
+            return !r.clean() ? 1 : r.verified() ? 0 : NOT_VERIFIED;
         }
     }
 
@@ -326,6 +341,30 @@ public final class AuditCommand implements Runnable {
                 }
             }
             return Optional.of(c.compile("route#" + routeId + "#" + ext + "#candidate", entries, 0));
+        }
+    }
+
+    @Command(name = "public-key", description = "Print the checkpoint public key a runner generated, from its audit "
+            + "(spool) directory: the value for --public-key / PAM_AUDIT_VERIFY_KEY. (Also in the runner's start log and at "
+            + "GET /v1/audit/key.)")
+    static final class PublicKeyCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Option(names = "--dir", required = true, description = "the runner's PAM_AUDIT_SPOOL_DIR")
+        Path dir;
+
+        @Override
+        public Integer call() throws Exception {
+            Path f = dir.resolve(io.inferencepam.pam.record.chain.SigningKeys.PUBLIC_FILE);
+            if (!Files.exists(f)) {
+                spec.commandLine().getErr().println("no " + f + ": the runner has not started there, or uses PAM_AUDIT_SIGNING_KEY");
+                return 1;
+            }
+            java.security.PublicKey k = CheckpointSigner.publicKeyFromBase64(Files.readString(f));
+            spec.commandLine().getOut().println("PAM_AUDIT_VERIFY_KEY=" + java.util.Base64.getEncoder().encodeToString(k.getEncoded()));
+            spec.commandLine().getOut().println("key_id=" + CheckpointSigner.keyId(k));
+            spec.commandLine().getOut().flush();
+            return 0;
         }
     }
 

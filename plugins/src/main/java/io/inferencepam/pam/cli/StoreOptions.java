@@ -23,6 +23,19 @@ public final class StoreOptions {
             + "replaces --redis")
     List<Path> files;
 
+    @Option(names = "--max-len", description = "the runners' PAM_AUDIT_STREAM_MAXLEN (default: $PAM_AUDIT_STREAM_MAXLEN or 1000000; "
+            + "0 = none): verify attributes entries missing before a chain's first stored one to retention only once the "
+            + "stream is that long")
+    Long maxLen;
+
+    @Option(names = "--max-age-seconds", description = "the runners' PAM_AUDIT_MAX_AGE_SECONDS (default: $PAM_AUDIT_MAX_AGE_SECONDS or 0)")
+    Long maxAgeSeconds;
+
+    private static long env(String name, long fallback) {
+        String v = System.getenv(name);
+        return v == null || v.isBlank() ? fallback : Long.parseLong(v.trim());
+    }
+
     /** Opened store; close it after use. */
     AuditSink open() throws Exception {
         if (files != null && !files.isEmpty()) {
@@ -30,7 +43,9 @@ public final class StoreOptions {
         }
         String url = redis != null ? redis : System.getenv().getOrDefault("PAM_REDIS_URL", "redis://127.0.0.1:6379");
         JedisPooled jedis = new JedisPooled(URI.create(url), 5000);
-        RedisStreamSink sink = new RedisStreamSink(jedis, stream, 0, Duration.ZERO, Clock.systemUTC());
+        // read-only: the retention settings only tell verify what retention may have trimmed
+        RedisStreamSink sink = new RedisStreamSink(jedis, stream, maxLen != null ? maxLen : env("PAM_AUDIT_STREAM_MAXLEN", 1_000_000),
+                Duration.ofSeconds(maxAgeSeconds != null ? maxAgeSeconds : env("PAM_AUDIT_MAX_AGE_SECONDS", 0)), Clock.systemUTC());
         return new AuditSink() {
             @Override
             public String kind() {
@@ -50,6 +65,16 @@ public final class StoreOptions {
             @Override
             public void scan(long from, java.util.function.Predicate<io.inferencepam.pam.record.chain.StoredEntry> visitor) {
                 sink.scan(from, visitor);
+            }
+
+            @Override
+            public java.util.Optional<io.inferencepam.pam.record.chain.StoredEntry> newest(String instance) {
+                return sink.newest(instance);
+            }
+
+            @Override
+            public io.inferencepam.pam.record.chain.ChainVerifier.Retention retention() {
+                return sink.retention();
             }
 
             @Override

@@ -2,7 +2,9 @@ package io.inferencepam.pam.record;
 
 import io.inferencepam.pam.PamServices;
 import io.inferencepam.pam.record.chain.CheckpointSigner;
-import io.inferencepam.pam.record.chain.HashChain;
+import io.inferencepam.pam.record.chain.ChainHead;
+import io.inferencepam.pam.record.chain.SigningKeys;
+import io.inferencepam.pam.record.spool.ChainHeadFile;
 import io.inferencepam.pam.record.sink.AuditSink;
 import io.inferencepam.pam.record.sink.JsonLinesFileSink;
 import io.inferencepam.pam.record.sink.RedisStreamSink;
@@ -11,6 +13,9 @@ import io.inferencepam.pam.record.spool.Spool;
 import io.inferencepam.runner.spi.Metrics;
 import io.inferencepam.runner.spi.PluginEnvironment;
 import java.io.IOException;
+import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.List;
 import java.net.InetAddress;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -26,24 +31,32 @@ import java.util.concurrent.TimeUnit;
  * their response phase. Created when the first pam-record conf is prepared; closed at shutdown.
  */
 public final class RecordService {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RecordService.class);
     private final RecordSettings settings;
     private final AuditSink sink;
     private final AuditWriter writer;
     private final PendingCalls pending;
     private final FileLock spoolLock;
+    private final SigningKeys.Identity signing;
+    private final List<PublicKey> verifyKeys;
+    private final ChainHeadFile heads;
 
-    private RecordService(RecordSettings settings, AuditSink sink, AuditWriter writer, PendingCalls pending, FileLock lock) {
+    private RecordService(RecordSettings settings, AuditSink sink, AuditWriter writer, PendingCalls pending, FileLock lock,
+                          SigningKeys.Identity signing, List<PublicKey> verifyKeys, ChainHeadFile heads) {
         this.settings = settings;
         this.sink = sink;
         this.writer = writer;
         this.pending = pending;
         this.spoolLock = lock;
+        this.signing = signing;
+        this.verifyKeys = verifyKeys;
+        this.heads = heads;
     }
 
     public static RecordService start(PamServices services) throws IOException {
         PluginEnvironment env = services.env();
         RecordSettings s = RecordSettings.from(env);
-        Optional<CheckpointSigner> signer = s.signingKey().map(CheckpointSigner::fromPkcs8Base64);
+        List<PublicKey> verifyKeys = verifyKeys(s.verifyKey());
         java.nio.file.Files.createDirectories(s.spoolDir());
         // One runner per spool directory: two writers appending to one spool would interleave chains.
         FileChannel lockChannel = FileChannel.open(s.spoolDir().resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -60,21 +73,45 @@ public final class RecordService {
                 : new JsonLinesFileSink(s.fileDir(), s.fileMaxBytes(), s.fileMaxFiles());
         Spool spool = new Spool(s.spoolDir(), s.spoolMaxBytes(), s.spoolMinFreeBytes());
         Spool overflow = new Spool(s.spoolDir().resolve("overflow"), s.spoolMaxBytes(), s.spoolMinFreeBytes());
-        HashChain chain = new HashChain(s.instanceId().orElseGet(RecordService::newInstanceId));
-        AuditWriter writer = new AuditWriter(sink, spool, overflow, chain, signer,
+        // Checkpoints are always signed, and the chain goes on from the previous lifetime: see ChainAnchor.
+        SigningKeys.Identity signing;
+        ChainHeadFile heads;
+        ChainAnchor.Start anchor;
+        try {
+            signing = SigningKeys.load(s.signingKey(), verifyKeys, s.spoolDir());
+            heads = ChainHeadFile.open(s.spoolDir());
+            anchor = ChainAnchor.resume(s.instanceId(), heads.atStart(), sink, RecordService::newInstanceId);
+        } catch (IOException | RuntimeException e) {
+            auditRedis.ifPresent(redis.clients.jedis.UnifiedJedis::close);
+            lock.release();
+            lockChannel.close();
+            throw e;
+        }
+        LOG.info("audit instance {} ({} chain head); checkpoints signed with Ed25519 key {} ({}); public key "
+                        + "(PAM_AUDIT_VERIFY_KEY for pamctl audit verify): {}", anchor.chain().instance(), anchor.source(),
+                signing.signer().keyId().orElse("?"), signing.source(), signing.publicKey()
+                        .map(k -> java.util.Base64.getEncoder().encodeToString(k.getEncoded()))
+                        .orElse("unknown: PAM_AUDIT_SIGNING_KEY is set and no PAM_AUDIT_VERIFY_KEY matches it"));
+        AuditWriter writer = new AuditWriter(sink, spool, overflow, anchor.chain(), Optional.of(signing.signer()),
                 new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), Duration.ofMillis(5), s.checkpointEvery(),
-                        s.checkpointInterval(), Duration.ofSeconds(2), s.linger(), s.idleThreads()), env.clock(), env.blockingExecutor()).start();
+                        s.checkpointInterval(), Duration.ofSeconds(2), s.linger(), s.idleThreads()), env.clock(), env.blockingExecutor())
+                .opensWith(anchor.anchor()).onDurable(heads::durable).start();
         PendingCalls pending = new PendingCalls(writer, env.clock());
         var sweep = env.scheduler().scheduleWithFixedDelay(() -> {
             pending.sweep();
             writer.checkStarvation();
         }, 1, 1, TimeUnit.SECONDS);
-        RecordService svc = new RecordService(s, sink, writer, pending, lock);
+        RecordService svc = new RecordService(s, sink, writer, pending, lock, signing, verifyKeys, heads);
         svc.registerMetrics(env.metrics());
         env.onShutdown(() -> {
             sweep.cancel(false);
             pending.flushAll();
             writer.close(Duration.ofMillis(600));
+            try {
+                heads.close();
+            } catch (IOException e) {
+                LOG.warn("audit chain head file could not be closed: {}", e.getClass().getSimpleName());
+            }
             auditRedis.ifPresent(redis.clients.jedis.UnifiedJedis::close);
             lock.release();
             lockChannel.close();
@@ -82,7 +119,22 @@ public final class RecordService {
         return svc;
     }
 
-    /** A fresh chain per process start: host name plus random suffix. */
+    /** {@code PAM_AUDIT_VERIFY_KEY}: one or more base64 X.509 Ed25519 public keys, comma-separated. */
+    public static List<PublicKey> verifyKeys(Optional<String> setting) {
+        List<PublicKey> out = new ArrayList<>();
+        for (String k : setting.orElse("").split(",")) {
+            if (!k.isBlank()) {
+                try {
+                    out.add(CheckpointSigner.publicKeyFromBase64(k));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("PAM_AUDIT_VERIFY_KEY is not a comma-separated list of base64 X.509 Ed25519 public keys");
+                }
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** A new instance id (kept in the spool directory's chain head from then on): host name plus random suffix. */
     private static String newInstanceId() {
         String host;
         try {
@@ -129,5 +181,23 @@ public final class RecordService {
 
     public PendingCalls pending() {
         return pending;
+    }
+
+    /** This runner's checkpoint public key, when known (printed at start, served by the control API). */
+    public Optional<PublicKey> publicKey() {
+        return signing.publicKey();
+    }
+
+    /** The keys this runner verifies checkpoints with: its own and {@code PAM_AUDIT_VERIFY_KEY}'s. */
+    public List<PublicKey> verificationKeys() {
+        List<PublicKey> all = new ArrayList<>(verifyKeys);
+        signing.publicKey().filter(k -> verifyKeys.stream().noneMatch(v -> java.util.Arrays.equals(v.getEncoded(), k.getEncoded())))
+                .ifPresent(all::add);
+        return all;
+    }
+
+    /** The newest entry of this runner's chain known to be in the store: verify checks the store still holds it. */
+    public Optional<ChainHead> storedHead() {
+        return heads.stored();
     }
 }

@@ -2,19 +2,27 @@ package io.inferencepam.pam.record.chain;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.security.PublicKey;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Checks audit entries read back in storage order and says exactly what was tampered with:
  * <ul>
  *   <li>{@code MODIFIED} — an entry's content no longer matches its hash, or it was rewritten and
  *       re-hashed so the next entry no longer points at it;</li>
- *   <li>{@code DELETED} — a sequence number is missing inside the chain;</li>
+ *   <li>{@code DELETED} — a sequence number is missing inside the chain; entries missing before
+ *       an instance's first stored one that retention cannot have removed; entries the runner
+ *       stored that the store no longer holds ({@link Options#expectedHeads});</li>
  *   <li>{@code INSERTED} — an entry that is not part of the chain (no chain fields, or a second
  *       entry claiming a sequence number that the chain does not link to);</li>
  *   <li>{@code REORDERED} — an entry stored after one with a higher sequence number;</li>
@@ -22,15 +30,18 @@ import java.util.TreeMap;
  *   <li>{@code BAD_SIGNATURE} — a checkpoint whose Ed25519 signature does not verify;</li>
  *   <li>{@code UNSIGNED_CHECKPOINT} — a checkpoint without a signature: the writer stores one when
  *       signing failed (and counts it in {@code pam_audit_checkpoints_unsigned}); otherwise its
- *       signature was removed. Reported with or without a public key.</li>
+ *       signature was removed. Reported with or without a public key;</li>
+ *   <li>{@code POSSIBLE_TRUNCATION} — entries after an instance's newest checkpoint that were
+ *       stored more than twice the checkpoint interval ago: the runner checkpoints within the
+ *       interval once it wrote anything, so the checkpoint that covered them (and what came with
+ *       it) may have been cut; or the runner died and has not been restarted since.</li>
  * </ul>
- * Limits (documented): entries after the last signed checkpoint can be truncated undetectably
- * (reported as an unsigned tail), and missing entries before the first stored one are reported as
- * a note (retention trims the head), unless {@code expectCompleteHead}.
+ * An instance is <em>verified</em> when a given public key verified its checkpoints; without
+ * keys nothing is, and the report says so ({@link Report#verified}).
  */
 public final class ChainVerifier {
 
-    public enum Kind { MODIFIED, DELETED, INSERTED, REORDERED, DUPLICATE, BAD_SIGNATURE, UNSIGNED_CHECKPOINT }
+    public enum Kind { MODIFIED, DELETED, INSERTED, REORDERED, DUPLICATE, BAD_SIGNATURE, UNSIGNED_CHECKPOINT, POSSIBLE_TRUNCATION }
 
     public record Finding(Kind kind, String instance, long seq, String position, String detail) {
         @Override
@@ -40,25 +51,66 @@ public final class ChainVerifier {
         }
     }
 
-    /** Per instance: how many entries, the last sequence number, the last one a valid signature covers. */
-    public record InstanceSummary(String instance, long entries, long firstSeq, long lastSeq, long lastSignedSeq) {
+    /**
+     * Per instance: how many entries, the last sequence number, the last one a valid signature
+     * covers, and whether a given key verified its checkpoints.
+     */
+    public record InstanceSummary(String instance, long entries, long firstSeq, long lastSeq, long lastSignedSeq, boolean verified) {
     }
 
-    public record Report(long entries, List<Finding> findings, List<InstanceSummary> instances, List<String> notes) {
+    public record Report(long entries, List<Finding> findings, List<InstanceSummary> instances, List<String> notes, boolean verified) {
         public boolean clean() {
             return findings.isEmpty();
         }
     }
 
+    /**
+     * What retention may have removed from the head of the store. Retention only ever removes
+     * the oldest entries; anything else missing was deleted.
+     *
+     * @param lengthLimitReached the store holds as many entries as its length limit (MAXLEN), so
+     *                           its oldest entries may have been trimmed
+     * @param maxAge             entries older than this may have been trimmed (zero: no age limit)
+     */
+    public record Retention(boolean lengthLimitReached, Duration maxAge) {
+        /** Nothing is ever trimmed: every chain must be complete from its first entry. */
+        public static final Retention NONE = new Retention(false, Duration.ZERO);
+        /** Unknown (e.g. files given on the command line): a missing head may be retention. */
+        public static final Retention UNKNOWN = new Retention(true, Duration.ZERO);
+    }
+
+    /**
+     * @param keys               public keys of the runners' signing keys (checkpoints name theirs by {@code key_id})
+     * @param expectCompleteHead every chain must be stored from seq 1 (no retention at all)
+     * @param expectedHeads      chain heads the verifying runner knows it stored: the store must still hold them
+     * @param defaultInterval    checkpoint interval for checkpoints that do not carry {@code interval_ms}
+     */
+    public record Options(List<PublicKey> keys, boolean expectCompleteHead, Retention retention, List<ChainHead> expectedHeads,
+                          Clock clock, Duration defaultInterval) {
+        public Options(List<PublicKey> keys, boolean expectCompleteHead) {
+            this(keys, expectCompleteHead, Retention.UNKNOWN, List.of(), Clock.systemUTC(), Duration.ofMinutes(1));
+        }
+    }
+
+    /** Clock skew allowed between runners, Redis and the verifier when times are compared. */
+    static final Duration SKEW = Duration.ofMinutes(5);
+    private static final Pattern STREAM_ID = Pattern.compile("(\\d{10,})-\\d+");
+
     private record Parsed(int index, StoredEntry stored, JsonNode node, long seq, String hash, boolean selfOk) {
     }
 
-    private final Optional<PublicKey> publicKey;
-    private final boolean expectCompleteHead;
+    private final Options options;
+    private final Map<String, PublicKey> keysById = new HashMap<>();
 
     public ChainVerifier(Optional<PublicKey> publicKey, boolean expectCompleteHead) {
-        this.publicKey = publicKey;
-        this.expectCompleteHead = expectCompleteHead;
+        this(new Options(publicKey.map(List::of).orElse(List.of()), expectCompleteHead));
+    }
+
+    public ChainVerifier(Options options) {
+        this.options = options;
+        for (PublicKey k : options.keys()) {
+            keysById.put(CheckpointSigner.keyId(k), k);
+        }
     }
 
     public Report verify(List<StoredEntry> entries) {
@@ -84,14 +136,27 @@ public final class ChainVerifier {
             byInstance.computeIfAbsent(n.get(HashChain.INSTANCE).asText(), k -> new ArrayList<>())
                     .add(new Parsed(i, e, n, n.get(HashChain.SEQ).asLong(), hash, HashChain.hashOf(n).equals(hash)));
         }
+        Map<String, ChainHead> expected = new HashMap<>();
+        for (ChainHead h : options.expectedHeads()) {
+            expected.put(h.instance(), h);
+        }
         List<InstanceSummary> summaries = new ArrayList<>();
         for (var inst : byInstance.entrySet()) {
-            summaries.add(verifyInstance(inst.getKey(), inst.getValue(), findings, notes));
+            summaries.add(verifyInstance(inst.getKey(), inst.getValue(), expected.remove(inst.getKey()), findings, notes));
         }
-        return new Report(entries.size(), findings, summaries, notes);
+        for (ChainHead h : expected.values()) {
+            findings.add(new Finding(Kind.DELETED, h.instance(), h.seq(), null, "the runner writing this instance stored it up to seq "
+                    + h.seq() + "; the store holds none of its entries"));
+        }
+        if (options.keys().isEmpty()) {
+            notes.add("no public key given: checkpoint signatures not checked, nothing is verified");
+        }
+        boolean verified = !options.keys().isEmpty() && summaries.stream().allMatch(InstanceSummary::verified);
+        return new Report(entries.size(), findings, summaries, notes, verified);
     }
 
-    private InstanceSummary verifyInstance(String instance, List<Parsed> stored, List<Finding> findings, List<String> notes) {
+    private InstanceSummary verifyInstance(String instance, List<Parsed> stored, ChainHead expectedHead,
+                                           List<Finding> findings, List<String> notes) {
         // 1. storage order must follow sequence order
         long maxSeen = 0;
         for (Parsed p : stored) {
@@ -108,17 +173,17 @@ public final class ChainVerifier {
         }
         long first = bySeq.firstKey();
         if (first > 1) {
-            if (expectCompleteHead) {
-                findings.add(new Finding(Kind.DELETED, instance, 1, null, "seq 1.." + (first - 1) + " missing before the first stored entry"));
-            } else {
-                notes.add("instance " + instance + ": seq 1.." + (first - 1)
-                        + " not stored (trimmed by retention, or deleted: use --complete to treat as deletion)");
-            }
+            missingHead(instance, first, pick(bySeq.get(first), null), findings, notes);
         }
         String prevHash = first == 1 ? HashChain.GENESIS : null; // unknown when the head is trimmed
         long expected = first;
         boolean linkKnownBroken = false;
         long lastSigned = 0;
+        Parsed newestCheckpoint = null;
+        boolean anyKnownKey = false;
+        boolean unknownKey = false;
+        Map<Long, String> genuineHashes = new HashMap<>();
+        List<Parsed> anchors = new ArrayList<>();
         for (var e : bySeq.entrySet()) {
             long seq = e.getKey();
             if (seq > expected) {
@@ -149,6 +214,7 @@ public final class ChainVerifier {
                 linkKnownBroken = false;
                 continue;
             }
+            genuineHashes.put(seq, genuine.hash());
             if (!genuine.selfOk()) {
                 findings.add(new Finding(Kind.MODIFIED, instance, seq, genuine.stored().position(), "content does not match its hash"));
             } else if (prevHash != null && !genuine.node().get(HashChain.PREV).asText().equals(prevHash) && !linkKnownBroken) {
@@ -157,14 +223,27 @@ public final class ChainVerifier {
                         "rewritten and re-hashed: seq " + seq + " points at a different hash"));
             }
             if ("checkpoint".equals(genuine.node().path("kind").asText()) && genuine.selfOk()) {
+                newestCheckpoint = genuine;
+                if (genuine.node().path("anchor").isObject()) {
+                    anchors.add(genuine);
+                }
                 String sig = genuine.node().path(HashChain.SIG).asText("");
+                String keyId = genuine.node().path("key_id").asText("");
                 if (sig.isEmpty()) {
                     findings.add(new Finding(Kind.UNSIGNED_CHECKPOINT, instance, seq, genuine.stored().position(),
                             "checkpoint has no signature (signing failed at the runner, see pam_audit_checkpoints_unsigned; or it was removed)"));
-                } else if (publicKey.isPresent()) {
-                    if (CheckpointSigner.verify(publicKey.get(), genuine.hash(), sig)) {
+                } else if (!options.keys().isEmpty()) {
+                    List<PublicKey> candidates = keyId.isEmpty() ? options.keys()
+                            : Optional.ofNullable(keysById.get(keyId)).map(List::of).orElse(List.of());
+                    if (candidates.isEmpty()) {
+                        unknownKey = true;
+                        notes.add("instance " + instance + ": checkpoint seq " + seq + " is signed with key " + keyId
+                                + ", which is not among the given public keys: not verified");
+                    } else if (candidates.stream().anyMatch(k -> CheckpointSigner.verify(k, genuine.hash(), sig))) {
                         lastSigned = seq;
+                        anyKnownKey = true;
                     } else {
+                        anyKnownKey = true;
                         findings.add(new Finding(Kind.BAD_SIGNATURE, instance, seq, genuine.stored().position(),
                                 "checkpoint signature does not verify with the given public key"));
                     }
@@ -175,13 +254,127 @@ public final class ChainVerifier {
             linkKnownBroken = false;
         }
         long last = bySeq.lastKey();
-        if (publicKey.isPresent() && last > lastSigned) {
-            notes.add("instance " + instance + ": seq " + (lastSigned + 1) + ".." + last
-                    + " are after the last signed checkpoint (a truncation there would not be detectable)");
-        } else if (publicKey.isEmpty()) {
-            notes.add("instance " + instance + ": checkpoint signatures not checked (no public key given)");
+        checkAnchors(instance, anchors, genuineHashes, findings, notes);
+        checkTail(instance, bySeq, newestCheckpoint, findings);
+        if (expectedHead != null) {
+            checkExpectedHead(instance, expectedHead, last, genuineHashes, findings);
         }
-        return new InstanceSummary(instance, stored.size(), first, last, lastSigned);
+        boolean verified = anyKnownKey && !unknownKey;
+        if (!options.keys().isEmpty() && last > lastSigned) {
+            notes.add("instance " + instance + ": seq " + (lastSigned + 1) + ".." + last
+                    + " are after the last signed checkpoint (covered once the runner checkpoints them, within its interval)");
+        }
+        if (!options.keys().isEmpty() && !anyKnownKey && !unknownKey) {
+            notes.add("instance " + instance + ": no signed checkpoint: not verified");
+        }
+        return new InstanceSummary(instance, stored.size(), first, last, lastSigned, verified);
+    }
+
+    /**
+     * Entries missing before an instance's first stored one: retention, unless retention cannot
+     * have removed them (nothing is ever trimmed, the store is below its length limit, or they
+     * became durable after the age limit and after the oldest entry still stored).
+     */
+    private void missingHead(String instance, long first, Parsed firstEntry, List<Finding> findings, List<String> notes) {
+        String range = first == 2 ? "seq 1" : "seq 1.." + (first - 1);
+        if (options.expectCompleteHead()) {
+            findings.add(new Finding(Kind.DELETED, instance, 1, null, range + " missing before the first stored entry"));
+            return;
+        }
+        JsonNode anchor = firstEntry == null ? null : firstEntry.node().path("anchor");
+        long prevAt = anchor != null && anchor.path("prev_at").canConvertToLong() ? anchor.path("prev_at").asLong() : -1;
+        Retention r = options.retention();
+        boolean byLength = r.lengthLimitReached();
+        boolean byAge = !r.maxAge().isZero()
+                && (prevAt < 0 || prevAt < options.clock().millis() - r.maxAge().toMillis() + SKEW.toMillis());
+        if (!byLength && !byAge) {
+            findings.add(new Finding(Kind.DELETED, instance, 1, null, range + " missing before the first stored entry, and "
+                    + "retention cannot have removed them (the store is below its length limit"
+                    + (r.maxAge().isZero() ? ", no age limit)" : ", and they are younger than the age limit)")));
+            return;
+        }
+        notes.add("instance " + instance + ": " + range
+                + " not stored (trimmed by retention, or deleted: use --complete to treat as deletion)");
+    }
+
+    /** An anchor (a lifetime's first entry) names what it linked to; a re-anchoring on the store is reported. */
+    private void checkAnchors(String instance, List<Parsed> anchors, Map<Long, String> genuineHashes, List<Finding> findings,
+                              List<String> notes) {
+        for (Parsed a : anchors) {
+            JsonNode anchor = a.node().get("anchor");
+            String source = anchor.path("source").asText("");
+            if (source.equals("store")) {
+                notes.add("instance " + instance + ": re-anchored at seq " + a.seq() + " (" + a.node().path("ts").asText()
+                        + ") on the store's newest entry, because the runner's local chain head was missing (a fresh disk): "
+                        + "a cut of this instance's entries before seq " + a.seq() + " made before then is not detectable");
+            }
+            if (anchor.path("local_seq").canConvertToLong()) {
+                long ls = anchor.get("local_seq").asLong();
+                String have = genuineHashes.get(ls);
+                if (have != null && !have.equals(anchor.path("local_hash").asText())) {
+                    findings.add(new Finding(Kind.MODIFIED, instance, ls, null, "the runner's local chain head at its restart (seq "
+                            + a.seq() + ") names a different entry at this sequence number"));
+                }
+            }
+        }
+    }
+
+    /** Entries the newest checkpoint does not cover, stored long enough ago that one should have followed. */
+    private void checkTail(String instance, TreeMap<Long, List<Parsed>> bySeq, Parsed newestCheckpoint, List<Finding> findings) {
+        long covered = newestCheckpoint == null ? 0 : newestCheckpoint.seq();
+        var after = bySeq.tailMap(covered, false);
+        if (after.isEmpty()) {
+            return;
+        }
+        Parsed oldest = after.firstEntry().getValue().get(0);
+        Optional<Instant> at = storedAt(oldest.stored(), oldest.node());
+        if (at.isEmpty()) {
+            return;
+        }
+        Duration interval = newestCheckpoint != null && newestCheckpoint.node().path("interval_ms").canConvertToLong()
+                ? Duration.ofMillis(newestCheckpoint.node().get("interval_ms").asLong()) : options.defaultInterval();
+        Duration age = Duration.between(at.get(), options.clock().instant());
+        if (age.compareTo(interval.multipliedBy(2)) > 0) {
+            findings.add(new Finding(Kind.POSSIBLE_TRUNCATION, instance, oldest.seq(), oldest.stored().position(),
+                    "seq " + oldest.seq() + ".." + after.lastKey() + " are not covered by a checkpoint " + age.toSeconds()
+                            + " s after being stored (the runner checkpoints within " + interval.toMillis() + " ms): the "
+                            + "checkpoint after them may have been cut; or the runner died and was not restarted, or cannot reach "
+                            + "the store since (pam_audit_store_up)"));
+        }
+    }
+
+    private static void checkExpectedHead(String instance, ChainHead h, long last, Map<Long, String> genuineHashes, List<Finding> findings) {
+        if (last < h.seq()) {
+            findings.add(new Finding(Kind.DELETED, instance, last + 1, null, "seq " + (last + 1) + ".." + h.seq()
+                    + " were stored by the runner writing this instance and are no longer in the store"));
+            return;
+        }
+        String have = genuineHashes.get(h.seq());
+        if (have != null && !have.equals(h.hash())) {
+            findings.add(new Finding(Kind.MODIFIED, instance, h.seq(), null,
+                    "the runner writing this instance stored a different entry at this sequence number"));
+        }
+    }
+
+    /** When an entry was stored: a Redis stream id's time, else the entry's own time fields. */
+    static Optional<Instant> storedAt(StoredEntry e, JsonNode node) {
+        if (e.position() != null) {
+            Matcher m = STREAM_ID.matcher(e.position());
+            if (m.matches()) {
+                return Optional.of(Instant.ofEpochMilli(Long.parseLong(m.group(1))));
+            }
+        }
+        try {
+            JsonNode n = node != null ? node : CanonicalJson.parse(e.json());
+            for (String f : new String[] {"ts", "end", "start"}) {
+                if (n.path(f).isTextual()) {
+                    return Optional.of(Instant.parse(n.get(f).asText()));
+                }
+            }
+        } catch (Exception ex) {
+            // no usable time
+        }
+        return Optional.empty();
     }
 
     /** The candidate the chain links to: self-consistent, pointing at {@code prevHash}, pointed at by the next seq. */

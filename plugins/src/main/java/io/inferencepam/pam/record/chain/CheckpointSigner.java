@@ -11,17 +11,46 @@ import java.security.Signature;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
+import java.util.Optional;
 
 /**
  * Ed25519 (JDK provider) signatures over checkpoint hashes. The private key is the runner setting
- * {@code PAM_AUDIT_SIGNING_KEY} (PKCS#8, base64); verifiers pin the public key (X.509
- * SubjectPublicKeyInfo, base64), which {@code pamctl audit keygen} prints next to the private key.
+ * {@code PAM_AUDIT_SIGNING_KEY} (PKCS#8, base64) or the key pair the runner generated
+ * ({@link SigningKeys}); verifiers pin the public key (X.509 SubjectPublicKeyInfo, base64). When
+ * the public key is known, checkpoints name it by {@link #keyId}, so a verifier given the keys
+ * of several runners knows which one to use.
  */
 public final class CheckpointSigner {
     private final PrivateKey key;
+    private final Optional<String> keyId;
+
+    private CheckpointSigner(PrivateKey key, Optional<String> keyId) {
+        this.key = key;
+        this.keyId = keyId;
+    }
 
     private CheckpointSigner(PrivateKey key) {
-        this.key = key;
+        this(key, Optional.empty());
+    }
+
+    /** This signer, naming {@code publicKey} (which must be its own: see {@link #matches}) in checkpoints. */
+    public CheckpointSigner withPublicKey(PublicKey publicKey) {
+        return new CheckpointSigner(key, Optional.of(keyId(publicKey)));
+    }
+
+    /** The id of this signer's public key, when known. */
+    public Optional<String> keyId() {
+        return keyId;
+    }
+
+    /** Whether {@code publicKey} verifies this signer's signatures. */
+    public boolean matches(PublicKey publicKey) {
+        String probe = HashChain.sha256Hex("pam-record key check");
+        try {
+            return verify(publicKey, probe, sign(probe));
+        } catch (IllegalStateException e) {
+            return false;
+        }
     }
 
     /** @throws IllegalArgumentException naming the setting, never echoing the key material */

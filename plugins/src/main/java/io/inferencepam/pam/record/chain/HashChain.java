@@ -11,7 +11,8 @@ import java.util.HexFormat;
  * The hash chain of one runner instance. Each entry carries {@code instance}, {@code seq}
  * (1, 2, 3, … with no gaps), {@code prev} (the previous entry's hash; 64 zeros for seq 1) and
  * {@code hash} = hex SHA-256 of the canonical JSON of the entry without {@code hash} and
- * {@code sig}. Not thread-safe: one writer thread owns it.
+ * {@code sig}. One chain per instance across the runner's lifetimes: a restart goes on from the
+ * last entry the previous lifetime made durable. Not thread-safe: one writer thread owns it.
  */
 public final class HashChain {
     public static final String GENESIS = "0".repeat(64);
@@ -29,6 +30,13 @@ public final class HashChain {
 
     public HashChain(String instance) {
         this.instance = instance;
+    }
+
+    /** A chain that goes on after entry {@code seq} with hash {@code lastHash} (a previous lifetime's last entry). */
+    public HashChain(String instance, long seq, String lastHash) {
+        this.instance = instance;
+        this.seq = seq;
+        this.last = lastHash;
     }
 
     public String instance() {

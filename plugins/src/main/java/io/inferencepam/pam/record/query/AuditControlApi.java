@@ -5,12 +5,16 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.record.RecordService;
 import io.inferencepam.pam.record.chain.CanonicalJson;
+import io.inferencepam.pam.record.chain.ChainHead;
 import io.inferencepam.pam.record.chain.ChainVerifier;
 import io.inferencepam.pam.record.chain.CheckpointSigner;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.ControlApi;
 import java.io.StringWriter;
 import java.security.PublicKey;
+import java.time.Clock;
+import java.util.Base64;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -24,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * GET /v1/audit/records?principal=&amp;model=&amp;route=&amp;decision=&amp;from=&amp;to=&amp;limit=   search (default limit 100)
  * GET /v1/audit/records/{id}                                              one record
  * GET /v1/audit/export?format=jsonl[&amp;filters]                              JSON lines as stored
- * GET /v1/audit/verify[?complete=true]                                    chain check (key: PAM_AUDIT_VERIFY_KEY)
+ * GET /v1/audit/verify[?complete=true]                                    chain check (keys: this runner's, PAM_AUDIT_VERIFY_KEY)
+ * GET /v1/audit/key                                                       this runner's checkpoint public key
  * GET /v1/audit/status                                                    writer counters
  * </pre>
  * Handlers run on the runtime's blocking pool (they scan the store).
@@ -62,20 +67,33 @@ public final class AuditControlApi {
         }));
         api.route("GET", "/v1/audit/verify", r -> run(() -> {
             RecordService svc = service.call();
-            Optional<PublicKey> key;
-            try {
-                key = svc.settings().verifyKey().map(CheckpointSigner::publicKeyFromBase64);
-            } catch (IllegalArgumentException e) { // the runner's setting, not the caller's request
-                return ControlApi.Response.error(500, "verify_key_invalid", "PAM_AUDIT_VERIFY_KEY is not a base64 X.509 Ed25519 public key");
+            // This runner's own stored head, taken before the scan: the store must still hold it
+            // (a cut of the live chain's tail, or of all of it, shows here at once).
+            List<ChainHead> heads = svc.storedHead().map(List::of).orElse(List.of());
+            ChainVerifier.Options o = new ChainVerifier.Options(svc.verificationKeys(), Boolean.parseBoolean(r.queryParam("complete", "false")),
+                    svc.sink().retention(), heads, Clock.systemUTC(), svc.settings().checkpointInterval());
+            ChainVerifier.Report rep = new AuditQuery(svc.sink()).verify(o);
+            return ControlApi.Response.json(rep.clean() && rep.verified() ? 200 : 409, reportJson(rep).toString());
+        }));
+        api.route("GET", "/v1/audit/key", r -> run(() -> {
+            RecordService svc = service.call();
+            Optional<PublicKey> key = svc.publicKey();
+            if (key.isEmpty()) {
+                return ControlApi.Response.error(404, "public_key_unknown",
+                        "PAM_AUDIT_SIGNING_KEY is set and no PAM_AUDIT_VERIFY_KEY matches it");
             }
-            ChainVerifier.Report rep = new AuditQuery(svc.sink()).verify(key, Boolean.parseBoolean(r.queryParam("complete", "false")));
-            return ControlApi.Response.json(rep.clean() ? 200 : 409, reportJson(rep).toString());
+            ObjectNode o = CanonicalJson.MAPPER.createObjectNode();
+            o.put("instance", svc.writer().instance());
+            o.put("key_id", CheckpointSigner.keyId(key.get()));
+            o.put("public_key", Base64.getEncoder().encodeToString(key.get().getEncoded()));
+            return ControlApi.Response.json(200, o.toString());
         }));
         api.route("GET", "/v1/audit/status", r -> run(() -> {
             RecordService svc = service.call();
             var st = svc.writer().stats();
             ObjectNode o = CanonicalJson.MAPPER.createObjectNode();
             o.put("instance", svc.writer().instance());
+            o.put("key_id", svc.publicKey().map(CheckpointSigner::keyId).orElse(null));
             o.put("sink", svc.sink().kind());
             o.put("store_up", svc.writer().storeUp());
             o.put("submitted", st.submitted.get());
@@ -97,6 +115,8 @@ public final class AuditControlApi {
     public static ObjectNode reportJson(ChainVerifier.Report rep) {
         ObjectNode o = CanonicalJson.MAPPER.createObjectNode();
         o.put("clean", rep.clean());
+        o.put("verified", rep.verified());
+        o.put("status", !rep.clean() ? "tampered" : rep.verified() ? "ok" : "not_verified");
         o.put("entries", rep.entries());
         ArrayNode fs = o.putArray("findings");
         for (ChainVerifier.Finding f : rep.findings()) {
@@ -115,6 +135,7 @@ public final class AuditControlApi {
             x.put("first_seq", s.firstSeq());
             x.put("last_seq", s.lastSeq());
             x.put("last_signed_seq", s.lastSignedSeq());
+            x.put("verified", s.verified());
         }
         ArrayNode ns = o.putArray("notes");
         rep.notes().forEach(ns::add);

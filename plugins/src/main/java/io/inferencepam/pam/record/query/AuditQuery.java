@@ -72,13 +72,19 @@ public final class AuditQuery {
         return n[0];
     }
 
+    /** Verifies with one key (or none: nothing is then verified), this store's retention, no known heads. */
     public ChainVerifier.Report verify(Optional<PublicKey> key, boolean complete) throws Exception {
+        return verify(new ChainVerifier.Options(key.map(List::of).orElse(List.of()), complete, store.retention(), List.of(),
+                java.time.Clock.systemUTC(), java.time.Duration.ofMinutes(1)));
+    }
+
+    public ChainVerifier.Report verify(ChainVerifier.Options options) throws Exception {
         List<StoredEntry> entries = new ArrayList<>();
         store.scan(0, e -> {
             entries.add(e);
             return true;
         });
-        return new ChainVerifier(key, complete).verify(entries);
+        return new ChainVerifier(options).verify(entries);
     }
 
     private static JsonNode parse(StoredEntry e) {

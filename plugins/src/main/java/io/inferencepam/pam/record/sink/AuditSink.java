@@ -1,7 +1,10 @@
 package io.inferencepam.pam.record.sink;
 
+import io.inferencepam.pam.record.chain.CanonicalJson;
+import io.inferencepam.pam.record.chain.ChainVerifier;
 import io.inferencepam.pam.record.chain.StoredEntry;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Predicate;
 
 /**
@@ -28,6 +31,31 @@ public interface AuditSink extends AutoCloseable {
      * visitor returns false.
      */
     void scan(long fromEpochMillis, Predicate<StoredEntry> visitor) throws Exception;
+
+    /**
+     * The newest stored entry of {@code instance}, if any: where a runner whose local chain head
+     * is gone (a fresh disk) re-anchors its chain. This default reads everything.
+     */
+    default Optional<StoredEntry> newest(String instance) throws Exception {
+        StoredEntry[] last = new StoredEntry[1];
+        String field = "\"" + "instance" + "\":";
+        scan(0, e -> {
+            try {
+                if (e.json().contains(field) && instance.equals(CanonicalJson.parse(e.json()).path("instance").asText(null))) {
+                    last[0] = e;
+                }
+            } catch (java.io.IOException ex) {
+                // not an entry of this chain
+            }
+            return true;
+        });
+        return Optional.ofNullable(last[0]);
+    }
+
+    /** What this store's retention may have removed from its head (verify tells trimming from deletion by it). */
+    default ChainVerifier.Retention retention() throws Exception {
+        return ChainVerifier.Retention.UNKNOWN;
+    }
 
     @Override
     default void close() {

@@ -130,6 +130,13 @@ public final class JsonLinesFileSink implements AuditSink {
         return written.getOrDefault(instance, 0L);
     }
 
+    /** Rotation deletes the oldest files only when {@code maxFiles} is set. */
+    @Override
+    public io.inferencepam.pam.record.chain.ChainVerifier.Retention retention() {
+        return maxFiles > 0 ? io.inferencepam.pam.record.chain.ChainVerifier.Retention.UNKNOWN
+                : io.inferencepam.pam.record.chain.ChainVerifier.Retention.NONE;
+    }
+
     @Override
     public void scan(long fromEpochMillis, Predicate<StoredEntry> visitor) throws IOException {
         scanFiles(files(), visitor);

@@ -1,5 +1,6 @@
 package io.inferencepam.pam.record.sink;
 
+import io.inferencepam.pam.record.chain.ChainVerifier;
 import io.inferencepam.pam.record.chain.StoredEntry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -8,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Predicate;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.StreamEntryID;
@@ -102,6 +104,25 @@ public final class RedisStreamSink implements AuditSink {
 
     @Override
     public long highestSeq(String instance) {
+        return newestOf(instance).map(e -> Long.parseLong(e.getFields().get("s"))).orElse(0L);
+    }
+
+    @Override
+    public Optional<StoredEntry> newest(String instance) {
+        return newestOf(instance).map(e -> new StoredEntry(e.getID().toString(), e.getFields().getOrDefault("r", "")));
+    }
+
+    /**
+     * Trimming by MAXLEN keeps at least MAXLEN entries, so a stream shorter than that was never
+     * trimmed by length (an attacker who pads it to look trimmed adds entries verify reports).
+     */
+    @Override
+    public ChainVerifier.Retention retention() {
+        boolean full = maxLen > 0 && jedis.xlen(key) >= maxLen;
+        return new ChainVerifier.Retention(full, maxAge);
+    }
+
+    private Optional<StreamEntry> newestOf(String instance) {
         // The newest entry is almost always this instance's: look at it alone first, then widen.
         // A fixed page of 1000 moved megabytes per drain pass (entries are KBs) while spooling.
         String end = "+";
@@ -111,17 +132,17 @@ public final class RedisStreamSink implements AuditSink {
             List<StreamEntry> entries = jedis.xrevrange(key, end, "-", page);
             for (StreamEntry e : entries) {
                 if (instance.equals(e.getFields().get("i"))) {
-                    return Long.parseLong(e.getFields().get("s"));
+                    return Optional.of(e);
                 }
             }
             if (entries.size() < page) {
-                return 0;
+                return Optional.empty();
             }
             scanned += entries.size();
             end = "(" + entries.get(entries.size() - 1).getID();
             page = Math.min(PAGE, page * 10);
         }
-        return 0;
+        return Optional.empty();
     }
 
     @Override

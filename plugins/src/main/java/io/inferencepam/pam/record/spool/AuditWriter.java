@@ -3,6 +3,7 @@ package io.inferencepam.pam.record.spool;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.record.chain.CanonicalJson;
+import io.inferencepam.pam.record.chain.ChainHead;
 import io.inferencepam.pam.record.chain.CheckpointSigner;
 import io.inferencepam.pam.record.chain.HashChain;
 import io.inferencepam.pam.record.sink.AuditSink;
@@ -95,6 +96,8 @@ public final class AuditWriter implements AutoCloseable {
         boolean finished;
         /** Where the overflow lines linked into this batch end, or -1: committed once it is durable. */
         long overflowEnd = -1;
+        /** The chain head after this batch's last entry: reported to {@link #durableHeads} once the batch is durable. */
+        ChainHead head;
 
         Batch(List<ChainedEntry> entries) {
             this.entries = entries;
@@ -200,6 +203,17 @@ public final class AuditWriter implements AutoCloseable {
     /** Tests only: runs in submit() between its check of {@code running} and its offer, to put close() exactly there. */
     volatile Runnable beforeOffer;
 
+    /** Told which chain head is durable (stored, or spooled) after each batch: the local chain head file. */
+    @FunctionalInterface
+    public interface DurableHeads {
+        void durable(ChainHead head, boolean inStore) throws IOException;
+    }
+
+    /** Set before {@link #start}; never null. */
+    private DurableHeads durableHeads = (head, inStore) -> { };
+    /** Fields of the signed checkpoint that opens this lifetime's part of the chain (its anchor), until written. */
+    private ObjectNode opening;
+
     public AuditWriter(AuditSink sink, Spool spool, Spool overflow, HashChain chain, Optional<CheckpointSigner> signer,
                        Settings settings, Clock clock) {
         this(sink, spool, overflow, chain, signer, settings, clock, Runnable::run);
@@ -241,6 +255,21 @@ public final class AuditWriter implements AutoCloseable {
             store.start();
             serializer.start();
         }
+        return this;
+    }
+
+    /** Before {@link #start}: where durable chain heads are reported ({@link ChainHeadFile}). */
+    public AuditWriter onDurable(DurableHeads heads) {
+        this.durableHeads = heads;
+        return this;
+    }
+
+    /**
+     * Before {@link #start}: the writer's first entry is a signed checkpoint carrying these fields
+     * (the anchor that links this lifetime to the previous one, {@code ChainAnchor}), before any record.
+     */
+    public AuditWriter opensWith(ObjectNode fields) {
+        this.opening = fields.deepCopy();
         return this;
     }
 
@@ -709,7 +738,12 @@ public final class AuditWriter implements AutoCloseable {
         }
         try {
             List<ChainedEntry> last = new ArrayList<>(1);
-            maybeCheckpoint(last, true); // the final signed checkpoint covers everything linked
+            if (opening != null && signer.isPresent()) {
+                checkpoint(last, clock.millis(), opening); // closed before its first round: the anchor is the final checkpoint
+                opening = null;
+            } else {
+                maybeCheckpoint(last, true); // the final signed checkpoint covers everything linked
+            }
             if (!last.isEmpty()) {
                 handOff(last, 0, 0, -1);
             }
@@ -751,7 +785,11 @@ public final class AuditWriter implements AutoCloseable {
         if (!overflowPending.isEmpty()) {
             scheduleOverflowAppends(); // left by a bounded drain, with nobody submitting since
         }
-        List<ChainedEntry> linked = new ArrayList<>(taken.size() + 1);
+        List<ChainedEntry> linked = new ArrayList<>(taken.size() + 2);
+        if (opening != null && signer.isPresent()) {
+            checkpoint(linked, clock.millis(), opening); // the anchor: first, so it covers the previous lifetime's tail at once
+        }
+        opening = null;
         int failed = 0; // counted lost when the round is settled, unless close() took it over (it builds them again)
         for (Record r : taken) {
             ChainedEntry e = linkOrNull(r);
@@ -895,6 +933,7 @@ public final class AuditWriter implements AutoCloseable {
     private Batch handOff(List<ChainedEntry> linked, int records, int failed, long overflowEnd) throws InterruptedException {
         Batch b = new Batch(linked);
         b.overflowEnd = overflowEnd;
+        b.head = new ChainHead(chain.instance(), chain.seq(), chain.lastHash(), 0);
         batchesInFlight.incrementAndGet();
         synchronized (handoffLock) {
             while (!abandoned && handoff.size() >= HANDOFF_BATCHES) {
@@ -911,7 +950,9 @@ public final class AuditWriter implements AutoCloseable {
             }
             stats.lost.addAndGet(failed);
             if (abandoned) {
-                spoolOrCountLost(linked); // after what close() spooled: still chain order
+                if (spoolOrCountLost(linked)) { // after what close() spooled: still chain order
+                    reportDurable(b.head, false);
+                }
                 finish(b);
             } else {
                 handoff.addLast(b);
@@ -991,13 +1032,26 @@ public final class AuditWriter implements AutoCloseable {
         long now = clock.millis();
         boolean due = force || chain.seq() - lastCheckpointSeq >= settings.checkpointEvery()
                 || now - lastCheckpointAt >= settings.checkpointInterval().toMillis();
-        if (!due) {
-            return;
+        if (due) {
+            checkpoint(linked, now, null);
         }
+    }
+
+    /**
+     * Links and signs a checkpoint. It carries the interval the writer promises ({@code interval_ms}:
+     * verify reports entries left uncovered for longer as a possible truncation) and the id of
+     * the signing key, plus {@code extra} fields (the anchor).
+     */
+    private void checkpoint(List<ChainedEntry> linked, long now, ObjectNode extra) {
         ObjectNode cp = CanonicalJson.MAPPER.createObjectNode();
+        if (extra != null) {
+            cp.setAll(extra);
+        }
         cp.put("kind", "checkpoint");
         cp.put("ts", java.time.Instant.ofEpochMilli(now).toString());
         cp.put("covers_seq", chain.seq());
+        cp.put("interval_ms", settings.checkpointInterval().toMillis());
+        signer.get().keyId().ifPresent(id -> cp.put("key_id", id));
         chain.link(cp);
         try {
             cp.put(HashChain.SIG, signer.get().sign(cp.get(HashChain.HASH).asText()));
@@ -1061,6 +1115,7 @@ public final class AuditWriter implements AutoCloseable {
                 try {
                     sink.write(linked);
                     stats.written.addAndGet(linked.size());
+                    reportDurable(b.head, true);
                     if (!storeUp) {
                         LOG.info("audit store ({}) back", sink.kind());
                         storeUp = true;
@@ -1072,8 +1127,8 @@ public final class AuditWriter implements AutoCloseable {
                 }
             }
             synchronized (handoffLock) {
-                if (!b.takenOver) { // else close() has spooled it already
-                    spoolOrCountLost(linked);
+                if (!b.takenOver && spoolOrCountLost(linked)) { // else close() has spooled it already
+                    reportDurable(b.head, false);
                 }
             }
         } finally {
@@ -1084,13 +1139,28 @@ public final class AuditWriter implements AutoCloseable {
         }
     }
 
-    private void spoolOrCountLost(List<ChainedEntry> linked) {
+    private boolean spoolOrCountLost(List<ChainedEntry> linked) {
         try {
             spool.append(lines(linked));
             stats.spooled.addAndGet(linked.size());
+            return true;
         } catch (IOException e) {
             stats.lost.addAndGet(linked.size());
             LOG.error("{} audit entries lost: store down and spool refused them ({})", linked.size(), e.getClass().getSimpleName());
+            return false;
+        }
+    }
+
+    /** The chain head up to which entries are durable; a failure to record it never stops the writer. */
+    private void reportDurable(ChainHead head, boolean inStore) {
+        if (head == null || head.seq() == 0) {
+            return;
+        }
+        try {
+            durableHeads.durable(new ChainHead(head.instance(), head.seq(), head.hash(), clock.millis()), inStore);
+        } catch (IOException | RuntimeException e) {
+            LOG.error("audit chain head could not be recorded locally ({}): the next start re-anchors on the store",
+                    e.getClass().getSimpleName());
         }
     }
 
@@ -1130,6 +1200,7 @@ public final class AuditWriter implements AutoCloseable {
             return;
         }
         Map<String, Long> stored = new HashMap<>();
+        ChainHead drainedHead = null;
         try {
             while (spool.hasPending() && !abandoned) {
                 Spool.Batch b = spool.read(settings.batchSize());
@@ -1147,8 +1218,12 @@ public final class AuditWriter implements AutoCloseable {
                         continue;
                     }
                     toWrite.add(new ChainedEntry(inst, seq, line));
+                    if (inst.equals(chain.instance())) {
+                        drainedHead = new ChainHead(inst, seq, n.path(HashChain.HASH).asText(), 0);
+                    }
                 }
                 sink.write(toWrite);
+                reportDurable(drainedHead, true);
                 for (ChainedEntry e : toWrite) {
                     stored.merge(e.instance(), e.seq(), Math::max); // a line spooled twice is written once
                 }
@@ -1298,8 +1373,8 @@ public final class AuditWriter implements AutoCloseable {
             handoff.clear();
             List<ChainedEntry> all = new ArrayList<>();
             rest.forEach(b -> all.addAll(b.entries));
-            if (!all.isEmpty()) {
-                spoolOrCountLost(all);
+            if (!all.isEmpty() && spoolOrCountLost(all)) {
+                reportDurable(rest.get(rest.size() - 1).head, false);
             }
             rest.forEach(this::finish);
             handoffLock.notifyAll();
