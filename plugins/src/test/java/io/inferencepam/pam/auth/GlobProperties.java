@@ -136,6 +136,23 @@ class GlobProperties {
         }
     }
 
+    @Property(tries = 300)
+    void longDoubleStarPatternsMatchLikeTheReference(@ForAll("patterns") String a, @ForAll("patterns") String b,
+                                                     @ForAll("names") String name) {
+        // patterns of 64 characters and more take the array-based simulation instead of the bit set
+        String pattern = a + "**" + "x".repeat(64) + b;
+        String text = name + "x".repeat(64) + name;
+        assertThat(new Glob(pattern).matches(text)).as("%s vs %s", pattern, text).isEqualTo(reference(pattern, text, false));
+    }
+
+    @Example
+    void hostileNamesWithSeparatorsStayLinear() {
+        // no backtracking: these complete in pattern-length steps per character
+        assertThat(new Glob("**a**a**a**a**a**a**b").matches("a/".repeat(50_000))).isFalse();
+        assertThat(new Glob("*a*a*a*a*a*a*b").matches("a:".repeat(50_000))).isFalse();
+        assertThat(new Glob("**a" + "*a".repeat(40) + "**b").matches("a@".repeat(20_000))).isFalse();
+    }
+
     @Example
     void starInTheNameDoesNotEscapeADenyPattern() {
         assertThat(new Glob("secret-*").matches("secret-*x")).isTrue();
