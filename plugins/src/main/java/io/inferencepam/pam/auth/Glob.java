@@ -38,9 +38,11 @@ public record Glob(String pattern) {
         if (runEnd(0) == pattern.length()) {
             return true; // "**" (or more stars) alone: every model
         }
-        if (pattern.length() < Long.SIZE) {
-            return matchesWithBits(text);
-        }
+        return pattern.length() < Long.SIZE ? matchesWithBits(text) : matchesWithArrays(text);
+    }
+
+    /** {@link #matches} for {@code **} patterns of 64 characters or more: the set of positions as arrays. */
+    private boolean matchesWithArrays(String text) {
         int m = pattern.length();
         boolean[] cur = new boolean[m + 1];
         boolean[] next = new boolean[m + 1];
