@@ -34,9 +34,23 @@ public record EntitlementRule(String id, Set<String> groups, Set<String> subject
         return false;
     }
 
-    static boolean anyMatches(List<Glob> globs, String model) {
-        for (Glob g : globs) {
+    /** An allow pattern matches the model, {@code *} staying within a segment ({@link Glob#matches}). */
+    boolean allows(String model) {
+        for (Glob g : allow) {
             if (g.matches(model)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A deny pattern matches the model, every {@code *} crossing segments ({@link Glob#matchesAcrossSegments}):
+     * a deny covers at least what it covered before {@code *} stopped at separators.
+     */
+    boolean denies(String model) {
+        for (Glob g : deny) {
+            if (g.matchesAcrossSegments(model)) {
                 return true;
             }
         }

@@ -23,10 +23,10 @@ public final class Entitlements {
             if (!r.appliesTo(principal)) {
                 continue;
             }
-            if (EntitlementRule.anyMatches(r.deny(), model)) {
+            if (r.denies(model)) {
                 return new Verdict(false, r.id());
             }
-            if (allowedBy == null && EntitlementRule.anyMatches(r.allow(), model)) {
+            if (allowedBy == null && r.allows(model)) {
                 allowedBy = r.id();
             }
         }

@@ -66,7 +66,8 @@ final class OllamaNames {
      * An entitlement pattern in the same canonical form, so it matches the names {@link #canonical}
      * yields: default registry/namespace prefixes removed, lower case, and {@code :latest} appended
      * when the last part names no tag and has no {@code *} that could stand for one
-     * ({@code llama3} → {@code llama3:latest}; {@code llama3:*} and {@code llama3*} keep every tag).
+     * ({@code llama3} → {@code llama3:latest}; {@code llama3:*} keeps every tag, {@code llama3*} becomes
+     * {@code llama3*:*} because {@code *} stops at the tag's {@code :}).
      *
      * @throws IllegalArgumentException for a pattern that has no faithful canonical form
      */
@@ -96,6 +97,10 @@ final class OllamaNames {
         String last = p.substring(p.lastIndexOf('/') + 1);
         if (last.indexOf(':') < 0 && last.indexOf('*') < 0) {
             p = p + ":" + DEFAULT_TAG;
+        } else if (last.indexOf(':') < 0 && !last.endsWith("**")) {
+            // a single * stops at ':' (Glob), and every canonical name has a tag: "llama3*" keeps
+            // meaning "llama3… with any tag" as "llama3*:*" instead of matching nothing
+            p = p + ":*";
         }
         return p;
     }

@@ -48,7 +48,7 @@ final class PamAuthPlugin implements Plugin {
         this.entitlements = entitlements;
         this.credentials = credentials;
         this.metrics = metrics;
-        Set<String> vars = new LinkedHashSet<>(List.of(AUTHZ_VAR, "request_uri", "http_content_type"));
+        Set<String> vars = new LinkedHashSet<>(List.of(AUTHZ_VAR, "request_uri", "http_content_type", TokenCarriers.COOKIE_VAR));
         conf.modelHeaders().forEach(h -> vars.add(AuthConf.headerVar(h)));
         Requirements r = new Requirements(vars, false, false);
         this.requirements = resolver.needsBody() ? r.withRequestBody() : r;
@@ -68,6 +68,10 @@ final class PamAuthPlugin implements Plugin {
     public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext ctx) {
         CallFacts facts = CallFacts.of(ctx);
         Optional<String> token = bearer(request.var(AUTHZ_VAR));
+        Optional<TokenCarriers.Place> elsewhere = TokenCarriers.find(request.args(), request.var(TokenCarriers.COOKIE_VAR));
+        if (elsewhere.isPresent() && (token.isPresent() || elsewhere.get() == TokenCarriers.Place.QUERY)) {
+            return oneTokenMethod(facts, elsewhere.get(), token.isPresent());
+        }
         if (token.isEmpty()) {
             return deny(facts, "token:missing", "invalid_token",
                     Stop.openAiError(401, "invalid_request_error", "invalid_token",
@@ -170,6 +174,27 @@ final class PamAuthPlugin implements Plugin {
             metrics.outcome("allow");
             return new RequestDecision.Proceed(rw.build());
         });
+    }
+
+    /**
+     * RFC 6750 §3.1 {@code invalid_request}: the token also (or only) travels in the query or a cookie.
+     * Checked before any signature work; the request never reaches the model server.
+     */
+    private CompletionStage<RequestDecision> oneTokenMethod(CallFacts facts, TokenCarriers.Place where, boolean header) {
+        String message;
+        if (!header) {
+            message = "Access tokens are not accepted in the URL query (URLs end up in logs): send the token only in the "
+                    + "Authorization header as `Bearer <token>`, and treat the token that was in the URL as exposed.";
+        } else if (where == TokenCarriers.Place.QUERY) {
+            message = "The request carries an access token in the Authorization header and in the URL query: "
+                    + "send it only in the Authorization header.";
+        } else {
+            message = "The request carries an access token in the Authorization header and in a cookie: "
+                    + "send it only in the Authorization header.";
+        }
+        return deny(facts, header ? "token:multiple-methods" : "token:in-query", "invalid_request",
+                Stop.openAiError(400, "invalid_request_error", "invalid_request", message,
+                        "WWW-Authenticate", REALM + ", error=\"invalid_request\""));
     }
 
     private static Stop credentialUnavailable() {

@@ -1,6 +1,8 @@
 package io.inferencepam.pam.auth;
 
+import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.crypto.impl.ECDSA;
 import java.security.GeneralSecurityException;
 import java.security.PublicKey;
 import java.security.Signature;
@@ -33,7 +35,17 @@ final class SignatureCheck {
     private final PublicKey key;
     private final Map<JWSAlgorithm, ThreadLocal<Signature>> perAlg;
 
+    /** Where {@link Signature}s come from: the JCA, or in tests a wrapper that counts what reaches it. */
+    @FunctionalInterface
+    interface Jca {
+        Signature signature(String name) throws GeneralSecurityException;
+    }
+
     SignatureCheck(PublicKey key, Set<JWSAlgorithm> algorithms) throws GeneralSecurityException {
+        this(key, algorithms, Signature::getInstance);
+    }
+
+    SignatureCheck(PublicKey key, Set<JWSAlgorithm> algorithms, Jca jca) throws GeneralSecurityException {
         this.key = key;
         java.util.HashMap<JWSAlgorithm, ThreadLocal<Signature>> m = new java.util.HashMap<>();
         for (JWSAlgorithm alg : algorithms) {
@@ -41,11 +53,11 @@ final class SignatureCheck {
             if (name == null) {
                 continue;
             }
-            Signature probe = newSignature(alg, name);
+            Signature probe = newSignature(jca, alg, name);
             probe.initVerify(key); // fails here, at JWKS load, if key and algorithm do not fit
             Supplier<Signature> s = () -> {
                 try {
-                    return newSignature(alg, name);
+                    return newSignature(jca, alg, name);
                 } catch (GeneralSecurityException e) {
                     throw new IllegalStateException(e);
                 }
@@ -64,8 +76,8 @@ final class SignatureCheck {
         return perAlg.keySet();
     }
 
-    private static Signature newSignature(JWSAlgorithm alg, String name) throws GeneralSecurityException {
-        Signature s = Signature.getInstance(name);
+    private static Signature newSignature(Jca jca, JWSAlgorithm alg, String name) throws GeneralSecurityException {
+        Signature s = jca.signature(name);
         if (name.equals("RSASSA-PSS")) {
             s.setParameter(pss(alg));
         }
@@ -82,13 +94,27 @@ final class SignatureCheck {
         return new PSSParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, 32, 1);
     }
 
+    /**
+     * r and s each in [1, n−1] for the algorithm's curve order n, checked before the JRE sees the
+     * signature: JREs 15–18 before the April 2022 updates accepted r = s = 0 for every message and
+     * key (CVE-2022-21449), and the images run a floating JRE tag. Nimbus' check, not ours.
+     */
+    private static boolean legalEcdsa(JWSAlgorithm alg, byte[] signature) {
+        try {
+            ECDSA.ensureLegalSignature(signature, alg);
+            return true;
+        } catch (JOSEException e) {
+            return false;
+        }
+    }
+
     boolean verify(JWSAlgorithm alg, byte[] signingInput, byte[] signature) {
         ThreadLocal<Signature> tl = perAlg.get(alg);
         if (tl == null) {
             return false;
         }
         Integer ecLength = EC_SIG_LENGTH.get(alg);
-        if (ecLength != null && signature.length != ecLength) {
+        if (ecLength != null && (signature.length != ecLength || !legalEcdsa(alg, signature))) {
             return false;
         }
         Signature s = tl.get();

@@ -152,8 +152,11 @@ public final class TokenVerifier {
             return invalid("algorithm", "The access token uses a signature algorithm that is not accepted.");
         }
         JWSAlgorithm alg = ALGORITHMS.get(algName);
-        if (header.containsKey("crit")) {
-            return invalid("malformed", "The access token has critical header parameters that are not supported.");
+        // No JWS extension is understood here, so none may change what was signed: any "crit" (RFC 7515
+        // §4.1.11) and "b64" in any form (RFC 7797: with false, other libraries sign the raw payload; a
+        // token carrying it without "crit" passed as an ordinary JWS on a real gateway).
+        if (header.containsKey("crit") || header.containsKey("b64")) {
+            return invalid("unsupported_header", "The access token uses JWS header parameters that are not supported.");
         }
         Object kidValue = header.get("kid");
         if (kidValue != null && !(kidValue instanceof String)) {

@@ -57,4 +57,31 @@ class EntitlementsTest {
         // linear time on a hostile name
         assertThat(new Glob("*a*a*a*a*a*a*a*b").matches("a".repeat(50_000))).isFalse();
     }
+
+    @Test
+    void anAllowStarDoesNotCrossNamespacesRegistriesOrTags() {
+        Principal analyst = p("u", List.of("analysts"), "");
+        assertThat(e.decide(analyst, "llama-3-x/gpt-4o").allowed()).isFalse();
+        assertThat(e.decide(analyst, "llama-3-8b.evil.com/library/gpt-4o").allowed()).isFalse();
+        assertThat(e.decide(analyst, "llama-3-8b:latest").allowed()).isFalse();
+        assertThat(e.decide(analyst, "llama-3-8b@sha256:0123").allowed()).isFalse();
+        assertThat(e.decide(analyst, "llama-3-8b").allowed()).isTrue();
+        // "*" alone is one segment: a Hugging Face org/name needs "**"
+        assertThat(e.decide(p("u", List.of("ml-engineers"), ""), "meta-llama/Llama-3.1-8B-Instruct").allowed()).isFalse();
+        Entitlements all = new Entitlements(List.of(rule("all", Set.of("g"), Set.of(), Set.of(), List.of("**", "org/*"), List.of())));
+        assertThat(all.decide(p("u", List.of("g"), ""), "meta-llama/Llama-3.1-8B-Instruct").allowed()).isTrue();
+        assertThat(all.decide(p("u", List.of("g"), ""), "a.example/ns/m:tag").allowed()).isTrue();
+    }
+
+    @Test
+    void aDenyStarStillCoversEverySegmentSoNoUpgradeOpensADeniedModel() {
+        Entitlements ents = new Entitlements(List.of(
+                rule("all", Set.of("g"), Set.of(), Set.of(), List.of("**"), List.of("secret-*", "llama-3-405b*", "x?y"))));
+        Principal u = p("u", List.of("g"), "");
+        for (String model : List.of("secret-x", "secret-x/y", "secret-x:latest", "secret-@sha256:1",
+                "llama-3-405b:latest", "llama-3-405b/gpt-4o", "x/y", "x:y")) {
+            assertThat(ents.decide(u, model)).as(model).isEqualTo(new Entitlements.Verdict(false, "all"));
+        }
+        assertThat(ents.decide(u, "public/secret-x").allowed()).isTrue();
+    }
 }

@@ -5,25 +5,44 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.regex.Pattern;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Assume;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
-/** Glob agrees with an obviously-correct (but backtracking) regex reference on short names. */
+/**
+ * Glob agrees with an obviously-correct (but backtracking) regex reference on short names, and a
+ * single {@code *} (or {@code ?}) never crosses a namespace separator ({@code / : @}); {@code **} does.
+ */
 class GlobProperties {
+    private static final String SEPARATORS = "/:@";
 
-    /** Reference: each literal run quoted, {@code *} → {@code .*}, {@code ?} → {@code .}, whole-string match. */
-    static boolean reference(String pattern, String text) {
+    /**
+     * Reference: each literal run quoted; {@code **} (any run of two or more stars) → {@code .*};
+     * {@code *} → {@code [^/:@]*}; {@code ?} → {@code [^/:@]}; whole-string match. With
+     * {@code acrossSegments}, every star run → {@code .*} and {@code ?} → {@code .} (the deny reading).
+     */
+    static boolean reference(String pattern, String text, boolean acrossSegments) {
         StringBuilder re = new StringBuilder();
         StringBuilder lit = new StringBuilder();
-        for (char c : pattern.toCharArray()) {
+        for (int i = 0; i < pattern.length(); i++) {
+            char c = pattern.charAt(i);
             if (c == '*' || c == '?') {
                 if (lit.length() > 0) {
                     re.append(Pattern.quote(lit.toString()));
                     lit.setLength(0);
                 }
-                re.append(c == '*' ? ".*" : ".");
+                if (c == '?') {
+                    re.append(acrossSegments ? "." : "[^/:@]");
+                } else {
+                    int j = i;
+                    while (j < pattern.length() && pattern.charAt(j) == '*') {
+                        j++;
+                    }
+                    re.append(acrossSegments || j - i >= 2 ? ".*" : "[^/:@]*");
+                    i = j - 1;
+                }
             } else {
                 lit.append(c);
             }
@@ -36,29 +55,129 @@ class GlobProperties {
 
     @Provide
     Arbitrary<String> patterns() {
-        // a small alphabet that includes the wildcards themselves, so names containing '*' and '?' are common
-        return Arbitraries.strings().withChars("ab*?-").ofMinLength(1).ofMaxLength(7);
+        // a small alphabet that includes the wildcards and the separators themselves
+        return Arbitraries.strings().withChars("ab*?-/:@").ofMinLength(1).ofMaxLength(8);
     }
 
     @Provide
     Arbitrary<String> names() {
-        return Arbitraries.strings().withChars("ab*?-").ofMinLength(0).ofMaxLength(9);
+        return Arbitraries.strings().withChars("ab*?-/:@").ofMinLength(0).ofMaxLength(10);
+    }
+
+    @Provide
+    Arbitrary<String> segmentPatterns() {
+        // no separator and no "**": a pattern that must stay inside one segment
+        return Arbitraries.strings().withChars("ab*?-").ofMinLength(1).ofMaxLength(6).filter(p -> !p.contains("**"));
+    }
+
+    @Provide
+    Arbitrary<String> segmentNames() {
+        return Arbitraries.strings().withChars("ab*?-").ofMinLength(0).ofMaxLength(8);
+    }
+
+    @Provide
+    Arbitrary<String> literals() {
+        return Arbitraries.strings().withChars("ab-./:@").ofMinLength(1).ofMaxLength(8);
     }
 
     @Property(tries = 5000)
     void globMatchesLikeTheReference(@ForAll("patterns") String pattern, @ForAll("names") String name) {
-        assertThat(new Glob(pattern).matches(name)).as("%s vs %s", pattern, name).isEqualTo(reference(pattern, name));
+        assertThat(new Glob(pattern).matches(name)).as("%s vs %s", pattern, name).isEqualTo(reference(pattern, name, false));
+    }
+
+    @Property(tries = 5000)
+    void acrossSegmentsMatchesLikeTheOldGlob(@ForAll("patterns") String pattern, @ForAll("names") String name) {
+        assertThat(new Glob(pattern).matchesAcrossSegments(name)).as("%s vs %s", pattern, name)
+                .isEqualTo(reference(pattern, name, true));
+    }
+
+    @Property(tries = 3000)
+    void aSingleStarNeverMatchesAcrossASeparator(@ForAll("segmentPatterns") String pattern, @ForAll("names") String name) {
+        // a pattern without separators and without ** only ever matches a name without separators
+        if (new Glob(pattern).matches(name)) {
+            assertThat(name.chars().noneMatch(ch -> SEPARATORS.indexOf(ch) >= 0)).as("%s matched %s", pattern, name).isTrue();
+        }
+    }
+
+    @Property(tries = 3000)
+    void segmentsMatchSegmentBySegment(@ForAll("segmentPatterns") String p1, @ForAll("segmentPatterns") String p2,
+                                       @ForAll("segmentNames") String n1, @ForAll("names") String n2, @ForAll("separator") char sep) {
+        // p1<sep>p2 matches n1<sep>n2 exactly when each half matches its own segment
+        boolean whole = new Glob(p1 + sep + p2).matches(n1 + sep + n2);
+        assertThat(whole).as("%s%s%s vs %s%s%s", p1, sep, p2, n1, sep, n2)
+                .isEqualTo(new Glob(p1).matches(n1) && new Glob(p2).matches(n2));
+    }
+
+    @Provide
+    Arbitrary<Character> separator() {
+        return Arbitraries.of('/', ':', '@');
+    }
+
+    @Property(tries = 3000)
+    void doubleStarCrossesSeparators(@ForAll("patterns") String pattern, @ForAll("names") String name) {
+        // turning every star run into ** gives exactly the old, separator-blind matching (? aside)
+        Assume.that(pattern.indexOf('?') < 0);
+        String doubled = pattern.replaceAll("\\*+", "**");
+        assertThat(new Glob(doubled).matches(name)).as("%s vs %s", doubled, name).isEqualTo(reference(pattern, name, true));
+    }
+
+    @Property(tries = 2000)
+    void literalPatternsMatchExactlyThemselves(@ForAll("literals") String literal, @ForAll("names") String name) {
+        assertThat(new Glob(literal).matches(name)).isEqualTo(literal.equals(name));
+        assertThat(new Glob(literal).matches(literal)).isTrue();
     }
 
     @Property(tries = 2000)
     void aPatternMatchesItselfWithWildcardsTakenLiterally(@ForAll("patterns") String pattern) {
         // a deny pattern always covers a model named exactly like the pattern
-        assertThat(new Glob(pattern).matches(pattern)).isTrue();
+        assertThat(new Glob(pattern).matchesAcrossSegments(pattern)).isTrue();
+        if (pattern.chars().noneMatch(ch -> ch == '?')) {
+            assertThat(new Glob(pattern).matches(pattern)).isTrue();
+        }
+    }
+
+    @Property(tries = 300)
+    void longDoubleStarPatternsMatchLikeTheReference(@ForAll("patterns") String a, @ForAll("patterns") String b,
+                                                     @ForAll("names") String name) {
+        // patterns of 64 characters and more take the array-based simulation instead of the bit set
+        String pattern = a + "**" + "x".repeat(64) + b;
+        String text = name + "x".repeat(64) + name;
+        assertThat(new Glob(pattern).matches(text)).as("%s vs %s", pattern, text).isEqualTo(reference(pattern, text, false));
+    }
+
+    @Example
+    void hostileNamesWithSeparatorsStayLinear() {
+        // no backtracking: these complete in pattern-length steps per character
+        assertThat(new Glob("**a**a**a**a**a**a**b").matches("a/".repeat(50_000))).isFalse();
+        assertThat(new Glob("*a*a*a*a*a*a*b").matches("a:".repeat(50_000))).isFalse();
+        assertThat(new Glob("**a" + "*a".repeat(40) + "**b").matches("a@".repeat(20_000))).isFalse();
     }
 
     @Example
     void starInTheNameDoesNotEscapeADenyPattern() {
         assertThat(new Glob("secret-*").matches("secret-*x")).isTrue();
         assertThat(new Glob("a*b").matches("a*xb")).isTrue();
+    }
+
+    @Example
+    void namespacesRegistriesAndTagsAreNotCrossedByOneStar() {
+        Glob llama = new Glob("llama-3-*");
+        assertThat(llama.matches("llama-3-8b")).isTrue();
+        assertThat(llama.matches("llama-3-x/gpt-4o")).isFalse();
+        assertThat(llama.matches("llama-3-8b.evil.com/library/gpt-4o")).isFalse();
+        assertThat(llama.matches("llama-3-8b:latest")).isFalse();
+        assertThat(llama.matches("llama-3-8b@sha256:abc")).isFalse();
+        assertThat(new Glob("llama3*").matches("llama3:8b")).isFalse();
+        assertThat(new Glob("llama3:*").matches("llama3:8b")).isTrue();
+        assertThat(new Glob("llama3**").matches("llama3:8b")).isTrue();
+        assertThat(new Glob("meta-llama/*").matches("meta-llama/Llama-3.1-8B-Instruct")).isTrue();
+        assertThat(new Glob("meta-llama/*").matches("meta-llama/x/y")).isFalse();
+        assertThat(new Glob("*").matches("meta-llama/Llama-3.1-8B-Instruct")).isFalse();
+        assertThat(new Glob("**").matches("meta-llama/Llama-3.1-8B-Instruct")).isTrue();
+        assertThat(new Glob("**").matches("")).isTrue();
+        assertThat(new Glob("*/*").matches("org/name")).isTrue();
+        assertThat(new Glob("llama?3").matches("llama/3")).isFalse();
+        // the deny reading keeps the old, broader meaning
+        assertThat(llama.matchesAcrossSegments("llama-3-x/gpt-4o")).isTrue();
     }
 }

@@ -73,10 +73,10 @@ class OllamaAuthTest {
         assertThat(OllamaNames.canonicalPattern("Library/Llama3")).isEqualTo("llama3:latest");
         assertThat(OllamaNames.canonicalPattern("llama3:*")).isEqualTo("llama3:*");
         assertThat(OllamaNames.canonicalPattern("registry.ollama.ai/library/llama3:*")).isEqualTo("llama3:*");
-        assertThat(OllamaNames.canonicalPattern("llama3*")).isEqualTo("llama3*");
+        assertThat(OllamaNames.canonicalPattern("llama3*")).isEqualTo("llama3*:*");
         assertThat(OllamaNames.canonicalPattern("llama?")).isEqualTo("llama?:latest");
-        assertThat(OllamaNames.canonicalPattern("*")).isEqualTo("*");
-        assertThat(OllamaNames.canonicalPattern("jmorgan/*")).isEqualTo("jmorgan/*");
+        assertThat(OllamaNames.canonicalPattern("*")).isEqualTo("*:*");
+        assertThat(OllamaNames.canonicalPattern("jmorgan/*")).isEqualTo("jmorgan/*:*");
         assertThatThrownBy(() -> OllamaNames.canonicalPattern("library/*")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> OllamaNames.canonicalPattern("registry.ollama.ai/*")).isInstanceOf(IllegalArgumentException.class);
     }

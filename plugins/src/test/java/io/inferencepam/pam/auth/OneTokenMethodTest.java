@@ -1,0 +1,124 @@
+package io.inferencepam.pam.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.inferencepam.pam.PamServices;
+import io.inferencepam.runner.spi.Header;
+import io.inferencepam.runner.spi.Plugin;
+import io.inferencepam.runner.spi.RequestDecision;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * RFC 6750 §2: a client uses one method to send its token. A token in the query (any spelling of
+ * {@code access_token}, or any JWT-shaped value) is refused whether or not the header carries one,
+ * so it never reaches the model server; a token cookie next to the header is refused too.
+ */
+class OneTokenMethodTest {
+    private TestIdp idp;
+    private TestEnv env;
+    private Plugin plugin;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        idp = new TestIdp();
+        env = new TestEnv();
+        String conf = "{\"issuer\":\"" + idp.issuer + "\",\"audiences\":[\"inference\"],"
+                + "\"entitlements\":[{\"id\":\"analysts\",\"groups\":[\"analysts\"],\"allow\":[\"llama-3-*\"]}]}";
+        plugin = new PamAuthFactory(new PamServices(env)).create(new ObjectMapper().readTree(conf));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        env.close();
+        idp.close();
+    }
+
+    static void assertInvalidRequest(RequestDecision d, String messagePart) {
+        assertThat(d).isInstanceOf(RequestDecision.Halt.class);
+        var stop = ((RequestDecision.Halt) d).stop();
+        assertThat(stop.status()).isEqualTo(400);
+        assertThat(stop.headers().first("WWW-Authenticate")).hasValueSatisfying(v -> assertThat(v).contains("error=\"invalid_request\""));
+        assertThat(stop.body().utf8()).contains("\"code\":\"invalid_request\"").contains("\"type\":\"invalid_request_error\"")
+                .contains(messagePart);
+    }
+
+    private Calls withArg(String token, String name, String value) {
+        Calls c = Calls.chat(token);
+        c.args.add(new Header(name, value));
+        return c;
+    }
+
+    private Calls withCookie(String token, String cookie) {
+        Calls c = Calls.chat(token);
+        c.vars.put("http_cookie", cookie);
+        return c;
+    }
+
+    @Test
+    void headerAndQueryTokenIs400() throws Exception {
+        String t = idp.token();
+        assertInvalidRequest(withArg(t, "access_token", t).run(plugin), "Authorization header");
+        // another, unverifiable value: refused before any signature work, just the same
+        assertInvalidRequest(withArg(t, "access_token", "x").run(plugin), "Authorization header");
+    }
+
+    @Test
+    void aQueryTokenAloneNeverAuthenticates() throws Exception {
+        String t = idp.token();
+        RequestDecision d = withArg(null, "access_token", t).run(plugin);
+        assertInvalidRequest(d, "query");
+        assertThat(withArg(null, "access_token", t).facts().principal()).isEmpty();
+    }
+
+    @Test
+    void spellingsOfTheNameThatSomeServerMightReadAsAccessTokenAreRefusedToo() throws Exception {
+        String t = idp.token();
+        // APISIX has already percent-decoded names (access%5Ftoken, access+token arrive decoded);
+        // case variants: Kelvin sign and long s fold to k and s; PHP turns ". [" and spaces into "_"
+        for (String name : List.of("ACCESS_TOKEN", "Access_Token", "acce\u017f\u017f_to\u212Aen", "access.token",
+                "access token", "access[token", "access_token[]", "access_token[x]", " access_token", "access_token ")) {
+            assertInvalidRequest(withArg(t, name, "x").run(plugin), "Authorization header");
+            assertInvalidRequest(withArg(null, name, t).run(plugin), "query");
+        }
+        // a bare flag and an empty value still name the method
+        assertInvalidRequest(withArg(t, "access_token", null).run(plugin), "Authorization header");
+        assertInvalidRequest(withArg(t, "access_token", "").run(plugin), "Authorization header");
+        // a token under another name is still a token in the URL
+        assertInvalidRequest(withArg(t, "token", t).run(plugin), "Authorization header");
+        assertInvalidRequest(withArg(t, "jwt", "Bearer " + t).run(plugin), "Authorization header");
+    }
+
+    @Test
+    void ordinaryArgsPass() throws Exception {
+        String t = idp.token();
+        for (String name : List.of("access_tokens", "xaccess_token", "stream", "api-version")) {
+            assertThat(withArg(t, name, "2024-06-01").run(plugin)).as(name).isInstanceOf(RequestDecision.Proceed.class);
+        }
+        assertThat(withArg(t, "note", "a.b.c").run(plugin)).isInstanceOf(RequestDecision.Proceed.class);
+    }
+
+    @Test
+    void headerAndTokenCookieIs400() throws Exception {
+        String t = idp.token();
+        assertInvalidRequest(withCookie(t, "access_token=" + t).run(plugin), "cookie");
+        assertInvalidRequest(withCookie(t, "theme=dark; Access_Token=x").run(plugin), "cookie");
+        assertInvalidRequest(withCookie(t, "theme=dark;access_token").run(plugin), "cookie");
+        // any cookie whose value is a JWT, whatever its name (Keycloak, oauth2-proxy, app sessions)
+        assertInvalidRequest(withCookie(t, "theme=dark; KEYCLOAK_IDENTITY=" + t).run(plugin), "cookie");
+        assertInvalidRequest(withCookie(t, "kc=\"" + t + "\"").run(plugin), "cookie");
+        assertInvalidRequest(withCookie(t, "a=b, id_token=" + t).run(plugin), "cookie");
+    }
+
+    @Test
+    void ordinaryCookiesPassAndACookieAloneIsNoCredential() throws Exception {
+        String t = idp.token();
+        assertThat(withCookie(t, "theme=dark; session=abc.def; lang=en").run(plugin)).isInstanceOf(RequestDecision.Proceed.class);
+        RequestDecision cookieOnly = withCookie(null, "access_token=" + t).run(plugin);
+        assertThat(cookieOnly).isInstanceOf(RequestDecision.Halt.class);
+        assertThat(((RequestDecision.Halt) cookieOnly).stop().status()).isEqualTo(401);
+    }
+}

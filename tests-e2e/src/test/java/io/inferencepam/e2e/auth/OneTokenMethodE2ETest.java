@@ -1,0 +1,131 @@
+package io.inferencepam.e2e.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.inferencepam.driver.ApisixDriver;
+import io.inferencepam.driver.ClientRequest;
+import io.inferencepam.driver.ConfEntry;
+import io.inferencepam.driver.EchoUpstream;
+import io.inferencepam.driver.GatewayResult;
+import io.inferencepam.driver.RouteConf;
+import io.inferencepam.e2e.support.RunnerProcess;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * RFC 6750 "one method" through the real runner, driven as APISIX drives it: query args arrive
+ * percent-decoded (R1), cookies through {@code http_cookie} even past the 100-header cap (R11). A
+ * token in the query or a token cookie next to the header is refused with 400 before any signature
+ * work, so the route's issuer does not even need to be reachable, and the upstream never sees the
+ * request. Controls on the same route show what the client gets otherwise (401 without a token,
+ * 503 with one, since the issuer here publishes no keys).
+ */
+class OneTokenMethodE2ETest {
+    static final String TOKEN = "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIn0.eyJzdWIiOiJ1In0.c2lnbmF0dXJl";
+    static RunnerProcess runner;
+    static EchoUpstream upstream;
+    static ApisixDriver driver;
+    static RouteConf route;
+
+    @BeforeAll
+    static void start() throws Exception {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        runner = RunnerProcess.start();
+        upstream = EchoUpstream.start();
+        driver = new ApisixDriver(runner.socket());
+        HttpClient http = HttpClient.newHttpClient();
+        URI ready = URI.create("http://127.0.0.1:" + runner.controlPort() + "/readyz");
+        for (int i = 0; i < 600; i++) {
+            try {
+                if (http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    break;
+                }
+            } catch (java.io.IOException notYet) {
+                // the control API listens just after the socket appears
+            }
+            Thread.sleep(50);
+        }
+        String conf = "{\"issuer\":\"http://127.0.0.1:" + closedPort + "/realms/none\",\"audiences\":[\"inference\"],"
+                + "\"entitlements\":[{\"id\":\"all\",\"groups\":[\"analysts\"],\"allow\":[\"**\"]}]}";
+        route = RouteConf.builder("one-token-method").preReq(new ConfEntry("pam-auth", conf)).build();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (driver != null) {
+            driver.close();
+        }
+        if (upstream != null) {
+            upstream.close();
+        }
+        if (runner != null) {
+            runner.close();
+        }
+    }
+
+    static GatewayResult call(String target, boolean header, Consumer<ClientRequest.Builder> more) {
+        ClientRequest.Builder b = ClientRequest.builder("POST", target).header("Host", "gw.test")
+                .header("Content-Type", "application/json").body("{\"model\":\"llama-3-8b\"}");
+        if (header) {
+            b.header("Authorization", "Bearer " + TOKEN);
+        }
+        more.accept(b);
+        return driver.call(route, b.build(), upstream);
+    }
+
+    static void assertRefused(GatewayResult r, String messagePart) {
+        assertThat(r.status()).as(r.toString()).isEqualTo(400);
+        assertThat(r.header("www-authenticate")).contains("error=\"invalid_request\"");
+        assertThat(r.bodyUtf8()).contains("\"code\":\"invalid_request\"").contains(messagePart).doesNotContain(TOKEN);
+        assertThat(r.upstreamRequests()).as("the upstream must not be called").isEmpty();
+    }
+
+    @Test
+    void aTokenInTheQueryNeverReachesTheUpstreamHoweverItIsSpelled() {
+        for (String query : List.of("access_token=" + TOKEN, "access%5Ftoken=x", "%61ccess_token=x", "ACCESS_TOKEN=x",
+                "Access_Token=x", "access+token=x", "access.token=x", "access_token%5B%5D=x", "access_token",
+                "access_token=", "stream=true&access_token=x&access_token=y", "id_token=" + TOKEN,
+                "t=Bearer%20" + TOKEN)) {
+            assertRefused(call("/v1/chat/completions?" + query, true, b -> { }), "Authorization header");
+            assertRefused(call("/v1/chat/completions?" + query, false, b -> { }), "query");
+        }
+    }
+
+    @Test
+    void aTokenCookieNextToTheHeaderIsRefusedEvenPastTheHundredHeaderCap() {
+        assertRefused(call("/v1/chat/completions", true, b -> b.header("Cookie", "access_token=" + TOKEN)), "cookie");
+        assertRefused(call("/v1/chat/completions", true, b -> b.header("Cookie", "theme=dark").header("Cookie", "KC=" + TOKEN)),
+                "cookie");
+        assertRefused(call("/v1/chat/completions", true, b -> {
+            for (int i = 0; i < 110; i++) {
+                b.header("X-Filler-" + i, "v");
+            }
+            b.header("Cookie", "Access_Token=x");
+        }), "cookie");
+    }
+
+    @Test
+    void controlsOnTheSameRoute() {
+        // no carrier and no token: the usual 401; a token in the header only: verified (no keys here: 503)
+        GatewayResult none = call("/v1/chat/completions?stream=true", false, b -> b.header("Cookie", "theme=dark"));
+        assertThat(none.status()).as(none.toString()).isEqualTo(401);
+        GatewayResult headerOnly = call("/v1/chat/completions?access_tokens=x&note=a.b.c", true, b -> b.header("Cookie", "theme=dark"));
+        assertThat(headerOnly.status()).as(headerOnly.toString()).isEqualTo(503);
+        assertThat(headerOnly.bodyUtf8()).contains("identity_provider_unavailable");
+        // a token cookie alone is no credential: 401, not 400
+        GatewayResult cookieOnly = call("/v1/chat/completions", false, b -> b.header("Cookie", "access_token=" + TOKEN));
+        assertThat(cookieOnly.status()).as(cookieOnly.toString()).isEqualTo(401);
+        assertThat(upstream.requests()).isEmpty();
+    }
+}
