@@ -10,6 +10,7 @@ import io.inferencepam.runner.spi.Plugin;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -35,7 +36,7 @@ class ConfStoreTest {
     }
 
     private static ConfBinding.FailClosed refused(ConfBinding.Refusal reason) {
-        return new ConfBinding.FailClosed("route#r#ext-plugin-post-resp#1", Phase.RESPONSE, reason);
+        return new ConfBinding.FailClosed(Optional.of(Phase.RESPONSE), reason);
     }
 
     @Test
@@ -86,9 +87,12 @@ class ConfStoreTest {
         store.put(pre);
         store.put(post);
         store.put(resp);
-        assertThat(store.get(pre.identity().token()).phase()).isEqualTo(Phase.REQUEST);
-        assertThat(store.get(post.identity().token()).phase()).isEqualTo(Phase.REQUEST);
-        assertThat(store.get(resp.identity().token()).phase()).isEqualTo(Phase.RESPONSE);
+        assertThat(store.get(pre.identity().token()).serves(Phase.REQUEST)).isTrue();
+        assertThat(store.get(pre.identity().token()).serves(Phase.RESPONSE)).isFalse();
+        assertThat(store.get(post.identity().token()).serves(Phase.REQUEST)).isTrue();
+        assertThat(store.get(post.identity().token()).serves(Phase.RESPONSE)).isFalse();
+        assertThat(store.get(resp.identity().token()).serves(Phase.RESPONSE)).isTrue();
+        assertThat(store.get(resp.identity().token()).serves(Phase.REQUEST)).isFalse();
     }
 
     @Test
