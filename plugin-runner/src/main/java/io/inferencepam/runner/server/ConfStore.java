@@ -34,8 +34,8 @@ import java.util.function.LongSupplier;
  * token refused for a passing reason): within a FIFO the oldest entry is the next to expire, so
  * trimming its head, under a lock on the (rare) insert and on {@link #size()} (the metrics
  * scrape), is the whole expiry policy. Over capacity the oldest entry goes, whatever its lifetime:
- * the newest tokens are the ones APISIX is using (every CONF_TOKEN_NOT_FOUND makes it prepare every
- * route again, leaving the older tokens dead), and a short-lived token is always about to be used —
+ * the newest tokens are the ones APISIX is using (every CONF_TOKEN_NOT_FOUND makes a worker prepare
+ * its routes again, leaving its older tokens dead), and a short-lived token is always about to be used —
  * evicting it before its call arrives would answer that call CONF_TOKEN_NOT_FOUND, and three
  * misses in a row make APISIX release the original body (R7b).
  *

@@ -165,8 +165,8 @@ class ConfStoreTest {
 
     @Test
     void aFailClosedTokenJustAnsweredOutlivesOlderTokensWhenTheStoreIsFull() {
-        // Full of tokens APISIX has long flushed (each CONF_TOKEN_NOT_FOUND makes it re-prepare every
-        // route). A post-resp PrepareConf past its deadline gets a short-lived fail-closed token; other
+        // Full of tokens APISIX has long flushed (each CONF_TOKEN_NOT_FOUND makes a worker re-prepare
+        // its routes). A post-resp PrepareConf past its deadline gets a short-lived fail-closed token; other
         // PrepareConfs arrive before APISIX sends the call that uses it. Evicting that newest token
         // first would answer the call CONF_TOKEN_NOT_FOUND, and three such misses in a row make
         // APISIX send the original, unmasked upstream body (R7b, P11).
