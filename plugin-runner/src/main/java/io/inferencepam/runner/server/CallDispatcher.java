@@ -11,6 +11,7 @@ import io.inferencepam.runner.spi.Headers;
 import io.inferencepam.runner.spi.HttpRequest;
 import io.inferencepam.runner.spi.HttpResponse;
 import io.inferencepam.runner.spi.OpenAiError;
+import io.inferencepam.runner.spi.Phase;
 import io.inferencepam.runner.spi.Plugin;
 import io.inferencepam.runner.spi.RequestDecision;
 import io.inferencepam.runner.spi.RequestOutcome;
@@ -251,6 +252,20 @@ public final class CallDispatcher {
             return reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING));
         }
         return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx))));
+    }
+
+    /**
+     * The answer to a call whose conf was refused at PrepareConf ({@link ConfBinding.FailClosed}):
+     * Stop 503 in the request phase, the safe 503 response in the response phase. The call ends
+     * here, so its exchange is closed, as after any response phase: no plugin of the refused conf
+     * will, and left open, each call of such a route would hold one until its idle time, pushing
+     * the live exchanges of other routes out of the bounded store. Called on the event loop (O(1)).
+     */
+    OutboundFrame refused(Phase phase, long id, Optional<String> requestId) {
+        requestId.filter(r -> !r.isEmpty()).ifPresent(exchanges::close);
+        boolean request = phase == Phase.REQUEST;
+        metrics.outcome(request ? "request" : "response", "conf_refused");
+        return request ? A6Encoder.requestStop(id, UNAVAILABLE) : safeError(id);
     }
 
     /**

@@ -2,31 +2,58 @@ package io.inferencepam.runner.server;
 
 import io.inferencepam.runner.conf.PreparedConf;
 import io.inferencepam.runner.spi.Phase;
+import io.inferencepam.runner.spi.Requirements;
+import java.util.Optional;
 
 /**
- * What a conf token stands for, and the one phase whose calls may use it (the PrepareConf key
- * names it): a call of the other phase is answered CONF_TOKEN_NOT_FOUND, as an unknown token is.
+ * What a conf token stands for, and which calls may use it: those of the phase its PrepareConf
+ * key names. A call of another phase is answered CONF_TOKEN_NOT_FOUND, as an unknown token is.
  */
 public sealed interface ConfBinding {
-    Phase phase();
+    /** Whether a call of {@code phase} may use the token. */
+    boolean serves(Phase phase);
+
+    /** What a call using the token asks APISIX before it is answered. */
+    Requirements needs(Phase phase);
 
     /** A validated conf: its calls run its plugins. */
     record Compiled(PreparedConf conf, Phase phase) implements ConfBinding {
+        @Override
+        public boolean serves(Phase p) {
+            return phase == p;
+        }
+
+        @Override
+        public Requirements needs(Phase p) {
+            return conf.needs(p);
+        }
     }
 
     /**
-     * A response-phase conf the runner could not prepare. APISIX has already called the upstream
-     * when it asks for it and would send the original body with status 503 on any RPC failure
-     * (conformance P11), so the PrepareConf gets a token anyway and each call using it gets the
-     * safe 503 response.
+     * A conf the runner could not prepare, for a key whose calls must not get RPC_ERROR: a
+     * response-phase key (APISIX has already called the upstream when it asks for it and would send
+     * the original body with status 503 on any RPC failure, conformance P11), or a key that names
+     * no phase, which might be one. Each call using it gets its phase's safe 503. It asks only for
+     * {@code request_id}, to close the call's exchange: no plugin will.
      *
-     * @param key the PrepareConf key (route, phase plugin, conf version), for logs
+     * @param phase the phase the key names; empty: the token serves calls of either phase
      */
-    record FailClosed(String key, Phase phase, Refusal reason) implements ConfBinding {
+    record FailClosed(Optional<Phase> phase, Refusal reason) implements ConfBinding {
+        private static final Requirements NEEDS = Requirements.vars(PreparedConf.REQUEST_ID_VAR);
+
+        @Override
+        public boolean serves(Phase p) {
+            return phase.isEmpty() || phase.get() == p;
+        }
+
+        @Override
+        public Requirements needs(Phase p) {
+            return NEEDS;
+        }
     }
 
     /** Why a PrepareConf was refused; {@link #label} is the metric label. */
-    public enum Refusal {
+    enum Refusal {
         /** The conf itself is wrong (unknown plugin, wrong phase, invalid value): lasting until the conf changes. */
         INVALID("invalid", false),
         /** Not prepared within the deadline (plugins still loading after a start, a plugin's create() hanging). */
@@ -35,7 +62,7 @@ public sealed interface ConfBinding {
         OVERLOADED("overloaded", true),
         /** Plugins failed to load, or compiling failed unexpectedly. */
         UNAVAILABLE("unavailable", true),
-        /** The key names no ext-plugin phase, so a token could not be bound to one. */
+        /** The key names no ext-plugin phase (not a key APISIX 3.18 sends): lasting, like the key. */
         UNBOUND_KEY("unbound_key", false);
 
         public final String label;

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * other, so the route answers the safe 503 until its conf changes (a new conf version is a new
  * key, prepared again); a token refused for a passing reason (deadline, full executor) lives only
  * {@link ConfStore#PASSING_REFUSAL_LIFETIME}, after which APISIX is told CONF_TOKEN_NOT_FOUND and
- * prepares again.
+ * prepares again. A key that names no phase (not one APISIX 3.18 sends) gets a fail-closed token
+ * serving either phase: RPC_ERROR would release the upstream body if it were a post-resp key.
  *
  * <p>Exactly one outcome is stored and answered: the compiled conf is bound in the final stage,
  * after the deadline, never by the compiling thread, so a conf compiled too late is dropped.
@@ -59,14 +60,12 @@ final class ConfPreparer {
     CompletableFuture<OutboundFrame> prepare(Inbound.PrepareConf prepare) {
         String key = prepare.key();
         Optional<Phase> phase = ConfCompiler.phaseOf(key);
-        if (phase.isEmpty()) {
-            // APISIX always names its phase plugin in the key; a token we cannot bind to a phase is refused.
-            metrics.rpc("prepare_conf", "invalid");
-            metrics.confRefused("unknown", ConfBinding.Refusal.UNBOUND_KEY.label);
-            LOG.error("PrepareConf {} refused: the key names no ext-plugin phase, so its token could not be bound to one", key);
-            return CompletableFuture.completedFuture(A6Encoder.error(ErrorCode.BAD_REQUEST));
-        }
         long token = confs.newToken();
+        if (phase.isEmpty()) {
+            // APISIX 3.18 always names its phase plugin in the key. A key that does not might be a
+            // post-resp one, where RPC_ERROR would release the upstream body: fail closed in both phases.
+            return CompletableFuture.completedFuture(refuse(key, phase, token, ConfBinding.Refusal.UNBOUND_KEY, List.of()));
+        }
         // Compilation builds plugins (may touch schemas, regexes, key material): off the event loop.
         return compiler.thenApplyAsync(c -> {
             try {
@@ -75,47 +74,52 @@ final class ConfPreparer {
                 throw new CompletionException(e);
             }
         }, executor).orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS)
-                .handle((conf, err) -> err == null ? bind(conf, key, phase.get()) : refuse(key, phase.get(), token, cause(err)));
+                .handle((conf, err) -> err == null ? bind(conf, key, phase) : refuse(key, phase, token, cause(err)));
     }
 
-    private OutboundFrame bind(PreparedConf conf, String key, Phase phase) {
+    private OutboundFrame bind(PreparedConf conf, String key, Optional<Phase> phase) {
         if (!confs.put(conf)) { // only if 2^32 tokens were issued meanwhile: never answer a token bound to something else
-            return refuse(key, phase, conf.identity().token(), new IllegalStateException("token already bound"));
+            return refuse(key, phase, conf.identity().token(), ConfBinding.Refusal.UNAVAILABLE, List.of());
         }
         metrics.rpc("prepare_conf", "ok");
         return A6Encoder.prepareConf(conf.identity().token());
     }
 
-    private OutboundFrame refuse(String key, Phase phase, long token, Throwable cause) {
+    private OutboundFrame refuse(String key, Optional<Phase> phase, long token, Throwable cause) {
         ConfBinding.Refusal reason = cause instanceof InvalidConfsException ? ConfBinding.Refusal.INVALID
                 : cause instanceof TimeoutException ? ConfBinding.Refusal.DEADLINE
                 : cause instanceof RejectedExecutionException ? ConfBinding.Refusal.OVERLOADED
                 : ConfBinding.Refusal.UNAVAILABLE;
+        if (reason == ConfBinding.Refusal.UNAVAILABLE) {
+            // Class only: a plugin's exception message may quote its conf.
+            LOG.error("PrepareConf {} failed: {}", key, cause.getClass().getSimpleName());
+        }
+        return refuse(key, phase, token, reason, cause instanceof InvalidConfsException e ? e.problems() : List.of());
+    }
+
+    /**
+     * A request-phase key gets RPC_ERROR: APISIX answers 503 before the upstream is called. Any
+     * other gets {@code token}, bound to a fail-closed conf.
+     */
+    private OutboundFrame refuse(String key, Optional<Phase> phase, long token, ConfBinding.Refusal reason,
+                                 List<ConfProblem> problems) {
         metrics.rpc("prepare_conf", reason == ConfBinding.Refusal.INVALID ? "invalid" : "error");
-        metrics.confRefused(phase == Phase.REQUEST ? "request" : "response", reason.label);
-        List<ConfProblem> problems = cause instanceof InvalidConfsException e ? e.problems() : List.of();
-        if (phase == Phase.REQUEST) {
-            if (problems.isEmpty()) {
-                // Class only: a plugin's exception message may quote its conf.
-                LOG.error("PrepareConf {} failed ({}), the route answers 503: {}", key, reason.label, cause.getClass().getSimpleName());
-            }
-            for (ConfProblem p : problems) {
-                LOG.error("PrepareConf {} refused, route will answer 503 until fixed: {}", key, p);
-            }
-            return A6Encoder.error(reason == ConfBinding.Refusal.INVALID ? ErrorCode.BAD_REQUEST : ErrorCode.SERVICE_UNAVAILABLE);
-        }
-        if (!confs.putFailClosed(token, new ConfBinding.FailClosed(key, phase, reason))) {
-            token = confs.newToken(); // held after a wrap-around of 2^32 tokens: never answer a token bound to something else
-            confs.putFailClosed(token, new ConfBinding.FailClosed(key, phase, reason));
-        }
-        if (reason.passing || problems.isEmpty()) {
-            LOG.error("PrepareConf {} failed ({}): its response phase answers the safe 503 (never the upstream body){}: {}",
-                    key, reason.label, reason.passing ? " for the next " + ConfStore.PASSING_REFUSAL_LIFETIME.toSeconds()
-                            + " s, then it is prepared again" : " until fixed", cause.getClass().getSimpleName());
+        metrics.confRefused(phase.map(p -> p == Phase.REQUEST ? "request" : "response").orElse("unknown"), reason.label);
+        String outcome = phase.equals(Optional.of(Phase.REQUEST)) ? "the route answers 503"
+                : "its calls answer the safe 503 (never the upstream body)"
+                + (reason.passing ? " for " + ConfStore.PASSING_REFUSAL_LIFETIME.toSeconds() + " s, then it is prepared again" : "");
+        if (problems.isEmpty()) {
+            LOG.error("PrepareConf {} refused ({}): {}", key, reason.label, outcome);
         }
         for (ConfProblem p : problems) {
-            LOG.error("PrepareConf {} refused, its response phase answers the safe 503 (never the upstream body) until "
-                    + "fixed: {}", key, p);
+            LOG.error("PrepareConf {} refused, {} until fixed: {}", key, outcome, p);
+        }
+        if (phase.equals(Optional.of(Phase.REQUEST))) {
+            return A6Encoder.error(reason == ConfBinding.Refusal.INVALID ? ErrorCode.BAD_REQUEST : ErrorCode.SERVICE_UNAVAILABLE);
+        }
+        ConfBinding.FailClosed failClosed = new ConfBinding.FailClosed(phase, reason);
+        while (!confs.putFailClosed(token, failClosed)) {
+            token = confs.newToken(); // held after a wrap-around of 2^32 tokens: never answer a token bound to something else
         }
         return A6Encoder.prepareConf(token);
     }

@@ -33,8 +33,11 @@ import java.util.function.LongSupplier;
  * two FIFOs by insertion, one per lifetime (the full one, and the short one of a fail-closed
  * token refused for a passing reason): within a FIFO the oldest entry is the next to expire, so
  * trimming its head, under a lock on the (rare) insert and on {@link #size()} (the metrics
- * scrape), is the whole expiry policy. Over capacity, short-lived entries go first (they are about
- * to go anyway), then the oldest of the rest.
+ * scrape), is the whole expiry policy. Over capacity the oldest entry goes, whatever its lifetime:
+ * the newest tokens are the ones APISIX is using (every CONF_TOKEN_NOT_FOUND makes a worker prepare
+ * its routes again, leaving its older tokens dead), and a short-lived token is always about to be used —
+ * evicting it before its call arrives would answer that call CONF_TOKEN_NOT_FOUND, and three
+ * misses in a row make APISIX release the original body (R7b).
  *
  * <p>Lookups check expiry only for short-lived entries: their expiry is what makes APISIX
  * re-prepare soon. Otherwise a token is an immutable snapshot of a validated conf, and APISIX
@@ -52,7 +55,8 @@ public final class ConfStore {
     public static final Duration PASSING_REFUSAL_LIFETIME = Duration.ofSeconds(5);
     private static final long TOKEN_MASK = 0xFFFF_FFFFL;
 
-    private record Entry(ConfBinding binding, long expiresAtNanos, boolean shortLived) {
+    /** @param seq insertion order across both FIFOs */
+    private record Entry(ConfBinding binding, long seq, long expiresAtNanos, boolean shortLived) {
     }
 
     private final ConcurrentHashMap<Long, Entry> entries = new ConcurrentHashMap<>();
@@ -61,6 +65,8 @@ public final class ConfStore {
     private final ArrayDeque<Long> shortLived = new ArrayDeque<>();
     private final long base;
     private final AtomicLong issued = new AtomicLong();
+    /** Guarded by {@code this}. */
+    private long inserted;
     private final LongAdder evictions = new LongAdder();
     private final long lifetimeNanos;
     private final long shortLifetimeNanos;
@@ -130,12 +136,12 @@ public final class ConfStore {
                 return false;
             }
             while (entries.size() >= capacity && !(shortLived.isEmpty() && lasting.isEmpty())) {
-                Long oldest = shortLived.isEmpty() ? lasting.pollFirst() : shortLived.pollFirst();
-                if (entries.remove(oldest) != null) {
+                if (entries.remove(olderHead().pollFirst()) != null) {
                     evictions.increment();
                 }
             }
-            entries.put(token, new Entry(binding, now + (shortLifetime ? shortLifetimeNanos : lifetimeNanos), shortLifetime));
+            entries.put(token, new Entry(binding, inserted++, now + (shortLifetime ? shortLifetimeNanos : lifetimeNanos),
+                    shortLifetime));
             (shortLifetime ? shortLived : lasting).addLast(token);
             return true;
         }
@@ -161,6 +167,15 @@ public final class ConfStore {
 
     public long evictions() {
         return evictions.sum();
+    }
+
+    /** The FIFO, not both empty, whose head was inserted first. Caller holds the lock. */
+    private ArrayDeque<Long> olderHead() {
+        if (lasting.isEmpty() || shortLived.isEmpty()) {
+            return lasting.isEmpty() ? shortLived : lasting;
+        }
+        // Both heads are present: entries leave the map only together with their FIFO slot, under the lock.
+        return entries.get(lasting.peekFirst()).seq < entries.get(shortLived.peekFirst()).seq ? lasting : shortLived;
     }
 
     private void trim(long now) {

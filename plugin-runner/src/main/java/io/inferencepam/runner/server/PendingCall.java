@@ -1,6 +1,5 @@
 package io.inferencepam.runner.server;
 
-import io.inferencepam.runner.conf.PreparedConf;
 import io.inferencepam.runner.protocol.Inbound;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.Phase;
@@ -18,18 +17,18 @@ import java.util.Optional;
 final class PendingCall {
     final Phase phase;
     final Inbound call;
-    final PreparedConf conf;
+    final ConfBinding binding;
     final long startNanos;
     private final List<String> varOrder;
     private final boolean wantsBody;
     private final List<Optional<byte[]>> answers;
 
-    PendingCall(Phase phase, Inbound call, PreparedConf conf, long startNanos) {
+    PendingCall(Phase phase, Inbound call, ConfBinding binding, long startNanos) {
         this.phase = phase;
         this.call = call;
-        this.conf = conf;
+        this.binding = binding;
         this.startNanos = startNanos;
-        Requirements needs = conf.needs(phase);
+        Requirements needs = binding.needs(phase);
         this.varOrder = List.copyOf(needs.vars());
         this.wantsBody = phase == Phase.REQUEST ? needs.requestBody() : needs.responseBody();
         this.answers = new ArrayList<>(questionCount());

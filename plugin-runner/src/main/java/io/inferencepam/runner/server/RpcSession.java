@@ -123,23 +123,14 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         long start = System.nanoTime();
         String type = phase == Phase.REQUEST ? "http_req_call" : "http_resp_call";
         ConfBinding binding = confs.get(token);
-        if (binding == null || binding.phase() != phase) {
+        if (binding == null || !binding.serves(phase)) {
             // A token of the other phase is as unknown as a stale one: APISIX flushes its token
             // caches, re-prepares and retries (up to 3 times).
             metrics.rpc(type, binding == null ? "conf_token_not_found" : "conf_token_wrong_phase");
             ctx.writeAndFlush(A6Encoder.error(ErrorCode.CONF_TOKEN_NOT_FOUND));
             return;
         }
-        if (binding instanceof ConfBinding.FailClosed) {
-            // The conf was refused at PrepareConf: no plugin to run, no question to ask.
-            metrics.outcome(phase == Phase.REQUEST ? "request" : "response", "conf_refused");
-            reply(ctx, phase == Phase.REQUEST
-                    ? A6Encoder.requestStop(((Inbound.RequestCall) call).id(), CallDispatcher.UNAVAILABLE)
-                    : CallDispatcher.safeError(((Inbound.ResponseCall) call).id()), type, start);
-            return;
-        }
-        PreparedConf conf = ((ConfBinding.Compiled) binding).conf();
-        PendingCall p = new PendingCall(phase, call, conf, start);
+        PendingCall p = new PendingCall(phase, call, binding, start);
         if (p.questionCount() == 0) {
             run(ctx, p);
             return;
@@ -160,16 +151,20 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         state = State.BUSY;
         pending = null;
         Vars vars = Vars.of(p.varValues());
+        String type = p.phase == Phase.REQUEST ? "http_req_call" : "http_resp_call";
+        if (!(p.binding instanceof ConfBinding.Compiled compiled)) {
+            // Refused at PrepareConf: no plugin to run.
+            reply(ctx, dispatcher.refused(p.phase, p.id(), vars.get(PreparedConf.REQUEST_ID_VAR)), type, p.startNanos);
+            return;
+        }
+        PreparedConf conf = compiled.conf();
         CompletableFuture<CallDispatcher.Answer> reply;
-        String type;
         if (p.call instanceof Inbound.RequestCall c) {
-            type = "http_req_call";
-            reply = dispatcher.request(p.conf, new HttpRequest(c.id(), c.method(), c.path(), c.args(), c.headers(),
+            reply = dispatcher.request(conf, new HttpRequest(c.id(), c.method(), c.path(), c.args(), c.headers(),
                     c.sourceIp(), vars, p.body()), p.startNanos, handOff);
         } else {
             Inbound.ResponseCall c = (Inbound.ResponseCall) p.call;
-            type = "http_resp_call";
-            reply = dispatcher.response(p.conf, new HttpResponse(c.id(), c.status(), c.headers(), vars, p.body()),
+            reply = dispatcher.response(conf, new HttpResponse(c.id(), c.status(), c.headers(), vars, p.body()),
                     p.startNanos, handOff);
         }
         reply.thenAccept(a -> {

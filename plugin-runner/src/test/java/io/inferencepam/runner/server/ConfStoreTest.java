@@ -10,6 +10,7 @@ import io.inferencepam.runner.spi.Plugin;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -35,7 +36,7 @@ class ConfStoreTest {
     }
 
     private static ConfBinding.FailClosed refused(ConfBinding.Refusal reason) {
-        return new ConfBinding.FailClosed("route#r#ext-plugin-post-resp#1", Phase.RESPONSE, reason);
+        return new ConfBinding.FailClosed(Optional.of(Phase.RESPONSE), reason);
     }
 
     @Test
@@ -86,9 +87,12 @@ class ConfStoreTest {
         store.put(pre);
         store.put(post);
         store.put(resp);
-        assertThat(store.get(pre.identity().token()).phase()).isEqualTo(Phase.REQUEST);
-        assertThat(store.get(post.identity().token()).phase()).isEqualTo(Phase.REQUEST);
-        assertThat(store.get(resp.identity().token()).phase()).isEqualTo(Phase.RESPONSE);
+        assertThat(store.get(pre.identity().token()).serves(Phase.REQUEST)).isTrue();
+        assertThat(store.get(pre.identity().token()).serves(Phase.RESPONSE)).isFalse();
+        assertThat(store.get(post.identity().token()).serves(Phase.REQUEST)).isTrue();
+        assertThat(store.get(post.identity().token()).serves(Phase.RESPONSE)).isFalse();
+        assertThat(store.get(resp.identity().token()).serves(Phase.RESPONSE)).isTrue();
+        assertThat(store.get(resp.identity().token()).serves(Phase.REQUEST)).isFalse();
     }
 
     @Test
@@ -141,22 +145,40 @@ class ConfStoreTest {
     }
 
     @Test
-    void overCapacityShortLivedEntriesGoFirstThenTheOldest() {
+    void overCapacityTheOldestGoesFirstWhateverItsLifetime() {
         ConfStore store = new ConfStore(Duration.ofSeconds(10), Duration.ofSeconds(5), 3, now::get, 100);
         PreparedConf first = add(store);
         long passing = store.newToken();
         store.putFailClosed(passing, refused(ConfBinding.Refusal.DEADLINE));
         PreparedConf third = add(store);
-        PreparedConf fourth = add(store); // evicts the short-lived one, though `first` is older
-        assertThat(store.get(passing)).isNull();
-        assertThat(compiled(store, first)).isSameAs(first);
-        PreparedConf fifth = add(store); // then the oldest
+        PreparedConf fourth = add(store); // evicts `first`, the oldest
         assertThat(compiled(store, first)).isNull();
+        assertThat(store.get(passing)).isNotNull();
+        PreparedConf fifth = add(store); // then the short-lived one, now the oldest
+        assertThat(store.get(passing)).isNull();
         assertThat(compiled(store, third)).isSameAs(third);
         assertThat(compiled(store, fourth)).isSameAs(fourth);
         assertThat(compiled(store, fifth)).isSameAs(fifth);
         assertThat(store.size()).isEqualTo(3);
         assertThat(store.evictions()).isEqualTo(2);
+    }
+
+    @Test
+    void aFailClosedTokenJustAnsweredOutlivesOlderTokensWhenTheStoreIsFull() {
+        // Full of tokens APISIX has long flushed (each CONF_TOKEN_NOT_FOUND makes a worker re-prepare
+        // its routes). A post-resp PrepareConf past its deadline gets a short-lived fail-closed token; other
+        // PrepareConfs arrive before APISIX sends the call that uses it. Evicting that newest token
+        // first would answer the call CONF_TOKEN_NOT_FOUND, and three such misses in a row make
+        // APISIX send the original, unmasked upstream body (R7b, P11).
+        ConfStore store = new ConfStore(Duration.ofSeconds(10), Duration.ofSeconds(5), 2, now::get, 100);
+        PreparedConf flushedA = add(store);
+        PreparedConf flushedB = add(store);
+        long answered = store.newToken();
+        store.putFailClosed(answered, refused(ConfBinding.Refusal.DEADLINE));
+        add(store); // another route's PrepareConf, before the call
+        assertThat(store.get(answered)).as("the token APISIX is about to use").isNotNull();
+        assertThat(compiled(store, flushedA)).isNull();
+        assertThat(compiled(store, flushedB)).isNull();
     }
 
     @Test

@@ -45,8 +45,8 @@ class ConfTokenSessionTest {
     private final ConfStore confs = new ConfStore(Duration.ofMinutes(5), Duration.ofSeconds(5), 100, now::get, 12345);
     private final PrometheusMetrics registry = new PrometheusMetrics();
     private final RunnerMetrics metrics = new RunnerMetrics(registry);
-    private final CallDispatcher dispatcher = new CallDispatcher(pool, pool, timer,
-            new ExchangeStore(Duration.ofMinutes(1), 100), Duration.ofSeconds(5), metrics);
+    private final ExchangeStore exchanges = new ExchangeStore(Duration.ofMinutes(1), 100);
+    private final CallDispatcher dispatcher = new CallDispatcher(pool, pool, timer, exchanges, Duration.ofSeconds(5), metrics);
     private final CompletableFuture<ConfCompiler> compiler = CompletableFuture.completedFuture(new ConfCompiler(
             PluginRegistry.of(List.of(factory("any", Set.of(Phase.REQUEST, Phase.RESPONSE)), factory("request-only", Set.of(Phase.REQUEST))),
                     ConfCompiler.STRICT_JSON)));
@@ -149,6 +149,25 @@ class ConfTokenSessionTest {
         throw new AssertionError("no reply");
     }
 
+    /** Expects the one question a fail-closed call asks, {@code request_id}, and answers it (null: var absent). */
+    private static void answerRequestId(EmbeddedChannel ch, String value) throws InterruptedException {
+        Reply q = reply(ch);
+        assertThat(q.type()).as("an ExtraInfo question").isEqualTo(RpcType.EXTRA_INFO);
+        var req = io.github.api7.A6.ExtraInfo.Req.getRootAsReq(q.payload());
+        assertThat(req.infoType()).isEqualTo(io.github.api7.A6.ExtraInfo.Info.Var);
+        var v = (io.github.api7.A6.ExtraInfo.Var) req.info(new io.github.api7.A6.ExtraInfo.Var());
+        assertThat(v.name()).isEqualTo("request_id");
+        FlatBufferBuilder b = new FlatBufferBuilder();
+        if (value == null) {
+            io.github.api7.A6.ExtraInfo.Resp.startResp(b);
+            b.finish(io.github.api7.A6.ExtraInfo.Resp.endResp(b));
+        } else {
+            int vec = b.createByteVector(value.getBytes(StandardCharsets.UTF_8));
+            b.finish(io.github.api7.A6.ExtraInfo.Resp.createResp(b, vec));
+        }
+        ch.writeInbound(frame(RpcType.EXTRA_INFO, b));
+    }
+
     private static void assertSafe503(Reply r, long id) {
         var resp = r.response();
         assertThat(resp.id()).isEqualTo(id);
@@ -180,12 +199,46 @@ class ConfTokenSessionTest {
     }
 
     @Test
-    void aKeyThatNamesNoPhaseIsRefused() throws Exception {
+    void aKeyThatNamesNoPhaseFailsClosedInBothPhases() throws Exception {
+        // APISIX always names its phase plugin in the key; should a key ever not (another key
+        // layout, another gateway version), RPC_ERROR would release the upstream body if it was a
+        // post-resp PrepareConf (P11). A token whose calls fail closed in either phase cannot.
         EmbeddedChannel ch = channel();
         ch.writeInbound(prepare("probe", "any", "{}"));
-        assertThat(reply(ch).errorCode()).isEqualTo(io.github.api7.A6.Err.Code.BAD_REQUEST);
-        assertThat(confs.size()).isZero();
+        long token = reply(ch).token();
+        ch.writeInbound(responseCall(1, token));
+        answerRequestId(ch, "rid-probe");
+        assertSafe503(reply(ch), 1);
+        ch.writeInbound(requestCall(2, token));
+        answerRequestId(ch, "rid-probe-2");
+        Reply stop = reply(ch);
+        assertThat(stop.type()).isEqualTo(RpcType.HTTP_REQ_CALL);
+        var r = io.github.api7.A6.HTTPReqCall.Resp.getRootAsResp(stop.payload());
+        assertThat(r.actionType()).isEqualTo(io.github.api7.A6.HTTPReqCall.Action.Stop);
+        var action = (io.github.api7.A6.HTTPReqCall.Stop) r.action(new io.github.api7.A6.HTTPReqCall.Stop());
+        assertThat(action.status()).isEqualTo(503);
         assertThat(scrape()).contains("pam_runner_conf_refused_total{phase=\"unknown\",reason=\"unbound_key\"} 1");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aRefusedResponseConfClosesTheExchangeItsRequestPhaseOpened() throws Exception {
+        // The response phase is the last use of an exchange: left open, every call of a route whose
+        // post-resp conf is refused would hold one until its idle time, and a busy such route would
+        // push the live exchanges of other routes out of the bounded store.
+        exchanges.open("rid-1");
+        exchanges.open("rid-other");
+        EmbeddedChannel ch = channel();
+        ch.writeInbound(prepare(POST_RESP, "request-only", "{}"));
+        long token = reply(ch).token();
+        ch.writeInbound(responseCall(5, token));
+        answerRequestId(ch, "rid-1");
+        assertSafe503(reply(ch), 5);
+        assertThat(exchanges.size()).as("rid-1 closed, rid-other untouched").isEqualTo(1);
+        ch.writeInbound(responseCall(6, token));
+        answerRequestId(ch, null); // no request_id: nothing to close, still the safe 503
+        assertSafe503(reply(ch), 6);
+        assertThat(exchanges.size()).isEqualTo(1);
         ch.finishAndReleaseAll();
     }
 
@@ -208,10 +261,12 @@ class ConfTokenSessionTest {
             long token = reply(ch).token();
             for (long id = 10; id < 12; id++) { // lasting: every call, not just the first
                 ch.writeInbound(responseCall(id, token));
+                answerRequestId(ch, "rid-" + id);
                 assertSafe503(reply(ch), id);
             }
             now.addAndGet(Duration.ofMinutes(1).toNanos());
             ch.writeInbound(responseCall(12, token));
+            answerRequestId(ch, "rid-12");
             assertSafe503(reply(ch), 12);
             ch.writeInbound(requestCall(13, token));
             assertThat(reply(ch).errorCode()).as("still bound to its phase").isEqualTo(io.github.api7.A6.Err.Code.CONF_TOKEN_NOT_FOUND);
@@ -228,6 +283,7 @@ class ConfTokenSessionTest {
         ch.writeInbound(prepare(POST_RESP, "any", "{}"));
         long token = reply(ch).token();
         ch.writeInbound(responseCall(20, token));
+        answerRequestId(ch, "rid-20");
         assertSafe503(reply(ch), 20);
         stillLoading.complete(compiler.join()); // plugins loaded now; the late conf is not bound to the token
         now.addAndGet(Duration.ofSeconds(5).toNanos());
@@ -255,6 +311,7 @@ class ConfTokenSessionTest {
         ch.writeInbound(prepare(POST_RESP, "any", "{}"));
         long token = reply(ch).token();
         ch.writeInbound(responseCall(30, token));
+        answerRequestId(ch, "rid-30");
         assertSafe503(reply(ch), 30);
         now.addAndGet(Duration.ofSeconds(5).toNanos());
         ch.writeInbound(responseCall(31, token));
