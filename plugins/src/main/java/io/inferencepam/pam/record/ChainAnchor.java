@@ -7,6 +7,7 @@ import io.inferencepam.pam.record.chain.ChainHead;
 import io.inferencepam.pam.record.chain.HashChain;
 import io.inferencepam.pam.record.chain.StoredEntry;
 import io.inferencepam.pam.record.sink.AuditSink;
+import io.inferencepam.pam.record.spool.Spool;
 import java.io.IOException;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -90,6 +91,30 @@ public final class ChainAnchor {
         }
         anchor.put("source", "genesis");
         return new Start(new HashChain(instance), wrap(anchor), "genesis");
+    }
+
+    /**
+     * The local chain head: the chain head file's, or the spool's last entry when that is newer
+     * (a crash between a spool append and the head file's update; or a torn head file).
+     */
+    public static Optional<ChainHead> localHead(Optional<ChainHead> headFile, Optional<Spool.Tail> spoolTail) {
+        Optional<ChainHead> spooled = spoolTail.flatMap(t -> {
+            try {
+                JsonNode n = CanonicalJson.parse(t.line());
+                return n.path(HashChain.INSTANCE).isTextual() && n.path(HashChain.SEQ).canConvertToLong() && n.path(HashChain.HASH).isTextual()
+                        ? Optional.of(new ChainHead(n.get(HashChain.INSTANCE).asText(), n.get(HashChain.SEQ).asLong(),
+                        n.get(HashChain.HASH).asText(), t.writtenAt())) : Optional.empty();
+            } catch (IOException | RuntimeException e) {
+                return Optional.empty();
+            }
+        });
+        if (spooled.isEmpty() || headFile.isPresent() && (!headFile.get().instance().equals(spooled.get().instance())
+                || headFile.get().seq() >= spooled.get().seq())) {
+            return headFile;
+        }
+        LOG.warn("audit chain head file {} the local spool (seq {}): going on after the spooled entry", headFile.isEmpty()
+                ? "unreadable, the chain head taken from" : "behind", spooled.get().seq());
+        return spooled;
     }
 
     private static ObjectNode wrap(ObjectNode anchor) {

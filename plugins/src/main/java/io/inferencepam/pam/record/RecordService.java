@@ -80,7 +80,8 @@ public final class RecordService {
         try {
             signing = SigningKeys.load(s.signingKey(), verifyKeys, s.spoolDir());
             heads = ChainHeadFile.open(s.spoolDir());
-            anchor = ChainAnchor.resume(s.instanceId(), heads.atStart(), sink, RecordService::newInstanceId);
+            anchor = ChainAnchor.resume(s.instanceId(), ChainAnchor.localHead(heads.atStart(), spool.tail()), sink,
+                    RecordService::newInstanceId);
         } catch (IOException | RuntimeException e) {
             auditRedis.ifPresent(redis.clients.jedis.UnifiedJedis::close);
             lock.release();

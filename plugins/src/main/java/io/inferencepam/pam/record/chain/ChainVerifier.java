@@ -94,6 +94,12 @@ public final class ChainVerifier {
 
     /** Clock skew allowed between runners, Redis and the verifier when times are compared. */
     static final Duration SKEW = Duration.ofMinutes(5);
+    /**
+     * Field of every checkpoint but a lifetime's anchor: when the previous checkpoint of the chain
+     * was made (epoch ms, runner clock). Everything after it was linked later, which bounds how
+     * old the entries before a chain's first stored one can be.
+     */
+    public static final String PREV_CHECKPOINT_AT = "prev_checkpoint_at";
     private static final Pattern STREAM_ID = Pattern.compile("(\\d{10,})-\\d+");
 
     private record Parsed(int index, StoredEntry stored, JsonNode node, long seq, String hash, boolean selfOk) {
@@ -133,16 +139,21 @@ public final class ChainVerifier {
                 continue;
             }
             String hash = n.get(HashChain.HASH).asText();
+            // The hash covers the parsed entry's canonical form, so the stored text must be that
+            // form itself: a duplicate key (the parser keeps the last, other readers the first),
+            // escapes or spacing would otherwise change what a reader sees under a matching hash.
+            boolean selfOk = HashChain.hashOf(n).equals(hash) && CanonicalJson.write(n).equals(e.json());
             byInstance.computeIfAbsent(n.get(HashChain.INSTANCE).asText(), k -> new ArrayList<>())
-                    .add(new Parsed(i, e, n, n.get(HashChain.SEQ).asLong(), hash, HashChain.hashOf(n).equals(hash)));
+                    .add(new Parsed(i, e, n, n.get(HashChain.SEQ).asLong(), hash, selfOk));
         }
         Map<String, ChainHead> expected = new HashMap<>();
         for (ChainHead h : options.expectedHeads()) {
             expected.put(h.instance(), h);
         }
+        Optional<Instant> oldestStored = entries.isEmpty() ? Optional.empty() : streamTime(entries.get(0));
         List<InstanceSummary> summaries = new ArrayList<>();
         for (var inst : byInstance.entrySet()) {
-            summaries.add(verifyInstance(inst.getKey(), inst.getValue(), expected.remove(inst.getKey()), findings, notes));
+            summaries.add(verifyInstance(inst.getKey(), inst.getValue(), expected.remove(inst.getKey()), oldestStored, findings, notes));
         }
         for (ChainHead h : expected.values()) {
             findings.add(new Finding(Kind.DELETED, h.instance(), h.seq(), null, "the runner writing this instance stored it up to seq "
@@ -150,12 +161,15 @@ public final class ChainVerifier {
         }
         if (options.keys().isEmpty()) {
             notes.add("no public key given: checkpoint signatures not checked, nothing is verified");
+        } else if (summaries.isEmpty()) {
+            notes.add("the store holds no chain entries: no signed checkpoint, nothing is verified");
         }
-        boolean verified = !options.keys().isEmpty() && summaries.stream().allMatch(InstanceSummary::verified);
+        // an empty store (or one emptied) is not "verified": nothing signed vouches for it
+        boolean verified = !options.keys().isEmpty() && !summaries.isEmpty() && summaries.stream().allMatch(InstanceSummary::verified);
         return new Report(entries.size(), findings, summaries, notes, verified);
     }
 
-    private InstanceSummary verifyInstance(String instance, List<Parsed> stored, ChainHead expectedHead,
+    private InstanceSummary verifyInstance(String instance, List<Parsed> stored, ChainHead expectedHead, Optional<Instant> oldestStored,
                                            List<Finding> findings, List<String> notes) {
         // 1. storage order must follow sequence order
         long maxSeen = 0;
@@ -172,9 +186,6 @@ public final class ChainVerifier {
             bySeq.computeIfAbsent(p.seq(), k -> new ArrayList<>()).add(p);
         }
         long first = bySeq.firstKey();
-        if (first > 1) {
-            missingHead(instance, first, pick(bySeq.get(first), null), findings, notes);
-        }
         String prevHash = first == 1 ? HashChain.GENESIS : null; // unknown when the head is trimmed
         long expected = first;
         boolean linkKnownBroken = false;
@@ -184,6 +195,8 @@ public final class ChainVerifier {
         boolean unknownKey = false;
         Map<Long, String> genuineHashes = new HashMap<>();
         List<Parsed> anchors = new ArrayList<>();
+        Parsed firstCheckpoint = null;
+        String lifetimeKey = null; // the key that signs the current lifetime (from its anchor on)
         for (var e : bySeq.entrySet()) {
             long seq = e.getKey();
             if (seq > expected) {
@@ -200,7 +213,7 @@ public final class ChainVerifier {
                 if (genuine != null && c.hash().equals(genuine.hash()) && c.selfOk()) {
                     findings.add(new Finding(Kind.DUPLICATE, instance, seq, c.stored().position(), "same entry stored twice"));
                 } else if (!c.selfOk() && cands.size() == 1) {
-                    findings.add(new Finding(Kind.MODIFIED, instance, seq, c.stored().position(), "content does not match its hash"));
+                    findings.add(new Finding(Kind.MODIFIED, instance, seq, c.stored().position(), "content does not match its hash (or is not stored in its canonical form)"));
                 } else {
                     findings.add(new Finding(Kind.INSERTED, instance, seq, c.stored().position(),
                             "a second entry claims this sequence number; the chain does not link to it"));
@@ -216,7 +229,7 @@ public final class ChainVerifier {
             }
             genuineHashes.put(seq, genuine.hash());
             if (!genuine.selfOk()) {
-                findings.add(new Finding(Kind.MODIFIED, instance, seq, genuine.stored().position(), "content does not match its hash"));
+                findings.add(new Finding(Kind.MODIFIED, instance, seq, genuine.stored().position(), "content does not match its hash (or is not stored in its canonical form)"));
             } else if (prevHash != null && !genuine.node().get(HashChain.PREV).asText().equals(prevHash) && !linkKnownBroken) {
                 Parsed before = bySeq.containsKey(seq - 1) ? pick(bySeq.get(seq - 1), prevHash) : null;
                 findings.add(new Finding(Kind.MODIFIED, instance, seq - 1, before == null ? null : before.stored().position(),
@@ -224,7 +237,9 @@ public final class ChainVerifier {
             }
             if ("checkpoint".equals(genuine.node().path("kind").asText()) && genuine.selfOk()) {
                 newestCheckpoint = genuine;
-                if (genuine.node().path("anchor").isObject()) {
+                firstCheckpoint = firstCheckpoint == null ? genuine : firstCheckpoint;
+                boolean isAnchor = genuine.node().path("anchor").isObject();
+                if (isAnchor) {
                     anchors.add(genuine);
                 }
                 String sig = genuine.node().path(HashChain.SIG).asText("");
@@ -232,14 +247,31 @@ public final class ChainVerifier {
                 if (sig.isEmpty()) {
                     findings.add(new Finding(Kind.UNSIGNED_CHECKPOINT, instance, seq, genuine.stored().position(),
                             "checkpoint has no signature (signing failed at the runner, see pam_audit_checkpoints_unsigned; or it was removed)"));
-                } else if (!options.keys().isEmpty()) {
-                    List<PublicKey> candidates = keyId.isEmpty() ? options.keys()
-                            : Optional.ofNullable(keysById.get(keyId)).map(List::of).orElse(List.of());
-                    if (candidates.isEmpty()) {
+                    lifetimeKey = isAnchor ? null : lifetimeKey;
+                } else {
+                    // key_id names the key; a checkpoint without one may be signed by any given key
+                    Map<String, PublicKey> candidates = keyId.isEmpty() ? keysById
+                            : Optional.ofNullable(keysById.get(keyId)).map(k -> Map.of(keyId, k)).orElse(Map.of());
+                    String verifiedBy = null;
+                    for (var k : candidates.entrySet()) {
+                        if (CheckpointSigner.verify(k.getValue(), genuine.hash(), sig)) {
+                            verifiedBy = k.getKey();
+                            break;
+                        }
+                    }
+                    String signer = keyId.isEmpty() ? verifiedBy : keyId;
+                    if (signer != null && lifetimeKey != null && !isAnchor && !signer.equals(lifetimeKey)) {
+                        // a runner signs one lifetime with one key: a new key only ever comes with a new anchor
+                        anyKnownKey |= !options.keys().isEmpty();
+                        findings.add(new Finding(Kind.BAD_SIGNATURE, instance, seq, genuine.stored().position(), "checkpoint "
+                                + "signed with key " + signer + ", its lifetime (from its anchor on) with key " + lifetimeKey));
+                    } else if (options.keys().isEmpty()) {
+                        // nothing to check it with: the report says so
+                    } else if (candidates.isEmpty()) {
                         unknownKey = true;
                         notes.add("instance " + instance + ": checkpoint seq " + seq + " is signed with key " + keyId
                                 + ", which is not among the given public keys: not verified");
-                    } else if (candidates.stream().anyMatch(k -> CheckpointSigner.verify(k, genuine.hash(), sig))) {
+                    } else if (verifiedBy != null) {
                         lastSigned = seq;
                         anyKnownKey = true;
                     } else {
@@ -247,11 +279,17 @@ public final class ChainVerifier {
                         findings.add(new Finding(Kind.BAD_SIGNATURE, instance, seq, genuine.stored().position(),
                                 "checkpoint signature does not verify with the given public key"));
                     }
+                    if (isAnchor || lifetimeKey == null) {
+                        lifetimeKey = signer;
+                    }
                 }
             }
             prevHash = genuine.hash();
             expected = seq + 1;
             linkKnownBroken = false;
+        }
+        if (first > 1) {
+            missingHead(instance, first, firstCheckpoint, oldestStored, findings, notes);
         }
         long last = bySeq.lastKey();
         checkAnchors(instance, anchors, genuineHashes, findings, notes);
@@ -272,29 +310,50 @@ public final class ChainVerifier {
 
     /**
      * Entries missing before an instance's first stored one: retention, unless retention cannot
-     * have removed them (nothing is ever trimmed, the store is below its length limit, or they
-     * became durable after the age limit and after the oldest entry still stored).
+     * have removed them. Retention removes the stream's oldest entries first, by length (only once
+     * the stream holds its length limit) or by age. So they were deleted when nothing is ever
+     * trimmed, or when the signed first checkpoint after them says they became durable after the
+     * oldest entry still stored (length) or after the age limit (age).
      */
-    private void missingHead(String instance, long first, Parsed firstEntry, List<Finding> findings, List<String> notes) {
+    private void missingHead(String instance, long first, Parsed firstCheckpoint, Optional<Instant> oldestStored,
+                             List<Finding> findings, List<String> notes) {
         String range = first == 2 ? "seq 1" : "seq 1.." + (first - 1);
         if (options.expectCompleteHead()) {
             findings.add(new Finding(Kind.DELETED, instance, 1, null, range + " missing before the first stored entry"));
             return;
         }
-        JsonNode anchor = firstEntry == null ? null : firstEntry.node().path("anchor");
-        long prevAt = anchor != null && anchor.path("prev_at").canConvertToLong() ? anchor.path("prev_at").asLong() : -1;
+        long madeAt = newestMissingMadeAt(first, firstCheckpoint);
+        long skew = SKEW.toMillis();
         Retention r = options.retention();
-        boolean byLength = r.lengthLimitReached();
-        boolean byAge = !r.maxAge().isZero()
-                && (prevAt < 0 || prevAt < options.clock().millis() - r.maxAge().toMillis() + SKEW.toMillis());
+        boolean byLength = r.lengthLimitReached() && (madeAt < 0 || oldestStored.isEmpty() || madeAt < oldestStored.get().toEpochMilli() + skew);
+        boolean byAge = !r.maxAge().isZero() && (madeAt < 0 || madeAt < options.clock().millis() - r.maxAge().toMillis() + skew);
         if (!byLength && !byAge) {
             findings.add(new Finding(Kind.DELETED, instance, 1, null, range + " missing before the first stored entry, and "
-                    + "retention cannot have removed them (the store is below its length limit"
+                    + "retention cannot have removed them (" + (r.lengthLimitReached()
+                    ? "they were made after the oldest entry still stored" : "the store is below its length limit")
                     + (r.maxAge().isZero() ? ", no age limit)" : ", and they are younger than the age limit)")));
             return;
         }
         notes.add("instance " + instance + ": " + range
                 + " not stored (trimmed by retention, or deleted: use --complete to treat as deletion)");
+    }
+
+    /**
+     * When the newest entry missing before {@code first} was made, at the earliest (epoch ms), or
+     * -1 when nothing signed says: the anchor at {@code first} names when the previous lifetime's
+     * last entry became durable; any other first checkpoint names when the checkpoint before it
+     * was made, and every entry between them was linked after that.
+     */
+    private static long newestMissingMadeAt(long first, Parsed firstCheckpoint) {
+        if (firstCheckpoint == null) {
+            return -1;
+        }
+        JsonNode cp = firstCheckpoint.node();
+        if (cp.path("anchor").isObject()) {
+            JsonNode prevAt = cp.get("anchor").path("prev_at");
+            return firstCheckpoint.seq() == first && prevAt.canConvertToLong() ? prevAt.asLong() : -1;
+        }
+        return cp.path(PREV_CHECKPOINT_AT).canConvertToLong() ? cp.get(PREV_CHECKPOINT_AT).asLong() : -1;
     }
 
     /** An anchor (a lifetime's first entry) names what it linked to; a re-anchoring on the store is reported. */
@@ -358,11 +417,9 @@ public final class ChainVerifier {
 
     /** When an entry was stored: a Redis stream id's time, else the entry's own time fields. */
     static Optional<Instant> storedAt(StoredEntry e, JsonNode node) {
-        if (e.position() != null) {
-            Matcher m = STREAM_ID.matcher(e.position());
-            if (m.matches()) {
-                return Optional.of(Instant.ofEpochMilli(Long.parseLong(m.group(1))));
-            }
+        Optional<Instant> inStream = streamTime(e);
+        if (inStream.isPresent()) {
+            return inStream;
         }
         try {
             JsonNode n = node != null ? node : CanonicalJson.parse(e.json());
@@ -375,6 +432,12 @@ public final class ChainVerifier {
             // no usable time
         }
         return Optional.empty();
+    }
+
+    /** The time of an entry's Redis stream id (the store's clock), if it has one. */
+    private static Optional<Instant> streamTime(StoredEntry e) {
+        Matcher m = e.position() == null ? null : STREAM_ID.matcher(e.position());
+        return m != null && m.matches() ? Optional.of(Instant.ofEpochMilli(Long.parseLong(m.group(1)))) : Optional.empty();
     }
 
     /** The candidate the chain links to: self-consistent, pointing at {@code prevHash}, pointed at by the next seq. */

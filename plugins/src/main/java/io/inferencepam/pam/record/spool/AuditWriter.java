@@ -1039,8 +1039,8 @@ public final class AuditWriter implements AutoCloseable {
 
     /**
      * Links and signs a checkpoint. It carries the interval the writer promises ({@code interval_ms}:
-     * verify reports entries left uncovered for longer as a possible truncation) and the id of
-     * the signing key, plus {@code extra} fields (the anchor).
+     * verify reports entries left uncovered for longer as a possible truncation), the id of the
+     * signing key, and when the previous checkpoint was made, or instead {@code extra} fields (the anchor).
      */
     private void checkpoint(List<ChainedEntry> linked, long now, ObjectNode extra) {
         ObjectNode cp = CanonicalJson.MAPPER.createObjectNode();
@@ -1051,6 +1051,10 @@ public final class AuditWriter implements AutoCloseable {
         cp.put("ts", java.time.Instant.ofEpochMilli(now).toString());
         cp.put("covers_seq", chain.seq());
         cp.put("interval_ms", settings.checkpointInterval().toMillis());
+        if (extra == null) {
+            // lets verify bound the age of entries cut before this checkpoint (an anchor has prev_at)
+            cp.put(io.inferencepam.pam.record.chain.ChainVerifier.PREV_CHECKPOINT_AT, lastCheckpointAt);
+        }
         signer.get().keyId().ifPresent(id -> cp.put("key_id", id));
         chain.link(cp);
         try {

@@ -20,14 +20,18 @@ import java.util.zip.CRC32;
  * by then: someone who can write the store but not this disk cannot make a cut tail look like
  * the end of the chain.
  *
- * <p>One fixed-size record rewritten in place (one positional write per durable batch, no file
- * creation, no rename) with a CRC, so a torn write reads as "no head" rather than as a wrong
- * one. It is forced to disk when the batch went to the spool; when the batch went to the store,
- * the store has the same head, and the next start takes the newer of the two.
+ * <p>Two fixed-size slots, in different pages, written in turn (one positional write per durable
+ * batch, no file creation, no rename), each with a generation number and a CRC: a write torn by
+ * a crash leaves the other slot, one head older, and the newer valid slot is the head (a torn
+ * slot reads as nothing rather than as a wrong head). It is forced to disk when the batch went to
+ * the spool; when the batch went to the store, the store has the same head, and the next start
+ * takes the newer of the two.
  */
 public final class ChainHeadFile implements AutoCloseable {
     public static final String NAME = "chain-head";
     private static final int SIZE = 512;
+    /** Where the second slot starts: another page, so one torn page write cannot take both. */
+    private static final int SLOT = 4096;
 
     private final FileChannel channel;
     private final Optional<ChainHead> atStart;
@@ -38,17 +42,33 @@ public final class ChainHeadFile implements AutoCloseable {
     private final byte[] record = new byte[SIZE];
     private String encodedFor;
     private String encodedInstance;
+    /** Generation of the last slot written: the next write goes to slot {@code (generation + 1) % 2}. */
+    private long generation;
 
-    private ChainHeadFile(FileChannel channel, Optional<ChainHead> atStart) {
+    private ChainHeadFile(FileChannel channel, Optional<Slot> atStart) {
         this.channel = channel;
-        this.atStart = atStart;
-        this.durable = atStart.orElse(null);
+        this.atStart = atStart.map(Slot::head);
+        this.durable = this.atStart.orElse(null);
+        this.generation = atStart.map(Slot::generation).orElse(0L);
+    }
+
+    /** One slot's content. */
+    record Slot(ChainHead head, long generation) {
     }
 
     /** Opens (creating) the head file of {@code dir}; the caller holds the spool directory's lock. */
     public static ChainHeadFile open(Path dir) throws IOException {
         Path p = dir.resolve(NAME);
-        Optional<ChainHead> head = Files.exists(p) ? parse(Files.readAllBytes(p)) : Optional.empty();
+        Optional<Slot> head = Optional.empty();
+        if (Files.exists(p)) {
+            byte[] all = Files.readAllBytes(p);
+            for (int at : new int[] {0, SLOT}) {
+                Optional<Slot> s = at < all.length ? parse(Arrays.copyOfRange(all, at, Math.min(all.length, at + SIZE))) : Optional.empty();
+                if (s.isPresent() && (head.isEmpty() || s.get().generation() > head.get().generation())) {
+                    head = s;
+                }
+            }
+        }
         return new ChainHeadFile(FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE), head);
     }
 
@@ -78,9 +98,11 @@ public final class ChainHeadFile implements AutoCloseable {
             return;
         }
         durable = head;
-        ByteBuffer buf = ByteBuffer.wrap(encode(head));
+        generation++;
+        ByteBuffer buf = ByteBuffer.wrap(encode(head, generation));
+        long at = generation % 2 == 0 ? 0 : SLOT;
         while (buf.hasRemaining()) {
-            channel.write(buf, buf.position());
+            channel.write(buf, at + buf.position());
         }
         if (!inStore) {
             channel.force(false); // the spool was fsynced: a head older than the spool would fork the chain at restart
@@ -92,13 +114,13 @@ public final class ChainHeadFile implements AutoCloseable {
      * hand into a reused buffer (the store thread writes one per batch); the instance id, the only
      * string that may need escaping, is encoded once.
      */
-    byte[] encode(ChainHead h) {
+    byte[] encode(ChainHead h, long gen) {
         if (!h.instance().equals(encodedFor)) {
             encodedInstance = CanonicalJson.write(com.fasterxml.jackson.databind.node.TextNode.valueOf(h.instance()));
             encodedFor = h.instance();
         }
         line.setLength(0);
-        line.append("{\"at\":").append(h.atMillis()).append(",\"hash\":\"").append(h.hash()).append("\",\"instance\":")
+        line.append("{\"at\":").append(h.atMillis()).append(",\"gen\":").append(gen).append(",\"hash\":\"").append(h.hash()).append("\",\"instance\":")
                 .append(encodedInstance).append(",\"seq\":").append(h.seq()).append('}');
         String json = line.toString();
         line.append(' ').append(crc(json)).append('\n');
@@ -111,7 +133,7 @@ public final class ChainHeadFile implements AutoCloseable {
         return record;
     }
 
-    static Optional<ChainHead> parse(byte[] bytes) {
+    static Optional<Slot> parse(byte[] bytes) {
         String text = new String(bytes, StandardCharsets.UTF_8).strip();
         int sp = text.lastIndexOf(' ');
         if (sp < 0) {
@@ -123,8 +145,8 @@ public final class ChainHeadFile implements AutoCloseable {
         }
         try {
             JsonNode n = CanonicalJson.parse(json);
-            return Optional.of(new ChainHead(n.get("instance").asText(), n.get("seq").asLong(), n.get("hash").asText(),
-                    n.get("at").asLong()));
+            return Optional.of(new Slot(new ChainHead(n.get("instance").asText(), n.get("seq").asLong(), n.get("hash").asText(),
+                    n.get("at").asLong()), n.get("gen").asLong()));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }

@@ -153,6 +153,50 @@ public final class Spool {
         return new Batch(lines, pos);
     }
 
+    /** The last line appended (drained or not) and when the file was last written (epoch ms). */
+    public record Tail(String line, long writtenAt) {
+    }
+
+    /**
+     * The newest entry this spool made durable, if it holds any: a crash between an append and
+     * the chain head's update leaves the head behind it, and the next start must not link a
+     * second entry to the same place.
+     */
+    public synchronized java.util.Optional<Tail> tail() throws IOException {
+        if (!Files.exists(file)) {
+            return java.util.Optional.empty();
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long end = ch.size(); // whole lines only: a partial one was trimmed at open, appends end with '\n'
+            if (end == 0) {
+                return java.util.Optional.empty();
+            }
+            java.io.ByteArrayOutputStream reversed = new java.io.ByteArrayOutputStream(1024);
+            ByteBuffer buf = ByteBuffer.allocate(8192);
+            long pos = end - 1; // skip the final '\n'
+            outer:
+            while (pos > 0) {
+                int n = (int) Math.min(buf.capacity(), pos);
+                buf.clear().limit(n);
+                ch.read(buf, pos - n);
+                for (int i = n - 1; i >= 0; i--) {
+                    if (buf.get(i) == '\n') {
+                        break outer;
+                    }
+                    reversed.write(buf.get(i));
+                }
+                pos -= n;
+            }
+            byte[] line = reversed.toByteArray();
+            for (int i = 0, j = line.length - 1; i < j; i++, j--) {
+                byte t = line[i];
+                line[i] = line[j];
+                line[j] = t;
+            }
+            return java.util.Optional.of(new Tail(new String(line, StandardCharsets.UTF_8), Files.getLastModifiedTime(file).toMillis()));
+        }
+    }
+
     /** Marks everything before {@code endOffset} as stored; resets the files when all is drained. */
     public synchronized void commit(long endOffset) throws IOException {
         offset = endOffset;

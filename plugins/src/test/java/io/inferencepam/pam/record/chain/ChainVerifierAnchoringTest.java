@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  */
 class ChainVerifierAnchoringTest {
     private static final String[] KEYS = CheckpointSigner.generate();
-    private static final PublicKey PUB = CheckpointSigner.publicKeyFromBase64(KEYS[1]);
+    static final PublicKey PUB = CheckpointSigner.publicKeyFromBase64(KEYS[1]);
     private static final CheckpointSigner SIGNER = CheckpointSigner.fromPkcs8Base64(KEYS[0]).withPublicKey(PUB);
     private static final Instant T0 = Instant.parse("2026-12-01T10:00:00Z");
 
