@@ -152,10 +152,26 @@ public final class CallDispatcher {
             return new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE), new RequestOutcome(RequestOutcome.Kind.DEADLINE,
                     request, request, RequestRewrite.NONE, Optional.of(UNAVAILABLE), Optional.empty()));
         });
+        if (exchange.isPresent()) {
+            reply = reply.thenApply(r -> closeIfFinal(r, request));
+        }
         if (!conf.observesOutcomes()) {
             return reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING));
         }
         return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx))));
+    }
+
+    /**
+     * A request phase that ends without an upstream call (Stop, error, deadline) never gets a
+     * response phase (conformance C5): its exchange is closed now, so a flood of refused calls
+     * cannot push the exchanges of live calls out of the bounded store. Plugins and observers of
+     * this call keep their reference to it.
+     */
+    private Reply<RequestOutcome> closeIfFinal(Reply<RequestOutcome> r, HttpRequest request) {
+        if (r.outcome().stopped()) {
+            request.var(PreparedConf.REQUEST_ID_VAR).ifPresent(exchanges::close);
+        }
+        return r;
     }
 
     /**

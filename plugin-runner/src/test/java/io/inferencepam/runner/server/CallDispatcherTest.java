@@ -247,6 +247,60 @@ class CallDispatcherTest {
         assertThat(exchanges.size()).isZero();
     }
 
+    /**
+     * A request phase that ends without an upstream call (Stop, error, deadline) never gets a
+     * response phase (conformance C5): its exchange is closed at once, so a flood of 401s cannot
+     * evict the exchange of a live call whose response phase comes later.
+     */
+    @Test
+    void requestPhasesThatEndWithoutAnUpstreamCallCloseTheirExchange() throws Exception {
+        int capacity = 8;
+        ExchangeStore small = new ExchangeStore(Duration.ofMinutes(1), capacity);
+        CallDispatcher d = new CallDispatcher(pool, pool, timer, small, Duration.ofMillis(300),
+                new RunnerMetrics(new PrometheusMetrics()));
+        Attributes.Key<String> key = Attributes.Key.of("k", String.class);
+        Plugin p = new Plugin() {
+            @Override
+            public boolean correlatesPhases() {
+                return true;
+            }
+
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                context.exchange().orElseThrow().put(key, request.path());
+                return switch (request.path()) {
+                    case "/stop" -> RequestDecision.stop(Stop.openAiError(401, "authentication_error", "invalid_token", "no"));
+                    case "/throw" -> throw new IllegalStateException();
+                    case "/never" -> new CompletableFuture<>();
+                    default -> RequestDecision.proceed();
+                };
+            }
+
+            @Override
+            public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+                return CompletableFuture.completedFuture(ResponseChange.NONE
+                        .withHeader("x-seen", context.exchange().orElseThrow().get(key).orElse("missing")));
+            }
+        };
+        PreparedConf c = conf(p);
+        d.request(c, requestTo("/live", "live-call"), System.nanoTime()).get(5, TimeUnit.SECONDS);
+        for (int i = 0; i < capacity * 3; i++) { // one after another: more of them than the store holds
+            String path = i % 12 == 5 ? "/never" : i % 4 == 1 ? "/throw" : "/stop";
+            var stopped = d.request(c, requestTo(path, "flood-" + i), System.nanoTime()).get(5, TimeUnit.SECONDS);
+            assertThat(reqReply(stopped).actionType()).isEqualTo(Action.Stop);
+        }
+        assertThat(small.size()).as("only the live call's exchange is open").isEqualTo(1);
+        var r = respReply(d.response(c, new HttpResponse(2, 200, Headers.empty(), Vars.of(Map.of("request_id", "live-call")),
+                Optional.empty()), System.nanoTime()).get(5, TimeUnit.SECONDS));
+        assertThat(r.headers(0).value()).isEqualTo("/live");
+        assertThat(small.size()).isZero();
+    }
+
+    private static HttpRequest requestTo(String path, String requestId) {
+        return new HttpRequest(11, "POST", path, Headers.empty(), Headers.empty(), "127.0.0.1",
+                Vars.of(Map.of("request_id", requestId)), Optional.empty());
+    }
+
     @Test
     void responseFailureNeverReturnsTheUpstreamBody() throws Exception {
         Plugin boom = new Plugin() {
