@@ -22,6 +22,7 @@ public final class TestPluginsProvider implements PluginProvider {
                 new SimpleFactories.Never(),
                 new SimpleFactories.RespondFactory(),
                 new SimpleFactories.Correlate(),
+                new SimpleFactories.LargeBody(),
                 new ConformancePlugin.Factory());
     }
 }

@@ -301,6 +301,37 @@ class CallDispatcherTest {
                 Vars.of(Map.of("request_id", requestId)), Optional.empty());
     }
 
+    /** A body that grew past one frame would close the connection: APISIX then sends the original body. */
+    @Test
+    void aResponseTooLargeForOneFrameIsAnsweredWithTheSafeErrorAndObservedAsAnError() throws Exception {
+        List<io.inferencepam.runner.spi.ResponseOutcome> outcomes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Plugin grow = new Plugin() {
+            @Override
+            public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+                return CompletableFuture.completedFuture(ResponseChange.body(Body.wrap(new byte[0xFFFFFF])));
+            }
+
+            @Override
+            public void onResponseOutcome(io.inferencepam.runner.spi.ResponseOutcome outcome, CallContext context) {
+                outcomes.add(outcome);
+            }
+        };
+        HttpResponse upstream = new HttpResponse(3, 200, Headers.of("Content-Type", "application/json"), Vars.empty(),
+                Optional.of(Body.utf8("{\"email\":\"alice@example.com\"}")));
+        var r = respReply(dispatcher.response(conf(grow), upstream, System.nanoTime()).get(5, TimeUnit.SECONDS));
+        assertThat(r.id()).isEqualTo(3);
+        assertThat(r.status()).isEqualTo(503);
+        assertThat(body(r)).contains("gateway_response_policy_failed").doesNotContain("alice");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (outcomes.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertThat(outcomes).singleElement().satisfies(o -> {
+            assertThat(o.kind()).isEqualTo(io.inferencepam.runner.spi.ResponseOutcome.Kind.ERROR);
+            assertThat(o.delivered().status()).isEqualTo(503);
+        });
+    }
+
     @Test
     void responseFailureNeverReturnsTheUpstreamBody() throws Exception {
         Plugin boom = new Plugin() {
