@@ -55,6 +55,7 @@ public final class CallDispatcher {
                     + "if it persists, contact the gateway operators.");
 
     private final PluginPool plugins;
+    private final LargeBodyLane largeBodies;
     private final Executor observerFallback;
     private final Timer deadlines;
     private final ExchangeStore exchanges;
@@ -75,8 +76,18 @@ public final class CallDispatcher {
      */
     public CallDispatcher(PluginPool plugins, Executor observerFallback, Timer deadlines, ExchangeStore exchanges,
                           Duration deadline, RunnerMetrics metrics) {
+        this(plugins, new LargeBodyLane(plugins, Integer.MAX_VALUE), observerFallback, deadlines, exchanges, deadline, metrics);
+    }
+
+    /**
+     * @param largeBodies where calls with a large body run, so that cheap calls never queue behind
+     *                    them (see {@link LargeBodyLane})
+     */
+    public CallDispatcher(PluginPool plugins, LargeBodyLane largeBodies, Executor observerFallback, Timer deadlines,
+                          ExchangeStore exchanges, Duration deadline, RunnerMetrics metrics) {
         this.observerFallback = observerFallback;
         this.plugins = plugins;
+        this.largeBodies = largeBodies;
         this.deadlines = deadlines;
         this.exchanges = exchanges;
         this.deadline = deadline;
@@ -120,13 +131,14 @@ public final class CallDispatcher {
         Optional<Attributes> exchange = exchangeFor(conf, request.var(PreparedConf.REQUEST_ID_VAR));
         CallContext ctx = context(conf, exchange, startNanos);
         RequestState initial = new RequestState(request, RequestRewrite.NONE, null, null);
-        CompletableFuture<RequestState> chain = entry.enter(conf.requestCost()).thenApply(entered -> initial);
+        PluginPool pool = largeBodies.poolFor(request.body(), plugins);
+        CompletableFuture<RequestState> chain = (pool == plugins ? entry : pool).enter(conf.requestCost()).thenApply(entered -> initial);
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
             chain = chain.thenComposeAsync(st -> st.stop() != null ? CompletableFuture.completedFuture(st)
                     : cutShort(ctx) ? CompletableFuture.failedFuture(DeadlinePassed.INSTANCE)
-                    : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), plugins.inline());
+                    : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), pool.inline());
         }
         long id = request.rpcId();
         CompletableFuture<Reply<RequestOutcome>> reply = withDeadline(chain.handle((st, err) -> fitted(conf, "request",
@@ -144,7 +156,7 @@ public final class CallDispatcher {
         if (!conf.observesOutcomes()) {
             return reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING));
         }
-        return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx))));
+        return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(pool, conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx))));
     }
 
     /**
@@ -211,13 +223,13 @@ public final class CallDispatcher {
      * called on a plugin thread, else queued to the plugin executor; a rejected task or a throwing
      * observer is logged and counted, never propagated.
      */
-    private void notifyObservers(PreparedConf conf, String phase, java.util.function.Consumer<Plugin> call) {
-        if (plugins.isCurrentAndNoBatchWaiting()) { // else they would hold up the next calls of the batch
+    private void notifyObservers(PluginPool pool, PreparedConf conf, String phase, java.util.function.Consumer<Plugin> call) {
+        if (pool.isCurrentAndNoBatchWaiting()) { // else they would hold up the next calls of the batch
             runObservers(conf, phase, call);
             return;
         }
         try {
-            plugins.execute(() -> runObservers(conf, phase, call));
+            pool.execute(() -> runObservers(conf, phase, call));
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // Observers record the call (pam-record): dropping them under load would let a flood
             // hide calls from the audit trail, so try the fallback pool before giving up.
@@ -268,12 +280,13 @@ public final class CallDispatcher {
         Optional<String> requestId = response.var(PreparedConf.REQUEST_ID_VAR);
         Optional<Attributes> exchange = exchangeFor(conf, requestId);
         CallContext ctx = context(conf, exchange, startNanos);
-        CompletableFuture<HttpResponse> chain = entry.enter(conf.responseCost()).thenApply(entered -> response);
+        PluginPool pool = largeBodies.poolFor(response.body(), plugins);
+        CompletableFuture<HttpResponse> chain = (pool == plugins ? entry : pool).enter(conf.responseCost()).thenApply(entered -> response);
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
             chain = chain.thenComposeAsync(r -> cutShort(ctx) ? CompletableFuture.<HttpResponse>failedFuture(DeadlinePassed.INSTANCE)
-                    : invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), plugins.inline());
+                    : invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), pool.inline());
         }
         long id = response.rpcId();
         CompletableFuture<Reply<ResponseOutcome>> reply = withDeadline(chain.handle((r, err) -> {
@@ -300,7 +313,7 @@ public final class CallDispatcher {
         if (!conf.observesOutcomes()) {
             return reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING));
         }
-        return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx))));
+        return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(pool, conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx))));
     }
 
     /**

@@ -56,6 +56,8 @@ public final class Runner implements AutoCloseable {
     private final Function<String, Optional<String>> settings;
     private final PrometheusMetrics metrics = new PrometheusMetrics();
     private final PluginPool pluginPool;
+    /** Calls with a large body: their own threads, so cheap calls never wait behind them. */
+    private final PluginPool largeBodyPool;
     private final ThreadPoolExecutor blockingPool;
     private final ScheduledExecutorService scheduler;
     /** Per-call deadlines: 10 ms ticks are precise enough for a deadline of seconds. */
@@ -85,6 +87,7 @@ public final class Runner implements AutoCloseable {
         this.scheduler = Executors.unconfigurableScheduledExecutorService(timer);
         this.deadlines = new HashedWheelTimer(BoundedExecutors.daemon("pam-deadline"), 10, TimeUnit.MILLISECONDS);
         this.pluginPool = new PluginPool("pam-plugin", config.pluginThreads(), config.executorQueue(), deadlines);
+        this.largeBodyPool = new PluginPool("pam-large-body", config.largeBodyThreads(), config.executorQueue(), deadlines);
         this.control = new ControlServer(blockingPool,
                 io.inferencepam.runner.control.ControlAccess.of(settings.apply(io.inferencepam.runner.control.ControlAccess.TOKEN_SETTING), config.controlHost()));
     }
@@ -96,7 +99,8 @@ public final class Runner implements AutoCloseable {
         ExchangeStore exchanges = new ExchangeStore(Duration.ofMinutes(5), 200_000);
         RunnerMetrics rm = new RunnerMetrics(metrics);
         registerRuntimeGauges(confs, exchanges);
-        dispatcher = new CallDispatcher(pluginPool, blockingPool, deadlines, exchanges, config.callDeadline(), rm);
+        dispatcher = new CallDispatcher(pluginPool, new LargeBodyLane(largeBodyPool, config.largeBodyBytes()), blockingPool,
+                deadlines, exchanges, config.callDeadline(), rm);
 
         transport = Transport.create(config.ioThreads());
         // One hand-off per event loop: the sessions of a loop batch their calls together.
@@ -209,6 +213,8 @@ public final class Runner implements AutoCloseable {
         metrics.gauge("pam_runner_exchanges", "Calls whose request and response phases are being correlated", exchanges::size);
         metrics.gauge("pam_runner_connections", "Open APISIX connections", connections::size);
         metrics.gauge("pam_runner_plugin_queue_depth", "Tasks waiting for a plugin thread", pluginPool::queueDepth);
+        metrics.gauge("pam_runner_large_body_queue_depth", "Tasks waiting for a thread of the large-body lane",
+                largeBodyPool::queueDepth);
         metrics.gauge("pam_runner_blocking_queue_depth", "Tasks waiting for a blocking-I/O thread", () -> blockingPool.getQueue().size());
     }
 
@@ -297,6 +303,7 @@ public final class Runner implements AutoCloseable {
             }
         }
         pluginPool.shutdownNow();
+        largeBodyPool.shutdownNow();
         blockingPool.shutdownNow();
         scheduler.shutdownNow();
         deadlines.stop();

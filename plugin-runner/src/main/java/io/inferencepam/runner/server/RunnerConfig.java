@@ -27,6 +27,9 @@ import java.util.function.Function;
  * @param shutdownDrain       on SIGTERM, how long calls in flight may still finish; then each one
  *                            left gets its fail-closed answer (Stop 503, or the safe error response)
  *                            before its connection closes. APISIX sends SIGKILL 1 s after SIGTERM.
+ * @param largeBodyBytes      calls whose body (request or response) is longer than this run on the
+ *                            large-body lane, so cheap calls never wait behind them
+ * @param largeBodyThreads    threads of the large-body lane (fewer than {@code pluginThreads})
  */
 public record RunnerConfig(
         Path socketPath,
@@ -42,7 +45,9 @@ public record RunnerConfig(
         int executorQueue,
         int controlPort,
         String controlHost,
-        Duration shutdownDrain) {
+        Duration shutdownDrain,
+        int largeBodyBytes,
+        int largeBodyThreads) {
 
     public static final Duration CONF_EXPIRE_MARGIN = Duration.ofSeconds(10);
 
@@ -77,7 +82,9 @@ public record RunnerConfig(
                 positive(settings, "PAM_EXECUTOR_QUEUE", 10_000),
                 integer(settings, "PAM_CONTROL_PORT", 9181),
                 settings.apply("PAM_CONTROL_HOST").orElse("127.0.0.1"),
-                Duration.ofMillis(notNegative(settings, "PAM_SHUTDOWN_DRAIN_MS", 400)));
+                Duration.ofMillis(notNegative(settings, "PAM_SHUTDOWN_DRAIN_MS", 400)),
+                positive(settings, "PAM_LARGE_BODY_BYTES", 256 * 1024),
+                positive(settings, "PAM_LARGE_BODY_THREADS", Math.max(1, cores / 2)));
     }
 
     private static int notNegative(Function<String, Optional<String>> settings, String name, int fallback) {

@@ -301,6 +301,59 @@ class CallDispatcherTest {
                 Vars.of(Map.of("request_id", requestId)), Optional.empty());
     }
 
+    /**
+     * Cheap calls never queue behind calls with a large body (issue 10 item 6): those run on the
+     * large-body lane. Without the lane (threshold out of reach) the two large calls hold both
+     * plugin threads and the cheap calls time out here.
+     */
+    @Test
+    void cheapCallsDoNotWaitBehindLargeBodies() throws Exception {
+        PluginPool lanePool = new PluginPool("lane", 1, 100, timer);
+        CallDispatcher d = new CallDispatcher(pool, new LargeBodyLane(lanePool, 1024), pool, timer, exchanges,
+                Duration.ofSeconds(30), new RunnerMetrics(new PrometheusMetrics()));
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        List<String> largeThreads = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Plugin scan = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                if (request.body().map(Body::length).orElse(0) > 1024) {
+                    largeThreads.add(Thread.currentThread().getName());
+                    try {
+                        release.await(); // holds its plugin thread, as a long scan of the body does
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return RequestDecision.proceed();
+            }
+        };
+        PreparedConf c = conf(scan);
+        try {
+            List<CompletableFuture<OutboundFrame>> large = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                large.add(d.request(c, withBody(4096), System.nanoTime()));
+            }
+            for (int i = 0; i < 20; i++) {
+                var cheap = d.request(c, withBody(100), System.nanoTime()).get(10, TimeUnit.SECONDS);
+                assertThat(reqReply(cheap).actionType()).isEqualTo(Action.NONE);
+            }
+            assertThat(large).as("the large calls are still held").noneMatch(CompletableFuture::isDone);
+            release.countDown();
+            for (var f : large) {
+                assertThat(reqReply(f.get(10, TimeUnit.SECONDS)).actionType()).isEqualTo(Action.NONE);
+            }
+            assertThat(largeThreads).allMatch(t -> t.startsWith("lane-"));
+        } finally {
+            release.countDown();
+            lanePool.shutdownNow();
+        }
+    }
+
+    private static HttpRequest withBody(int bytes) {
+        return new HttpRequest(12, "POST", "/v1/chat", Headers.empty(), Headers.empty(), "127.0.0.1", Vars.empty(),
+                Optional.of(Body.wrap(new byte[bytes])));
+    }
+
     /** A body that grew past one frame would close the connection: APISIX then sends the original body. */
     @Test
     void aResponseTooLargeForOneFrameIsAnsweredWithTheSafeErrorAndObservedAsAnError() throws Exception {
