@@ -230,6 +230,44 @@ final class SimpleFactories {
         return o;
     }
 
+    /**
+     * {@code test-large-body}: replaces the body with {@code bytes} bytes of {@code x}: the response
+     * body in the response phase, the request body (a Rewrite) in the request phase. Conf:
+     * {@code {"bytes": 16777215}}. Stands in for a masked body that grew, or a decoded gzip body.
+     */
+    static final class LargeBody implements PluginFactory {
+        public String name() {
+            return "test-large-body";
+        }
+
+        public String confSchema() {
+            return """
+                    {"type":"object","additionalProperties":false,"required":["bytes"],
+                     "properties":{"bytes":{"type":"integer","minimum":0,"maximum":33554432}}}""";
+        }
+
+        public Plugin create(JsonNode conf) {
+            int bytes = conf.get("bytes").asInt();
+            return new Plugin() {
+                @Override
+                public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                    return RequestDecision.proceed(RequestRewrite.builder().body(body(bytes)).build());
+                }
+
+                @Override
+                public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+                    return CompletableFuture.completedFuture(ResponseChange.body(body(bytes)));
+                }
+            };
+        }
+
+        private static Body body(int bytes) {
+            byte[] b = new byte[bytes];
+            java.util.Arrays.fill(b, (byte) 'x');
+            return Body.wrap(b);
+        }
+    }
+
     /** {@code test-throw}: throws (conf {@code {"phase": "request"|"response", "stage": bool}}; stage = failed stage instead of a throw). */
     static final class Throw implements PluginFactory {
         public String name() {

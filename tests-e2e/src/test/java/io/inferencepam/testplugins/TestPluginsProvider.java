@@ -23,6 +23,7 @@ public final class TestPluginsProvider implements PluginProvider {
                 new SlowCreateFactory(),
                 new SimpleFactories.RespondFactory(),
                 new SimpleFactories.Correlate(),
+                new SimpleFactories.LargeBody(),
                 new ConformancePlugin.Factory());
     }
 }

@@ -27,18 +27,22 @@ import java.util.concurrent.CompletionStage;
  *   <li>{@code bench-record-shape}: asks exactly what pam-record asks (same vars, both bodies, both
  *       phases, correlated) and does nothing with it, so "pam-record vs this" isolates the audit
  *       work from the protocol round trips any plugin with these needs would cost.</li>
+ *   <li>{@code bench-burn}: declares the request body and spins on its plugin thread for
+ *       {@code ns_per_byte} nanoseconds per body byte (conf {@code {"ns_per_byte": 20}}): the
+ *       CPU shape of a bounded linear scan of the body, such as pam-auth's model extraction.</li>
  * </ul>
  */
 public final class BenchPluginProvider implements PluginProvider {
     static final String NOOP = "bench-noop";
     static final String BODY = "bench-body";
     public static final String RECORD_SHAPE = "bench-record-shape";
+    static final String BURN = "bench-burn";
     private static final String ANY_OBJECT = "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\"}";
 
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
         return List.of(new Factory(NOOP, new Plugin() {
-        }), new Factory(BODY, new BodyPlugin()), new ShapeFactory());
+        }), new Factory(BODY, new BodyPlugin()), new ShapeFactory(), new BurnFactory());
     }
 
     private record Factory(String name, Plugin plugin) implements PluginFactory {
@@ -109,6 +113,45 @@ public final class BenchPluginProvider implements PluginProvider {
                 return CompletableFuture.failedFuture(new IllegalStateException("bench-body: no request body"));
             }
             return RequestDecision.proceed();
+        }
+    }
+
+    private static final class BurnFactory implements PluginFactory {
+        private static final Requirements NEEDS = Requirements.NONE.withRequestBody();
+
+        @Override
+        public String name() {
+            return BURN;
+        }
+
+        @Override
+        public String confSchema() {
+            return ANY_OBJECT;
+        }
+
+        @Override
+        public Set<Phase> phases() {
+            return EnumSet.of(Phase.REQUEST);
+        }
+
+        @Override
+        public Plugin create(JsonNode conf) {
+            long nsPerByte = conf.path("ns_per_byte").asLong(20);
+            return new Plugin() {
+                @Override
+                public Requirements requirements(Phase phase) {
+                    return phase == Phase.REQUEST ? NEEDS : Requirements.NONE;
+                }
+
+                @Override
+                public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                    long until = System.nanoTime() + nsPerByte * request.body().map(b -> (long) b.length()).orElse(0L);
+                    while (System.nanoTime() < until) {
+                        Thread.onSpinWait();
+                    }
+                    return RequestDecision.proceed();
+                }
+            };
         }
     }
 }

@@ -11,7 +11,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** Builds runner→APISIX frames. */
+/**
+ * Builds runner→APISIX frames. Every frame built here fits the protocol's 3-byte length: a reply
+ * that would not throws {@link FrameTooLargeException} while it is built (before it reaches the
+ * event loop), so the caller can still answer with a small, safe reply.
+ */
 public final class A6Encoder {
     /** Field count of HTTPReqCall.Rewrite in ext-plugin-proto ≥ v0.6.1 (path, headers, args, resp_headers, body). */
     private static final int REWRITE_FIELDS = 5;
@@ -62,6 +66,7 @@ public final class A6Encoder {
     }
 
     public static OutboundFrame requestStop(long id, Stop stop) {
+        requireRoomFor(stop.body().length());
         FlatBufferBuilder b = new FlatBufferBuilder(256 + stop.body().length());
         int headers = entries(b, stop.headers().entries());
         int body = stop.body().isEmpty() ? 0 : byteVector(b, stop.body());
@@ -75,6 +80,7 @@ public final class A6Encoder {
      * (field 4, added in ext-plugin-proto v0.6.1 and read by APISIX ≥ 3.6).
      */
     public static OutboundFrame requestRewrite(long id, RequestRewrite rw, Headers extraHeaders) {
+        requireRoomFor(rw.body().map(Body::length).orElse(0));
         FlatBufferBuilder b = new FlatBufferBuilder(256 + rw.body().map(Body::length).orElse(0));
         int path = rw.path().map(b::createString).orElse(0);
         int headers = rw.headers().isEmpty() && extraHeaders.isEmpty() ? 0 : headerChanges(b, rw.headers(), extraHeaders);
@@ -103,6 +109,7 @@ public final class A6Encoder {
     }
 
     public static OutboundFrame response(long id, int status, List<Header> headers, Optional<Body> body) {
+        requireRoomFor(body.map(Body::length).orElse(0));
         FlatBufferBuilder b = new FlatBufferBuilder(256 + body.map(Body::length).orElse(0));
         int h = headers.isEmpty() ? 0 : entries(b, headers);
         int bv = body.map(v -> byteVector(b, v)).orElse(0);
@@ -160,7 +167,19 @@ public final class A6Encoder {
         return b.createByteVector(body.asReadOnlyBuffer());
     }
 
+    /** Fails before building when the body alone is already too large (saves a second copy of it). */
+    private static void requireRoomFor(int bodyBytes) {
+        if (bodyBytes > RpcType.MAX_PAYLOAD) {
+            throw new FrameTooLargeException(bodyBytes);
+        }
+    }
+
+    /** The finished FlatBuffer as a frame, if it fits one: the exact check, tables and headers included. */
     private static OutboundFrame frame(byte type, FlatBufferBuilder b) {
-        return new OutboundFrame(type, b.dataBuffer());
+        java.nio.ByteBuffer payload = b.dataBuffer();
+        if (payload.remaining() > RpcType.MAX_PAYLOAD) {
+            throw new FrameTooLargeException(payload.remaining());
+        }
+        return new OutboundFrame(type, payload);
     }
 }

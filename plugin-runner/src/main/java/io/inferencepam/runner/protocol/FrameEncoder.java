@@ -11,6 +11,8 @@ public final class FrameEncoder extends MessageToByteEncoder<OutboundFrame> {
     protected void encode(ChannelHandlerContext ctx, OutboundFrame msg, ByteBuf out) {
         int length = msg.payload().remaining();
         if (length > RpcType.MAX_PAYLOAD) {
+            // A6Encoder never builds such a frame (the dispatcher answers a safe 503 instead);
+            // this guard only keeps a wrong length off the wire.
             throw new EncoderException("reply of " + length + " bytes does not fit a frame");
         }
         out.ensureWritable(4 + length);

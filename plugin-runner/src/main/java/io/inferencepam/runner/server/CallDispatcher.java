@@ -2,6 +2,7 @@ package io.inferencepam.runner.server;
 
 import io.inferencepam.runner.conf.PreparedConf;
 import io.inferencepam.runner.protocol.A6Encoder;
+import io.inferencepam.runner.protocol.FrameTooLargeException;
 import io.inferencepam.runner.protocol.OutboundFrame;
 import io.inferencepam.runner.spi.Attributes;
 import io.inferencepam.runner.spi.Body;
@@ -55,11 +56,15 @@ public final class CallDispatcher {
                     + "if it persists, contact the gateway operators.");
 
     private final PluginPool plugins;
+    private final LargeBodyLane largeBodies;
     private final Executor observerFallback;
     private final Timer deadlines;
     private final ExchangeStore exchanges;
     private final Duration deadline;
     private final RunnerMetrics metrics;
+    /** Per call without a reply yet: what answers it at once when shutdown cuts calls short. */
+    private final Set<Runnable> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile boolean closing;
 
     /**
      * @param deadlines timer for the per-call deadline. A hashed wheel (coarse ticks, lock-free
@@ -72,8 +77,18 @@ public final class CallDispatcher {
      */
     public CallDispatcher(PluginPool plugins, Executor observerFallback, Timer deadlines, ExchangeStore exchanges,
                           Duration deadline, RunnerMetrics metrics) {
+        this(plugins, new LargeBodyLane(plugins, Integer.MAX_VALUE), observerFallback, deadlines, exchanges, deadline, metrics);
+    }
+
+    /**
+     * @param largeBodies where calls with a large body run, so that cheap calls never queue behind
+     *                    them (see {@link LargeBodyLane})
+     */
+    public CallDispatcher(PluginPool plugins, LargeBodyLane largeBodies, Executor observerFallback, Timer deadlines,
+                          ExchangeStore exchanges, Duration deadline, RunnerMetrics metrics) {
         this.observerFallback = observerFallback;
         this.plugins = plugins;
+        this.largeBodies = largeBodies;
         this.deadlines = deadlines;
         this.exchanges = exchanges;
         this.deadline = deadline;
@@ -117,46 +132,90 @@ public final class CallDispatcher {
         Optional<Attributes> exchange = exchangeFor(conf, request.var(PreparedConf.REQUEST_ID_VAR));
         CallContext ctx = context(conf, exchange, startNanos);
         RequestState initial = new RequestState(request, RequestRewrite.NONE, null, null);
-        CompletableFuture<RequestState> chain = entry.enter(conf.requestCost()).thenApply(entered -> initial);
+        PluginPool pool = largeBodies.poolFor(request.body(), plugins);
+        CompletableFuture<RequestState> chain = (pool == plugins ? entry : pool).enter(conf.requestCost()).thenApply(entered -> initial);
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
             chain = chain.thenComposeAsync(st -> st.stop() != null ? CompletableFuture.completedFuture(st)
-                    : pastDeadline(ctx) ? CompletableFuture.failedFuture(DeadlinePassed.INSTANCE)
-                    : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), plugins.inline());
+                    : cutShort(ctx) ? CompletableFuture.failedFuture(DeadlinePassed.INSTANCE)
+                    : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), pool.inline());
         }
         long id = request.rpcId();
-        CompletableFuture<Reply<RequestOutcome>> reply = withDeadline(chain.handle((st, err) -> {
-            if (err != null) {
-                logFailure(conf, "request", err);
-                metrics.outcome("request", "error");
-                return new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE), new RequestOutcome(RequestOutcome.Kind.ERROR,
-                        request, request, RequestRewrite.NONE, Optional.of(UNAVAILABLE), Optional.empty()));
-            }
-            if (st.stop() != null) {
-                metrics.outcome("request", "stop");
-                return new Reply<>(A6Encoder.requestStop(id, st.stop()), new RequestOutcome(RequestOutcome.Kind.STOP,
-                        request, st.request(), RequestRewrite.NONE, Optional.of(st.stop()), Optional.of(st.haltedBy())));
-            }
-            if (st.rewrite().isEmpty()) {
-                metrics.outcome("request", "pass");
-                return new Reply<>(A6Encoder.requestNone(id), new RequestOutcome(RequestOutcome.Kind.PASS,
-                        request, st.request(), RequestRewrite.NONE, Optional.empty(), Optional.empty()));
-            }
-            metrics.outcome("request", "rewrite");
-            return new Reply<>(A6Encoder.requestRewrite(id, st.rewrite(), contentLengthFor(st.rewrite())),
-                    new RequestOutcome(RequestOutcome.Kind.REWRITE, request, st.request(), st.rewrite(),
-                            Optional.empty(), Optional.empty()));
-        }), startNanos, () -> {
-            metrics.outcome("request", "deadline");
-            LOG.warn("request call on {} missed its {} ms deadline: answered 503", conf.identity().key(), deadline.toMillis());
+        CompletableFuture<Reply<RequestOutcome>> reply = withDeadline(chain.handle((st, err) -> fitted(conf, "request",
+                () -> requestReply(conf, request, id, st, err), () -> new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE),
+                        new RequestOutcome(RequestOutcome.Kind.ERROR, request, request, RequestRewrite.NONE,
+                                Optional.of(UNAVAILABLE), Optional.empty())))), startNanos, cut -> {
+            metrics.outcome("request", cut.label);
+            LOG.warn("request call on {} {}: answered 503", conf.identity().key(), cut.because(deadline));
             return new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE), new RequestOutcome(RequestOutcome.Kind.DEADLINE,
                     request, request, RequestRewrite.NONE, Optional.of(UNAVAILABLE), Optional.empty()));
         });
+        if (exchange.isPresent()) {
+            reply = reply.thenApply(r -> closeIfFinal(r, request));
+        }
         if (!conf.observesOutcomes()) {
             return reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING));
         }
-        return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx))));
+        return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(pool, conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx))));
+    }
+
+    /**
+     * The request phase's reply for the chain's end state ({@code err}: how it failed). The frame is
+     * built before the outcome is counted: one too large for a frame is counted as such instead.
+     */
+    private Reply<RequestOutcome> requestReply(PreparedConf conf, HttpRequest request, long id, RequestState st, Throwable err) {
+        if (err != null) {
+            logFailure(conf, "request", err);
+            metrics.outcome("request", "error");
+            return new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE), new RequestOutcome(RequestOutcome.Kind.ERROR,
+                    request, request, RequestRewrite.NONE, Optional.of(UNAVAILABLE), Optional.empty()));
+        }
+        if (st.stop() != null) {
+            OutboundFrame frame = A6Encoder.requestStop(id, st.stop());
+            metrics.outcome("request", "stop");
+            return new Reply<>(frame, new RequestOutcome(RequestOutcome.Kind.STOP,
+                    request, st.request(), RequestRewrite.NONE, Optional.of(st.stop()), Optional.of(st.haltedBy())));
+        }
+        if (st.rewrite().isEmpty()) {
+            metrics.outcome("request", "pass");
+            return new Reply<>(A6Encoder.requestNone(id), new RequestOutcome(RequestOutcome.Kind.PASS,
+                    request, st.request(), RequestRewrite.NONE, Optional.empty(), Optional.empty()));
+        }
+        OutboundFrame frame = A6Encoder.requestRewrite(id, st.rewrite(), contentLengthFor(st.rewrite()));
+        metrics.outcome("request", "rewrite");
+        return new Reply<>(frame, new RequestOutcome(RequestOutcome.Kind.REWRITE, request, st.request(), st.rewrite(),
+                Optional.empty(), Optional.empty()));
+    }
+
+    /**
+     * {@code build}'s reply, or {@code instead} when that reply does not fit one frame (a body that
+     * grew by masking or decoding, a huge Stop body): written, it would fail in the encoder and
+     * close the connection, which in the response phase makes APISIX send the original body.
+     */
+    private <O> Reply<O> fitted(PreparedConf conf, String phase, java.util.function.Supplier<Reply<O>> build,
+                                java.util.function.Supplier<Reply<O>> instead) {
+        try {
+            return build.get();
+        } catch (FrameTooLargeException e) {
+            metrics.outcome(phase, "too_large");
+            LOG.warn("{} reply on {} too large for one frame ({} bytes): answered a safe 503", phase, conf.identity().key(),
+                    e.payloadBytes());
+            return instead.get();
+        }
+    }
+
+    /**
+     * A request phase that ends without an upstream call (Stop, error, deadline) never gets a
+     * response phase (conformance C5): its exchange is closed now, so a flood of refused calls
+     * cannot push the exchanges of live calls out of the bounded store. Plugins and observers of
+     * this call keep their reference to it.
+     */
+    private Reply<RequestOutcome> closeIfFinal(Reply<RequestOutcome> r, HttpRequest request) {
+        if (r.outcome().stopped()) {
+            request.var(PreparedConf.REQUEST_ID_VAR).ifPresent(exchanges::close);
+        }
+        return r;
     }
 
     /**
@@ -165,13 +224,13 @@ public final class CallDispatcher {
      * called on a plugin thread, else queued to the plugin executor; a rejected task or a throwing
      * observer is logged and counted, never propagated.
      */
-    private void notifyObservers(PreparedConf conf, String phase, java.util.function.Consumer<Plugin> call) {
-        if (plugins.isCurrentAndNoBatchWaiting()) { // else they would hold up the next calls of the batch
+    private void notifyObservers(PluginPool pool, PreparedConf conf, String phase, java.util.function.Consumer<Plugin> call) {
+        if (pool.isCurrentAndNoBatchWaiting()) { // else they would hold up the next calls of the batch
             runObservers(conf, phase, call);
             return;
         }
         try {
-            plugins.execute(() -> runObservers(conf, phase, call));
+            pool.execute(() -> runObservers(conf, phase, call));
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // Observers record the call (pam-record): dropping them under load would let a flood
             // hide calls from the audit trail, so try the fallback pool before giving up.
@@ -222,12 +281,13 @@ public final class CallDispatcher {
         Optional<String> requestId = response.var(PreparedConf.REQUEST_ID_VAR);
         Optional<Attributes> exchange = exchangeFor(conf, requestId);
         CallContext ctx = context(conf, exchange, startNanos);
-        CompletableFuture<HttpResponse> chain = entry.enter(conf.responseCost()).thenApply(entered -> response);
+        PluginPool pool = largeBodies.poolFor(response.body(), plugins);
+        CompletableFuture<HttpResponse> chain = (pool == plugins ? entry : pool).enter(conf.responseCost()).thenApply(entered -> response);
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
-            chain = chain.thenComposeAsync(r -> pastDeadline(ctx) ? CompletableFuture.<HttpResponse>failedFuture(DeadlinePassed.INSTANCE)
-                    : invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), plugins.inline());
+            chain = chain.thenComposeAsync(r -> cutShort(ctx) ? CompletableFuture.<HttpResponse>failedFuture(DeadlinePassed.INSTANCE)
+                    : invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), pool.inline());
         }
         long id = response.rpcId();
         CompletableFuture<Reply<ResponseOutcome>> reply = withDeadline(chain.handle((r, err) -> {
@@ -239,19 +299,22 @@ public final class CallDispatcher {
                 metrics.outcome("response", "error");
                 return new Reply<>(safeError(id), new ResponseOutcome(ResponseOutcome.Kind.ERROR, response, safeErrorResponse(response)));
             }
-            boolean same = r.equals(response);
-            metrics.outcome("response", same ? "pass" : "rewrite");
-            return new Reply<>(completeResponse(id, r),
-                    new ResponseOutcome(same ? ResponseOutcome.Kind.PASS : ResponseOutcome.Kind.CHANGED, response, r));
-        }), startNanos, () -> {
-            metrics.outcome("response", "deadline");
-            LOG.warn("response call on {} missed its {} ms deadline: answered a safe 503", conf.identity().key(), deadline.toMillis());
+            return fitted(conf, "response", () -> {
+                boolean same = r.equals(response);
+                Reply<ResponseOutcome> built = new Reply<>(completeResponse(id, r),
+                        new ResponseOutcome(same ? ResponseOutcome.Kind.PASS : ResponseOutcome.Kind.CHANGED, response, r));
+                metrics.outcome("response", same ? "pass" : "rewrite");
+                return built;
+            }, () -> new Reply<>(safeError(id), new ResponseOutcome(ResponseOutcome.Kind.ERROR, response, safeErrorResponse(response))));
+        }), startNanos, cut -> {
+            metrics.outcome("response", cut.label);
+            LOG.warn("response call on {} {}: answered a safe 503", conf.identity().key(), cut.because(deadline));
             return new Reply<>(safeError(id), new ResponseOutcome(ResponseOutcome.Kind.DEADLINE, response, safeErrorResponse(response)));
         });
         if (!conf.observesOutcomes()) {
             return reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING));
         }
-        return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx))));
+        return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(pool, conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx))));
     }
 
     /**
@@ -341,36 +404,85 @@ public final class CallDispatcher {
         CompletionStage<T> run();
     }
 
-    /** Completes with {@code onDeadline} if {@code work} is not done in time; exactly one completion wins. */
+    /** Why a call was answered before its plugins finished. */
+    private enum Cut {
+        DEADLINE("deadline"),
+        SHUTDOWN("shutdown");
+
+        final String label;
+
+        Cut(String label) {
+            this.label = label;
+        }
+
+        String because(Duration deadline) {
+            return this == DEADLINE ? "missed its " + deadline.toMillis() + " ms deadline" : "was cut short by shutdown";
+        }
+    }
+
+    /**
+     * Completes with {@code onCut} if {@code work} is not done in time, or when shutdown cuts the
+     * call short ({@link #cutShort()}); exactly one completion wins.
+     */
     private <T> CompletableFuture<T> withDeadline(CompletableFuture<T> work, long startNanos,
-                                                  java.util.function.Supplier<T> onDeadline) {
+                                                  java.util.function.Function<Cut, T> onCut) {
         CompletableFuture<T> result = new CompletableFuture<>();
+        Runnable shutdown = () -> {
+            if (!result.isDone()) {
+                result.complete(onCut.apply(Cut.SHUTDOWN));
+            }
+        };
+        inFlight.add(shutdown);
+        result.whenComplete((r, e) -> inFlight.remove(shutdown));
         long remaining = Math.max(0, deadline.toNanos() - (System.nanoTime() - startNanos));
         Timeout timer = deadlines.newTimeout(t -> {
             if (!result.isDone()) {
-                result.complete(onDeadline.get());
+                result.complete(onCut.apply(Cut.DEADLINE));
             }
         }, remaining, TimeUnit.NANOSECONDS);
         work.whenComplete((frame, err) -> {
             timer.cancel();
             if (err != null) {
-                // Encoding failed (e.g. a reply too large for one frame): still one safe answer.
+                // Building the reply failed (a bug, memory): still one safe answer. A reply too
+                // large for one frame does not come here: fitted() answers it, with its own count.
                 LOG.warn("reply could not be built: {}", err.getClass().getSimpleName());
-                result.complete(onDeadline.get());
+                result.complete(onCut.apply(Cut.DEADLINE));
             } else {
                 result.complete(frame);
             }
         });
+        if (closing) {
+            shutdown.run(); // arrived after shutdown began to cut calls short: answered at once
+        }
         return result;
+    }
+
+    /**
+     * Shutdown: every call still running is answered now with its fail-closed reply (Stop 503 in
+     * the request phase, the safe error response in the response phase), and so is every call
+     * that arrives from now on; their remaining plugins are not run. Replies go back to the
+     * connections as usual: the caller closes them once answered.
+     */
+    public void cutShort() {
+        closing = true;
+        for (Runnable call : inFlight) {
+            call.run();
+        }
+    }
+
+    /** Calls answered by this dispatcher that have no reply yet. */
+    int inFlight() {
+        return inFlight.size();
     }
 
     /**
      * Once the deadline has passed, the answer is (or is about to be) the deadline's 503: the
      * remaining plugins are not run, so an overloaded runner does not keep doing work nobody
-     * waits for. The chain fails, never completes early: a shortened chain must not become a pass.
+     * waits for; likewise once shutdown has cut the calls short. The chain fails, never completes
+     * early: a shortened chain must not become a pass.
      */
-    private static boolean pastDeadline(CallContext ctx) {
-        return Instant.now().isAfter(ctx.deadline());
+    private boolean cutShort(CallContext ctx) {
+        return closing || Instant.now().isAfter(ctx.deadline());
     }
 
     private static final class DeadlinePassed extends RuntimeException {

@@ -8,8 +8,10 @@ import java.util.Map;
 
 /**
  * State shared by the request and response phases of one HTTP call, keyed by nginx
- * {@code request_id}. Bounded and time-limited: a call whose response phase never comes (a Stop,
- * an upstream failure) must not leak.
+ * {@code request_id}. Bounded and time-limited: a call whose response phase never comes (an
+ * upstream failure, a later APISIX plugin's refusal) must not leak. A request phase that ends
+ * with a Stop, an error or a missed deadline closes its exchange itself (no response phase follows:
+ * conformance C5), so refused calls never push live exchanges out.
  *
  * <p>{@link #open} runs on the event loop, so every operation is O(1) under a short lock, and
  * nothing ever wakes another thread: entries are kept in the order they were opened; past the

@@ -56,6 +56,8 @@ public final class Runner implements AutoCloseable {
     private final Function<String, Optional<String>> settings;
     private final PrometheusMetrics metrics = new PrometheusMetrics();
     private final PluginPool pluginPool;
+    /** Calls with a large body: their own threads, so cheap calls never wait behind them. */
+    private final PluginPool largeBodyPool;
     private final ThreadPoolExecutor blockingPool;
     private final ScheduledExecutorService scheduler;
     /** Per-call deadlines: 10 ms ticks are precise enough for a deadline of seconds. */
@@ -64,6 +66,11 @@ public final class Runner implements AutoCloseable {
     private final Deque<AutoCloseable> shutdownHooks = new ArrayDeque<>();
     private final ChannelGroup connections = new DefaultChannelGroup("apisix", GlobalEventExecutor.INSTANCE);
     private final CompletableFuture<ConfCompiler> compiler = new CompletableFuture<>();
+    /** RPCs received and not yet answered, on every connection: shutdown waits for them. */
+    private final java.util.concurrent.atomic.AtomicInteger openRpcs = new java.util.concurrent.atomic.AtomicInteger();
+    private CallDispatcher dispatcher;
+    /** The socket file's identity once bound: shutdown removes the file only while it is still ours. */
+    private Object socketFileKey;
     private Transport transport;
     private NioEventLoopGroup controlGroup;
     private Channel server;
@@ -80,6 +87,7 @@ public final class Runner implements AutoCloseable {
         this.scheduler = Executors.unconfigurableScheduledExecutorService(timer);
         this.deadlines = new HashedWheelTimer(BoundedExecutors.daemon("pam-deadline"), 10, TimeUnit.MILLISECONDS);
         this.pluginPool = new PluginPool("pam-plugin", config.pluginThreads(), config.executorQueue(), deadlines);
+        this.largeBodyPool = new PluginPool("pam-large-body", config.largeBodyThreads(), config.executorQueue(), deadlines);
         this.control = new ControlServer(blockingPool,
                 io.inferencepam.runner.control.ControlAccess.of(settings.apply(io.inferencepam.runner.control.ControlAccess.TOKEN_SETTING), config.controlHost()));
     }
@@ -91,7 +99,8 @@ public final class Runner implements AutoCloseable {
         ExchangeStore exchanges = new ExchangeStore(Duration.ofMinutes(5), 200_000);
         RunnerMetrics rm = new RunnerMetrics(metrics);
         registerRuntimeGauges(confs, exchanges);
-        CallDispatcher dispatcher = new CallDispatcher(pluginPool, blockingPool, deadlines, exchanges, config.callDeadline(), rm);
+        dispatcher = new CallDispatcher(pluginPool, new LargeBodyLane(largeBodyPool, config.largeBodyBytes()), blockingPool,
+                deadlines, exchanges, config.callDeadline(), rm);
 
         transport = Transport.create(config.ioThreads());
         // One hand-off per event loop: the sessions of a loop batch their calls together.
@@ -114,12 +123,14 @@ public final class Runner implements AutoCloseable {
                         ch.pipeline().addLast(
                                 new FrameEncoder(),
                                 new FrameDecoder(config.maxFramePayload(), config.partialFrameTimeout().toMillis()),
+                                new ConnectionDrain(openRpcs),
                                 new RpcSession(compiler, confs, dispatcher, handOff, pluginPool, rm, config.callDeadline()));
                     }
                 })
                 .bind(new DomainSocketAddress(bound.toFile())).sync().channel();
         setPermissions(bound, config.socketMode());
         Files.move(bound, socket, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        socketFileKey = socketFileKey(socket);
 
         if (config.controlPort() >= 0) {
             controlGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("pam-control", true));
@@ -202,6 +213,8 @@ public final class Runner implements AutoCloseable {
         metrics.gauge("pam_runner_exchanges", "Calls whose request and response phases are being correlated", exchanges::size);
         metrics.gauge("pam_runner_connections", "Open APISIX connections", connections::size);
         metrics.gauge("pam_runner_plugin_queue_depth", "Tasks waiting for a plugin thread", pluginPool::queueDepth);
+        metrics.gauge("pam_runner_large_body_queue_depth", "Tasks waiting for a thread of the large-body lane",
+                largeBodyPool::queueDepth);
         metrics.gauge("pam_runner_blocking_queue_depth", "Tasks waiting for a blocking-I/O thread", () -> blockingPool.getQueue().size());
     }
 
@@ -232,12 +245,51 @@ public final class Runner implements AutoCloseable {
         Files.setPosixFilePermissions(socket, perms);
     }
 
-    /** Stops accepting, closes connections, runs plugin shutdown hooks. Bounded to about a second. */
+    /**
+     * Shutdown (SIGTERM, on every APISIX reload and stop). No call in flight is left without an
+     * answer: a connection closed under a call makes APISIX answer 503, and in the response phase
+     * send the original, unmasked body (conformance P6, P10).
+     * <ol>
+     * <li>Calls in flight may finish for up to {@link RunnerConfig#shutdownDrain()}, while the
+     *     runner keeps serving (an APISIX worker still finishing its requests may send more).</li>
+     * <li>Then every call still running, or waiting for its ExtraInfo answers, is cut short with its
+     *     fail-closed answer (Stop 503; the safe error response), and so is any call after it.</li>
+     * <li>Each connection closes once its reply is written (idle ones at once); after
+     *     {@link #ANSWER_GRACE_MILLIS} the rest are closed anyway.</li>
+     * <li>Plugin shutdown hooks run; executors and event loops stop; the socket file is removed
+     *     unless a new runner has already bound its own at that path (a reload starts one).</li>
+     * </ol>
+     * Bounded: about the drain time plus a second at most.
+     */
     @Override
     public void close() {
+        long drainEnd = System.nanoTime() + config.shutdownDrain().toNanos();
+        while (openRpcs.get() > 0 && System.nanoTime() < drainEnd) {
+            pause();
+        }
+        if (dispatcher != null) {
+            dispatcher.cutShort();
+        }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(900);
         if (server != null) {
             server.close().awaitUninterruptibly(200);
+        }
+        int unanswered = openRpcs.get();
+        for (Channel ch : connections) {
+            ConnectionDrain drain = ch.pipeline().get(ConnectionDrain.class);
+            if (drain != null) {
+                drain.closeWhenIdle();
+            } else {
+                ch.close();
+            }
+        }
+        long graceEnd = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ANSWER_GRACE_MILLIS);
+        while (!connections.isEmpty() && System.nanoTime() < graceEnd) {
+            pause();
+        }
+        if (unanswered > 0 || !connections.isEmpty()) {
+            LOG.info("shutdown: {} call(s) answered fail-closed after the {} ms drain, {} connection(s) closed unanswered",
+                    unanswered, config.shutdownDrain().toMillis(), openRpcs.get());
         }
         connections.close().awaitUninterruptibly(200);
         control.stop();
@@ -251,6 +303,7 @@ public final class Runner implements AutoCloseable {
             }
         }
         pluginPool.shutdownNow();
+        largeBodyPool.shutdownNow();
         blockingPool.shutdownNow();
         scheduler.shutdownNow();
         deadlines.stop();
@@ -262,9 +315,32 @@ public final class Runner implements AutoCloseable {
             controlGroup.shutdownGracefully(0, 100, TimeUnit.MILLISECONDS);
         }
         try {
-            Files.deleteIfExists(config.socketPath());
+            if (socketFileKey != null && socketFileKey.equals(socketFileKey(config.socketPath()))) {
+                Files.deleteIfExists(config.socketPath());
+            }
         } catch (IOException ignored) {
-            // best effort: the next start removes a stale socket anyway
+            // gone already, or best effort: the next start removes a stale socket anyway
+        }
+    }
+
+    /** How long connections may still take to write their last reply once calls are cut short. */
+    static final long ANSWER_GRACE_MILLIS = 200;
+
+    private static void pause() {
+        try {
+            Thread.sleep(5);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The inode behind {@code path} (null when absent): tells our socket from a new runner's. */
+    private static Object socketFileKey(Path path) throws IOException {
+        try {
+            return Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return null;
         }
     }
 }

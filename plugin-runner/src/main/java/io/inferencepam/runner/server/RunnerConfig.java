@@ -24,6 +24,12 @@ import java.util.function.Function;
  * @param executorQueue       queue bound of both executors (full → fail closed with 503)
  * @param controlPort         loopback port of the control API (0 = pick a free port, -1 = disabled)
  * @param controlHost         address the control API binds to (loopback by default)
+ * @param shutdownDrain       on SIGTERM, how long calls in flight may still finish; then each one
+ *                            left gets its fail-closed answer (Stop 503, or the safe error response)
+ *                            before its connection closes. APISIX sends SIGKILL 1 s after SIGTERM.
+ * @param largeBodyBytes      calls whose body (request or response) is longer than this run on the
+ *                            large-body lane, so cheap calls never wait behind them
+ * @param largeBodyThreads    threads of the large-body lane (fewer than {@code pluginThreads})
  */
 public record RunnerConfig(
         Path socketPath,
@@ -38,7 +44,10 @@ public record RunnerConfig(
         int blockingThreads,
         int executorQueue,
         int controlPort,
-        String controlHost) {
+        String controlHost,
+        Duration shutdownDrain,
+        int largeBodyBytes,
+        int largeBodyThreads) {
 
     public static final Duration CONF_EXPIRE_MARGIN = Duration.ofSeconds(10);
 
@@ -72,7 +81,18 @@ public record RunnerConfig(
                 positive(settings, "PAM_BLOCKING_THREADS", 32),
                 positive(settings, "PAM_EXECUTOR_QUEUE", 10_000),
                 integer(settings, "PAM_CONTROL_PORT", 9181),
-                settings.apply("PAM_CONTROL_HOST").orElse("127.0.0.1"));
+                settings.apply("PAM_CONTROL_HOST").orElse("127.0.0.1"),
+                Duration.ofMillis(notNegative(settings, "PAM_SHUTDOWN_DRAIN_MS", 400)),
+                positive(settings, "PAM_LARGE_BODY_BYTES", 256 * 1024),
+                positive(settings, "PAM_LARGE_BODY_THREADS", Math.max(1, cores / 2)));
+    }
+
+    private static int notNegative(Function<String, Optional<String>> settings, String name, int fallback) {
+        int v = integer(settings, name, fallback);
+        if (v < 0) {
+            throw new IllegalArgumentException(name + " must not be negative");
+        }
+        return v;
     }
 
     private static int octal(Function<String, Optional<String>> settings, String name, String fallback) {

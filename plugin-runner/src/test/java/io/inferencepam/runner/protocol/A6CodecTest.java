@@ -147,6 +147,22 @@ class A6CodecTest {
         }
     }
 
+    @Test
+    void noReplyIsBuiltThatDoesNotFitOneFrame() {
+        Body fits = Body.wrap(new byte[RpcType.MAX_PAYLOAD - 4096]);
+        assertThat(A6Encoder.response(1, 200, List.of(), Optional.of(fits)).payload().remaining())
+                .isBetween(RpcType.MAX_PAYLOAD - 4096, RpcType.MAX_PAYLOAD);
+        // the body alone fits the 3-byte length, with the FlatBuffer around it it does not
+        Body justFits = Body.wrap(new byte[RpcType.MAX_PAYLOAD]);
+        assertThatThrownBy(() -> A6Encoder.response(1, 200, List.of(new Header("Content-Type", "text/plain")), Optional.of(justFits)))
+                .isInstanceOf(FrameTooLargeException.class);
+        assertThatThrownBy(() -> A6Encoder.requestRewrite(1, RequestRewrite.builder().body(justFits).build(),
+                io.inferencepam.runner.spi.Headers.empty())).isInstanceOf(FrameTooLargeException.class);
+        assertThatThrownBy(() -> A6Encoder.requestStop(1, new Stop(403, io.inferencepam.runner.spi.Headers.empty(),
+                Body.wrap(new byte[RpcType.MAX_PAYLOAD + 1])))).isInstanceOf(FrameTooLargeException.class)
+                .hasMessageNotContaining("xxxx");
+    }
+
     @net.jqwik.api.Provide
     net.jqwik.api.Arbitrary<Byte> types() {
         return net.jqwik.api.Arbitraries.of((byte) 1, (byte) 2, (byte) 3, (byte) 4, (byte) 9);

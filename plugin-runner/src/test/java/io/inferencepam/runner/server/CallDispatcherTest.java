@@ -247,6 +247,144 @@ class CallDispatcherTest {
         assertThat(exchanges.size()).isZero();
     }
 
+    /**
+     * A request phase that ends without an upstream call (Stop, error, deadline) never gets a
+     * response phase (conformance C5): its exchange is closed at once, so a flood of 401s cannot
+     * evict the exchange of a live call whose response phase comes later.
+     */
+    @Test
+    void requestPhasesThatEndWithoutAnUpstreamCallCloseTheirExchange() throws Exception {
+        int capacity = 8;
+        ExchangeStore small = new ExchangeStore(Duration.ofMinutes(1), capacity);
+        CallDispatcher d = new CallDispatcher(pool, pool, timer, small, Duration.ofMillis(300),
+                new RunnerMetrics(new PrometheusMetrics()));
+        Attributes.Key<String> key = Attributes.Key.of("k", String.class);
+        Plugin p = new Plugin() {
+            @Override
+            public boolean correlatesPhases() {
+                return true;
+            }
+
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                context.exchange().orElseThrow().put(key, request.path());
+                return switch (request.path()) {
+                    case "/stop" -> RequestDecision.stop(Stop.openAiError(401, "authentication_error", "invalid_token", "no"));
+                    case "/throw" -> throw new IllegalStateException();
+                    case "/never" -> new CompletableFuture<>();
+                    default -> RequestDecision.proceed();
+                };
+            }
+
+            @Override
+            public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+                return CompletableFuture.completedFuture(ResponseChange.NONE
+                        .withHeader("x-seen", context.exchange().orElseThrow().get(key).orElse("missing")));
+            }
+        };
+        PreparedConf c = conf(p);
+        d.request(c, requestTo("/live", "live-call"), System.nanoTime()).get(5, TimeUnit.SECONDS);
+        for (int i = 0; i < capacity * 3; i++) { // one after another: more of them than the store holds
+            String path = i % 12 == 5 ? "/never" : i % 4 == 1 ? "/throw" : "/stop";
+            var stopped = d.request(c, requestTo(path, "flood-" + i), System.nanoTime()).get(5, TimeUnit.SECONDS);
+            assertThat(reqReply(stopped).actionType()).isEqualTo(Action.Stop);
+        }
+        assertThat(small.size()).as("only the live call's exchange is open").isEqualTo(1);
+        var r = respReply(d.response(c, new HttpResponse(2, 200, Headers.empty(), Vars.of(Map.of("request_id", "live-call")),
+                Optional.empty()), System.nanoTime()).get(5, TimeUnit.SECONDS));
+        assertThat(r.headers(0).value()).isEqualTo("/live");
+        assertThat(small.size()).isZero();
+    }
+
+    private static HttpRequest requestTo(String path, String requestId) {
+        return new HttpRequest(11, "POST", path, Headers.empty(), Headers.empty(), "127.0.0.1",
+                Vars.of(Map.of("request_id", requestId)), Optional.empty());
+    }
+
+    /**
+     * Cheap calls never queue behind calls with a large body (issue 10 item 6): those run on the
+     * large-body lane. Without the lane (threshold out of reach) the two large calls hold both
+     * plugin threads and the cheap calls time out here.
+     */
+    @Test
+    void cheapCallsDoNotWaitBehindLargeBodies() throws Exception {
+        PluginPool lanePool = new PluginPool("lane", 1, 100, timer);
+        CallDispatcher d = new CallDispatcher(pool, new LargeBodyLane(lanePool, 1024), pool, timer, exchanges,
+                Duration.ofSeconds(30), new RunnerMetrics(new PrometheusMetrics()));
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        List<String> largeThreads = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Plugin scan = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                if (request.body().map(Body::length).orElse(0) > 1024) {
+                    largeThreads.add(Thread.currentThread().getName());
+                    try {
+                        release.await(); // holds its plugin thread, as a long scan of the body does
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return RequestDecision.proceed();
+            }
+        };
+        PreparedConf c = conf(scan);
+        try {
+            List<CompletableFuture<OutboundFrame>> large = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                large.add(d.request(c, withBody(4096), System.nanoTime()));
+            }
+            for (int i = 0; i < 20; i++) {
+                var cheap = d.request(c, withBody(100), System.nanoTime()).get(10, TimeUnit.SECONDS);
+                assertThat(reqReply(cheap).actionType()).isEqualTo(Action.NONE);
+            }
+            assertThat(large).as("the large calls are still held").noneMatch(CompletableFuture::isDone);
+            release.countDown();
+            for (var f : large) {
+                assertThat(reqReply(f.get(10, TimeUnit.SECONDS)).actionType()).isEqualTo(Action.NONE);
+            }
+            assertThat(largeThreads).allMatch(t -> t.startsWith("lane-"));
+        } finally {
+            release.countDown();
+            lanePool.shutdownNow();
+        }
+    }
+
+    private static HttpRequest withBody(int bytes) {
+        return new HttpRequest(12, "POST", "/v1/chat", Headers.empty(), Headers.empty(), "127.0.0.1", Vars.empty(),
+                Optional.of(Body.wrap(new byte[bytes])));
+    }
+
+    /** A body that grew past one frame would close the connection: APISIX then sends the original body. */
+    @Test
+    void aResponseTooLargeForOneFrameIsAnsweredWithTheSafeErrorAndObservedAsAnError() throws Exception {
+        List<io.inferencepam.runner.spi.ResponseOutcome> outcomes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Plugin grow = new Plugin() {
+            @Override
+            public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+                return CompletableFuture.completedFuture(ResponseChange.body(Body.wrap(new byte[0xFFFFFF])));
+            }
+
+            @Override
+            public void onResponseOutcome(io.inferencepam.runner.spi.ResponseOutcome outcome, CallContext context) {
+                outcomes.add(outcome);
+            }
+        };
+        HttpResponse upstream = new HttpResponse(3, 200, Headers.of("Content-Type", "application/json"), Vars.empty(),
+                Optional.of(Body.utf8("{\"email\":\"alice@example.com\"}")));
+        var r = respReply(dispatcher.response(conf(grow), upstream, System.nanoTime()).get(5, TimeUnit.SECONDS));
+        assertThat(r.id()).isEqualTo(3);
+        assertThat(r.status()).isEqualTo(503);
+        assertThat(body(r)).contains("gateway_response_policy_failed").doesNotContain("alice");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (outcomes.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertThat(outcomes).singleElement().satisfies(o -> {
+            assertThat(o.kind()).isEqualTo(io.inferencepam.runner.spi.ResponseOutcome.Kind.ERROR);
+            assertThat(o.delivered().status()).isEqualTo(503);
+        });
+    }
+
     @Test
     void responseFailureNeverReturnsTheUpstreamBody() throws Exception {
         Plugin boom = new Plugin() {

@@ -35,4 +35,21 @@ class RunnerConfigTest {
         RunnerConfig c = RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_MAX_FRAME_BYTES", "999999999"));
         assertThat(c.maxFramePayload()).isEqualTo(0xFFFFFF);
     }
+
+    @Test
+    void theShutdownDrainDefaultsWellUnderApisixsKillDelayAndMayBeZero() {
+        assertThat(RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x")).shutdownDrain()).isEqualTo(Duration.ofMillis(400));
+        assertThat(RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_SHUTDOWN_DRAIN_MS", "0")).shutdownDrain()).isZero();
+        assertThatThrownBy(() -> RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_SHUTDOWN_DRAIN_MS", "-1")))
+                .hasMessageContaining("PAM_SHUTDOWN_DRAIN_MS must not be negative");
+    }
+
+    @Test
+    void theLargeBodyLaneHasFewerThreadsThanThePluginPool() {
+        RunnerConfig c = RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x"));
+        assertThat(c.largeBodyBytes()).isEqualTo(256 * 1024);
+        assertThat(c.largeBodyThreads()).isBetween(1, c.pluginThreads() - 1);
+        assertThatThrownBy(() -> RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_LARGE_BODY_BYTES", "0")))
+                .hasMessageContaining("PAM_LARGE_BODY_BYTES must be positive");
+    }
 }

@@ -114,6 +114,13 @@ public final class MaskPlugin implements Plugin {
             default -> utf8(redactor.mask(text(plain), tally));
         };
         deadline.run();
+        if (tally.total() > 0 && out.length > settings.maxBodyBytes()) {
+            // Replacement tokens can be longer than what they replace (a 1-character custom match
+            // becomes "[NAME]"), so no input bound alone keeps the output within one frame.
+            throw new MaskFailure(502, "masked_response_too_large",
+                    "The model's response grew past the size the gateway delivers once masked, so it was withheld. "
+                            + "Ask for a shorter response (e.g. lower max_tokens).");
+        }
         CallFacts facts = CallFacts.of(context);
         tally.counts().forEach(facts::masked);
         if (tally.blockedBy() != null) {

@@ -34,6 +34,13 @@ public final class MaskPluginFactory implements PluginFactory {
     public static final String NAME = "pam-mask";
     public static final String HMAC_KEY_SETTING = "PAM_MASK_HMAC_KEY";
     static final int MIN_KEY_BYTES = 16;
+    /**
+     * Largest {@code max_body_bytes}: the masked body is held to it as well, and it must fit one
+     * ext-plugin frame (16 MiB − 1 bytes) together with the reply's status, headers and FlatBuffer
+     * tables, for which 64 KiB is left (nginx keeps upstream headers within proxy_buffer_size, 4–8
+     * KiB by default). A reply that still does not fit gets the runtime's safe 503.
+     */
+    static final int MAX_BODY_BYTES = 0xFFFFFF + 1 - 64 * 1024;
 
     private final PluginEnvironment env;
 
@@ -80,7 +87,7 @@ public final class MaskPluginFactory implements PluginFactory {
                   },
                   "oneOf": [{"required": ["regex"]}, {"required": ["dictionary"]}]}},
                 "allow": {"type": "array", "maxItems": 10000, "items": {"type": "string", "minLength": 1, "maxLength": 1024}},
-                "max_body_bytes": {"type": "integer", "minimum": 1024, "maximum": 16777215},
+                "max_body_bytes": {"type": "integer", "minimum": 1024, "maximum": %d},
                 "count_header": {"type": "boolean"},
                 "block_status": {"type": "integer", "minimum": 400, "maximum": 599},
                 "unscannable": {"enum": ["fail", "pass"]}
@@ -91,7 +98,7 @@ public final class MaskPluginFactory implements PluginFactory {
                   "keep": {"type": "integer", "minimum": 1, "maximum": 8}}}
               }
             }
-            """.formatted(builtins);
+            """.formatted(builtins, MAX_BODY_BYTES);
     }
 
     @Override

@@ -220,6 +220,23 @@ class MaskPluginTest {
                 .isInstanceOf(InvalidConfsException.class).hasMessageNotContaining("short-secret");
     }
 
+    /** The masked body is held to max_body_bytes too: tokens can be longer than what they replace. */
+    @Test
+    void aBodyThatGrowsPastMaxBodyBytesByMaskingFailsClosed() {
+        String conf = "{\"max_body_bytes\":1024,\"custom\":[{\"name\":\"single_digit_identifier\",\"regex\":\"[0-9]\"}]}";
+        String body = "1 ".repeat(500); // 1000 bytes, each digit becomes a 25-byte token
+        assertFailsClosed(plugin(conf), response("text/plain", utf8(body)), 502, "masked_response_too_large");
+        assertThat(bodyOf(run(plugin(conf), response("text/plain", utf8("1 ".repeat(20))), context())))
+                .startsWith("[SINGLE_DIGIT_IDENTIFIER] ");
+    }
+
+    @Test
+    void maxBodyBytesLeavesRoomForTheReplyInOneFrame() {
+        assertThat(plugin("{\"max_body_bytes\":16711680}")).isNotNull();
+        assertThatThrownBy(() -> plugin("{\"max_body_bytes\":16711681}")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> plugin("{\"max_body_bytes\":16777215}")).isInstanceOf(IllegalArgumentException.class);
+    }
+
     @Test
     void invalidConfsAreRejected() {
         for (String bad : List.of("{\"detectors\":{\"nope\":{}}}", "{\"custom\":[{\"name\":\"x\",\"regex\":\"(a)\\\\1\"}]}",
