@@ -5,11 +5,11 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamReadException;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
+import java.io.InputStreamReader;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -24,17 +24,17 @@ import java.util.Optional;
  */
 final class JsonModelField {
     /**
-     * Field names are not interned: {@code String.intern} of every distinct name put an
-     * attacker-chosen number of strings into the JVM-wide string table and was most of the cost of
-     * a body with a million distinct keys (measured in docs/plugins/pam-auth.md#performance).
-     * Canonicalisation stays on: real bodies repeat a few names ("role", "content", "type"), and
-     * the byte parser it selects is several times faster on long strings than the reader path.
+     * Neither interned nor canonicalised: both keep a table of every distinct field name, and a
+     * body of a million distinct keys spent most of its scan growing those tables (and
+     * {@code String.intern} filled the JVM-wide string table with names an attacker chose). The
+     * parser reads characters from a strict UTF-8 decoder, so the bytes are checked and decoded
+     * in the same pass, in small chunks (measured in docs/plugins/pam-auth.md#performance).
      */
     private static final JsonFactory STRICT = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
             .build();
-    private static final int UTF8_CHUNK = 8192;
     static final int MAX_MODEL_LENGTH = 256;
 
     private JsonModelField() {
@@ -59,13 +59,15 @@ final class JsonModelField {
                 || (body.length > 1 && body[1] == 0)) {
             return new Bad(Rejection.badRequest("invalid_json", "The request body must be UTF-8 JSON without a byte order mark."));
         }
-        // Jackson checks continuation bytes but accepts overlong forms (C0 AD), encoded surrogates
-        // (ED A0 80) and code points above U+10FFFF, and skips unread strings unchecked.
-        if (!isWellFormedUtf8(body)) {
-            return new Bad(Rejection.badRequest("invalid_json", "The request body is not valid UTF-8."));
-        }
         String[] values = new String[fieldNames.size()];
-        try (JsonParser p = STRICT.createParser(body)) {
+        // Jackson's own UTF-8 decoding accepts overlong forms (C0 AD), encoded surrogates (ED A0 80)
+        // and code points above U+10FFFF, and skips unread strings unchecked; the JDK's decoder in
+        // REPORT mode refuses them all. Every accepted body is decoded to its end (the check for
+        // trailing content reads it).
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        try (JsonParser p = STRICT.createParser(new InputStreamReader(new ByteArrayInputStream(body), utf8))) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return new Bad(Rejection.badRequest("invalid_json", "The request body must be a JSON object."));
             }
@@ -100,6 +102,8 @@ final class JsonModelField {
                 return new Bad(Rejection.badRequest("duplicate_json_key", "The request body repeats a JSON key; each key may appear once per object."));
             }
             return new Bad(Rejection.badRequest("invalid_json", "The request body is not valid JSON."));
+        } catch (CharacterCodingException e) {
+            return new Bad(Rejection.badRequest("invalid_json", "The request body is not valid UTF-8."));
         } catch (IOException e) {
             return new Bad(Rejection.badRequest("invalid_json", "The request body is not valid JSON."));
         }
@@ -113,29 +117,6 @@ final class JsonModelField {
             }
         }
         return Optional.empty();
-    }
-
-    /**
-     * Strict UTF-8 (RFC 3629): the JDK's decoder reports overlong forms, surrogates, code points
-     * above U+10FFFF and truncated sequences. Decoded in chunks into one small buffer, so a large
-     * body costs no allocation of its size.
-     */
-    static boolean isWellFormedUtf8(byte[] body) {
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
-        ByteBuffer in = ByteBuffer.wrap(body);
-        CharBuffer out = CharBuffer.allocate(UTF8_CHUNK);
-        while (true) {
-            CoderResult r = decoder.decode(in, out, true);
-            if (r.isError()) {
-                return false;
-            }
-            out.clear();
-            if (r.isUnderflow()) {
-                return !decoder.flush(out).isError();
-            }
-        }
     }
 
     /** Consumes a nested value completely (not skipChildren: duplicate detection needs every token). */
