@@ -5,13 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamReadException;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
 
@@ -24,17 +18,25 @@ import java.util.Optional;
  */
 final class JsonModelField {
     /**
-     * Neither interned nor canonicalised: both keep a table of every distinct field name, and a
-     * body of a million distinct keys spent most of its scan growing those tables (and
-     * {@code String.intern} filled the JVM-wide string table with names an attacker chose). The
-     * parser reads characters from a strict UTF-8 decoder, so the bytes are checked and decoded
-     * in the same pass, in small chunks (measured in docs/plugins/pam-auth.md#performance).
+     * Field names are never interned: {@code String.intern} of every distinct name put an
+     * attacker-chosen number of strings into the JVM-wide string table and was most of the cost of
+     * a body with a million distinct keys. {@link #CANONICAL} keeps a table of the names it has
+     * seen, which makes real bodies (a few names, "role", "content", "type", repeated) fast to
+     * read, but costs a table entry per distinct name; past {@link #NAME_BUDGET} names the body is
+     * read again by {@link #PLAIN}, which keeps no table (slower on long strings, several times
+     * cheaper per distinct name). Figures: docs/plugins/pam-auth.md#performance.
      */
-    private static final JsonFactory STRICT = JsonFactory.builder()
+    private static final JsonFactory CANONICAL = JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .build();
+    private static final JsonFactory PLAIN = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
             .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
             .build();
+    /** Member names (at any depth) read with {@link #CANONICAL}; real requests have far fewer. */
+    static final int NAME_BUDGET = 10_000;
     static final int MAX_MODEL_LENGTH = 256;
 
     private JsonModelField() {
@@ -50,6 +52,10 @@ final class JsonModelField {
     record Bad(Rejection rejection) implements Result {
     }
 
+    /** The body names more members than {@link #NAME_BUDGET}: read it again with {@link #PLAIN}. */
+    private record TooManyNames() implements Result {
+    }
+
     static Result read(byte[] body, List<String> fieldNames) {
         if (body.length == 0) {
             return new Bad(Rejection.badRequest("invalid_json", "The request body is empty; a JSON object with a \"model\" field is required."));
@@ -59,21 +65,27 @@ final class JsonModelField {
                 || (body.length > 1 && body[1] == 0)) {
             return new Bad(Rejection.badRequest("invalid_json", "The request body must be UTF-8 JSON without a byte order mark."));
         }
+        // Jackson checks continuation bytes but accepts overlong forms (C0 AD), encoded surrogates
+        // (ED A0 80) and code points above U+10FFFF, and skips unread strings unchecked.
+        if (!StrictUtf8.isWellFormed(body)) {
+            return new Bad(Rejection.badRequest("invalid_json", "The request body is not valid UTF-8."));
+        }
+        Result r = scan(CANONICAL, body, fieldNames, NAME_BUDGET);
+        return r instanceof TooManyNames ? scan(PLAIN, body, fieldNames, Integer.MAX_VALUE) : r;
+    }
+
+    private static Result scan(JsonFactory factory, byte[] body, List<String> fieldNames, int nameBudget) {
         String[] values = new String[fieldNames.size()];
-        // Jackson's own UTF-8 decoding accepts overlong forms (C0 AD), encoded surrogates (ED A0 80)
-        // and code points above U+10FFFF, and skips unread strings unchecked; the JDK's decoder in
-        // REPORT mode refuses them all. Every accepted body is decoded to its end (the check for
-        // trailing content reads it).
-        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
-        try (JsonParser p = STRICT.createParser(new InputStreamReader(new ByteArrayInputStream(body), utf8))) {
+        int[] budget = {nameBudget};
+        try (JsonParser p = factory.createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return new Bad(Rejection.badRequest("invalid_json", "The request body must be a JSON object."));
             }
-            JsonToken t;
-            while ((t = p.nextToken()) != JsonToken.END_OBJECT) {
-                // t is FIELD_NAME at depth 1
+            while (p.nextToken() != JsonToken.END_OBJECT) {
+                // a FIELD_NAME at depth 1
+                if (--budget[0] < 0) {
+                    return new TooManyNames();
+                }
                 String name = p.currentName();
                 JsonToken v = p.nextToken();
                 int idx = fieldNames.indexOf(name);
@@ -90,8 +102,8 @@ final class JsonModelField {
                         return new Bad(Rejection.badRequest("invalid_model", "The \"" + name + "\" field must be a string."));
                     }
                     values[idx] = p.getText();
-                } else if (v == JsonToken.START_OBJECT || v == JsonToken.START_ARRAY) {
-                    walkToEnd(p);
+                } else if ((v == JsonToken.START_OBJECT || v == JsonToken.START_ARRAY) && !walkToEnd(p, budget)) {
+                    return new TooManyNames();
                 }
             }
             if (p.nextToken() != null) {
@@ -102,8 +114,6 @@ final class JsonModelField {
                 return new Bad(Rejection.badRequest("duplicate_json_key", "The request body repeats a JSON key; each key may appear once per object."));
             }
             return new Bad(Rejection.badRequest("invalid_json", "The request body is not valid JSON."));
-        } catch (CharacterCodingException e) {
-            return new Bad(Rejection.badRequest("invalid_json", "The request body is not valid UTF-8."));
         } catch (IOException e) {
             return new Bad(Rejection.badRequest("invalid_json", "The request body is not valid JSON."));
         }
@@ -119,8 +129,11 @@ final class JsonModelField {
         return Optional.empty();
     }
 
-    /** Consumes a nested value completely (not skipChildren: duplicate detection needs every token). */
-    private static void walkToEnd(JsonParser p) throws IOException {
+    /**
+     * Consumes a nested value completely (not skipChildren: duplicate detection needs every token);
+     * false when the member names it holds exhaust {@code budget[0]}.
+     */
+    private static boolean walkToEnd(JsonParser p, int[] budget) throws IOException {
         int depth = 1;
         while (depth > 0) {
             JsonToken t = p.nextToken();
@@ -131,8 +144,11 @@ final class JsonModelField {
                 depth++;
             } else if (t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY) {
                 depth--;
+            } else if (t == JsonToken.FIELD_NAME && --budget[0] < 0) {
+                return false;
             }
         }
+        return true;
     }
 
     static Optional<String> problemWithName(String model) {

@@ -186,6 +186,34 @@ class BodyScanProperties {
         return Arbitraries.of("nested", "value", "key", "nested-key", "other");
     }
 
+    /** Random bytes, and valid UTF-8 with a few bytes changed: mostly near-misses of well-formed text. */
+    @Provide
+    Arbitrary<byte[]> nearlyUtf8() {
+        Arbitrary<byte[]> mutated = Combinators.combine(unicodeText(), Arbitraries.integers().between(0, 255).list().ofMaxSize(3),
+                Arbitraries.integers().between(0, 1000).list().ofSize(3)).as((text, values, positions) -> {
+                    byte[] b = ("abcdefgh" + text + "12345678").getBytes(StandardCharsets.UTF_8);
+                    for (int i = 0; i < values.size(); i++) {
+                        b[positions.get(i) % b.length] = (byte) (int) values.get(i);
+                    }
+                    return b;
+                });
+        return Arbitraries.oneOf(mutated, Arbitraries.bytes().array(byte[].class).ofMaxSize(24), invalidUtf8());
+    }
+
+    @Property(tries = 5000)
+    void strictUtf8AgreesWithTheJdksReportingDecoder(@ForAll("nearlyUtf8") byte[] bytes) {
+        boolean jdk;
+        try {
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(bytes));
+            jdk = true;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            jdk = false;
+        }
+        Statistics.label("well-formed").collect(jdk).coverage(c -> c.check(true).percentage(p -> p > 5.0));
+        assertThat(StrictUtf8.isWellFormed(bytes)).as(BodyScanTest.hex(bytes)).isEqualTo(jdk);
+    }
+
     @Provide
     Arbitrary<String> unicodeText() {
         // any code point outside the surrogate block, including supplementary ones

@@ -191,7 +191,35 @@ class BodyScanTest {
                 .isEqualTo(new ModelOutcome.Resolved("llama\uD83D\uDE00"));
     }
 
-    // ---- item 6: a bounded body ------------------------------------------------------------------
+    // ---- item 6: a bounded body, and the same verdicts when it names many members ----------------
+
+    /** A body naming {@code JsonModelField.NAME_BUDGET} members and more, with {@code tail} as its last members. */
+    static String manyNames(String tail) {
+        StringBuilder s = new StringBuilder("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":{");
+        for (int i = 0; i < JsonModelField.NAME_BUDGET + 10; i++) {
+            s.append(i == 0 ? "" : ",").append("\"k").append(i).append("\":").append(i);
+        }
+        return s.append("}").append(tail).append("}").toString();
+    }
+
+    @Test
+    void aBodyWithMoreMembersThanTheNameBudgetGetsTheSameVerdicts() {
+        assertThat(OPENAI.resolve(post("/v1/chat/completions", manyNames(",\"model\":\"llama3\""))))
+                .isEqualTo(new ModelOutcome.Resolved("llama3"));
+        assertThat(refused(OPENAI.resolve(post("/v1/chat/completions", manyNames(",\"model\":\"llama3\",\"MODEL\":\"x\"")))).code())
+                .isEqualTo("ambiguous_json_key");
+        assertThat(refused(OPENAI.resolve(post("/v1/chat/completions", manyNames(",\"model\":\"a\",\"x\":{\"k\":1,\"k\":2}")))).code())
+                .isEqualTo("duplicate_json_key");
+        assertThat(refused(OPENAI.resolve(post("/v1/chat/completions", manyNames(",\"model\":\"a\",\"model\":\"b\"")))).code())
+                .isEqualTo("duplicate_json_key");
+        assertThat(refused(OPENAI.resolve(post("/v1/chat/completions", manyNames(",\"model\":7")))).code()).isEqualTo("invalid_model");
+        assertThat(refused(OPENAI.resolve(post("/v1/chat/completions", manyNames(",\"x\":1")))).code()).isEqualTo("model_required");
+        assertThat(refused(OPENAI.resolve(post("/v1/chat/completions", manyNames(",\"model\":\"a\"} x")))).code())
+                .isEqualTo("invalid_json");
+        byte[] withBadUtf8 = manyNames(",\"model\":\"a\",\"u\":\"\u00e9\"").getBytes(StandardCharsets.UTF_8);
+        withBadUtf8[withBadUtf8.length - 4] = (byte) 0xC0; // é = C3 A9 becomes C0 A9, overlong
+        assertThat(refused(OPENAI.resolve(post("/v1/chat/completions", withBadUtf8))).message()).contains("UTF-8");
+    }
 
     @Test
     void aBodyLargerThanTheLimitIsRefusedWith413BeforeItIsParsed() {
