@@ -32,12 +32,20 @@ public record AuthConf(
         Set<String> modelFreePaths,
         List<String> modelQueryArgs,
         List<String> modelHeaders,
+        int maxBodyBytes,
         List<EntitlementRule> entitlements,
         int denyStatus,
         Optional<String> upstreamCredential,
         String credentialHeader,
         boolean requireAccessTokenType,
         boolean ollamaManagement) {
+
+    /**
+     * Largest request body read for the model by default: 8 MiB holds a long context (128k tokens
+     * are about 0.5 MB of text) together with base64 images (a 12-megapixel photo is about 5 MB
+     * encoded; SDKs usually send smaller), and bounds the worst-case scan of one call to tens of ms.
+     */
+    public static final int DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
     public static final String SCHEMA = """
             {
@@ -64,6 +72,7 @@ public record AuthConf(
                 "model_free_paths": {"type": "array", "items": {"type": "string", "pattern": "^(GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) /"}},
                 "model_query_args": {"type": "array", "items": {"type": "string", "minLength": 1}},
                 "model_headers": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9-]{1,64}$"}},
+                "max_body_bytes": {"type": "integer", "minimum": 1024, "maximum": 16777215},
                 "entitlements": {"type": "array", "items": {
                   "type": "object", "additionalProperties": false, "required": ["id"],
                   "properties": {
@@ -129,6 +138,7 @@ public record AuthConf(
                 Set.copyOf(strings(c, "model_free_paths", List.of())),
                 strings(c, "model_query_args", List.of("model")),
                 strings(c, "model_headers", List.of("x-model")).stream().map(h -> h.toLowerCase(Locale.ROOT)).toList(),
+                c.path("max_body_bytes").asInt(DEFAULT_MAX_BODY_BYTES),
                 rules,
                 c.path("deny_status").asInt(404),
                 c.hasNonNull("upstream_credential") ? Optional.of(c.get("upstream_credential").asText()) : Optional.empty(),

@@ -11,13 +11,32 @@ import java.util.Optional;
 
 /**
  * Reads the top-level model field(s) of a JSON request body with a streaming parser that walks the
- * whole document: a duplicate key at any depth, trailing content, invalid UTF-8 or any syntax
- * error refuses the body, because a model server's JSON library might read it differently.
+ * whole document: a duplicate key at any depth, a top-level key that a case-insensitive decoder
+ * would take for a model field ({@link JsonKeyFold}), trailing content, bytes that are not
+ * well-formed UTF-8 or any syntax error refuses the body, because a model server's JSON library
+ * might read it differently. No tree is built; the caller bounds the body's size.
  */
 final class JsonModelField {
-    private static final JsonFactory STRICT = JsonFactory.builder()
+    /**
+     * Field names are never interned: {@code String.intern} of every distinct name put an
+     * attacker-chosen number of strings into the JVM-wide string table and was most of the cost of
+     * a body with a million distinct keys. {@link #CANONICAL} keeps a table of the names it has
+     * seen, which makes real bodies (a few names, "role", "content", "type", repeated) fast to
+     * read, but costs a table entry per distinct name; past {@link #NAME_BUDGET} names the body is
+     * read again by {@link #PLAIN}, which keeps no table (slower on long strings, several times
+     * cheaper per distinct name). Figures: docs/plugins/pam-auth.md#performance.
+     */
+    private static final JsonFactory CANONICAL = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
             .build();
+    private static final JsonFactory PLAIN = JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
+            .build();
+    /** Member names (at any depth) read with {@link #CANONICAL}; real requests have far fewer. */
+    static final int NAME_BUDGET = 10_000;
     static final int MAX_MODEL_LENGTH = 256;
 
     private JsonModelField() {
@@ -33,6 +52,10 @@ final class JsonModelField {
     record Bad(Rejection rejection) implements Result {
     }
 
+    /** The body names more members than {@link #NAME_BUDGET}: read it again with {@link #PLAIN}. */
+    private record TooManyNames() implements Result {
+    }
+
     static Result read(byte[] body, List<String> fieldNames) {
         if (body.length == 0) {
             return new Bad(Rejection.badRequest("invalid_json", "The request body is empty; a JSON object with a \"model\" field is required."));
@@ -42,24 +65,45 @@ final class JsonModelField {
                 || (body.length > 1 && body[1] == 0)) {
             return new Bad(Rejection.badRequest("invalid_json", "The request body must be UTF-8 JSON without a byte order mark."));
         }
+        // Jackson checks continuation bytes but accepts overlong forms (C0 AD), encoded surrogates
+        // (ED A0 80) and code points above U+10FFFF, and skips unread strings unchecked.
+        if (!StrictUtf8.isWellFormed(body)) {
+            return new Bad(Rejection.badRequest("invalid_json", "The request body is not valid UTF-8."));
+        }
+        Result r = scan(CANONICAL, body, fieldNames, NAME_BUDGET);
+        return r instanceof TooManyNames ? scan(PLAIN, body, fieldNames, Integer.MAX_VALUE) : r;
+    }
+
+    private static Result scan(JsonFactory factory, byte[] body, List<String> fieldNames, int nameBudget) {
         String[] values = new String[fieldNames.size()];
-        try (JsonParser p = STRICT.createParser(body)) {
+        int[] budget = {nameBudget};
+        try (JsonParser p = factory.createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return new Bad(Rejection.badRequest("invalid_json", "The request body must be a JSON object."));
             }
-            JsonToken t;
-            while ((t = p.nextToken()) != JsonToken.END_OBJECT) {
-                // t is FIELD_NAME at depth 1
+            while (p.nextToken() != JsonToken.END_OBJECT) {
+                // a FIELD_NAME at depth 1
+                if (--budget[0] < 0) {
+                    return new TooManyNames();
+                }
                 String name = p.currentName();
                 JsonToken v = p.nextToken();
                 int idx = fieldNames.indexOf(name);
+                if (idx < 0) {
+                    Optional<String> field = foldsToField(name, fieldNames);
+                    if (field.isPresent()) {
+                        return new Bad(Rejection.badRequest("ambiguous_json_key", "The request body has a key that differs from \""
+                                + field.get() + "\" only in letter case, '_' or '-'; some model servers read it as \"" + field.get()
+                                + "\". Send the key exactly as \"" + field.get() + "\", once."));
+                    }
+                }
                 if (idx >= 0) {
                     if (v != JsonToken.VALUE_STRING) {
                         return new Bad(Rejection.badRequest("invalid_model", "The \"" + name + "\" field must be a string."));
                     }
                     values[idx] = p.getText();
-                } else if (v == JsonToken.START_OBJECT || v == JsonToken.START_ARRAY) {
-                    walkToEnd(p);
+                } else if ((v == JsonToken.START_OBJECT || v == JsonToken.START_ARRAY) && !walkToEnd(p, budget)) {
+                    return new TooManyNames();
                 }
             }
             if (p.nextToken() != null) {
@@ -76,8 +120,20 @@ final class JsonModelField {
         return new Fields(values);
     }
 
-    /** Consumes a nested value completely (not skipChildren: duplicate detection needs every token). */
-    private static void walkToEnd(JsonParser p) throws IOException {
+    private static Optional<String> foldsToField(String name, List<String> fieldNames) {
+        for (String f : fieldNames) {
+            if (JsonKeyFold.sameKey(name, f)) {
+                return Optional.of(f);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Consumes a nested value completely (not skipChildren: duplicate detection needs every token);
+     * false when the member names it holds exhaust {@code budget[0]}.
+     */
+    private static boolean walkToEnd(JsonParser p, int[] budget) throws IOException {
         int depth = 1;
         while (depth > 0) {
             JsonToken t = p.nextToken();
@@ -88,8 +144,11 @@ final class JsonModelField {
                 depth++;
             } else if (t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY) {
                 depth--;
+            } else if (t == JsonToken.FIELD_NAME && --budget[0] < 0) {
+                return false;
             }
         }
+        return true;
     }
 
     static Optional<String> problemWithName(String model) {
@@ -100,8 +159,15 @@ final class JsonModelField {
             return Optional.of("The model name is too long.");
         }
         for (int i = 0; i < model.length(); i++) {
-            if (Character.isISOControl(model.charAt(i))) {
+            char c = model.charAt(i);
+            if (Character.isISOControl(c)) {
                 return Optional.of("The model name contains control characters.");
+            }
+            // An escaped lone surrogate ("\ud800") is not a character: Go decodes it to U+FFFD, so
+            // the server would look up another name than the one checked here.
+            if (Character.isHighSurrogate(c) ? i + 1 == model.length() || !Character.isLowSurrogate(model.charAt(++i))
+                    : Character.isLowSurrogate(c)) {
+                return Optional.of("The model name contains an unpaired surrogate escape.");
             }
         }
         return Optional.empty();

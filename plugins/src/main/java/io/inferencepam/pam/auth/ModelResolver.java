@@ -22,6 +22,7 @@ public final class ModelResolver {
     private final List<String> queryArgs;
     private final List<String> bodyFields;
     private final boolean ollamaManagement;
+    private final int maxBodyBytes;
 
     /**
      * @param modelFreePaths entries {@code "METHOD /exact/path"} that carry no model (e.g. {@code "GET /v1/models"})
@@ -34,8 +35,15 @@ public final class ModelResolver {
     /** @param ollamaManagement allow Ollama's model-management endpoints (create, copy, pull, push, delete, blobs) */
     public ModelResolver(ModelApi api, String fixedModel, Set<String> modelFreePaths, List<String> queryArgs,
                          boolean ollamaManagement) {
+        this(api, fixedModel, modelFreePaths, queryArgs, ollamaManagement, AuthConf.DEFAULT_MAX_BODY_BYTES);
+    }
+
+    /** @param maxBodyBytes largest body read for the model; a larger one is refused (413) before it is parsed */
+    public ModelResolver(ModelApi api, String fixedModel, Set<String> modelFreePaths, List<String> queryArgs,
+                         boolean ollamaManagement, int maxBodyBytes) {
         this.api = api;
         this.ollamaManagement = ollamaManagement;
+        this.maxBodyBytes = maxBodyBytes;
         this.fixedModel = fixedModel;
         this.modelFreePaths = Set.copyOf(modelFreePaths);
         this.queryArgs = List.copyOf(queryArgs);
@@ -202,8 +210,8 @@ public final class ModelResolver {
         return new ModelOutcome.Resolved(target, bases);
     }
 
-    /** Content type and presence checks shared by the body readers; null when the body may be read. */
-    private static ModelOutcome jsonBodyPrecheck(ModelRequest r) {
+    /** Content type, presence and size checks shared by the body readers; null when the body may be read. */
+    private ModelOutcome jsonBodyPrecheck(ModelRequest r) {
         Optional<String> ct = r.contentType();
         if (ct.isEmpty() || !isJson(ct.get())) {
             return new ModelOutcome.Refused(new Rejection(415, "invalid_request_error", "unsupported_media_type",
@@ -212,7 +220,21 @@ public final class ModelResolver {
         if (r.body().isEmpty()) {
             return refused("model_required", "The request body must be a JSON object naming the model.");
         }
-        return null;
+        return tooLarge(r);
+    }
+
+    /**
+     * The scan's cost grows with the body (a body of a million distinct keys costs about a second of
+     * CPU time), so the body is measured before it is parsed: one call cannot hold a plugin thread
+     * for long. Null when the body fits.
+     */
+    private ModelOutcome tooLarge(ModelRequest r) {
+        if (r.body().get().length() <= maxBodyBytes) {
+            return null;
+        }
+        return new ModelOutcome.Refused(new Rejection(413, "invalid_request_error", "request_too_large",
+                "The request body is larger than this route accepts (" + maxBodyBytes
+                        + " bytes); send a shorter request or fewer or smaller images."));
     }
 
     private ModelOutcome bodyModel(ModelRequest r) {
@@ -223,6 +245,10 @@ public final class ModelResolver {
         }
         if (r.body().isEmpty()) {
             return refused("model_required", "The request body must be a JSON object with a \"model\" field.");
+        }
+        ModelOutcome large = tooLarge(r);
+        if (large != null) {
+            return large;
         }
         JsonModelField.Result res = JsonModelField.read(r.body().get().toByteArray(), bodyFields);
         if (res instanceof JsonModelField.Bad bad) {

@@ -61,7 +61,7 @@ public final class PamAuthFactory implements PluginFactory {
         ModelResolver resolver;
         try {
             resolver = new ModelResolver(conf.api(), conf.fixedModel(), conf.modelFreePaths(), conf.modelQueryArgs(),
-                    conf.ollamaManagement());
+                    conf.ollamaManagement(), conf.maxBodyBytes());
         } catch (IllegalArgumentException e) {
             throw new InvalidConfException("$.fixed_model", e.getMessage());
         }
