@@ -334,6 +334,32 @@ class CredentialStoreTest {
         }
     }
 
+    /**
+     * An announcement that never arrives (the write below bypasses the script and its PUBLISH, as a
+     * message lost while the subscription was down would): the background refresh still replaces
+     * the secret once it is older than the refresh interval, without the call waiting for Redis.
+     */
+    @Test
+    void aMissedAnnouncementCannotPinTheOldSecretLongerThanTheRefreshInterval() throws Exception {
+        CredentialStore store = new CredentialStore(client.client(), cipher);
+        store.put("missed-1", "sk-before", CredentialStore.Mode.SET, Duration.ZERO, 1);
+        try (CredentialCache cache = new CredentialCache(client, cipher, blocking, Duration.ofMillis(300), Duration.ofMinutes(5))) {
+            assertThat(cache.get("missed-1").toCompletableFuture().get(5, TimeUnit.SECONDS).secret()).isEqualTo("sk-before");
+            Thread.sleep(300); // the subscription settles (its first onSubscribe drops the cache once)
+            assertThat(cache.get("missed-1").toCompletableFuture().get(5, TimeUnit.SECONDS).secret()).isEqualTo("sk-before");
+            client.client().hset(CredentialStore.key("missed-1"), Map.of("current", "2", "enc:2", cipher.encrypt("missed-1", 2, "sk-after")));
+            client.client().hdel(CredentialStore.key("missed-1"), "enc:1");
+            String seen = "";
+            long t0 = System.nanoTime();
+            while (!seen.equals("sk-after") && System.nanoTime() - t0 < 10_000_000_000L) {
+                var f = cache.get("missed-1").toCompletableFuture();
+                seen = f.get(5, TimeUnit.SECONDS).secret();
+                Thread.sleep(20);
+            }
+            assertThat(seen).isEqualTo("sk-after");
+        }
+    }
+
     @Test
     void pamctlSetRotateShowVersions() throws Exception {
         System.setProperty(CredentialCipher.SETTING, keyB64);
