@@ -260,6 +260,33 @@ class CredentialStoreTest {
     }
 
     @Test
+    void migrateAllFindsEveryCredentialOfTheStore() throws Exception {
+        RedisServer own = RedisServer.start();
+        PamRedis saved = client;
+        try (PamRedis r = new PamRedis(own.url())) {
+            client = r; // writeSchema1 writes through `client`
+            writeSchema1("all-a", "sk-a1", "sk-a2");
+            writeSchema1("all-b", "sk-b1", "sk-b2");
+            new CredentialStore(r.client(), cipher).put("all-c", "sk-c", CredentialStore.Mode.SET, Duration.ZERO, 1);
+            System.setProperty(CredentialCipher.SETTING, keyB64);
+            try {
+                assertThat(pamctl("", "credential", "migrate", "--redis-url", own.url(), "--all"))
+                        .contains("all-a: version 2 migrated", "all-b: version 2 migrated", "all-c: already migrated");
+            } finally {
+                System.clearProperty(CredentialCipher.SETTING);
+            }
+            CredentialStore store = new CredentialStore(r.client(), cipher);
+            assertThat(store.current("all-a").orElseThrow().secret()).isEqualTo("sk-a2");
+            assertThat(store.current("all-b").orElseThrow().secret()).isEqualTo("sk-b2");
+            assertThat(r.client().hgetAll(CredentialStore.key("all-a"))).as("the retained schema-1 previous version is dropped")
+                    .doesNotContainKey("v:1").containsKey("v:2");
+        } finally {
+            client = saved;
+            own.stop();
+        }
+    }
+
+    @Test
     void migrationRefusesWhatItCannotDecryptAndDoesNotTouchIt() throws Exception {
         writeSchema1("legacy-bad", "sk-x", "sk-y");
         client.client().hset(CredentialStore.key("legacy-bad"), "v:2", schema1Ciphertext("someone-else", "sk-z"));
