@@ -13,9 +13,12 @@ import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * Encrypts upstream credentials at rest: AES-256-GCM, random 96-bit nonce, the credential name as
- * associated data (a ciphertext copied to another name does not decrypt). The key comes from the
- * runner's own setting {@code PAM_CREDENTIAL_KEY} (base64 of 32 bytes), never from Redis.
+ * Encrypts upstream credentials at rest: AES-256-GCM, random 96-bit nonce, the credential name
+ * <em>and version</em> as associated data, so a ciphertext copied to another name, or an old
+ * version's ciphertext copied into the current version's slot, does not decrypt. The key comes from
+ * the runner's own setting {@code PAM_CREDENTIAL_KEY} (base64 of 32 bytes), never from Redis.
+ * Schema 1 bound the name only; {@link #decryptSchema1} exists for the one-off migration
+ * ({@code pamctl credential migrate}) and is never used to serve a credential.
  */
 public final class CredentialCipher {
     public static final String SETTING = "PAM_CREDENTIAL_KEY";
@@ -63,13 +66,13 @@ public final class CredentialCipher {
         return fingerprint;
     }
 
-    public String encrypt(String name, String secret) {
+    public String encrypt(String name, long version, String secret) {
         try {
             byte[] nonce = new byte[NONCE];
             random.nextBytes(nonce);
             Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
             c.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, nonce));
-            c.updateAAD(aad(name));
+            c.updateAAD(aad(name, version));
             byte[] ct = c.doFinal(secret.getBytes(StandardCharsets.UTF_8));
             return Base64.getEncoder().encodeToString(concat(nonce, ct));
         } catch (GeneralSecurityException e) {
@@ -77,8 +80,17 @@ public final class CredentialCipher {
         }
     }
 
-    /** Throws {@link GeneralSecurityException} if the ciphertext was altered or another key/name was used. */
-    public String decrypt(String name, String stored) throws GeneralSecurityException {
+    /** Throws {@link GeneralSecurityException} if the ciphertext was altered or another key, name or version was used. */
+    public String decrypt(String name, long version, String stored) throws GeneralSecurityException {
+        return decrypt(aad(name, version), stored);
+    }
+
+    /** A schema-1 ciphertext (name-only AAD): for the migration only, never to serve a credential. */
+    public String decryptSchema1(String name, String stored) throws GeneralSecurityException {
+        return decrypt(("inference-pam credential " + name).getBytes(StandardCharsets.UTF_8), stored);
+    }
+
+    private String decrypt(byte[] aad, String stored) throws GeneralSecurityException {
         byte[] all;
         try {
             all = Base64.getDecoder().decode(stored);
@@ -90,13 +102,14 @@ public final class CredentialCipher {
         }
         Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
         c.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, all, 0, NONCE));
-        c.updateAAD(aad(name));
+        c.updateAAD(aad);
         byte[] pt = c.doFinal(all, NONCE, all.length - NONCE);
         return new String(pt, StandardCharsets.UTF_8);
     }
 
-    private static byte[] aad(String name) {
-        return ("inference-pam credential " + name).getBytes(StandardCharsets.UTF_8);
+    /** Names never contain a space (see {@link CredentialStore#NAME}), so name and version cannot run together. */
+    private static byte[] aad(String name, long version) {
+        return ("inference-pam credential v2 " + name + " " + version).getBytes(StandardCharsets.UTF_8);
     }
 
     private static byte[] concat(byte[] a, byte[] b) {

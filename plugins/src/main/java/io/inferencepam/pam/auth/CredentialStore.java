@@ -11,17 +11,28 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.resps.ScanResult;
 
 /**
- * Upstream credentials in Redis (layout: {@code redis-schema/README.md}). One hash per credential,
- * {@code pam:cred:{name}}, holding encrypted versions; a new version is written and announced on
- * {@link #CHANNEL} atomically by {@code credential_put.lua}. Blocking: call from the blocking
- * executor or a CLI thread only.
+ * Upstream credentials in Redis (layout: {@code redis-schema/README.md}, schema 2). One hash per
+ * credential, {@code pam:cred:{name}}, holding the current version's ciphertext ({@code enc:<n>},
+ * bound to name and version) and the previous version's metadata; a new version is written and
+ * announced on {@link #CHANNEL} atomically by {@code credential_put.lua}. Blocking: call from the
+ * blocking executor or a CLI thread only.
  */
 public final class CredentialStore {
     public static final String CHANNEL = "pam:cred:changed";
+    /** Hash field prefix of the current version's schema-2 ciphertext. */
+    static final String CIPHERTEXT = "enc:";
+    /** Hash field prefix of a schema-1 ciphertext (name-only AAD): read by the migration only. */
+    static final String SCHEMA1_CIPHERTEXT = "v:";
     public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final String PUT_SCRIPT = loadScript("credential_put.lua");
+    private static final String MIGRATE_SCRIPT = loadScript("credential_migrate.lua");
+    /** Concurrent writers of one credential retry this often before giving up (each retry is one round trip). */
+    private static final int PUT_ATTEMPTS = 5;
 
     private final UnifiedJedis redis;
     private final CredentialCipher cipher;
@@ -58,10 +69,21 @@ public final class CredentialStore {
         if (secret == null || secret.isEmpty()) {
             throw new IllegalArgumentException("the secret is empty");
         }
-        Object v = redis.eval(PUT_SCRIPT, List.of(key(name)), List.of(cipher.encrypt(name, secret),
-                Long.toString(nowMillis), Long.toString(mode == Mode.SET ? 0 : overlap.toMillis()),
-                cipher.fingerprint(), name, CHANNEL, mode == Mode.SET ? "set" : "rotate"));
-        return ((Number) v).longValue();
+        // The ciphertext is bound to the version it will be stored as, so read the current one first;
+        // the script refuses (STALE) if another writer got in between, and we encrypt again.
+        for (int attempt = 1; ; attempt++) {
+            long current = parse(redis.hget(key(name), "current"));
+            try {
+                Object v = redis.eval(PUT_SCRIPT, List.of(key(name)), List.of(cipher.encrypt(name, current + 1, secret),
+                        Long.toString(nowMillis), Long.toString(mode == Mode.SET ? 0 : overlap.toMillis()),
+                        cipher.fingerprint(), name, CHANNEL, mode == Mode.SET ? "set" : "rotate", Long.toString(current)));
+                return ((Number) v).longValue();
+            } catch (JedisDataException e) {
+                if (attempt >= PUT_ATTEMPTS || e.getMessage() == null || !e.getMessage().startsWith("STALE")) {
+                    throw e;
+                }
+            }
+        }
     }
 
     /** The current version, decrypted; empty if the credential does not exist. */
@@ -71,15 +93,84 @@ public final class CredentialStore {
         if (cur == null) {
             return Optional.empty();
         }
+        checkKey(name, h);
+        long version = Long.parseLong(cur);
+        String stored = h.get(CIPHERTEXT + cur);
+        if (stored == null) {
+            if (h.containsKey(SCHEMA1_CIPHERTEXT + cur)) {
+                // Never decrypted here: a name-only AAD would let an old version be copied into this slot.
+                throw new GeneralSecurityException("credential " + name + " is stored in the schema-1 format (its encryption does"
+                        + " not bind the version): run `pamctl credential migrate " + name + "` once");
+            }
+            throw new GeneralSecurityException("credential " + name + " is missing its current version");
+        }
+        try {
+            return Optional.of(new Credential(name, version, cipher.decrypt(name, version, stored)));
+        } catch (GeneralSecurityException e) {
+            throw new GeneralSecurityException("credential " + name + " v" + version
+                    + " does not decrypt: altered, or not written for this name and version");
+        }
+    }
+
+    /** What {@link #migrate} did. */
+    public enum Migration { MIGRATED, ALREADY_MIGRATED, NOT_FOUND }
+
+    /**
+     * Re-encrypts a schema-1 credential's current version for schema 2 (AAD = name and version).
+     * The schema-1 ciphertext is decrypted here, by the operator holding the key, once; runners
+     * never accept it. Throws if the stored version does not decrypt (another key, altered).
+     */
+    public Migration migrate(String name) throws GeneralSecurityException {
+        requireName(name);
+        Map<String, String> h = redis.hgetAll(key(name));
+        String cur = h.get("current");
+        if (cur == null) {
+            return Migration.NOT_FOUND;
+        }
+        checkKey(name, h);
+        long version = Long.parseLong(cur);
+        if (h.containsKey(CIPHERTEXT + cur)) {
+            current(name); // throws if it does not decrypt
+            return Migration.ALREADY_MIGRATED;
+        }
+        String old = h.get(SCHEMA1_CIPHERTEXT + cur);
+        if (old == null) {
+            throw new GeneralSecurityException("credential " + name + " is missing its current version");
+        }
+        String secret;
+        try {
+            secret = cipher.decryptSchema1(name, old);
+        } catch (GeneralSecurityException e) {
+            throw new GeneralSecurityException("credential " + name + " v" + version + " does not decrypt: altered, or another key");
+        }
+        redis.eval(MIGRATE_SCRIPT, List.of(key(name)), List.of(cur, old, cipher.encrypt(name, version, secret), name, CHANNEL));
+        return Migration.MIGRATED;
+    }
+
+    /** Names of every stored credential (SCAN; standalone and Sentinel: on Redis Cluster, name them). */
+    public List<String> names() {
+        List<String> out = new ArrayList<>();
+        ScanParams params = new ScanParams().match("pam:cred:{*}").count(500);
+        String cursor = ScanParams.SCAN_POINTER_START;
+        do {
+            ScanResult<String> page = redis.scan(cursor, params);
+            for (String k : page.getResult()) {
+                String n = k.substring("pam:cred:{".length(), k.length() - 1);
+                if (NAME.matcher(n).matches()) {
+                    out.add(n);
+                }
+            }
+            cursor = page.getCursor();
+        } while (!ScanParams.SCAN_POINTER_START.equals(cursor));
+        out.sort(null);
+        return out;
+    }
+
+    private void checkKey(String name, Map<String, String> h) throws GeneralSecurityException {
         String kid = h.get("key_id");
         if (kid != null && !kid.equals(cipher.fingerprint())) {
             throw new GeneralSecurityException("credential " + name + " was stored with a different " + CredentialCipher.SETTING);
         }
-        String stored = h.get("v:" + cur);
-        if (stored == null) {
-            throw new GeneralSecurityException("credential " + name + " is missing its current version");
-        }
-        return Optional.of(new Credential(name, Long.parseLong(cur), cipher.decrypt(name, stored)));
     }
 
     public List<VersionInfo> versions(String name, long nowMillis) {
@@ -92,7 +183,7 @@ public final class CredentialStore {
         long cur = Long.parseLong(h.get("current"));
         out.add(new VersionInfo(cur, parse(h.get("at:" + cur)), "current", 0));
         String prev = h.get("prev");
-        if (prev != null && h.containsKey("v:" + prev)) {
+        if (prev != null) {
             long until = parse(h.get("prev_until"));
             out.add(new VersionInfo(Long.parseLong(prev), parse(h.get("at:" + prev)),
                     until > nowMillis ? "previous (overlap)" : "previous (expired)", until));

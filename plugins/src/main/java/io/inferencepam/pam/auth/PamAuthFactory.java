@@ -7,7 +7,6 @@ import io.inferencepam.runner.spi.Phase;
 import io.inferencepam.runner.spi.Plugin;
 import io.inferencepam.runner.spi.PluginEnvironment;
 import io.inferencepam.runner.spi.PluginFactory;
-import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
@@ -30,6 +29,7 @@ public final class PamAuthFactory implements PluginFactory {
     private final AuthMetrics metrics;
     private final ConcurrentHashMap<String, TokenVerifier> verifiers = new ConcurrentHashMap<>();
     private final CredentialCipher.Result cipher;
+    private final CredentialCacheSettings credentialSettings;
     private volatile CredentialCache credentialCache;
 
     public PamAuthFactory(PamServices services) {
@@ -37,6 +37,7 @@ public final class PamAuthFactory implements PluginFactory {
         this.env = services.env();
         this.metrics = new AuthMetrics(env.metrics());
         this.cipher = CredentialCipher.fromSetting(env.setting(CredentialCipher.SETTING));
+        this.credentialSettings = CredentialCacheSettings.from(env::setting);
         CredentialControlApi.register(env, services, cipher);
     }
 
@@ -100,7 +101,7 @@ public final class PamAuthFactory implements PluginFactory {
                 c = credentialCache;
                 if (c == null) {
                     c = new CredentialCache(services.redis(), cipher.get().get(), env.blockingExecutor(),
-                            Duration.ofSeconds(30), Duration.ofMinutes(5));
+                            credentialSettings.refresh(), credentialSettings.maxStale());
                     env.onShutdown(c);
                     credentialCache = c;
                 }

@@ -158,13 +158,15 @@ final class PamAuthPlugin implements Plugin {
         String name = conf.upstreamCredential().get();
         Optional<CredentialCache> cache = credentials.get();
         if (cache.isEmpty()) {
-            return deny(facts, "credential:" + name, "credential_unavailable", credentialUnavailable());
+            // No usable PAM_CREDENTIAL_KEY (logged at conf time): configuration the operator must fix.
+            return deny(facts, "credential:" + name, CredentialCache.NOT_CONFIGURED, CredentialRefusal.stop(CredentialCache.NOT_CONFIGURED));
         }
         return cache.get().get(name).handle((cred, err) -> {
             if (err != null) {
-                facts.decide(new Decision(NAME, "credential:" + name, Decision.Outcome.ERROR, "upstream credential unavailable"));
-                metrics.outcome("credential_unavailable");
-                return new RequestDecision.Halt(credentialUnavailable());
+                String code = CredentialRefusal.code(err);
+                facts.decide(new Decision(NAME, "credential:" + name, Decision.Outcome.ERROR, "upstream credential unavailable: " + code));
+                metrics.outcome(code);
+                return new RequestDecision.Halt(CredentialRefusal.stop(code));
             }
             String value = "authorization".equals(conf.credentialHeader()) ? "Bearer " + cred.secret() : cred.secret();
             rw.setHeader(conf.credentialHeader(), value);
@@ -195,11 +197,6 @@ final class PamAuthPlugin implements Plugin {
         return deny(facts, header ? "token:multiple-methods" : "token:in-query", "invalid_request",
                 Stop.openAiError(400, "invalid_request_error", "invalid_request", message,
                         "WWW-Authenticate", REALM + ", error=\"invalid_request\""));
-    }
-
-    private static Stop credentialUnavailable() {
-        return Stop.openAiError(503, "server_error", "credential_store_unavailable",
-                "The gateway cannot reach the model server's credential right now; try again shortly.");
     }
 
     private static Stop invalidToken(String message) {

@@ -19,16 +19,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code pamctl credential set|rotate|show-versions NAME}: manage upstream credentials directly in
- * the credential store. The secret is read from standard input (first line), never from the
- * command line, where {@code ps} and shell history would show it.
+ * {@code pamctl credential set|rotate|show-versions NAME} and {@code migrate NAME…|--all}: manage
+ * upstream credentials directly in the credential store. The secret is read from standard input
+ * (first line), never from the command line, where {@code ps} and shell history would show it.
  */
 final class CredentialCommand {
     private CredentialCommand() {
     }
 
     @Command(name = "credential", mixinStandardHelpOptions = true, description = "Upstream credentials held by the gateway.",
-            subcommands = {Set.class, Rotate.class, ShowVersions.class})
+            subcommands = {Set.class, Rotate.class, ShowVersions.class, Migrate.class})
     static final class Credential implements Runnable {
         @Override
         public void run() {
@@ -37,12 +37,9 @@ final class CredentialCommand {
     }
 
     /** Options shared by the credential commands. */
-    abstract static class Base implements Callable<Integer> {
+    abstract static class Options implements Callable<Integer> {
         @Option(names = "--redis-url", description = "Redis URL (default: $PAM_REDIS_URL or " + PamRedis.DEFAULT_URL + ")")
         String redisUrl;
-
-        @Parameters(index = "0", paramLabel = "NAME", description = "credential name, as in the route conf's upstream_credential")
-        String name;
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -60,6 +57,12 @@ final class CredentialCommand {
             }
             return r.get().get();
         }
+    }
+
+    /** Commands about one credential. */
+    abstract static class Base extends Options {
+        @Parameters(index = "0", paramLabel = "NAME", description = "credential name, as in the route conf's upstream_credential")
+        String name;
 
         static String readSecret() throws IOException {
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -126,6 +129,53 @@ final class CredentialCommand {
                 out.flush();
                 return 0;
             }
+        }
+    }
+
+    @Command(name = "migrate", mixinStandardHelpOptions = true,
+            description = "Re-encrypt credentials stored before schema 2 so that their encryption binds name and version"
+                    + " (runners refuse the old format). Idempotent.")
+    static final class Migrate extends Options {
+        @Parameters(paramLabel = "NAME", arity = "0..*", description = "credentials to migrate")
+        List<String> names;
+
+        @Option(names = "--all", description = "every credential in the store (SCAN; on Redis Cluster name them instead)")
+        boolean all;
+
+        @Override
+        public Integer call() {
+            if (all == (names != null && !names.isEmpty())) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "name the credentials or give --all (not both)");
+            }
+            CredentialCipher cipher = cipher();
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            int code = 0;
+            try (PamRedis r = redis()) {
+                CredentialStore store = new CredentialStore(r.client(), cipher);
+                for (String n : all ? store.names() : names) {
+                    try {
+                        CredentialStore.Migration m = store.migrate(n);
+                        switch (m) {
+                            case MIGRATED -> out.println(n + ": version " + store.versions(n, System.currentTimeMillis()).get(0).version()
+                                    + " migrated");
+                            case ALREADY_MIGRATED -> out.println(n + ": already migrated");
+                            case NOT_FOUND -> {
+                                err.println(n + ": no such credential");
+                                code = Math.max(code, 1);
+                            }
+                        }
+                    } catch (java.security.GeneralSecurityException | redis.clients.jedis.exceptions.JedisDataException
+                             | IllegalArgumentException e) {
+                        // our messages name the credential and version, never a secret
+                        err.println(n + ": refused: " + e.getMessage());
+                        code = 2;
+                    }
+                }
+            }
+            out.flush();
+            err.flush();
+            return code;
         }
     }
 }

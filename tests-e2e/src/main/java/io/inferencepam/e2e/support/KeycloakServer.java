@@ -30,6 +30,8 @@ import java.util.stream.Stream;
  */
 public final class KeycloakServer implements AutoCloseable {
     private static KeycloakServer shared;
+    /** Start-up takes 1-4 minutes on a busy 2-core build host. */
+    private static final long START_SECONDS = 360;
 
     private final Path home;
     private final int port;
@@ -77,9 +79,10 @@ public final class KeycloakServer implements AutoCloseable {
         pb.environment().put("JAVA_HOME", javaHome());
         pb.environment().put("KC_BOOTSTRAP_ADMIN_USERNAME", "admin");
         pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", "admin-" + port);
-        pb.environment().put("JAVA_OPTS_APPEND", "-XX:TieredStopAtLevel=1 -Xms64m");
+        // --add-opens: Keycloak's thread pool needs it on Java 24+ (the temurin-25 JDK), or its executor threads die
+        pb.environment().put("JAVA_OPTS_APPEND", "-XX:TieredStopAtLevel=1 -Xms64m --add-opens java.base/java.lang=ALL-UNNAMED");
         process = pb.start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(START_SECONDS).toNanos();
         HttpClient http = HttpClient.newHttpClient();
         String firstRealm = realmFiles.isEmpty() ? "master" : new ObjectMapper().readTree(realmFiles.get(0).toFile()).path("realm").asText();
         while (System.nanoTime() < deadline) {
@@ -98,7 +101,7 @@ public final class KeycloakServer implements AutoCloseable {
             Thread.sleep(250);
         }
         close();
-        throw new IllegalStateException("Keycloak did not become ready within 180 s:\n" + tail());
+        throw new IllegalStateException("Keycloak did not become ready within " + START_SECONDS + " s:\n" + tail());
     }
 
     static String javaHome() {

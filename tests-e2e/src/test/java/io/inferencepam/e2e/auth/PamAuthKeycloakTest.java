@@ -272,7 +272,7 @@ class PamAuthKeycloakTest {
                     .header("Authorization", "Bearer " + bob).header("Content-Type", "application/json")
                     .body("{\"model\":\"m\"}").build(), upstream);
             assertThat(r.status()).as(r.toString()).isEqualTo(503);
-            assertThat(r.bodyUtf8()).contains("credential_store_unavailable");
+            assertThat(r.bodyUtf8()).contains("\"code\":\"credential_not_configured\"");
             assertThat(r.upstreamRequests()).isEmpty();
             assertThat(keyless.log()).contains("PAM_CREDENTIAL_KEY is not set").doesNotContain(bob);
         }
@@ -285,6 +285,7 @@ class PamAuthKeycloakTest {
                     .header("Authorization", "Bearer " + bob).header("Content-Type", "application/json")
                     .body("{\"model\":\"m\"}").build(), upstream);
             assertThat(r.status()).as(r.toString()).isEqualTo(503);
+            assertThat(r.bodyUtf8()).contains("\"code\":\"credential_store_unavailable\"");
             assertThat(r.upstreamRequests()).isEmpty();
         }
     }
