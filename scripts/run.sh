@@ -17,5 +17,7 @@ if [ -z "${PAM_REDIS_URL:-}" ]; then
   fi
   export PAM_REDIS_URL=redis://127.0.0.1:6379
 fi
-echo "inference-pam: socket ${SOCK#unix:}, control API on 127.0.0.1:${PAM_CONTROL_PORT:-9181}, Redis ${PAM_REDIS_URL}"
+# pam-record's spool needs a private directory (no default under the shared /tmp): one of this user's own
+export PAM_AUDIT_SPOOL_DIR="${PAM_AUDIT_SPOOL_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/inference-pam/audit-spool}"
+echo "inference-pam: socket ${SOCK#unix:}, control API on 127.0.0.1:${PAM_CONTROL_PORT:-9181}, Redis ${PAM_REDIS_URL}, audit spool ${PAM_AUDIT_SPOOL_DIR}"
 APISIX_LISTEN_ADDRESS="$SOCK" exec java -XX:+UseSerialGC -XX:ThreadPriorityPolicy=1 -jar plugins/target/inference-pam.jar run

@@ -113,4 +113,31 @@ public class RecordBuildBenchmark {
     public byte[] buildAndLink() {
         return chain.linkAndEncode(build());
     }
+
+    /** The calls as pam-record handles them since issue 10: {@link #end} plus the admitted entry taken before the pass reply. */
+    private AuditWriter.Record[] endAdmittedCall() {
+        PendingCall c = new PendingCall("r-" + id++, 0, 0);
+        c.request(request, conf, identity, facts);
+        RequestOutcome pass = new RequestOutcome(RequestOutcome.Kind.PASS, request, request, RequestRewrite.NONE,
+                Optional.empty(), Optional.empty());
+        Admission a = c.admission(pass, facts, 0);
+        c.admitted(a);
+        c.requestOutcome(pass, facts);
+        c.responseOutcome(new ResponseOutcome(ResponseOutcome.Kind.PASS, response, response), conf, identity, facts);
+        return new AuditWriter.Record[] {a, c.end(1, 1000).orElseThrow()::build};
+    }
+
+    /** {@link #end} with the admitted entry: the plugin-thread part per call now. */
+    @Benchmark
+    public AuditWriter.Record[] endAdmitted() {
+        return endAdmittedCall();
+    }
+
+    /** {@link #buildAndLink} with the admitted entry: both entries built and linked (the admitted one first, as the writer takes them). */
+    @Benchmark
+    public byte[] buildAndLinkAdmitted() {
+        AuditWriter.Record[] r = endAdmittedCall();
+        chain.linkAndEncode(r[0].build());
+        return chain.linkAndEncode(r[1].build());
+    }
 }

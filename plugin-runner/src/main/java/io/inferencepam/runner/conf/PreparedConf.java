@@ -16,12 +16,14 @@ import java.util.List;
  * @param correlated      whether some plugin shares state between phases
  * @param observesOutcomes whether some plugin overrides {@link Plugin#onRequestOutcome} or
  *                        {@link Plugin#onResponseOutcome} (else the runtime skips that step)
+ * @param checksBeforeUpstream whether some plugin overrides {@link Plugin#beforeUpstream} (else skipped)
  * @param requestCost     how long the request phase's chain has been holding a plugin thread
  * @param responseCost    the same for the response phase
  */
 public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugin> plugins,
                            Requirements requestNeeds, Requirements responseNeeds, boolean correlated,
-                           boolean observesOutcomes, ChainCost requestCost, ChainCost responseCost) {
+                           boolean observesOutcomes, ChainCost requestCost, ChainCost responseCost,
+                           boolean checksBeforeUpstream) {
 
     public static final String REQUEST_ID_VAR = "request_id";
 
@@ -30,7 +32,9 @@ public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugi
         Requirements resp = Requirements.NONE;
         boolean correlated = false;
         boolean observes = false;
+        boolean beforeUpstream = false;
         for (Plugin p : plugins) {
+            beforeUpstream |= overrides(p, "beforeUpstream", io.inferencepam.runner.spi.RequestOutcome.class);
             observes |= overrides(p, "onRequestOutcome", io.inferencepam.runner.spi.RequestOutcome.class)
                     || overrides(p, "onResponseOutcome", io.inferencepam.runner.spi.ResponseOutcome.class);
             req = req.plus(p.requirements(Phase.REQUEST));
@@ -45,7 +49,7 @@ public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugi
         req = new Requirements(req.vars(), req.requestBody(), false);
         resp = new Requirements(resp.vars(), false, resp.responseBody());
         return new PreparedConf(identity, List.copyOf(names), List.copyOf(plugins), req, resp, correlated, observes,
-                new ChainCost(), new ChainCost());
+                new ChainCost(), new ChainCost(), beforeUpstream);
     }
 
     private static boolean overrides(Plugin p, String method, Class<?> outcomeType) {

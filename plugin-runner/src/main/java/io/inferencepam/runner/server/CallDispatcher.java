@@ -141,6 +141,9 @@ public final class CallDispatcher {
                     : cutShort(ctx) ? CompletableFuture.failedFuture(DeadlinePassed.INSTANCE)
                     : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), pool.inline());
         }
+        if (conf.checksBeforeUpstream()) {
+            chain = chain.thenApplyAsync(st -> st.stop() != null ? st : beforeUpstream(conf, request, st, ctx), plugins.inline());
+        }
         long id = request.rpcId();
         CompletableFuture<Reply<RequestOutcome>> reply = withDeadline(chain.handle((st, err) -> fitted(conf, "request",
                 () -> requestReply(conf, request, id, st, err), () -> new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE),
@@ -254,6 +257,28 @@ public final class CallDispatcher {
                         conf.identity().key(), t.getClass().getName());
             }
         }
+    }
+
+    /** Asks each plugin of the conf, in order, whether the call may reach the upstream; the first Stop is final. */
+    private static RequestState beforeUpstream(PreparedConf conf, HttpRequest received, RequestState st, CallContext ctx) {
+        RequestOutcome pending = new RequestOutcome(st.rewrite().isEmpty() ? RequestOutcome.Kind.PASS : RequestOutcome.Kind.REWRITE,
+                received, st.request(), st.rewrite(), Optional.empty(), Optional.empty());
+        for (int i = 0; i < conf.plugins().size(); i++) {
+            String name = conf.names().get(i);
+            Optional<Stop> stop;
+            try {
+                stop = conf.plugins().get(i).beforeUpstream(pending, ctx);
+            } catch (Throwable t) {
+                throw new PluginFailure(name, t);
+            }
+            if (stop == null) {
+                throw new PluginFailure(name, new IllegalStateException("plugin " + name + " returned no result"));
+            }
+            if (stop.isPresent()) {
+                return new RequestState(st.request(), st.rewrite(), stop.get(), name);
+            }
+        }
+        return st;
     }
 
     private static RequestState next(RequestState st, RequestDecision d, String plugin) {

@@ -1,5 +1,6 @@
 package io.inferencepam.runner.spi;
 
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -29,6 +30,20 @@ public interface Plugin {
 
     default CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
         return ResponseChange.unchanged();
+    }
+
+    /**
+     * Called when the request phase has decided to let the call through (pass or rewrite), before
+     * the reply is sent and so before APISIX calls the upstream, for every plugin of the conf that
+     * overrides it, in conf order. {@code pending} is what APISIX will be told; a Stop returned
+     * here replaces it (the upstream is not called; the Stop is final, later plugins are not
+     * asked). For what must exist before the upstream is called, whatever happens to the runner
+     * afterwards (pam-record's admitted entry). Runs on the plugin executor after every
+     * {@link #onRequest}, so it sees what all of them learned; it must not block, and a throw
+     * fails the call closed (503).
+     */
+    default Optional<Stop> beforeUpstream(RequestOutcome pending, CallContext context) {
+        return Optional.empty();
     }
 
     /**

@@ -102,6 +102,84 @@ class CallDispatcherTest {
         assertThat(ran).containsExactly("stop");
     }
 
+    /** A plugin listed first that checks, before the upstream, what a later plugin learned (pam-record's admission). */
+    private static final class Gate implements Plugin {
+        final List<io.inferencepam.runner.spi.RequestOutcome> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final List<String> seenLater = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final Stop answer;
+
+        Gate(Stop answer) {
+            this.answer = answer;
+        }
+
+        @Override
+        public Optional<Stop> beforeUpstream(io.inferencepam.runner.spi.RequestOutcome pending, CallContext context) {
+            asked.add(pending);
+            context.call().get(LEARNED).ifPresent(seenLater::add);
+            return Optional.ofNullable(answer);
+        }
+    }
+
+    private static final Attributes.Key<String> LEARNED = Attributes.Key.of("test.learned", String.class);
+
+    private static Plugin learnsAndRewrites() {
+        return new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                context.call().put(LEARNED, "alice");
+                return RequestDecision.proceed(RequestRewrite.builder().setHeader("authorization", "Bearer upstream").build());
+            }
+        };
+    }
+
+    @Test
+    void beforeUpstreamRunsAfterEveryPluginAndItsStopReplacesThePass() throws Exception {
+        Gate gate = new Gate(Stop.openAiError(503, "service_unavailable", "audit_unavailable", "no"));
+        PreparedConf c = conf(gate, learnsAndRewrites());
+        assertThat(c.checksBeforeUpstream()).isTrue();
+        var reply = reqReply(run(c, request(Map.of())));
+        assertThat(reply.actionType()).isEqualTo(Action.Stop);
+        var s = (io.github.api7.A6.HTTPReqCall.Stop) reply.action(new io.github.api7.A6.HTTPReqCall.Stop());
+        assertThat(s.status()).isEqualTo(503);
+        assertThat(gate.seenLater).containsExactly("alice");
+        var pending = gate.asked.get(0);
+        assertThat(pending.kind()).isEqualTo(io.inferencepam.runner.spi.RequestOutcome.Kind.REWRITE);
+        assertThat(pending.forwarded().headers().first("authorization")).contains("Bearer upstream");
+        assertThat(pending.received().headers().first("authorization")).contains("Bearer secret");
+    }
+
+    @Test
+    void beforeUpstreamLetsThePassThroughAndIsNotAskedAfterAStop() throws Exception {
+        Gate gate = new Gate(null);
+        var pass = reqReply(run(conf(gate, learnsAndRewrites()), request(Map.of())));
+        assertThat(pass.actionType()).isEqualTo(Action.Rewrite);
+        assertThat(gate.asked).hasSize(1);
+        Plugin deny = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return RequestDecision.stop(Stop.openAiError(403, "permission_error", "denied", "no"));
+            }
+        };
+        var stopped = reqReply(run(conf(gate, deny), request(Map.of())));
+        var s = (io.github.api7.A6.HTTPReqCall.Stop) stopped.action(new io.github.api7.A6.HTTPReqCall.Stop());
+        assertThat(s.status()).isEqualTo(403);
+        assertThat(gate.asked).hasSize(1);
+        assertThat(conf(deny).checksBeforeUpstream()).isFalse();
+    }
+
+    @Test
+    void aThrowingBeforeUpstreamFailsTheCallClosed() throws Exception {
+        Plugin broken = new Plugin() {
+            @Override
+            public Optional<Stop> beforeUpstream(io.inferencepam.runner.spi.RequestOutcome pending, CallContext context) {
+                throw new IllegalStateException("boom");
+            }
+        };
+        var reply = reqReply(run(conf(broken), request(Map.of())));
+        var s = (io.github.api7.A6.HTTPReqCall.Stop) reply.action(new io.github.api7.A6.HTTPReqCall.Stop());
+        assertThat(s.status()).isEqualTo(503);
+    }
+
     @Test
     void laterPluginsSeeEarlierRewrites() throws Exception {
         Plugin strip = new Plugin() {

@@ -6,7 +6,6 @@ import io.inferencepam.pam.core.CallFacts;
 import io.inferencepam.pam.core.Decision;
 import io.inferencepam.pam.core.Principal;
 import io.inferencepam.pam.record.chain.CanonicalJson;
-import io.inferencepam.pam.record.chain.HashChain;
 import io.inferencepam.pam.record.spool.AuditWriter;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.ConfIdentity;
@@ -14,6 +13,7 @@ import io.inferencepam.runner.spi.Header;
 import io.inferencepam.runner.spi.HttpRequest;
 import io.inferencepam.runner.spi.HttpResponse;
 import io.inferencepam.runner.spi.RequestOutcome;
+import io.inferencepam.runner.spi.RequestRewrite;
 import io.inferencepam.runner.spi.ResponseOutcome;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -33,6 +33,11 @@ import java.util.TreeMap;
  * after the end, so that every secret learned along the way (the client's credential,
  * credentials injected by rewrites) can be redacted from everything recorded, including bodies
  * that echo them.
+ *
+ * <p>What a call holds while its upstream runs is capped: bodies are kept as {@link HeldBody}
+ * (settled, i.e. hashed and cut to what the record keeps, when the admitted entry is built), and
+ * the request and outcomes are held without their bodies. So a call waiting minutes for a long
+ * generation holds its headers and at most {@code max_body_bytes} of its request body.
  */
 public final class PendingCall {
     private static final String REDACTED = "[REDACTED]";
@@ -42,10 +47,18 @@ public final class PendingCall {
     private final long startMillis;
     private final long startNanos;
     private RecordConf conf;
+    /** The request as received, without its body (held in {@link #requestBody}). */
     private HttpRequest received;
+    private Optional<HeldBody> requestBody = Optional.empty();
     private ConfIdentity requestConf;
+    /** Without bodies; the rewritten body's hash comes from {@link #rewriteBody}. */
     private RequestOutcome requestOutcome;
+    private Optional<HeldBody> rewriteBody = Optional.empty();
+    /** Without bodies; the delivered body is held in {@link #responseBody}, the upstream's original is not held. */
     private ResponseOutcome responseOutcome;
+    private Optional<HeldBody> responseBody = Optional.empty();
+    /** The id of this call's admitted entry, once the writer accepted it; null without one. */
+    private String admission;
     private ConfIdentity responseConf;
     private RecordConf responseRecordConf;
     private CallFacts facts;
@@ -76,7 +89,8 @@ public final class PendingCall {
             return; // the record is already what it was when the call ended
         }
         if (received == null) {
-            received = r;
+            received = withoutBody(r);
+            requestBody = r.body().map(b -> new HeldBody(b, c.requestBody() ? c.maxBodyBytes() : 0));
             conf = c;
             requestConf = identity;
         }
@@ -92,14 +106,64 @@ public final class PendingCall {
         if (ended) {
             return;
         }
-        requestOutcome = o;
         facts = f;
         collectSecrets(o.received());
-        for (var h : o.rewrite().headers().entrySet()) {
+        collectInjected(o.rewrite());
+        RequestRewrite rw = o.rewrite();
+        if (rw.body().isPresent()) {
+            rewriteBody = Optional.of(new HeldBody(rw.body().get(), 0));
+            rw = new RequestRewrite(rw.path(), rw.headers(), rw.args(), rw.respHeaders(), Optional.empty());
+        }
+        requestOutcome = new RequestOutcome(o.kind(), withoutBody(o.received()), withoutBody(o.forwarded()), rw, o.stop(), o.haltedBy());
+    }
+
+    private void collectInjected(RequestRewrite rw) {
+        for (var h : rw.headers().entrySet()) {
             if (h.getValue() != null) {
                 addSecret(h.getValue()); // whatever a plugin injects (e.g. the upstream credential)
             }
         }
+    }
+
+    /**
+     * The admitted entry of this call, as the request phase lets it through ({@code pending}); null
+     * if the call already ended. The call links to it only once {@link #admitted} says the writer
+     * took it.
+     */
+    public synchronized Admission admission(RequestOutcome pending, CallFacts f, long nowMillis) {
+        if (ended) {
+            return null;
+        }
+        facts = f;
+        collectInjected(pending.rewrite());
+        HttpRequest r = received != null ? received : pending.received();
+        ConfIdentity identity = requestConf;
+        return new Admission(id, Admission.newId(), nowMillis, identity == null ? null : identity.routeId(),
+                identity == null ? null : identity.sha256(), f.principal(), f.model(), r.method(), r.path(),
+                pending.kind().name().toLowerCase(Locale.ROOT), requestBody, redactionList());
+    }
+
+    /** The writer took this call's admitted entry: the final record names it. */
+    public synchronized void admitted(Admission a) {
+        if (!ended) {
+            admission = a.admission();
+        }
+    }
+
+    private static HttpRequest withoutBody(HttpRequest r) {
+        return r.body().isEmpty() ? r
+                : new HttpRequest(r.rpcId(), r.method(), r.path(), r.args(), r.headers(), r.sourceIp(), r.vars(), Optional.empty());
+    }
+
+    private static HttpResponse withoutBody(HttpResponse r) {
+        return r.body().isEmpty() ? r : new HttpResponse(r.rpcId(), r.status(), r.headers(), r.vars(), Optional.empty());
+    }
+
+    /** The secrets, longest first ("Bearer x" before "x"). */
+    private List<String> redactionList() {
+        List<String> redact = new ArrayList<>(secrets);
+        redact.sort((a, b) -> b.length() - a.length());
+        return redact;
     }
 
     public synchronized boolean hasRequestOutcome() {
@@ -110,7 +174,8 @@ public final class PendingCall {
         if (ended) {
             return;
         }
-        responseOutcome = o;
+        responseBody = o.delivered().body().map(b -> new HeldBody(b, c.responseBody() ? c.maxBodyBytes() : 0));
+        responseOutcome = new ResponseOutcome(o.kind(), withoutBody(o.received()), withoutBody(o.delivered()));
         responseRecordConf = c;
         responseConf = identity;
         if (facts == null) {
@@ -187,8 +252,7 @@ public final class PendingCall {
      * here would make a late update wait for a low-priority thread.
      */
     private ObjectNode build(long endMillis, long endNanos, Facts f) {
-        List<String> redact = new ArrayList<>(secrets);
-        redact.sort((a, b) -> b.length() - a.length()); // longest first: "Bearer x" before "x"
+        List<String> redact = redactionList();
         RecordConf c = conf != null ? conf : responseRecordConf != null ? responseRecordConf : RecordConf.from(CanonicalJson.MAPPER.createObjectNode());
 
         ObjectNode r = CanonicalJson.MAPPER.createObjectNode();
@@ -243,7 +307,7 @@ public final class PendingCall {
             req.put("client_address", received.var("remote_addr").orElse(received.sourceIp()));
             req.put("user_agent", received.var("http_user_agent").or(() -> received.headers().first("user-agent"))
                     .map(v -> redact(v, redact)).orElse(null));
-            body(req, received.body(), c.requestBody(), c.maxBodyBytes(), redact);
+            body(req, requestBody, c.requestBody(), redact);
         } else {
             req.put("captured", false);
         }
@@ -260,12 +324,13 @@ public final class PendingCall {
             rw.headers().forEach((k, v) -> (v == null ? removed : set).add(k)); // names only: values may be credentials
             ArrayNode args = rewrite.putArray("args");
             rw.args().keySet().forEach(args::add);
-            rewrite.put("body", rw.body().isPresent());
-            rw.body().ifPresent(b -> rewrite.put("body_sha256", HashChain.sha256Hex(b.toByteArray())));
+            rewrite.put("body", rewriteBody.isPresent());
+            rewriteBody.ifPresent(b -> rewrite.put("body_sha256", b.settle().sha256()));
         } else {
             r.put("request_outcome", responseOutcome != null ? "unknown" : null);
             r.putNull("stopped_by");
         }
+        r.put("admission", admission); // the admitted entry written before the upstream was called (null: none)
         if (requestOutcome != null && requestOutcome.stopped()) {
             var stop = requestOutcome.stop().get();
             resp.put("seen", true);
@@ -273,7 +338,7 @@ public final class PendingCall {
             resp.put("status", stop.status());
             resp.putNull("upstream_status");
             resp.put("content_type", stop.headers().first("content-type").orElse(null));
-            body(resp, Optional.of(stop.body()), true, c.maxBodyBytes(), redact);
+            body(resp, Optional.of(new HeldBody(stop.body(), c.maxBodyBytes())), true, redact);
         } else if (responseOutcome != null) {
             RecordConf rc = responseRecordConf != null ? responseRecordConf : c;
             HttpResponse d = responseOutcome.delivered();
@@ -283,7 +348,7 @@ public final class PendingCall {
             resp.put("status", d.status());
             resp.put("upstream_status", responseOutcome.received().status());
             resp.put("content_type", d.headers().first("content-type").orElse(null));
-            body(resp, d.body(), rc.responseBody(), rc.maxBodyBytes(), redact);
+            body(resp, responseBody, rc.responseBody(), redact);
         } else {
             resp.put("seen", false);
             resp.putNull("status");
@@ -323,21 +388,21 @@ public final class PendingCall {
         return r;
     }
 
-    private static void body(ObjectNode into, Optional<Body> body, boolean record, int max, List<String> redact) {
+    private static void body(ObjectNode into, Optional<HeldBody> body, boolean record, List<String> redact) {
         if (body.isEmpty()) {
             into.putNull("size");
             into.put("body_encoding", "absent");
             return;
         }
-        Body whole = body.get();
+        HeldBody.Summary whole = body.get().settle();
         into.put("size", whole.length());
-        into.put("body_sha256", HashChain.sha256Hex(whole.asReadOnlyBuffer()));
+        into.put("body_sha256", whole.sha256());
         if (!record) {
             into.put("body_encoding", "not_recorded");
             return;
         }
-        boolean cut = whole.length() > max;
-        Body kept = cut ? Body.wrap(java.util.Arrays.copyOf(whole.toByteArray(), max)) : whole;
+        boolean cut = whole.truncated();
+        Body kept = whole.kept();
         into.put("body_truncated", cut);
         Optional<String> text = kept.strictUtf8();
         if (text.isPresent() || cut) {
@@ -372,6 +437,11 @@ public final class PendingCall {
             }
         }
         return out;
+    }
+
+    /** For tests of the cap: bytes of the request body this call holds now. */
+    synchronized int heldRequestBytes() {
+        return requestBody.map(HeldBody::heldBytes).orElse(0);
     }
 
     /** For tests: the secrets this call would redact (never logged). */

@@ -11,6 +11,7 @@ import io.inferencepam.runner.spi.RequestOutcome;
 import io.inferencepam.runner.spi.Requirements;
 import io.inferencepam.runner.spi.ResponseOutcome;
 import io.inferencepam.runner.spi.Stop;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 
@@ -18,7 +19,9 @@ import java.util.concurrent.CompletionStage;
  * pam-record for one route conf. Request phase: {@link #onRequest} (list pam-record first) takes
  * the request as received and, with {@code fail_closed}, refuses the call when no record could be
  * made durable; {@link #onRequestOutcome} learns how the phase ended — a Stop by any plugin of the
- * conf writes the record at once. Response phase: {@link #onResponseOutcome} sees the response as
+ * conf writes the record at once; {@link #beforeUpstream}, when every plugin let the call through,
+ * writes its admitted entry before the reply that makes APISIX call the upstream (with
+ * {@code fail_closed}, a call whose admitted entry cannot be kept is refused). Response phase: {@link #onResponseOutcome} sees the response as
  * delivered (after pam-mask, or the runtime's safe 503) and writes the record. Nothing here waits
  * for the store: records go to the writer's queue.
  */
@@ -59,6 +62,36 @@ final class RecordPlugin implements Plugin {
             return RequestDecision.stop(AUDIT_UNAVAILABLE);
         }
         return RequestDecision.proceed();
+    }
+
+    /**
+     * The admitted entry (who, which model, request hash), handed to the writer before the pass
+     * reply: evidence of the call that survives the runner dying while the upstream runs. With
+     * {@code fail_closed}, refused (503, the upstream is not called) unless it can be made durable
+     * the same way the final record must be (the store is up or the spool accepts; with the queue
+     * full, the overflow spool accepts).
+     */
+    @Override
+    public Optional<Stop> beforeUpstream(RequestOutcome pending, CallContext context) {
+        PendingCall call = context.call().get(CALL).orElse(null);
+        if (call == null) { // onRequest runs before this whenever the call passes; kept safe anyway
+            call = service.pending().open(requestId(pending.received(), context));
+            context.call().put(CALL, call);
+            call.request(pending.received(), conf, context.conf(), CallFacts.of(context));
+        }
+        Admission admission = call.admission(pending, CallFacts.of(context), service.pending().clock().millis());
+        if (admission == null) {
+            return Optional.empty();
+        }
+        if (conf.failClosed() && !service.writer().canMakeDurable()) {
+            return Optional.of(AUDIT_UNAVAILABLE);
+        }
+        if (service.writer().submit(admission)) {
+            call.admitted(admission);
+        } else if (conf.failClosed()) {
+            return Optional.of(AUDIT_UNAVAILABLE); // counted lost by the writer
+        }
+        return Optional.empty();
     }
 
     @Override

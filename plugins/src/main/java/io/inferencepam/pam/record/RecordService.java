@@ -57,7 +57,8 @@ public final class RecordService {
         PluginEnvironment env = services.env();
         RecordSettings s = RecordSettings.from(env);
         List<PublicKey> verifyKeys = verifyKeys(s.verifyKey());
-        java.nio.file.Files.createDirectories(s.spoolDir());
+        AuditDirectory.prepare("PAM_AUDIT_SPOOL_DIR", s.spoolDir());
+        s.fileDir().ifPresent(dir -> AuditDirectory.prepare("PAM_AUDIT_FILE_DIR", dir));
         // One runner per spool directory: two writers appending to one spool would interleave chains.
         FileChannel lockChannel = FileChannel.open(s.spoolDir().resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock = lockChannel.tryLock();
@@ -70,7 +71,7 @@ public final class RecordService {
                 : Optional.of(services.redis().newClient());
         AuditSink sink = auditRedis.isPresent()
                 ? new RedisStreamSink(auditRedis.get(), s.streamKey(), s.streamMaxLen(), s.maxAge(), env.clock())
-                : new JsonLinesFileSink(s.fileDir(), s.fileMaxBytes(), s.fileMaxFiles());
+                : new JsonLinesFileSink(s.fileDir().orElseThrow(), s.fileMaxBytes(), s.fileMaxFiles());
         Spool spool = new Spool(s.spoolDir(), s.spoolMaxBytes(), s.spoolMinFreeBytes());
         Spool overflow = new Spool(s.spoolDir().resolve("overflow"), s.spoolMaxBytes(), s.spoolMinFreeBytes());
         // Checkpoints are always signed, and the chain goes on from the previous lifetime: see ChainAnchor.

@@ -15,7 +15,7 @@ public record RecordSettings(
         String streamKey,
         long streamMaxLen,
         Duration maxAge,
-        Path fileDir,
+        Optional<Path> fileDir,
         long fileMaxBytes,
         int fileMaxFiles,
         Path spoolDir,
@@ -36,16 +36,21 @@ public record RecordSettings(
         if (!sink.equals("redis") && !sink.equals("file")) {
             throw new IllegalArgumentException("PAM_AUDIT_SINK must be redis or file");
         }
-        Path tmp = Path.of(System.getProperty("java.io.tmpdir"), "inference-pam");
+        // No default directories: a path under the shared temporary directory could be prepared
+        // (or read) by another user. AuditDirectory checks the configured ones at start.
+        Path spoolDir = requiredPath(env, "PAM_AUDIT_SPOOL_DIR", "the audit spool");
+        Optional<Path> fileDir = sink.equals("file")
+                ? Optional.of(requiredPath(env, "PAM_AUDIT_FILE_DIR", "the audit files (PAM_AUDIT_SINK=file)"))
+                : Optional.empty();
         return new RecordSettings(
                 sink,
                 env.setting("PAM_AUDIT_STREAM").orElse(RedisStreamSink.DEFAULT_KEY),
                 number(env, "PAM_AUDIT_STREAM_MAXLEN", 1_000_000),
                 Duration.ofSeconds(number(env, "PAM_AUDIT_MAX_AGE_SECONDS", 0)),
-                Path.of(env.setting("PAM_AUDIT_FILE_DIR").orElse(tmp.resolve("audit").toString())),
+                fileDir,
                 number(env, "PAM_AUDIT_FILE_MAX_BYTES", 100L << 20),
                 (int) number(env, "PAM_AUDIT_FILE_MAX_FILES", 0),
-                Path.of(env.setting("PAM_AUDIT_SPOOL_DIR").orElse(tmp.resolve("audit-spool").toString())),
+                spoolDir,
                 number(env, "PAM_AUDIT_SPOOL_MAX_BYTES", 1L << 30),
                 number(env, "PAM_AUDIT_SPOOL_MIN_FREE_BYTES", 64L << 20),
                 (int) Math.max(1, number(env, "PAM_AUDIT_QUEUE", 10_000)),
@@ -57,6 +62,17 @@ public record RecordSettings(
                 Math.max(1, number(env, "PAM_AUDIT_CHECKPOINT_EVERY", 1000)),
                 Duration.ofMillis(Math.max(10, number(env, "PAM_AUDIT_CHECKPOINT_INTERVAL_MS", 60_000))),
                 env.setting("PAM_AUDIT_INSTANCE_ID").filter(s -> !s.isBlank()));
+    }
+
+    private static Path requiredPath(PluginEnvironment env, String name, String what) {
+        String raw = env.setting(name).map(String::trim).filter(s -> !s.isEmpty())
+                .orElseThrow(() -> new IllegalArgumentException(name + " is not set: pam-record needs a directory of its own for "
+                        + what + " (e.g. /var/lib/inference-pam/spool on persistent local storage; created with mode 700)"));
+        Path p = Path.of(raw);
+        if (!p.isAbsolute()) {
+            throw new IllegalArgumentException(name + " must be an absolute path");
+        }
+        return p;
     }
 
     private static boolean idleThreads(String sched) {

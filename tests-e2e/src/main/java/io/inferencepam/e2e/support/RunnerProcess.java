@@ -34,6 +34,8 @@ public final class RunnerProcess implements AutoCloseable {
         env.put("APISIX_CONF_EXPIRE_TIME", "3600");
         env.put("PAM_CONTROL_PORT", Integer.toString(controlPort));
         env.put("PAM_CONTROL_TOKEN", controlToken);
+        // pam-record requires a private spool directory (no default): one per runner, in its own temporary directory
+        env.put("PAM_AUDIT_SPOOL_DIR", dir.resolve("audit-spool").toString());
         env.putAll(extraEnv);
     }
 

@@ -11,7 +11,9 @@ import java.util.Optional;
  *
  * @param principal matches the principal's subject, username or client id
  * @param decision  matches a decision outcome ({@code deny}, {@code hold}, {@code mask}, …) or the
- *                  request outcome ({@code stop}, {@code pass}, {@code rewrite}, {@code error})
+ *                  request outcome ({@code stop}, {@code pass}, {@code rewrite}, {@code error});
+ *                  {@code admitted} selects the admitted entries of calls that have no final record
+ *                  (the runner stopped while their upstream ran: crash, kill, OOM) instead of call records
  * @param from      inclusive, on the record's start time
  * @param to        exclusive
  */
@@ -48,8 +50,22 @@ public record AuditFilter(Optional<String> principal, Optional<String> model, Op
         return "call".equals(r.path("kind").asText());
     }
 
+    public boolean isAdmitted(JsonNode r) {
+        return "admitted".equals(r.path("kind").asText());
+    }
+
+    /** {@code decision=admitted}: admitted entries without an outcome, not call records. */
+    public boolean wantsUnfinished() {
+        return decision.filter("admitted"::equalsIgnoreCase).isPresent();
+    }
+
+    /**
+     * Whether the entry is selected: a call record, or with {@link #wantsUnfinished} an admitted
+     * entry (whether its call has an outcome is for the caller to tell, it needs the later entries).
+     */
     public boolean matches(JsonNode r) {
-        if (!isCall(r)) {
+        boolean unfinished = wantsUnfinished();
+        if (unfinished ? !isAdmitted(r) : !isCall(r)) {
             return false;
         }
         if (principal.isPresent()) {
@@ -66,7 +82,7 @@ public record AuditFilter(Optional<String> principal, Optional<String> model, Op
         if (route.isPresent() && !route.get().equals(r.path("route_id").asText(null))) {
             return false;
         }
-        if (decision.isPresent()) {
+        if (decision.isPresent() && !unfinished) {
             String want = decision.get();
             boolean hit = want.equalsIgnoreCase(r.path("request_outcome").asText(""));
             for (JsonNode d : r.path("decisions")) {
@@ -79,7 +95,7 @@ public record AuditFilter(Optional<String> principal, Optional<String> model, Op
         if (from.isPresent() || to.isPresent()) {
             Instant start;
             try {
-                start = Instant.parse(r.path("start").asText());
+                start = Instant.parse(r.path(unfinished ? "at" : "start").asText());
             } catch (DateTimeParseException e) {
                 return false;
             }

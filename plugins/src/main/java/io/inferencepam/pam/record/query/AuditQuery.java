@@ -10,7 +10,9 @@ import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.security.PublicKey;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /** Search, show, export and verify over a store: shared by the control API and pamctl. */
@@ -22,6 +24,9 @@ public final class AuditQuery {
     }
 
     public List<JsonNode> search(AuditFilter filter) throws Exception {
+        if (filter.wantsUnfinished()) {
+            return unfinished(filter).stream().map(Found::node).toList();
+        }
         List<JsonNode> out = new ArrayList<>();
         store.scan(filter.scanFromMillis(), e -> {
             JsonNode n = parse(e);
@@ -53,6 +58,15 @@ public final class AuditQuery {
      * checkpoints are included; with a filter, only matching call records.
      */
     public long exportJsonl(AuditFilter filter, Writer out) throws Exception {
+        if (filter.wantsUnfinished()) {
+            List<Found> found = unfinished(filter);
+            for (Found f : found) {
+                out.write(f.entry().json());
+                out.write('\n');
+            }
+            out.flush();
+            return found.size();
+        }
         boolean all = filter.equals(AuditFilter.ALL);
         long[] n = {0};
         store.scan(filter.scanFromMillis(), e -> {
@@ -70,6 +84,37 @@ public final class AuditQuery {
         });
         out.flush();
         return n[0];
+    }
+
+    private record Found(StoredEntry entry, JsonNode node) {
+    }
+
+    /**
+     * Admitted entries matching the filter whose call has no final record (no call record names
+     * their {@code admission}), in storage order, at most {@code limit}. A final record is stored
+     * after its admitted entry, so one pass suffices; it holds the admitted entries still open at
+     * each point of the scan (about the calls in flight then), not the whole store.
+     */
+    private List<Found> unfinished(AuditFilter filter) throws Exception {
+        Map<String, Found> open = new LinkedHashMap<>();
+        store.scan(filter.scanFromMillis(), e -> {
+            String json = e.json();
+            if (!json.contains("\"admission\":\"")) {
+                return true; // neither an admitted entry nor a final record linked to one: no parse
+            }
+            JsonNode n = parse(e);
+            if (n == null) {
+                return true;
+            }
+            String admission = n.path("admission").asText(null);
+            if (filter.isCall(n) && admission != null) {
+                open.remove(admission);
+            } else if (admission != null && filter.matches(n)) {
+                open.put(admission, new Found(e, n));
+            }
+            return true;
+        });
+        return open.values().stream().limit(filter.limit()).toList();
     }
 
     /** Verifies with one key (or none: nothing is then verified), this store's retention, no known heads. */
