@@ -3,10 +3,11 @@ package io.inferencepam.pam.auth;
 /**
  * A model-name pattern. Model names have segments: Ollama {@code registry/namespace/model:tag},
  * Hugging Face {@code org/name}, digests {@code name@sha256:…}. {@code *} matches any run of
- * characters within one segment (also empty): {@code /}, {@code :} and {@code @} end it, so
- * {@code llama-3-*} does not match {@code llama-3-x/gpt-4o}. {@code **} (two or more stars) matches
- * any run including separators; {@code ?} one character other than a separator; everything else
- * itself (case-sensitive, as model servers treat names).
+ * name characters within one segment (also none): {@code /}, {@code :}, {@code @} and every other
+ * character that is not a letter, digit, {@code .}, {@code _} or {@code -} end it (see
+ * {@link #isSeparator}), so {@code llama-3-*} matches neither {@code llama-3-x/gpt-4o} nor
+ * {@code llama-3-x∕gpt-4o}. {@code **} (two or more stars) matches any run including separators;
+ * {@code ?} one name character; everything else itself (case-sensitive, as model servers treat names).
  *
  * <p>Matching never uses a regex: a two-pointer walk (per segment when the pattern has no
  * {@code **}), or for a {@code **} pattern against a name with separators a simulation of the
@@ -21,9 +22,20 @@ public record Glob(String pattern) {
         }
     }
 
-    /** Characters that end a segment for {@code *} and {@code ?}. */
+    /**
+     * Characters {@code *} and {@code ?} may match: the characters of model names (Ollama names and
+     * tags, Hugging Face ids, OpenAI ids: ASCII letters, digits, {@code . _ -}). Everything else ends
+     * a segment: the real separators {@code / : @}, and whatever a proxy or a code-page conversion
+     * behind the gateway might turn into one ({@code %2F}, {@code \}, {@code ∕ ／ ：}, controls,
+     * blanks). A pattern that must match such a character writes it literally, or uses {@code **}.
+     */
     static boolean isSeparator(char c) {
-        return c == '/' || c == ':' || c == '@';
+        return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-');
+    }
+
+    /** A separator written literally in the pattern (the wildcards are not separators). */
+    private static boolean isPatternSeparator(char c) {
+        return c != '*' && c != '?' && isSeparator(c);
     }
 
     /** The allow reading: {@code *} and {@code ?} stay within a segment, {@code **} crosses. */
@@ -89,7 +101,7 @@ public record Glob(String pattern) {
         int ps = 0;
         int ts = 0;
         while (true) {
-            int pe = nextSeparator(pattern, ps);
+            int pe = nextPatternSeparator(ps);
             int te = nextSeparator(text, ts);
             if (!walk(ps, pe, text, ts, te)) {
                 return false;
@@ -103,6 +115,14 @@ public record Glob(String pattern) {
             ps = pe + 1;
             ts = te + 1;
         }
+    }
+
+    private int nextPatternSeparator(int from) {
+        int i = from;
+        while (i < pattern.length() && !isPatternSeparator(pattern.charAt(i))) {
+            i++;
+        }
+        return i;
     }
 
     private static int nextSeparator(String s, int from) {

@@ -97,9 +97,12 @@ final class OllamaNames {
         String last = p.substring(p.lastIndexOf('/') + 1);
         if (last.indexOf(':') < 0 && last.indexOf('*') < 0) {
             p = p + ":" + DEFAULT_TAG;
-        } else if (last.indexOf(':') < 0 && !last.endsWith("**")) {
+        } else if (last.indexOf(':') < 0 && last.endsWith("*") && !last.endsWith("**")) {
             // a single * stops at ':' (Glob), and every canonical name has a tag: "llama3*" keeps
-            // meaning "llama3… with any tag" as "llama3*:*" instead of matching nothing
+            // meaning "llama3… with any tag" as "llama3*:*" instead of matching nothing. Only a
+            // trailing star: "*70b" read separator-blind meant "a tag ending in 70b"; "*70b:*" would
+            // allow foo70b:latest, which it never did, so it stays as written (and matches no tagged
+            // name; "*:*70b" says what it meant).
             p = p + ":*";
         }
         return p;

@@ -150,7 +150,9 @@ final class PamAuthPlugin implements Plugin {
         // The client's own credentials never reach the model server, whether or not we inject one.
         RequestRewrite.Builder rw = RequestRewrite.builder()
                 .removeHeader("authorization").removeHeader("proxy-authorization")
-                .removeHeader("api-key").removeHeader("x-api-key");
+                .removeHeader("api-key").removeHeader("x-api-key")
+                // no second credential reaches the model server, whatever a same-origin app keeps in its cookies
+                .removeHeader("cookie");
         if (conf.upstreamCredential().isEmpty()) {
             metrics.outcome("allow");
             return RequestDecision.proceed(rw.build());

@@ -155,6 +155,20 @@ class PamAuthKeycloakTest {
     }
 
     @Test
+    void aSameOriginAppsJwtCookieIsNotRefusedButNoCookieReachesTheUpstream() throws Exception {
+        // a browser client of a web app on the gateway's origin sends that app's cookies, a JWT session among them
+        String alice = user("alice");
+        GatewayResult r = driver.call(route("kc-chat"), ClientRequest.builder("POST", "/v1/chat/completions").header("Host", "gw.test")
+                .header("Content-Type", "application/json").header("Authorization", "Bearer " + alice)
+                .header("Cookie", "theme=dark; KEYCLOAK_IDENTITY=" + alice)
+                .body("{\"model\":\"llama-3-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").build(), upstream);
+        assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        UpstreamRequest up = only(r);
+        assertThat(up.headerValues("Cookie")).isEmpty();
+        assertThat(up.headers().toString()).doesNotContain(alice).doesNotContain("theme=dark");
+    }
+
+    @Test
     void notEntitledModelIs404ModelNotFoundAndNeverReachesUpstream() throws Exception {
         String alice = user("alice");
         for (String model : List.of("gpt-4", "llama-3-405b-instruct")) {
