@@ -126,15 +126,15 @@ public final class PendingCall {
     }
 
     /**
-     * The admitted entry of this call, as the request phase lets it through ({@code pending}); null
-     * if the call already ended. The call links to it only once {@link #admitted} says the writer
-     * took it.
+     * The admitted entry of this call, as the request phase lets it through ({@code pending}). The
+     * call links to it only once {@link #admitted} says the writer took it. Built even when the call
+     * already ended (the sweep wrote its record while its request phase still ran): it reaches the
+     * upstream all the same, so it gets its evidence; only the link is missing then.
      */
     public synchronized Admission admission(RequestOutcome pending, CallFacts f, long nowMillis) {
-        if (ended) {
-            return null;
+        if (!ended) {
+            facts = f;
         }
-        facts = f;
         collectInjected(pending.rewrite());
         HttpRequest r = received != null ? received : pending.received();
         ConfIdentity identity = requestConf;
