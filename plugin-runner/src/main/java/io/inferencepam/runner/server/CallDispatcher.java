@@ -495,6 +495,20 @@ public final class CallDispatcher {
         }
     }
 
+    /**
+     * For an RPC that is not a call (a PrepareConf still being prepared): runs {@code onCut} if
+     * shutdown cuts calls short before {@code work} completes, at once if it already has. Left
+     * unanswered, its connection would be closed under it after the answer grace, and for a
+     * post-resp key APISIX then sends the original body (P11).
+     */
+    void onCutShort(CompletableFuture<?> work, Runnable onCut) {
+        inFlight.add(onCut);
+        work.whenComplete((r, e) -> inFlight.remove(onCut));
+        if (closing) {
+            onCut.run();
+        }
+    }
+
     /** Calls answered by this dispatcher that have no reply yet. */
     int inFlight() {
         return inFlight.size();

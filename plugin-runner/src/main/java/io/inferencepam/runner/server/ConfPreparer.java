@@ -46,9 +46,12 @@ final class ConfPreparer {
     private final Executor executor;
     private final Duration deadline;
     private final RunnerMetrics metrics;
+    /** Shutdown: a PrepareConf still being prepared is refused at once, like a call cut short. */
+    private final CallDispatcher shutdown;
 
     ConfPreparer(CompletableFuture<ConfCompiler> compiler, ConfStore confs, Executor executor, Duration deadline,
-                 RunnerMetrics metrics) {
+                 RunnerMetrics metrics, CallDispatcher shutdown) {
+        this.shutdown = shutdown;
         this.compiler = compiler;
         this.confs = confs;
         this.executor = executor;
@@ -67,14 +70,25 @@ final class ConfPreparer {
             return CompletableFuture.completedFuture(refuse(key, phase, token, ConfBinding.Refusal.UNBOUND_KEY, List.of()));
         }
         // Compilation builds plugins (may touch schemas, regexes, key material): off the event loop.
-        return compiler.thenApplyAsync(c -> {
+        CompletableFuture<PreparedConf> compiled = compiler.thenApplyAsync(c -> {
             try {
                 return c.compile(key, prepare.conf(), token);
             } catch (InvalidConfsException e) {
                 throw new CompletionException(e);
             }
-        }, executor).orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS)
-                .handle((conf, err) -> err == null ? bind(conf, key, phase) : refuse(key, phase, token, cause(err)));
+        }, executor).orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS);
+        CompletableFuture<PreparedConf> outcome = new CompletableFuture<>();
+        compiled.whenComplete((conf, err) -> {
+            if (err == null) {
+                outcome.complete(conf);
+            } else {
+                outcome.completeExceptionally(err);
+            }
+        });
+        if (shutdown != null) {
+            shutdown.onCutShort(outcome, () -> outcome.completeExceptionally(new RejectedExecutionException("runner shutting down")));
+        }
+        return outcome.handle((conf, err) -> err == null ? bind(conf, key, phase) : refuse(key, phase, token, cause(err)));
     }
 
     private OutboundFrame bind(PreparedConf conf, String key, Optional<Phase> phase) {

@@ -49,7 +49,7 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
 
     RpcSession(CompletableFuture<ConfCompiler> compiler, ConfStore confs, CallDispatcher dispatcher,
                PluginEntry handOff, Executor prepareExecutor, RunnerMetrics metrics, java.time.Duration prepareDeadline) {
-        this.preparer = new ConfPreparer(compiler, confs, prepareExecutor, prepareDeadline, metrics);
+        this.preparer = new ConfPreparer(compiler, confs, prepareExecutor, prepareDeadline, metrics, dispatcher);
         this.confs = confs;
         this.dispatcher = dispatcher;
         this.handOff = handOff;

@@ -323,4 +323,30 @@ class ConfTokenSessionTest {
                 .contains("pam_runner_conf_refused_total{phase=\"request\",reason=\"overloaded\"} 1");
         ch.finishAndReleaseAll();
     }
+
+    /**
+     * Review finding (issue 10 item 4): shutdown cut calls short but not a PrepareConf still being
+     * prepared (plugins loading, a slow create): after the 200 ms answer grace its connection was
+     * closed unanswered, and for a post-resp key APISIX then sends the original, unmasked upstream
+     * body (P11). A PrepareConf in flight when calls are cut short, or arriving after, is refused as
+     * any other (request: RPC_ERROR; response: a fail-closed token).
+     */
+    @Test
+    void aPrepareConfInFlightWhenShutdownCutsCallsShortIsAnsweredAtOnce() throws Exception {
+        CompletableFuture<ConfCompiler> loading = new CompletableFuture<>(); // plugins never finish loading
+        EmbeddedChannel ch = channel(loading, pool, Duration.ofSeconds(30));
+        ch.writeInbound(prepare(POST_RESP, "any", "{}"));
+        ch.runPendingTasks();
+        assertThat((Object) ch.readOutbound()).as("still preparing").isNull();
+
+        dispatcher.cutShort();
+        long token = reply(ch).token();
+        ch.writeInbound(responseCall(7, token));
+        answerRequestId(ch, "req-7");
+        assertSafe503(reply(ch), 7);
+
+        ch.writeInbound(prepare(PRE, "any", "{}")); // arriving after the cut: refused at once
+        assertThat(reply(ch).errorCode()).isNotZero();
+        ch.finishAndReleaseAll();
+    }
 }
