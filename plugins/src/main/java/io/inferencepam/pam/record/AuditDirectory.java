@@ -42,6 +42,7 @@ final class AuditDirectory {
                 Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PRIVATE));
                 Files.setPosixFilePermissions(dir, PRIVATE); // exact, whatever the umask did
             }
+            refuseReplaceableLinks(setting, dir, uid);
             if (!Files.isDirectory(dir)) {
                 throw new IllegalArgumentException(setting + " " + dir + " is not a directory");
             }
@@ -62,6 +63,29 @@ final class AuditDirectory {
             return dir;
         } catch (IOException | UnsupportedOperationException e) {
             throw new IllegalArgumentException(setting + " " + dir + " cannot be created or checked (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    /**
+     * The checks below look through symbolic links, so each link on the path must stay what it is:
+     * one that another user owns, or that sits in a directory anyone can write without the sticky
+     * bit, could be pointed elsewhere right after the check, and the spool would follow it.
+     */
+    private static void refuseReplaceableLinks(String setting, Path dir, int uid) throws IOException {
+        Path abs = dir.toAbsolutePath();
+        Path p = abs.getRoot();
+        for (Path name : abs) {
+            p = p.resolve(name);
+            if (!Files.isSymbolicLink(p)) {
+                continue;
+            }
+            int owner = (Integer) Files.getAttribute(p, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            int parentMode = (Integer) Files.getAttribute(p.getParent(), "unix:mode");
+            boolean anyoneCanReplace = (parentMode & 0002) != 0 && (parentMode & 01000) == 0;
+            if ((owner != uid && owner != 0) || anyoneCanReplace) {
+                throw new IllegalArgumentException(setting + " " + dir + " goes through the symbolic link " + p
+                        + ", which " + (anyoneCanReplace ? "every user" : "uid " + owner) + " can replace: configure the real path");
+            }
         }
     }
 

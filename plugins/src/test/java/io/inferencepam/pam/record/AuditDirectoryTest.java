@@ -64,6 +64,51 @@ class AuditDirectoryTest {
                 .hasMessageContaining("writable by every user");
     }
 
+    /**
+     * Review finding (issue 10 item 15): the checks looked through symbolic links only. A link in a
+     * directory anyone can write (no sticky bit), pointing at a private directory of the runner's
+     * own, passed; after the check anyone could point it at a directory of theirs, and the spool
+     * (request and response bodies, the chain head, the generated signing key) would then be
+     * written there.
+     */
+    @Test
+    void aLinkAnyoneCanReplaceIsRefused() throws Exception {
+        Path open = Files.createDirectory(tmp.resolve("open"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx")); // no sticky bit
+        Path mine = Files.createDirectory(tmp.resolve("mine"));
+        Files.setPosixFilePermissions(mine, PosixFilePermissions.fromString("rwx------"));
+        Path link = Files.createSymbolicLink(open.resolve("spool"), mine);
+        assertThatThrownBy(() -> AuditDirectory.prepare("PAM_AUDIT_SPOOL_DIR", link))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("PAM_AUDIT_SPOOL_DIR").hasMessageContaining("symbolic link");
+        Path through = open.resolve("via");
+        Files.createSymbolicLink(through, tmp);
+        assertThatThrownBy(() -> AuditDirectory.prepare("PAM_AUDIT_SPOOL_DIR", through.resolve("mine")))
+                .as("a replaceable link anywhere on the path").hasMessageContaining("symbolic link");
+    }
+
+    @Test
+    void aLinkOwnedByAnotherUserIsRefusedEvenInAStickyDirectory() throws Exception {
+        assumeTrue(uid() == 0, "needs root to hand the link to another user");
+        Path sticky = Files.createDirectory(tmp.resolve("sticky"));
+        Files.setAttribute(sticky, "unix:mode", 01777);
+        Path mine = Files.createDirectory(tmp.resolve("mine"));
+        Files.setPosixFilePermissions(mine, PosixFilePermissions.fromString("rwx------"));
+        Path link = Files.createSymbolicLink(sticky.resolve("spool"), mine);
+        Files.getFileAttributeView(link, java.nio.file.attribute.PosixFileAttributeView.class,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS).setOwner(link.getFileSystem().getUserPrincipalLookupService()
+                .lookupPrincipalByName("nobody"));
+        assertThatThrownBy(() -> AuditDirectory.prepare("PAM_AUDIT_SPOOL_DIR", link)).hasMessageContaining("symbolic link");
+    }
+
+    @Test
+    void aLinkOfTheRunnersOwnInAPrivateDirectoryIsFollowed() throws Exception {
+        Path mine = Files.createDirectory(tmp.resolve("mine"));
+        Files.setPosixFilePermissions(mine, PosixFilePermissions.fromString("rwx------"));
+        Path link = Files.createSymbolicLink(tmp.resolve("spool"), mine);
+        assertThat(AuditDirectory.prepare("PAM_AUDIT_SPOOL_DIR", link)).isEqualTo(link);
+    }
+
     @Test
     void aDirectoryOwnedByAnotherUserIsRefusedEvenForRoot() throws Exception {
         assumeTrue(uid() == 0, "needs root to hand the directory to another user");
