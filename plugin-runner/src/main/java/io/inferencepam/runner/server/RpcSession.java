@@ -167,13 +167,19 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             reply = dispatcher.response(conf, new HttpResponse(c.id(), c.status(), c.headers(), vars, p.body()),
                     p.startNanos, handOff);
         }
+        long responseId = p.phase == Phase.RESPONSE ? p.id() : -1;
         reply.thenAccept(a -> {
-            ctx.executor().execute(() -> reply(ctx, a.frame(), type, p.startNanos));
+            ctx.executor().execute(() -> reply(ctx, a.frame(), type, p.startNanos, responseId));
             a.afterReply().run(); // the reply is on its way first: observers never delay it
         });
     }
 
     private void reply(ChannelHandlerContext ctx, OutboundFrame frame, String type, long startNanos) {
+        reply(ctx, frame, type, startNanos, -1);
+    }
+
+    /** @param responseId the response call this answers, or -1 */
+    private void reply(ChannelHandlerContext ctx, OutboundFrame frame, String type, long startNanos, long responseId) {
         if (state == State.CLOSED) {
             return;
         }
@@ -182,7 +188,22 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         if (!type.equals("prepare_conf")) {
             metrics.rpc(type, "answered");
         }
-        ctx.writeAndFlush(frame).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+        if (responseId < 0) {
+            ctx.writeAndFlush(frame).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+            return;
+        }
+        ctx.writeAndFlush(frame).addListener(done -> {
+            if (done.isSuccess()) {
+                return;
+            }
+            if (done.cause() instanceof java.io.IOException || !ctx.channel().isActive()) {
+                ctx.fireExceptionCaught(done.cause());
+                return;
+            }
+            // The reply was built but could not be written (e.g. no memory for a large buffer): a bare
+            // close would make APISIX send the original, unmasked body. The small safe error instead.
+            failResponse(ctx, responseId, "write_failed", "reply not written: " + done.cause().getClass().getSimpleName());
+        });
     }
 
     private void protocolError(ChannelHandlerContext ctx, String kind, String detail) {

@@ -114,6 +114,51 @@ class ResponsePhaseProtocolTest {
         ch.finishAndReleaseAll();
     }
 
+    /**
+     * Review finding (issue 10 item 3): a response reply whose write fails for another reason than
+     * a closed connection (here the 16 MiB class of buffer the encoder allocates, refused by an
+     * exhausted direct-memory budget under a burst of large responses) went to exceptionCaught,
+     * which closed the connection: APISIX then sends the original, unmasked body. The small safe
+     * error is written instead, then the connection closes.
+     */
+    @Test
+    void aResponseReplyThatCannotBeWrittenGetsTheSafeErrorNotABareClose() throws Exception {
+        EmbeddedChannel ch = channel(1 << 20);
+        ch.config().setAllocator(new io.netty.buffer.AbstractByteBufAllocator(false) {
+            @Override
+            protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+                if (initialCapacity > 64 * 1024) {
+                    throw new OutOfMemoryError("Cannot reserve " + initialCapacity + " bytes of direct buffer memory");
+                }
+                return Unpooled.directBuffer(initialCapacity, maxCapacity);
+            }
+
+            @Override
+            protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+                if (initialCapacity > 64 * 1024) {
+                    throw new OutOfMemoryError("Java heap space");
+                }
+                return Unpooled.buffer(initialCapacity, maxCapacity);
+            }
+
+            @Override
+            public boolean isDirectBufferPooled() {
+                return false;
+            }
+        });
+        ch.writeInbound(responseCall(44, "ok".getBytes(StandardCharsets.UTF_8)));
+        awaitOutbound(ch, RpcType.EXTRA_INFO).release();
+        ch.writeInbound(answerFrame(("alice@example.com ".repeat(12_000)).getBytes(StandardCharsets.UTF_8)));
+        var reply = decode(awaitOutbound(ch, RpcType.HTTP_RESP_CALL));
+        assertThat(reply.id()).isEqualTo(44);
+        assertThat(reply.status()).isEqualTo(503);
+        byte[] body = new byte[reply.bodyLength()];
+        reply.bodyAsByteBuffer().get(body);
+        assertThat(new String(body, StandardCharsets.UTF_8)).contains("gateway_response_policy_failed").doesNotContain("alice");
+        assertThat(ch.isOpen()).isFalse();
+        ch.finishAndReleaseAll();
+    }
+
     @Test
     void anOversizedResponseBodyAnswerGetsTheSafeErrorNotRpcError() throws Exception {
         EmbeddedChannel ch = channel(256);
