@@ -250,6 +250,10 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             state = State.CLOSED;
             ctx.close();
         } else {
+            if (state == State.AWAITING_INFO && pending != null && pending.phase == Phase.RESPONSE) {
+                failResponse(ctx, pending.id(), "internal", c.getClass().getName());
+                return;
+            }
             metrics.protocolError("internal");
             LOG.warn("closing APISIX connection after {}", c.getClass().getName());
             state = State.CLOSED;

@@ -159,6 +159,54 @@ class ResponsePhaseProtocolTest {
         ch.finishAndReleaseAll();
     }
 
+    /**
+     * Review finding: any other failure while a response call waits for its body (here no memory to
+     * gather a large answer arriving in pieces) closed the connection bare ("internal"), so APISIX
+     * sent the original body; it gets the safe error like a malformed or truncated answer.
+     */
+    @Test
+    void anInternalFailureWhileAResponseCallAwaitsItsBodyGetsTheSafeError() throws Exception {
+        EmbeddedChannel ch = channel(1 << 20);
+        ch.config().setAllocator(new io.netty.buffer.AbstractByteBufAllocator(false) {
+            @Override
+            protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+                if (initialCapacity > 64 * 1024) {
+                    throw new OutOfMemoryError("Cannot reserve " + initialCapacity + " bytes of direct buffer memory");
+                }
+                return Unpooled.directBuffer(initialCapacity, maxCapacity);
+            }
+
+            @Override
+            protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+                if (initialCapacity > 64 * 1024) {
+                    throw new OutOfMemoryError("Java heap space");
+                }
+                return Unpooled.buffer(initialCapacity, maxCapacity);
+            }
+
+            @Override
+            public boolean isDirectBufferPooled() {
+                return false;
+            }
+        });
+        ch.writeInbound(responseCall(45, "ok".getBytes(StandardCharsets.UTF_8)));
+        awaitOutbound(ch, RpcType.EXTRA_INFO).release();
+        ByteBuf answer = answerFrame(("alice@example.com ".repeat(8_000)).getBytes(StandardCharsets.UTF_8));
+        int half = answer.readableBytes() / 2;
+        ByteBuf first = answer.readRetainedSlice(half);
+        ch.writeInbound(first);
+        try {
+            ch.writeInbound(answer); // gathering both halves needs a buffer the allocator refuses
+        } catch (Throwable rethrown) {
+            // EmbeddedChannel may rethrow what reached the pipeline's end
+        }
+        var reply = decode(awaitOutbound(ch, RpcType.HTTP_RESP_CALL));
+        assertThat(reply.id()).isEqualTo(45);
+        assertThat(reply.status()).isEqualTo(503);
+        assertThat(ch.isOpen()).isFalse();
+        ch.finishAndReleaseAll();
+    }
+
     @Test
     void anOversizedResponseBodyAnswerGetsTheSafeErrorNotRpcError() throws Exception {
         EmbeddedChannel ch = channel(256);
