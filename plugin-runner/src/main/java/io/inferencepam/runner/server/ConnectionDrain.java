@@ -47,7 +47,14 @@ final class ConnectionDrain extends ChannelDuplexHandler {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (msg instanceof OutboundFrame f && f.type() != RpcType.EXTRA_INFO) { // anything but a question answers the RPC
             ChannelPromise p = promise.unvoid();
-            p.addListener(done -> answered());
+            // A reply that failed to be written answers nothing: the session may still write the
+            // safe error instead (closing now would make APISIX send the original body); a
+            // connection that is gone is counted off by channelInactive.
+            p.addListener(done -> {
+                if (done.isSuccess()) {
+                    answered();
+                }
+            });
             ctx.write(msg, p);
             return;
         }

@@ -207,6 +207,54 @@ class ResponsePhaseProtocolTest {
         ch.finishAndReleaseAll();
     }
 
+    /** The same write failure during shutdown: the drain must not close the connection before the safe error is out. */
+    @Test
+    void aReplyThatCannotBeWrittenDuringShutdownStillGetsTheSafeError() throws Exception {
+        Plugin wantsBody = new Plugin() {
+            @Override
+            public Requirements requirements(Phase phase) {
+                return Requirements.NONE.withResponseBody();
+            }
+        };
+        confs.put(PreparedConf.of(new ConfIdentity("route#r#ext-plugin-post-resp#1", "r", "ext-plugin-post-resp", "h", 5),
+                List.of("wants-body"), List.of(wantsBody)));
+        ConnectionDrain drain = new ConnectionDrain(new java.util.concurrent.atomic.AtomicInteger());
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameEncoder(), new FrameDecoder(1 << 20, 10_000), drain,
+                new RpcSession(CompletableFuture.completedFuture(null), confs, dispatcher, pool, pool, metrics, Duration.ofSeconds(5)));
+        ch.config().setAllocator(new io.netty.buffer.AbstractByteBufAllocator(false) {
+            @Override
+            protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+                if (initialCapacity > 64 * 1024) {
+                    throw new OutOfMemoryError("Cannot reserve " + initialCapacity + " bytes of direct buffer memory");
+                }
+                return Unpooled.directBuffer(initialCapacity, maxCapacity);
+            }
+
+            @Override
+            protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+                if (initialCapacity > 64 * 1024) {
+                    throw new OutOfMemoryError("Java heap space");
+                }
+                return Unpooled.buffer(initialCapacity, maxCapacity);
+            }
+
+            @Override
+            public boolean isDirectBufferPooled() {
+                return false;
+            }
+        });
+        ch.writeInbound(responseCall(46, "ok".getBytes(StandardCharsets.UTF_8)));
+        awaitOutbound(ch, RpcType.EXTRA_INFO).release();
+        drain.closeWhenIdle(); // SIGTERM: close once this call is answered
+        ch.runPendingTasks();
+        ch.writeInbound(answerFrame(("alice@example.com ".repeat(12_000)).getBytes(StandardCharsets.UTF_8)));
+        var reply = decode(awaitOutbound(ch, RpcType.HTTP_RESP_CALL));
+        assertThat(reply.id()).isEqualTo(46);
+        assertThat(reply.status()).isEqualTo(503);
+        assertThat(ch.isOpen()).isFalse();
+        ch.finishAndReleaseAll();
+    }
+
     @Test
     void anOversizedResponseBodyAnswerGetsTheSafeErrorNotRpcError() throws Exception {
         EmbeddedChannel ch = channel(256);
