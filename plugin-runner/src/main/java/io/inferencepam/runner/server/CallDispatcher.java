@@ -283,6 +283,9 @@ public final class CallDispatcher {
 
     private static RequestState next(RequestState st, RequestDecision d, String plugin) {
         if (d instanceof RequestDecision.Halt halt) {
+            if (halt.stop() == null) { // read as "not stopped", the call would pass: fail closed instead
+                throw new PluginFailure(plugin, new IllegalStateException("plugin " + plugin + " halted with no Stop"));
+            }
             return new RequestState(st.request(), st.rewrite(), halt.stop(), plugin);
         }
         RequestRewrite rw = ((RequestDecision.Proceed) d).rewrite();

@@ -239,6 +239,33 @@ class CallDispatcherTest {
         }
     }
 
+    /**
+     * Review finding: a plugin that halts with no Stop (a bug: RequestDecision.stop(null), or a
+     * Halt built around a missing Stop) was read as "not stopped", so the chain went on and the call
+     * passed to the upstream. It fails closed like a null result.
+     */
+    @Test
+    void aHaltWithoutAStopFailsClosedInsteadOfPassing() throws Exception {
+        Plugin haltsWithNothing = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return CompletableFuture.completedFuture(new RequestDecision.Halt(null));
+            }
+        };
+        java.util.concurrent.atomic.AtomicBoolean laterRan = new java.util.concurrent.atomic.AtomicBoolean();
+        Plugin later = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                laterRan.set(true);
+                return RequestDecision.proceed();
+            }
+        };
+        var reply = reqReply(run(conf(haltsWithNothing, later), request(Map.of())));
+        assertThat(reply.actionType()).as("not a pass").isEqualTo(Action.Stop);
+        assertThat(((io.github.api7.A6.HTTPReqCall.Stop) reply.action(new io.github.api7.A6.HTTPReqCall.Stop())).status()).isEqualTo(503);
+        assertThat(laterRan).isFalse();
+    }
+
     @Test
     void pluginsAfterAMissedDeadlineDoNotRunAndTheAnswerStays503() throws Exception {
         CompletableFuture<RequestDecision> late = new CompletableFuture<>();
