@@ -8,7 +8,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.Jedis;
@@ -40,11 +39,6 @@ public final class CredentialCache implements AutoCloseable {
     private final long maxStaleNanos;
     private final long retryPauseNanos;
     private final ConcurrentHashMap<String, Slot> slots = new ConcurrentHashMap<>();
-    /**
-     * Bumped by every invalidation. A read that started before an invalidation must not cache what
-     * it read (it may be the version just replaced); it checks the generation under the slot's lock.
-     */
-    private final AtomicLong generation = new AtomicLong();
     private volatile Thread subscriber;
     private volatile JedisPubSub pubSub;
     private volatile boolean closed;
@@ -58,6 +52,13 @@ public final class CredentialCache implements AutoCloseable {
     private static final class Slot {
         Entry entry;
         CompletableFuture<CredentialStore.Credential> loading;
+        /**
+         * Bumped by every invalidation of this credential. A read that started before one must not
+         * cache what it read (it may be the version just replaced). Per credential: an announcement
+         * for another credential must not throw this one's refresh away (it would then be served
+         * up to the hard expiry instead of the refresh interval).
+         */
+        long generation;
         Unavailable lastFailure;
         long retryNotBeforeNanos;
     }
@@ -131,7 +132,7 @@ public final class CredentialCache implements AutoCloseable {
     private CompletableFuture<CredentialStore.Credential> startLoad(String name, Slot slot) {
         CompletableFuture<CredentialStore.Credential> load = new CompletableFuture<>();
         slot.loading = load;
-        long loadGeneration = generation.get();
+        long loadGeneration = slot.generation;
         try {
             blocking.execute(() -> load(name, slot, load, loadGeneration));
         } catch (RuntimeException rejected) {
@@ -167,7 +168,7 @@ public final class CredentialCache implements AutoCloseable {
             if (slot.loading == load) {
                 slot.loading = null;
             }
-            boolean current = generation.get() == loadGeneration;
+            boolean current = slot.generation == loadGeneration;
             if (read != null) {
                 if (current) {
                     slot.entry = new Entry(read, now);
@@ -204,10 +205,10 @@ public final class CredentialCache implements AutoCloseable {
 
     /** Forgets a credential so the next call re-reads it (pub/sub invalidation); a read in flight is not reused. */
     public void invalidate(String name) {
-        generation.incrementAndGet();
         Slot slot = slots.get(name);
         if (slot != null) {
             synchronized (slot) {
+                slot.generation++;
                 slot.entry = null;
                 slot.loading = null;
                 slot.lastFailure = null;
@@ -217,7 +218,6 @@ public final class CredentialCache implements AutoCloseable {
     }
 
     private void invalidateAll() {
-        generation.incrementAndGet();
         slots.keySet().forEach(this::invalidate);
     }
 

@@ -115,6 +115,45 @@ class CredentialStoreTest {
     }
 
     @Test
+    void anInvalidationOfAnotherCredentialDoesNotThrowThisOnesRefreshAway() throws Exception {
+        // Review finding: one generation counter for every credential let anyone who can PUBLISH on the
+        // invalidation channel (or any rotation) keep a credential from refreshing: served up to max-stale.
+        CredentialStore store = new CredentialStore(client.client(), cipher);
+        store.put("gen-a", "sk-a", CredentialStore.Mode.SET, Duration.ZERO, 1);
+        store.put("gen-b", "sk-b", CredentialStore.Mode.SET, Duration.ZERO, 1);
+        java.util.concurrent.LinkedBlockingQueue<Runnable> loads = new java.util.concurrent.LinkedBlockingQueue<>();
+        try (CredentialCache cache = new CredentialCache(client, cipher, loads::add, Duration.ofMillis(400), Duration.ofMinutes(5))) {
+            cache.get("gen-a"); // starts the subscription, whose onSubscribe invalidates everything once
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            try (redis.clients.jedis.Jedis j = new redis.clients.jedis.Jedis(java.net.URI.create(redis.url()))) {
+                while (j.pubsubNumSub(CredentialStore.CHANNEL).getOrDefault(CredentialStore.CHANNEL, 0L) == 0
+                        && System.nanoTime() < until) {
+                    Thread.sleep(20);
+                }
+            }
+            Thread.sleep(200);
+            for (Runnable r; (r = loads.poll()) != null; ) {
+                r.run();
+            }
+            var a = cache.get("gen-a").toCompletableFuture();
+            for (Runnable r; (r = loads.poll()) != null; ) {
+                r.run();
+            }
+            var b = cache.get("gen-b").toCompletableFuture();
+            loads.take().run();
+            assertThat(a.get(5, TimeUnit.SECONDS).secret()).isEqualTo("sk-a");
+            assertThat(b.get(5, TimeUnit.SECONDS).secret()).isEqualTo("sk-b");
+            Thread.sleep(450); // gen-b is due for its background refresh
+            assertThat(cache.get("gen-b").toCompletableFuture().get(5, TimeUnit.SECONDS).secret()).isEqualTo("sk-b");
+            assertThat(loads).as("a background refresh of gen-b").hasSize(1);
+            cache.invalidate("gen-a"); // announced while gen-b's refresh is in flight
+            loads.take().run();
+            cache.get("gen-b");
+            assertThat(loads).as("gen-b's refresh was kept: no second read within the refresh interval").isEmpty();
+        }
+    }
+
+    @Test
     void aLoadThatStartedBeforeAnInvalidationIsNotCached() throws Exception {
         CredentialStore store = new CredentialStore(client.client(), cipher);
         store.put("race-1", "sk-old", CredentialStore.Mode.SET, Duration.ZERO, 1);
