@@ -15,15 +15,28 @@ import java.util.List;
 public final class RedisServer implements AutoCloseable {
     private final int port;
     private final Path dir;
+    private final List<String> extraArgs;
     private Process process;
 
-    private RedisServer(int port, Path dir) {
+    private RedisServer(int port, Path dir, List<String> extraArgs) {
         this.port = port;
         this.dir = dir;
+        this.extraArgs = List.copyOf(extraArgs);
     }
 
     public static RedisServer start() throws IOException, InterruptedException {
-        RedisServer r = new RedisServer(RunnerProcess.freePort(), Files.createTempDirectory("pam-redis"));
+        RedisServer r = new RedisServer(RunnerProcess.freePort(), Files.createTempDirectory("pam-redis"), List.of());
+        r.startAgain();
+        return r;
+    }
+
+    /**
+     * A server that writes every change to its append-only file before it replies ({@code appendfsync
+     * always}): after {@link #kill()} and {@link #startAgain()} it holds exactly what it acknowledged.
+     */
+    public static RedisServer startDurable() throws IOException, InterruptedException {
+        RedisServer r = new RedisServer(RunnerProcess.freePort(), Files.createTempDirectory("pam-redis"),
+                List.of("--appendonly", "yes", "--appendfsync", "always"));
         r.startAgain();
         return r;
     }
@@ -35,8 +48,9 @@ public final class RedisServer implements AutoCloseable {
     }
 
     public void startAgain() throws IOException, InterruptedException {
-        List<String> cmd = List.of(binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                "--dir", dir.toString(), "--save", "", "--appendonly", "no", "--protected-mode", "yes");
+        List<String> cmd = new java.util.ArrayList<>(List.of(binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                "--dir", dir.toString(), "--save", "", "--appendonly", "no", "--protected-mode", "yes"));
+        cmd.addAll(extraArgs); // later options win
         process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("redis.log").toFile()).start();
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -56,6 +70,14 @@ public final class RedisServer implements AutoCloseable {
     public void stop() throws InterruptedException {
         if (process != null && process.isAlive()) {
             process.destroy();
+            process.waitFor();
+        }
+    }
+
+    /** SIGKILL: no shutdown work, as a crash or an OOM kill. */
+    public void kill() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly();
             process.waitFor();
         }
     }
