@@ -168,6 +168,37 @@ public final class RedisCluster implements AutoCloseable {
         throw new IllegalStateException("no master serves slot " + slot);
     }
 
+    /**
+     * Moves the slot of {@code key} (and the keys in it) to the master on {@code toPort}, the way
+     * a resharding does (IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE on every master): clients with
+     * the old slot map then get MOVED.
+     */
+    public void moveSlotOf(String key, int toPort) throws IOException, InterruptedException {
+        int from = portOf(key);
+        if (from == toPort) {
+            return;
+        }
+        String slot = cli(from, "cluster", "keyslot", key);
+        String fromId = cli(from, "cluster", "myid");
+        String toId = cli(toPort, "cluster", "myid");
+        cli(toPort, "cluster", "setslot", slot, "importing", fromId);
+        cli(from, "cluster", "setslot", slot, "migrating", toId);
+        String keys = cli(from, "cluster", "getkeysinslot", slot, "1000");
+        for (String k : keys.split("\n")) {
+            if (!k.isBlank()) {
+                cli(from, "migrate", "127.0.0.1", Integer.toString(toPort), k.trim(), "0", "5000");
+            }
+        }
+        // the new owner first, then the old one, then the rest (the order CLUSTER SETSLOT's documentation asks for)
+        cli(toPort, "cluster", "setslot", slot, "node", toId);
+        cli(from, "cluster", "setslot", slot, "node", toId);
+        for (int p : ports) {
+            if (p != toPort && p != from) {
+                cli(p, "cluster", "setslot", slot, "node", toId);
+            }
+        }
+    }
+
     public List<Integer> ports() {
         return ports;
     }
