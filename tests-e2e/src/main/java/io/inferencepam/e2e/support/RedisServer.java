@@ -82,6 +82,22 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
+    /** SIGSTOP: the server keeps its connections but answers nothing (a stalled Redis) until {@link #resume()}. */
+    public void pause() throws IOException, InterruptedException {
+        signal("-STOP");
+    }
+
+    /** SIGCONT after {@link #pause()}: the server processes what it received meanwhile. */
+    public void resume() throws IOException, InterruptedException {
+        signal("-CONT");
+    }
+
+    private void signal(String sig) throws IOException, InterruptedException {
+        if (new ProcessBuilder("kill", sig, Long.toString(process.pid())).inheritIO().start().waitFor() != 0) {
+            throw new IllegalStateException("kill " + sig + " failed");
+        }
+    }
+
     public int port() {
         return port;
     }

@@ -324,6 +324,35 @@ class PamQuotaE2ETest {
     }
 
     /**
+     * A stalled Redis (SIGSTOP: connections stay open, nothing is answered): the call is refused
+     * with 503 quota_unavailable after the client's 2 s timeout, well before the call deadline, and
+     * never retried. Redis runs the script it had received once it resumes: that call is counted
+     * though refused — once.
+     */
+    @Test
+    @Order(19)
+    void aStalledRedisAnswers503AfterTheTimeoutAndCountsTheCallAtMostOnce() throws Exception {
+        RouteConf route = route("q-stall", "sub-stall", requests("stall", 86_400, 100));
+        assertThat(call(driverA, route, upstream).status()).isEqualTo(200);
+        redis.pause();
+        GatewayResult r;
+        long took;
+        try {
+            long t0 = System.nanoTime();
+            r = call(driverA, route, upstream);
+            took = (System.nanoTime() - t0) / 1_000_000;
+        } finally {
+            redis.resume();
+        }
+        assertThat(r.status()).isEqualTo(503);
+        assertThat(error(r).path("code").asText()).isEqualTo("quota_unavailable");
+        assertThat(r.upstreamRequests()).isEmpty();
+        assertThat(took).as("ms until the 503").isBetween(1_900L, 6_000L);
+        assertThat(call(driverA, route, upstream).status()).isEqualTo(200);
+        assertThat(field(jedis, key("sub-stall", "stall", 86_400), "r")).as("2 passed + the stalled one, once").isEqualTo(3);
+    }
+
+    /**
      * Calls flow through both runners while Redis is SIGKILLed and restarted from its append-only
      * file. Every answer is a pass or a clean 503 quota_unavailable; afterwards the counter holds
      * every call that passed, and at most one count per call that got a 503 (a script that ran just
