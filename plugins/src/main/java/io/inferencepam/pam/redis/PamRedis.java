@@ -1,26 +1,49 @@
 package io.inferencepam.pam.redis;
 
 import java.net.URI;
+import java.util.Set;
 import java.util.function.Function;
+import redis.clients.jedis.ConnectionPoolConfig;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.JedisCluster;
 import redis.clients.jedis.JedisPooled;
 import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.util.JedisURIHelper;
 
 /**
  * The runner's one Redis client, created on first use from setting {@code PAM_REDIS_URL}
  * (default {@code redis://127.0.0.1:6379}). Jedis is blocking: call it only from
  * {@link io.inferencepam.runner.spi.PluginEnvironment#blockingExecutor()} or a dedicated thread,
  * never from a plugin or event-loop thread.
+ *
+ * <p>With {@code PAM_REDIS_CLUSTER=true} the URL names one seed node of a Redis Cluster (the
+ * client discovers the others). A Cluster client sends each command <em>at most once</em>: Jedis
+ * would otherwise resend a command after a connection error, and a script whose reply was lost
+ * (a quota count, an audit XADD) would then run twice. Callers that can prove a command did not
+ * run (a MOVED/ASK redirection, NOSCRIPT) may send it again themselves.
  */
 public final class PamRedis implements AutoCloseable {
     public static final String SETTING = "PAM_REDIS_URL";
+    /** {@code true}: {@link #SETTING} names a seed node of a Redis Cluster. */
+    public static final String CLUSTER_SETTING = "PAM_REDIS_CLUSTER";
     public static final String DEFAULT_URL = "redis://127.0.0.1:6379";
     /** Short: a dead Redis must turn into a fast 503, not a request stuck until APISIX's 60 s. */
     static final int TIMEOUT_MILLIS = 2_000;
+    /** One attempt per command (see the class comment); a redirection then fails the command, which the caller may resend. */
+    static final int CLUSTER_ATTEMPTS = 1;
 
     private final URI uri;
+    private final boolean cluster;
     private volatile UnifiedJedis client;
 
     public PamRedis(String url) {
+        this(url, false);
+    }
+
+    public PamRedis(String url, boolean cluster) {
+        this.cluster = cluster;
         URI parsed;
         try {
             parsed = new URI(url);
@@ -35,7 +58,13 @@ public final class PamRedis implements AutoCloseable {
     }
 
     public static PamRedis fromSetting(Function<String, java.util.Optional<String>> settings) {
-        return new PamRedis(settings.apply(SETTING).filter(s -> !s.isBlank()).orElse(DEFAULT_URL));
+        boolean cluster = settings.apply(CLUSTER_SETTING).map(v -> v.trim().equalsIgnoreCase("true")).orElse(false);
+        return new PamRedis(settings.apply(SETTING).filter(s -> !s.isBlank()).orElse(DEFAULT_URL), cluster);
+    }
+
+    /** True when {@link #client()} talks to a Redis Cluster. */
+    public boolean cluster() {
+        return cluster;
     }
 
     /** The shared client; connects lazily (the pool opens connections on first command). */
@@ -45,7 +74,7 @@ public final class PamRedis implements AutoCloseable {
             synchronized (this) {
                 c = client;
                 if (c == null) {
-                    c = new JedisPooled(uri, TIMEOUT_MILLIS);
+                    c = connect();
                     client = c;
                 }
             }
@@ -59,7 +88,18 @@ public final class PamRedis implements AutoCloseable {
      * connections and lock.
      */
     public UnifiedJedis newClient() {
-        return new JedisPooled(uri, TIMEOUT_MILLIS);
+        return connect();
+    }
+
+    private UnifiedJedis connect() {
+        if (!cluster) {
+            return new JedisPooled(uri, TIMEOUT_MILLIS);
+        }
+        JedisClientConfig config = DefaultJedisClientConfig.builder()
+                .connectionTimeoutMillis(TIMEOUT_MILLIS).socketTimeoutMillis(TIMEOUT_MILLIS)
+                .user(JedisURIHelper.getUser(uri)).password(JedisURIHelper.getPassword(uri))
+                .ssl(JedisURIHelper.isRedisSSLScheme(uri)).build();
+        return new JedisCluster(Set.of(new HostAndPort(uri.getHost(), uri.getPort() < 0 ? 6379 : uri.getPort())), config, CLUSTER_ATTEMPTS, new ConnectionPoolConfig());
     }
 
     /**

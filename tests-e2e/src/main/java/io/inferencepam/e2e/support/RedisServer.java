@@ -15,15 +15,28 @@ import java.util.List;
 public final class RedisServer implements AutoCloseable {
     private final int port;
     private final Path dir;
+    private final List<String> extraArgs;
     private Process process;
 
-    private RedisServer(int port, Path dir) {
+    private RedisServer(int port, Path dir, List<String> extraArgs) {
         this.port = port;
         this.dir = dir;
+        this.extraArgs = List.copyOf(extraArgs);
     }
 
     public static RedisServer start() throws IOException, InterruptedException {
-        RedisServer r = new RedisServer(RunnerProcess.freePort(), Files.createTempDirectory("pam-redis"));
+        RedisServer r = new RedisServer(RunnerProcess.freePort(), Files.createTempDirectory("pam-redis"), List.of());
+        r.startAgain();
+        return r;
+    }
+
+    /**
+     * A server that writes every change to its append-only file before it replies ({@code appendfsync
+     * always}): after {@link #kill()} and {@link #startAgain()} it holds exactly what it acknowledged.
+     */
+    public static RedisServer startDurable() throws IOException, InterruptedException {
+        RedisServer r = new RedisServer(RunnerProcess.freePort(), Files.createTempDirectory("pam-redis"),
+                List.of("--appendonly", "yes", "--appendfsync", "always"));
         r.startAgain();
         return r;
     }
@@ -35,8 +48,9 @@ public final class RedisServer implements AutoCloseable {
     }
 
     public void startAgain() throws IOException, InterruptedException {
-        List<String> cmd = List.of(binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                "--dir", dir.toString(), "--save", "", "--appendonly", "no", "--protected-mode", "yes");
+        List<String> cmd = new java.util.ArrayList<>(List.of(binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                "--dir", dir.toString(), "--save", "", "--appendonly", "no", "--protected-mode", "yes"));
+        cmd.addAll(extraArgs); // later options win
         process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("redis.log").toFile()).start();
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -57,6 +71,30 @@ public final class RedisServer implements AutoCloseable {
         if (process != null && process.isAlive()) {
             process.destroy();
             process.waitFor();
+        }
+    }
+
+    /** SIGKILL: no shutdown work, as a crash or an OOM kill. */
+    public void kill() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly();
+            process.waitFor();
+        }
+    }
+
+    /** SIGSTOP: the server keeps its connections but answers nothing (a stalled Redis) until {@link #resume()}. */
+    public void pause() throws IOException, InterruptedException {
+        signal("-STOP");
+    }
+
+    /** SIGCONT after {@link #pause()}: the server processes what it received meanwhile. */
+    public void resume() throws IOException, InterruptedException {
+        signal("-CONT");
+    }
+
+    private void signal(String sig) throws IOException, InterruptedException {
+        if (new ProcessBuilder("kill", sig, Long.toString(process.pid())).inheritIO().start().waitFor() != 0) {
+            throw new IllegalStateException("kill " + sig + " failed");
         }
     }
 
