@@ -274,7 +274,7 @@ public final class ModelResolver {
     }
 
     /** {@code application/json}, optionally with parameters; a charset, if given, must be UTF-8. */
-    static boolean isJson(String contentType) {
+    public static boolean isJson(String contentType) {
         String[] parts = contentType.split(";");
         if (!parts[0].trim().equalsIgnoreCase("application/json")) {
             return false;
