@@ -21,7 +21,7 @@ public final class JsonKeyFold {
     }
 
     /** True when a case-insensitive decoder could read {@code a} as {@code b} (or the other way round). */
-    static boolean sameKey(String a, String b) {
+    public static boolean sameKey(String a, String b) {
         int i = 0;
         int j = 0;
         while (true) {

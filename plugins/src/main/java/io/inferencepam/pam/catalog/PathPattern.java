@@ -21,17 +21,39 @@ import java.util.Locale;
 public final class PathPattern {
     private static final String[] ROOT = new String[0];
 
+    private static final byte LITERAL = 0;
+    private static final byte STAR = 1;
+    private static final byte DOUBLE_STAR = 2;
+    private static final byte GLOB = 3;
+
     private final String text;
     private final String[] parts;
     private final String[] lowerParts;
+    /** What each part is, worked out once: matching runs on every request against every candidate. */
+    private final byte[] kinds;
+    /** Segments a path needs at least (parts other than {@code **}); a path without {@code **} needs exactly these. */
+    private final int minSegments;
+    private final boolean hasDoubleStar;
 
     private PathPattern(String text, String[] parts) {
         this.text = text;
         this.parts = parts;
         this.lowerParts = new String[parts.length];
+        this.kinds = new byte[parts.length];
+        int min = 0;
+        boolean ds = false;
         for (int i = 0; i < parts.length; i++) {
             lowerParts[i] = parts[i].toLowerCase(Locale.ROOT);
+            String p = parts[i];
+            kinds[i] = p.equals("**") ? DOUBLE_STAR : p.equals("*") ? STAR : p.indexOf('*') >= 0 ? GLOB : LITERAL;
+            if (kinds[i] == DOUBLE_STAR) {
+                ds = true;
+            } else {
+                min++;
+            }
         }
+        this.minSegments = min;
+        this.hasDoubleStar = ds;
     }
 
     /**
@@ -98,6 +120,17 @@ public final class PathPattern {
         return matches(segments(path));
     }
 
+    /**
+     * The first segment when it is a literal (no {@code *}), lower-cased when {@code lower}; null
+     * when the pattern is {@code /} or starts with a wildcard. For indexing many patterns.
+     */
+    public String firstLiteral(boolean lower) {
+        if (parts.length == 0 || parts[0].indexOf('*') >= 0) {
+            return null;
+        }
+        return lower ? lowerParts[0] : parts[0];
+    }
+
     /** Number of segments in the pattern (a {@code **} counts as one). */
     int size() {
         return parts.length;
@@ -107,16 +140,19 @@ public final class PathPattern {
      * Wildcard matching with {@code **} as the star and every other segment as a one-segment
      * token: the classic greedy algorithm that backtracks only to the last star, linear in practice.
      */
-    private static boolean match(String[] pattern, String[] path) {
+    private boolean match(String[] pattern, String[] path) {
+        if (path.length < minSegments || (!hasDoubleStar && path.length != minSegments)) {
+            return false;
+        }
         int p = 0;
         int s = 0;
         int star = -1;
         int resume = 0;
         while (s < path.length) {
-            if (p < pattern.length && !pattern[p].equals("**") && segment(pattern[p], path[s])) {
+            if (p < pattern.length && kinds[p] != DOUBLE_STAR && segment(kinds[p], pattern[p], path[s])) {
                 p++;
                 s++;
-            } else if (p < pattern.length && pattern[p].equals("**")) {
+            } else if (p < pattern.length && kinds[p] == DOUBLE_STAR) {
                 star = p++;
                 resume = s;
             } else if (star >= 0) {
@@ -126,25 +162,22 @@ public final class PathPattern {
                 return false;
             }
         }
-        while (p < pattern.length && pattern[p].equals("**")) {
+        while (p < pattern.length && kinds[p] == DOUBLE_STAR) {
             p++;
         }
         return p == pattern.length;
     }
 
     /** One pattern segment against one path segment; {@code *} within a segment spans any characters. */
-    private static boolean segment(String pattern, String seg) {
+    private static boolean segment(byte kind, String pattern, String seg) {
         if (seg.isEmpty()) {
             return false;
         }
-        if (pattern.equals("*")) {
-            return true;
-        }
-        int star = pattern.indexOf('*');
-        if (star < 0) {
-            return pattern.equals(seg);
-        }
-        return glob(pattern, seg);
+        return switch (kind) {
+            case STAR -> true;
+            case LITERAL -> pattern.equals(seg);
+            default -> glob(pattern, seg);
+        };
     }
 
     private static boolean glob(String pattern, String s) {

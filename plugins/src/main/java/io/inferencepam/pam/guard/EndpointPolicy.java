@@ -2,7 +2,10 @@ package io.inferencepam.pam.guard;
 
 import io.inferencepam.pam.catalog.ApiFamily;
 import io.inferencepam.pam.catalog.Endpoint;
+import io.inferencepam.pam.catalog.EndpointIndex;
 import io.inferencepam.pam.catalog.Pack;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 
@@ -37,13 +40,25 @@ final class EndpointPolicy {
     }
 
     private final ApiFamily family;
-    private final List<Pack> packs;
+    /** Every entry of every pack in force, in pack order, matched in any letter case. */
+    private final EndpointIndex<Pack> dangerous;
+    /** The family's legitimate endpoints, matched exactly. */
+    private final EndpointIndex<Void> legitimate;
     private final List<CustomRule> rules;
     private final boolean allowOnlyInference;
 
     EndpointPolicy(ApiFamily family, List<Pack> packs, List<CustomRule> rules, boolean allowOnlyInference) {
         this.family = family;
-        this.packs = List.copyOf(packs);
+        List<Endpoint> entries = new ArrayList<>();
+        List<Pack> owners = new ArrayList<>();
+        for (Pack p : packs) {
+            for (Endpoint e : p.endpoints()) {
+                entries.add(e);
+                owners.add(p);
+            }
+        }
+        this.dangerous = new EndpointIndex<>(entries, owners, true);
+        this.legitimate = new EndpointIndex<>(family.endpoints(), Collections.nCopies(family.endpoints().size(), null), false);
         this.rules = List.copyOf(rules);
         this.allowOnlyInference = allowOnlyInference;
     }
@@ -57,18 +72,17 @@ final class EndpointPolicy {
         for (CustomRule r : rules) {
             if (r.matches(method, segments, lowerSegments)) {
                 return r.allow()
-                        ? new Allowed(family.endpoint(method, segments), r.ruleId(), true)
+                        ? new Allowed(legitimate(method, segments), r.ruleId(), true)
                         : new Blocked(r.ruleId(), "custom", "endpoint_blocked", r.reason());
             }
         }
-        for (Pack p : packs) {
-            for (Endpoint e : p.endpoints()) {
-                if (e.acceptsMethod(method) && e.path().matchesIgnoringCase(lowerSegments)) {
-                    return new Blocked(p.ruleId(e), p.versioned(), "endpoint_blocked", e.reason());
-                }
-            }
+        Optional<EndpointIndex.Entry<Pack>> hit = dangerous.first(method, lowerSegments);
+        if (hit.isPresent()) {
+            Pack p = hit.get().tag();
+            Endpoint e = hit.get().endpoint();
+            return new Blocked(p.ruleId(e), p.versioned(), "endpoint_blocked", e.reason());
         }
-        Optional<Endpoint> endpoint = family.endpoint(method, segments);
+        Optional<Endpoint> endpoint = legitimate(method, segments);
         if (endpoint.isPresent()) {
             return new Allowed(endpoint, "catalog:" + family.id() + "/" + endpoint.get().id(), false);
         }
@@ -84,7 +98,8 @@ final class EndpointPolicy {
                         + "method and path is not one of them");
     }
 
-    ApiFamily family() {
-        return family;
+    /** The family's catalogued non-dangerous endpoint for this exact method and path. */
+    Optional<Endpoint> legitimate(String method, String[] segments) {
+        return legitimate.first(method, segments).map(EndpointIndex.Entry::endpoint);
     }
 }

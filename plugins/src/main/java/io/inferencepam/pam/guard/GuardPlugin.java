@@ -124,7 +124,7 @@ final class GuardPlugin implements Plugin {
             }
             facts.decide(new Decision(NAME, b.ruleId(), Decision.Outcome.ALLOW, "observe mode, would refuse (403 "
                     + b.code() + "): " + b.reason()));
-            endpoint = policy.family().endpoint(method, segments);
+            endpoint = policy.legitimate(method, segments);
             byRouteRule = false;
         } else {
             EndpointPolicy.Allowed a = (EndpointPolicy.Allowed) verdict;

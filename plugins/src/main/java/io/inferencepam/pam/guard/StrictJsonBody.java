@@ -38,6 +38,9 @@ final class StrictJsonBody {
             .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
             .build();
 
+    /** Up to this many keys an object is checked pairwise (no allocation), above it through a hash of fold keys. */
+    private static final int SMALL_OBJECT = 12;
+
     private StrictJsonBody() {
     }
 
@@ -107,16 +110,36 @@ final class StrictJsonBody {
 
     /** A key of {@code obj} that folds to the same field as an earlier one, or null. */
     private static String foldClash(ObjectNode obj) {
-        if (obj.size() < 2) {
+        int n = obj.size();
+        if (n < 2) {
             return null;
         }
-        Map<String, String> seen = new HashMap<>(obj.size() * 2);
+        if (n <= SMALL_OBJECT) {
+            // pairwise without allocating: objects here are small (a message has 2-4 keys)
+            String[] names = new String[n];
+            int i = 0;
+            for (Iterator<String> it = obj.fieldNames(); it.hasNext(); ) {
+                String name = it.next();
+                for (int j = 0; j < i; j++) {
+                    if (JsonKeyFold.sameKey(names[j], name)) {
+                        return shown(name);
+                    }
+                }
+                names[i++] = name;
+            }
+            return null;
+        }
+        Map<String, String> seen = new HashMap<>(n * 2);
         for (Iterator<String> it = obj.fieldNames(); it.hasNext(); ) {
             String name = it.next();
             if (seen.putIfAbsent(JsonKeyFold.key(name), name) != null) {
-                return name.length() > 64 ? name.substring(0, 64) : name;
+                return shown(name);
             }
         }
         return null;
+    }
+
+    private static String shown(String name) {
+        return name.length() > 64 ? name.substring(0, 64) : name;
     }
 }
