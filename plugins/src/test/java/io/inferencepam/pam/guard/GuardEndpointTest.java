@@ -155,6 +155,28 @@ class GuardEndpointTest {
     }
 
     @Test
+    void anOllamaManagementRouteOpensTheEndpointsItServesWithRules() {
+        Plugin p = plugin("{\"family\":\"ollama\",\"rules\":[{\"id\":\"pull\",\"methods\":[\"POST\"],"
+                + "\"path\":\"/api/pull\",\"action\":\"allow\"}]}");
+        assertThat(passed(call("POST", "/api/pull").run(p))).isTrue();
+        assertThat(error(call("POST", "/api/push").run(p)).path("message").asText()).contains("ollama@1/push");
+        assertThat(error(call("DELETE", "/api/delete").run(p)).path("message").asText()).contains("ollama@1/delete");
+    }
+
+    @Test
+    void defaultsAreOpenAiFamilyEnforceEveryPackAndOneMebibyte() throws Exception {
+        GuardConf c = GuardConf.parse(GuardCalls.M.readTree("{}"));
+        assertThat(c.family().id()).isEqualTo("openai");
+        assertThat(c.mode()).isEqualTo(GuardMode.ENFORCE);
+        assertThat(c.packs()).isEqualTo(Catalog.PACKS);
+        assertThat(c.allowOnlyInference()).isTrue();
+        assertThat(c.maxBodyBytes()).isEqualTo(1024 * 1024);
+        assertThat(passed(call("POST", "/generate").run(plugin("{\"family\":\"sglang\"}")))).isTrue();
+        assertThat(stop(call("POST", "/update_weights_from_disk").run(plugin("{\"family\":\"sglang\"}"))).status())
+                .isEqualTo(403);
+    }
+
+    @Test
     void confIsValidatedOnce() {
         assertThatThrownBy(() -> plugin("{\"family\":\"openapi\"}")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> plugin("{\"disabled_packs\":[\"nope\"]}")).isInstanceOf(IllegalArgumentException.class);
