@@ -1,11 +1,10 @@
 package io.inferencepam.pam.guard;
 
 import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -29,10 +28,15 @@ import java.util.Map;
  */
 final class StrictJsonBody {
     private static final JsonFactory FACTORY = JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
             .build();
+    /**
+     * Duplicates are caught while the tree is built ({@code FAIL_ON_READING_DUP_TREE_KEY}: the
+     * object's own map says the key is taken) rather than by the parser's duplicate detector,
+     * which keeps a second set of names per object: same verdict, one set fewer.
+     */
     static final ObjectMapper MAPPER = JsonMapper.builder(FACTORY)
+            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
@@ -69,7 +73,7 @@ final class StrictJsonBody {
         JsonNode tree;
         try {
             tree = MAPPER.readTree(body);
-        } catch (StreamReadException e) {
+        } catch (MismatchedInputException e) {
             if (e.getMessage() != null && e.getMessage().startsWith("Duplicate field")) {
                 return new Refused("duplicate_json_key", "The request body repeats a JSON key; each key may appear once per object.");
             }
