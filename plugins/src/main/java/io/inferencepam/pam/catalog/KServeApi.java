@@ -28,6 +28,10 @@ public final class KServeApi {
     public static final String MODELS_PREFIX = "/v2/models/";
     private static final ModelSource V2_MODEL = new ModelSource.PathSegment(2);
 
+    /** KServe's OpenAI-compatible model list (OpenAI list shape). */
+    public static final Endpoint OPENAI_MODELS = free("openai-models", "GET", "/openai/v1/models",
+            "KServe OpenAI-compatible model list");
+
     static final List<Endpoint> ENDPOINTS = List.of(
             inference("infer", "POST", "/v2/models/*/infer", BodyShape.KSERVE_INFER, V2_MODEL, StreamFormat.NONE, "inference"),
             inference("infer-version", "POST", "/v2/models/*/versions/*/infer", BodyShape.KSERVE_INFER, V2_MODEL,
@@ -60,7 +64,7 @@ public final class KServeApi {
             free("live", "GET", "/v2/health/live", "liveness"),
             free("ready-server", "GET", "/v2/health/ready", "readiness"),
             free("v1-models", "GET", "/v1/models", "KServe v1 model list"),
-            free("openai-models", "GET", "/openai/v1/models", "KServe OpenAI-compatible model list"));
+            OPENAI_MODELS);
 
     public static final Pack PACK = new Pack("kserve", 1,
             "Triton v2.71.0 src/http_server.cc; KServe 0.2x python model server (model repository extension)",

@@ -43,6 +43,9 @@ public final class OllamaApi {
     public static final Endpoint BLOBS = dangerous("blobs", "/api/blobs/**", "uploads or probes weight blobs "
             + "(the first step of creating a model)");
 
+    /** The model list ({@code {"models": [{"name", "model", …}]}}). */
+    public static final Endpoint TAGS = free("tags", "GET", "/api/tags", "list local models");
+
     /** Endpoints that change which models exist on the server (pam-auth's {@code ollama_management}). */
     public static final List<Endpoint> MODEL_MANAGEMENT = List.of(CREATE, COPY, PULL, PUSH, DELETE, BLOBS);
 
@@ -67,7 +70,7 @@ public final class OllamaApi {
                     StreamFormat.NONE, "OpenAI-compatible transcription"),
             info("show", "POST", "/api/show", BODY, "model details: Modelfile, template, parameters, license"),
             info("v1-model", "GET", "/v1/models/*/**", new ModelSource.PathRest(2), "OpenAI-compatible model card"),
-            free("tags", "GET", "/api/tags", "list local models"),
+            TAGS,
             free("ps", "GET", "/api/ps", "list loaded models"),
             free("version", "GET", "/api/version", "server version"),
             free("status", "GET", "/api/status", "cloud status"),
