@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.auth.ModelResolver;
 import io.inferencepam.pam.catalog.BodyShape;
-import io.inferencepam.pam.catalog.CanonicalPath;
 import io.inferencepam.pam.catalog.Endpoint;
 import io.inferencepam.pam.catalog.ModelSource;
 import io.inferencepam.pam.catalog.PathPattern;
@@ -13,7 +12,6 @@ import io.inferencepam.pam.core.CallFacts;
 import io.inferencepam.pam.core.Decision;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.CallContext;
-import io.inferencepam.runner.spi.Header;
 import io.inferencepam.runner.spi.HttpRequest;
 import io.inferencepam.runner.spi.Phase;
 import io.inferencepam.runner.spi.Plugin;
@@ -41,14 +39,11 @@ import java.util.concurrent.CompletionStage;
  */
 final class GuardPlugin implements Plugin {
     static final String NAME = "pam-guard";
-    /** Headers some frameworks read as the real method; the gateway would then check another call than the server runs. */
-    static final List<String> METHOD_OVERRIDE_VARS = List.of(
-            "http_x_http_method_override", "http_x_http_method", "http_x_method_override");
     private static final Requirements REQUIREMENTS;
 
     static {
         List<String> vars = new java.util.ArrayList<>(List.of("request_uri", "http_content_type"));
-        vars.addAll(METHOD_OVERRIDE_VARS);
+        vars.addAll(InputHygiene.METHOD_OVERRIDE_VARS);
         REQUIREMENTS = new Requirements(new java.util.LinkedHashSet<>(vars), false, false).withRequestBody();
     }
 
@@ -83,33 +78,13 @@ final class GuardPlugin implements Plugin {
         // The runtime hands methods upper-case; a lower-case one must not slip past an upper-case rule.
         String method = request.method().toUpperCase(Locale.ROOT);
         // 1. hygiene
-        if (hasMethodOverride(request)) {
-            return refuse(facts, "hygiene:method-override", "method_override",
-                    Stop.openAiError(400, "invalid_request_error", "method_override_refused",
-                            "Request refused: method-override headers (X-HTTP-Method-Override, X-HTTP-Method, "
-                                    + "X-Method-Override) and the _method argument are not accepted; send the real method."));
-        }
-        Optional<String> raw = request.var("request_uri");
-        if (raw.isEmpty()) {
-            return refuse(facts, "hygiene:missing-request-uri", "non_canonical",
-                    Stop.openAiError(400, "invalid_request_error", "non_canonical_path", "The request could not be checked."));
+        Optional<InputHygiene.Refusal> refusal = InputHygiene.check(request, conf.maxBodyBytes());
+        if (refusal.isPresent()) {
+            InputHygiene.Refusal r = refusal.get();
+            return refuse(facts, r.ruleId(), r.outcome(), r.stop());
         }
         String path = request.path();
-        Optional<String> problem = CanonicalPath.problem(raw.get(), path);
-        if (problem.isEmpty() && path.length() > 1 && path.endsWith("/")) {
-            problem = Optional.of("a trailing '/' is not allowed");
-        }
-        if (problem.isPresent()) {
-            return refuse(facts, "hygiene:non-canonical-path", "non_canonical",
-                    Stop.openAiError(400, "invalid_request_error", "non_canonical_path", "Request refused: " + problem.get() + "."));
-        }
         Body body = request.body().orElse(Body.empty());
-        if (body.length() > conf.maxBodyBytes()) {
-            return refuse(facts, "hygiene:max-body-bytes", "too_large",
-                    Stop.openAiError(413, "invalid_request_error", "request_too_large",
-                            "The request body is larger than this route accepts (" + conf.maxBodyBytes()
-                                    + " bytes); send a shorter request or fewer or smaller images."));
-        }
         // 2. endpoint
         String[] segments = PathPattern.segments(path);
         EndpointPolicy.Verdict verdict = policy.decide(method, segments, PathPattern.lower(segments));
@@ -216,20 +191,6 @@ final class GuardPlugin implements Plugin {
         }
         String fromPath = e.model().fromPath(segments);
         return fromPath == null ? "" : fromPath;
-    }
-
-    private static boolean hasMethodOverride(HttpRequest request) {
-        for (String v : METHOD_OVERRIDE_VARS) {
-            if (request.var(v).isPresent()) {
-                return true;
-            }
-        }
-        for (Header h : request.args().entries()) {
-            if (h.name().strip().equalsIgnoreCase("_method")) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private CompletionStage<RequestDecision> pass(EndpointPolicy.Verdict verdict) {
