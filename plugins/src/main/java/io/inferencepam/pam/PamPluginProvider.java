@@ -1,6 +1,7 @@
 package io.inferencepam.pam;
 
 import io.inferencepam.pam.auth.PamAuthFactory;
+import io.inferencepam.pam.guard.GuardPluginFactory;
 import io.inferencepam.pam.mask.MaskPluginFactory;
 import io.inferencepam.pam.quota.PamQuotaFactory;
 import io.inferencepam.pam.record.RecordPluginFactory;
@@ -14,7 +15,7 @@ public final class PamPluginProvider implements PluginProvider {
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
         PamServices services = new PamServices(environment);
-        return List.of(new PamAuthFactory(services), new MaskPluginFactory(environment), new RecordPluginFactory(services),
-                new PamQuotaFactory(services));
+        return List.of(new PamAuthFactory(services), new GuardPluginFactory(environment), new MaskPluginFactory(environment),
+                new RecordPluginFactory(services), new PamQuotaFactory(services));
     }
 }

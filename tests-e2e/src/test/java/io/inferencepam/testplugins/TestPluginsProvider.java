@@ -24,6 +24,7 @@ public final class TestPluginsProvider implements PluginProvider {
                 new SimpleFactories.RespondFactory(),
                 new SimpleFactories.Correlate(),
                 new SimpleFactories.LargeBody(),
-                new ConformancePlugin.Factory());
+                new ConformancePlugin.Factory(),
+                new GuardWithTestCheck(env));
     }
 }

@@ -16,12 +16,12 @@ package io.inferencepam.pam.auth;
  * fold orbit in one class (K→K→k, ſ→S→s). It is coarser than Go in a few places (U+0130 and U+0131
  * count as {@code i}), which only means a few more names are refused, never fewer.
  */
-final class JsonKeyFold {
+public final class JsonKeyFold {
     private JsonKeyFold() {
     }
 
     /** True when a case-insensitive decoder could read {@code a} as {@code b} (or the other way round). */
-    static boolean sameKey(String a, String b) {
+    public static boolean sameKey(String a, String b) {
         int i = 0;
         int j = 0;
         while (true) {
@@ -38,6 +38,23 @@ final class JsonKeyFold {
             i += Character.charCount(ca);
             j += Character.charCount(cb);
         }
+    }
+
+    /**
+     * One representative of {@code name}'s class under {@link #sameKey}: two names are the same
+     * key exactly when their {@code key}s are equal (for checking every member of an object in one
+     * pass instead of every pair).
+     */
+    public static String key(String name) {
+        StringBuilder sb = new StringBuilder(name.length());
+        for (int i = 0; i < name.length(); ) {
+            int c = name.codePointAt(i);
+            i += Character.charCount(c);
+            if (c != '_' && c != '-') {
+                sb.appendCodePoint(fold(c));
+            }
+        }
+        return sb.toString();
     }
 
     private static int skipDelimiters(String s, int i) {

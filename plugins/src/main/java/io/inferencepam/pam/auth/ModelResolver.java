@@ -1,5 +1,8 @@
 package io.inferencepam.pam.auth;
 
+import io.inferencepam.pam.catalog.CanonicalPath;
+import io.inferencepam.pam.catalog.KServeApi;
+import io.inferencepam.pam.catalog.OllamaApi;
 import io.inferencepam.runner.spi.Header;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,11 +14,10 @@ import java.util.Set;
  * Finds the one model a request is for, the way the route's server family carries it, and refuses
  * every request where the gateway and the model server could disagree about it (the bypasses other
  * gateways shipped: {@code ?model=} next to a body model, a body without {@code Content-Type},
- * duplicate JSON keys, encoded or case-changed paths).
+ * duplicate JSON keys, encoded or case-changed paths). What each family's endpoints are and where
+ * they name the model comes from the API catalogue ({@code io.inferencepam.pam.catalog}).
  */
 public final class ModelResolver {
-    private static final String KSERVE_PREFIX = "/v2/models/";
-
     private final ModelApi api;
     private final String fixedModel;
     private final Set<String> modelFreePaths;
@@ -47,7 +49,7 @@ public final class ModelResolver {
         this.fixedModel = fixedModel;
         this.modelFreePaths = Set.copyOf(modelFreePaths);
         this.queryArgs = List.copyOf(queryArgs);
-        this.bodyFields = api == ModelApi.OLLAMA ? List.of("model", "name") : List.of("model");
+        this.bodyFields = api.bodyModelFields();
         if (api == ModelApi.FIXED && (fixedModel == null || fixedModel.isEmpty())) {
             throw new IllegalArgumentException("a fixed model is required");
         }
@@ -67,13 +69,13 @@ public final class ModelResolver {
         }
         // Checked before model_free_paths, so declaring a management path model-free cannot open it.
         boolean blobs = false;
-        if (api == ModelApi.OLLAMA && OllamaNames.isManagement(r.path())) {
+        if (api == ModelApi.OLLAMA && OllamaApi.isModelManagement(r.path())) {
             if (!ollamaManagement) {
                 return new ModelOutcome.Refused(new Rejection(403, "invalid_request_error", "ollama_management_disabled",
                         "Model management (create, copy, pull, push, delete, blobs) is disabled on this route; "
                                 + "only inference endpoints are available."));
             }
-            blobs = OllamaNames.isBlobs(r.path());
+            blobs = OllamaApi.isBlobs(r.path());
         }
         boolean modelFree = blobs || modelFreePaths.contains(r.method() + " " + r.path());
         String model;
@@ -91,7 +93,7 @@ public final class ModelResolver {
                 case KSERVE -> {
                     Optional<String> fromPath = kserveModel(r.path());
                     if (fromPath.isEmpty()) {
-                        if (r.path().toLowerCase(Locale.ROOT).startsWith(KSERVE_PREFIX)) {
+                        if (r.path().toLowerCase(Locale.ROOT).startsWith(KServeApi.MODELS_PREFIX)) {
                             return refused("non_canonical_path", "Request refused: the path must use lower-case /v2/models/.");
                         }
                         return refused("model_required", "This route only serves /v2/models/{model}/... requests.");
@@ -100,8 +102,8 @@ public final class ModelResolver {
                     where = "path";
                 }
                 default -> {
-                    ModelOutcome fromBody = api == ModelApi.OLLAMA && OllamaNames.isCopy(r.path()) ? ollamaCopy(r)
-                            : api == ModelApi.OLLAMA && OllamaNames.isCreate(r.path()) ? ollamaCreate(r)
+                    ModelOutcome fromBody = api == ModelApi.OLLAMA && OllamaApi.isCopy(r.path()) ? ollamaCopy(r)
+                            : api == ModelApi.OLLAMA && OllamaApi.isCreate(r.path()) ? ollamaCreate(r)
                             : bodyModel(r);
                     if (!(fromBody instanceof ModelOutcome.Resolved res)) {
                         return fromBody;
@@ -272,7 +274,7 @@ public final class ModelResolver {
     }
 
     /** {@code application/json}, optionally with parameters; a charset, if given, must be UTF-8. */
-    static boolean isJson(String contentType) {
+    public static boolean isJson(String contentType) {
         String[] parts = contentType.split(";");
         if (!parts[0].trim().equalsIgnoreCase("application/json")) {
             return false;
@@ -292,12 +294,7 @@ public final class ModelResolver {
 
     /** {@code /v2/models/{name}} or {@code /v2/models/{name}/...} (incl. {@code /versions/{v}/...}). */
     static Optional<String> kserveModel(String path) {
-        if (!path.startsWith(KSERVE_PREFIX)) {
-            return Optional.empty();
-        }
-        int end = path.indexOf('/', KSERVE_PREFIX.length());
-        String name = end < 0 ? path.substring(KSERVE_PREFIX.length()) : path.substring(KSERVE_PREFIX.length(), end);
-        return name.isEmpty() ? Optional.empty() : Optional.of(name);
+        return KServeApi.modelFromPath(path);
     }
 
     private static ModelOutcome refused(String code, String message) {

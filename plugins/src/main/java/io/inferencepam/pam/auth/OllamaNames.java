@@ -6,20 +6,17 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Ollama's model names and endpoints. Ollama treats {@code llama3}, {@code llama3:latest},
+ * Ollama's model names. Ollama treats {@code llama3}, {@code llama3:latest},
  * {@code library/llama3}, {@code registry.ollama.ai/library/llama3:latest} (and any upper/lower
  * case variant) as one model, so names are compared — and entitlement patterns written — in one
  * canonical form: default registry and {@code library/} namespace left out, tag always present,
  * lower case. {@code llama3} → {@code llama3:latest}; {@code jmorgan/llama3:8B} → {@code jmorgan/llama3:8b}.
+ * (Ollama's endpoints live in the API catalogue, {@link io.inferencepam.pam.catalog.OllamaApi}.)
  */
 final class OllamaNames {
     static final String DEFAULT_HOST = "registry.ollama.ai";
     static final String DEFAULT_NAMESPACE = "library";
     static final String DEFAULT_TAG = "latest";
-
-    /** Endpoints that change what models exist on the server (not inference). */
-    private static final List<String> MANAGEMENT = List.of("/api/create", "/api/copy", "/api/pull", "/api/push", "/api/delete");
-    private static final String BLOBS = "/api/blobs";
 
     private OllamaNames() {
     }
@@ -106,34 +103,6 @@ final class OllamaNames {
             p = p + ":*";
         }
         return p;
-    }
-
-    /** The path as Ollama's router would see it for matching: lower case, no repeated or trailing slashes. */
-    private static String routeKey(String path) {
-        String p = path.toLowerCase(Locale.ROOT).replaceAll("/{2,}", "/");
-        while (p.length() > 1 && p.endsWith("/")) {
-            p = p.substring(0, p.length() - 1);
-        }
-        return p;
-    }
-
-    /** A model-management endpoint ({@code /api/create}, {@code /api/copy}, …, {@code /api/blobs/*}). */
-    static boolean isManagement(String path) {
-        String p = routeKey(path);
-        return MANAGEMENT.contains(p) || isBlobs(path);
-    }
-
-    static boolean isBlobs(String path) {
-        String p = routeKey(path);
-        return p.equals(BLOBS) || p.startsWith(BLOBS + "/");
-    }
-
-    static boolean isCreate(String path) {
-        return routeKey(path).equals("/api/create");
-    }
-
-    static boolean isCopy(String path) {
-        return routeKey(path).equals("/api/copy");
     }
 
     /**

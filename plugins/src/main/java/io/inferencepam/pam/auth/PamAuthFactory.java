@@ -53,7 +53,8 @@ public final class PamAuthFactory implements PluginFactory {
 
     @Override
     public Set<Phase> phases() {
-        return EnumSet.of(Phase.REQUEST);
+        // The response phase only filters model lists (docs/plugins/pam-auth.md#model-lists).
+        return EnumSet.of(Phase.REQUEST, Phase.RESPONSE);
     }
 
     @Override

@@ -3,12 +3,17 @@ package io.inferencepam.pam.auth;
 import io.inferencepam.pam.core.CallFacts;
 import io.inferencepam.pam.core.Decision;
 import io.inferencepam.pam.core.Principal;
+import io.inferencepam.runner.spi.Attributes;
+import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.CallContext;
 import io.inferencepam.runner.spi.HttpRequest;
+import io.inferencepam.runner.spi.HttpResponse;
+import io.inferencepam.runner.spi.OpenAiError;
 import io.inferencepam.runner.spi.Phase;
 import io.inferencepam.runner.spi.Plugin;
 import io.inferencepam.runner.spi.RequestDecision;
 import io.inferencepam.runner.spi.RequestRewrite;
+import io.inferencepam.runner.spi.ResponseChange;
 import io.inferencepam.runner.spi.Requirements;
 import io.inferencepam.runner.spi.Stop;
 import java.util.ArrayList;
@@ -29,6 +34,9 @@ final class PamAuthPlugin implements Plugin {
     static final String NAME = "pam-auth";
     private static final String AUTHZ_VAR = "http_authorization";
     private static final String REALM = "Bearer realm=\"inference-pam\"";
+    /** Set in the request phase when the call asks for a model list that the response phase filters. */
+    static final Attributes.Key<ModelListFilter.Kind> MODEL_LIST = Attributes.Key.of("pam.auth.model-list", ModelListFilter.Kind.class);
+    private static final Requirements RESPONSE_REQUIREMENTS = Requirements.NONE.withResponseBody();
 
     private final AuthConf conf;
     private final TokenVerifier verifier;
@@ -56,7 +64,8 @@ final class PamAuthPlugin implements Plugin {
 
     @Override
     public Requirements requirements(Phase phase) {
-        return phase == Phase.REQUEST ? requirements : Requirements.NONE;
+        // In the response phase only on routes that put pam-auth there to filter model lists.
+        return phase == Phase.REQUEST ? requirements : RESPONSE_REQUIREMENTS;
     }
 
     @Override
@@ -100,11 +109,12 @@ final class PamAuthPlugin implements Plugin {
             }
             Principal principal = policy.principal(vt);
             facts.principal(principal);
-            return authorize(request, facts, principal);
+            return authorize(request, facts, principal, ctx);
         });
     }
 
-    private CompletionStage<RequestDecision> authorize(HttpRequest request, CallFacts facts, Principal principal) {
+    private CompletionStage<RequestDecision> authorize(HttpRequest request, CallFacts facts, Principal principal,
+                                                       CallContext ctx) {
         List<ModelRequest.NamedValue> headerModels = new ArrayList<>();
         for (String h : conf.modelHeaders()) {
             request.var(AuthConf.headerVar(h)).ifPresent(v -> headerModels.add(new ModelRequest.NamedValue(h, v)));
@@ -142,17 +152,26 @@ final class PamAuthPlugin implements Plugin {
             facts.decide(new Decision(NAME, v.ruleId(), Decision.Outcome.ALLOW, "entitled to model"));
         } else {
             facts.decide(new Decision(NAME, "model-free-path", Decision.Outcome.ALLOW, "path carries no model"));
+            Optional<ModelListFilter.Kind> list = ModelListFilter.kindOf(request.method(), request.path());
+            if (list.isPresent() && ctx.exchange().isPresent()) {
+                ctx.exchange().get().put(MODEL_LIST, list.get());
+                return injectCredential(facts, true);
+            }
         }
-        return injectCredential(facts);
+        return injectCredential(facts, false);
     }
 
-    private CompletionStage<RequestDecision> injectCredential(CallFacts facts) {
+    /** @param plainResponse ask the upstream for an unencoded response (a model list the response phase reads) */
+    private CompletionStage<RequestDecision> injectCredential(CallFacts facts, boolean plainResponse) {
         // The client's own credentials never reach the model server, whether or not we inject one.
         RequestRewrite.Builder rw = RequestRewrite.builder()
                 .removeHeader("authorization").removeHeader("proxy-authorization")
                 .removeHeader("api-key").removeHeader("x-api-key")
                 // no second credential reaches the model server, whatever a same-origin app keeps in its cookies
                 .removeHeader("cookie");
+        if (plainResponse) {
+            rw.removeHeader("accept-encoding");
+        }
         if (conf.upstreamCredential().isEmpty()) {
             metrics.outcome("allow");
             return RequestDecision.proceed(rw.build());
@@ -178,6 +197,45 @@ final class PamAuthPlugin implements Plugin {
             metrics.outcome("allow");
             return new RequestDecision.Proceed(rw.build());
         });
+    }
+
+    /**
+     * On routes that also list pam-auth in {@code ext-plugin-post-resp}: a model list
+     * ({@code GET /v1/models}, {@code /api/tags}) answered by the model server keeps only the models
+     * the caller is entitled to. Anything else passes unchanged. A list that cannot be read is
+     * withheld (502): it would otherwise name every model on the server.
+     */
+    @Override
+    public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext ctx) {
+        Optional<ModelListFilter.Kind> kind = ctx.exchange().flatMap(a -> a.get(MODEL_LIST));
+        if (kind.isEmpty() || response.status() != 200) {
+            return ResponseChange.unchanged();
+        }
+        CallFacts facts = CallFacts.of(ctx);
+        Optional<Principal> principal = facts.principal();
+        Optional<Body> body = response.body();
+        List<String> encodings = response.headers().all("content-encoding");
+        boolean encoded = encodings.stream().anyMatch(e -> !e.isBlank() && !e.trim().equalsIgnoreCase("identity"));
+        Optional<ModelListFilter.Filtered> filtered = principal.isEmpty() || body.isEmpty() || encoded ? Optional.empty()
+                : ModelListFilter.filter(kind.get(), body.get().toByteArray(), name -> entitled(principal.get(), name));
+        if (filtered.isEmpty()) {
+            facts.decide(new Decision(NAME, "model-list", Decision.Outcome.ERROR, "model list withheld: not a list pam-auth can read"));
+            metrics.outcome("model_list_unreadable");
+            return CompletableFuture.completedFuture(ResponseChange.replace(502, "application/json",
+                    Body.utf8(OpenAiError.json("server_error", "model_list_unavailable",
+                            "The model list could not be filtered to the models you may use; try again later."))));
+        }
+        ModelListFilter.Filtered f = filtered.get();
+        facts.decide(new Decision(NAME, "model-list", Decision.Outcome.REWRITE, f.kept() + " of " + f.total() + " models listed"));
+        return CompletableFuture.completedFuture(ResponseChange.body(Body.wrap(f.body())));
+    }
+
+    private boolean entitled(Principal principal, String name) {
+        if (conf.api() == ModelApi.OLLAMA) {
+            Optional<String> canonical = OllamaNames.canonical(name);
+            return canonical.isPresent() && entitlements.decide(principal, canonical.get()).allowed();
+        }
+        return entitlements.decide(principal, name).allowed();
     }
 
     /**

@@ -14,13 +14,13 @@ import java.nio.ByteOrder;
  * {@code BodyScanCpuRatio}), and it runs on every request body pam-auth reads. The property test
  * holds it to the JDK decoder's verdict on random bytes.
  */
-final class StrictUtf8 {
+public final class StrictUtf8 {
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private StrictUtf8() {
     }
 
-    static boolean isWellFormed(byte[] b) {
+    public static boolean isWellFormed(byte[] b) {
         int i = 0;
         int n = b.length;
         while (i < n) {

@@ -2,6 +2,7 @@ package io.inferencepam.pam.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.inferencepam.pam.catalog.CanonicalPath;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.Headers;
 import java.net.URLDecoder;

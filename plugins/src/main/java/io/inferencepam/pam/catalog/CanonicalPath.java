@@ -1,4 +1,4 @@
-package io.inferencepam.pam.auth;
+package io.inferencepam.pam.catalog;
 
 import java.util.Optional;
 
