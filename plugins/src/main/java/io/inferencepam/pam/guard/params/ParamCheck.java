@@ -193,8 +193,9 @@ final class ParamCheck {
                 return deny(loc.path(), "The parameter '" + loc.path() + "' must be a whole number from 1 to " + cap
                         + " for this model");
             }
-            fixes.add(b -> set(b, loc, IntNode.valueOf(cap)));
-            changes.add(loc.path() + " set to the cap " + cap);
+            int lowered = lowered(v, limit);
+            fixes.add(b -> set(b, loc, IntNode.valueOf(lowered)));
+            changes.add(loc.path() + (lowered == cap ? " set to the cap " + cap : " rounded down to " + lowered));
         }
         if (!present) {
             Loc loc = spec.maxTokensInsert();
@@ -202,6 +203,20 @@ final class ParamCheck {
             changes.add(loc.path() + " set to the cap " + cap + " (missing)");
         }
         return null;
+    }
+
+    /**
+     * The value a rewrite puts in place of a number outside [1, cap]: a fraction is rounded down (as
+     * Ollama truncates it), so a rewrite never raises a limit the client set; zero and negatives mean
+     * "no limit" on Ollama and are meaningless elsewhere: they become the cap.
+     */
+    private static int lowered(JsonNode v, BigDecimal limit) {
+        BigDecimal d = decimal(v);
+        if (d == null || d.compareTo(limit) > 0) {
+            return limit.intValueExact();
+        }
+        BigDecimal floor = d.setScale(0, java.math.RoundingMode.FLOOR);
+        return floor.signum() > 0 ? floor.intValueExact() : limit.intValueExact();
     }
 
     private ParamOutcome temperature() {

@@ -292,6 +292,17 @@ class ParamPolicyTest {
     }
 
     @Test
+    void aFractionIsRoundedDownNeverUpAndNoLimitBecomesTheCap() {
+        Rewrite r = rewritten(REWRITE_ALL.apply(BodyShape.OLLAMA_CHAT, "m", body("{'stream':false,'options':{'num_predict':100.5}}")));
+        assertThat(r.body().at("/options/num_predict").intValue()).isEqualTo(100);
+        assertThat(r.changes()).containsExactly("options.num_predict rounded down to 100");
+        for (String unlimited : new String[] {"-1", "-2", "0", "0.5", "1e400", "1e20"}) {
+            r = rewritten(REWRITE_ALL.apply(BodyShape.OLLAMA_CHAT, "m", body("{'stream':false,'options':{'num_predict':" + unlimited + "}}")));
+            assertThat(r.body().at("/options/num_predict").intValue()).as(unlimited).isEqualTo(256);
+        }
+    }
+
+    @Test
     void infiniteTemperatureIsClampedToTheNearestBound() {
         Rewrite r = rewritten(REWRITE_ALL.apply(BodyShape.OPENAI_CHAT, "m", body("{'max_tokens':5,'temperature':-1e400}")));
         assertThat(r.body().get("temperature").doubleValue()).isEqualTo(0.2);
