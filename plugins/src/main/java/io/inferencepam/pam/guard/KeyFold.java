@@ -45,8 +45,16 @@ public final class KeyFold {
             }
             int a = key.codePointAt(i);
             int b = name.codePointAt(j);
-            if (a != b && foldCodePoint(a) != foldCodePoint(b)) {
-                return false;
+            if (a != b) {
+                if (a < 0x80 && b < 0x80) {
+                    // ASCII: only letters fold, and only onto each other (K and S have non-ASCII fold partners,
+                    // which this branch never sees)
+                    if ((a | 0x20) != (b | 0x20) || (a | 0x20) < 'a' || (a | 0x20) > 'z') {
+                        return false;
+                    }
+                } else if (foldCodePoint(a) != foldCodePoint(b)) {
+                    return false;
+                }
             }
             i += Character.charCount(a);
             j += Character.charCount(b);

@@ -157,10 +157,20 @@ public final class ShapeFields {
      */
     public String otherSpellingOf(BodyShape shape, String container, String key) {
         Map<String, String> names = folded.get(shape).get(container == null ? "" : container);
-        if (names == null || names.isEmpty() || names.containsValue(key)) {
+        if (names == null || names.isEmpty()) {
             return null;
         }
-        return names.get(KeyFold.fold(key));
+        // no allocation: most keys are exact ("max_tokens") or share no first letter with a controlled name
+        String candidate = null;
+        for (String name : names.values()) {
+            if (name.equals(key)) {
+                return null;
+            }
+            if (candidate == null && KeyFold.same(key, name)) {
+                candidate = name;
+            }
+        }
+        return candidate;
     }
 
     /** The built-in knowledge (immutable). */

@@ -1,5 +1,6 @@
 package io.inferencepam.pam.guard.prompt;
 
+import java.nio.CharBuffer;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
@@ -16,7 +17,8 @@ import org.ahocorasick.trie.PayloadTrie;
  * <p>The library keeps one keyword per automaton state and drops a second payload for the same
  * keyword, so each distinct keyword is added once with the indexes of every list that has it.
  * Whole-word matching is checked here (letters and digits of any script are word characters) rather
- * than by the library, whose notion of a word ignores digits.
+ * than by the library, whose notion of a word ignores digits. A {@link GramFilter} in front of each
+ * automaton hands it only the stretches of text where a keyword may start.
  */
 final class KeywordMatcher {
 
@@ -24,8 +26,12 @@ final class KeywordMatcher {
     record KeywordList(int ruleIndex, boolean ignoreCase, boolean wholeWord, List<String> keywords) {
     }
 
-    private final PayloadTrie<int[]> foldedTrie;
-    private final PayloadTrie<int[]> exactTrie;
+    /** An automaton with its prefilter. */
+    private record Automaton(PayloadTrie<int[]> trie, GramFilter filter) {
+    }
+
+    private final Automaton foldedTrie;
+    private final Automaton exactTrie;
     private final boolean[] wholeWord;
     private final int[] listRules;
 
@@ -56,52 +62,83 @@ final class KeywordMatcher {
         exactTrie = build(exact);
     }
 
-    private static PayloadTrie<int[]> build(Map<String, List<Integer>> keywords) {
+    private static Automaton build(Map<String, List<Integer>> keywords) {
         if (keywords.isEmpty()) {
             return null;
         }
         // stopOnHit: the scan stops as soon as the handler says every list has matched
         PayloadTrie.PayloadTrieBuilder<int[]> b = PayloadTrie.<int[]>builder().stopOnHit();
         keywords.forEach((k, owners) -> b.addKeyword(k, owners.stream().mapToInt(Integer::intValue).toArray()));
-        return b.build();
+        return new Automaton(b.build(), new GramFilter(keywords.keySet()));
     }
 
-    boolean needsFolded() {
-        return foldedTrie != null;
-    }
-
-    boolean needsExact() {
-        return exactTrie != null;
-    }
-
-    /** Sets in {@code matched} the rule index of every list with a keyword in the text. */
-    void scan(String normalized, String folded, BitSet matched) {
+    /**
+     * Sets in {@code matched} the rule index of every list with a keyword in the text.
+     *
+     * @param normalized the text as {@link TextForms#normalized} made it
+     * @param ascii      whether it is ASCII (then the case-folded form is never copied out whole)
+     */
+    void scan(String normalized, boolean ascii, BitSet matched) {
         if (foldedTrie != null) {
-            run(foldedTrie, folded, matched);
+            if (ascii) {
+                run(foldedTrie, normalized, true, matched);
+            } else {
+                run(foldedTrie, TextForms.folded(normalized), false, matched);
+            }
         }
         if (exactTrie != null) {
-            run(exactTrie, normalized, matched);
+            run(exactTrie, normalized, false, matched);
         }
     }
 
-    private void run(PayloadTrie<int[]> trie, String text, BitSet matched) {
-        trie.parseText(text, (PayloadEmit<int[]> emit) -> {
-            boolean whole = false; // computed once per emit, only if a list asks for it
-            boolean wholeKnown = false;
-            for (int rule : emit.getPayload()) {
-                if (wholeWord[rule]) {
-                    if (!wholeKnown) {
-                        whole = isWholeWord(text, emit.getStart(), emit.getEnd());
-                        wholeKnown = true;
+    private void run(Automaton a, String text, boolean lowerAscii, BitSet matched) {
+        a.filter().candidates(text, lowerAscii, (from, to) -> {
+            CharSequence window = lowerAscii ? new AsciiLower(text, from, to)
+                    : from == 0 && to == text.length() ? text : CharBuffer.wrap(text, from, to);
+            a.trie().parseText(window, (PayloadEmit<int[]> emit) -> {
+                boolean whole = false; // computed once per emit, only if a list asks for it
+                boolean wholeKnown = false;
+                for (int rule : emit.getPayload()) {
+                    if (wholeWord[rule]) {
+                        if (!wholeKnown) {
+                            // case does not change whether a character is a letter or digit
+                            whole = isWholeWord(text, from + emit.getStart(), from + emit.getEnd());
+                            wholeKnown = true;
+                        }
+                        if (!whole) {
+                            continue;
+                        }
                     }
-                    if (!whole) {
-                        continue;
-                    }
+                    matched.set(rule);
                 }
-                matched.set(rule);
-            }
-            return allMatched(matched); // otherwise read on: other lists may match later in the text
+                return allMatched(matched); // otherwise read on: other lists may match later in the text
+            });
+            return allMatched(matched);
         });
+    }
+
+    /** A window of an ASCII text, lower-cased as it is read (the folded form of ASCII). */
+    private record AsciiLower(String text, int from, int to) implements CharSequence {
+        @Override
+        public int length() {
+            return to - from;
+        }
+
+        @Override
+        public char charAt(int index) {
+            char c = text.charAt(from + index);
+            return c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return new AsciiLower(text, from + start, from + end);
+        }
+
+        @Override
+        public String toString() {
+            return TextForms.folded(text.substring(from, to));
+        }
     }
 
     private boolean allMatched(BitSet matched) {

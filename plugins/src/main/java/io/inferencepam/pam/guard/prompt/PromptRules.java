@@ -183,13 +183,14 @@ public final class PromptRules {
         @Override
         public void text(Where where, String text) {
             String normalized = TextForms.normalized(text);
+            boolean ascii = normalized == text && TextForms.isAscii(text); // normalized() returns ASCII text itself
             for (RegexRule r : regexes) {
                 if (r.pattern().matcher(normalized).find()) {
                     matched.set(r.index());
                 }
             }
             if (keywords != null) {
-                keywords.scan(normalized, keywords.needsFolded() ? TextForms.folded(normalized) : null, matched);
+                keywords.scan(normalized, ascii, matched);
             }
             if (!matched.isEmpty()) {
                 String place = where.toString();

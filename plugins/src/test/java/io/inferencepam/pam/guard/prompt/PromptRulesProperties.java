@@ -87,6 +87,26 @@ class PromptRulesProperties {
         assertThat(found).as("text %s", text).isEqualTo(reference(lists, text));
     }
 
+    /** Longer keywords over three letters: the prefilter's windows overlap, merge and end at the text's end. */
+    @Provide
+    Arbitrary<List<ListSpec>> longLists() {
+        Arbitrary<String> keyword = Arbitraries.strings().withChars("abA ").ofMinLength(4).ofMaxLength(9);
+        Arbitrary<ListSpec> list = Combinators.combine(keyword.list().ofMinSize(1).ofMaxSize(30), Arbitraries.of(true, false),
+                Arbitraries.of(true, false)).as(ListSpec::new);
+        return list.list().ofMinSize(1).ofMaxSize(3);
+    }
+
+    @Provide
+    Arbitrary<String> longTexts() {
+        return Arbitraries.strings().withChars("abAB ").ofMaxLength(300);
+    }
+
+    @Property(tries = 2000)
+    void prefilteredAutomatonAgreesWithANaiveSearchOnLongKeywords(@ForAll("longLists") List<ListSpec> lists,
+            @ForAll("longTexts") String text) {
+        keywordAutomatonAgreesWithANaiveSearch(lists, text);
+    }
+
     @Property(tries = 200)
     void aKeywordIsFoundWhateverTheInvisibleCharactersAndCaseAroundIt(@ForAll("plainKeywords") String keyword,
             @ForAll @IntRange(min = 0, max = 3) int trick, @ForAll("texts") String prefix) {
