@@ -4,11 +4,13 @@ import java.util.Collection;
 
 /**
  * A prefilter in front of the keyword automaton: a keyword can only start where the text's next
- * {@code g} characters (g = min(4, shortest keyword)) hash to a bit that one of the keywords' first
+ * {@code g} characters (g = min(8, shortest keyword), packed a byte each into a {@code long}) hash to a bit that one of the keywords' first
  * {@code g} characters set. Reading a text costs a shift, a multiply and a bit test per character;
- * the automaton then reads only the windows {@code [start, start + longest keyword)} around candidate
- * starts (merged when they overlap). Hash collisions only add candidates, never remove one, so the
- * automaton still sees every match; in text without keywords (the common case) it reads nothing.
+ * the automaton then reads only the windows {@code [start, start + longest keyword with that gram
+ * hash)} from candidate starts (merged when they overlap). A set bit is confirmed against the keywords' grams (a sorted
+ * array), so only positions where some keyword's first {@code g} characters really are (up to the low
+ * byte of each character, which only adds candidates) open a window; the automaton still sees every
+ * match; in text without keywords (the common case) it reads nothing.
  * The idea is the literal prefilter of RE2 and Hyperscan, not a second matcher.
  */
 final class GramFilter {
@@ -22,33 +24,40 @@ final class GramFilter {
     private final int gram;
     private final int shift;
     private final long[] bits;
-    private final int longest;
+    /** Per word of {@link #bits}: the longest keyword whose gram sets a bit in it (the window to read). */
+    private final int[] longest;
+    /** Every keyword's packed gram, sorted: confirms a set bit (hash collisions otherwise open windows). */
+    private final long[] grams;
 
     GramFilter(Collection<String> keywords) {
         int shortest = Integer.MAX_VALUE;
-        int max = 0;
         for (String k : keywords) {
             shortest = Math.min(shortest, k.length());
-            max = Math.max(max, k.length());
         }
-        gram = Math.min(4, shortest);
-        longest = max;
-        // about 64 bits per keyword keeps false candidates near 1.5% per position, within 2^12..2^22 bits
-        int log = Math.max(12, Math.min(22, 64 - Long.numberOfLeadingZeros(Math.max(1, keywords.size()) * 64L - 1)));
-        shift = 32 - log;
+        gram = Math.min(8, shortest);
+        // 256 bits per keyword, at least 2^16 (8 KiB: stays in the L1 cache) and at most 2^21 (256 KiB):
+        // a set bit is a candidate at under 0.5% of positions, which the exact gram check then confirms
+        int log = Math.max(16, Math.min(21, 64 - Long.numberOfLeadingZeros(Math.max(1, keywords.size()) * 256L - 1)));
+        shift = 64 - log;
         bits = new long[1 << (log - 6)];
+        longest = new int[bits.length];
+        long[] all = new long[keywords.size()];
+        int g = 0;
         for (String k : keywords) {
-            int h = 0;
+            long h = 0;
             for (int i = 0; i < gram; i++) {
                 h = (h << 8) | (k.charAt(i) & 0xFF);
             }
             int b = index(h);
             bits[b >>> 6] |= 1L << b;
+            longest[b >>> 6] = Math.max(longest[b >>> 6], k.length());
+            all[g++] = h;
         }
+        grams = java.util.Arrays.stream(all).sorted().distinct().toArray();
     }
 
-    private int index(int packed) {
-        return (packed * 0x9E3779B1) >>> shift;
+    private int index(long packed) {
+        return (int) ((packed * 0x9E3779B97F4A7C15L) >>> shift);
     }
 
     /** ASCII lower-casing as a table: one load per character instead of a branch. */
@@ -67,19 +76,26 @@ final class GramFilter {
      *                   instead of reading a folded copy (for ASCII, folding is lower-casing)
      */
     void candidates(String text, boolean lowerAscii, Windows windows) {
-        int mask = gram == 4 ? -1 : (1 << (8 * gram)) - 1;
-        int packed = 0;
+        // fields in locals: the loop calls out (rarely), after which the JIT would reload them
+        final long[] bitSet = bits;
+        final int[] lengths = longest;
+        final long[] known = grams;
+        final int sh = shift;
+        final char[] lower = lowerAscii ? ASCII_LOWER : null;
+        final long mask = gram == 8 ? -1L : (1L << (8 * gram)) - 1;
+        final int n = text.length();
+        long packed = 0;
+        for (int i = 0; i < gram - 1 && i < n; i++) {
+            char c = text.charAt(i);
+            packed = (packed << 8) | ((lower != null ? lower[c] : c) & 0xFF);
+        }
         int from = -1;
         int to = -1;
-        int n = text.length();
-        for (int i = 0; i < n; i++) {
+        for (int i = gram - 1; i < n; i++) {
             char c = text.charAt(i);
-            packed = ((packed << 8) | ((lowerAscii ? ASCII_LOWER[c] : c) & 0xFF)) & mask;
-            if (i + 1 < gram) {
-                continue;
-            }
-            int b = index(packed);
-            if ((bits[b >>> 6] & (1L << b)) == 0) {
+            packed = ((packed << 8) | ((lower != null ? lower[c] : c) & 0xFF)) & mask;
+            int b = (int) ((packed * 0x9E3779B97F4A7C15L) >>> sh);
+            if ((bitSet[b >>> 6] & (1L << b)) == 0 || java.util.Arrays.binarySearch(known, packed) < 0) {
                 continue;
             }
             int start = i + 1 - gram;
@@ -89,7 +105,7 @@ final class GramFilter {
                 }
                 from = start;
             }
-            to = Math.min(n, start + longest);
+            to = Math.max(to, Math.min(n, start + lengths[b >>> 6]));
         }
         if (to > from) {
             windows.scan(from, to);

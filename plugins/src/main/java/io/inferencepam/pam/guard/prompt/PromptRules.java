@@ -182,8 +182,8 @@ public final class PromptRules {
 
         @Override
         public void text(Where where, String text) {
-            String normalized = TextForms.normalized(text);
-            boolean ascii = normalized == text && TextForms.isAscii(text); // normalized() returns ASCII text itself
+            boolean ascii = TextForms.isAscii(text);
+            String normalized = ascii ? text : TextForms.normalizedNonAscii(text);
             for (RegexRule r : regexes) {
                 if (r.pattern().matcher(normalized).find()) {
                     matched.set(r.index());

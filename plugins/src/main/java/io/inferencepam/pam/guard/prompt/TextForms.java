@@ -20,9 +20,11 @@ final class TextForms {
 
     /** Format characters removed, then NFKC. ASCII text is returned as it is (no copy). */
     static String normalized(String s) {
-        if (isAscii(s)) {
-            return s;
-        }
+        return isAscii(s) ? s : normalizedNonAscii(s);
+    }
+
+    /** {@link #normalized} for a text already known to hold a non-ASCII character. */
+    static String normalizedNonAscii(String s) {
         return Normalizer.normalize(withoutFormatCharacters(s), Normalizer.Form.NFKC);
     }
 
