@@ -24,7 +24,7 @@ import java.util.Set;
  *       SGLang's {@code return_hidden_states}; TGI's Messages API uses the OpenAI chat names;</li>
  *   <li>Ollama {@code /api/chat} and {@code /api/generate}: {@code options.num_predict} (−1, −2 and 0
  *       mean no limit), {@code options.temperature}, top-level {@code stream} (default <em>true</em>),
- *       {@code logprobs} and {@code top_logprobs} (Ollama 0.12);</li>
+ *       {@code logprobs} and {@code top_logprobs} (recent releases);</li>
  *   <li>TGI native {@code /generate}, {@code /generate_stream} and {@code /}: {@code parameters.max_new_tokens},
  *       {@code parameters.temperature}, {@code parameters.details}, {@code parameters.decoder_input_details},
  *       {@code parameters.top_n_tokens}, {@code parameters.best_of}; {@code stream} on {@code /}.</li>
