@@ -195,6 +195,20 @@ class PromptRulesTest {
     }
 
     @Test
+    void keywordListsAreBoundedInTotal() {
+        ObjectNode conf = JSON.createObjectNode();
+        var rules = conf.putArray("rules");
+        for (int r = 0; r < 6; r++) {
+            var kw = rules.addObject().put("id", "r" + r).putArray("keywords");
+            for (int i = 0; i < 5000; i++) {
+                kw.add(String.format("keyword-%d-%05d", r, i)); // 15 characters
+            }
+        }
+        assertThatThrownBy(() -> PromptRules.fromConf(conf)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("the keyword lists hold 450000 characters; at most 250000");
+    }
+
+    @Test
     void schemaIsAValidFragmentThatAcceptsTheDocumentedExample() throws Exception {
         var schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(JSON.readTree(PromptRules.SCHEMA));
         JsonNode example = json("{'rules':[{'id':'jailbreak','keywords':['ignore previous instructions','developer mode'],'whole_word':true},"
