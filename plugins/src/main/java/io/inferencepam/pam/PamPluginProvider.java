@@ -2,6 +2,8 @@ package io.inferencepam.pam;
 
 import io.inferencepam.pam.auth.PamAuthFactory;
 import io.inferencepam.pam.guard.GuardPluginFactory;
+import io.inferencepam.pam.guard.params.ParamBodyCheck;
+import io.inferencepam.pam.guard.prompt.PromptBodyCheck;
 import io.inferencepam.pam.mask.MaskPluginFactory;
 import io.inferencepam.pam.quota.PamQuotaFactory;
 import io.inferencepam.pam.record.RecordPluginFactory;
@@ -15,7 +17,7 @@ public final class PamPluginProvider implements PluginProvider {
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
         PamServices services = new PamServices(environment);
-        return List.of(new PamAuthFactory(services), new GuardPluginFactory(environment), new MaskPluginFactory(environment),
+        return List.of(new PamAuthFactory(services), new GuardPluginFactory(environment, List.of(new ParamBodyCheck.Factory(), new PromptBodyCheck.Factory())), new MaskPluginFactory(environment),
                 new RecordPluginFactory(services), new PamQuotaFactory(services));
     }
 }

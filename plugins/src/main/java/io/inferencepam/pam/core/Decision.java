@@ -9,5 +9,6 @@ package io.inferencepam.pam.core;
  * @param reason  human-readable, never containing secrets or payloads
  */
 public record Decision(String plugin, String ruleId, Outcome outcome, String reason) {
-    public enum Outcome { ALLOW, DENY, HOLD, APPROVE, REWRITE, QUOTA, MASK, BLOCK, ERROR }
+    /** {@code FLAG}: a risk signal (e.g. a pam-guard prompt rule with action flag) that let the call go on; pam-approval may hold it. */
+    public enum Outcome { ALLOW, DENY, HOLD, APPROVE, REWRITE, QUOTA, MASK, BLOCK, ERROR, FLAG }
 }

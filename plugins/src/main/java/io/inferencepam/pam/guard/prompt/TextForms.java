@@ -11,7 +11,8 @@ import java.text.Normalizer;
  * dotless i included). Keywords go through the same steps, so both sides agree.
  *
  * <p>Not covered: look-alike letters of other scripts (Cyrillic {@code а} for Latin {@code a}),
- * spacing or punctuation inside a word ({@code i.g.n.o.r.e}), encodings (base64, rot13, leetspeak),
+ * spacing or punctuation inside a word ({@code i.g.n.o.r.e}) or between the words of a phrase (two
+ * spaces, a newline), encodings (base64, rot13, leetspeak),
  * other languages, and text split across messages or fields.
  */
 final class TextForms {
