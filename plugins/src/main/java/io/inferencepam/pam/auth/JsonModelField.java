@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamReadException;
+import io.inferencepam.pam.core.KeyFold;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
@@ -12,7 +13,7 @@ import java.util.Optional;
 /**
  * Reads the top-level model field(s) of a JSON request body with a streaming parser that walks the
  * whole document: a duplicate key at any depth, a top-level key that a case-insensitive decoder
- * would take for a model field ({@link JsonKeyFold}), trailing content, bytes that are not
+ * would take for a model field ({@link KeyFold}), trailing content, bytes that are not
  * well-formed UTF-8 or any syntax error refuses the body, because a model server's JSON library
  * might read it differently. No tree is built; the caller bounds the body's size.
  */
@@ -122,7 +123,7 @@ final class JsonModelField {
 
     private static Optional<String> foldsToField(String name, List<String> fieldNames) {
         for (String f : fieldNames) {
-            if (JsonKeyFold.sameKey(name, f)) {
+            if (KeyFold.same(name, f)) {
                 return Optional.of(f);
             }
         }

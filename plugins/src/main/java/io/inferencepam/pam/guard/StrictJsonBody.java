@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.inferencepam.pam.auth.JsonKeyFold;
+import io.inferencepam.pam.core.KeyFold;
 import io.inferencepam.pam.auth.StrictUtf8;
 import java.io.IOException;
 import java.util.HashMap;
@@ -20,7 +20,7 @@ import java.util.Map;
  * replace: a body the model server could read differently from the tree is refused instead.
  * Refused: anything but UTF-8 (a BOM, UTF-16/32, ill-formed sequences, checked by pam-auth's
  * {@link StrictUtf8}), a non-object, trailing content, a repeated key at any depth, and two keys of
- * one object that a case-insensitive decoder would take for the same field ({@link JsonKeyFold}:
+ * one object that a case-insensitive decoder would take for the same field ({@link KeyFold}:
  * Go's {@code encoding/json}, used by Ollama, lets {@code "MAX_TOKENS"} override {@code "max_tokens"}),
  * checked in the top-level object and in the objects directly under its members (parameters,
  * options, messages), not in deeper user data such as tool schemas. Numbers keep their exact text
@@ -125,7 +125,7 @@ final class StrictJsonBody {
             for (Iterator<String> it = obj.fieldNames(); it.hasNext(); ) {
                 String name = it.next();
                 for (int j = 0; j < i; j++) {
-                    if (JsonKeyFold.sameKey(names[j], name)) {
+                    if (KeyFold.same(names[j], name)) {
                         return shown(name);
                     }
                 }
@@ -136,7 +136,7 @@ final class StrictJsonBody {
         Map<String, String> seen = new HashMap<>(n * 2);
         for (Iterator<String> it = obj.fieldNames(); it.hasNext(); ) {
             String name = it.next();
-            if (seen.putIfAbsent(JsonKeyFold.key(name), name) != null) {
+            if (seen.putIfAbsent(KeyFold.fold(name), name) != null) {
                 return shown(name);
             }
         }

@@ -7,6 +7,7 @@ import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import io.inferencepam.pam.PamServices;
+import io.inferencepam.pam.core.KeyFold;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.Headers;
 import io.inferencepam.runner.spi.Plugin;
@@ -93,8 +94,8 @@ class BodyScanTest {
         assertThat(refused(OLLAMA.resolve(post("/api/create", "{\"model\":\"mine\",\"ModelFile\":\"FROM secret\"}"))).code())
                 .isEqualTo("ambiguous_json_key");
         // U+212A KELVIN SIGN folds to k
-        assertThat(JsonKeyFold.sameKey("\u212Aeep_alive", "keep_alive")).isTrue();
-        assertThat(JsonKeyFold.sameKey("\u212Aeep_alive", "KEEP_ALIVE")).isTrue();
+        assertThat(KeyFold.same("\u212Aeep_alive", "keep_alive")).isTrue();
+        assertThat(KeyFold.same("\u212Aeep_alive", "KEEP_ALIVE")).isTrue();
     }
 
     @Test

@@ -1,7 +1,7 @@
 package io.inferencepam.pam.guard.params;
 
 import io.inferencepam.pam.catalog.BodyShape;
-import io.inferencepam.pam.guard.KeyFold;
+import io.inferencepam.pam.core.KeyFold;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;

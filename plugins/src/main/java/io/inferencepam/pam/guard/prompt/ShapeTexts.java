@@ -3,7 +3,7 @@ package io.inferencepam.pam.guard.prompt;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.catalog.BodyShape;
-import io.inferencepam.pam.guard.KeyFold;
+import io.inferencepam.pam.core.KeyFold;
 import java.util.EnumMap;
 import java.util.Map;
 

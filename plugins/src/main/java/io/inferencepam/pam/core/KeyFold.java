@@ -1,4 +1,4 @@
-package io.inferencepam.pam.guard;
+package io.inferencepam.pam.core;
 
 /**
  * The spelling a case-insensitive JSON decoder gives a member name. Go's {@code encoding/json}
@@ -6,8 +6,8 @@ package io.inferencepam.pam.guard;
  * simple case folding when no exact match exists, and the last matching member wins; Go's json v2
  * also ignores {@code _} and {@code -}. So {@code {"stream":false,"STREAM":true}} streams on Ollama.
  * The parameter policy refuses a body in which a controlled name appears in any spelling other than
- * the exact one; the prompt scan reads text under every spelling of a text field. (pam-auth's
- * {@code JsonKeyFold} applies the same relation to the model field.)
+ * the exact one; the prompt scan reads text under every spelling of a text field. pam-auth applies the same
+ * relation to the model field; pam-guard's strict body parse to every object it checks.
  *
  * <p>{@code toLowerCase(toUpperCase(c))} per code point puts each simple fold orbit in one class
  * (K KELVIN SIGN → k, ſ LONG S → s); it is slightly coarser than Go, which only refuses more.

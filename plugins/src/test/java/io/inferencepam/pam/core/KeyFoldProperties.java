@@ -1,4 +1,4 @@
-package io.inferencepam.pam.auth;
+package io.inferencepam.pam.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -8,12 +8,12 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
-/** {@link JsonKeyFold#key} is a class representative of {@link JsonKeyFold#sameKey}: pam-guard checks whole objects with it. */
-class JsonKeyFoldProperties {
+/** {@link KeyFold#fold} is a class representative of {@link KeyFold#same}: pam-guard checks whole objects with it. */
+class KeyFoldProperties {
 
     @Property(tries = 5000)
     void equalKeysExactlyWhenSameKey(@ForAll("names") String a, @ForAll("names") String b) {
-        assertThat(JsonKeyFold.key(a).equals(JsonKeyFold.key(b))).as(a + " / " + b).isEqualTo(JsonKeyFold.sameKey(a, b));
+        assertThat(KeyFold.fold(a).equals(KeyFold.fold(b))).as(a + " / " + b).isEqualTo(KeyFold.same(a, b));
     }
 
     @Provide
