@@ -25,9 +25,38 @@ final class Chars {
         return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
     }
 
-    /** Letters and digits of any script: a value glued to one of these is part of a longer word. */
+    /**
+     * Letters and digits that make a longer word with an adjacent value: ASCII letters, digits and
+     * '_', and letters and digits of the scripts written with spaces between words (Latin, Greek,
+     * Cyrillic, Arabic…). Scripts written without spaces (Han, kana, Hangul, Thai, Lao, Khmer,
+     * Myanmar, Tibetan…) glue words to each other, so a kanji next to "user@example.com" or
+     * "84.12.3.4" is not part of the value: it is a boundary.
+     */
     static boolean wordChar(char c) {
-        return c < 128 ? alnum(c) || c == '_' : Character.isLetterOrDigit(c);
+        if (c < 128) {
+            return alnum(c) || c == '_';
+        }
+        if (!Character.isLetterOrDigit(c)) {
+            return false;
+        }
+        return !unspacedScript(c);
+    }
+
+    /** Characters of scripts written without spaces between words (BMP only: values are ASCII). */
+    static boolean unspacedScript(char c) {
+        if (c >= 0x3040 && c <= 0x30FF) {
+            return true; // hiragana, katakana (with the prolonged sound mark U+30FC, script Common)
+        }
+        if (c >= 0xFF66 && c <= 0xFF9F) {
+            return true; // half-width katakana
+        }
+        if (Character.isSurrogate(c)) {
+            return true; // supplementary CJK ideographs (ext. B…) come as surrogate pairs
+        }
+        return switch (Character.UnicodeScript.of(c)) {
+            case HAN, HIRAGANA, KATAKANA, HANGUL, BOPOMOFO, YI, THAI, LAO, KHMER, MYANMAR, TIBETAN -> true;
+            default -> false;
+        };
     }
 
     static boolean digitAt(String s, int i) {
