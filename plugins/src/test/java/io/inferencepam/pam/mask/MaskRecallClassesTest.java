@@ -35,4 +35,38 @@ class MaskRecallClassesTest {
     void valuesGluedToLettersOfSpacedScriptsAreWords(String text) {
         assertThat(found(text)).isEmpty();
     }
+
+    /** Class 2: in a table row a value followed (or preceded) by ',' and the next column's digits is still whole. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "1001,Anna,123-45-6789,42.50|ssn|123-45-6789",
+        "1001,123-45-6789,7|ssn|123-45-6789",
+        "12,123-45-6789,7|ssn|123-45-6789",
+        "7,Anna,06 12 34 56 78,12|phone|06 12 34 56 78",
+        "7,Anna,(415) 555-0132,12|phone|(415) 555-0132",
+        "7,Anna,415-555-0132,2024|phone|415-555-0132",
+        "id,4111111111111111,84|card|4111111111111111",
+        "20240101,4111111111111111,x|card|4111111111111111",
+        "x,4111111111111111,84.12.3.4,12.50|card|4111111111111111",
+        "1001,DE89370400440532013000,5|iban|DE89370400440532013000",
+    })
+    void valuesInTableRows(String text, String detector, String value) {
+        assertThat(found(text)).contains(detector + "=" + value);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "row 4111111111111111,84.12.3.4,12.50|ipv4|84.12.3.4",
+        "id,4111111111111111,84.12.3.4|ipv4|84.12.3.4",
+    })
+    void ipsInTableRows(String text, String detector, String value) {
+        assertThat(found(text)).contains(detector + "=" + value);
+    }
+
+    /** Thousands separators still join a number: no part of 1,234,567,890 is a value. */
+    @ParameterizedTest
+    @ValueSource(strings = {"total 415,555,013,299 units", "123-45-678,901", "1,234,567,890,123,456"})
+    void thousandsGroupsStillJoin(String text) {
+        assertThat(found(text)).isEmpty();
+    }
 }

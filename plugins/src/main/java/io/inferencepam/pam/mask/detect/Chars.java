@@ -76,6 +76,8 @@ final class Chars {
     /**
      * A number boundary: besides word characters, a '.', ',' or '-' joined to another digit
      * continues the number (decimals, versions, longer ids), so the candidate is not a whole value.
+     * A ',' continues it only as a thousands separator (groups of exactly three digits, the group
+     * before it at most three): a value in a table row ("1001,123-45-6789,42") is read whole.
      */
     static boolean numberStart(String s, int i) {
         if (!startBoundary(s, i)) {
@@ -88,7 +90,10 @@ final class Chars {
             if (p == '-' && !Character.isWhitespace(pp) && pp != '(' && pp != '"' && pp != '\'') {
                 return false; // "chatcmpl-3000000000759", "id--42…": an identifier's suffix
             }
-            return !((p == '.' || p == ',' || p == '/' || p == ':' || p == ' ') && digit(pp));
+            if (p == ',' && digit(pp)) {
+                return !thousandsBefore(s, i);
+            }
+            return !((p == '.' || p == '/' || p == ':' || p == ' ') && digit(pp));
         }
         return true;
     }
@@ -99,9 +104,47 @@ final class Chars {
         }
         if (end + 1 < s.length()) {
             char n = s.charAt(end);
-            return !((n == '.' || n == ',' || n == '-' || n == '/' || n == ':') && digit(s.charAt(end + 1)));
+            if (n == ',' && digit(s.charAt(end + 1))) {
+                return !thousandsAfter(s, end);
+            }
+            return !((n == '.' || n == '-' || n == '/' || n == ':') && digit(s.charAt(end + 1)));
         }
         return true;
+    }
+
+    /** Length of the digit run ending right before {@code end} (at most 4 counted). */
+    private static int runBefore(String s, int end) {
+        int k = end;
+        while (k > 0 && end - k < 4 && digit(s.charAt(k - 1))) {
+            k--;
+        }
+        return end - k;
+    }
+
+    /** Length of the digit run starting at {@code from} (at most 4 counted). */
+    private static int runAfter(String s, int from) {
+        int k = from;
+        while (k < s.length() && k - from < 4 && digit(s.charAt(k))) {
+            k++;
+        }
+        return k - from;
+    }
+
+    /** s[i-1] is ',' between digits: true when it reads as a thousands separator ("1,234"). */
+    private static boolean thousandsBefore(String s, int i) {
+        int before = runBefore(s, i - 1);
+        if (before < 1 || before > 3 || runAfter(s, i) != 3) {
+            return false;
+        }
+        // "12,123-45-6789": a thousands group is not continued by '-' or ' ' and more digits
+        int k = i + 3;
+        return !(k + 1 < s.length() && (s.charAt(k) == '-' || s.charAt(k) == ' ' || s.charAt(k) == '/') && digit(s.charAt(k + 1)));
+    }
+
+    /** s[end] is ',' followed by a digit: true when the value's last group continues as thousands. */
+    private static boolean thousandsAfter(String s, int end) {
+        int last = runBefore(s, end);
+        return last >= 1 && last <= 3 && runAfter(s, end + 1) == 3 && !digitAt(s, end + 4);
     }
 
     /**
