@@ -69,4 +69,20 @@ class MaskRecallClassesTest {
     void thousandsGroupsStillJoin(String text) {
         assertThat(found(text)).isEmpty();
     }
+
+    /** Class 4: sentence punctuation after an address ends it. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "Login from 2a01:4f8:c17::1.|ipv6|2a01:4f8:c17::1",
+        "Login from 2001:4860:4860:0:0:0:0:8888. Next|ipv6|2001:4860:4860:0:0:0:0:8888",
+        "Anmeldung von 2a02:810d:1e::7a. Danach|ipv6|2a02:810d:1e::7a",
+        "mapped ::ffff:84.12.3.4.|ipv6|::ffff:84.12.3.4",
+        "Connexion depuis 2a01:4f8:c17::1 ; puis|ipv6|2a01:4f8:c17::1",
+        "from 2a01:4f8:c17::1, then|ipv6|2a01:4f8:c17::1",
+        "(2a01:4f8:c17::1)|ipv6|2a01:4f8:c17::1",
+        "from 84.12.3.4.|ipv4|84.12.3.4",
+    })
+    void addressesBeforeSentencePunctuation(String text, String detector, String value) {
+        assertThat(found(text)).containsExactly(detector + "=" + value);
+    }
 }

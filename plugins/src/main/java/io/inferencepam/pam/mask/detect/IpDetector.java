@@ -121,7 +121,8 @@ public final class IpDetector implements Detector {
             if (len > 4) {
                 return -1;
             }
-            if (j < n && s.charAt(j) == '.' && groups <= 6 && (compressed || groups == 6)) {
+            if (j < n && s.charAt(j) == '.' && groups <= 6 && (compressed || groups == 6)
+                    && Chars.digitAt(s, j + 1)) {
                 int end = ipv4(s, start);
                 if (end < 0) {
                     return -1;
@@ -149,6 +150,11 @@ public final class IpDetector implements Detector {
             return -1;
         }
         if (j < n && (Chars.wordChar(s.charAt(j)) || s.charAt(j) == ':')) {
+            return -1;
+        }
+        // a '.' that does not start an embedded IPv4 is sentence punctuation ("from 2a01:4f8::1."),
+        // unless a word follows it ("fe80::1.example" is a name, not an address)
+        if (j + 1 < n && s.charAt(j) == '.' && Chars.wordChar(s.charAt(j + 1))) {
             return -1;
         }
         return j;
