@@ -85,4 +85,46 @@ class MaskRecallClassesTest {
     void addressesBeforeSentencePunctuation(String text, String detector, String value) {
         assertThat(found(text)).containsExactly(detector + "=" + value);
     }
+
+    /** Class 3: phone numbers as written in each country, validated by libphonenumber. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "appelez le 06.12.34.56.78 demain|06.12.34.56.78",
+        "appelez le 0612345678 demain|0612345678",
+        "appelez le 06\u00a012\u00a034\u00a056\u00a078 demain|06\u00a012\u00a034\u00a056\u00a078",
+        "au 01 42 68 53 00.|01 42 68 53 00",
+        "au +33 6 12 34 56 78.|+33 6 12 34 56 78",
+        "au +33612345678.|+33612345678",
+        "unter 030/12345678 an|030/12345678",
+        "unter 0151/23456789 an|0151/23456789",
+        "unter (030) 1234567 an|(030) 1234567",
+        "unter 089 2345678 an|089 2345678",
+        "unter +49 (0)30 1234567 an|+49 (0)30 1234567",
+        "unter 0049 30 1234567 an|0049 30 1234567",
+        "電話番号+81-3-1234-5678まで|+81-3-1234-5678",
+        "携帯は090-1234-5678です|090-1234-5678",
+        "代表03-1234-5678です|03-1234-5678",
+        "電話0312345678です|0312345678",
+        "call (415) 555-0132 now|(415) 555-0132",
+        "call 415-555-0132 now|415-555-0132",
+        "call +1 212 555 0143|+1 212 555 0143",
+        "mobile 07400 123456.|07400 123456",
+        "tel +44 20 7946 0958|+44 20 7946 0958",
+    })
+    void phonesAsWrittenPerCountry(String text, String value) {
+        assertThat(found(unescape(text))).containsExactly("phone=" + unescape(value));
+    }
+
+    static String unescape(String s) {
+        return s.replace("\\u00a0", "\u00a0");
+    }
+
+    /** Digits that libphonenumber does not validate, or that are no phone shape, stay. */
+    @ParameterizedTest
+    @ValueSource(strings = {"order 4155550132 shipped", "12.05.2024", "2024-05-12", "id 0000012345",
+        "+1 000 000 0000", "ref 06 12 34", "0612345678901234", "epoch 1715524382", "isbn 978-3-16-148410-0",
+        "call 1234", "06.12.34.56.78.90.12"})
+    void notPhones(String text) {
+        assertThat(found(text)).isEmpty();
+    }
 }
