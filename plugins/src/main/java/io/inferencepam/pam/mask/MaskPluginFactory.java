@@ -6,6 +6,9 @@ import io.inferencepam.pam.mask.detect.BuiltinDetectors;
 import io.inferencepam.pam.mask.detect.Detector;
 import io.inferencepam.pam.mask.detect.DetectorSet;
 import io.inferencepam.pam.mask.detect.DictionaryDetector;
+import io.inferencepam.pam.mask.detect.EmailDetector;
+import io.inferencepam.pam.mask.detect.IpDetector;
+import io.inferencepam.pam.mask.detect.NotPersonal;
 import io.inferencepam.pam.mask.detect.PhoneDetector;
 import io.inferencepam.pam.mask.detect.RegexDetector;
 import io.inferencepam.runner.spi.InvalidConfException;
@@ -92,6 +95,8 @@ public final class MaskPluginFactory implements PluginFactory {
                 "count_header": {"type": "boolean"},
                 "block_status": {"type": "integer", "minimum": 400, "maximum": 599},
                 "unscannable": {"enum": ["fail", "pass"]},
+                "not_personal": {"type": "array", "uniqueItems": true,
+                                 "items": {"enum": ["loopback", "unspecified", "documentation", "versions", "git_remotes"]}},
                 "phone_regions": {"type": "array", "maxItems": 64, "uniqueItems": true,
                                   "items": {"type": "string", "pattern": "^[A-Z]{2}$"}}
               },
@@ -112,13 +117,25 @@ public final class MaskPluginFactory implements PluginFactory {
         Map<String, Action> actions = new HashMap<>();
         boolean needsKey = false;
         JsonNode perDetector = conf.path("detectors");
+        Set<NotPersonal> keep = EnumSet.noneOf(NotPersonal.class);
+        if (conf.has("not_personal")) {
+            conf.get("not_personal").forEach(k -> keep.add(NotPersonal.fromConf(k.asText())));
+        } else {
+            keep.addAll(NotPersonal.DEFAULT);
+        }
         for (String name : BuiltinDetectors.names()) {
             JsonNode d = perDetector.path(name);
             String action = d.path("action").asText(defaultAction);
             if (action.equals("off")) {
                 continue;
             }
-            detectors.add(name.equals("phone") ? phoneDetector(conf) : BuiltinDetectors.create(name));
+            detectors.add(switch (name) {
+                case "phone" -> phoneDetector(conf);
+                case "email" -> new EmailDetector(keep);
+                case "ipv4" -> IpDetector.v4(keep);
+                case "ipv6" -> IpDetector.v6(keep);
+                default -> BuiltinDetectors.create(name);
+            });
             actions.put(name, action(action, d.path("keep").asInt(defaultKeep)));
             needsKey |= action.equals("hash");
         }

@@ -28,4 +28,14 @@ class MaskConfRecallTest {
         assertThatThrownBy(() -> plugin("{\"phone_regions\":[\"XX\"]}")).hasMessageContaining("phone_regions").hasMessageContaining("XX");
         assertThatThrownBy(() -> plugin("{\"phone_regions\":[\"fr\"]}")).hasMessageContaining("phone_regions");
     }
+
+    @Test
+    void notPersonalValuesCanBeMaskedToo() {
+        String text = "bind 127.0.0.1, doc 192.0.2.1, Chrome/125.0.0.0, git@github.com:a/b.git";
+        assertThat(maskText(plugin("{}"), text)).isEqualTo(text);
+        assertThat(maskText(plugin("{\"not_personal\":[]}"), text))
+                .isEqualTo("bind [IPV4], doc [IPV4], Chrome/[IPV4], [EMAIL]:a/b.git");
+        assertThat(maskText(plugin("{\"not_personal\":[\"loopback\"]}"), text))
+                .isEqualTo("bind 127.0.0.1, doc [IPV4], Chrome/[IPV4], [EMAIL]:a/b.git");
+    }
 }

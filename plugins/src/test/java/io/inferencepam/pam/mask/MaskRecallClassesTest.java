@@ -127,4 +127,26 @@ class MaskRecallClassesTest {
     void notPhones(String text) {
         assertThat(found(text)).isEmpty();
     }
+
+    /** Class 9: technical values that are not personal data stay by default. */
+    @ParameterizedTest
+    @ValueSource(strings = {"listen on 127.0.0.1:8080", "bind 0.0.0.0", "curl http://[::1]:8080/", "host ::1.",
+        "example 192.0.2.10", "doc 198.51.100.7 and 203.0.113.200", "v6 doc 2001:db8::1.", "v6 doc 2001:DB8:85a3::8a2e:370:7334",
+        "UA Mozilla/5.0 Chrome/125.0.0.0 Safari/537.36", "Oracle version 11.2.0.4 is old", "\"version\":\"19.3.0.5\"",
+        "release v1.2.3.4", "git clone git@github.com:acme/api.git", "remote deploy@git.example.org:infra/tools.git",
+        "loopback 127.12.0.1", "::"})
+    void notPersonalByDefault(String text) {
+        assertThat(found(text)).isEmpty();
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "mail git@github.com: thanks|email|git@github.com",
+        "from 84.12.3.4 (version 2)|ipv4|84.12.3.4",
+        "from 128.0.0.1|ipv4|128.0.0.1",
+        "user ana@firma.de:|email|ana@firma.de",
+    })
+    void realValuesNextToTheseShapesStillCount(String text, String detector, String value) {
+        assertThat(found(text)).containsExactly(detector + "=" + value);
+    }
 }

@@ -366,7 +366,7 @@ final class RecallCorpus {
             case 4 -> "198.51.100." + (1 + r.nextInt(254));
             case 5 -> "203.0.113." + (1 + r.nextInt(254));
             case 6 -> "Chrome/" + (100 + r.nextInt(30)) + ".0.0.0";
-            case 7 -> "11.2.0." + (1 + r.nextInt(8));
+            case 7 -> "version 11.2.0." + (1 + r.nextInt(8));
             case 8 -> "git@github.com:" + pick(LAST) + "/" + pick(List.of("api", "infra", "web-app")) + ".git";
             case 9 -> java.util.UUID.nameUUIDFromBytes(digits(12).getBytes()).toString();
             case 10 -> "2026-0" + (1 + r.nextInt(9)) + "-1" + r.nextInt(10);

@@ -8,17 +8,28 @@ package io.inferencepam.pam.mask.detect;
  */
 public final class IpDetector implements Detector {
     private final boolean v6;
+    private final java.util.Set<NotPersonal> keep;
 
-    private IpDetector(boolean v6) {
+    private IpDetector(boolean v6, java.util.Set<NotPersonal> keep) {
         this.v6 = v6;
+        this.keep = java.util.Set.copyOf(keep);
     }
 
     public static IpDetector v4() {
-        return new IpDetector(false);
+        return v4(NotPersonal.DEFAULT);
     }
 
     public static IpDetector v6() {
-        return new IpDetector(true);
+        return v6(NotPersonal.DEFAULT);
+    }
+
+    /** @param keep the kinds of technical addresses left alone (loopback, documentation, versions…) */
+    public static IpDetector v4(java.util.Set<NotPersonal> keep) {
+        return new IpDetector(false, keep);
+    }
+
+    public static IpDetector v6(java.util.Set<NotPersonal> keep) {
+        return new IpDetector(true, keep);
     }
 
     @Override
@@ -61,7 +72,9 @@ public final class IpDetector implements Detector {
                 }
             }
             if (end > 0) {
-                sink.found(i, end);
+                if (!(v6 ? NotPersonal.keepIpv6(keep, s, i, end) : NotPersonal.keepIpv4(keep, s, i, end))) {
+                    sink.found(i, end);
+                }
                 i = end - 1;
             }
         }
