@@ -36,6 +36,21 @@ public final class DetectorSet {
         return detectors;
     }
 
+    /** True when {@code value} is on the allow list (never reported). */
+    public boolean allowed(String value) {
+        return !allow.isEmpty() && allow.contains(value.toLowerCase(Locale.ROOT));
+    }
+
+    /** True when a detector of this name is in the set (not switched off). */
+    public boolean has(String name) {
+        for (Detector d : detectors) {
+            if (d.name().equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Non-overlapping matches in text order. */
     public List<Match> find(String text) {
         if (text.isEmpty()) {

@@ -29,6 +29,8 @@ public final class PhoneDetector extends IndexedDetector {
     static final int MAX_CANDIDATE = 32;
     private static final int MAX_DIGITS = 15;
     private static final int MIN_DIGITS = 7;
+    /** An ungrouped national number has at least 9 digits (FR 10, JP 10–11, DE 030123456…). */
+    private static final int MIN_UNGROUPED_DIGITS = 9;
     /**
      * National numbers as written, trunk prefix included, are at most 12 digits in the plans we
      * know (FR 10, JP 11, GB 11, DE mobiles 12); some plans (DE) accept longer ones, but a longer
@@ -111,6 +113,12 @@ public final class PhoneDetector extends IndexedDetector {
             }
             if (!Chars.numberEnd(s, end) || (g < cand.groups && !Chars.endBoundary(s, end))) {
                 continue;
+            }
+            if (g == 1 && end + 1 < s.length() && (s.charAt(end) == '-' || s.charAt(end) == '_') && Chars.wordChar(s.charAt(end + 1))) {
+                return -1; // an identifier's part: "04378932-b215-4b5c-…" (a UUID)
+            }
+            if (g == 1 && !cand.paren && digits < MIN_UNGROUPED_DIGITS && s.charAt(start) != '+') {
+                return -1;
             }
             if (!cand.consistent(s, start, g)) {
                 continue;

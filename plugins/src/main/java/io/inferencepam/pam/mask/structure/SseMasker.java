@@ -9,6 +9,7 @@ import io.inferencepam.pam.mask.MaskFailure;
 import io.inferencepam.pam.mask.MaskTally;
 import io.inferencepam.pam.mask.Redactor;
 import io.inferencepam.pam.mask.Redactor.Replacement;
+import io.inferencepam.pam.mask.detect.KeyContext;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -697,11 +698,13 @@ public final class SseMasker {
         String maskCached(String field, String value) {
             // "arguments" are masked as JSON, everything else as text: keep the two apart
             Set<String> clean = "arguments".equals(field) ? cleanArgs : cleanText;
-            if (clean.contains(value)) {
+            // a value clean under one key can be an SSN or a secret under another: cache context-free keys only
+            boolean keyed = KeyContext.of(field) != KeyContext.NONE;
+            if (!keyed && clean.contains(value)) {
                 return value;
             }
             String m = json.maskString(field, value, eventTally);
-            if (m.equals(value) && value.length() <= 256 && clean.size() < 4096) {
+            if (!keyed && m.equals(value) && value.length() <= 256 && clean.size() < 4096) {
                 clean.add(value);
             }
             return m;
