@@ -3,6 +3,7 @@ package io.inferencepam.pam.mask;
 import io.inferencepam.pam.core.CallFacts;
 import io.inferencepam.pam.core.Decision;
 import io.inferencepam.pam.mask.structure.ContentDecoder;
+import io.inferencepam.pam.mask.structure.DeclaredCharset;
 import io.inferencepam.pam.mask.structure.JsonMasker;
 import io.inferencepam.pam.mask.structure.SseMasker;
 import io.inferencepam.runner.spi.Body;
@@ -16,6 +17,7 @@ import io.inferencepam.runner.spi.RequestDecision;
 import io.inferencepam.runner.spi.RequestRewrite;
 import io.inferencepam.runner.spi.Requirements;
 import io.inferencepam.runner.spi.ResponseChange;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -94,6 +96,12 @@ public final class MaskPlugin implements Plugin {
             throw MaskFailure.unscannable("more than one Content-Type");
         }
         String contentType = contentTypes.isEmpty() ? "" : contentTypes.get(0).toLowerCase(Locale.ROOT);
+        // a declared charset other than UTF-8: decode it strictly, mask UTF-8, write the charset back
+        Charset declared = DeclaredCharset.of(contentType);
+        byte[] original = plain;
+        if (declared != null) {
+            plain = DeclaredCharset.decode(plain, declared).getBytes(StandardCharsets.UTF_8);
+        }
         Shape shape = shape(contentType, plain);
         if (shape == Shape.BINARY) {
             if (settings.passUnscannable() && !decoded) {
@@ -114,6 +122,9 @@ public final class MaskPlugin implements Plugin {
             default -> utf8(redactor.mask(text(plain), tally));
         };
         deadline.run();
+        if (declared != null && tally.total() > 0) {
+            out = DeclaredCharset.encode(new String(out, StandardCharsets.UTF_8), declared);
+        }
         if (tally.total() > 0 && out.length > settings.maxBodyBytes()) {
             // Replacement tokens can be longer than what they replace (a 1-character custom match
             // becomes "[NAME]"), so no input bound alone keeps the output within one frame.
@@ -141,7 +152,7 @@ public final class MaskPlugin implements Plugin {
         if (tally.total() == 0 && !decoded) {
             return ResponseChange.NONE;
         }
-        ResponseChange change = ResponseChange.body(Body.wrap(tally.total() == 0 ? plain : out));
+        ResponseChange change = ResponseChange.body(Body.wrap(tally.total() == 0 ? original : out));
         if (decoded) {
             change = change.withHeader("Content-Encoding", null);
         }
@@ -206,10 +217,15 @@ public final class MaskPlugin implements Plugin {
         // The lenient decoder is several times faster than a reporting CharsetDecoder, and it turns
         // every malformed sequence into U+FFFD: a result without one proves the bytes valid UTF-8.
         String s = new String(bytes, StandardCharsets.UTF_8);
-        if (s.indexOf('\uFFFD') < 0) {
-            return s;
+        if (s.indexOf('\uFFFD') >= 0) {
+            s = Body.wrap(bytes).strictUtf8().orElseThrow(() -> MaskFailure.unscannable("not UTF-8 text"));
         }
-        return Body.wrap(bytes).strictUtf8().orElseThrow(() -> MaskFailure.unscannable("not UTF-8 text"));
+        if (s.indexOf('\u0000') >= 0) {
+            // NULs between letters: UTF-16 (or another wide encoding) without a declared charset;
+            // scanned as UTF-8, "a\0n\0a\0@…" would hide every value
+            throw MaskFailure.unscannable("text with NUL characters (an undeclared wide encoding?)");
+        }
+        return s;
     }
 
     private static byte[] utf8(String s) {
