@@ -5,6 +5,8 @@ import io.inferencepam.pam.core.Decision;
 import io.inferencepam.pam.mask.structure.ContentDecoder;
 import io.inferencepam.pam.mask.structure.DeclaredCharset;
 import io.inferencepam.pam.mask.structure.JsonMasker;
+import io.inferencepam.pam.mask.structure.NdjsonMasker;
+import io.inferencepam.pam.mask.structure.StreamShapes;
 import io.inferencepam.pam.mask.structure.SseMasker;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.CallContext;
@@ -34,18 +36,22 @@ public final class MaskPlugin implements Plugin {
     static final String COUNT_HEADER = "x-pam-masked";
     private static final RequestRewrite DROP_ACCEPT_ENCODING = RequestRewrite.builder().removeHeader("accept-encoding").build();
 
-    private enum Shape { JSON, SSE, TEXT, BINARY }
+    private enum Shape { JSON, NDJSON, SSE, TEXT, BINARY }
 
     private final Redactor redactor;
     private final MaskSettings settings;
     private final JsonMasker json;
     private final SseMasker sse;
+    private final NdjsonMasker ndjson;
 
     public MaskPlugin(Redactor redactor, MaskSettings settings) {
         this.redactor = redactor;
         this.settings = settings;
         this.json = new JsonMasker(redactor);
-        this.sse = new SseMasker(redactor, json);
+        this.sse = new SseMasker(redactor, json, StreamShapes.BUILTIN);
+        // NDJSON lines are masked one by one by a JsonMasker that does not hand streams on again
+        this.ndjson = new NdjsonMasker(redactor, new JsonMasker(redactor), StreamShapes.BUILTIN);
+        this.json.streamsTo(ndjson);
     }
 
     @Override
@@ -118,6 +124,7 @@ public final class MaskPlugin implements Plugin {
         };
         byte[] out = switch (shape) {
             case JSON -> json.mask(plain, tally);
+            case NDJSON -> ndjson.mask(plain, tally);
             case SSE -> utf8(sse.mask(text(plain), tally, deadline));
             default -> utf8(redactor.mask(text(plain), tally));
         };
@@ -174,6 +181,9 @@ public final class MaskPlugin implements Plugin {
     private static Shape shape(String contentType, byte[] body) {
         if (contentType.contains("event-stream")) {
             return Shape.SSE;
+        }
+        if (contentType.contains("ndjson") || contentType.contains("jsonl") || contentType.contains("json-seq")) {
+            return Shape.NDJSON;
         }
         if (contentType.contains("json")) {
             return Shape.JSON;

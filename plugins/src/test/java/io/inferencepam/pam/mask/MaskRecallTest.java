@@ -79,8 +79,8 @@ class MaskRecallTest {
         assertThat(1 - rate(res.damage(), "all")).isLessThanOrEqualTo(MAX_DAMAGE);
     }
 
-    static final double FLOOR_ALL = 0.53;
-    static final double MAX_DAMAGE = 0.04;
+    static final double FLOOR_ALL = 0.91;
+    static final double MAX_DAMAGE = 0.025;
 
     static double rate(Map<String, Cell> m, String key) {
         return m.getOrDefault(key, new Cell()).rate();

@@ -29,9 +29,16 @@ import java.util.Set;
 public final class JsonMasker {
     private final JsonFactory factory = JsonFactory.builder().build();
     private final Redactor redactor;
+    /** Where a body of several root values goes; null for the per-line masker itself. */
+    private NdjsonMasker streams;
 
     public JsonMasker(Redactor redactor) {
         this.redactor = redactor;
+    }
+
+    /** A JSON body with more than one root value is masked as a stream by {@code ndjson}. */
+    public void streamsTo(NdjsonMasker ndjson) {
+        this.streams = ndjson;
     }
 
     /**
@@ -50,7 +57,14 @@ public final class JsonMasker {
             String field = null;
             JsonToken t;
             boolean logprobsValue = false;
+            int roots = 0;
             while ((t = p.nextToken()) != null) {
+                if ((t.isStructStart() && p.getParsingContext().getParent().inRoot()) || (t.isScalarValue() && p.getParsingContext().inRoot())) {
+                    if (++roots > 1 && streams != null) {
+                        // a sequence of root values is a stream (NDJSON sent as JSON): reassembled as one
+                        return streams.mask(json, tally);
+                    }
+                }
                 if (logprobsValue && t != JsonToken.VALUE_NULL) {
                     tally.sawTokenData();
                 }
