@@ -149,4 +149,19 @@ class MaskRecallClassesTest {
     void realValuesNextToTheseShapesStillCount(String text, String detector, String value) {
         assertThat(found(text)).containsExactly(detector + "=" + value);
     }
+
+    /** Class 5: values spelled URL-encoded, as HTML entities or as JSON \\u escapes inside text (a URL, a logged payload). */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "GET /api/users?email=ana.weber%40firma.de&ref=1|email|ana.weber%40firma.de",
+        "GET /api/users?email=ana.weber%2Bnews%40firma.de HTTP/1.1|email|ana.weber%2Bnews%40firma.de",
+        "<a href=\"mailto:ana.weber&#64;firma.de\">|email|ana.weber&#64;firma.de",
+        "mail ana.weber&commat;firma.de now|email|ana.weber&commat;firma.de",
+        "mail ana.weber&#x40;firma.de now|email|ana.weber&#x40;firma.de",
+        "payload={\"msg\":\"contact ana.weber\\u0040firma.de\"}|email|ana.weber\\u0040firma.de",
+        "tel=%2B33%206%2012%2034%2056%2078&x=1|phone|%2B33%206%2012%2034%2056%2078",
+    })
+    void encodedValues(String text, String detector, String value) {
+        assertThat(found(text)).containsExactly(detector + "=" + value);
+    }
 }

@@ -68,6 +68,22 @@ public final class DetectorSet {
                 all.add(new Match(start, end, d.name(), rank));
             });
         }
+        // encoded spellings ("ana%40firma.de", "&#64;", "\\u0040"): found in the decoded text, masked as spelled
+        DecodedView view = DecodedView.of(text);
+        if (view != null) {
+            TextIndex viewIndex = new TextIndex(view.text);
+            for (int r = 0; r < detectors.size(); r++) {
+                Detector d = detectors.get(r);
+                int rank = r;
+                d.scan(view.text, viewIndex, (start, end) -> {
+                    int s0 = view.start(start);
+                    int e0 = view.end(end);
+                    if (e0 - s0 != end - start) {
+                        all.add(new Match(s0, e0, d.name(), rank)); // only values that were encoded
+                    }
+                });
+            }
+        }
         if (all.isEmpty()) {
             return List.of();
         }
