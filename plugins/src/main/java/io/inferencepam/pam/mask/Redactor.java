@@ -83,8 +83,8 @@ public final class Redactor {
         if (ctx == KeyContext.SSN && detectors.has("ssn") && KeyContext.ssnValue(value) && !detectors.allowed(value.strip())) {
             return whole("ssn", value, tally);
         }
-        // the key is context for the text detectors too: "aws_secret_access_key: …", "ssn: …"
-        String prefix = key + ": ";
+        // the key is context for the text detectors too: "aws_secret_access_key: …", "ssn: …", "version: …"
+        String prefix = (ctx == KeyContext.VERSION ? "version" : key) + ": ";
         List<Replacement> plan = plan(prefix + value, prefix.length(), tally);
         if (!plan.isEmpty()) {
             StringBuilder sb = new StringBuilder(value.length() + 16);

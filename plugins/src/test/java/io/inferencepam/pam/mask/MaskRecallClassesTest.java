@@ -164,4 +164,22 @@ class MaskRecallClassesTest {
     void encodedValues(String text, String detector, String value) {
         assertThat(found(text)).containsExactly(detector + "=" + value);
     }
+
+    /** Class 2, header context: nine bare digits in a table column its header names "ssn" are SSNs. */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "id,name,ssn,amount\n1,Ana,123456789,42\n2,Bo,234567891,7",
+        "id;Name;SSN;Betrag\n1;Ana;123456789;42,50",
+        "| id | ssn |\n|---|---|\n| 1 | 123456789 |",
+        "Here:\n\nid\tsocial_security_number\n1\t123456789\n",
+    })
+    void bareSsnsInAColumnNamedSsn(String text) {
+        assertThat(found(text)).contains("ssn=123456789");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"id,name,order,amount\n1,Ana,123456789,42", "ssn,customer_name_and_full_address\n1,2,3\n123456789,4,5"})
+    void bareNineDigitsInOtherColumnsStay(String text) {
+        assertThat(found(text)).isEmpty();
+    }
 }

@@ -74,13 +74,21 @@ class MaskRecallTest {
         Plugin plugin = plugin("{\"count_header\":true}");
         Result res = run(plugin, docs);
         print(res, docs.size());
-        // floors: the figures reached (raise them as classes get fixed; never lower them)
+        // the goal of issue 13, reached: recall >= 0.98 in every cell of type x language, type x wire
+        // format and type x content kind, no look-alike damaged, and nothing withheld but plain-text
+        // SSE whose data carries JSON unicode escapes (fail closed by design)
         assertThat(rate(res.recall(), "all")).isGreaterThanOrEqualTo(FLOOR_ALL);
-        assertThat(1 - rate(res.damage(), "all")).isLessThanOrEqualTo(MAX_DAMAGE);
+        res.recall().forEach((cell, c) -> assertThat(c.rate()).as("recall " + cell).isGreaterThanOrEqualTo(FLOOR_CELL));
+        assertThat(rate(res.damage(), "all")).as("look-alikes intact").isEqualTo(1.0);
+        res.withheld().forEach((wire, c) -> {
+            if (!wire.equals("plain-sse") && !wire.equals("all")) {
+                assertThat(c.hit).as("withheld " + wire).isZero();
+            }
+        });
     }
 
-    static final double FLOOR_ALL = 0.91;
-    static final double MAX_DAMAGE = 0.025;
+    static final double FLOOR_ALL = 0.998;
+    static final double FLOOR_CELL = 0.98;
 
     static double rate(Map<String, Cell> m, String key) {
         return m.getOrDefault(key, new Cell()).rate();

@@ -8,7 +8,9 @@ import java.util.List;
  * "password" is a secret, digits under "phone" are a phone number.
  */
 public enum KeyContext {
-    NONE, SSN, SECRET, PHONE;
+    NONE, SSN, SECRET, PHONE,
+    /** "version", "db_version"…: a dotted quad under it is a version, not an address. */
+    VERSION;
 
     /** Compared on the key lower-cased with everything but letters and digits removed. */
     private static final List<String> SECRET_SUFFIXES = List.of("password", "passwd", "passphrase", "secret", "secretkey", "secretaccesskey",
@@ -42,6 +44,9 @@ public enum KeyContext {
             if (k.endsWith(s)) {
                 return PHONE;
             }
+        }
+        if (k.endsWith("version") || k.equals("ver") || k.endsWith("release")) {
+            return VERSION;
         }
         return NONE;
     }

@@ -123,7 +123,7 @@ public final class PhoneDetector extends IndexedDetector {
             if (!cand.consistent(s, start, g)) {
                 continue;
             }
-            if (valid(s, start, end, g > 1 || cand.paren, cand.strongShape(s, start, g))) {
+            if (valid(s, start, end, g > 1 || cand.paren, cand.strongShape(s, start, g), cand.groupLengths(g))) {
                 return end;
             }
         }
@@ -136,7 +136,7 @@ public final class PhoneDetector extends IndexedDetector {
      *               as model answers are full of invented numbers in unassigned ranges that still
      *               read as someone's phone
      */
-    private boolean valid(String s, int start, int end, boolean grouped, boolean strong) {
+    private boolean valid(String s, int start, int end, boolean grouped, boolean strong, String groups) {
         StringBuilder d = new StringBuilder(MAX_DIGITS + 1);
         boolean plus = s.charAt(start) == '+';
         for (int i = start; i < end; i++) {
@@ -161,6 +161,8 @@ public final class PhoneDetector extends IndexedDetector {
             for (String r : regions) {
                 PhoneNumber n = UTIL.parse(digits, r);
                 if ((trunk || !trunkZero.contains(r)) && (UTIL.isValidNumberForRegion(n, r)
+                        || (groups.length() >= 5 && UTIL.isPossibleNumber(n) && plausibleNsn(n)
+                            && groups.equals(printedGroups(UTIL.format(n, PhoneNumberUtil.PhoneNumberFormat.NATIONAL))))
                         || (strong && UTIL.isPossibleNumberForType(n, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE)
                             && UTIL.getRegionCodeForCountryCode(n.getCountryCode()).equals(r)))) {
                     return true;
@@ -172,6 +174,21 @@ public final class PhoneDetector extends IndexedDetector {
         }
     }
 
+
+    /** "2-2-2-2-2" for "07 00 32 63 04": the digit-group lengths of a printed number. */
+    static String printedGroups(String printed) {
+        StringBuilder sb = new StringBuilder();
+        int run = 0;
+        for (int i = 0; i <= printed.length(); i++) {
+            if (i < printed.length() && Chars.digit(printed.charAt(i))) {
+                run++;
+            } else if (run > 0) {
+                sb.append(sb.length() == 0 ? "" : "-").append(run);
+                run = 0;
+            }
+        }
+        return sb.toString();
+    }
 
     /** A national number no plan could ever assign: NANP area or exchange codes start 2–9; no leading 0. */
     private static boolean plausibleNsn(PhoneNumber n) {
@@ -192,6 +209,18 @@ public final class PhoneDetector extends IndexedDetector {
         final int[] digitsUpTo = new int[MAX_CANDIDATE];
         int groups;
         boolean paren;
+
+        /**
+         * The group lengths of the first {@code g} groups, "2-2-2-2-2": printed exactly as the plan
+         * prints its numbers, a number of a possible length counts even in an unassigned range.
+         */
+        String groupLengths(int g) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0; k < g; k++) {
+                sb.append(k == 0 ? "" : "-").append(groupLength(k));
+            }
+            return sb.toString();
+        }
 
         int groupLength(int g) {
             return digitsUpTo[g] - (g == 0 ? 0 : digitsUpTo[g - 1]);
