@@ -1,6 +1,5 @@
 package io.inferencepam.pam.mask.detect;
 
-import com.google.i18n.phonenumbers.NumberParseException;
 import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
 import java.util.List;
@@ -44,6 +43,8 @@ public final class PhoneDetector extends IndexedDetector {
     private final List<String> regions;
     /** The regions where a national number is dialled with a leading 0: there, no 0 means no number. */
     private final Set<String> trunkZero;
+    /** The country calling code of each region, in order. */
+    private final int[] countryCodes;
 
     public PhoneDetector() {
         this(DEFAULT_REGIONS);
@@ -52,6 +53,7 @@ public final class PhoneDetector extends IndexedDetector {
     /** @param regions ISO 3166-1 alpha-2 codes libphonenumber supports (checked by {@link #unsupported}) */
     public PhoneDetector(List<String> regions) {
         this.regions = List.copyOf(regions);
+        this.countryCodes = this.regions.stream().mapToInt(UTIL::getCountryCodeForRegion).toArray();
         this.trunkZero = this.regions.stream().filter(r -> "0".equals(UTIL.getNddPrefixForRegion(r, true)))
                 .collect(java.util.stream.Collectors.toUnmodifiableSet());
         // load the regions' metadata now, at conf time, rather than on the first response
@@ -148,32 +150,74 @@ public final class PhoneDetector extends IndexedDetector {
             }
         }
         String digits = d.toString();
-        try {
-            if (plus || digits.startsWith("00")) {
-                // "00" is the international prefix of most of the world ("0049 30 …")
-                PhoneNumber n = UTIL.parse("+" + (plus ? digits : digits.substring(2)), "ZZ");
-                return UTIL.isValidNumber(n) || (strong && UTIL.isPossibleNumber(n) && plausibleNsn(n));
-            }
-            boolean trunk = digits.charAt(0) == '0';
-            if ((!grouped && !trunk) || digits.length() > MAX_NATIONAL_DIGITS) {
-                return false;
-            }
-            for (String r : regions) {
-                PhoneNumber n = UTIL.parse(digits, r);
-                if ((trunk || !trunkZero.contains(r)) && (UTIL.isValidNumberForRegion(n, r)
-                        || (groups.length() >= 5 && UTIL.isPossibleNumber(n) && plausibleNsn(n)
-                            && groups.equals(printedGroups(UTIL.format(n, PhoneNumberUtil.PhoneNumberFormat.NATIONAL))))
-                        || (strong && UTIL.isPossibleNumberForType(n, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-                            && UTIL.getRegionCodeForCountryCode(n.getCountryCode()).equals(r)))) {
-                    return true;
-                }
-            }
-            return false;
-        } catch (NumberParseException e) {
+        if (plus || digits.startsWith("00")) {
+            // "00" is the international prefix of most of the world ("0049 30 …")
+            PhoneNumber n = international(plus ? digits : digits.substring(2));
+            return n != null && (UTIL.isValidNumber(n) || (strong && UTIL.isPossibleNumber(n) && plausibleNsn(n)));
+        }
+        boolean trunk = digits.charAt(0) == '0';
+        if ((!grouped && !trunk) || digits.length() > MAX_NATIONAL_DIGITS) {
             return false;
         }
+        for (int k = 0; k < regions.size(); k++) {
+            String r = regions.get(k);
+            // dialled in region r: its trunk prefix, then the national significant number
+            String nsn;
+            if (trunkZero.contains(r)) {
+                if (!trunk) {
+                    continue;
+                }
+                nsn = digits.substring(1);
+            } else {
+                if (trunk) {
+                    continue;
+                }
+                nsn = digits.length() == 11 && digits.charAt(0) == '1' && countryCodes[k] == 1 ? digits.substring(1) : digits;
+            }
+            PhoneNumber n = number(countryCodes[k], nsn);
+            if (n != null && (UTIL.isValidNumberForRegion(n, r)
+                    || (strong && UTIL.isPossibleNumberForType(n, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE) && plausibleNsn(n))
+                    || (groups.length() >= 5 && UTIL.isPossibleNumber(n) && plausibleNsn(n)
+                        && groups.equals(printedGroups(UTIL.format(n, PhoneNumberUtil.PhoneNumberFormat.NATIONAL)))))) {
+                return true;
+            }
+        }
+        return false;
     }
 
+    /**
+     * The number for a country code and national significant number, built directly: the library's
+     * parse() runs a dozen regular expressions per call, its validation needs only the digits.
+     */
+    private static PhoneNumber number(int countryCode, String nsn) {
+        if (nsn.isEmpty() || nsn.length() > 17) {
+            return null;
+        }
+        PhoneNumber n = new PhoneNumber().setCountryCode(countryCode);
+        if (nsn.length() > 1 && nsn.charAt(0) == '0') {
+            // a leading zero that is part of the number (Italy): kept as the library does
+            n.setItalianLeadingZero(true);
+            int z = 0;
+            while (z < nsn.length() - 1 && nsn.charAt(z) == '0') {
+                z++;
+            }
+            if (z > 1) {
+                n.setNumberOfLeadingZeros(z);
+            }
+        }
+        return n.setNationalNumber(Long.parseLong(nsn));
+    }
+
+    /** "+" digits: the country code is the one prefix of 1–3 digits that names a country (codes are prefix-free). */
+    private static PhoneNumber international(String digits) {
+        for (int len = 1; len <= 3 && len < digits.length(); len++) {
+            int cc = Integer.parseInt(digits.substring(0, len));
+            if (!UTIL.getRegionCodeForCountryCode(cc).equals("ZZ")) {
+                return number(cc, digits.substring(len));
+            }
+        }
+        return null;
+    }
 
     /** "2-2-2-2-2" for "07 00 32 63 04": the digit-group lengths of a printed number. */
     static String printedGroups(String printed) {
