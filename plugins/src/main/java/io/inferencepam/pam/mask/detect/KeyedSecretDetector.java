@@ -21,9 +21,19 @@ public final class KeyedSecretDetector implements Detector {
     public void scan(String s, Sink sink) {
         int n = s.length();
         int next = 0;
-        for (int i = 0; i < n; i++) {
-            char c = s.charAt(i);
-            if ((c != ':' && c != '=') || i < next) {
+        // the ':' and '=' are located with the vectorised indexOf, each list kept one ahead
+        int colon = s.indexOf(':');
+        int equals = s.indexOf('=');
+        while (colon >= 0 || equals >= 0) {
+            int i;
+            if (equals < 0 || (colon >= 0 && colon < equals)) {
+                i = colon;
+                colon = s.indexOf(':', colon + 1);
+            } else {
+                i = equals;
+                equals = s.indexOf('=', equals + 1);
+            }
+            if (i < next) {
                 continue;
             }
             // the key: blanks, an optional closing quote, then an identifier

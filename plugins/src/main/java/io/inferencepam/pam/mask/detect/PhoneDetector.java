@@ -153,7 +153,7 @@ public final class PhoneDetector extends IndexedDetector {
         if (plus || digits.startsWith("00")) {
             // "00" is the international prefix of most of the world ("0049 30 …")
             PhoneNumber n = international(plus ? digits : digits.substring(2));
-            return n != null && (UTIL.isValidNumber(n) || (strong && UTIL.isPossibleNumber(n) && plausibleNsn(n)));
+            return n != null && UTIL.isPossibleNumber(n) && (UTIL.isValidNumber(n) || (strong && UTIL.isPossibleNumber(n) && plausibleNsn(n)));
         }
         boolean trunk = digits.charAt(0) == '0';
         if ((!grouped && !trunk) || digits.length() > MAX_NATIONAL_DIGITS) {
@@ -175,7 +175,8 @@ public final class PhoneDetector extends IndexedDetector {
                 nsn = digits.length() == 11 && digits.charAt(0) == '1' && countryCodes[k] == 1 ? digits.substring(1) : digits;
             }
             PhoneNumber n = number(countryCodes[k], nsn);
-            if (n != null && (UTIL.isValidNumberForRegion(n, r)
+            // the length check first: no regex, and most digit groups fail it
+            if (n != null && UTIL.isPossibleNumber(n) && (UTIL.isValidNumberForRegion(n, r)
                     || (strong && UTIL.isPossibleNumberForType(n, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE) && plausibleNsn(n))
                     || (groups.length() >= 5 && UTIL.isPossibleNumber(n) && plausibleNsn(n)
                         && groups.equals(printedGroups(UTIL.format(n, PhoneNumberUtil.PhoneNumberFormat.NATIONAL)))))) {
