@@ -75,7 +75,7 @@ public enum KeyContext {
         if (c == '$' || c == '<' || c == '{' || c == '%' || c == '*' || c == '[' || c == '(') {
             return false;
         }
-        if (t.equalsIgnoreCase("null") || t.equalsIgnoreCase("none") || t.equalsIgnoreCase("redacted") || t.chars().distinct().count() == 1) {
+        if (t.equalsIgnoreCase("null") || t.equalsIgnoreCase("none") || t.equalsIgnoreCase("redacted") || oneChar(t)) {
             return false;
         }
         if (!strict) {
@@ -96,6 +96,16 @@ public enum KeyContext {
             symbol |= !Chars.alnum(x) && x < 128;
         }
         return digit || symbol || (up && low);
+    }
+
+    /** "xxxxxx", "000000": one character repeated is a placeholder. */
+    private static boolean oneChar(String t) {
+        for (int i = 1; i < t.length(); i++) {
+            if (t.charAt(i) != t.charAt(0)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Nine digits, bare or grouped 3-2-4 by '-' or ' ', that pass the SSN issuance rules. */
