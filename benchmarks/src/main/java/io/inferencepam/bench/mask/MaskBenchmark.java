@@ -49,7 +49,8 @@ import org.openjdk.jmh.annotations.State;
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class MaskBenchmark {
-    @Param({"json-0pii", "json-10pii", "sse-10pii", "text-benign", "text-digits", "text-groups", "text-at", "text-brackets", "text-prefixes"})
+    @Param({"json-0pii", "json-10pii", "sse-10pii", "text-benign", "text-digits", "text-groups", "text-at", "text-brackets", "text-prefixes",
+        "text-phones", "text-encoded", "text-keys"})
     public String input;
 
     private byte[] body;
@@ -81,6 +82,11 @@ public class MaskBenchmark {
             case "text-at" -> body = repeat("@@@@a@b.c@@@@x.y@", 1 << 20);
             case "text-brackets" -> body = repeat("[[[[{{{{(((([[", 1 << 20);
             case "text-prefixes" -> body = repeat("sk-sk-eyJ.eyJ.ghp_AKIA-----BEGIN ::1:2:3:Bearer Bearer xoxb-", 1 << 20);
+            // issue 13: phone-shaped digit groups (each a libphonenumber call), encoded spellings
+            // (the decoded view), key/value and table-column context
+            case "text-phones" -> body = repeat("0612 345 678 (030) 12 +33 6 12 34 5 06.12.34.56.7 ", 1 << 20);
+            case "text-encoded" -> body = repeat("a%40b&#64;c\\u0040d%2B&commat;e.f%4", 1 << 20);
+            case "text-keys" -> body = repeat("password=a1:ssn,123456789\nsecret: \"x\" ", 1 << 20);
             default -> throw new IllegalArgumentException(input);
         }
         response = new HttpResponse(1, 200, Headers.of("Content-Type", contentType), Vars.empty(), Optional.of(Body.wrap(body)));

@@ -18,7 +18,7 @@ public final class MaskCpuRatios {
     public static void main(String[] args) throws Exception {
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         String[] inputs = args.length > 0 ? args : new String[] {"json-0pii", "json-10pii", "sse-10pii", "text-benign",
-            "text-digits", "text-groups", "text-at", "text-brackets", "text-prefixes"};
+            "text-digits", "text-groups", "text-at", "text-brackets", "text-prefixes", "text-phones", "text-encoded", "text-keys"};
         Map<String, double[]> ns = new LinkedHashMap<>();
         for (String input : inputs) {
             MaskBenchmark b = new MaskBenchmark();

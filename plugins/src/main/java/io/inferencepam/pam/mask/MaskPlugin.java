@@ -3,7 +3,10 @@ package io.inferencepam.pam.mask;
 import io.inferencepam.pam.core.CallFacts;
 import io.inferencepam.pam.core.Decision;
 import io.inferencepam.pam.mask.structure.ContentDecoder;
+import io.inferencepam.pam.mask.structure.DeclaredCharset;
 import io.inferencepam.pam.mask.structure.JsonMasker;
+import io.inferencepam.pam.mask.structure.NdjsonMasker;
+import io.inferencepam.pam.mask.structure.StreamShapes;
 import io.inferencepam.pam.mask.structure.SseMasker;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.CallContext;
@@ -16,6 +19,7 @@ import io.inferencepam.runner.spi.RequestDecision;
 import io.inferencepam.runner.spi.RequestRewrite;
 import io.inferencepam.runner.spi.Requirements;
 import io.inferencepam.runner.spi.ResponseChange;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -32,18 +36,22 @@ public final class MaskPlugin implements Plugin {
     static final String COUNT_HEADER = "x-pam-masked";
     private static final RequestRewrite DROP_ACCEPT_ENCODING = RequestRewrite.builder().removeHeader("accept-encoding").build();
 
-    private enum Shape { JSON, SSE, TEXT, BINARY }
+    private enum Shape { JSON, NDJSON, SSE, TEXT, BINARY }
 
     private final Redactor redactor;
     private final MaskSettings settings;
     private final JsonMasker json;
     private final SseMasker sse;
+    private final NdjsonMasker ndjson;
 
     public MaskPlugin(Redactor redactor, MaskSettings settings) {
         this.redactor = redactor;
         this.settings = settings;
         this.json = new JsonMasker(redactor);
-        this.sse = new SseMasker(redactor, json);
+        this.sse = new SseMasker(redactor, json, StreamShapes.BUILTIN);
+        // NDJSON lines are masked one by one by a JsonMasker that does not hand streams on again
+        this.ndjson = new NdjsonMasker(redactor, new JsonMasker(redactor), StreamShapes.BUILTIN);
+        this.json.streamsTo(ndjson);
     }
 
     @Override
@@ -94,6 +102,12 @@ public final class MaskPlugin implements Plugin {
             throw MaskFailure.unscannable("more than one Content-Type");
         }
         String contentType = contentTypes.isEmpty() ? "" : contentTypes.get(0).toLowerCase(Locale.ROOT);
+        // a declared charset other than UTF-8: decode it strictly, mask UTF-8, write the charset back
+        Charset declared = DeclaredCharset.of(contentType);
+        byte[] original = plain;
+        if (declared != null) {
+            plain = DeclaredCharset.decode(plain, declared).getBytes(StandardCharsets.UTF_8);
+        }
         Shape shape = shape(contentType, plain);
         if (shape == Shape.BINARY) {
             if (settings.passUnscannable() && !decoded) {
@@ -110,10 +124,14 @@ public final class MaskPlugin implements Plugin {
         };
         byte[] out = switch (shape) {
             case JSON -> json.mask(plain, tally);
+            case NDJSON -> ndjson.mask(plain, tally);
             case SSE -> utf8(sse.mask(text(plain), tally, deadline));
             default -> utf8(redactor.mask(text(plain), tally));
         };
         deadline.run();
+        if (declared != null && tally.total() > 0) {
+            out = DeclaredCharset.encode(new String(out, StandardCharsets.UTF_8), declared);
+        }
         if (tally.total() > 0 && out.length > settings.maxBodyBytes()) {
             // Replacement tokens can be longer than what they replace (a 1-character custom match
             // becomes "[NAME]"), so no input bound alone keeps the output within one frame.
@@ -141,7 +159,7 @@ public final class MaskPlugin implements Plugin {
         if (tally.total() == 0 && !decoded) {
             return ResponseChange.NONE;
         }
-        ResponseChange change = ResponseChange.body(Body.wrap(tally.total() == 0 ? plain : out));
+        ResponseChange change = ResponseChange.body(Body.wrap(tally.total() == 0 ? original : out));
         if (decoded) {
             change = change.withHeader("Content-Encoding", null);
         }
@@ -163,6 +181,9 @@ public final class MaskPlugin implements Plugin {
     private static Shape shape(String contentType, byte[] body) {
         if (contentType.contains("event-stream")) {
             return Shape.SSE;
+        }
+        if (contentType.contains("ndjson") || contentType.contains("jsonl") || contentType.contains("json-seq")) {
+            return Shape.NDJSON;
         }
         if (contentType.contains("json")) {
             return Shape.JSON;
@@ -206,10 +227,15 @@ public final class MaskPlugin implements Plugin {
         // The lenient decoder is several times faster than a reporting CharsetDecoder, and it turns
         // every malformed sequence into U+FFFD: a result without one proves the bytes valid UTF-8.
         String s = new String(bytes, StandardCharsets.UTF_8);
-        if (s.indexOf('\uFFFD') < 0) {
-            return s;
+        if (s.indexOf('\uFFFD') >= 0) {
+            s = Body.wrap(bytes).strictUtf8().orElseThrow(() -> MaskFailure.unscannable("not UTF-8 text"));
         }
-        return Body.wrap(bytes).strictUtf8().orElseThrow(() -> MaskFailure.unscannable("not UTF-8 text"));
+        if (s.indexOf('\u0000') >= 0) {
+            // NULs between letters: UTF-16 (or another wide encoding) without a declared charset;
+            // scanned as UTF-8, "a\0n\0a\0@…" would hide every value
+            throw MaskFailure.unscannable("text with NUL characters (an undeclared wide encoding?)");
+        }
+        return s;
     }
 
     private static byte[] utf8(String s) {

@@ -6,6 +6,10 @@ import io.inferencepam.pam.mask.detect.BuiltinDetectors;
 import io.inferencepam.pam.mask.detect.Detector;
 import io.inferencepam.pam.mask.detect.DetectorSet;
 import io.inferencepam.pam.mask.detect.DictionaryDetector;
+import io.inferencepam.pam.mask.detect.EmailDetector;
+import io.inferencepam.pam.mask.detect.IpDetector;
+import io.inferencepam.pam.mask.detect.NotPersonal;
+import io.inferencepam.pam.mask.detect.PhoneDetector;
 import io.inferencepam.pam.mask.detect.RegexDetector;
 import io.inferencepam.runner.spi.InvalidConfException;
 import io.inferencepam.runner.spi.Phase;
@@ -90,7 +94,11 @@ public final class MaskPluginFactory implements PluginFactory {
                 "max_body_bytes": {"type": "integer", "minimum": 1024, "maximum": %d},
                 "count_header": {"type": "boolean"},
                 "block_status": {"type": "integer", "minimum": 400, "maximum": 599},
-                "unscannable": {"enum": ["fail", "pass"]}
+                "unscannable": {"enum": ["fail", "pass"]},
+                "not_personal": {"type": "array", "uniqueItems": true,
+                                 "items": {"enum": ["loopback", "unspecified", "documentation", "versions", "git_remotes"]}},
+                "phone_regions": {"type": "array", "maxItems": 64, "uniqueItems": true,
+                                  "items": {"type": "string", "pattern": "^[A-Z]{2}$"}}
               },
               "$defs": {
                 "detector": {"type": "object", "additionalProperties": false, "properties": {
@@ -109,13 +117,25 @@ public final class MaskPluginFactory implements PluginFactory {
         Map<String, Action> actions = new HashMap<>();
         boolean needsKey = false;
         JsonNode perDetector = conf.path("detectors");
+        Set<NotPersonal> keep = EnumSet.noneOf(NotPersonal.class);
+        if (conf.has("not_personal")) {
+            conf.get("not_personal").forEach(k -> keep.add(NotPersonal.fromConf(k.asText())));
+        } else {
+            keep.addAll(NotPersonal.DEFAULT);
+        }
         for (String name : BuiltinDetectors.names()) {
             JsonNode d = perDetector.path(name);
             String action = d.path("action").asText(defaultAction);
             if (action.equals("off")) {
                 continue;
             }
-            detectors.add(BuiltinDetectors.create(name));
+            detectors.add(switch (name) {
+                case "phone" -> phoneDetector(conf);
+                case "email" -> new EmailDetector(keep);
+                case "ipv4" -> IpDetector.v4(keep);
+                case "ipv6" -> IpDetector.v6(keep);
+                default -> BuiltinDetectors.create(name);
+            });
             actions.put(name, action(action, d.path("keep").asInt(defaultKeep)));
             needsKey |= action.equals("hash");
         }
@@ -167,6 +187,21 @@ public final class MaskPluginFactory implements PluginFactory {
                 conf.path("unscannable").asText("fail").equals("pass"));
         Redactor redactor = new Redactor(new DetectorSet(detectors, allow), actions, key);
         return new MaskPlugin(redactor, settings);
+    }
+
+    /** The phone detector for the route's expected regions ({@code phone_regions}). */
+    private static PhoneDetector phoneDetector(JsonNode conf) throws InvalidConfException {
+        if (!conf.has("phone_regions")) {
+            return new PhoneDetector();
+        }
+        List<String> regions = new ArrayList<>();
+        conf.get("phone_regions").forEach(r -> regions.add(r.asText()));
+        List<String> unknown = PhoneDetector.unsupported(regions);
+        if (!unknown.isEmpty()) {
+            throw new InvalidConfException("$.phone_regions", "not regions libphonenumber knows: " + String.join(", ", unknown)
+                    + " (ISO 3166-1 alpha-2 codes, upper case)");
+        }
+        return new PhoneDetector(regions);
     }
 
     private static Action action(String name, int keep) {

@@ -1,6 +1,7 @@
 package io.inferencepam.pam.mask;
 
 import io.inferencepam.pam.mask.detect.DetectorSet;
+import io.inferencepam.pam.mask.detect.KeyContext;
 import io.inferencepam.pam.mask.detect.Match;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -41,12 +42,20 @@ public final class Redactor {
 
     /** Replacements in text order; counts (and block requests) go to {@code tally}. */
     public List<Replacement> plan(String text, MaskTally tally) {
+        return plan(text, 0, tally);
+    }
+
+    /** Replacements of the values that start at or after {@code from} (text before it is context). */
+    private List<Replacement> plan(String text, int from, MaskTally tally) {
         List<Match> matches = detectors.find(text);
         if (matches.isEmpty()) {
             return List.of();
         }
         List<Replacement> out = new ArrayList<>(matches.size());
         for (Match m : matches) {
+            if (m.start() < from) {
+                continue;
+            }
             Action a = actions.getOrDefault(m.detector(), Action.REDACT);
             tally.add(m.detector());
             if (a.kind() == Action.Kind.BLOCK) {
@@ -59,6 +68,65 @@ public final class Redactor {
             out.add(new Replacement(m.start(), m.end(), m.detector(), token));
         }
         return out;
+    }
+
+    /**
+     * A value under a key (a JSON member, a tool-call argument): what the text detectors find, and
+     * besides, what the key names — nine digits under "ssn", any real value under "password", a
+     * digit string under "phone" — is replaced whole.
+     */
+    public String maskKeyed(String key, String value, MaskTally tally) {
+        KeyContext ctx = KeyContext.of(key);
+        if (ctx == KeyContext.NONE) {
+            return mask(value, tally);
+        }
+        if (ctx == KeyContext.SSN && detectors.has("ssn") && KeyContext.ssnValue(value) && !detectors.allowed(value.strip())) {
+            return whole("ssn", value, tally);
+        }
+        // the key is context for the text detectors too: "aws_secret_access_key: …", "ssn: …", "version: …"
+        String prefix = (ctx == KeyContext.VERSION ? "version" : key) + ": ";
+        List<Replacement> plan = plan(prefix + value, prefix.length(), tally);
+        if (!plan.isEmpty()) {
+            StringBuilder sb = new StringBuilder(value.length() + 16);
+            int p = 0;
+            for (Replacement r : plan) {
+                sb.append(value, p, r.start() - prefix.length()).append(r.token());
+                p = r.end() - prefix.length();
+            }
+            return sb.append(value, p, value.length()).toString();
+        }
+        String d = switch (ctx) {
+            case SECRET -> KeyContext.secretValue(value, false) ? "secret" : null;
+            case PHONE -> phoneLike(value) ? "phone" : null;
+            default -> null;
+        };
+        if (d == null || !detectors.has(d) || detectors.allowed(value.strip())) {
+            return value;
+        }
+        return whole(d, value, tally);
+    }
+
+    private String whole(String detector, String value, MaskTally tally) {
+        Action a = actions.getOrDefault(detector, Action.REDACT);
+        tally.add(detector);
+        if (a.kind() == Action.Kind.BLOCK) {
+            tally.block(detector);
+        }
+        return a.kind() == Action.Kind.REDACT || a.kind() == Action.Kind.BLOCK ? plainTokens.get(detector) : token(detector, value, a);
+    }
+
+    /** 7–15 digits with the separators phones are written with: under a "phone" key that is a number. */
+    private static boolean phoneLike(String v) {
+        int digits = 0;
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c >= '0' && c <= '9') {
+                digits++;
+            } else if (!(c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/' || c == '\u00a0' || (c == '+' && i == 0))) {
+                return false;
+            }
+        }
+        return digits >= 7 && digits <= 15;
     }
 
     /** {@code text} with every sensitive value replaced. */

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.inferencepam.pam.mask.detect.BuiltinDetectors;
 import io.inferencepam.pam.mask.detect.DetectorSet;
+import io.inferencepam.pam.mask.detect.EmailDetector;
+import io.inferencepam.pam.mask.detect.IpDetector;
 import io.inferencepam.pam.mask.detect.Match;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -40,7 +42,13 @@ class MaskCorpusTest {
 
     @Test
     void recallAndPrecisionPerDetector() throws Exception {
-        DetectorSet set = new DetectorSet(BuiltinDetectors.names().stream().map(BuiltinDetectors::create).toList(), Set.of());
+        // this corpus predates not_personal (issue 13): it labels documentation addresses as PII
+        DetectorSet set = new DetectorSet(BuiltinDetectors.names().stream().map(n -> switch (n) {
+            case "ipv4" -> IpDetector.v4(Set.of());
+            case "ipv6" -> IpDetector.v6(Set.of());
+            case "email" -> new EmailDetector(Set.of());
+            default -> BuiltinDetectors.create(n);
+        }).toList(), Set.of());
         ObjectMapper m = new ObjectMapper();
         Map<String, Score> scores = new TreeMap<>();
         List<String> misses = new ArrayList<>();

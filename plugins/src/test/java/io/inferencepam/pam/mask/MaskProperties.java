@@ -53,7 +53,9 @@ class MaskProperties {
             case 6 -> new Secret("sk-proj-" + chars(r, ALNUM, 40) + r.nextInt(10), "[OPENAI_KEY]");
             case 7 -> new Secret("xoxb-" + chars(r, "0123456789", 12) + "-" + chars(r, "0123456789", 13) + "-" + chars(r, ALNUM, 24), "[SLACK_TOKEN]");
             case 8 -> new Secret(jwt(r), "[JWT]");
-            case 9 -> new Secret((1 + r.nextInt(223)) + "." + r.nextInt(256) + "." + r.nextInt(256) + "." + r.nextInt(256), "[IPV4]");
+            // not 127/8 (loopback) nor 192/8, 198/8, 203/8 (documentation ranges): those are not personal by default
+            case 9 -> new Secret(pick(r, "84", "91", "146", "185", "213", "10", "172", "62") + "." + r.nextInt(256) + "."
+                    + r.nextInt(256) + "." + r.nextInt(256), "[IPV4]");
             default -> new Secret(r.nextBoolean() ? "+44 20 7946 " + chars(r, "0123456789", 4)
                     : "(212) " + (200 + r.nextInt(800)) + "-" + chars(r, "0123456789", 4), "[PHONE]");
         };

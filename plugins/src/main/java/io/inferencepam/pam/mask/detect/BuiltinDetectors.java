@@ -30,6 +30,8 @@ public final class BuiltinDetectors {
         all.put("ipv6", IpDetector::v6);
         all.put("ipv4", IpDetector::v4);
         all.put("phone", PhoneDetector::new);
+        // last: anything a specific detector recognises under a secret's key keeps its own label
+        all.put("secret", KeyedSecretDetector::new);
         return java.util.Collections.unmodifiableMap(all);
     }
 

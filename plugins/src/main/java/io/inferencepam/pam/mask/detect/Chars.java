@@ -25,9 +25,38 @@ final class Chars {
         return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
     }
 
-    /** Letters and digits of any script: a value glued to one of these is part of a longer word. */
+    /**
+     * Letters and digits that make a longer word with an adjacent value: ASCII letters, digits and
+     * '_', and letters and digits of the scripts written with spaces between words (Latin, Greek,
+     * Cyrillic, Arabic…). Scripts written without spaces (Han, kana, Hangul, Thai, Lao, Khmer,
+     * Myanmar, Tibetan…) glue words to each other, so a kanji next to "user@example.com" or
+     * "84.12.3.4" is not part of the value: it is a boundary.
+     */
     static boolean wordChar(char c) {
-        return c < 128 ? alnum(c) || c == '_' : Character.isLetterOrDigit(c);
+        if (c < 128) {
+            return alnum(c) || c == '_';
+        }
+        if (!Character.isLetterOrDigit(c)) {
+            return false;
+        }
+        return !unspacedScript(c);
+    }
+
+    /** Characters of scripts written without spaces between words (BMP only: values are ASCII). */
+    static boolean unspacedScript(char c) {
+        if (c >= 0x3040 && c <= 0x30FF) {
+            return true; // hiragana, katakana (with the prolonged sound mark U+30FC, script Common)
+        }
+        if (c >= 0xFF66 && c <= 0xFF9F) {
+            return true; // half-width katakana
+        }
+        if (Character.isSurrogate(c)) {
+            return true; // supplementary CJK ideographs (ext. B…) come as surrogate pairs
+        }
+        return switch (Character.UnicodeScript.of(c)) {
+            case HAN, HIRAGANA, KATAKANA, HANGUL, BOPOMOFO, YI, THAI, LAO, KHMER, MYANMAR, TIBETAN -> true;
+            default -> false;
+        };
     }
 
     static boolean digitAt(String s, int i) {
@@ -47,6 +76,8 @@ final class Chars {
     /**
      * A number boundary: besides word characters, a '.', ',' or '-' joined to another digit
      * continues the number (decimals, versions, longer ids), so the candidate is not a whole value.
+     * A ',' continues it only as a thousands separator (groups of exactly three digits, the group
+     * before it at most three): a value in a table row ("1001,123-45-6789,42") is read whole.
      */
     static boolean numberStart(String s, int i) {
         if (!startBoundary(s, i)) {
@@ -59,7 +90,10 @@ final class Chars {
             if (p == '-' && !Character.isWhitespace(pp) && pp != '(' && pp != '"' && pp != '\'') {
                 return false; // "chatcmpl-3000000000759", "id--42…": an identifier's suffix
             }
-            return !((p == '.' || p == ',' || p == '/' || p == ':' || p == ' ') && digit(pp));
+            if (p == ',' && digit(pp)) {
+                return !thousandsBefore(s, i);
+            }
+            return !((p == '.' || p == '/' || p == ':' || p == ' ') && digit(pp));
         }
         return true;
     }
@@ -70,9 +104,47 @@ final class Chars {
         }
         if (end + 1 < s.length()) {
             char n = s.charAt(end);
-            return !((n == '.' || n == ',' || n == '-' || n == '/' || n == ':') && digit(s.charAt(end + 1)));
+            if (n == ',' && digit(s.charAt(end + 1))) {
+                return !thousandsAfter(s, end);
+            }
+            return !((n == '.' || n == '-' || n == '/' || n == ':') && digit(s.charAt(end + 1)));
         }
         return true;
+    }
+
+    /** Length of the digit run ending right before {@code end} (at most 4 counted). */
+    private static int runBefore(String s, int end) {
+        int k = end;
+        while (k > 0 && end - k < 4 && digit(s.charAt(k - 1))) {
+            k--;
+        }
+        return end - k;
+    }
+
+    /** Length of the digit run starting at {@code from} (at most 4 counted). */
+    private static int runAfter(String s, int from) {
+        int k = from;
+        while (k < s.length() && k - from < 4 && digit(s.charAt(k))) {
+            k++;
+        }
+        return k - from;
+    }
+
+    /** s[i-1] is ',' between digits: true when it reads as a thousands separator ("1,234"). */
+    private static boolean thousandsBefore(String s, int i) {
+        int before = runBefore(s, i - 1);
+        if (before < 1 || before > 3 || runAfter(s, i) != 3) {
+            return false;
+        }
+        // "12,123-45-6789": a thousands group is not continued by '-' or ' ' and more digits
+        int k = i + 3;
+        return !(k + 1 < s.length() && (s.charAt(k) == '-' || s.charAt(k) == ' ' || s.charAt(k) == '/') && digit(s.charAt(k + 1)));
+    }
+
+    /** s[end] is ',' followed by a digit: true when the value's last group continues as thousands. */
+    private static boolean thousandsAfter(String s, int end) {
+        int last = runBefore(s, end);
+        return last >= 1 && last <= 3 && runAfter(s, end + 1) == 3 && !digitAt(s, end + 4);
     }
 
     /**

@@ -36,6 +36,21 @@ public final class DetectorSet {
         return detectors;
     }
 
+    /** True when {@code value} is on the allow list (never reported). */
+    public boolean allowed(String value) {
+        return !allow.isEmpty() && allow.contains(value.toLowerCase(Locale.ROOT));
+    }
+
+    /** True when a detector of this name is in the set (not switched off). */
+    public boolean has(String name) {
+        for (Detector d : detectors) {
+            if (d.name().equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Non-overlapping matches in text order. */
     public List<Match> find(String text) {
         if (text.isEmpty()) {
@@ -52,6 +67,22 @@ public final class DetectorSet {
                 }
                 all.add(new Match(start, end, d.name(), rank));
             });
+        }
+        // encoded spellings ("ana%40firma.de", "&#64;", "\\u0040"): found in the decoded text, masked as spelled
+        DecodedView view = DecodedView.of(text);
+        if (view != null) {
+            TextIndex viewIndex = new TextIndex(view.text);
+            for (int r = 0; r < detectors.size(); r++) {
+                Detector d = detectors.get(r);
+                int rank = r;
+                d.scan(view.text, viewIndex, (start, end) -> {
+                    int s0 = view.start(start);
+                    int e0 = view.end(end);
+                    if (e0 - s0 != end - start) {
+                        all.add(new Match(s0, e0, d.name(), rank)); // only values that were encoded
+                    }
+                });
+            }
         }
         if (all.isEmpty()) {
             return List.of();

@@ -6,6 +6,16 @@ package io.inferencepam.pam.mask.detect;
  * Every '@' costs at most 64 + 253 steps, so "@@@@…" and long local parts stay linear.
  */
 public final class EmailDetector implements Detector {
+    private final java.util.Set<NotPersonal> keep;
+
+    public EmailDetector() {
+        this(NotPersonal.DEFAULT);
+    }
+
+    /** @param keep with {@link NotPersonal#GIT_REMOTES}, {@code git@host:org/repo.git} is not an address */
+    public EmailDetector(java.util.Set<NotPersonal> keep) {
+        this.keep = java.util.Set.copyOf(keep);
+    }
     @Override
     public String name() {
         return "email";
@@ -39,7 +49,9 @@ public final class EmailDetector implements Detector {
             if (!validDomain(s, at + 1, r) || !Chars.endBoundary(s, r)) {
                 continue;
             }
-            sink.found(l, r);
+            if (!NotPersonal.keepEmail(keep, s, l, r)) {
+                sink.found(l, r);
+            }
             from = r;
         }
     }

@@ -8,17 +8,28 @@ package io.inferencepam.pam.mask.detect;
  */
 public final class IpDetector implements Detector {
     private final boolean v6;
+    private final java.util.Set<NotPersonal> keep;
 
-    private IpDetector(boolean v6) {
+    private IpDetector(boolean v6, java.util.Set<NotPersonal> keep) {
         this.v6 = v6;
+        this.keep = java.util.Set.copyOf(keep);
     }
 
     public static IpDetector v4() {
-        return new IpDetector(false);
+        return v4(NotPersonal.DEFAULT);
     }
 
     public static IpDetector v6() {
-        return new IpDetector(true);
+        return v6(NotPersonal.DEFAULT);
+    }
+
+    /** @param keep the kinds of technical addresses left alone (loopback, documentation, versions…) */
+    public static IpDetector v4(java.util.Set<NotPersonal> keep) {
+        return new IpDetector(false, keep);
+    }
+
+    public static IpDetector v6(java.util.Set<NotPersonal> keep) {
+        return new IpDetector(true, keep);
     }
 
     @Override
@@ -61,7 +72,9 @@ public final class IpDetector implements Detector {
                 }
             }
             if (end > 0) {
-                sink.found(i, end);
+                if (!(v6 ? NotPersonal.keepIpv6(keep, s, i, end) : NotPersonal.keepIpv4(keep, s, i, end))) {
+                    sink.found(i, end);
+                }
                 i = end - 1;
             }
         }
@@ -121,7 +134,8 @@ public final class IpDetector implements Detector {
             if (len > 4) {
                 return -1;
             }
-            if (j < n && s.charAt(j) == '.' && groups <= 6 && (compressed || groups == 6)) {
+            if (j < n && s.charAt(j) == '.' && groups <= 6 && (compressed || groups == 6)
+                    && Chars.digitAt(s, j + 1)) {
                 int end = ipv4(s, start);
                 if (end < 0) {
                     return -1;
@@ -149,6 +163,11 @@ public final class IpDetector implements Detector {
             return -1;
         }
         if (j < n && (Chars.wordChar(s.charAt(j)) || s.charAt(j) == ':')) {
+            return -1;
+        }
+        // a '.' that does not start an embedded IPv4 is sentence punctuation ("from 2a01:4f8::1."),
+        // unless a word follows it ("fe80::1.example" is a name, not an address)
+        if (j + 1 < n && s.charAt(j) == '.' && Chars.wordChar(s.charAt(j + 1))) {
             return -1;
         }
         return j;

@@ -17,6 +17,7 @@ public final class SsnDetector extends IndexedDetector {
         int n = s.length();
         int[] starts = index.numberStarts();
         int count = index.numberStartCount();
+        TableColumns table = null;
         for (int k = 0; k < count; k++) {
             int i = starts[k];
             if (i + 9 > n || !Chars.digit(s.charAt(i)) || !Chars.numberStart(s, i)) {
@@ -28,10 +29,16 @@ public final class SsnDetector extends IndexedDetector {
                 if (valid(num(s, i, 3), num(s, i + 4, 2), num(s, i + 7, 4))) {
                     sink.found(i, i + 11);
                 }
-            } else if (digits(s, i, 9) && Chars.numberEnd(s, i + 9) && anchored(s, i)
+            } else if (digits(s, i, 9) && Chars.numberEnd(s, i + 9) && !Chars.digitAt(s, i + 9)
                     && valid(num(s, i, 3), num(s, i + 3, 2), num(s, i + 5, 4))) {
-                // nine bare digits are only an SSN when the text says so just before
-                sink.found(i, i + 9);
+                // nine bare digits are only an SSN when the text says so just before, or the
+                // header of their table column does
+                if (table == null) {
+                    table = new TableColumns(s);
+                }
+                if (anchored(s, i) || KeyContext.of(table.headerAt(i)) == KeyContext.SSN) {
+                    sink.found(i, i + 9);
+                }
             }
         }
     }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.inferencepam.pam.mask.MaskFailure;
 import io.inferencepam.pam.mask.MaskTally;
 import io.inferencepam.pam.mask.Redactor;
+import io.inferencepam.pam.mask.detect.KeyContext;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.StringWriter;
@@ -28,9 +29,16 @@ import java.util.Set;
 public final class JsonMasker {
     private final JsonFactory factory = JsonFactory.builder().build();
     private final Redactor redactor;
+    /** Where a body of several root values goes; null for the per-line masker itself. */
+    private NdjsonMasker streams;
 
     public JsonMasker(Redactor redactor) {
         this.redactor = redactor;
+    }
+
+    /** A JSON body with more than one root value is masked as a stream by {@code ndjson}. */
+    public void streamsTo(NdjsonMasker ndjson) {
+        this.streams = ndjson;
     }
 
     /**
@@ -49,7 +57,14 @@ public final class JsonMasker {
             String field = null;
             JsonToken t;
             boolean logprobsValue = false;
+            int roots = 0;
             while ((t = p.nextToken()) != null) {
+                if ((t.isStructStart() && p.getParsingContext().getParent().inRoot()) || (t.isScalarValue() && p.getParsingContext().inRoot())) {
+                    if (++roots > 1 && streams != null) {
+                        // a sequence of root values is a stream (NDJSON sent as JSON): reassembled as one
+                        return streams.mask(json, tally);
+                    }
+                }
                 if (logprobsValue && t != JsonToken.VALUE_NULL) {
                     tally.sawTokenData();
                 }
@@ -57,20 +72,41 @@ public final class JsonMasker {
                 if (t == JsonToken.FIELD_NAME) {
                     field = p.currentName();
                     logprobsValue = isLogprobs(field);
+                    // a key can be the value itself ({"ana@firma.de": {...}})
+                    if (!cleanText.contains(field)) {
+                        String m = redactor.mask(field, tally);
+                        if (m.equals(field)) {
+                            remember(cleanText, field);
+                        } else {
+                            long start = p.currentTokenLocation().getByteOffset();
+                            spans.add(span(json, start, stringEnd(json, start)));
+                            values.add(m);
+                        }
+                    }
                 } else if (t == JsonToken.VALUE_STRING) {
                     String v = p.getText();
+                    boolean keyed = KeyContext.of(field) != KeyContext.NONE;
                     Set<String> clean = "arguments".equals(field) ? cleanArgs : cleanText;
-                    if (clean.contains(v)) {
+                    if (!keyed && clean.contains(v)) {
                         continue;
                     }
                     String m = maskString(field, v, tally);
                     if (m.equals(v)) {
-                        if (v.length() <= 256 && clean.size() < 4096) {
-                            clean.add(v);
+                        if (!keyed) {
+                            remember(clean, v);
                         }
                     } else {
                         // getText() consumed the token: the parser stands right after its closing quote
                         spans.add(span(json, p.currentTokenLocation().getByteOffset(), p.currentLocation().getByteOffset()));
+                        values.add(m);
+                    }
+                } else if (t == JsonToken.VALUE_NUMBER_INT) {
+                    // a card or an SSN sent as a JSON number: masked, it becomes a string
+                    String v = p.getText();
+                    String m = redactor.maskKeyed(field, v, tally);
+                    if (!m.equals(v)) {
+                        long start = p.currentTokenLocation().getByteOffset();
+                        spans.add(numberSpan(json, start, v));
                         values.add(m);
                     }
                 }
@@ -112,6 +148,38 @@ public final class JsonMasker {
         return value.getBytes(StandardCharsets.US_ASCII);
     }
 
+    private static void remember(Set<String> clean, String v) {
+        if (v.length() <= 256 && clean.size() < 4096) {
+            clean.add(v);
+        }
+    }
+
+    /** The offset after the closing quote of the string token starting at {@code start}, or -1. */
+    private static long stringEnd(byte[] json, long start) {
+        if (start < 0 || start >= json.length || json[(int) start] != '"') {
+            return -1;
+        }
+        int i = (int) start + 1;
+        while (i < json.length && json[i] != '"') {
+            i += json[i] == '\\' ? 2 : 1;
+        }
+        return i < json.length ? i + 1 : -1;
+    }
+
+    /** [start, end) of a number token, checked against its text. */
+    private static int[] numberSpan(byte[] json, long start, String text) {
+        int s = (int) start;
+        if (start < 0 || s + text.length() > json.length) {
+            throw MaskFailure.unscannable("JSON that is not UTF-8");
+        }
+        for (int i = 0; i < text.length(); i++) {
+            if (json[s + i] != text.charAt(i)) {
+                throw MaskFailure.unscannable("a JSON number not where the parser located it");
+            }
+        }
+        return new int[] {s, s + text.length()};
+    }
+
     /** [start, end) of a string token as the parser located it, checked against the bytes. */
     private static int[] span(byte[] json, long start, long end) {
         if (start < 0 || end <= start + 1 || end > json.length || json[(int) start] != '"' || json[(int) end - 1] != '"') {
@@ -131,12 +199,12 @@ public final class JsonMasker {
         return tally.total() == before ? json : w.toString();
     }
 
-    /** Masks a string value; JSON-in-string for {@code arguments}. */
+    /** Masks a string value under its key (the key's context counts); JSON-in-string for {@code arguments}. */
     public String maskString(String field, String value, MaskTally tally) {
         if ("arguments".equals(field)) {
             return maskArguments(value, tally);
         }
-        return redactor.mask(value, tally);
+        return redactor.maskKeyed(field, value, tally);
     }
 
     /**
@@ -176,10 +244,19 @@ public final class JsonMasker {
                 case FIELD_NAME -> {
                     field = p.currentName();
                     logprobsValue = isLogprobs(field);
-                    g.writeFieldName(field);
+                    g.writeFieldName(redactor.mask(field, tally));
                 }
                 case VALUE_STRING -> g.writeString(maskString(field, p.getText(), tally));
-                case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> g.writeNumber(p.getText());
+                case VALUE_NUMBER_INT -> {
+                    String v = p.getText();
+                    String m = redactor.maskKeyed(field, v, tally);
+                    if (m.equals(v)) {
+                        g.writeNumber(v);
+                    } else {
+                        g.writeString(m);
+                    }
+                }
+                case VALUE_NUMBER_FLOAT -> g.writeNumber(p.getText());
                 default -> g.copyCurrentEvent(p);
             }
         }

@@ -9,6 +9,7 @@ import io.inferencepam.pam.mask.MaskFailure;
 import io.inferencepam.pam.mask.MaskTally;
 import io.inferencepam.pam.mask.Redactor;
 import io.inferencepam.pam.mask.Redactor.Replacement;
+import io.inferencepam.pam.mask.detect.KeyContext;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -73,9 +74,18 @@ public final class SseMasker {
     private final Redactor redactor;
     private final JsonMasker json;
 
-    public SseMasker(Redactor redactor, JsonMasker json) {
+    private final StreamShapes shapes;
+    /** The first member of each two-member text path of {@link StreamShapes#sseTextPaths} ("token" of "token.text"). */
+    private final Map<String, String> pathTails = new HashMap<>();
+
+    public SseMasker(Redactor redactor, JsonMasker json, StreamShapes shapes) {
         this.redactor = redactor;
         this.json = json;
+        this.shapes = shapes;
+        for (String p : shapes.sseTextPaths()) {
+            int dot = p.indexOf('.');
+            pathTails.put(p.substring(0, dot), p.substring(dot + 1));
+        }
     }
 
     /** The masked stream; the same string when nothing was masked. */
@@ -159,6 +169,8 @@ public final class SseMasker {
         final List<Pending> eventFragments = new ArrayList<>();
         MaskTally eventTally = new MaskTally();
         final String[] choiceKeys = new String[8 * 5];
+        /** Events whose data is plain text: one streamed text (plain-text SSE), reassembled. */
+        final List<Event> plainEvents = new ArrayList<>();
 
         Pass(String text, MaskTally tally, Runnable deadlineCheck) {
             this.text = text;
@@ -178,7 +190,7 @@ public final class SseMasker {
                         continue;
                     }
                     if (ev.jsonStart < 0) {
-                        maskAsText(ev);
+                        plainEvents.add(ev);
                     } else if (!jsonEvent(ev)) {
                         // Masked as text, its JSON escapes (\u0040 for @) would hide values from the
                         // detectors while a client's parser decodes them; its streamed text would also
@@ -195,6 +207,7 @@ public final class SseMasker {
             for (Stream s : streams.values()) {
                 rewrite(s);
             }
+            maskPlainStream();
             deadlineCheck.run();
             if (edits.isEmpty()) {
                 return text;
@@ -388,7 +401,7 @@ public final class SseMasker {
         /** The next member value; per-token data (logprobs) is noted as the old walk did. */
         JsonToken value(String name) throws IOException, NotOneValue {
             JsonToken t = next();
-            if (JsonMasker.isLogprobs(name) && t != JsonToken.VALUE_NULL) {
+            if (shapes.tokenDataMembers().contains(name) && t != JsonToken.VALUE_NULL) {
                 eventTally.sawTokenData();
             }
             return t;
@@ -443,7 +456,14 @@ public final class SseMasker {
                             generic(t, name);
                         }
                     }
-                    default -> generic(t, name);
+                    default -> {
+                        String tail = pathTails.get(name);
+                        if (tail != null && t == JsonToken.START_OBJECT) {
+                            pathObject(name, tail);
+                        } else {
+                            generic(t, name);
+                        }
+                    }
                 }
             }
             eventFragments.addAll(choices);
@@ -472,6 +492,20 @@ public final class SseMasker {
                     } else {
                         maskOther(ANTHROPIC_FIELDS.get(k), f);
                     }
+                }
+            }
+        }
+
+        /** A root member holding streamed text in its {@code tail} member (TGI "token": {"text": …}). */
+        void pathObject(String head, String tail) throws IOException, NotOneValue {
+            int seen = namesTop;
+            String name;
+            while ((name = nextName(seen)) != null) {
+                JsonToken t = value(name);
+                if (name.equals(tail) && t == JsonToken.VALUE_STRING) {
+                    eventFragments.add(new Pending("p:" + head + "." + tail, Kind.TEXT, new Fragment(offset(), parser.getText())));
+                } else {
+                    generic(t, name);
                 }
             }
         }
@@ -697,11 +731,13 @@ public final class SseMasker {
         String maskCached(String field, String value) {
             // "arguments" are masked as JSON, everything else as text: keep the two apart
             Set<String> clean = "arguments".equals(field) ? cleanArgs : cleanText;
-            if (clean.contains(value)) {
+            // a value clean under one key can be an SSN or a secret under another: cache context-free keys only
+            boolean keyed = KeyContext.of(field) != KeyContext.NONE;
+            if (!keyed && clean.contains(value)) {
                 return value;
             }
             String m = json.maskString(field, value, eventTally);
-            if (m.equals(value) && value.length() <= 256 && clean.size() < 4096) {
+            if (!keyed && m.equals(value) && value.length() <= 256 && clean.size() < 4096) {
                 clean.add(value);
             }
             return m;
@@ -720,17 +756,38 @@ public final class SseMasker {
             return new Edit(start, i + 1, quoted);
         }
 
-        void maskAsText(Event ev) {
-            String data = ev.data(text);
-            if (data.contains("\\u")) {
-                // e.g. a bare JSON string, or JSON behind a non-JSON space: a client may decode the
-                // escapes the detectors cannot see through.
-                throw MaskFailure.unscannable("an event's non-JSON data carries JSON unicode escapes");
-            }
-            String masked = redactor.mask(data, tally);
-            if (masked.equals(data)) {
+        /**
+         * Plain-text events are the pieces of one streamed text (clients append each event's data):
+         * scanned whole, the tokens land in the event where each value started.
+         */
+        void maskPlainStream() {
+            if (plainEvents.isEmpty()) {
                 return;
             }
+            List<String> data = new ArrayList<>(plainEvents.size());
+            for (Event ev : plainEvents) {
+                String d = ev.data(text);
+                if (d.contains("\\u")) {
+                    // e.g. a bare JSON string, or JSON behind a non-JSON space: a client may decode the
+                    // escapes the detectors cannot see through.
+                    throw MaskFailure.unscannable("an event's non-JSON data carries JSON unicode escapes");
+                }
+                data.add(d);
+            }
+            List<Replacement> plan = redactor.plan(String.join("", data), tally);
+            if (plan.isEmpty()) {
+                return;
+            }
+            List<String> out = StreamText.distribute(data, plan);
+            for (int k = 0; k < plainEvents.size(); k++) {
+                if (!out.get(k).equals(data.get(k))) {
+                    writeData(plainEvents.get(k), out.get(k));
+                }
+            }
+        }
+
+        /** The event's data lines written anew with {@code masked}, where the first one was; other lines stay. */
+        void writeData(Event ev, String masked) {
             // the data lines are written anew where the first one was; other lines stay
             StringBuilder out = new StringBuilder(masked.length() + 64);
             boolean written = false;

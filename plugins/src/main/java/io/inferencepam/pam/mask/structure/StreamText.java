@@ -1,0 +1,66 @@
+package io.inferencepam.pam.mask.structure;
+
+import io.inferencepam.pam.mask.Redactor.Replacement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Writes the replacements planned on a reassembled stream back into its pieces: each token lands in
+ * the piece where its value started, and every other character of the value is removed from the
+ * piece that held it, so no fragment survives in any chunk.
+ */
+final class StreamText {
+    private StreamText() {
+    }
+
+    static List<String> distribute(List<String> pieces, List<Replacement> plan) {
+        List<String> out = new ArrayList<>(pieces.size());
+        int mi = 0;
+        int a = 0;
+        String whole = String.join("", pieces);
+        for (String piece : pieces) {
+            int b = a + piece.length();
+            StringBuilder sb = new StringBuilder(piece.length());
+            int p = a;
+            while (p < b) {
+                while (mi < plan.size() && plan.get(mi).end() <= p) {
+                    mi++;
+                }
+                if (mi < plan.size() && plan.get(mi).start() <= p) {
+                    Replacement r = plan.get(mi);
+                    if (p == r.start()) {
+                        sb.append(r.token());
+                    }
+                    p = Math.min(b, r.end());
+                } else {
+                    int next = mi < plan.size() ? Math.min(b, plan.get(mi).start()) : b;
+                    sb.append(whole, p, next);
+                    p = next;
+                }
+            }
+            out.add(sb.toString());
+            a = b;
+        }
+        return out;
+    }
+
+    /** True when a planned value spans two or more pieces. */
+    static boolean splitAcross(List<String> pieces, List<Replacement> plan) {
+        int[] ends = new int[pieces.size()];
+        int a = 0;
+        for (int i = 0; i < pieces.size(); i++) {
+            a += pieces.get(i).length();
+            ends[i] = a;
+        }
+        int k = 0;
+        for (Replacement r : plan) {
+            while (k < ends.length && ends[k] <= r.start()) {
+                k++;
+            }
+            if (k < ends.length && r.end() > ends[k]) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
