@@ -1,5 +1,6 @@
 package io.inferencepam.pam;
 
+import io.inferencepam.pam.approval.ApprovalFactory;
 import io.inferencepam.pam.auth.PamAuthFactory;
 import io.inferencepam.pam.mask.MaskPluginFactory;
 import io.inferencepam.pam.record.RecordPluginFactory;
@@ -13,6 +14,7 @@ public final class PamPluginProvider implements PluginProvider {
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
         PamServices services = new PamServices(environment);
-        return List.of(new PamAuthFactory(services), new MaskPluginFactory(environment), new RecordPluginFactory(services));
+        return List.of(new PamAuthFactory(services), new MaskPluginFactory(environment), new RecordPluginFactory(services),
+                new ApprovalFactory(services));
     }
 }
