@@ -14,7 +14,8 @@ public final class PamPluginProvider implements PluginProvider {
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
         PamServices services = new PamServices(environment);
+        ApprovalFactory approvals = new ApprovalFactory(services);
         return List.of(new PamAuthFactory(services), new MaskPluginFactory(environment), new RecordPluginFactory(services),
-                new ApprovalFactory(services));
+                approvals, approvals.reviewFactory());
     }
 }

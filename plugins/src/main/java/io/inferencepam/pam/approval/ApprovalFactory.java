@@ -13,19 +13,27 @@ import java.util.Set;
 
 /**
  * Creates pam-approval plugins. One per runner: it owns what confs share — the approval store
- * on the runner's Redis client and the metrics.
+ * on the runner's Redis client, the metrics, the reviewer tickets and the approvals control API —
+ * and the {@code pam-approval-review} factory ({@link #reviewFactory()}).
  */
 public final class ApprovalFactory implements PluginFactory {
     private final PamServices services;
     private final PluginEnvironment env;
     private final ApprovalMetrics metrics;
     private final SecureRandom random = new SecureRandom();
+    private final ReviewerTickets tickets = new ReviewerTickets(random);
     private volatile ApprovalStore store;
 
     public ApprovalFactory(PamServices services) {
         this.services = services;
         this.env = services.env();
         this.metrics = new ApprovalMetrics(env.metrics());
+        ApprovalControlApi.register(env, this::store, tickets);
+    }
+
+    /** {@code pam-approval-review}: hands a verified person to the approvals control API. */
+    public PluginFactory reviewFactory() {
+        return new ApprovalReviewFactory(tickets);
     }
 
     @Override

@@ -176,6 +176,11 @@ final class ApprovalStore {
         return redis.zrangeByScore(ApprovalKeys.PENDING_INDEX, nowMillis, Double.POSITIVE_INFINITY, 0, limit);
     }
 
+    /** Ids of a principal's open approvals (pending, or approved and unused), unexpired. */
+    List<String> openIds(String principalTag, long nowMillis) {
+        return redis.zrangeByScore(ApprovalKeys.open(principalTag), nowMillis, Double.POSITIVE_INFINITY);
+    }
+
     /** Drops an index entry that no longer names a pending approval. */
     void unlist(String id) {
         redis.zrem(ApprovalKeys.PENDING_INDEX, id);
