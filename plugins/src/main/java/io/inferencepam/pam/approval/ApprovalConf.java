@@ -31,10 +31,19 @@ import java.util.Set;
  * @param maxParkedBodyBytes the largest body that can be parked (larger held calls are refused, 413)
  * @param statusUrl          template of the status URL given to the caller ({@code {id}} = the approval id)
  * @param redactHeaders      header names never stored (on top of the credential headers)
+ * @param liveWait           how long a held call is kept open waiting for the decision (0: parked at once)
+ * @param maxLivePerPrincipal calls of one principal held open at once on this runner (beyond: parked at once)
  */
 record ApprovalConf(List<HoldRule> rules, Set<String> reviewerGroups, int requiredApprovals, Duration ttl, Duration keep,
                     int maxOpenPerPrincipal, int maxParkedBodyBytes, String statusUrl, Set<String> redactHeaders,
-                    Set<String> params) {
+                    Set<String> params, Duration liveWait, int maxLivePerPrincipal) {
+
+    /**
+     * The longest live wait. APISIX gives up on an ext-plugin call after a fixed 60 s; the runtime
+     * holds a call at most 55 s ({@code PAM_MAX_HOLD_MS}), and after the wait the call still needs
+     * one Redis round trip (bounded by the client's 2 s timeout) and the plugins after this one.
+     */
+    static final int MAX_WAIT_SECONDS = 50;
 
     static final int DEFAULT_MAX_PARKED_BODY_BYTES = 1024 * 1024;
     static final String DEFAULT_STATUS_URL = "/pam/approvals/{id}";
@@ -75,7 +84,9 @@ record ApprovalConf(List<HoldRule> rules, Set<String> reviewerGroups, int requir
                 "max_open_per_principal": {"type": "integer", "minimum": 1, "maximum": 1000},
                 "max_parked_body_bytes": {"type": "integer", "minimum": 0, "maximum": 16777215},
                 "status_url": {"type": "string", "minLength": 1, "maxLength": 512, "pattern": "^(https?://|/)[^\\\\s]*$"},
-                "redact_headers": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9-]{1,64}$"}}
+                "redact_headers": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9-]{1,64}$"}},
+                "wait_seconds": {"type": "integer", "minimum": 0, "maximum": 50},
+                "max_live_per_principal": {"type": "integer", "minimum": 0, "maximum": 100}
               }
             }
             """;
@@ -120,7 +131,9 @@ record ApprovalConf(List<HoldRule> rules, Set<String> reviewerGroups, int requir
                 Duration.ofSeconds(c.path("keep_seconds").asInt(86400)),
                 c.path("max_open_per_principal").asInt(5),
                 c.path("max_parked_body_bytes").asInt(DEFAULT_MAX_PARKED_BODY_BYTES),
-                statusUrl, Set.copyOf(redact), Set.copyOf(params));
+                statusUrl, Set.copyOf(redact), Set.copyOf(params),
+                Duration.ofSeconds(c.path("wait_seconds").asInt(45)),
+                c.path("max_live_per_principal").asInt(3));
     }
 
     private static Optional<TimeWindow> window(JsonNode w, String path) throws InvalidConfException {

@@ -22,6 +22,7 @@ public final class ApprovalFactory implements PluginFactory {
     private final ApprovalMetrics metrics;
     private final SecureRandom random = new SecureRandom();
     private final ReviewerTickets tickets = new ReviewerTickets(random);
+    private final LiveHolds live;
     private volatile ApprovalStore store;
 
     public ApprovalFactory(PamServices services) {
@@ -29,6 +30,23 @@ public final class ApprovalFactory implements PluginFactory {
         this.env = services.env();
         this.metrics = new ApprovalMetrics(env.metrics());
         ApprovalControlApi.register(env, this::store, tickets);
+        this.live = new LiveHolds(maxLive(env), env.scheduler(), env.blockingExecutor(), services::redis,
+                id -> store().isPending(id));
+        env.onShutdownBegins(live::shutdownBegins);
+        env.onShutdown(live);
+        env.metrics().gauge("pam_approval_live_held", "calls held open on this runner waiting for a decision", live::held);
+    }
+
+    private static int maxLive(PluginEnvironment env) {
+        String raw = env.setting(LiveHolds.MAX_SETTING).orElse("").trim();
+        if (raw.isEmpty()) {
+            return LiveHolds.DEFAULT_MAX;
+        }
+        try {
+            return Math.max(0, Integer.parseInt(raw));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(LiveHolds.MAX_SETTING + " must be an integer");
+        }
     }
 
     /** {@code pam-approval-review}: hands a verified person to the approvals control API. */
@@ -53,7 +71,11 @@ public final class ApprovalFactory implements PluginFactory {
 
     @Override
     public Plugin create(JsonNode conf) throws InvalidConfException {
-        return new ApprovalPlugin(ApprovalConf.parse(conf), this::store, env.blockingExecutor(), env.clock(), metrics, random);
+        ApprovalConf c = ApprovalConf.parse(conf);
+        if (!c.liveWait().isZero()) {
+            live.listen(); // subscribed before the route's first held call
+        }
+        return new ApprovalPlugin(c, this::store, env.blockingExecutor(), env.clock(), metrics, random, live);
     }
 
     /** Connects on first use, from the blocking executor. */

@@ -54,11 +54,19 @@ final class ApprovalPlugin implements Plugin {
     private final Clock clock;
     private final ApprovalMetrics metrics;
     private final SecureRandom random;
+    private final LiveHolds live;
     private final Requirements requirements = new Requirements(Set.of(APPROVAL_VAR), true, false);
     private final String ruleIdsAll;
 
+    /**
+     * After the live wait the call needs one more store round trip (bounded by the Redis client's
+     * 2 s timeout) and the plugins after this one: asked of the runtime on top of the wait.
+     */
+    static final java.time.Duration RESUME_MARGIN = java.time.Duration.ofSeconds(3);
+
     ApprovalPlugin(ApprovalConf conf, Supplier<ApprovalStore> store, Executor blocking, Clock clock, ApprovalMetrics metrics,
-                   SecureRandom random) {
+                   SecureRandom random, LiveHolds live) {
+        this.live = live;
         this.conf = conf;
         this.store = store;
         this.blocking = blocking;
@@ -125,16 +133,13 @@ final class ApprovalPlugin implements Plugin {
         ApprovalStore.Admit admit = new ApprovalStore.Admit(mode, named, ApprovalKeys.principalKey(principal), tag,
                 fingerprint, newId, conf.ttl(), conf.keep(), conf.maxOpenPerPrincipal(),
                 parked(request, ctx, principal, model, matched, body));
-        CompletableFuture<RequestDecision> out = new CompletableFuture<>();
+        CompletableFuture<ApprovalStore.Outcome> admitted = new CompletableFuture<>();
         try {
             blocking.execute(() -> {
                 try {
-                    out.complete(decide(store.get().admit(admit), facts, rules));
+                    admitted.complete(store.get().admit(admit));
                 } catch (RuntimeException e) {
-                    facts.decide(new Decision(NAME, rules, Decision.Outcome.ERROR,
-                            "approval store unavailable: " + e.getClass().getSimpleName()));
-                    metrics.call("store_unavailable");
-                    out.complete(new RequestDecision.Halt(ApprovalErrors.STORE_UNAVAILABLE));
+                    admitted.completeExceptionally(e);
                 }
             });
         } catch (RuntimeException rejected) {
@@ -142,7 +147,88 @@ final class ApprovalPlugin implements Plugin {
             metrics.call("store_unavailable");
             return RequestDecision.stop(ApprovalErrors.STORE_UNAVAILABLE);
         }
-        return out;
+        return admitted.handle((o, err) -> {
+            if (err != null) {
+                Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+                facts.decide(new Decision(NAME, rules, Decision.Outcome.ERROR,
+                        "approval store unavailable: " + cause.getClass().getSimpleName()));
+                metrics.call("store_unavailable");
+                return RequestDecision.stop(ApprovalErrors.STORE_UNAVAILABLE);
+            }
+            RequestDecision d = decide(o, facts, rules);
+            boolean pending = o.verdict() == ApprovalStore.Verdict.CREATED || o.verdict() == ApprovalStore.Verdict.JOINED;
+            return pending && !conf.liveWait().isZero() ? holdLive(o, admit, facts, ctx, rules, d)
+                    : CompletableFuture.completedFuture(d);
+        }).thenCompose(stage -> stage);
+    }
+
+    /**
+     * Keeps a pending call open for up to {@code wait_seconds}: the runtime is asked to stretch
+     * the call's deadline, the call waits on a future ({@link LiveHolds}) that a decision on any
+     * runner completes, and then asks the store once more (one script) what it may do. Approved in
+     * time: the call proceeds unchanged and its approval is used. Otherwise it gets {@code parked}:
+     * the {@code approval_pending} answer it would have had at once.
+     */
+    private CompletionStage<RequestDecision> holdLive(ApprovalStore.Outcome o, ApprovalStore.Admit admit, CallFacts facts,
+                                                      CallContext ctx, String rules, RequestDecision parked) {
+        java.time.Instant now = java.time.Instant.now();
+        java.time.Instant granted = ctx.holdUntil(now.plus(conf.liveWait()).plus(RESUME_MARGIN));
+        java.time.Duration wait = java.time.Duration.between(now, granted).minus(RESUME_MARGIN);
+        if (wait.compareTo(conf.liveWait()) > 0) {
+            wait = conf.liveWait();
+        }
+        Optional<LiveHolds.Waiter> waiter = wait.isNegative() || wait.isZero() ? Optional.empty()
+                : live.hold(o.id(), admit.principalTag(), conf.maxLivePerPrincipal(), wait);
+        if (waiter.isEmpty()) {
+            facts.decide(new Decision(NAME, rules, Decision.Outcome.HOLD, "parked at once (live-hold cap or shutdown)"));
+            metrics.live("cap");
+            return CompletableFuture.completedFuture(parked);
+        }
+        long heldAt = System.nanoTime();
+        long waitSeconds = wait.toSeconds();
+        ApprovalStore.Admit resume = new ApprovalStore.Admit(ApprovalStore.Mode.NAMED, o.id(), admit.principalKey(),
+                admit.principalTag(), admit.fingerprint(), admit.newId(), admit.ttl(), admit.keep(), admit.maxOpen(), Map.of());
+        return waiter.get().wake.thenCompose(wake -> {
+            if (wake == LiveHolds.Wake.SHUTDOWN) {
+                facts.decide(new Decision(NAME, rules, Decision.Outcome.HOLD, "parked: the runner is shutting down"));
+                metrics.live("shutdown");
+                return CompletableFuture.completedFuture(parked);
+            }
+            CompletableFuture<RequestDecision> out = new CompletableFuture<>();
+            try {
+                blocking.execute(() -> out.complete(resumed(wake, resume, facts, rules, parked, heldAt, waitSeconds)));
+            } catch (RuntimeException rejected) {
+                metrics.live("parked");
+                out.complete(parked);
+            }
+            return out;
+        });
+    }
+
+    /** After the wait (or a decision): the store decides, exactly once across every waiting call. */
+    private RequestDecision resumed(LiveHolds.Wake wake, ApprovalStore.Admit resume, CallFacts facts, String rules,
+                                    RequestDecision parked, long heldAt, long waitSeconds) {
+        long heldMs = (System.nanoTime() - heldAt) / 1_000_000;
+        ApprovalStore.Outcome now;
+        try {
+            now = store.get().admit(resume);
+        } catch (RuntimeException e) {
+            // the approval is safe in Redis (or Redis is gone and so is any decision): the caller repeats later
+            facts.decide(new Decision(NAME, rules, Decision.Outcome.HOLD, "parked after " + heldMs + " ms: store unavailable"));
+            metrics.live("parked");
+            return parked;
+        }
+        if (now.verdict() == ApprovalStore.Verdict.JOINED) {
+            facts.decide(new Decision(NAME, rules, Decision.Outcome.HOLD, "parked: no decision within " + waitSeconds + " s"));
+            metrics.live("parked");
+            return parked;
+        }
+        metrics.live(now.verdict() == ApprovalStore.Verdict.CONSUMED ? "resumed"
+                : now.verdict() == ApprovalStore.Verdict.DENIED ? "denied" : "other");
+        if (now.verdict() == ApprovalStore.Verdict.CONSUMED) {
+            facts.decide(new Decision(NAME, rules, Decision.Outcome.HOLD, "held live " + heldMs + " ms"));
+        }
+        return decide(now, facts, rules);
     }
 
     private static final RequestRewrite STRIP_HEADER = RequestRewrite.builder().removeHeader(APPROVAL_HEADER).build();

@@ -176,6 +176,11 @@ final class ApprovalStore {
         return redis.zrangeByScore(ApprovalKeys.PENDING_INDEX, nowMillis, Double.POSITIVE_INFINITY, 0, limit);
     }
 
+    /** True while the approval is undecided (and known). */
+    boolean isPending(String id) {
+        return "pending".equals(redis.hget(ApprovalKeys.approval(id), "state"));
+    }
+
     /** Ids of a principal's open approvals (pending, or approved and unused), unexpired. */
     List<String> openIds(String principalTag, long nowMillis) {
         return redis.zrangeByScore(ApprovalKeys.open(principalTag), nowMillis, Double.POSITIVE_INFINITY);

@@ -152,6 +152,10 @@ class HoldRulesTest {
         assertThat(SCHEMA.validate(JSON.readTree(base + ",\"ttl_seconds\":10}"))).isNotEmpty();
         assertThat(SCHEMA.validate(JSON.readTree(base + ",\"status_url\":\"javascript:alert(1)/{id}\"}"))).isNotEmpty();
         assertThat(SCHEMA.validate(JSON.readTree(base + ",\"unknown\":1}"))).isNotEmpty();
+        assertThat(c.liveWait().toSeconds()).isEqualTo(45);
+        assertThat(SCHEMA.validate(JSON.readTree(base + ",\"wait_seconds\":50}"))).isEmpty();
+        assertThat(SCHEMA.validate(JSON.readTree(base + ",\"wait_seconds\":51}"))).as("APISIX's 60 s would cut it").isNotEmpty();
+        assertThat(SCHEMA.validate(JSON.readTree(base + ",\"wait_seconds\":0}"))).as("parked at once").isEmpty();
         assertThat(SCHEMA.validate(JSON.readTree("{\"rules\":[{\"id\":\"a\",\"always\":true}]}"))).as("reviewer_groups required").isNotEmpty();
         assertThat(SCHEMA.validate(JSON.readTree(base.replace("\"always\":true", "\"params_above\":{\"a..b\":1}") + "}"))).isNotEmpty();
         assertThatThrownBy(() -> ApprovalConf.parse(JSON.readTree(base + ",\"status_url\":\"/x\"}")))

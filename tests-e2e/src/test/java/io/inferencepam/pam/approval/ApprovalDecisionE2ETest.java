@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  */
 class ApprovalDecisionE2ETest {
     static ApprovalFixture fx;
-    static final String CONF = "{\"rules\":[{\"id\":\"sensitive\",\"models\":[\"secret-*\"]}],\"reviewer_groups\":[\"reviewers\"]}";
+    static final String CONF = "{\"rules\":[{\"id\":\"sensitive\",\"models\":[\"secret-*\"]}],\"reviewer_groups\":[\"reviewers\"],\"wait_seconds\":0}";
 
     @BeforeAll
     static void start() throws Exception {
@@ -117,7 +117,7 @@ class ApprovalDecisionE2ETest {
     @Test
     void twoApprovalsFromTwoDifferentReviewers() throws Exception {
         RouteConf route = fx.route("dec-two", "{\"rules\":[{\"id\":\"sensitive\",\"models\":[\"secret-*\"]}],"
-                + "\"reviewer_groups\":[\"reviewers\"],\"required_approvals\":2}");
+                + "\"reviewer_groups\":[\"reviewers\"],\"wait_seconds\":0,\"required_approvals\":2}");
         String body = ApprovalFixture.chat("secret-llm");
         String id = hold(route, "bob", body);
         ApprovalFixture.Answer first = fx.decide("rita", id, "approve", "one");

@@ -39,7 +39,7 @@ class ApprovalE2ETest {
     }
 
     static final String HOLD_SECRET_MODELS = "{\"rules\":[{\"id\":\"sensitive\",\"models\":[\"secret-*\"]}],"
-            + "\"reviewer_groups\":[\"reviewers\"]}";
+            + "\"reviewer_groups\":[\"reviewers\"],\"wait_seconds\":0}";
 
     static RouteConf route(String id, String conf) {
         return fx.route(id, conf);
@@ -192,7 +192,7 @@ class ApprovalE2ETest {
     @Test
     void parameterThresholdsAndTheCapOfOpenApprovals() throws Exception {
         RouteConf route = route("approval-cap", "{\"rules\":[{\"id\":\"long-output\",\"params_above\":{\"max_tokens\":1000}}],"
-                + "\"reviewer_groups\":[\"reviewers\"],\"max_open_per_principal\":2}");
+                + "\"reviewer_groups\":[\"reviewers\"],\"wait_seconds\":0,\"max_open_per_principal\":2}");
         assertThat(call(route, "alice", "{\"model\":\"m\",\"max_tokens\":1000}").status()).isEqualTo(200);
         heldId(call(route, "alice", "{\"model\":\"m\",\"max_tokens\":1001}"));
         heldId(call(route, "alice", "{\"model\":\"m\",\"max_tokens\":1002}"));

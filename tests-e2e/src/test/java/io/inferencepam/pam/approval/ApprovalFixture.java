@@ -44,17 +44,38 @@ final class ApprovalFixture implements AutoCloseable {
     final HttpClient http = HttpClient.newHttpClient();
     JedisPooled jedis;
     final Map<String, String> tokens = new LinkedHashMap<>();
+    /** Every runner of the fixture (the first is {@link #runner}); they share Redis, the credential key and the control token. */
+    final List<Node> nodes = new java.util.ArrayList<>();
+
+    /** One runner with its APISIX-side driver and its gateway front. */
+    record Node(RunnerProcess runner, ApisixDriver driver, ApprovalsGateway gateway) implements AutoCloseable {
+        @Override
+        public void close() throws Exception {
+            gateway.close();
+            driver.close();
+            runner.close();
+        }
+    }
 
     ApprovalFixture(Map<String, String> extraEnv) throws Exception {
+        this(extraEnv, 1);
+    }
+
+    ApprovalFixture(Map<String, String> extraEnv, int runners) throws Exception {
         Path dir = Path.of("src/test/resources/keycloak");
         keycloak = KeycloakServer.shared(List.of(dir.resolve("realm-pam.json"), dir.resolve("realm-other.json")));
         redis = RedisServer.start();
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
         Map<String, String> env = new LinkedHashMap<>(Map.of("PAM_REDIS_URL", redis.url(),
-                "PAM_CREDENTIAL_KEY", Base64.getEncoder().encodeToString(key)));
+                "PAM_CREDENTIAL_KEY", Base64.getEncoder().encodeToString(key),
+                "PAM_CONTROL_TOKEN", "ctl-" + UUID.randomUUID()));
         env.putAll(extraEnv);
-        runner = RunnerProcess.start(env);
+        List<RunnerProcess> started = new java.util.ArrayList<>();
+        for (int i = 0; i < runners; i++) {
+            started.add(RunnerProcess.start(env));
+        }
+        runner = started.get(0);
         driver = new ApisixDriver(runner.socket());
         upstream = EchoUpstream.start();
         jedis = new JedisPooled(URI.create(redis.url()), 2000);
@@ -63,6 +84,11 @@ final class ApprovalFixture implements AutoCloseable {
         }
         storeControlCredential();
         gateway = new ApprovalsGateway(driver, approvalsRoute(), runner.controlPort(), null, upstream);
+        nodes.add(new Node(runner, driver, gateway));
+        for (RunnerProcess r : started.subList(1, started.size())) {
+            ApisixDriver d = new ApisixDriver(r.socket());
+            nodes.add(new Node(r, d, new ApprovalsGateway(d, approvalsRoute(), r.controlPort(), null, upstream)));
+        }
     }
 
     String token(String user) {
@@ -117,12 +143,17 @@ final class ApprovalFixture implements AutoCloseable {
     }
 
     GatewayResult call(RouteConf route, String user, String body, String... headers) {
+        return call(nodes.get(0), route, user, body, headers);
+    }
+
+    /** A data-plane call through {@code node}'s runner. */
+    GatewayResult call(Node node, RouteConf route, String user, String body, String... headers) {
         ClientRequest.Builder b = ClientRequest.builder("POST", "/v1/chat/completions").header("Host", "gw.test")
                 .header("Authorization", "Bearer " + token(user)).header("Content-Type", "application/json");
         for (int i = 0; i < headers.length; i += 2) {
             b.header(headers[i], headers[i + 1]);
         }
-        return driver.call(route, b.body(body).build(), upstream);
+        return node.driver().call(route, b.body(body).build(), upstream);
     }
 
     static String chat(String model) {
@@ -152,7 +183,12 @@ final class ApprovalFixture implements AutoCloseable {
     }
 
     Answer approvals(String user, String method, String pathAndQuery, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gateway.url() + ApprovalsGateway.PREFIX + pathAndQuery))
+        return approvals(nodes.get(0), user, method, pathAndQuery, body);
+    }
+
+    /** Through {@code node}'s approvals route (its runner's control API). */
+    Answer approvals(Node node, String user, String method, String pathAndQuery, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.gateway().url() + ApprovalsGateway.PREFIX + pathAndQuery))
                 .header("Authorization", "Bearer " + token(user))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (body != null) {
@@ -163,7 +199,11 @@ final class ApprovalFixture implements AutoCloseable {
     }
 
     Answer decide(String user, String id, String verb, String reason) throws Exception {
-        return approvals(user, "POST", "/" + id + "/" + verb, JSON.createObjectNode().put("reason", reason).toString());
+        return decide(nodes.get(0), user, id, verb, reason);
+    }
+
+    Answer decide(Node node, String user, String id, String verb, String reason) throws Exception {
+        return approvals(node, user, "POST", "/" + id + "/" + verb, JSON.createObjectNode().put("reason", reason).toString());
     }
 
     void approve(String user, String id) throws Exception {
@@ -179,7 +219,10 @@ final class ApprovalFixture implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        for (AutoCloseable c : new AutoCloseable[] {gateway, driver, upstream, runner, jedis, redis}) {
+        for (Node n : nodes) {
+            n.close();
+        }
+        for (AutoCloseable c : new AutoCloseable[] {upstream, jedis, redis}) {
             if (c != null) {
                 c.close();
             }
