@@ -33,10 +33,11 @@ import java.util.Set;
  * @param redactHeaders      header names never stored (on top of the credential headers)
  * @param liveWait           how long a held call is kept open waiting for the decision (0: parked at once)
  * @param maxLivePerPrincipal calls of one principal held open at once on this runner (beyond: parked at once)
+ * @param webhooks           webhooks told about new and decided approvals ({@link Webhook})
  */
 record ApprovalConf(List<HoldRule> rules, Set<String> reviewerGroups, int requiredApprovals, Duration ttl, Duration keep,
                     int maxOpenPerPrincipal, int maxParkedBodyBytes, String statusUrl, Set<String> redactHeaders,
-                    Set<String> params, Duration liveWait, int maxLivePerPrincipal) {
+                    Set<String> params, Duration liveWait, int maxLivePerPrincipal, List<String> webhooks) {
 
     /**
      * The longest live wait. APISIX gives up on an ext-plugin call after a fixed 60 s; the runtime
@@ -86,7 +87,9 @@ record ApprovalConf(List<HoldRule> rules, Set<String> reviewerGroups, int requir
                 "status_url": {"type": "string", "minLength": 1, "maxLength": 512, "pattern": "^(https?://|/)[^\\\\s]*$"},
                 "redact_headers": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9-]{1,64}$"}},
                 "wait_seconds": {"type": "integer", "minimum": 0, "maximum": 50},
-                "max_live_per_principal": {"type": "integer", "minimum": 0, "maximum": 100}
+                "max_live_per_principal": {"type": "integer", "minimum": 0, "maximum": 100},
+                "notify": {"type": "array", "uniqueItems": true, "maxItems": 8,
+                  "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$"}}
               }
             }
             """;
@@ -133,7 +136,8 @@ record ApprovalConf(List<HoldRule> rules, Set<String> reviewerGroups, int requir
                 c.path("max_parked_body_bytes").asInt(DEFAULT_MAX_PARKED_BODY_BYTES),
                 statusUrl, Set.copyOf(redact), Set.copyOf(params),
                 Duration.ofSeconds(c.path("wait_seconds").asInt(45)),
-                c.path("max_live_per_principal").asInt(3));
+                c.path("max_live_per_principal").asInt(3),
+                List.copyOf(strings(c, "notify")));
     }
 
     private static Optional<TimeWindow> window(JsonNode w, String path) throws InvalidConfException {

@@ -41,19 +41,24 @@ final class ApprovalControlApi {
     private final PluginEnvironment env;
     private final Supplier<ApprovalStore> store;
     private final ReviewerTickets tickets;
-    private final PromptExcerpt excerpt = new PromptExcerpt();
+    private final PromptExcerpt excerpt;
+    private final ApprovalNotifications notifications;
     private final Metrics.Counter decisions;
 
-    private ApprovalControlApi(PluginEnvironment env, Supplier<ApprovalStore> store, ReviewerTickets tickets) {
+    private ApprovalControlApi(PluginEnvironment env, Supplier<ApprovalStore> store, ReviewerTickets tickets,
+                               ApprovalNotifications notifications, PromptExcerpt excerpt) {
         this.env = env;
+        this.notifications = notifications;
+        this.excerpt = excerpt;
         this.store = store;
         this.tickets = tickets;
         this.decisions = env.metrics().counter("pam_approval_decisions_total",
                 "decisions taken through the control API, by result", "result");
     }
 
-    static void register(PluginEnvironment env, Supplier<ApprovalStore> store, ReviewerTickets tickets) {
-        ApprovalControlApi api = new ApprovalControlApi(env, store, tickets);
+    static void register(PluginEnvironment env, Supplier<ApprovalStore> store, ReviewerTickets tickets,
+                         ApprovalNotifications notifications, PromptExcerpt excerpt) {
+        ApprovalControlApi api = new ApprovalControlApi(env, store, tickets, notifications, excerpt);
         env.control().route("GET", PATH, api::handle);
         env.control().route("GET", PATH + "/*", api::handle);
         env.control().route("POST", PATH + "/*", api::handle);
@@ -175,6 +180,9 @@ final class ApprovalControlApi {
         LOG.info("approval {} {} by {}: {}", id, approve ? "approve" : "deny", name, d.result());
         ObjectNode ok = JSON.createObjectNode().put("id", id).put("state", d.state()).put("approvals", d.approvals())
                 .put("required", d.required());
+        if (d.result() == ApprovalStore.DecideResult.APPROVED || d.result() == ApprovalStore.DecideResult.DENIED) {
+            announce(id, d.state(), name, reason);
+        }
         return switch (d.result()) {
             case APPROVED, RECORDED, DENIED -> ControlApi.Response.json(200, ok.toString());
             case NOT_FOUND -> error(404, "approval_not_found", "no such approval");
@@ -185,6 +193,18 @@ final class ApprovalControlApi {
                     + " different reviewers");
             case NOT_ELIGIBLE -> error(403, "reviewer_not_eligible", "you are not in a reviewer group of the route that held it");
         };
+    }
+
+    /** Tells the route's webhooks how it was decided; never fails the decision. */
+    private void announce(String id, String state, String by, String reason) {
+        try {
+            store.get().get(id).map(ApprovalView::new).ifPresent(v -> {
+                String template = v.text("status_url_template");
+                notifications.decided(v.webhooks(), v, template.isEmpty() ? "" : template.replace("{id}", id), state, by, reason);
+            });
+        } catch (RuntimeException e) {
+            LOG.warn("approval {} decided, webhook notification not sent: {}", id, e.getClass().getSimpleName());
+        }
     }
 
     private static Optional<String> reason(ControlApi.Request req) {

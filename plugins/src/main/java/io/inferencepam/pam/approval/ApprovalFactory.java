@@ -23,13 +23,19 @@ public final class ApprovalFactory implements PluginFactory {
     private final SecureRandom random = new SecureRandom();
     private final ReviewerTickets tickets = new ReviewerTickets(random);
     private final LiveHolds live;
+    private final ApprovalNotifications notifications;
     private volatile ApprovalStore store;
 
     public ApprovalFactory(PamServices services) {
         this.services = services;
         this.env = services.env();
         this.metrics = new ApprovalMetrics(env.metrics());
-        ApprovalControlApi.register(env, this::store, tickets);
+        WebhookNotifier notifier = new WebhookNotifier(env.scheduler(), env.metrics(),
+                intSetting(env, WebhookNotifier.ATTEMPTS_SETTING, 5), java.time.Duration.ofMillis(intSetting(env, WebhookNotifier.BACKOFF_SETTING, 1000)));
+        env.onShutdown(notifier);
+        PromptExcerpt excerpt = new PromptExcerpt();
+        this.notifications = new ApprovalNotifications(env::setting, notifier, excerpt, env.blockingExecutor(), this::store, env.clock());
+        ApprovalControlApi.register(env, this::store, tickets, notifications, excerpt);
         this.live = new LiveHolds(maxLive(env), env.scheduler(), env.blockingExecutor(), services::redis,
                 id -> store().isPending(id));
         env.onShutdownBegins(live::shutdownBegins);
@@ -38,14 +44,18 @@ public final class ApprovalFactory implements PluginFactory {
     }
 
     private static int maxLive(PluginEnvironment env) {
-        String raw = env.setting(LiveHolds.MAX_SETTING).orElse("").trim();
+        return intSetting(env, LiveHolds.MAX_SETTING, LiveHolds.DEFAULT_MAX);
+    }
+
+    private static int intSetting(PluginEnvironment env, String name, int fallback) {
+        String raw = env.setting(name).orElse("").trim();
         if (raw.isEmpty()) {
-            return LiveHolds.DEFAULT_MAX;
+            return fallback;
         }
         try {
             return Math.max(0, Integer.parseInt(raw));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(LiveHolds.MAX_SETTING + " must be an integer");
+            throw new IllegalArgumentException(name + " must be an integer");
         }
     }
 
@@ -72,10 +82,11 @@ public final class ApprovalFactory implements PluginFactory {
     @Override
     public Plugin create(JsonNode conf) throws InvalidConfException {
         ApprovalConf c = ApprovalConf.parse(conf);
+        notifications.check(c.webhooks());
         if (!c.liveWait().isZero()) {
             live.listen(); // subscribed before the route's first held call
         }
-        return new ApprovalPlugin(c, this::store, env.blockingExecutor(), env.clock(), metrics, random, live);
+        return new ApprovalPlugin(c, this::store, env.blockingExecutor(), env.clock(), metrics, random, live, notifications);
     }
 
     /** Connects on first use, from the blocking executor. */

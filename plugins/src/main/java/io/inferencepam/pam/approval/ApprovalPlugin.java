@@ -55,6 +55,7 @@ final class ApprovalPlugin implements Plugin {
     private final ApprovalMetrics metrics;
     private final SecureRandom random;
     private final LiveHolds live;
+    private final ApprovalNotifications notifications;
     private final Requirements requirements = new Requirements(Set.of(APPROVAL_VAR), true, false);
     private final String ruleIdsAll;
 
@@ -65,8 +66,9 @@ final class ApprovalPlugin implements Plugin {
     static final java.time.Duration RESUME_MARGIN = java.time.Duration.ofSeconds(3);
 
     ApprovalPlugin(ApprovalConf conf, Supplier<ApprovalStore> store, Executor blocking, Clock clock, ApprovalMetrics metrics,
-                   SecureRandom random, LiveHolds live) {
+                   SecureRandom random, LiveHolds live, ApprovalNotifications notifications) {
         this.live = live;
+        this.notifications = notifications;
         this.conf = conf;
         this.store = store;
         this.blocking = blocking;
@@ -156,10 +158,25 @@ final class ApprovalPlugin implements Plugin {
                 return RequestDecision.stop(ApprovalErrors.STORE_UNAVAILABLE);
             }
             RequestDecision d = decide(o, facts, rules);
+            if (o.verdict() == ApprovalStore.Verdict.CREATED && !conf.webhooks().isEmpty()) {
+                notifyPending(o, admit, facts, rules);
+            }
             boolean pending = o.verdict() == ApprovalStore.Verdict.CREATED || o.verdict() == ApprovalStore.Verdict.JOINED;
             return pending && !conf.liveWait().isZero() ? holdLive(o, admit, facts, ctx, rules, d)
                     : CompletableFuture.completedFuture(d);
         }).thenCompose(stage -> stage);
+    }
+
+    /** Tells the route's webhooks about a new approval (asynchronous; the outcome is kept with the approval). */
+    private void notifyPending(ApprovalStore.Outcome o, ApprovalStore.Admit admit, CallFacts facts, String rules) {
+        Map<String, byte[]> f = new LinkedHashMap<>(admit.fields());
+        put(f, "id", o.id());
+        put(f, "state", "pending");
+        put(f, "created_ms", Long.toString(clock.millis()));
+        put(f, "expires_ms", Long.toString(o.expiresMillis()));
+        put(f, "approvals", "[]");
+        notifications.pending(conf.webhooks(), new ApprovalView(f), conf.statusUrl(o.id()));
+        facts.decide(new Decision(NAME, rules, Decision.Outcome.HOLD, "reviewers notified through " + String.join(", ", conf.webhooks())));
     }
 
     /**
@@ -341,6 +358,7 @@ final class ApprovalPlugin implements Plugin {
         put(f, "required", Integer.toString(conf.requiredApprovals()));
         put(f, "reviewer_groups", JSON.valueToTree(conf.reviewerGroups().stream().sorted().toList()).toString());
         put(f, "status_url_template", conf.statusUrl("{id}"));
+        put(f, "notify", JSON.valueToTree(conf.webhooks()).toString());
         return f;
     }
 

@@ -17,6 +17,7 @@ final class ApprovalStore {
     private static final byte[] ADMIT = script("approval_admit.lua");
     private static final byte[] DISCARD = script("approval_discard.lua");
     private static final byte[] DECIDE = script("approval_decide.lua");
+    private static final byte[] NOTE = script("approval_note.lua");
     /** Decisions are announced here ({@code "<id> <state>"}), so the runner holding the call live resumes it. */
     static final String DECIDED_CHANNEL = "pam:approval:decided";
     /** The fingerprint index moved between our read and the script: another call of the same principal got in. */
@@ -174,6 +175,11 @@ final class ApprovalStore {
     List<String> pendingIds(long nowMillis, int limit) {
         redis.zremrangeByScore(ApprovalKeys.PENDING_INDEX, Double.NEGATIVE_INFINITY, nowMillis);
         return redis.zrangeByScore(ApprovalKeys.PENDING_INDEX, nowMillis, Double.POSITIVE_INFINITY, 0, limit);
+    }
+
+    /** Keeps a webhook's delivery outcome with the approval ({@code notify:<webhook>}), if it still exists. */
+    void note(String id, String webhook, String outcome) {
+        redis.eval(NOTE, List.of(utf8(ApprovalKeys.approval(id))), List.of(utf8("notify:" + webhook), utf8(outcome)));
     }
 
     /** True while the approval is undecided (and known). */

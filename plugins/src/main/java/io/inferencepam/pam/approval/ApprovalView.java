@@ -31,6 +31,15 @@ final class ApprovalView {
         return v == null ? "" : new String(v, StandardCharsets.UTF_8);
     }
 
+    byte[] body() {
+        return f.getOrDefault("body", new byte[0]);
+    }
+
+    /** The webhooks the route named when the call was held. */
+    List<String> webhooks() {
+        return names(json("notify"));
+    }
+
     long number(String name) {
         String s = text(name);
         return s.isEmpty() ? 0 : Long.parseLong(s);
@@ -102,6 +111,10 @@ final class ApprovalView {
             o.set("headers", maskedHeaders(excerpt));
             o.put("source_ip", text("source_ip")).put("issuer", text("iss")).put("policy", text("policy"));
             o.set("requester_groups", json("groups"));
+            ObjectNode notified = JSON.createObjectNode();
+            f.keySet().stream().filter(k -> k.startsWith("notify:")).sorted()
+                    .forEach(k -> notified.put(k.substring("notify:".length()), text(k)));
+            o.set("notifications", notified);
         }
         return o;
     }
@@ -119,7 +132,7 @@ final class ApprovalView {
         return out;
     }
 
-    static List<String> names(JsonNode approvals) {
-        return java.util.stream.StreamSupport.stream(approvals.spliterator(), false).map(a -> a.path("name").asText()).toList();
+    private static List<String> names(JsonNode array) {
+        return java.util.stream.StreamSupport.stream(array.spliterator(), false).map(JsonNode::asText).toList();
     }
 }
