@@ -1,5 +1,6 @@
 package io.inferencepam.pam;
 
+import io.inferencepam.pam.approval.ApprovalFactory;
 import io.inferencepam.pam.auth.PamAuthFactory;
 import io.inferencepam.pam.guard.GuardPluginFactory;
 import io.inferencepam.pam.guard.params.ParamBodyCheck;
@@ -17,7 +18,10 @@ public final class PamPluginProvider implements PluginProvider {
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
         PamServices services = new PamServices(environment);
-        return List.of(new PamAuthFactory(services), new GuardPluginFactory(environment, List.of(new ParamBodyCheck.Factory(), new PromptBodyCheck.Factory())), new MaskPluginFactory(environment),
-                new RecordPluginFactory(services), new PamQuotaFactory(services));
+        ApprovalFactory approvals = new ApprovalFactory(services);
+        return List.of(new PamAuthFactory(services),
+                new GuardPluginFactory(environment, List.of(new ParamBodyCheck.Factory(), new PromptBodyCheck.Factory())),
+                new MaskPluginFactory(environment), new RecordPluginFactory(services), new PamQuotaFactory(services),
+                approvals, approvals.reviewFactory());
     }
 }

@@ -7,6 +7,7 @@ import io.inferencepam.runner.protocol.OutboundFrame;
 import io.inferencepam.runner.spi.Attributes;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.CallContext;
+import io.inferencepam.runner.spi.CallHold;
 import io.inferencepam.runner.spi.Header;
 import io.inferencepam.runner.spi.Headers;
 import io.inferencepam.runner.spi.HttpRequest;
@@ -61,6 +62,8 @@ public final class CallDispatcher {
     private final Timer deadlines;
     private final ExchangeStore exchanges;
     private final Duration deadline;
+    /** How far a plugin may stretch a request-phase call's deadline ({@link CallHold}); = deadline: no holds. */
+    private final Duration maxHold;
     private final RunnerMetrics metrics;
     /** Per call without a reply yet: what answers it at once when shutdown cuts calls short. */
     private final Set<Runnable> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -86,6 +89,16 @@ public final class CallDispatcher {
      */
     public CallDispatcher(PluginPool plugins, LargeBodyLane largeBodies, Executor observerFallback, Timer deadlines,
                           ExchangeStore exchanges, Duration deadline, RunnerMetrics metrics) {
+        this(plugins, largeBodies, observerFallback, deadlines, exchanges, deadline, deadline, metrics);
+    }
+
+    /**
+     * @param maxHold how long after its start a request-phase call may be held open by a plugin
+     *                ({@link CallContext#holdUntil}); calls that do not ask keep {@code deadline}
+     */
+    public CallDispatcher(PluginPool plugins, LargeBodyLane largeBodies, Executor observerFallback, Timer deadlines,
+                          ExchangeStore exchanges, Duration deadline, Duration maxHold, RunnerMetrics metrics) {
+        this.maxHold = maxHold.compareTo(deadline) > 0 ? maxHold : deadline;
         this.observerFallback = observerFallback;
         this.plugins = plugins;
         this.largeBodies = largeBodies;
@@ -130,7 +143,8 @@ public final class CallDispatcher {
      */
     CompletableFuture<Answer> request(PreparedConf conf, HttpRequest request, long startNanos, PluginEntry entry) {
         Optional<Attributes> exchange = exchangeFor(conf, request.var(PreparedConf.REQUEST_ID_VAR));
-        CallContext ctx = context(conf, exchange, startNanos);
+        HeldDeadline hold = new HeldDeadline(startNanos, deadline, maxHold);
+        CallContext ctx = context(conf, exchange, hold);
         RequestState initial = new RequestState(request, RequestRewrite.NONE, null, null);
         PluginPool pool = largeBodies.poolFor(request.body(), plugins);
         CompletableFuture<RequestState> chain = (pool == plugins ? entry : pool).enter(conf.requestCost()).thenApply(entered -> initial);
@@ -148,7 +162,7 @@ public final class CallDispatcher {
         CompletableFuture<Reply<RequestOutcome>> reply = withDeadline(chain.handle((st, err) -> fitted(conf, "request",
                 () -> requestReply(conf, request, id, st, err), () -> new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE),
                         new RequestOutcome(RequestOutcome.Kind.ERROR, request, request, RequestRewrite.NONE,
-                                Optional.of(UNAVAILABLE), Optional.empty())))), startNanos, cut -> {
+                                Optional.of(UNAVAILABLE), Optional.empty())))), hold, cut -> {
             metrics.outcome("request", cut.label);
             LOG.warn("request call on {} {}: answered 503", conf.identity().key(), cut.because(deadline));
             return new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE), new RequestOutcome(RequestOutcome.Kind.DEADLINE,
@@ -308,7 +322,8 @@ public final class CallDispatcher {
     CompletableFuture<Answer> response(PreparedConf conf, HttpResponse response, long startNanos, PluginEntry entry) {
         Optional<String> requestId = response.var(PreparedConf.REQUEST_ID_VAR);
         Optional<Attributes> exchange = exchangeFor(conf, requestId);
-        CallContext ctx = context(conf, exchange, startNanos);
+        HeldDeadline hold = new HeldDeadline(startNanos, deadline, deadline);
+        CallContext ctx = context(conf, exchange, hold);
         PluginPool pool = largeBodies.poolFor(response.body(), plugins);
         CompletableFuture<HttpResponse> chain = (pool == plugins ? entry : pool).enter(conf.responseCost()).thenApply(entered -> response);
         for (int i = 0; i < conf.plugins().size(); i++) {
@@ -334,7 +349,7 @@ public final class CallDispatcher {
                 metrics.outcome("response", same ? "pass" : "rewrite");
                 return built;
             }, () -> new Reply<>(safeError(id), new ResponseOutcome(ResponseOutcome.Kind.ERROR, response, safeErrorResponse(response))));
-        }), startNanos, cut -> {
+        }), hold, cut -> {
             metrics.outcome("response", cut.label);
             LOG.warn("response call on {} {}: answered a safe 503", conf.identity().key(), cut.because(deadline));
             return new Reply<>(safeError(id), new ResponseOutcome(ResponseOutcome.Kind.DEADLINE, response, safeErrorResponse(response)));
@@ -404,9 +419,39 @@ public final class CallDispatcher {
         return Optional.of(exchanges.open(requestId.get()));
     }
 
-    private CallContext context(PreparedConf conf, Optional<Attributes> exchange, long startNanos) {
-        long remaining = deadline.toNanos() - (System.nanoTime() - startNanos);
-        return new CallContext(new Attributes(), exchange, conf.identity(), Instant.now().plusNanos(Math.max(0, remaining)));
+    private CallContext context(PreparedConf conf, Optional<Attributes> exchange, HeldDeadline hold) {
+        return new CallContext(new Attributes(), exchange, conf.identity(), hold.deadline(), hold);
+    }
+
+    /**
+     * A call's deadline in {@code System.nanoTime()} terms: {@code deadline} after its start, or
+     * later, up to {@code maxHold} after its start, once a plugin holds the call. It only grows.
+     */
+    static final class HeldDeadline implements CallHold {
+        private final long capNanos;
+        private final java.util.concurrent.atomic.AtomicLong endNanos;
+
+        HeldDeadline(long startNanos, Duration deadline, Duration maxHold) {
+            this.endNanos = new java.util.concurrent.atomic.AtomicLong(startNanos + deadline.toNanos());
+            this.capNanos = startNanos + maxHold.toNanos();
+        }
+
+        @Override
+        public Instant holdUntil(Instant until) {
+            long asked = System.nanoTime() + Duration.between(Instant.now(), until).toNanos();
+            long target = Math.min(asked, capNanos);
+            endNanos.accumulateAndGet(target, Math::max);
+            return deadline();
+        }
+
+        @Override
+        public Instant deadline() {
+            return Instant.now().plusNanos(endNanos.get() - System.nanoTime());
+        }
+
+        long remainingNanos() {
+            return endNanos.get() - System.nanoTime();
+        }
     }
 
     /** Calls plugin code; a throw becomes a failed stage so the chain fails closed. */
@@ -452,7 +497,7 @@ public final class CallDispatcher {
      * Completes with {@code onCut} if {@code work} is not done in time, or when shutdown cuts the
      * call short ({@link #cutShort()}); exactly one completion wins.
      */
-    private <T> CompletableFuture<T> withDeadline(CompletableFuture<T> work, long startNanos,
+    private <T> CompletableFuture<T> withDeadline(CompletableFuture<T> work, HeldDeadline hold,
                                                   java.util.function.Function<Cut, T> onCut) {
         CompletableFuture<T> result = new CompletableFuture<>();
         Runnable shutdown = () -> {
@@ -462,14 +507,13 @@ public final class CallDispatcher {
         };
         inFlight.add(shutdown);
         result.whenComplete((r, e) -> inFlight.remove(shutdown));
-        long remaining = Math.max(0, deadline.toNanos() - (System.nanoTime() - startNanos));
-        Timeout timer = deadlines.newTimeout(t -> {
-            if (!result.isDone()) {
-                result.complete(onCut.apply(Cut.DEADLINE));
-            }
-        }, remaining, TimeUnit.NANOSECONDS);
+        java.util.concurrent.atomic.AtomicReference<Timeout> timer = new java.util.concurrent.atomic.AtomicReference<>();
+        arm(timer, result, hold, onCut);
         work.whenComplete((frame, err) -> {
-            timer.cancel();
+            Timeout t = timer.get();
+            if (t != null) {
+                t.cancel();
+            }
             if (err != null) {
                 // Building the reply failed (a bug, memory): still one safe answer. A reply too
                 // large for one frame does not come here: fitted() answers it, with its own count.
@@ -483,6 +527,24 @@ public final class CallDispatcher {
             shutdown.run(); // arrived after shutdown began to cut calls short: answered at once
         }
         return result;
+    }
+
+    /**
+     * Arms the deadline timer for what is left of the call's deadline. When it fires, a call a
+     * plugin has held meanwhile gets the timer again for the rest of its hold; any other is cut.
+     */
+    private <T> void arm(java.util.concurrent.atomic.AtomicReference<Timeout> timer, CompletableFuture<T> result,
+                         HeldDeadline hold, java.util.function.Function<Cut, T> onCut) {
+        timer.set(deadlines.newTimeout(t -> {
+            if (result.isDone()) {
+                return;
+            }
+            if (hold.remainingNanos() > 0) {
+                arm(timer, result, hold, onCut);
+            } else {
+                result.complete(onCut.apply(Cut.DEADLINE));
+            }
+        }, Math.max(0, hold.remainingNanos()), TimeUnit.NANOSECONDS));
     }
 
     /**
@@ -524,7 +586,7 @@ public final class CallDispatcher {
      * early: a shortened chain must not become a pass.
      */
     private boolean cutShort(CallContext ctx) {
-        return closing || Instant.now().isAfter(ctx.deadline());
+        return closing || (ctx.hold() instanceof HeldDeadline h ? h.remainingNanos() < 0 : Instant.now().isAfter(ctx.deadline()));
     }
 
     private static final class DeadlinePassed extends RuntimeException {

@@ -64,6 +64,8 @@ public final class Runner implements AutoCloseable {
     private final HashedWheelTimer deadlines;
     private final ControlServer control;
     private final Deque<AutoCloseable> shutdownHooks = new ArrayDeque<>();
+    /** Run first at shutdown, before the drain: plugins holding calls open answer them. */
+    private final java.util.List<Runnable> shutdownBeginsHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final ChannelGroup connections = new DefaultChannelGroup("apisix", GlobalEventExecutor.INSTANCE);
     private final CompletableFuture<ConfCompiler> compiler = new CompletableFuture<>();
     /** RPCs received and not yet answered, on every connection: shutdown waits for them. */
@@ -100,7 +102,7 @@ public final class Runner implements AutoCloseable {
         RunnerMetrics rm = new RunnerMetrics(metrics);
         registerRuntimeGauges(confs, exchanges);
         dispatcher = new CallDispatcher(pluginPool, new LargeBodyLane(largeBodyPool, config.largeBodyBytes()), blockingPool,
-                deadlines, exchanges, config.callDeadline(), rm);
+                deadlines, exchanges, config.callDeadline(), config.maxHold(), rm);
 
         transport = Transport.create(config.ioThreads());
         // One hand-off per event loop: the sessions of a loop batch their calls together.
@@ -203,6 +205,11 @@ public final class Runner implements AutoCloseable {
                     shutdownHooks.push(resource);
                 }
             }
+
+            @Override
+            public void onShutdownBegins(Runnable action) {
+                shutdownBeginsHooks.add(action);
+            }
         };
     }
 
@@ -250,6 +257,7 @@ public final class Runner implements AutoCloseable {
      * answer: a connection closed under a call makes APISIX answer 503, and in the response phase
      * send the original, unmasked body (conformance P6, P10).
      * <ol>
+     * <li>Plugins that hold calls open answer them ({@code onShutdownBegins}).</li>
      * <li>Calls in flight may finish for up to {@link RunnerConfig#shutdownDrain()}, while the
      *     runner keeps serving (an APISIX worker still finishing its requests may send more).</li>
      * <li>Then every call still running, or waiting for its ExtraInfo answers, is cut short with its
@@ -264,6 +272,13 @@ public final class Runner implements AutoCloseable {
     @Override
     public void close() {
         long drainEnd = System.nanoTime() + config.shutdownDrain().toNanos();
+        for (Runnable begins : shutdownBeginsHooks) {
+            try {
+                begins.run();
+            } catch (RuntimeException e) {
+                LOG.warn("shutdown hook failed: {}", e.getClass().getSimpleName());
+            }
+        }
         while (openRpcs.get() > 0 && System.nanoTime() < drainEnd) {
             pause();
         }

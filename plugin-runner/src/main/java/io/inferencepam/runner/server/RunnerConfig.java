@@ -30,6 +30,9 @@ import java.util.function.Function;
  * @param largeBodyBytes      calls whose body (request or response) is longer than this run on the
  *                            large-body lane, so cheap calls never wait behind them
  * @param largeBodyThreads    threads of the large-body lane (fewer than {@code pluginThreads})
+ * @param maxHold             how long after its start a plugin may hold a request-phase call open
+ *                            (pam-approval's live wait); at most {@link #MAX_HOLD_LIMIT}, under APISIX's
+ *                            fixed 60 s ext-plugin timeout. Calls that are not held keep {@code callDeadline}.
  */
 public record RunnerConfig(
         Path socketPath,
@@ -47,9 +50,16 @@ public record RunnerConfig(
         String controlHost,
         Duration shutdownDrain,
         int largeBodyBytes,
-        int largeBodyThreads) {
+        int largeBodyThreads,
+        Duration maxHold) {
 
     public static final Duration CONF_EXPIRE_MARGIN = Duration.ofSeconds(10);
+    /**
+     * APISIX waits 60 s for a reply (fixed socket timeout in its ext-plugin code), then answers 503
+     * and closes the connection: a held call must be answered before that, with room for the
+     * plugins after the holding one and the frame's way back.
+     */
+    public static final Duration MAX_HOLD_LIMIT = Duration.ofSeconds(55);
 
     public static RunnerConfig fromEnvironment() {
         return from(name -> Optional.ofNullable(System.getenv(name)).or(() -> Optional.ofNullable(System.getProperty(name))));
@@ -84,7 +94,17 @@ public record RunnerConfig(
                 settings.apply("PAM_CONTROL_HOST").orElse("127.0.0.1"),
                 Duration.ofMillis(notNegative(settings, "PAM_SHUTDOWN_DRAIN_MS", 400)),
                 positive(settings, "PAM_LARGE_BODY_BYTES", 256 * 1024),
-                positive(settings, "PAM_LARGE_BODY_THREADS", Math.max(1, cores / 2)));
+                positive(settings, "PAM_LARGE_BODY_THREADS", Math.max(1, cores / 2)),
+                maxHold(settings));
+    }
+
+    private static Duration maxHold(Function<String, Optional<String>> settings) {
+        int ms = positive(settings, "PAM_MAX_HOLD_MS", (int) MAX_HOLD_LIMIT.toMillis());
+        if (ms > MAX_HOLD_LIMIT.toMillis()) {
+            throw new IllegalArgumentException("PAM_MAX_HOLD_MS must be at most " + MAX_HOLD_LIMIT.toMillis()
+                    + ": APISIX gives up on a call after 60 s");
+        }
+        return Duration.ofMillis(ms);
     }
 
     private static int notNegative(Function<String, Optional<String>> settings, String name, int fallback) {

@@ -28,4 +28,12 @@ public interface PluginEnvironment {
 
     /** Registers a hook run at shutdown, in reverse registration order. */
     void onShutdown(AutoCloseable resource);
+
+    /**
+     * Registers an action run when shutdown begins, before calls in flight are given their drain
+     * time: a plugin holding calls open answers them here (the runtime would otherwise answer them
+     * with its generic 503 once the drain time is over). Must not block.
+     */
+    default void onShutdownBegins(Runnable action) {
+    }
 }

@@ -730,4 +730,109 @@ class CallDispatcherTest {
             ch.finishAndReleaseAll();
         }
     }
+
+    /** A plugin that holds its call until {@code release} completes, asking for {@code hold} more time. */
+    private static Plugin holder(CompletableFuture<RequestDecision> release, Duration hold, List<java.time.Instant> granted) {
+        return new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                granted.add(context.holdUntil(java.time.Instant.now().plus(hold)));
+                return release;
+            }
+        };
+    }
+
+    private static int stopStatus(OutboundFrame f) {
+        var reply = reqReply(f);
+        return reply.actionType() == Action.Stop
+                ? ((io.github.api7.A6.HTTPReqCall.Stop) reply.action(new io.github.api7.A6.HTTPReqCall.Stop())).status() : 0;
+    }
+
+    @Test
+    void aHeldCallOutlivesTheDeadlineAndTheLaterPluginsStillRun() throws Exception {
+        CallDispatcher holding = new CallDispatcher(pool, new LargeBodyLane(pool, Integer.MAX_VALUE), pool, timer, exchanges,
+                Duration.ofMillis(300), Duration.ofSeconds(3), new RunnerMetrics(new PrometheusMetrics()));
+        CompletableFuture<RequestDecision> release = new CompletableFuture<>();
+        List<java.time.Instant> granted = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean secondRan = new java.util.concurrent.atomic.AtomicBoolean();
+        Plugin second = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                secondRan.set(true);
+                return RequestDecision.proceed(RequestRewrite.builder().setHeader("x-after-hold", "1").build());
+            }
+        };
+        long t0 = System.nanoTime();
+        CompletableFuture<OutboundFrame> reply = holding.request(conf(holder(release, Duration.ofSeconds(2), granted), second),
+                request(Map.of()), t0);
+        Thread.sleep(900); // three times the ordinary deadline
+        assertThat(reply).as("held, not cut at 300 ms").isNotDone();
+        assertThat(Duration.between(java.time.Instant.now(), granted.get(0))).isGreaterThan(Duration.ofMillis(900));
+        release.complete(RequestDecision.PROCEED);
+        OutboundFrame f = reply.get(5, TimeUnit.SECONDS);
+        assertThat(reqReply(f).actionType()).isEqualTo(Action.Rewrite);
+        assertThat(secondRan).isTrue();
+    }
+
+    @Test
+    void aHoldIsCappedByTheRuntimesMaximumThen503() throws Exception {
+        CallDispatcher holding = new CallDispatcher(pool, new LargeBodyLane(pool, Integer.MAX_VALUE), pool, timer, exchanges,
+                Duration.ofMillis(200), Duration.ofMillis(700), new RunnerMetrics(new PrometheusMetrics()));
+        List<java.time.Instant> granted = new java.util.concurrent.CopyOnWriteArrayList<>();
+        long t0 = System.nanoTime();
+        OutboundFrame f = holding.request(conf(holder(new CompletableFuture<>(), Duration.ofSeconds(30), granted)),
+                request(Map.of()), t0).get(5, TimeUnit.SECONDS);
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertThat(stopStatus(f)).isEqualTo(503);
+        assertThat(ms).as("cut at the 700 ms cap, not at 30 s").isBetween(650L, 3000L);
+        assertThat(Duration.between(java.time.Instant.now(), granted.get(0))).isLessThan(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void callsThatDoNotHoldKeepTheOrdinaryDeadline() throws Exception {
+        CallDispatcher holding = new CallDispatcher(pool, new LargeBodyLane(pool, Integer.MAX_VALUE), pool, timer, exchanges,
+                Duration.ofMillis(200), Duration.ofSeconds(10), new RunnerMetrics(new PrometheusMetrics()));
+        Plugin slow = new Plugin() {
+            @Override
+            public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                return new CompletableFuture<>();
+            }
+        };
+        long t0 = System.nanoTime();
+        OutboundFrame f = holding.request(conf(slow), request(Map.of()), t0).get(5, TimeUnit.SECONDS);
+        assertThat(stopStatus(f)).isEqualTo(503);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(2000);
+    }
+
+    @Test
+    void theResponsePhaseCannotBeHeld() throws Exception {
+        CallDispatcher holding = new CallDispatcher(pool, new LargeBodyLane(pool, Integer.MAX_VALUE), pool, timer, exchanges,
+                Duration.ofMillis(200), Duration.ofSeconds(10), new RunnerMetrics(new PrometheusMetrics()));
+        Plugin tries = new Plugin() {
+            @Override
+            public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext context) {
+                java.time.Instant got = context.holdUntil(java.time.Instant.now().plusSeconds(5));
+                assertThat(Duration.between(java.time.Instant.now(), got)).isLessThan(Duration.ofMillis(300));
+                return new CompletableFuture<>();
+            }
+        };
+        long t0 = System.nanoTime();
+        OutboundFrame f = holding.response(conf(tries), new HttpResponse(12, 200, Headers.empty(), Vars.empty(),
+                Optional.of(Body.utf8("secret"))), t0).get(5, TimeUnit.SECONDS);
+        assertThat(respReply(f).status()).isEqualTo(503);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(2000);
+    }
+
+    @Test
+    void shutdownAnswersAHeldCallAtOnce() throws Exception {
+        CallDispatcher holding = new CallDispatcher(pool, new LargeBodyLane(pool, Integer.MAX_VALUE), pool, timer, exchanges,
+                Duration.ofMillis(200), Duration.ofSeconds(10), new RunnerMetrics(new PrometheusMetrics()));
+        List<java.time.Instant> granted = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CompletableFuture<OutboundFrame> reply = holding.request(conf(holder(new CompletableFuture<>(), Duration.ofSeconds(5), granted)),
+                request(Map.of()), System.nanoTime());
+        Thread.sleep(400);
+        assertThat(reply).isNotDone();
+        holding.cutShort();
+        assertThat(stopStatus(reply.get(1, TimeUnit.SECONDS))).isEqualTo(503);
+    }
 }

@@ -52,4 +52,13 @@ class RunnerConfigTest {
         assertThatThrownBy(() -> RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_LARGE_BODY_BYTES", "0")))
                 .hasMessageContaining("PAM_LARGE_BODY_BYTES must be positive");
     }
+
+    @Test
+    void heldCallsMayStayOpenUpTo55SecondsUnderApisix60() {
+        assertThat(RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x")).maxHold()).isEqualTo(Duration.ofSeconds(55));
+        assertThat(RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_MAX_HOLD_MS", "30000")).maxHold())
+                .isEqualTo(Duration.ofSeconds(30));
+        assertThatThrownBy(() -> RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_MAX_HOLD_MS", "60000")))
+                .hasMessageContaining("at most 55000");
+    }
 }

@@ -8,8 +8,8 @@ import picocli.CommandLine.Command;
  * so features add themselves with one entry in {@code subcommands}.
  */
 @Command(name = "pamctl", mixinStandardHelpOptions = true, version = "pamctl 0.1.0",
-        description = "Operate inference-pam: upstream credentials and the audit trail.",
-        subcommands = {CredentialCommand.Credential.class, AuditCommand.class})
+        description = "Operate inference-pam: upstream credentials, the audit trail and approvals.",
+        subcommands = {CredentialCommand.Credential.class, AuditCommand.class, ApprovalsCommand.class})
 public final class Pamctl implements Runnable {
 
     public static void main(String[] args) {

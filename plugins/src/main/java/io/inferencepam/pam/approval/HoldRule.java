@@ -1,0 +1,125 @@
+package io.inferencepam.pam.approval;
+
+import io.inferencepam.pam.auth.Glob;
+import io.inferencepam.pam.core.Decision;
+import io.inferencepam.pam.core.Principal;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One hold rule from the route conf. Every condition the rule names must hold (AND); a rule that
+ * matches holds the call. Conditions are checked cheapest first, so the body is parsed only for a
+ * call that every other condition of the rule already matched.
+ *
+ * @param models        the model matches one of these patterns ({@link Glob})
+ * @param lacksGroups   the principal is in none of these groups
+ * @param subjects      the principal's subject is one of these
+ * @param clients       the principal's OAuth client is one of these
+ * @param outside       the call arrives outside this window
+ * @param paramsAbove   a body parameter is above its threshold (any of them)
+ * @param flagged       an earlier plugin of the call flagged it ({@link #FLAG_OUTCOME})
+ * @param always        every call
+ */
+record HoldRule(String id, List<Glob> models, Set<String> lacksGroups, Set<String> subjects, Set<String> clients,
+                Optional<TimeWindow> outside, Map<String, Double> paramsAbove, boolean flagged, boolean always) {
+
+    /**
+     * The name of the decision outcome that marks a call as flagged (pam-guard's prompt rules with
+     * action {@code flag}). Compared by name so this plugin does not depend on the constant's
+     * existence; until {@link Decision.Outcome} has it, no call is flagged.
+     */
+    static final String FLAG_OUTCOME = "FLAG";
+
+    HoldRule {
+        models = List.copyOf(models);
+        lacksGroups = Set.copyOf(lacksGroups);
+        subjects = Set.copyOf(subjects);
+        clients = Set.copyOf(clients);
+        paramsAbove = Map.copyOf(paramsAbove);
+        if (!always && models.isEmpty() && lacksGroups.isEmpty() && subjects.isEmpty() && clients.isEmpty()
+                && outside.isEmpty() && paramsAbove.isEmpty() && !flagged) {
+            throw new IllegalArgumentException("a rule needs at least one condition (or \"always\": true)");
+        }
+    }
+
+    /** What a rule looks at. {@code params} is parsed on first use and shared by the rules of the call. */
+    interface Call {
+        Principal principal();
+
+        String model();
+
+        long epochMillis();
+
+        List<Decision> earlierDecisions();
+
+        BodyParams params();
+    }
+
+    boolean matches(Call call) {
+        if (always) {
+            return true;
+        }
+        Principal p = call.principal();
+        if (!subjects.isEmpty() && !subjects.contains(p.subject())) {
+            return false;
+        }
+        if (!clients.isEmpty() && (p.clientId().isEmpty() || !clients.contains(p.clientId()))) {
+            return false;
+        }
+        if (!lacksGroups.isEmpty() && inAny(p.groups())) {
+            return false;
+        }
+        if (!models.isEmpty() && !anyModel(call.model())) {
+            return false;
+        }
+        if (outside.isPresent() && outside.get().contains(java.time.Instant.ofEpochMilli(call.epochMillis()))) {
+            return false;
+        }
+        if (flagged && !isFlagged(call.earlierDecisions())) {
+            return false;
+        }
+        return paramsAbove.isEmpty() || anyAbove(call.params());
+    }
+
+    private boolean inAny(List<String> groups) {
+        for (String g : groups) {
+            if (lacksGroups.contains(g)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean anyModel(String model) {
+        if (model.isEmpty()) {
+            return false;
+        }
+        for (Glob g : models) {
+            // a hold is a restriction: read patterns the wide way, as pam-auth reads deny patterns
+            if (g.matchesAcrossSegments(model)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean anyAbove(BodyParams params) {
+        for (Map.Entry<String, Double> e : paramsAbove.entrySet()) {
+            if (params.above(e.getKey(), e.getValue())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static boolean isFlagged(List<Decision> decisions) {
+        for (Decision d : decisions) {
+            if (FLAG_OUTCOME.equals(d.outcome().name())) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
