@@ -19,18 +19,12 @@ import java.util.Set;
  * @param clients       the principal's OAuth client is one of these
  * @param outside       the call arrives outside this window
  * @param paramsAbove   a body parameter is above its threshold (any of them)
- * @param flagged       an earlier plugin of the call flagged it ({@link #FLAG_OUTCOME})
+ * @param flagged       an earlier plugin of the call flagged it (a {@link Decision.Outcome#FLAG} decision)
  * @param always        every call
  */
 record HoldRule(String id, List<Glob> models, Set<String> lacksGroups, Set<String> subjects, Set<String> clients,
                 Optional<TimeWindow> outside, Map<String, Double> paramsAbove, boolean flagged, boolean always) {
 
-    /**
-     * The name of the decision outcome that marks a call as flagged (pam-guard's prompt rules with
-     * action {@code flag}). Compared by name so this plugin does not depend on the constant's
-     * existence; until {@link Decision.Outcome} has it, no call is flagged.
-     */
-    static final String FLAG_OUTCOME = "FLAG";
 
     HoldRule {
         models = List.copyOf(models);
@@ -116,7 +110,7 @@ record HoldRule(String id, List<Glob> models, Set<String> lacksGroups, Set<Strin
 
     static boolean isFlagged(List<Decision> decisions) {
         for (Decision d : decisions) {
-            if (FLAG_OUTCOME.equals(d.outcome().name())) {
+            if (d.outcome() == Decision.Outcome.FLAG) { // pam-guard's prompt rules with action flag
                 return true;
             }
         }

@@ -132,6 +132,9 @@ class HoldRulesTest {
         assertThat(r.matches(c)).isFalse();
         Call allowed = new Call(BOB, "m", TUESDAY_10, List.of(new Decision("pam-auth", "x", Decision.Outcome.ALLOW, "")), "{}", Set.of());
         assertThat(r.matches(allowed)).isFalse();
+        Call flagged = new Call(BOB, "m", TUESDAY_10, List.of(new Decision("pam-auth", "x", Decision.Outcome.ALLOW, ""),
+                new Decision("pam-guard", "codename", Decision.Outcome.FLAG, "prompt rule matched at messages[0].content")), "{}", Set.of());
+        assertThat(r.matches(flagged)).isTrue();
     }
 
     @Test
