@@ -257,7 +257,8 @@ final class ApprovalPlugin implements Plugin {
                 List<String> reviewers = reviewerNames(o.approvalsJson());
                 facts.approval(o.id(), reviewers);
                 facts.decide(new Decision(NAME, rules, Decision.Outcome.APPROVE,
-                        "approval " + o.id() + " used (approved by " + String.join(", ", reviewers) + ")"));
+                        "approval " + o.id() + " used (approved by " + String.join(", ", reviewers) + ")"
+                                + approvalReasons(o.approvalsJson())));
                 metrics.call("used");
                 yield new RequestDecision.Proceed(STRIP_HEADER);
             }
@@ -364,6 +365,19 @@ final class ApprovalPlugin implements Plugin {
 
     private static void put(Map<String, byte[]> f, String k, String v) {
         f.put(k, ApprovalStore.utf8(v == null ? "" : v));
+    }
+
+    /** Who approved and why, for the audit trail: {@code "; rita: ticket OPS-1"}. */
+    private static String approvalReasons(String approvalsJson) {
+        StringBuilder sb = new StringBuilder();
+        try {
+            for (JsonNode a : JSON.readTree(approvalsJson)) {
+                sb.append("; ").append(a.path("name").asText("?")).append(": ").append(a.path("reason").asText(""));
+            }
+        } catch (Exception e) {
+            return "";
+        }
+        return sb.toString();
     }
 
     private static List<String> reviewerNames(String approvalsJson) {

@@ -265,7 +265,8 @@ class ApprovalE2ETest {
         JsonNode runRecord = audit(run.requestId());
         assertThat(runRecord.path("approval").path("id").asText()).isEqualTo(id);
         assertThat(runRecord.path("approval").path("reviewers").toString()).contains("rita");
-        assertThat(runRecord.path("decisions").toString()).contains("\"approve\"").contains("approval " + id + " used");
+        assertThat(runRecord.path("decisions").toString()).contains("\"approve\"").contains("approval " + id + " used")
+                .as("who approved and why").contains("rita: approved in test by rita");
         GatewayResult replay = call(route, "bob", body);
         assertThat(audit(replay.requestId()).path("decisions").toString()).contains("\"deny\"").contains("approval_already_used");
     }
