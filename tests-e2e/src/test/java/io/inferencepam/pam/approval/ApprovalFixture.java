@@ -42,7 +42,9 @@ final class ApprovalFixture implements AutoCloseable {
     final EchoUpstream upstream;
     final ApprovalsGateway gateway;
     final HttpClient http = HttpClient.newHttpClient();
-    JedisPooled jedis;
+    redis.clients.jedis.UnifiedJedis jedis;
+    /** Set instead of {@link #redis} when the fixture runs on a Redis Cluster. */
+    final io.inferencepam.e2e.support.RedisCluster cluster;
     final Map<String, String> tokens = new LinkedHashMap<>();
     /** Every runner of the fixture (the first is {@link #runner}); they share Redis, the credential key and the control token. */
     final List<Node> nodes = new java.util.ArrayList<>();
@@ -62,14 +64,28 @@ final class ApprovalFixture implements AutoCloseable {
     }
 
     ApprovalFixture(Map<String, String> extraEnv, int runners) throws Exception {
+        this(extraEnv, runners, null);
+    }
+
+    /** Runners sharing a real three-master Redis Cluster (PAM_REDIS_CLUSTER) instead of one server. */
+    static ApprovalFixture onCluster(Map<String, String> extraEnv, int runners) throws Exception {
+        return new ApprovalFixture(extraEnv, runners, io.inferencepam.e2e.support.RedisCluster.start(3));
+    }
+
+    private ApprovalFixture(Map<String, String> extraEnv, int runners, io.inferencepam.e2e.support.RedisCluster cluster) throws Exception {
         Path dir = Path.of("src/test/resources/keycloak");
         keycloak = KeycloakServer.shared(List.of(dir.resolve("realm-pam.json"), dir.resolve("realm-other.json")));
-        redis = RedisServer.start();
+        this.cluster = cluster;
+        redis = cluster == null ? RedisServer.start() : null;
+        String redisUrl = cluster == null ? redis.url() : "redis://127.0.0.1:" + cluster.ports().get(0);
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
-        Map<String, String> env = new LinkedHashMap<>(Map.of("PAM_REDIS_URL", redis.url(),
+        Map<String, String> env = new LinkedHashMap<>(Map.of("PAM_REDIS_URL", redisUrl,
                 "PAM_CREDENTIAL_KEY", Base64.getEncoder().encodeToString(key),
                 "PAM_CONTROL_TOKEN", "ctl-" + UUID.randomUUID()));
+        if (cluster != null) {
+            env.put("PAM_REDIS_CLUSTER", "true");
+        }
         env.putAll(extraEnv);
         List<RunnerProcess> started = new java.util.ArrayList<>();
         for (int i = 0; i < runners; i++) {
@@ -78,7 +94,8 @@ final class ApprovalFixture implements AutoCloseable {
         runner = started.get(0);
         driver = new ApisixDriver(runner.socket());
         upstream = EchoUpstream.start();
-        jedis = new JedisPooled(URI.create(redis.url()), 2000);
+        jedis = cluster == null ? new JedisPooled(URI.create(redis.url()), 2000)
+                : new redis.clients.jedis.JedisCluster(java.util.Set.of(new redis.clients.jedis.HostAndPort("127.0.0.1", cluster.ports().get(0))));
         for (String u : List.of("bob", "alice", "rita", "ravi", "dana")) {
             tokens.put(u, keycloak.passwordToken("pam", "pam-cli", u, u + "-pw"));
         }
@@ -222,7 +239,7 @@ final class ApprovalFixture implements AutoCloseable {
         for (Node n : nodes) {
             n.close();
         }
-        for (AutoCloseable c : new AutoCloseable[] {upstream, jedis, redis}) {
+        for (AutoCloseable c : new AutoCloseable[] {upstream, jedis, redis, cluster}) {
             if (c != null) {
                 c.close();
             }
