@@ -833,32 +833,15 @@ public final class SseMasker {
             if (plan.isEmpty()) {
                 return;
             }
-            int mi = 0;
-            int a = 0;
+            List<String> texts = new ArrayList<>(frags.size());
             for (Fragment f : frags) {
-                int b = a + f.text().length();
-                StringBuilder out = new StringBuilder(f.text().length());
-                int p = a;
-                while (p < b) {
-                    while (mi < plan.size() && plan.get(mi).end() <= p) {
-                        mi++;
-                    }
-                    if (mi < plan.size() && plan.get(mi).start() <= p) {
-                        Replacement r = plan.get(mi);
-                        if (p == r.start()) {
-                            out.append(r.token());
-                        }
-                        p = Math.min(b, r.end());
-                    } else {
-                        int next = mi < plan.size() ? Math.min(b, plan.get(mi).start()) : b;
-                        out.append(w, p, next);
-                        p = next;
-                    }
+                texts.add(f.text());
+            }
+            List<String> out = StreamText.distribute(texts, plan);
+            for (int i = 0; i < frags.size(); i++) {
+                if (!out.get(i).equals(frags.get(i).text())) {
+                    edits.add(replaceString(frags.get(i).tokenStart(), out.get(i)));
                 }
-                if (!out.toString().equals(f.text())) {
-                    edits.add(replaceString(f.tokenStart(), out.toString()));
-                }
-                a = b;
             }
         }
     }
