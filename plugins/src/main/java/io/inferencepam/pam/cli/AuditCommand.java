@@ -4,7 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.inferencepam.pam.record.chain.CanonicalJson;
 import io.inferencepam.pam.record.chain.ChainVerifier;
 import io.inferencepam.pam.record.chain.CheckpointSigner;
+import io.inferencepam.pam.record.archive.ArchiveDirectory;
+import io.inferencepam.pam.record.archive.ArchiveLag;
+import io.inferencepam.pam.record.archive.ArchiveSettings;
+import io.inferencepam.pam.record.archive.ArchiveTask;
+import io.inferencepam.pam.record.archive.StreamArchiver;
+import io.inferencepam.pam.record.export.PositionFile;
+import io.inferencepam.pam.record.export.StreamFollower;
 import io.inferencepam.pam.record.query.AuditControlApi;
+import io.inferencepam.pam.record.query.JsonLinesFiles;
 import io.inferencepam.pam.record.query.AuditFilter;
 import io.inferencepam.pam.record.query.AuditQuery;
 import io.inferencepam.pam.record.query.LiveReplay;
@@ -25,6 +33,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.time.Duration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,9 +42,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code pamctl audit ...}: search, show, export, verify, replay, policy-replay, keygen. */
+/** {@code pamctl audit ...}: search, show, export (--follow), verify, archive, replay, policy-replay, keygen. */
 @Command(name = "audit", description = "The audit trail written by pam-record.", mixinStandardHelpOptions = true,
-        subcommands = {AuditCommand.Search.class, AuditCommand.Show.class, AuditCommand.Export.class, AuditCommand.Verify.class,
+        subcommands = {AuditCommand.Search.class, AuditCommand.Show.class, AuditCommand.Export.class, AuditCommand.Verify.class, AuditCommand.Archive.class,
                 AuditCommand.Replay.class, AuditCommand.PolicyReplayCmd.class, AuditCommand.PublicKeyCmd.class,
                 AuditCommand.Keygen.class})
 public final class AuditCommand implements Runnable {
@@ -131,8 +141,19 @@ public final class AuditCommand implements Runnable {
         FilterOptions filter = new FilterOptions();
         @Option(names = "--format", defaultValue = "jsonl", description = "jsonl (the only format)")
         String format;
-        @Option(names = {"-o", "--output"}, description = "file to write (default: standard output)")
+        @Option(names = {"-o", "--output"}, description = "file to write (default: standard output); with --follow it is "
+                + "appended to and forced to disk before the position moves")
         Path output;
+        @Option(names = "--follow", description = "tail the Redis stream from --position and write every entry as "
+                + "{\"stream_id\":…,\"entry\":…} (the entry as stored, chain fields included), at least once: after a restart "
+                + "the last batch may come again, with the same stream ids. Runs until stopped; exit 4 when the stream was "
+                + "trimmed past the position")
+        boolean follow;
+        @Option(names = "--position", description = "with --follow: file holding the stream id of the last entry delivered "
+                + "(created; replaced atomically after each batch is written). Without it: from the stream's start, not saved")
+        Path position;
+        @Option(names = "--batch", defaultValue = "500", description = "with --follow: entries per read")
+        int batch;
 
         @Override
         public Integer call() throws Exception {
@@ -140,12 +161,58 @@ public final class AuditCommand implements Runnable {
                 spec.commandLine().getErr().println("--format must be jsonl");
                 return 2;
             }
+            if (follow) {
+                return follow();
+            }
             FilterOptions f = filter == null ? new FilterOptions() : filter;
             AuditFilter af = f.any() ? f.filter(Integer.MAX_VALUE) : AuditFilter.ALL;
             try (AuditSink s = store.open();
                  java.io.Writer w = output == null ? spec.commandLine().getOut() : Files.newBufferedWriter(output)) {
                 long n = new AuditQuery(s).exportJsonl(af, w);
                 spec.commandLine().getErr().println(n + " entries exported");
+            }
+            return 0;
+        }
+
+        private int follow() throws Exception {
+            if (filter != null && filter.any()) {
+                spec.commandLine().getErr().println("--follow exports every entry (checkpoints included, so a SIEM can verify "
+                        + "the chain): filter downstream");
+                return 2;
+            }
+            Path pos = position != null ? position : Files.createTempFile("pamctl-follow", ".position");
+            if (position == null) {
+                Files.delete(pos);
+            }
+            AtomicBoolean stop = new AtomicBoolean();
+            Thread main = Thread.currentThread();
+            Thread hook = new Thread(() -> {
+                stop.set(true);
+                main.interrupt();
+            });
+            Runtime.getRuntime().addShutdownHook(hook);
+            try (var jedis = store.redis(); FollowOutput out = new FollowOutput(output, spec.commandLine().getOut())) {
+                StreamFollower f = new StreamFollower(jedis, store.stream(), new PositionFile(pos), out, Math.max(1, batch),
+                        Duration.ofSeconds(1));
+                spec.commandLine().getErr().println("following " + store.stream() + " after " + f.position());
+                spec.commandLine().getErr().flush();
+                while (!stop.get()) {
+                    f.step();
+                }
+            } catch (StreamFollower.GapException e) {
+                spec.commandLine().getErr().println("pamctl: " + e.getMessage());
+                return 4;
+            } catch (redis.clients.jedis.exceptions.JedisException e) {
+                if (stop.get()) {
+                    return 0;
+                }
+                throw e;
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is running
+                }
             }
             return 0;
         }
@@ -183,8 +250,14 @@ public final class AuditCommand implements Runnable {
             PrintWriter out = spec.commandLine().getOut();
             ChainVerifier.Report r;
             try (AuditSink s = store.open()) {
+                // archive segments are judged as of when they were cut: the checkpoint covering a segment's last
+                // entries is in the next segment, or still in the stream
+                Optional<java.time.Instant> cut = s instanceof JsonLinesFiles f ? f.cutAt() : Optional.empty();
                 r = new AuditQuery(s).verify(new ChainVerifier.Options(keys, complete, s.retention(), List.of(),
-                        java.time.Clock.systemUTC(), java.time.Duration.ofMinutes(1)));
+                        cut.map(t -> java.time.Clock.fixed(t, java.time.ZoneOffset.UTC)).orElse(java.time.Clock.systemUTC()),
+                        java.time.Duration.ofMinutes(1)));
+                cut.ifPresent(t -> out.println("note: entries read from segments or a follow export cut at " + t
+                        + "; entries after an instance's last checkpoint are judged as of then"));
             }
             if (json) {
                 out.println(AuditControlApi.reportJson(r));
@@ -207,6 +280,88 @@ public final class AuditCommand implements Runnable {
             }
             out.flush();
             return !r.clean() ? 1 : r.verified() ? 0 : NOT_VERIFIED;
+        }
+    }
+
+    @Command(name = "archive", description = "Move audit stream entries into compressed, chained segment files in --dir "
+            + "(verify them offline with audit verify --file DIR) and trim the stream up to the last archived entry, never past "
+            + "it. One archiver per stream at a time (a Redis lease): safe to run beside runners that archive. Settings: "
+            + "PAM_AUDIT_ARCHIVE_* (docs/plugins/pam-record.md).")
+    static final class Archive implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        StoreOptions store;
+        @Option(names = "--dir", description = "archive directory (default: $PAM_AUDIT_ARCHIVE_DIR)")
+        Path dir;
+        @Option(names = "--once", description = "one pass, then exit (cron); default: run until stopped, a pass every "
+                + "PAM_AUDIT_ARCHIVE_CHECK_MS")
+        boolean once;
+        @Option(names = "--force", description = "with --once: cut a segment of whatever waits, even below "
+                + "PAM_AUDIT_ARCHIVE_SEGMENT_BYTES / _SECONDS")
+        boolean force;
+        @Option(names = "--owner", description = "name in the lease (default: host name and process id)")
+        String owner;
+
+        @Override
+        public Integer call() throws Exception {
+            java.util.function.Function<String, Optional<String>> env = n -> Optional.ofNullable(System.getenv(n));
+            Path d = dir != null ? dir : env.apply("PAM_AUDIT_ARCHIVE_DIR").filter(v -> !v.isBlank()).map(Path::of).orElse(null);
+            if (d == null) {
+                spec.commandLine().getErr().println("give the archive directory with --dir or $PAM_AUDIT_ARCHIVE_DIR");
+                return 2;
+            }
+            d = d.toAbsolutePath();
+            Path archiveDir = d;
+            ArchiveSettings settings = ArchiveSettings.from(n -> n.equals("PAM_AUDIT_ARCHIVE_DIR")
+                    ? Optional.of(archiveDir.toString()) : env.apply(n));
+            io.inferencepam.pam.record.AuditDirectory.prepare("PAM_AUDIT_ARCHIVE_DIR", d);
+            String name = owner != null ? owner : java.net.InetAddress.getLocalHost().getHostName() + "-pamctl-"
+                    + ProcessHandle.current().pid();
+            PrintWriter out = spec.commandLine().getOut();
+            try (var jedis = store.redis()) {
+                StreamArchiver archiver = new StreamArchiver(jedis, store.stream(), new ArchiveDirectory(d), settings, name,
+                        java.time.Clock.systemUTC());
+                if (once) {
+                    try {
+                        StreamArchiver.Pass p = archiver.runOnce(force);
+                        out.println(p.holder() ? "archived " + p.entries() + " entries in " + p.segments() + " segment(s) to " + d
+                                : "another archiver holds the lease: nothing done");
+                        ArchiveLag lag = ArchiveLag.measure(jedis, store.stream(), java.time.Clock.systemUTC());
+                        out.println("waiting: ~" + lag.unarchived() + " entries, oldest " + lag.oldestAgeMillis() / 1000 + " s; "
+                                + "archived up to " + lag.cursor().map(Object::toString).orElse("nothing"));
+                        out.flush();
+                        return lag.lostUnarchived() ? 1 : 0;
+                    } finally {
+                        archiver.close();
+                    }
+                }
+                AtomicBoolean stop = new AtomicBoolean();
+                Thread main = Thread.currentThread();
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    stop.set(true);
+                    main.interrupt();
+                    try {
+                        main.join(5000);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }));
+                out.println("archiving " + store.stream() + " to " + d + " as " + name);
+                out.flush();
+                try (ArchiveTask task = new ArchiveTask(jedis, store.stream(), settings, Optional.of(archiver), 0,
+                        java.time.Clock.systemUTC())) {
+                    while (!stop.get()) {
+                        task.pass(false);
+                        try {
+                            Thread.sleep(settings.checkEvery().toMillis());
+                        } catch (InterruptedException e) {
+                            break;
+                        }
+                    }
+                }
+            }
+            return 0;
         }
     }
 

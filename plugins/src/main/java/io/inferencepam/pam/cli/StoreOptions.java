@@ -23,8 +23,8 @@ public final class StoreOptions {
             + "replaces --redis")
     List<Path> files;
 
-    @Option(names = "--max-len", description = "the runners' PAM_AUDIT_STREAM_MAXLEN (default: $PAM_AUDIT_STREAM_MAXLEN or 1000000; "
-            + "0 = none): verify attributes entries missing before a chain's first stored one to retention only once the "
+    @Option(names = "--max-len", description = "the runners' PAM_AUDIT_STREAM_MAXLEN emergency cap (default: $PAM_AUDIT_STREAM_MAXLEN "
+            + "or 0 = none): verify attributes entries missing before a chain's first stored one to retention only once the "
             + "stream is that long")
     Long maxLen;
 
@@ -36,6 +36,20 @@ public final class StoreOptions {
         return v == null || v.isBlank() ? fallback : Long.parseLong(v.trim());
     }
 
+    /** The stream key. */
+    String stream() {
+        return stream;
+    }
+
+    /** A Redis client for commands that read or trim the stream themselves (archive, export --follow); close it after use. */
+    JedisPooled redis() {
+        if (files != null && !files.isEmpty()) {
+            throw new IllegalArgumentException("this command works on the Redis stream, not on --file");
+        }
+        String url = redis != null ? redis : System.getenv().getOrDefault("PAM_REDIS_URL", "redis://127.0.0.1:6379");
+        return new JedisPooled(URI.create(url), 5000);
+    }
+
     /** Opened store; close it after use. */
     AuditSink open() throws Exception {
         if (files != null && !files.isEmpty()) {
@@ -44,7 +58,7 @@ public final class StoreOptions {
         String url = redis != null ? redis : System.getenv().getOrDefault("PAM_REDIS_URL", "redis://127.0.0.1:6379");
         JedisPooled jedis = new JedisPooled(URI.create(url), 5000);
         // read-only: the retention settings only tell verify what retention may have trimmed
-        RedisStreamSink sink = new RedisStreamSink(jedis, stream, maxLen != null ? maxLen : env("PAM_AUDIT_STREAM_MAXLEN", 1_000_000),
+        RedisStreamSink sink = new RedisStreamSink(jedis, stream, maxLen != null ? maxLen : env("PAM_AUDIT_STREAM_MAXLEN", 0),
                 Duration.ofSeconds(maxAgeSeconds != null ? maxAgeSeconds : env("PAM_AUDIT_MAX_AGE_SECONDS", 0)), Clock.systemUTC());
         return new AuditSink() {
             @Override

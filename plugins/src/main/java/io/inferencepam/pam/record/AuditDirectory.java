@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * writable by everyone or owned by another user (root included: a runner running as root must
  * not adopt a directory someone else prepared).
  */
-final class AuditDirectory {
+public final class AuditDirectory {
     private static final Logger LOG = LoggerFactory.getLogger(AuditDirectory.class);
     private static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
 
@@ -31,7 +31,7 @@ final class AuditDirectory {
      * @throws IllegalArgumentException with a message an operator can act on (names the setting
      *                                  and the path; never a secret)
      */
-    static Path prepare(String setting, Path dir) {
+    public static Path prepare(String setting, Path dir) {
         return prepare(setting, dir, currentUid());
     }
 

@@ -1,6 +1,10 @@
 package io.inferencepam.pam.record;
 
 import io.inferencepam.pam.PamServices;
+import io.inferencepam.pam.record.archive.ArchiveDirectory;
+import io.inferencepam.pam.record.archive.ArchiveSettings;
+import io.inferencepam.pam.record.archive.ArchiveTask;
+import io.inferencepam.pam.record.archive.StreamArchiver;
 import io.inferencepam.pam.record.chain.CheckpointSigner;
 import io.inferencepam.pam.record.chain.ChainHead;
 import io.inferencepam.pam.record.chain.SigningKeys;
@@ -57,7 +61,9 @@ public final class RecordService {
         PluginEnvironment env = services.env();
         RecordSettings s = RecordSettings.from(env);
         List<PublicKey> verifyKeys = verifyKeys(s.verifyKey());
+        ArchiveSettings archiveSettings = ArchiveSettings.from(env);
         AuditDirectory.prepare("PAM_AUDIT_SPOOL_DIR", s.spoolDir());
+        archiveSettings.dir().ifPresent(dir -> AuditDirectory.prepare("PAM_AUDIT_ARCHIVE_DIR", dir));
         s.fileDir().ifPresent(dir -> AuditDirectory.prepare("PAM_AUDIT_FILE_DIR", dir));
         // One runner per spool directory: two writers appending to one spool would interleave chains.
         FileChannel lockChannel = FileChannel.open(s.spoolDir().resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -98,6 +104,7 @@ public final class RecordService {
                 new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), Duration.ofMillis(5), s.checkpointEvery(),
                         s.checkpointInterval(), Duration.ofSeconds(2), s.linger(), s.idleThreads()), env.clock(), env.blockingExecutor())
                 .opensWith(anchor.anchor()).onDurable(heads::durable).start();
+        Optional<ArchiveTask> archive = auditRedis.map(r -> startArchive(services, s, archiveSettings, anchor.chain().instance()));
         PendingCalls pending = new PendingCalls(writer, env.clock());
         var sweep = env.scheduler().scheduleWithFixedDelay(() -> {
             pending.sweep();
@@ -105,8 +112,10 @@ public final class RecordService {
         }, 1, 1, TimeUnit.SECONDS);
         RecordService svc = new RecordService(s, sink, writer, pending, lock, signing, verifyKeys, heads);
         svc.registerMetrics(env.metrics());
+        archive.ifPresent(a -> a.registerMetrics(env.metrics()));
         env.onShutdown(() -> {
             sweep.cancel(false);
+            archive.ifPresent(ArchiveTask::close);
             pending.flushAll();
             writer.close(Duration.ofMillis(600));
             try {
@@ -119,6 +128,38 @@ public final class RecordService {
             lockChannel.close();
         });
         return svc;
+    }
+
+    /**
+     * Every runner with the Redis sink watches the archive lag; those with {@code PAM_AUDIT_ARCHIVE_DIR}
+     * also archive (one at a time, by lease). On its own Redis client: a pass reads pages of the stream.
+     */
+    private static ArchiveTask startArchive(PamServices services, RecordSettings s, ArchiveSettings as, String owner) {
+        PluginEnvironment env = services.env();
+        if (s.streamMaxLen() > 0 || !s.maxAge().isZero()) {
+            LOG.warn("audit stream emergency cap is ON (PAM_AUDIT_STREAM_MAXLEN={}, PAM_AUDIT_MAX_AGE_SECONDS={}): the oldest "
+                    + "entries are deleted whether or not they were archived; leave both unset (0) unless Redis memory is at risk",
+                    s.streamMaxLen(), s.maxAge().toSeconds());
+        }
+        redis.clients.jedis.UnifiedJedis jedis = services.redis().newClient();
+        Optional<StreamArchiver> archiver;
+        try {
+            archiver = as.dir().isEmpty() ? Optional.empty() : Optional.of(new StreamArchiver(jedis, s.streamKey(),
+                    new ArchiveDirectory(as.dir().get()), as, owner, env.clock()));
+        } catch (IOException e) {
+            // prepared (and checked) at start: only a disk failure gets here; the lag watch still runs
+            LOG.error("audit archive: PAM_AUDIT_ARCHIVE_DIR cannot be used ({}); this runner does not archive",
+                    e.getClass().getSimpleName());
+            archiver = Optional.empty();
+        }
+        if (archiver.isEmpty()) {
+            LOG.info("audit archive: PAM_AUDIT_ARCHIVE_DIR is unset, this runner does not archive (it watches the lag); "
+                    + "run an archiver elsewhere (a runner with it, or pamctl audit archive) or the stream grows without bound");
+        }
+        ArchiveTask task = new ArchiveTask(jedis, s.streamKey(), as, archiver, s.streamMaxLen(), env.clock())
+                .schedule(env.scheduler(), env.blockingExecutor());
+        env.onShutdown(jedis::close);
+        return task;
     }
 
     /** {@code PAM_AUDIT_VERIFY_KEY}: one or more base64 X.509 Ed25519 public keys, comma-separated. */

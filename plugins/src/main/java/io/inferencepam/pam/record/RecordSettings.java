@@ -45,7 +45,7 @@ public record RecordSettings(
         return new RecordSettings(
                 sink,
                 env.setting("PAM_AUDIT_STREAM").orElse(RedisStreamSink.DEFAULT_KEY),
-                number(env, "PAM_AUDIT_STREAM_MAXLEN", 1_000_000),
+                number(env, "PAM_AUDIT_STREAM_MAXLEN", 0),
                 Duration.ofSeconds(number(env, "PAM_AUDIT_MAX_AGE_SECONDS", 0)),
                 fileDir,
                 number(env, "PAM_AUDIT_FILE_MAX_BYTES", 100L << 20),
