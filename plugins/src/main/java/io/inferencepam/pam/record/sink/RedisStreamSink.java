@@ -1,5 +1,6 @@
 package io.inferencepam.pam.record.sink;
 
+import io.inferencepam.pam.record.archive.StreamArchiver;
 import io.inferencepam.pam.record.chain.ChainVerifier;
 import io.inferencepam.pam.record.chain.StoredEntry;
 import java.nio.charset.StandardCharsets;
@@ -115,11 +116,14 @@ public final class RedisStreamSink implements AuditSink {
     /**
      * Trimming by MAXLEN keeps at least MAXLEN entries, so a stream shorter than that was never
      * trimmed by length (an attacker who pads it to look trimmed adds entries verify reports).
+     * Once the archiver has archived (its cursor exists) it trims the stream's head: a chain's
+     * missing head is then in the archive (verify the archive, {@code --file ARCHIVE_DIR}).
      */
     @Override
     public ChainVerifier.Retention retention() {
         boolean full = maxLen > 0 && jedis.xlen(key) >= maxLen;
-        return new ChainVerifier.Retention(full, maxAge);
+        boolean archived = jedis.exists(StreamArchiver.cursorKey(key));
+        return new ChainVerifier.Retention(full || archived, maxAge);
     }
 
     private Optional<StreamEntry> newestOf(String instance) {
