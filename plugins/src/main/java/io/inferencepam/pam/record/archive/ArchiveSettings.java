@@ -38,8 +38,8 @@ public record ArchiveSettings(Optional<Path> dir, long segmentBytes, Duration se
                 Duration.ofDays(number(env, "PAM_AUDIT_ARCHIVE_RETENTION_DAYS", 0)),
                 Duration.ofMillis(Math.max(100, number(env, "PAM_AUDIT_ARCHIVE_CHECK_MS", 10_000))),
                 Duration.ofMillis(Math.max(1000, number(env, "PAM_AUDIT_ARCHIVE_LEASE_MS", 30_000))),
-                Math.max(1, number(env, "PAM_AUDIT_ARCHIVE_ALERT_ENTRIES", 2_000_000)),
-                Duration.ofSeconds(Math.max(1, number(env, "PAM_AUDIT_ARCHIVE_ALERT_SECONDS", 3600))));
+                Math.max(1, number(env, "PAM_AUDIT_ARCHIVE_ALERT_ENTRIES", 500_000)),
+                Duration.ofSeconds(Math.max(1, number(env, "PAM_AUDIT_ARCHIVE_ALERT_SECONDS", 1800))));
         if (s.leaseTtl.compareTo(s.checkEvery.multipliedBy(2)) < 0) {
             throw new IllegalArgumentException("PAM_AUDIT_ARCHIVE_LEASE_MS must be at least twice PAM_AUDIT_ARCHIVE_CHECK_MS "
                     + "(the holder renews its lease once per check)");
