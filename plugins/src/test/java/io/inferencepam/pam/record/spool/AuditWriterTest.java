@@ -77,7 +77,7 @@ class AuditWriterTest {
         }
     }
 
-    private static ObjectNode record(int i) {
+    static ObjectNode record(int i) {
         ObjectNode r = CanonicalJson.MAPPER.createObjectNode();
         r.put("kind", "call");
         r.put("id", "req-" + i);
@@ -111,6 +111,33 @@ class AuditWriterTest {
         return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
                 new HashChain("w1"), signer, new AuditWriter.Settings(queue, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
                 Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC()).start();
+    }
+
+    /**
+     * Issue 14: an idle runner wakes no audit thread. Once everything is stored, both threads wait
+     * without a timer (WAITING, not TIMED_WAITING) until a record arrives; the next record is
+     * still written, and an entry left without a checkpoint still gets one on time (a timer set
+     * only while such entries wait). Before: both threads polled every few milliseconds.
+     */
+    @Test
+    void anIdleWriterParksWithoutATimerAndWakesForTheNextRecordAndTheDueCheckpoint() throws Exception {
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        String[] keys = CheckpointSigner.generate();
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
+                new HashChain("idle"), Optional.of(CheckpointSigner.fromPkcs8Base64(keys[0])), new AuditWriter.Settings(100, 16,
+                Duration.ofMillis(2), 1000, Duration.ofMillis(200), Duration.ofMillis(50), Duration.ofMillis(5)), Clock.systemUTC()).start();
+        Thread writer = (Thread) field(w, "serializer");
+        Thread store = (Thread) field(w, "storeThread");
+        w.submit(record(1));
+        await(() -> w.stats().checkpoints.get() == 1, "record 1, then its checkpoint once the interval passed");
+        assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        await(() -> writer.getState() == Thread.State.WAITING && store.getState() == Thread.State.WAITING,
+                "both audit threads parked without a timer");
+        w.submit(record(2));
+        await(() -> w.stats().written.get() >= 3, "the next record woke the writer");
+        await(() -> w.stats().checkpoints.get() == 2, "and its checkpoint came on time, with nothing else submitted");
+        w.close();
+        assertThat(new ChainVerifier(Optional.empty(), true).verify(all(sink)).findings()).isEmpty();
     }
 
     static List<StoredEntry> all(AuditSink sink) throws Exception {
@@ -773,7 +800,7 @@ class AuditWriterTest {
         }, t.getName() + " blocked on a monitor in " + method);
     }
 
-    private static List<String> pendingLines(Spool s) throws Exception {
+    static List<String> pendingLines(Spool s) throws Exception {
         return s.read(Integer.MAX_VALUE).lines();
     }
 
@@ -834,6 +861,7 @@ class AuditWriterTest {
         Thread serializer = (Thread) field(w, "serializer");
         synchronized (overflow) { // the writer's next overflow read waits here: it stalls holding no record
             overflow.append(List.of(CanonicalJson.write(record(7))));
+            java.util.concurrent.locks.LockSupport.unpark(serializer); // as an overflow append does: the writer parks until work arrives
             awaitBlocked(serializer, "read");
             w.close(Duration.ofMillis(100));
             assertThat(w.stats().lost.get()).as("the failed record is not counted again").isEqualTo(1);
@@ -861,7 +889,7 @@ class AuditWriterTest {
         for (int i = 0; i < 3; i++) {
             w.submit(record(i));
         }
-        Object handoffLock = field(w, "handoffLock");
+        Object handoffLock = field(w, "handoff");
         Thread serializer = (Thread) field(w, "serializer");
         synchronized (handoffLock) {
             w.start();
@@ -895,38 +923,6 @@ class AuditWriterTest {
     }
 
     // ---- overflow lines at close() ----------------------------------------------------------------
-
-    /**
-     * The writer (SCHED_IDLE in production) never holds the overflow spool's monitor, which
-     * overflow appends on normal threads, and on plugin threads when the executor refuses, also
-     * take: its reads and commits run on the overflow executor. Here the monitor is held while the
-     * writer needs a read: the executor's thread waits for it, the writer holds nothing.
-     */
-    @Test
-    void theWriterLeavesTheOverflowSpoolsMonitorToNormalPriorityThreads() throws Exception {
-        Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
-        overflow.append(List.of(CanonicalJson.write(record(9))));
-        java.util.concurrent.ExecutorService io = java.util.concurrent.Executors.newSingleThreadExecutor(r -> new Thread(r, "overflow-io"));
-        try {
-            Thread ioThread = io.submit(Thread::currentThread).get();
-            JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
-            AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow, new HashChain("wg"),
-                    Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
-                    Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC(), io);
-            Thread serializer = (Thread) field(w, "serializer");
-            synchronized (overflow) {
-                w.start();
-                awaitBlocked(ioThread, "read");
-                assertThat(serializer.getState()).as("the writer waits for the executor, holding no monitor").isNotEqualTo(Thread.State.BLOCKED);
-            }
-            assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
-            w.close();
-            assertThat(storedIds(sink)).containsExactly("req-9");
-            assertThat(overflow.hasPending()).as("committed").isFalse();
-        } finally {
-            io.shutdownNow();
-        }
-    }
 
     /**
      * The writer linked overflow lines into a batch the store hangs on; close() spools that batch
