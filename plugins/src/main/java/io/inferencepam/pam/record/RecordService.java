@@ -98,7 +98,7 @@ public final class RecordService {
                         .map(k -> java.util.Base64.getEncoder().encodeToString(k.getEncoded()))
                         .orElse("unknown: PAM_AUDIT_SIGNING_KEY is set and no PAM_AUDIT_VERIFY_KEY matches it"));
         AuditWriter writer = new AuditWriter(sink, spool, overflow, anchor.chain(), Optional.of(signing.signer()),
-                new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), Duration.ofMillis(5), s.checkpointEvery(),
+                new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), s.checkpointEvery(),
                         s.checkpointInterval(), Duration.ofSeconds(2), s.linger()), env.clock(), env.blockingExecutor())
                 .opensWith(anchor.anchor()).onDurable(heads::durable).start();
         PendingCalls pending = new PendingCalls(writer, env.clock());

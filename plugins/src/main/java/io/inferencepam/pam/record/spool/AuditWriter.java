@@ -53,12 +53,11 @@ public final class AuditWriter implements AutoCloseable {
     }
 
     /**
-     * @param flushInterval unused since the writer parks until work arrives; kept so callers compile unchanged
      * @param linger how long the chain stage lets a batch that is not full gather more records
      *               before linking it, once records arrive: at low rates this turns one store round
      *               trip (and two thread wake-ups) per record into one per batch; zero links whatever is queued at once
      */
-    public record Settings(int queueCapacity, int batchSize, Duration flushInterval, long checkpointEvery,
+    public record Settings(int queueCapacity, int batchSize, long checkpointEvery,
                            Duration checkpointInterval, Duration maxRetryBackoff, Duration linger) {
     }
 

@@ -103,13 +103,13 @@ class AuditWriterTest {
     /** Not started: queue 100, batches of 16, no linger; the spool under the test directory. */
     private AuditWriter unstartedWriter(AuditSink sink, Spool overflow, String instance) throws Exception {
         return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow, new HashChain(instance), Optional.empty(),
-                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC());
     }
 
     private AuditWriter writer(AuditSink sink, int queue, Optional<CheckpointSigner> signer) throws Exception {
         return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
-                new HashChain("w1"), signer, new AuditWriter.Settings(queue, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                new HashChain("w1"), signer, new AuditWriter.Settings(queue, 16, 50, Duration.ofSeconds(60),
                 Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC()).start();
     }
 
@@ -125,7 +125,7 @@ class AuditWriterTest {
         String[] keys = CheckpointSigner.generate();
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
                 new HashChain("idle"), Optional.of(CheckpointSigner.fromPkcs8Base64(keys[0])), new AuditWriter.Settings(100, 16,
-                Duration.ofMillis(2), 1000, Duration.ofMillis(200), Duration.ofMillis(50), Duration.ofMillis(5)), Clock.systemUTC()).start();
+                1000, Duration.ofMillis(200), Duration.ofMillis(50), Duration.ofMillis(5)), Clock.systemUTC()).start();
         Thread writer = (Thread) field(w, "serializer");
         Thread store = (Thread) field(w, "storeThread");
         w.submit(record(1));
@@ -201,7 +201,7 @@ class AuditWriterTest {
     void anErrorOnTheWriterThreadLosesOnlyTheRecordThatThrew() throws Exception {
         JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
-                new HashChain("w1"), Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                new HashChain("w1"), Optional.empty(), new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60),
                 Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC());
         ObjectNode deep = record(2);
         ObjectNode n = deep;
@@ -299,7 +299,7 @@ class AuditWriterTest {
         java.util.Set<String> appendThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w1"), Optional.empty(),
-                new AuditWriter.Settings(2, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(2, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC(), task -> io.execute(() -> {
                     appendThreads.add(Thread.currentThread().getName());
                     task.run();
@@ -321,7 +321,7 @@ class AuditWriterTest {
         Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
         sink.down = true;
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("tiny"), 200, 0), new Spool(dir.resolve("tiny/o"), 200, 0),
-                new HashChain("w2"), Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50,
+                new HashChain("w2"), Optional.empty(), new AuditWriter.Settings(100, 16, 50,
                 Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ZERO), Clock.systemUTC()).start();
         assertThat(w.canMakeDurable()).isTrue();
         for (int i = 0; i < 10; i++) {
@@ -423,7 +423,7 @@ class AuditWriterTest {
 
         AuditWriter next = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w2"), Optional.empty(),
-                new AuditWriter.Settings(1000, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(1000, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()).start();
         assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
         next.close();
@@ -437,7 +437,7 @@ class AuditWriterTest {
 
     private AuditWriter lingering(AuditSink sink, Duration linger) throws java.io.IOException {
         return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
-                new HashChain("w3"), Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 1000,
+                new HashChain("w3"), Optional.empty(), new AuditWriter.Settings(100, 16, 1000,
                 Duration.ofSeconds(60), Duration.ofMillis(50), linger), Clock.systemUTC()).start();
     }
 
@@ -550,7 +550,7 @@ class AuditWriterTest {
         java.util.concurrent.atomic.AtomicInteger tasks = new java.util.concurrent.atomic.AtomicInteger();
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w4"), Optional.empty(),
-                new AuditWriter.Settings(2, 2, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(2, 2, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC(), task -> {
                     if (!Thread.currentThread().getName().equals("pam-audit-writer")) {
                         tasks.incrementAndGet(); // overflow appends; the writer reads the overflow through this executor too
@@ -576,7 +576,7 @@ class AuditWriterTest {
     private AuditWriter heldOverflowWriter(long overflowMaxBytes, List<Runnable> held) throws Exception {
         AuditWriter w = new AuditWriter(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0), new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), overflowMaxBytes, 0), new HashChain("w5"), Optional.empty(),
-                new AuditWriter.Settings(1, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(1, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC(), held::add);
         assertThat(w.submit(record(-1))).isTrue(); // fills the queue
         return w;
@@ -636,7 +636,7 @@ class AuditWriterTest {
         Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow,
                 new HashChain("w5"), Optional.empty(),
-                new AuditWriter.Settings(2, 2, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(2, 2, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC(), neverRun::add).start(); // an executor that accepts and never runs: shut down at exit
         for (int i = 0; i < 50; i++) {
             assertThat(w.submit(record(i))).isTrue();
@@ -651,7 +651,7 @@ class AuditWriterTest {
         AuditWriter next = new AuditWriter(new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0)),
                 new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
                 new HashChain("w6"), Optional.empty(),
-                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()).start();
         assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
         next.close();
@@ -696,7 +696,7 @@ class AuditWriterTest {
 
         AuditWriter next = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w9"), Optional.empty(),
-                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()).start();
         assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
         next.close();
@@ -710,7 +710,7 @@ class AuditWriterTest {
         sink.gate = new java.util.concurrent.CountDownLatch(1); // the store hangs: the queue (2) fills
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 26, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 26, 0), new HashChain("w7"), Optional.empty(),
-                new AuditWriter.Settings(2, 64, Duration.ofMillis(2), 1000, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(2, 64, 1000, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC(), task -> {
                     throw new java.util.concurrent.RejectedExecutionException("blocking executor full");
                 }).start();
@@ -776,7 +776,7 @@ class AuditWriterTest {
         assertThat(w.queueDepth()).as("not left in the queue").isZero();
         AuditWriter next = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("next"), Optional.empty(),
-                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()).start();
         assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
         next.close();
@@ -884,7 +884,7 @@ class AuditWriterTest {
         Spool spool = new Spool(dir.resolve("spool"), 1 << 24, 0);
         Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
         AuditWriter w = new AuditWriter(sink, spool, overflow, new HashChain("wc"),
-                Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                Optional.empty(), new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60),
                 Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC());
         for (int i = 0; i < 3; i++) {
             w.submit(record(i));
@@ -913,7 +913,7 @@ class AuditWriterTest {
     void withTheQueueFullAndTheOverflowSpoolRefusingItCannotMakeRecordsDurable() throws Exception {
         AuditWriter w = new AuditWriter(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0), new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 10, 0), new HashChain("wg"), Optional.empty(),
-                new AuditWriter.Settings(1, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(1, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()); // not started: the queue (1) stays full
         w.submit(record(1));
         w.submit(record(2)); // refused by the overflow spool (10 bytes)
@@ -940,7 +940,7 @@ class AuditWriterTest {
         Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
         overflow.append(List.of(CanonicalJson.write(record(9))));
         AuditWriter w = new AuditWriter(sink, spool, overflow, new HashChain("wf"), Optional.empty(),
-                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()).start();
         assertThat(sink.entered.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         Thread serializer = (Thread) field(w, "serializer");
