@@ -46,6 +46,33 @@ public final class ProcStats {
         return groups;
     }
 
+    /**
+     * Context switches (voluntary + involuntary) of each thread group of a process, grouped by
+     * name as in {@link #threadCpuNanos}: a thread that parks until work arrives adds none while idle.
+     */
+    public static java.util.Map<String, Long> threadContextSwitches(long pid) {
+        java.util.Map<String, Long> groups = new java.util.TreeMap<>();
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String name = Files.readString(task.resolve("comm")).trim().replaceAll("[0-9]+", "");
+                    long switches = 0;
+                    for (String line : Files.readAllLines(task.resolve("status"))) {
+                        if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
+                            switches += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                        }
+                    }
+                    groups.merge(name, switches, Long::sum);
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended between the listing and the read
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return java.util.Map.of();
+        }
+        return groups;
+    }
+
     /** The 1/5/15-minute load averages: other work on the machine shows here first, so record it with the figures. */
     public static String loadAverage() {
         try {

@@ -55,7 +55,7 @@ import org.HdrHistogram.Histogram;
  * mostly measure throughput, not the latency cost of auditing.
  *
  * <pre>java -cp benchmarks/target/benchmarks.jar io.inferencepam.bench.record.AuditLatencyBench
- *     [--conns 32] [--fraction 0.5] [--rate 0 (auto)] [--jvm-warmup 10] [--warmup 2] [--measure 5] [--reps 3] [--body 1024]
+ *     [--conns 32] [--fraction 0.5] [--rate 0 (auto)] [--jvm-warmup 10] [--warmup 2] [--measure 5] [--reps 3] [--body 1024] [--idle-wakeups 0 (s; 10: wake-ups per thread of each runner, idle after the load)]
  *     [--jvm-opts "-XX:+UseSerialGC -XX:ThreadPriorityPolicy=1 -Xms512m -Xmx512m"] [--variant-opts "..."] [--variant-env "K=V ..."]</pre>
  * Durations are seconds, or milliseconds with an {@code ms} suffix. {@code --variant-opts} /
  * {@code --variant-env} add a fourth target, {@code on-b}: a second audit runner launched with
@@ -68,7 +68,8 @@ public final class AuditLatencyBench {
     private static final byte HTTP_RESP_CALL = 4;
 
     private record Options(int conns, double fraction, double rate, Duration jvmWarmup, Duration warmup, Duration measure,
-                           int reps, int body, List<String> jvmOpts, List<String> variantOpts, Map<String, String> variantEnv) {
+                           int reps, int body, List<String> jvmOpts, List<String> variantOpts, Map<String, String> variantEnv,
+                           Duration idleWakeups) {
     }
 
     /** A route on a runner: conf tokens (post 0 = no response phase) and the verified reply sizes. */
@@ -196,11 +197,8 @@ public final class AuditLatencyBench {
                 lowest = Math.min(lowest, s.callsPerSec());
             }
             // The closed loops leave a backlog in the audit writers: let them catch up, or the
-            // first measured cells pay for it. They also starve the SCHED_IDLE writer, which then
-            // runs at normal priority until its queue has been empty for 10 checks a second apart:
-            // wait that out too, or the first ~10 s of cells measure the wrong writer.
+            // first measured cells pay for it.
             settledStreamLength(redis);
-            Thread.sleep(TimeUnit.SECONDS.toMillis(12)); // AuditWriter.CALM_CHECKS (10) checks, a second apart, and a margin
             double rate = opt.rate() > 0 ? opt.rate() : opt.fraction() * lowest;
             System.err.printf(Locale.ROOT, "offered rate: %,.0f calls/s for every target%n", rate);
 
@@ -227,6 +225,9 @@ public final class AuditLatencyBench {
             long audited = targets.stream().skip(2).mapToLong(t -> t.calls).sum();
             long stored = settledStreamLength(redis);
             System.out.println(report(targets, samples, rate, loadBefore, stored, audited));
+            if (!opt.idleWakeups().isZero()) {
+                System.out.println(idleWakeups(targets, opt.idleWakeups()));
+            }
         } finally {
             for (Process p : started) {
                 p.destroy();
@@ -235,6 +236,40 @@ public final class AuditLatencyBench {
                 }
             }
         }
+    }
+
+    /**
+     * Wake-ups per second of each runner, idle after serving the load: the growth of every
+     * thread's context switches (voluntary + involuntary, /proc/…/task/…/status) over the window, by thread group.
+     */
+    private static String idleWakeups(List<Target> targets, Duration window) throws InterruptedException {
+        Thread.sleep(1000); // the last calls' records reach the store first
+        Map<Long, Map<String, Long>> before = new LinkedHashMap<>();
+        for (Target t : targets) {
+            before.putIfAbsent(t.process.pid(), ProcStats.threadContextSwitches(t.process.pid()));
+        }
+        Thread.sleep(window.toMillis());
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
+                "%nIdle wake-ups per second after the load (context switches over %d s, by thread group):%n", window.toSeconds()));
+        for (Target t : targets) {
+            Map<String, Long> b = before.remove(t.process.pid());
+            if (b == null) {
+                continue; // a process shared by two targets: reported once
+            }
+            Map<String, Long> a = ProcStats.threadContextSwitches(t.process.pid());
+            double secs = window.toMillis() / 1000.0;
+            double total = 0;
+            StringBuilder threads = new StringBuilder();
+            for (var e : a.entrySet()) {
+                double perSec = (e.getValue() - b.getOrDefault(e.getKey(), 0L)) / secs;
+                total += perSec;
+                if (perSec >= 0.5) {
+                    threads.append(String.format(Locale.ROOT, " %s %.1f;", e.getKey(), perSec));
+                }
+            }
+            out.append(String.format(Locale.ROOT, "- runner of `%s`: %.1f/s in all:%s%n", t.name, total, threads));
+        }
+        return out.toString();
     }
 
     /** Entries in the audit stream once the writers are idle (no change for 200 ms; records plus a checkpoint every 1000). */
@@ -644,6 +679,7 @@ public final class AuditLatencyBench {
         List<String> jvm = List.of("-XX:+UseSerialGC", "-XX:ThreadPriorityPolicy=1", "-Xms512m", "-Xmx512m");
         List<String> variant = List.of();
         Map<String, String> variantEnv = new LinkedHashMap<>();
+        Duration idleWakeups = Duration.ZERO;
         for (int i = 0; i < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
@@ -655,6 +691,7 @@ public final class AuditLatencyBench {
                 case "--measure" -> measure = duration(v);
                 case "--reps" -> reps = Integer.parseInt(v);
                 case "--body" -> body = Integer.parseInt(v);
+                case "--idle-wakeups" -> idleWakeups = duration(v);
                 case "--jvm-opts" -> jvm = v.isBlank() ? List.of() : List.of(v.trim().split("\\s+"));
                 case "--variant-opts" -> variant = v.isBlank() ? List.of() : List.of(v.trim().split("\\s+"));
                 case "--variant-env" -> {
@@ -665,6 +702,6 @@ public final class AuditLatencyBench {
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        return new Options(conns, fraction, rate, jvmWarmup, warmup, measure, reps, body, jvm, variant, variantEnv);
+        return new Options(conns, fraction, rate, jvmWarmup, warmup, measure, reps, body, jvm, variant, variantEnv, idleWakeups);
     }
 }

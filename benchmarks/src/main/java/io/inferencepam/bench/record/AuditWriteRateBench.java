@@ -137,7 +137,7 @@ public final class AuditWriteRateBench {
         AuditWriter w = new AuditWriter(new RedisStreamSink(jedis, KEY, 1_000_000, Duration.ZERO, Clock.systemUTC()),
                 new Spool(spool, 1L << 30, 0), new Spool(spool.resolve("overflow"), 1L << 30, 0), new HashChain("bench"),
                 signed ? Optional.of(CheckpointSigner.fromPkcs8Base64(CheckpointSigner.generate()[0])) : Optional.empty(),
-                new AuditWriter.Settings(n + depth, depth, Duration.ofMillis(1), 1000, Duration.ofHours(1),
+                new AuditWriter.Settings(n + depth, depth, 1000, Duration.ofHours(1),
                         Duration.ofSeconds(1), Duration.ZERO), Clock.systemUTC()).start();
         List<ObjectNode> records = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {

@@ -60,8 +60,8 @@ public final class Runner implements AutoCloseable {
     private final PluginPool largeBodyPool;
     private final ThreadPoolExecutor blockingPool;
     private final ScheduledExecutorService scheduler;
-    /** Per-call deadlines: 10 ms ticks are precise enough for a deadline of seconds. */
-    private final HashedWheelTimer deadlines;
+    /** Per-call deadlines: 10 ms ticks are precise enough for a deadline of seconds; no ticks while no call is pending. */
+    private final IdleStoppingTimer deadlines;
     private final ControlServer control;
     private final Deque<AutoCloseable> shutdownHooks = new ArrayDeque<>();
     /** Run first at shutdown, before the drain: plugins holding calls open answer them. */
@@ -87,7 +87,9 @@ public final class Runner implements AutoCloseable {
         ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, BoundedExecutors.daemon("pam-timer"));
         timer.setRemoveOnCancelPolicy(true);
         this.scheduler = Executors.unconfigurableScheduledExecutorService(timer);
-        this.deadlines = new HashedWheelTimer(BoundedExecutors.daemon("pam-deadline"), 10, TimeUnit.MILLISECONDS);
+        java.util.concurrent.ThreadFactory deadlineThreads = BoundedExecutors.daemon("pam-deadline");
+        this.deadlines = new IdleStoppingTimer(() -> new HashedWheelTimer(deadlineThreads, 10, TimeUnit.MILLISECONDS),
+                scheduler, 1, TimeUnit.SECONDS);
         this.pluginPool = new PluginPool("pam-plugin", config.pluginThreads(), config.executorQueue(), deadlines);
         this.largeBodyPool = new PluginPool("pam-large-body", config.largeBodyThreads(), config.executorQueue(), deadlines);
         this.control = new ControlServer(blockingPool,

@@ -60,6 +60,9 @@ public final class RecordService {
     public static RecordService start(PamServices services) throws IOException {
         PluginEnvironment env = services.env();
         RecordSettings s = RecordSettings.from(env);
+        if (env.setting("PAM_AUDIT_SCHED").isPresent()) {
+            LOG.warn("PAM_AUDIT_SCHED is no longer used: the audit threads run at the lowest Java priority and park until work arrives");
+        }
         List<PublicKey> verifyKeys = verifyKeys(s.verifyKey());
         ArchiveSettings archiveSettings = ArchiveSettings.from(env);
         AuditDirectory.prepare("PAM_AUDIT_SPOOL_DIR", s.spoolDir());
@@ -101,15 +104,12 @@ public final class RecordService {
                         .map(k -> java.util.Base64.getEncoder().encodeToString(k.getEncoded()))
                         .orElse("unknown: PAM_AUDIT_SIGNING_KEY is set and no PAM_AUDIT_VERIFY_KEY matches it"));
         AuditWriter writer = new AuditWriter(sink, spool, overflow, anchor.chain(), Optional.of(signing.signer()),
-                new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), Duration.ofMillis(5), s.checkpointEvery(),
-                        s.checkpointInterval(), Duration.ofSeconds(2), s.linger(), s.idleThreads()), env.clock(), env.blockingExecutor())
+                new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), s.checkpointEvery(),
+                        s.checkpointInterval(), Duration.ofSeconds(2), s.linger()), env.clock(), env.blockingExecutor())
                 .opensWith(anchor.anchor()).onDurable(heads::durable).start();
         Optional<ArchiveTask> archive = auditRedis.map(r -> startArchive(services, s, archiveSettings, anchor.chain().instance()));
         PendingCalls pending = new PendingCalls(writer, env.clock());
-        var sweep = env.scheduler().scheduleWithFixedDelay(() -> {
-            pending.sweep();
-            writer.checkStarvation();
-        }, 1, 1, TimeUnit.SECONDS);
+        var sweep = env.scheduler().scheduleWithFixedDelay(pending::sweep, 1, 1, TimeUnit.SECONDS);
         RecordService svc = new RecordService(s, sink, writer, pending, lock, signing, verifyKeys, heads);
         svc.registerMetrics(env.metrics());
         archive.ifPresent(a -> a.registerMetrics(env.metrics()));
@@ -205,8 +205,6 @@ public final class RecordService {
                 () -> st.unsignedCheckpoints.get());
         m.gauge("pam_audit_queue_depth", "Audit records waiting for the writer thread", writer::queueDepth);
         m.gauge("pam_audit_store_up", "1 when the audit store accepted the last write", () -> writer.storeUp() ? 1 : 0);
-        m.gauge("pam_audit_idle_threads", "Audit writer threads running under SCHED_IDLE (1 when PAM_AUDIT_SCHED=idle took effect)",
-                () -> st.idleThreads.get());
         m.gauge("pam_audit_pending_calls", "Calls recorded in the request phase, waiting for their response phase", pending::size);
     }
 

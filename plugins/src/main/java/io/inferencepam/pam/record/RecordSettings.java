@@ -24,7 +24,6 @@ public record RecordSettings(
         int queueCapacity,
         int batchSize,
         Duration linger,
-        boolean idleThreads,
         Optional<String> signingKey,
         Optional<String> verifyKey,
         long checkpointEvery,
@@ -56,7 +55,6 @@ public record RecordSettings(
                 (int) Math.max(1, number(env, "PAM_AUDIT_QUEUE", 10_000)),
                 (int) Math.max(1, number(env, "PAM_AUDIT_BATCH", 256)),
                 Duration.ofMillis(Math.min(1000, number(env, "PAM_AUDIT_LINGER_MS", 5))),
-                idleThreads(env.setting("PAM_AUDIT_SCHED").orElse("idle").trim()),
                 env.setting("PAM_AUDIT_SIGNING_KEY").filter(s -> !s.isBlank()),
                 env.setting("PAM_AUDIT_VERIFY_KEY").filter(s -> !s.isBlank()),
                 Math.max(1, number(env, "PAM_AUDIT_CHECKPOINT_EVERY", 1000)),
@@ -73,14 +71,6 @@ public record RecordSettings(
             throw new IllegalArgumentException(name + " must be an absolute path");
         }
         return p;
-    }
-
-    private static boolean idleThreads(String sched) {
-        return switch (sched) {
-            case "idle" -> true;
-            case "normal" -> false;
-            default -> throw new IllegalArgumentException("PAM_AUDIT_SCHED must be idle or normal");
-        };
     }
 
     private static long number(PluginEnvironment env, String name, long fallback) {

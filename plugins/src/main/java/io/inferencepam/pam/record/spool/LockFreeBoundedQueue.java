@@ -6,9 +6,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The bounded queue from plugin threads to the audit writer, with no lock at either end. The
- * writer runs under SCHED_IDLE: a lock it held when a request thread preempted it would make the
- * next submitting plugin thread wait until a CPU is idle again ({@code ArrayBlockingQueue} takes
- * one lock for both ends). {@code size} counts reserved places, so the bound holds under races.
+ * writer runs at the lowest priority: a lock it held when a request thread preempted it would
+ * make the next submitting plugin thread wait for it ({@code ArrayBlockingQueue} takes one lock
+ * for both ends). {@code size} counts reserved places, so the bound holds under races.
  */
 final class LockFreeBoundedQueue<T> {
     private final ConcurrentLinkedQueue<T> items = new ConcurrentLinkedQueue<>();

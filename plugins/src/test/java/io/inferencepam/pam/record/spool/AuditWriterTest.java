@@ -77,7 +77,7 @@ class AuditWriterTest {
         }
     }
 
-    private static ObjectNode record(int i) {
+    static ObjectNode record(int i) {
         ObjectNode r = CanonicalJson.MAPPER.createObjectNode();
         r.put("kind", "call");
         r.put("id", "req-" + i);
@@ -103,14 +103,41 @@ class AuditWriterTest {
     /** Not started: queue 100, batches of 16, no linger; the spool under the test directory. */
     private AuditWriter unstartedWriter(AuditSink sink, Spool overflow, String instance) throws Exception {
         return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow, new HashChain(instance), Optional.empty(),
-                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC());
     }
 
     private AuditWriter writer(AuditSink sink, int queue, Optional<CheckpointSigner> signer) throws Exception {
         return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
-                new HashChain("w1"), signer, new AuditWriter.Settings(queue, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                new HashChain("w1"), signer, new AuditWriter.Settings(queue, 16, 50, Duration.ofSeconds(60),
                 Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC()).start();
+    }
+
+    /**
+     * Issue 14: an idle runner wakes no audit thread. Once everything is stored, both threads wait
+     * without a timer (WAITING, not TIMED_WAITING) until a record arrives; the next record is
+     * still written, and an entry left without a checkpoint still gets one on time (a timer set
+     * only while such entries wait). Before: both threads polled every few milliseconds.
+     */
+    @Test
+    void anIdleWriterParksWithoutATimerAndWakesForTheNextRecordAndTheDueCheckpoint() throws Exception {
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        String[] keys = CheckpointSigner.generate();
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
+                new HashChain("idle"), Optional.of(CheckpointSigner.fromPkcs8Base64(keys[0])), new AuditWriter.Settings(100, 16,
+                1000, Duration.ofMillis(200), Duration.ofMillis(50), Duration.ofMillis(5)), Clock.systemUTC()).start();
+        Thread writer = (Thread) field(w, "serializer");
+        Thread store = (Thread) field(w, "storeThread");
+        w.submit(record(1));
+        await(() -> w.stats().checkpoints.get() == 1, "record 1, then its checkpoint once the interval passed");
+        assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        await(() -> writer.getState() == Thread.State.WAITING && store.getState() == Thread.State.WAITING,
+                "both audit threads parked without a timer");
+        w.submit(record(2));
+        await(() -> w.stats().written.get() >= 3, "the next record woke the writer");
+        await(() -> w.stats().checkpoints.get() == 2, "and its checkpoint came on time, with nothing else submitted");
+        w.close();
+        assertThat(new ChainVerifier(Optional.empty(), true).verify(all(sink)).findings()).isEmpty();
     }
 
     static List<StoredEntry> all(AuditSink sink) throws Exception {
@@ -174,7 +201,7 @@ class AuditWriterTest {
     void anErrorOnTheWriterThreadLosesOnlyTheRecordThatThrew() throws Exception {
         JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
-                new HashChain("w1"), Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                new HashChain("w1"), Optional.empty(), new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60),
                 Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC());
         ObjectNode deep = record(2);
         ObjectNode n = deep;
@@ -272,7 +299,7 @@ class AuditWriterTest {
         java.util.Set<String> appendThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w1"), Optional.empty(),
-                new AuditWriter.Settings(2, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(2, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC(), task -> io.execute(() -> {
                     appendThreads.add(Thread.currentThread().getName());
                     task.run();
@@ -294,7 +321,7 @@ class AuditWriterTest {
         Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
         sink.down = true;
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("tiny"), 200, 0), new Spool(dir.resolve("tiny/o"), 200, 0),
-                new HashChain("w2"), Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50,
+                new HashChain("w2"), Optional.empty(), new AuditWriter.Settings(100, 16, 50,
                 Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ZERO), Clock.systemUTC()).start();
         assertThat(w.canMakeDurable()).isTrue();
         for (int i = 0; i < 10; i++) {
@@ -396,7 +423,7 @@ class AuditWriterTest {
 
         AuditWriter next = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w2"), Optional.empty(),
-                new AuditWriter.Settings(1000, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(1000, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()).start();
         assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
         next.close();
@@ -410,7 +437,7 @@ class AuditWriterTest {
 
     private AuditWriter lingering(AuditSink sink, Duration linger) throws java.io.IOException {
         return new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
-                new HashChain("w3"), Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 1000,
+                new HashChain("w3"), Optional.empty(), new AuditWriter.Settings(100, 16, 1000,
                 Duration.ofSeconds(60), Duration.ofMillis(50), linger), Clock.systemUTC()).start();
     }
 
@@ -523,7 +550,7 @@ class AuditWriterTest {
         java.util.concurrent.atomic.AtomicInteger tasks = new java.util.concurrent.atomic.AtomicInteger();
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w4"), Optional.empty(),
-                new AuditWriter.Settings(2, 2, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(2, 2, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC(), task -> {
                     if (!Thread.currentThread().getName().equals("pam-audit-writer")) {
                         tasks.incrementAndGet(); // overflow appends; the writer reads the overflow through this executor too
@@ -549,7 +576,7 @@ class AuditWriterTest {
     private AuditWriter heldOverflowWriter(long overflowMaxBytes, List<Runnable> held) throws Exception {
         AuditWriter w = new AuditWriter(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0), new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), overflowMaxBytes, 0), new HashChain("w5"), Optional.empty(),
-                new AuditWriter.Settings(1, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(1, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC(), held::add);
         assertThat(w.submit(record(-1))).isTrue(); // fills the queue
         return w;
@@ -609,7 +636,7 @@ class AuditWriterTest {
         Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow,
                 new HashChain("w5"), Optional.empty(),
-                new AuditWriter.Settings(2, 2, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(2, 2, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC(), neverRun::add).start(); // an executor that accepts and never runs: shut down at exit
         for (int i = 0; i < 50; i++) {
             assertThat(w.submit(record(i))).isTrue();
@@ -624,7 +651,7 @@ class AuditWriterTest {
         AuditWriter next = new AuditWriter(new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0)),
                 new Spool(dir.resolve("spool"), 1 << 24, 0), new Spool(dir.resolve("spool/overflow"), 1 << 24, 0),
                 new HashChain("w6"), Optional.empty(),
-                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()).start();
         assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
         next.close();
@@ -669,7 +696,7 @@ class AuditWriterTest {
 
         AuditWriter next = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w9"), Optional.empty(),
-                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()).start();
         assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
         next.close();
@@ -683,7 +710,7 @@ class AuditWriterTest {
         sink.gate = new java.util.concurrent.CountDownLatch(1); // the store hangs: the queue (2) fills
         AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 26, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 26, 0), new HashChain("w7"), Optional.empty(),
-                new AuditWriter.Settings(2, 64, Duration.ofMillis(2), 1000, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(2, 64, 1000, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC(), task -> {
                     throw new java.util.concurrent.RejectedExecutionException("blocking executor full");
                 }).start();
@@ -749,7 +776,7 @@ class AuditWriterTest {
         assertThat(w.queueDepth()).as("not left in the queue").isZero();
         AuditWriter next = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("next"), Optional.empty(),
-                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()).start();
         assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
         next.close();
@@ -773,7 +800,7 @@ class AuditWriterTest {
         }, t.getName() + " blocked on a monitor in " + method);
     }
 
-    private static List<String> pendingLines(Spool s) throws Exception {
+    static List<String> pendingLines(Spool s) throws Exception {
         return s.read(Integer.MAX_VALUE).lines();
     }
 
@@ -834,6 +861,7 @@ class AuditWriterTest {
         Thread serializer = (Thread) field(w, "serializer");
         synchronized (overflow) { // the writer's next overflow read waits here: it stalls holding no record
             overflow.append(List.of(CanonicalJson.write(record(7))));
+            java.util.concurrent.locks.LockSupport.unpark(serializer); // as an overflow append does: the writer parks until work arrives
             awaitBlocked(serializer, "read");
             w.close(Duration.ofMillis(100));
             assertThat(w.stats().lost.get()).as("the failed record is not counted again").isEqualTo(1);
@@ -856,12 +884,12 @@ class AuditWriterTest {
         Spool spool = new Spool(dir.resolve("spool"), 1 << 24, 0);
         Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
         AuditWriter w = new AuditWriter(sink, spool, overflow, new HashChain("wc"),
-                Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
+                Optional.empty(), new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60),
                 Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC());
         for (int i = 0; i < 3; i++) {
             w.submit(record(i));
         }
-        Object handoffLock = field(w, "handoffLock");
+        Object handoffLock = field(w, "handoff");
         Thread serializer = (Thread) field(w, "serializer");
         synchronized (handoffLock) {
             w.start();
@@ -885,7 +913,7 @@ class AuditWriterTest {
     void withTheQueueFullAndTheOverflowSpoolRefusingItCannotMakeRecordsDurable() throws Exception {
         AuditWriter w = new AuditWriter(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0), new Spool(dir.resolve("spool"), 1 << 24, 0),
                 new Spool(dir.resolve("spool/overflow"), 10, 0), new HashChain("wg"), Optional.empty(),
-                new AuditWriter.Settings(1, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(1, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()); // not started: the queue (1) stays full
         w.submit(record(1));
         w.submit(record(2)); // refused by the overflow spool (10 bytes)
@@ -895,38 +923,6 @@ class AuditWriterTest {
     }
 
     // ---- overflow lines at close() ----------------------------------------------------------------
-
-    /**
-     * The writer (SCHED_IDLE in production) never holds the overflow spool's monitor, which
-     * overflow appends on normal threads, and on plugin threads when the executor refuses, also
-     * take: its reads and commits run on the overflow executor. Here the monitor is held while the
-     * writer needs a read: the executor's thread waits for it, the writer holds nothing.
-     */
-    @Test
-    void theWriterLeavesTheOverflowSpoolsMonitorToNormalPriorityThreads() throws Exception {
-        Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
-        overflow.append(List.of(CanonicalJson.write(record(9))));
-        java.util.concurrent.ExecutorService io = java.util.concurrent.Executors.newSingleThreadExecutor(r -> new Thread(r, "overflow-io"));
-        try {
-            Thread ioThread = io.submit(Thread::currentThread).get();
-            JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
-            AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0), overflow, new HashChain("wg"),
-                    Optional.empty(), new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60),
-                    Duration.ofMillis(50), Duration.ZERO), Clock.systemUTC(), io);
-            Thread serializer = (Thread) field(w, "serializer");
-            synchronized (overflow) {
-                w.start();
-                awaitBlocked(ioThread, "read");
-                assertThat(serializer.getState()).as("the writer waits for the executor, holding no monitor").isNotEqualTo(Thread.State.BLOCKED);
-            }
-            assertThat(w.awaitIdle(Duration.ofSeconds(10))).isTrue();
-            w.close();
-            assertThat(storedIds(sink)).containsExactly("req-9");
-            assertThat(overflow.hasPending()).as("committed").isFalse();
-        } finally {
-            io.shutdownNow();
-        }
-    }
 
     /**
      * The writer linked overflow lines into a batch the store hangs on; close() spools that batch
@@ -944,7 +940,7 @@ class AuditWriterTest {
         Spool overflow = new Spool(dir.resolve("spool/overflow"), 1 << 24, 0);
         overflow.append(List.of(CanonicalJson.write(record(9))));
         AuditWriter w = new AuditWriter(sink, spool, overflow, new HashChain("wf"), Optional.empty(),
-                new AuditWriter.Settings(100, 16, Duration.ofMillis(2), 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                new AuditWriter.Settings(100, 16, 50, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
                 Clock.systemUTC()).start();
         assertThat(sink.entered.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         Thread serializer = (Thread) field(w, "serializer");

@@ -1,0 +1,51 @@
+package io.inferencepam.pam.record.spool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.inferencepam.pam.record.chain.HashChain;
+import io.inferencepam.pam.record.sink.ChainedEntry;
+import io.inferencepam.pam.record.sink.JsonLinesFileSink;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The store stage alone, driven step by step: sink or spool, then the drain in order, once. */
+class StoreStageTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void whileTheSinkFailsBatchesAreSpooledAndDrainedInOrderOnceItIsBack() throws Exception {
+        AuditWriterTest.Outage sink = new AuditWriterTest.Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        Spool spool = new Spool(dir.resolve("spool"), 1 << 20, 0);
+        AuditWriter.Stats stats = new AuditWriter.Stats();
+        Handoff handoff = new Handoff(x -> { });
+        CheckpointerTest.MutableClock clock = new CheckpointerTest.MutableClock();
+        StoreStage store = new StoreStage(sink, spool, handoff, stats, clock, 16, Duration.ofSeconds(2), "s");
+        HashChain chain = new HashChain("s");
+        List<Handoff.Batch> batches = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            byte[] json = chain.linkAndEncode(AuditWriterTest.record(i));
+            batches.add(handoff.open(List.of(new ChainedEntry("s", chain.seq(), json)), null, -1));
+        }
+        store.route(batches.get(0));
+        sink.down = true;
+        store.route(batches.get(1));
+        assertThat(store.up()).isFalse();
+        sink.down = false;
+        store.route(batches.get(2)); // something is spooled: this one goes behind it, not ahead
+        assertThat(stats.spooled.get()).isEqualTo(2);
+        store.drainIfDue();
+        assertThat(spool.hasPending()).as("not before the retry is due").isTrue();
+        clock.millis += StoreStage.FIRST_BACKOFF_MILLIS;
+        store.drainIfDue();
+        assertThat(store.up()).isTrue();
+        assertThat(spool.hasPending()).isFalse();
+        assertThat(AuditWriterTest.storedIds(sink)).containsExactly("req-0", "req-1", "req-2");
+        assertThat(handoff.unfinished()).isZero();
+        assertThat(stats.lost.get()).isZero();
+    }
+}
