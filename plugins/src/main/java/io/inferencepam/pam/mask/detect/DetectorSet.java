@@ -102,9 +102,42 @@ public final class DetectorSet {
         if (!overlap) {
             return all;
         }
-        all.sort(BY_PRECEDENCE);
+        return resolve(all);
+    }
+
+    /**
+     * The candidates (sorted by start) that win their overlaps. Precedence decides only between
+     * candidates linked by a chain of overlaps, so each such cluster is resolved on its own and a
+     * candidate that overlaps nothing is taken as is: a text with a value every few bytes costs a
+     * sweep, not a sort and a search tree over all of them.
+     */
+    static List<Match> resolve(List<Match> byStart) {
+        List<Match> out = new ArrayList<>(byStart.size());
+        int n = byStart.size();
+        int i = 0;
+        while (i < n) {
+            int j = i + 1;
+            int end = byStart.get(i).end();
+            while (j < n && byStart.get(j).start() < end) {
+                end = Math.max(end, byStart.get(j).end());
+                j++;
+            }
+            if (j == i + 1) {
+                out.add(byStart.get(i));
+            } else {
+                out.addAll(byPrecedence(byStart.subList(i, j)));
+            }
+            i = j;
+        }
+        return out;
+    }
+
+    /** One cluster: by detector rank, then longest first, a candidate overlapping an accepted one is dropped. */
+    private static java.util.Collection<Match> byPrecedence(List<Match> cluster) {
+        List<Match> ordered = new ArrayList<>(cluster);
+        ordered.sort(BY_PRECEDENCE);
         TreeMap<Integer, Match> accepted = new TreeMap<>();
-        for (Match m : all) {
+        for (Match m : ordered) {
             var before = accepted.floorEntry(m.start());
             if (before != null && before.getValue().end() > m.start()) {
                 continue;
@@ -115,6 +148,6 @@ public final class DetectorSet {
             }
             accepted.put(m.start(), m);
         }
-        return List.copyOf(accepted.values());
+        return accepted.values();
     }
 }

@@ -153,7 +153,9 @@ public final class PhoneDetector extends IndexedDetector {
         if (plus || digits.startsWith("00")) {
             // "00" is the international prefix of most of the world ("0049 30 …")
             PhoneNumber n = international(plus ? digits : digits.substring(2));
-            return n != null && UTIL.isPossibleNumber(n) && (UTIL.isValidNumber(n) || (strong && UTIL.isPossibleNumber(n) && plausibleNsn(n)));
+            // the length checks before the library's per-region regular expressions: a strong shape
+            // of a possible length needs no validation (isValidNumber tries every region of the code)
+            return n != null && UTIL.isPossibleNumber(n) && ((strong && plausibleNsn(n)) || UTIL.isValidNumber(n));
         }
         boolean trunk = digits.charAt(0) == '0';
         if ((!grouped && !trunk) || digits.length() > MAX_NATIONAL_DIGITS) {
@@ -175,11 +177,12 @@ public final class PhoneDetector extends IndexedDetector {
                 nsn = digits.length() == 11 && digits.charAt(0) == '1' && countryCodes[k] == 1 ? digits.substring(1) : digits;
             }
             PhoneNumber n = number(countryCodes[k], nsn);
-            // the length check first: no regex, and most digit groups fail it
-            if (n != null && UTIL.isPossibleNumber(n) && (UTIL.isValidNumberForRegion(n, r)
-                    || (strong && UTIL.isPossibleNumberForType(n, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE) && plausibleNsn(n))
-                    || (groups.length() >= 5 && UTIL.isPossibleNumber(n) && plausibleNsn(n)
-                        && groups.equals(printedGroups(UTIL.format(n, PhoneNumberUtil.PhoneNumberFormat.NATIONAL)))))) {
+            // the length checks first (no regex, and most digit groups fail them), the library's
+            // regular expressions (validation, formatting) only when they cannot decide
+            if (n != null && UTIL.isPossibleNumber(n)
+                    && ((strong && UTIL.isPossibleNumberForType(n, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE) && plausibleNsn(n))
+                    || UTIL.isValidNumberForRegion(n, r)
+                    || (groups.length() >= 5 && plausibleNsn(n) && groups.equals(printedGroups(UTIL.format(n, PhoneNumberUtil.PhoneNumberFormat.NATIONAL)))))) {
                 return true;
             }
         }
