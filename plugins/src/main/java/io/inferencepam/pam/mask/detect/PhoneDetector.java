@@ -2,8 +2,10 @@ package io.inferencepam.pam.mask.detect;
 
 import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -37,6 +39,8 @@ public final class PhoneDetector extends IndexedDetector {
      */
     private static final int MAX_NATIONAL_DIGITS = 12;
     private static final int MAX_TRIES = 3;
+    /** The longest national significant number the library knows (ITU-T E.164 allows 15 with the code). */
+    private static final int MAX_NSN = 17;
 
     private static final PhoneNumberUtil UTIL = PhoneNumberUtil.getInstance();
 
@@ -45,6 +49,8 @@ public final class PhoneDetector extends IndexedDetector {
     private final Set<String> trunkZero;
     /** The country calling code of each region, in order. */
     private final int[] countryCodes;
+    /** Possible national number lengths of the regions' calling codes, asked of the library once. */
+    private final Map<Integer, Lengths> lengths;
 
     public PhoneDetector() {
         this(DEFAULT_REGIONS);
@@ -60,6 +66,50 @@ public final class PhoneDetector extends IndexedDetector {
         for (String r : this.regions) {
             UTIL.getExampleNumber(r);
         }
+        Map<Integer, Lengths> byCode = new HashMap<>();
+        for (int cc : countryCodes) {
+            byCode.computeIfAbsent(cc, Lengths::of);
+        }
+        this.lengths = Map.copyOf(byCode);
+    }
+
+    /**
+     * The national number lengths the library calls possible for one calling code, as bit sets
+     * (bit k: k digits). Its possible-number checks compare only the length of the national
+     * significant number with the plan's lists; asking them per candidate costs a metadata lookup
+     * by a file name built anew each time, asking once per code costs nothing per candidate.
+     */
+    record Lengths(int any, int fixedLineOrMobile) {
+        static Lengths of(int countryCode) {
+            int any = 0;
+            int fixedOrMobile = 0;
+            for (int len = 1; len <= MAX_NSN; len++) {
+                PhoneNumber probe = new PhoneNumber().setCountryCode(countryCode).setNationalNumber(Long.parseLong("2".repeat(len)));
+                any |= UTIL.isPossibleNumber(probe) ? 1 << len : 0;
+                fixedOrMobile |= UTIL.isPossibleNumberForType(probe, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE) ? 1 << len : 0;
+            }
+            return new Lengths(any, fixedOrMobile);
+        }
+    }
+
+    /** {@link PhoneNumberUtil#isPossibleNumber}, from the table for the regions' codes. */
+    boolean possible(PhoneNumber n) {
+        Lengths l = lengths.get(n.getCountryCode());
+        return l == null ? UTIL.isPossibleNumber(n) : (l.any() & 1 << nsnLength(n)) != 0;
+    }
+
+    /** {@link PhoneNumberUtil#isPossibleNumberForType} for FIXED_LINE_OR_MOBILE, from the table for the regions' codes. */
+    boolean possibleFixedLineOrMobile(PhoneNumber n) {
+        Lengths l = lengths.get(n.getCountryCode());
+        return l == null ? UTIL.isPossibleNumberForType(n, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+                : (l.fixedLineOrMobile() & 1 << nsnLength(n)) != 0;
+    }
+
+    /** The length of {@link PhoneNumberUtil#getNationalSignificantNumber}: the kept leading zeros, then the number. */
+    private static int nsnLength(PhoneNumber n) {
+        int zeros = n.isItalianLeadingZero() && n.getNumberOfLeadingZeros() > 0 ? n.getNumberOfLeadingZeros() : 0;
+        int len = zeros + Long.toString(n.getNationalNumber()).length();
+        return Math.min(len, 31);
     }
 
     /** The codes in {@code regions} libphonenumber does not know (upper case expected). */
@@ -155,7 +205,7 @@ public final class PhoneDetector extends IndexedDetector {
             PhoneNumber n = international(plus ? digits : digits.substring(2));
             // the length checks before the library's per-region regular expressions: a strong shape
             // of a possible length needs no validation (isValidNumber tries every region of the code)
-            return n != null && UTIL.isPossibleNumber(n) && ((strong && plausibleNsn(n)) || UTIL.isValidNumber(n));
+            return n != null && possible(n) && ((strong && plausibleNsn(n)) || UTIL.isValidNumber(n));
         }
         boolean trunk = digits.charAt(0) == '0';
         if ((!grouped && !trunk) || digits.length() > MAX_NATIONAL_DIGITS) {
@@ -179,8 +229,8 @@ public final class PhoneDetector extends IndexedDetector {
             PhoneNumber n = number(countryCodes[k], nsn);
             // the length checks first (no regex, and most digit groups fail them), the library's
             // regular expressions (validation, formatting) only when they cannot decide
-            if (n != null && UTIL.isPossibleNumber(n)
-                    && ((strong && UTIL.isPossibleNumberForType(n, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE) && plausibleNsn(n))
+            if (n != null && possible(n)
+                    && ((strong && possibleFixedLineOrMobile(n) && plausibleNsn(n))
                     || UTIL.isValidNumberForRegion(n, r)
                     || (groups.length() >= 5 && plausibleNsn(n) && groups.equals(printedGroups(UTIL.format(n, PhoneNumberUtil.PhoneNumberFormat.NATIONAL)))))) {
                 return true;
@@ -193,8 +243,8 @@ public final class PhoneDetector extends IndexedDetector {
      * The number for a country code and national significant number, built directly: the library's
      * parse() runs a dozen regular expressions per call, its validation needs only the digits.
      */
-    private static PhoneNumber number(int countryCode, String nsn) {
-        if (nsn.isEmpty() || nsn.length() > 17) {
+    static PhoneNumber number(int countryCode, String nsn) {
+        if (nsn.isEmpty() || nsn.length() > MAX_NSN) {
             return null;
         }
         PhoneNumber n = new PhoneNumber().setCountryCode(countryCode);
