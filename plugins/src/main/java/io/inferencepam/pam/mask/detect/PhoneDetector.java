@@ -43,6 +43,8 @@ public final class PhoneDetector extends IndexedDetector {
     private static final int MAX_NSN = 17;
 
     private static final PhoneNumberUtil UTIL = PhoneNumberUtil.getInstance();
+    /** The country calling codes the library knows (those it maps to a region, "001" for non-geographic ones). */
+    static final Set<Integer> CALLING_CODES = Set.copyOf(UTIL.getSupportedCallingCodes());
 
     private final List<String> regions;
     /** The regions where a national number is dialled with a leading 0: there, no 0 means no number. */
@@ -175,7 +177,7 @@ public final class PhoneDetector extends IndexedDetector {
             if (!cand.consistent(s, start, g)) {
                 continue;
             }
-            if (valid(s, start, end, g > 1 || cand.paren, cand.strongShape(s, start, g), cand.groupLengths(g))) {
+            if (valid(s, start, end, g > 1 || cand.paren, cand.strongShape(s, start, g), cand, g)) {
                 return end;
             }
         }
@@ -188,7 +190,7 @@ public final class PhoneDetector extends IndexedDetector {
      *               as model answers are full of invented numbers in unassigned ranges that still
      *               read as someone's phone
      */
-    private boolean valid(String s, int start, int end, boolean grouped, boolean strong, String groups) {
+    private boolean valid(String s, int start, int end, boolean grouped, boolean strong, Candidate cand, int g) {
         StringBuilder d = new StringBuilder(MAX_DIGITS + 1);
         boolean plus = s.charAt(start) == '+';
         for (int i = start; i < end; i++) {
@@ -232,11 +234,16 @@ public final class PhoneDetector extends IndexedDetector {
             if (n != null && possible(n)
                     && ((strong && possibleFixedLineOrMobile(n) && plausibleNsn(n))
                     || UTIL.isValidNumberForRegion(n, r)
-                    || (groups.length() >= 5 && plausibleNsn(n) && groups.equals(printedGroups(UTIL.format(n, PhoneNumberUtil.PhoneNumberFormat.NATIONAL)))))) {
+                    || printedAsThePlanPrints(n, cand.groupLengths(g)))) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** Grouped (at least "d-d-d") exactly as the plan prints the number, which is of a plausible possible length. */
+    private static boolean printedAsThePlanPrints(PhoneNumber n, String groups) {
+        return groups.length() >= 5 && plausibleNsn(n) && groups.equals(printedGroups(UTIL.format(n, PhoneNumberUtil.PhoneNumberFormat.NATIONAL)));
     }
 
     /**
@@ -264,9 +271,10 @@ public final class PhoneDetector extends IndexedDetector {
 
     /** "+" digits: the country code is the one prefix of 1–3 digits that names a country (codes are prefix-free). */
     private static PhoneNumber international(String digits) {
+        int cc = 0;
         for (int len = 1; len <= 3 && len < digits.length(); len++) {
-            int cc = Integer.parseInt(digits.substring(0, len));
-            if (!UTIL.getRegionCodeForCountryCode(cc).equals("ZZ")) {
+            cc = cc * 10 + (digits.charAt(len - 1) - '0');
+            if (CALLING_CODES.contains(cc)) {
                 return number(cc, digits.substring(len));
             }
         }

@@ -35,4 +35,11 @@ class PhoneLengthsTest {
         assertThat(DETECTOR.possibleFixedLineOrMobile(n)).as("+%d %s", cc, nsn)
                 .isEqualTo(UTIL.isPossibleNumberForType(n, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE));
     }
+
+    @net.jqwik.api.Example
+    void callingCodesAreTheOnesWithARegion() {
+        for (int cc = 0; cc < 1000; cc++) {
+            assertThat(PhoneDetector.CALLING_CODES.contains(cc)).as("+%d", cc).isEqualTo(!"ZZ".equals(UTIL.getRegionCodeForCountryCode(cc)));
+        }
+    }
 }
