@@ -22,6 +22,9 @@ public final class DetectorSet {
         return c != 0 ? c : Integer.compare(a.start(), b.start());
     };
 
+    /** Up to this many overlapping candidates are resolved pairwise rather than through a search tree. */
+    private static final int SMALL_CLUSTER = 8;
+
     private static final Comparator<Match> BY_START = (a, b) -> Integer.compare(a.start(), b.start());
 
     private final List<Detector> detectors;
@@ -136,6 +139,21 @@ public final class DetectorSet {
     private static java.util.Collection<Match> byPrecedence(List<Match> cluster) {
         List<Match> ordered = new ArrayList<>(cluster);
         ordered.sort(BY_PRECEDENCE);
+        if (ordered.size() <= SMALL_CLUSTER) {
+            // a few candidates (a value and the key/value pair around it): compared pairwise
+            List<Match> accepted = new ArrayList<>(ordered.size());
+            for (Match m : ordered) {
+                boolean free = true;
+                for (int k = 0; k < accepted.size() && free; k++) {
+                    free = accepted.get(k).end() <= m.start() || m.end() <= accepted.get(k).start();
+                }
+                if (free) {
+                    accepted.add(m);
+                }
+            }
+            accepted.sort(BY_START);
+            return accepted;
+        }
         TreeMap<Integer, Match> accepted = new TreeMap<>();
         for (Match m : ordered) {
             var before = accepted.floorEntry(m.start());

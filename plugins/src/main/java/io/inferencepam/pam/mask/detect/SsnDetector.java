@@ -74,7 +74,9 @@ public final class SsnDetector extends IndexedDetector {
             for (; cursor + 3 <= i; cursor++) {
                 // both anchors start with an 's'; a non-ASCII char may fold to one (U+017F)
                 char c = s.charAt(cursor);
-                if ((c == 's' || c == 'S' || c > 127) && (s.regionMatches(true, cursor, "SSN", 0, 3) || s.regionMatches(true, cursor, "social security", 0, 15))) {
+                char c1 = cursor + 1 < s.length() ? s.charAt(cursor + 1) : 0;
+                // then an 's' ("ssn") or an 'o' ("social"); non-ASCII chars are left to regionMatches
+                if ((c == 's' || c == 'S' || c > 127) && (c1 > 127 || c1 == 's' || c1 == 'S' || c1 == 'o' || c1 == 'O') && (s.regionMatches(true, cursor, "SSN", 0, 3) || s.regionMatches(true, cursor, "social security", 0, 15))) {
                     last = cursor;
                 }
             }
