@@ -18,9 +18,12 @@ public final class AwsSecretKeyDetector implements Detector {
     public void scan(String s, Sink sink) {
         int n = s.length();
         int reported = 0;
+        // where the previous anchor's window was read to: a run's verdict does not depend on the
+        // anchor, so windows that overlap ("secret" on every line) are read once
+        int scanned = 0;
         for (int a : anchors(s)) {
             // candidate runs start within CONTEXT chars after the end of "secret"
-            int j = Math.max(reported, a + 6);
+            int j = Math.max(Math.max(reported, scanned), a + 6);
             int stop = Math.min(n, a + 6 + CONTEXT);
             while (j < stop) {
                 if (!keyChar(s.charAt(j)) || (j > 0 && keyChar(s.charAt(j - 1)))) {
@@ -47,6 +50,7 @@ public final class AwsSecretKeyDetector implements Detector {
                     j++; // the rest of this run cannot start a key; stop at the window's end
                 }
             }
+            scanned = Math.max(scanned, j);
         }
     }
 

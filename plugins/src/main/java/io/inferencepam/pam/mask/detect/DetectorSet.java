@@ -22,6 +22,9 @@ public final class DetectorSet {
         return c != 0 ? c : Integer.compare(a.start(), b.start());
     };
 
+    /** Up to this many overlapping candidates are resolved pairwise rather than through a search tree. */
+    private static final int SMALL_CLUSTER = 8;
+
     private static final Comparator<Match> BY_START = (a, b) -> Integer.compare(a.start(), b.start());
 
     private final List<Detector> detectors;
@@ -102,9 +105,57 @@ public final class DetectorSet {
         if (!overlap) {
             return all;
         }
-        all.sort(BY_PRECEDENCE);
+        return resolve(all);
+    }
+
+    /**
+     * The candidates (sorted by start) that win their overlaps. Precedence decides only between
+     * candidates linked by a chain of overlaps, so each such cluster is resolved on its own and a
+     * candidate that overlaps nothing is taken as is: a text with a value every few bytes costs a
+     * sweep, not a sort and a search tree over all of them.
+     */
+    static List<Match> resolve(List<Match> byStart) {
+        List<Match> out = new ArrayList<>(byStart.size());
+        int n = byStart.size();
+        int i = 0;
+        while (i < n) {
+            int j = i + 1;
+            int end = byStart.get(i).end();
+            while (j < n && byStart.get(j).start() < end) {
+                end = Math.max(end, byStart.get(j).end());
+                j++;
+            }
+            if (j == i + 1) {
+                out.add(byStart.get(i));
+            } else {
+                out.addAll(byPrecedence(byStart.subList(i, j)));
+            }
+            i = j;
+        }
+        return out;
+    }
+
+    /** One cluster: by detector rank, then longest first, a candidate overlapping an accepted one is dropped. */
+    private static java.util.Collection<Match> byPrecedence(List<Match> cluster) {
+        List<Match> ordered = new ArrayList<>(cluster);
+        ordered.sort(BY_PRECEDENCE);
+        if (ordered.size() <= SMALL_CLUSTER) {
+            // a few candidates (a value and the key/value pair around it): compared pairwise
+            List<Match> accepted = new ArrayList<>(ordered.size());
+            for (Match m : ordered) {
+                boolean free = true;
+                for (int k = 0; k < accepted.size() && free; k++) {
+                    free = accepted.get(k).end() <= m.start() || m.end() <= accepted.get(k).start();
+                }
+                if (free) {
+                    accepted.add(m);
+                }
+            }
+            accepted.sort(BY_START);
+            return accepted;
+        }
         TreeMap<Integer, Match> accepted = new TreeMap<>();
-        for (Match m : all) {
+        for (Match m : ordered) {
             var before = accepted.floorEntry(m.start());
             if (before != null && before.getValue().end() > m.start()) {
                 continue;
@@ -115,6 +166,6 @@ public final class DetectorSet {
             }
             accepted.put(m.start(), m);
         }
-        return List.copyOf(accepted.values());
+        return accepted.values();
     }
 }

@@ -55,7 +55,12 @@ public enum KeyContext {
         StringBuilder sb = new StringBuilder(key.length());
         for (int i = 0; i < key.length(); i++) {
             char c = key.charAt(i);
-            if (Character.isLetterOrDigit(c)) {
+            if (c < 128) {
+                // ASCII without the Unicode tables: keys are mostly ASCII and read once per ':' / '='
+                if (Chars.alnum(c)) {
+                    sb.append(Chars.upper(c) ? (char) (c + 32) : c);
+                }
+            } else if (Character.isLetterOrDigit(c)) {
                 sb.append(Character.toLowerCase(c));
             }
         }

@@ -2,8 +2,10 @@ package io.inferencepam.pam.mask.detect;
 
 import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -37,14 +39,20 @@ public final class PhoneDetector extends IndexedDetector {
      */
     private static final int MAX_NATIONAL_DIGITS = 12;
     private static final int MAX_TRIES = 3;
+    /** The longest national significant number the library knows (ITU-T E.164 allows 15 with the code). */
+    private static final int MAX_NSN = 17;
 
     private static final PhoneNumberUtil UTIL = PhoneNumberUtil.getInstance();
+    /** The country calling codes the library knows (those it maps to a region, "001" for non-geographic ones). */
+    static final Set<Integer> CALLING_CODES = Set.copyOf(UTIL.getSupportedCallingCodes());
 
     private final List<String> regions;
     /** The regions where a national number is dialled with a leading 0: there, no 0 means no number. */
     private final Set<String> trunkZero;
     /** The country calling code of each region, in order. */
     private final int[] countryCodes;
+    /** Possible national number lengths of the regions' calling codes, asked of the library once. */
+    private final Map<Integer, Lengths> lengths;
 
     public PhoneDetector() {
         this(DEFAULT_REGIONS);
@@ -60,6 +68,50 @@ public final class PhoneDetector extends IndexedDetector {
         for (String r : this.regions) {
             UTIL.getExampleNumber(r);
         }
+        Map<Integer, Lengths> byCode = new HashMap<>();
+        for (int cc : countryCodes) {
+            byCode.computeIfAbsent(cc, Lengths::of);
+        }
+        this.lengths = Map.copyOf(byCode);
+    }
+
+    /**
+     * The national number lengths the library calls possible for one calling code, as bit sets
+     * (bit k: k digits). Its possible-number checks compare only the length of the national
+     * significant number with the plan's lists; asking them per candidate costs a metadata lookup
+     * by a file name built anew each time, asking once per code costs nothing per candidate.
+     */
+    record Lengths(int any, int fixedLineOrMobile) {
+        static Lengths of(int countryCode) {
+            int any = 0;
+            int fixedOrMobile = 0;
+            for (int len = 1; len <= MAX_NSN; len++) {
+                PhoneNumber probe = new PhoneNumber().setCountryCode(countryCode).setNationalNumber(Long.parseLong("2".repeat(len)));
+                any |= UTIL.isPossibleNumber(probe) ? 1 << len : 0;
+                fixedOrMobile |= UTIL.isPossibleNumberForType(probe, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE) ? 1 << len : 0;
+            }
+            return new Lengths(any, fixedOrMobile);
+        }
+    }
+
+    /** {@link PhoneNumberUtil#isPossibleNumber}, from the table for the regions' codes. */
+    boolean possible(PhoneNumber n) {
+        Lengths l = lengths.get(n.getCountryCode());
+        return l == null ? UTIL.isPossibleNumber(n) : (l.any() & 1 << nsnLength(n)) != 0;
+    }
+
+    /** {@link PhoneNumberUtil#isPossibleNumberForType} for FIXED_LINE_OR_MOBILE, from the table for the regions' codes. */
+    boolean possibleFixedLineOrMobile(PhoneNumber n) {
+        Lengths l = lengths.get(n.getCountryCode());
+        return l == null ? UTIL.isPossibleNumberForType(n, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+                : (l.fixedLineOrMobile() & 1 << nsnLength(n)) != 0;
+    }
+
+    /** The length of {@link PhoneNumberUtil#getNationalSignificantNumber}: the kept leading zeros, then the number. */
+    private static int nsnLength(PhoneNumber n) {
+        int zeros = n.isItalianLeadingZero() && n.getNumberOfLeadingZeros() > 0 ? n.getNumberOfLeadingZeros() : 0;
+        int len = zeros + Long.toString(n.getNationalNumber()).length();
+        return Math.min(len, 31);
     }
 
     /** The codes in {@code regions} libphonenumber does not know (upper case expected). */
@@ -125,7 +177,7 @@ public final class PhoneDetector extends IndexedDetector {
             if (!cand.consistent(s, start, g)) {
                 continue;
             }
-            if (valid(s, start, end, g > 1 || cand.paren, cand.strongShape(s, start, g), cand.groupLengths(g))) {
+            if (valid(s, start, end, g > 1 || cand.paren, cand.strongShape(s, start, g), cand, g)) {
                 return end;
             }
         }
@@ -138,7 +190,7 @@ public final class PhoneDetector extends IndexedDetector {
      *               as model answers are full of invented numbers in unassigned ranges that still
      *               read as someone's phone
      */
-    private boolean valid(String s, int start, int end, boolean grouped, boolean strong, String groups) {
+    private boolean valid(String s, int start, int end, boolean grouped, boolean strong, Candidate cand, int g) {
         StringBuilder d = new StringBuilder(MAX_DIGITS + 1);
         boolean plus = s.charAt(start) == '+';
         for (int i = start; i < end; i++) {
@@ -153,7 +205,9 @@ public final class PhoneDetector extends IndexedDetector {
         if (plus || digits.startsWith("00")) {
             // "00" is the international prefix of most of the world ("0049 30 …")
             PhoneNumber n = international(plus ? digits : digits.substring(2));
-            return n != null && UTIL.isPossibleNumber(n) && (UTIL.isValidNumber(n) || (strong && UTIL.isPossibleNumber(n) && plausibleNsn(n)));
+            // the length checks before the library's per-region regular expressions: a strong shape
+            // of a possible length needs no validation (isValidNumber tries every region of the code)
+            return n != null && possible(n) && ((strong && plausibleNsn(n)) || UTIL.isValidNumber(n));
         }
         boolean trunk = digits.charAt(0) == '0';
         if ((!grouped && !trunk) || digits.length() > MAX_NATIONAL_DIGITS) {
@@ -175,23 +229,29 @@ public final class PhoneDetector extends IndexedDetector {
                 nsn = digits.length() == 11 && digits.charAt(0) == '1' && countryCodes[k] == 1 ? digits.substring(1) : digits;
             }
             PhoneNumber n = number(countryCodes[k], nsn);
-            // the length check first: no regex, and most digit groups fail it
-            if (n != null && UTIL.isPossibleNumber(n) && (UTIL.isValidNumberForRegion(n, r)
-                    || (strong && UTIL.isPossibleNumberForType(n, PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE) && plausibleNsn(n))
-                    || (groups.length() >= 5 && UTIL.isPossibleNumber(n) && plausibleNsn(n)
-                        && groups.equals(printedGroups(UTIL.format(n, PhoneNumberUtil.PhoneNumberFormat.NATIONAL)))))) {
+            // the length checks first (no regex, and most digit groups fail them), the library's
+            // regular expressions (validation, formatting) only when they cannot decide
+            if (n != null && possible(n)
+                    && ((strong && possibleFixedLineOrMobile(n) && plausibleNsn(n))
+                    || UTIL.isValidNumberForRegion(n, r)
+                    || printedAsThePlanPrints(n, cand.groupLengths(g)))) {
                 return true;
             }
         }
         return false;
     }
 
+    /** Grouped (at least "d-d-d") exactly as the plan prints the number, which is of a plausible possible length. */
+    private static boolean printedAsThePlanPrints(PhoneNumber n, String groups) {
+        return groups.length() >= 5 && plausibleNsn(n) && groups.equals(printedGroups(UTIL.format(n, PhoneNumberUtil.PhoneNumberFormat.NATIONAL)));
+    }
+
     /**
      * The number for a country code and national significant number, built directly: the library's
      * parse() runs a dozen regular expressions per call, its validation needs only the digits.
      */
-    private static PhoneNumber number(int countryCode, String nsn) {
-        if (nsn.isEmpty() || nsn.length() > 17) {
+    static PhoneNumber number(int countryCode, String nsn) {
+        if (nsn.isEmpty() || nsn.length() > MAX_NSN) {
             return null;
         }
         PhoneNumber n = new PhoneNumber().setCountryCode(countryCode);
@@ -211,9 +271,10 @@ public final class PhoneDetector extends IndexedDetector {
 
     /** "+" digits: the country code is the one prefix of 1–3 digits that names a country (codes are prefix-free). */
     private static PhoneNumber international(String digits) {
+        int cc = 0;
         for (int len = 1; len <= 3 && len < digits.length(); len++) {
-            int cc = Integer.parseInt(digits.substring(0, len));
-            if (!UTIL.getRegionCodeForCountryCode(cc).equals("ZZ")) {
+            cc = cc * 10 + (digits.charAt(len - 1) - '0');
+            if (CALLING_CODES.contains(cc)) {
                 return number(cc, digits.substring(len));
             }
         }

@@ -82,10 +82,15 @@ public final class PrefixTokenDetector implements Detector {
 
     private final String name;
     private final List<Family> families;
+    /** Per family, its anchor offset and shared start: derived from the prefixes once, not per scanned text. */
+    private final int[] anchors;
+    private final String[] commonStarts;
 
     public PrefixTokenDetector(String name, List<Family> families) {
         this.name = name;
         this.families = List.copyOf(families);
+        this.anchors = this.families.stream().mapToInt(Family::anchor).toArray();
+        this.commonStarts = this.families.stream().map(Family::commonStart).toArray(String[]::new);
     }
 
     public static PrefixTokenDetector github() {
@@ -117,22 +122,20 @@ public final class PrefixTokenDetector implements Detector {
 
     @Override
     public void scan(String s, Sink sink) {
-        for (Family f : families) {
-            scan(s, f, sink);
+        for (int k = 0; k < families.size(); k++) {
+            scan(s, families.get(k), anchors[k], commonStarts[k], sink);
         }
     }
 
-    private static void scan(String s, Family f, Sink sink) {
+    private static void scan(String s, Family f, int anchor, String common, Sink sink) {
         Alphabet alphabet = f.alphabet();
         int minBody = f.minBody();
         int maxBody = f.maxBody();
         boolean needsDigit = f.needsDigit();
         // one vectorised indexOf(char) pass per family on a shared rare char, then the exact prefix
-        int anchor = f.anchor();
         char anchorChar = f.prefixes().get(0).charAt(anchor);
         // one comparison of the shared start ("xox", "gh") rejects most anchor hits before the
         // per-prefix comparisons (a text full of '-' or '_' would otherwise try every prefix)
-        String common = f.commonStart();
         int from = 0;
         int pos;
         while ((pos = s.indexOf(anchorChar, from)) >= 0) {

@@ -18,6 +18,7 @@ public final class SsnDetector extends IndexedDetector {
         int[] starts = index.numberStarts();
         int count = index.numberStartCount();
         TableColumns table = null;
+        Anchors anchors = null;
         for (int k = 0; k < count; k++) {
             int i = starts[k];
             if (i + 9 > n || !Chars.digit(s.charAt(i)) || !Chars.numberStart(s, i)) {
@@ -36,7 +37,10 @@ public final class SsnDetector extends IndexedDetector {
                 if (table == null) {
                     table = new TableColumns(s);
                 }
-                if (anchored(s, i) || KeyContext.of(table.headerAt(i)) == KeyContext.SSN) {
+                if (anchors == null) {
+                    anchors = new Anchors(s);
+                }
+                if (anchors.near(i) || KeyContext.of(table.headerAt(i)) == KeyContext.SSN) {
                     sink.found(i, i + 9);
                 }
             }
@@ -47,13 +51,37 @@ public final class SsnDetector extends IndexedDetector {
         return area != 0 && area != 666 && area < 900 && group != 0 && serial != 0;
     }
 
-    private static boolean anchored(String s, int i) {
-        for (int k = Math.max(0, i - 24); k + 3 <= i; k++) {
-            if (s.regionMatches(true, k, "SSN", 0, 3) || s.regionMatches(true, k, "social security", 0, 15)) {
-                return true;
-            }
+    /**
+     * "SSN" or "social security" (any case) starting within the 24 characters before a number.
+     * The text is read once, left to right, for all numbers of a scan (their positions ascend):
+     * each position is compared once, not once per number within reach of it.
+     */
+    static final class Anchors {
+        private final String s;
+        /** Positions before it have been compared. */
+        private int cursor;
+        /** The last position where an anchor starts, or -1. */
+        private int last = -1;
+
+        Anchors(String s) {
+            this.s = s;
         }
-        return false;
+
+        /** True when an anchor starts in {@code [i - 24, i - 3]}; {@code i} must not descend. */
+        boolean near(int i) {
+            // an anchor before i - 24 is out of reach of this number and of every later one
+            cursor = Math.max(cursor, i - 24);
+            for (; cursor + 3 <= i; cursor++) {
+                // both anchors start with an 's'; a non-ASCII char may fold to one (U+017F)
+                char c = s.charAt(cursor);
+                char c1 = cursor + 1 < s.length() ? s.charAt(cursor + 1) : 0;
+                // then an 's' ("ssn") or an 'o' ("social"); non-ASCII chars are left to regionMatches
+                if ((c == 's' || c == 'S' || c > 127) && (c1 > 127 || c1 == 's' || c1 == 'S' || c1 == 'o' || c1 == 'O') && (s.regionMatches(true, cursor, "SSN", 0, 3) || s.regionMatches(true, cursor, "social security", 0, 15))) {
+                    last = cursor;
+                }
+            }
+            return last >= 0 && last >= i - 24;
+        }
     }
 
     private static boolean digits(String s, int from, int len) {

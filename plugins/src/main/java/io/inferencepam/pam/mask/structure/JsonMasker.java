@@ -27,6 +27,9 @@ import java.util.Set;
  * rejects pathological depth.
  */
 public final class JsonMasker {
+    /** The longest value remembered as clean. */
+    static final int MAX_REMEMBERED = 256;
+
     private final JsonFactory factory = JsonFactory.builder().build();
     private final Redactor redactor;
     /** Where a body of several root values goes; null for the per-line masker itself. */
@@ -55,6 +58,8 @@ public final class JsonMasker {
         Set<String> cleanArgs = new HashSet<>();
         try (JsonParser p = factory.createParser(json)) {
             String field = null;
+            // whether the current member name gives its values a context: asked once per name, not per value
+            boolean keyed = false;
             JsonToken t;
             boolean logprobsValue = false;
             int roots = 0;
@@ -71,9 +76,10 @@ public final class JsonMasker {
                 logprobsValue = false;
                 if (t == JsonToken.FIELD_NAME) {
                     field = p.currentName();
+                    keyed = KeyContext.of(field) != KeyContext.NONE;
                     logprobsValue = isLogprobs(field);
                     // a key can be the value itself ({"ana@firma.de": {...}})
-                    if (!cleanText.contains(field)) {
+                    if (!known(cleanText, field)) {
                         String m = redactor.mask(field, tally);
                         if (m.equals(field)) {
                             remember(cleanText, field);
@@ -85,9 +91,8 @@ public final class JsonMasker {
                     }
                 } else if (t == JsonToken.VALUE_STRING) {
                     String v = p.getText();
-                    boolean keyed = KeyContext.of(field) != KeyContext.NONE;
                     Set<String> clean = "arguments".equals(field) ? cleanArgs : cleanText;
-                    if (!keyed && clean.contains(v)) {
+                    if (!keyed && known(clean, v)) {
                         continue;
                     }
                     String m = maskString(field, v, tally);
@@ -148,8 +153,13 @@ public final class JsonMasker {
         return value.getBytes(StandardCharsets.US_ASCII);
     }
 
+    /** Only short values are remembered: a long one is not hashed just to learn it is not among them. */
+    static boolean known(Set<String> clean, String v) {
+        return v.length() <= MAX_REMEMBERED && clean.contains(v);
+    }
+
     private static void remember(Set<String> clean, String v) {
-        if (v.length() <= 256 && clean.size() < 4096) {
+        if (v.length() <= MAX_REMEMBERED && clean.size() < 4096) {
             clean.add(v);
         }
     }

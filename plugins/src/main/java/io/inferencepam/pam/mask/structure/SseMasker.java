@@ -77,11 +77,14 @@ public final class SseMasker {
     private final StreamShapes shapes;
     /** The first member of each two-member text path of {@link StreamShapes#sseTextPaths} ("token" of "token.text"). */
     private final Map<String, String> pathTails = new HashMap<>();
+    /** {@link StreamShapes#tokenDataMembers}, asked once: every member of every event is looked up in it. */
+    private final List<String> tokenDataMembers;
 
     public SseMasker(Redactor redactor, JsonMasker json, StreamShapes shapes) {
         this.redactor = redactor;
         this.json = json;
         this.shapes = shapes;
+        this.tokenDataMembers = List.copyOf(shapes.tokenDataMembers());
         for (String p : shapes.sseTextPaths()) {
             int dot = p.indexOf('.');
             pathTails.put(p.substring(0, dot), p.substring(dot + 1));
@@ -401,7 +404,7 @@ public final class SseMasker {
         /** The next member value; per-token data (logprobs) is noted as the old walk did. */
         JsonToken value(String name) throws IOException, NotOneValue {
             JsonToken t = next();
-            if (shapes.tokenDataMembers().contains(name) && t != JsonToken.VALUE_NULL) {
+            if (tokenDataMembers.contains(name) && t != JsonToken.VALUE_NULL) {
                 eventTally.sawTokenData();
             }
             return t;
@@ -733,11 +736,11 @@ public final class SseMasker {
             Set<String> clean = "arguments".equals(field) ? cleanArgs : cleanText;
             // a value clean under one key can be an SSN or a secret under another: cache context-free keys only
             boolean keyed = KeyContext.of(field) != KeyContext.NONE;
-            if (!keyed && clean.contains(value)) {
+            if (!keyed && JsonMasker.known(clean, value)) {
                 return value;
             }
             String m = json.maskString(field, value, eventTally);
-            if (!keyed && m.equals(value) && value.length() <= 256 && clean.size() < 4096) {
+            if (!keyed && m.equals(value) && value.length() <= JsonMasker.MAX_REMEMBERED && clean.size() < 4096) {
                 clean.add(value);
             }
             return m;
