@@ -50,21 +50,26 @@ import java.util.concurrent.atomic.AtomicReference;
  * that carries one e-mail address to mask. Each runner (this build, and {@code --baseline
  * name=jar} for another build in the same run) is measured route by route in interleaved slices
  * (A B, then B A): {@code C} client threads in a closed loop, each doing one gateway call at a
- * time as an nginx worker's request does. CPU is utime+stime of the whole runner process (all its
+ * time as an nginx worker's request does. By default each client speaks the protocol only
+ * ({@link LeanGateway}: the same frames and ExtraInfo answers, without HTTP and upstream, which on
+ * 2 cores starve the runner of load); {@code --client driver} runs the whole {@link ApisixDriver}.
+ * Every call is checked (no Stop; in the chain, the e-mail masked). CPU is utime+stime of the whole runner process (all its
  * threads) over the measured window ÷ calls; RSS is read from /proc at the end of each slice.
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.inferencepam.bench.runner.ChainCpuBench
  * [--baseline before=/tmp/old.jar] [--routes noop,auth,chain] [--clients 8] [--reps 3] [--warmup 3]
- * [--measure 5] [--jvm-warmup 20] [--jvm-opts "-Xmx512m"] [--threads true]}
+ * [--measure 5] [--jvm-warmup 20] [--jvm-opts "-Xmx512m"] [--threads true] [--client lean|driver] [--out file.md]}
  */
 public final class ChainCpuBench {
     private static final String AUDIENCE = "inference-gateway";
     private static final String MODEL = "llama-3-70b-instruct";
 
-    private record Runner(String name, Process process, ApisixDriver driver) {
+    /** {@code lean}: per route, the protocol-only gateway ({@link LeanGateway}) used unless {@code --client driver}. */
+    private record Runner(String name, Process process, ApisixDriver driver, Map<String, LeanGateway> lean) {
     }
 
-    private record Sample(double callsPerSec, double cpuUsPerCall, long rss, Map<String, Long> threadCpu, long calls) {
+    private record Sample(double callsPerSec, double cpuUsPerCall, long rss, Map<String, Long> threadCpu, long calls,
+                          double questionsPerCall) {
     }
 
     private final Map<String, String> opt;
@@ -79,7 +84,10 @@ public final class ChainCpuBench {
         for (int i = 0; i + 1 < args.length; i += 2) {
             opt.merge(args[i].replaceFirst("^--", ""), args[i + 1], (a, b) -> a + "," + b);
         }
-        new ChainCpuBench(opt).run();
+        ChainCpuBench bench = new ChainCpuBench(opt);
+        // a benchmark stopped by a timeout must not leave runner processes behind
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> bench.started.forEach(Process::destroy)));
+        bench.run();
     }
 
     private void run() throws Exception {
@@ -130,6 +138,10 @@ public final class ChainCpuBench {
                 for (Runner r : runners) {
                     for (var route : routes.entrySet()) {
                         check(r, route.getKey(), route.getValue(), request, upstream);
+                        r.lean().put(route.getValue().id(), new LeanGateway(r.driver().socket(), route.getValue(), request,
+                                completion(2048), List.of(new HttpHeader("Content-Type", "application/json"),
+                                new HttpHeader("Content-Length", Integer.toString(completion(2048).length))),
+                                route.getKey().equals("chain") ? "jane.doe@example.com" : null));
                     }
                 }
                 measure(runners, routes, request, upstream, loadBefore);
@@ -157,7 +169,7 @@ public final class ChainCpuBench {
         long jvmWarmup = Long.parseLong(opt.getOrDefault("jvm-warmup", "20"));
         for (Runner r : runners) {
             for (RouteConf route : routes.values()) {
-                slice(r, route, request, upstream, clients, jvmWarmup * 1000 / routes.size(), 100);
+                slice(r, route, request, upstream, clients, jvmWarmup * 1000 / routes.size(), 100, lean());
             }
         }
         Map<String, Map<String, List<Sample>>> samples = new LinkedHashMap<>();
@@ -168,20 +180,20 @@ public final class ChainCpuBench {
                     java.util.Collections.reverse(order);
                 }
                 for (Runner r : order) {
-                    Sample s = slice(r, route.getValue(), request, upstream, clients, warmup * 1000, seconds * 1000);
+                    Sample s = slice(r, route.getValue(), request, upstream, clients, warmup * 1000, seconds * 1000, lean());
                     samples.computeIfAbsent(route.getKey(), k -> new LinkedHashMap<>()).computeIfAbsent(r.name(), k -> new ArrayList<>()).add(s);
-                    System.err.printf(Locale.ROOT, "rep %d %-5s %-8s %8.0f calls/s  runner CPU %6.1f µs/call  RSS %4d MB%n",
-                            rep + 1, route.getKey(), r.name(), s.callsPerSec(), s.cpuUsPerCall(), s.rss() >> 20);
+                    System.err.printf(Locale.ROOT, "rep %d %-5s %-8s %8.0f calls/s  runner CPU %6.1f µs/call  RSS %4d MB  ExtraInfo %.1f/call%n",
+                            rep + 1, route.getKey(), r.name(), s.callsPerSec(), s.cpuUsPerCall(), s.rss() >> 20, s.questionsPerCall());
                 }
             }
         }
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "ChainCpuBench: %d rep(s) × (%ds warm-up + %ds measured) per route and runner, runners interleaved; "
-                        + "%ds JIT warm-up per runner first; %d client threads; %d CPUs; %s %s; runner JVM options: %s; load average at start %s, at end %s%n%n",
-                reps, warmup, seconds, jvmWarmup, clients, Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
+                        + "%ds JIT warm-up per runner first; %d client threads (%s); %d CPUs; %s %s; runner JVM options: %s; load average at start %s, at end %s%n%n",
+                reps, warmup, seconds, jvmWarmup, clients, lean() ? "protocol-only gateway, one connection each" : "ApisixDriver with upstream", Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
                 System.getProperty("java.version"), String.join(" ", jvmOpts()), loadBefore, ProcStats.loadAverage()));
-        sb.append("| route | runner | calls/s median (min–max) | runner CPU µs/call median (min–max) | ÷ first runner (paired median) | RSS MB (max) | peak RSS MB |\n");
-        sb.append("|---|---|---:|---:|---:|---:|---:|\n");
+        sb.append("| route | runner | calls/s median (min–max) | runner CPU µs/call median (min–max) | ÷ first runner (paired median) | ExtraInfo round trips/call | RSS MB (max) | peak RSS MB |\n");
+        sb.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
         for (var route : samples.entrySet()) {
             List<Sample> first = route.getValue().values().iterator().next();
             for (var r : route.getValue().entrySet()) {
@@ -192,8 +204,9 @@ public final class ChainCpuBench {
                 for (int i = 0; i < s.size(); i++) {
                     ratio[i] = s.get(i).cpuUsPerCall() / first.get(i).cpuUsPerCall();
                 }
-                sb.append(String.format(Locale.ROOT, "| %s | %s | %,.0f (%,.0f–%,.0f) | **%.1f** (%.1f–%.1f) | %.2f | %d | %d |%n",
+                sb.append(String.format(Locale.ROOT, "| %s | %s | %,.0f (%,.0f–%,.0f) | **%.1f** (%.1f–%.1f) | %.2f | %.1f | %d | %d |%n",
                         route.getKey(), r.getKey(), median(rate), min(rate), max(rate), median(cpu), min(cpu), max(cpu), median(ratio),
+                        s.get(s.size() - 1).questionsPerCall(),
                         s.stream().mapToLong(Sample::rss).max().orElse(0) >> 20,
                         ProcStats.rssBytes(runners.stream().filter(x -> x.name().equals(r.getKey())).findFirst().orElseThrow().process().pid(), true) >> 20));
             }
@@ -223,23 +236,35 @@ public final class ChainCpuBench {
     }
 
     /** One window: clients in a closed loop, warm-up, then the measured part. */
+    private boolean lean() {
+        return !opt.getOrDefault("client", "lean").equals("driver");
+    }
+
     private static Sample slice(Runner r, RouteConf route, ClientRequest request, EchoUpstream upstream, int clients,
-                                long warmupMillis, long measureMillis) throws Exception {
+                                long warmupMillis, long measureMillis, boolean lean) throws Exception {
         AtomicLong calls = new AtomicLong();
+        AtomicLong questions = new AtomicLong();
+        LeanGateway gw = r.lean().get(route.id());
         AtomicReference<Throwable> failure = new AtomicReference<>();
         java.util.concurrent.atomic.AtomicInteger phase = new java.util.concurrent.atomic.AtomicInteger(); // 0 warm-up, 1 measured, 2 stop
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
             Thread t = new Thread(() -> {
-                try {
+                try (io.inferencepam.driver.RunnerConnection conn = lean ? gw.connect() : null) {
                     while (phase.get() < 2) {
                         int p = phase.get();
-                        GatewayResult res = r.driver().call(route, request, upstream);
-                        if (res.status() != 200) {
-                            throw new IllegalStateException(route.id() + ": status " + res.status() + " " + res.bodyUtf8());
+                        int q = 0;
+                        if (lean) {
+                            q = gw.call(conn);
+                        } else {
+                            GatewayResult res = r.driver().call(route, request, upstream);
+                            if (res.status() != 200) {
+                                throw new IllegalStateException(route.id() + ": status " + res.status() + " " + res.bodyUtf8());
+                            }
                         }
                         if (p == 1 && phase.get() == 1) {
                             calls.incrementAndGet();
+                            questions.addAndGet(q);
                         }
                     }
                 } catch (Throwable e) {
@@ -273,7 +298,8 @@ public final class ChainCpuBench {
         Map<String, Long> th = new TreeMap<>();
         th1.forEach((k, v) -> th.put(k, v - th0.getOrDefault(k, 0L)));
         long n = Math.max(1, calls.get());
-        return new Sample(calls.get() / ((t1 - t0) / 1e9), (cpu1 - cpu0) / 1e3 / n, rss, th, calls.get());
+        return new Sample(calls.get() / ((t1 - t0) / 1e9), (cpu1 - cpu0) / 1e3 / n, rss, th, calls.get(),
+                lean ? (double) questions.get() / n : Double.NaN);
     }
 
     /** One call of each route, its result checked: 200, and in the chain the e-mail masked. */
@@ -309,14 +335,14 @@ public final class ChainCpuBench {
                 "PAM_AUDIT_INSTANCE_ID", name));
         Process p = pb.start();
         started.add(p);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120); // a loaded 2-core machine starts a JVM slowly
         while (!Files.exists(sock)) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
                 throw new IllegalStateException(name + " did not start:\n" + Files.readString(dir.resolve(name + ".log")));
             }
             Thread.sleep(5);
         }
-        return new Runner(name, p, new ApisixDriver(sock));
+        return new Runner(name, p, new ApisixDriver(sock), new java.util.HashMap<>());
     }
 
     private static String token(RSAKey key, String issuer) throws Exception {
