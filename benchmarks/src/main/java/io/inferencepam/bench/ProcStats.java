@@ -73,6 +73,21 @@ public final class ProcStats {
         return groups;
     }
 
+    /** Resident set size of a process ({@code VmRSS}, or {@code VmHWM} for the peak) in bytes; 0 where /proc is missing. */
+    public static long rssBytes(long pid, boolean peak) {
+        try {
+            String key = peak ? "VmHWM:" : "VmRSS:";
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith(key)) {
+                    return Long.parseLong(line.substring(key.length()).trim().split("\\s+")[0]) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return 0;
+    }
+
     /** The 1/5/15-minute load averages: other work on the machine shows here first, so record it with the figures. */
     public static String loadAverage() {
         try {

@@ -36,27 +36,36 @@ public final class A6Encoder {
     }
 
     public static OutboundFrame varQuestion(String name) {
-        FlatBufferBuilder b = new FlatBufferBuilder(64);
+        // sized for the whole question up front: the builder's default 64 bytes grew (a copy) on every question
+        FlatBufferBuilder b = new FlatBufferBuilder(96 + 3 * name.length());
         int n = b.createString(name);
         int v = io.github.api7.A6.ExtraInfo.Var.createVar(b, n);
         b.finish(io.github.api7.A6.ExtraInfo.Req.createReq(b, io.github.api7.A6.ExtraInfo.Info.Var, v));
         return frame(RpcType.EXTRA_INFO, b);
     }
 
+    /** The two body questions never change: built once, each frame a fresh view of the same read-only bytes. */
+    private static final java.nio.ByteBuffer REQUEST_BODY_QUESTION = bodyQuestion(io.github.api7.A6.ExtraInfo.Info.ReqBody);
+    private static final java.nio.ByteBuffer RESPONSE_BODY_QUESTION = bodyQuestion(io.github.api7.A6.ExtraInfo.Info.RespBody);
+
+    private static java.nio.ByteBuffer bodyQuestion(byte info) {
+        FlatBufferBuilder b = new FlatBufferBuilder(64);
+        // ReqBody and RespBody are both empty tables
+        b.startTable(0);
+        int body = b.endTable();
+        b.finish(io.github.api7.A6.ExtraInfo.Req.createReq(b, info, body));
+        java.nio.ByteBuffer bytes = b.dataBuffer();
+        java.nio.ByteBuffer copy = java.nio.ByteBuffer.allocate(bytes.remaining());
+        copy.put(bytes).flip();
+        return copy.asReadOnlyBuffer();
+    }
+
     public static OutboundFrame requestBodyQuestion() {
-        FlatBufferBuilder b = new FlatBufferBuilder(32);
-        io.github.api7.A6.ExtraInfo.ReqBody.startReqBody(b);
-        int body = io.github.api7.A6.ExtraInfo.ReqBody.endReqBody(b);
-        b.finish(io.github.api7.A6.ExtraInfo.Req.createReq(b, io.github.api7.A6.ExtraInfo.Info.ReqBody, body));
-        return frame(RpcType.EXTRA_INFO, b);
+        return new OutboundFrame(RpcType.EXTRA_INFO, REQUEST_BODY_QUESTION.duplicate());
     }
 
     public static OutboundFrame responseBodyQuestion() {
-        FlatBufferBuilder b = new FlatBufferBuilder(32);
-        io.github.api7.A6.ExtraInfo.RespBody.startRespBody(b);
-        int body = io.github.api7.A6.ExtraInfo.RespBody.endRespBody(b);
-        b.finish(io.github.api7.A6.ExtraInfo.Req.createReq(b, io.github.api7.A6.ExtraInfo.Info.RespBody, body));
-        return frame(RpcType.EXTRA_INFO, b);
+        return new OutboundFrame(RpcType.EXTRA_INFO, RESPONSE_BODY_QUESTION.duplicate());
     }
 
     public static OutboundFrame requestNone(long id) {

@@ -61,30 +61,19 @@ public final class DetectorSet {
         }
         List<Match> all = new ArrayList<>();
         TextIndex index = new TextIndex(text);
+        Collector collect = new Collector(text, null, all);
         for (int r = 0; r < detectors.size(); r++) {
-            Detector d = detectors.get(r);
-            int rank = r;
-            d.scan(text, index, (start, end) -> {
-                if (start < 0 || end > text.length() || start >= end) {
-                    throw new IllegalStateException("detector " + d.name() + " reported an invalid range");
-                }
-                all.add(new Match(start, end, d.name(), rank));
-            });
+            collect.current(detectors.get(r), r);
+            collect.detector.scan(text, index, collect);
         }
         // encoded spellings ("ana%40firma.de", "&#64;", "\\u0040"): found in the decoded text, masked as spelled
         DecodedView view = DecodedView.of(text);
         if (view != null) {
             TextIndex viewIndex = new TextIndex(view.text);
+            Collector fromView = new Collector(view.text, view, all);
             for (int r = 0; r < detectors.size(); r++) {
-                Detector d = detectors.get(r);
-                int rank = r;
-                d.scan(view.text, viewIndex, (start, end) -> {
-                    int s0 = view.start(start);
-                    int e0 = view.end(end);
-                    if (e0 - s0 != end - start) {
-                        all.add(new Match(s0, e0, d.name(), rank)); // only values that were encoded
-                    }
-                });
+                fromView.current(detectors.get(r), r);
+                fromView.detector.scan(view.text, viewIndex, fromView);
             }
         }
         if (all.isEmpty()) {
@@ -167,5 +156,45 @@ public final class DetectorSet {
             accepted.put(m.start(), m);
         }
         return accepted.values();
+    }
+
+    /**
+     * The sink of one {@link #find}: one object for all detectors (switched with {@link #current})
+     * instead of a capturing lambda per detector and scanned string.
+     */
+    private static final class Collector implements Detector.Sink {
+        private final String text;
+        private final DecodedView view;
+        private final List<Match> all;
+        private Detector detector;
+        private int rank;
+
+        /** @param view null when {@code text} is the original, else the decoded view it belongs to */
+        Collector(String text, DecodedView view, List<Match> all) {
+            this.text = text;
+            this.view = view;
+            this.all = all;
+        }
+
+        void current(Detector d, int r) {
+            detector = d;
+            rank = r;
+        }
+
+        @Override
+        public void found(int start, int end) {
+            if (view == null) {
+                if (start < 0 || end > text.length() || start >= end) {
+                    throw new IllegalStateException("detector " + detector.name() + " reported an invalid range");
+                }
+                all.add(new Match(start, end, detector.name(), rank));
+                return;
+            }
+            int s0 = view.start(start);
+            int e0 = view.end(end);
+            if (e0 - s0 != end - start) {
+                all.add(new Match(s0, e0, detector.name(), rank)); // only values that were encoded
+            }
+        }
     }
 }

@@ -134,7 +134,7 @@ public final class PhoneDetector extends IndexedDetector {
         int[] starts = index.numberStarts();
         int count = index.numberStartCount();
         int next = 0;
-        Candidate cand = new Candidate();
+        Candidate cand = null; // made at the first number start that may begin a phone: most scanned strings have none
         for (int k = 0; k < count; k++) {
             int i = starts[k];
             if (i < next) {
@@ -144,7 +144,13 @@ public final class PhoneDetector extends IndexedDetector {
             boolean ok = c == '+' ? Chars.startBoundary(s, i) && !(i > 0 && Chars.digit(s.charAt(i - 1)))
                     : c == '(' ? Chars.startBoundary(s, i)
                     : Chars.numberStart(s, i);
-            if (!ok || !cand.read(s, i)) {
+            if (!ok) {
+                continue;
+            }
+            if (cand == null) {
+                cand = new Candidate();
+            }
+            if (!cand.read(s, i)) {
                 continue;
             }
             // whatever the verdict, no candidate starts inside this one: each character is read once
