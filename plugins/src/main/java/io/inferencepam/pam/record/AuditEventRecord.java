@@ -3,6 +3,7 @@ package io.inferencepam.pam.record;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.core.AuditEvent;
 import io.inferencepam.pam.record.chain.CanonicalJson;
+import io.inferencepam.pam.record.chain.HashChain;
 import io.inferencepam.pam.record.spool.AuditWriter;
 import java.time.Instant;
 import java.util.Set;
@@ -15,7 +16,9 @@ import java.util.Set;
 record AuditEventRecord(AuditEvent event, String id) implements AuditWriter.Record {
     /** Kinds the trail already gives a meaning to: search and verification read them as such. */
     static final Set<String> RESERVED_KINDS = Set.of("call", Admission.KIND, "checkpoint");
-    private static final Set<String> ENVELOPE = Set.of("kind", "v", "id", "event", "at");
+    /** The envelope's fields and the chain's: an event cannot set them. */
+    private static final Set<String> ENVELOPE = Set.of("kind", "v", "id", "event", "at", HashChain.INSTANCE, HashChain.SEQ,
+            HashChain.PREV, HashChain.HASH, HashChain.SIG);
 
     AuditEventRecord {
         if (RESERVED_KINDS.contains(event.kind()) || event.kind().isBlank()) {
@@ -23,7 +26,7 @@ record AuditEventRecord(AuditEvent event, String id) implements AuditWriter.Reco
         }
         for (String k : event.fields().keySet()) {
             if (ENVELOPE.contains(k)) {
-                throw new IllegalArgumentException("audit event field '" + k + "' is the envelope's");
+                throw new IllegalArgumentException("audit event field '" + k + "' is the envelope's or the chain's");
             }
         }
     }
