@@ -15,7 +15,8 @@
 -- ARGV[7]  keep (ms): how long it stays readable after that (status, replay refusal)
 -- ARGV[8]  the principal's cap of open approvals
 -- ARGV[9..] field, value pairs of the new approval (the parked call)
--- Returns {verdict, id, state, expires_ms, approvals_json}; verdicts:
+-- Returns {verdict, id, state, expires_ms, approvals_json, held_request_id}; held_request_id is the request id of the
+-- call that opened the approval (for the audit trail; '' when unknown); verdicts:
 --   CONSUMED  approved, unused, unexpired, same principal and fingerprint: now used (the call runs)
 --   JOINED    pending, same principal and fingerprint: the call waits on it (never a second approval)
 --   CREATED   a new pending approval
@@ -25,8 +26,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local mode = ARGV[1]
 
+local held = ''
 local function reply(verdict, id, state, expires, approvals)
-  return {verdict, id or '', state or '', tostring(expires or 0), approvals or '[]'}
+  return {verdict, id or '', state or '', tostring(expires or 0), approvals or '[]', held}
 end
 
 local function consume(key, id, expires)
@@ -35,8 +37,11 @@ local function consume(key, id, expires)
   return reply('CONSUMED', id, 'used', expires, redis.call('HGET', key, 'approvals'))
 end
 
-local a = redis.call('HMGET', KEYS[1], 'id', 'state', 'principal', 'fingerprint', 'expires_ms')
+local a = redis.call('HMGET', KEYS[1], 'id', 'state', 'principal', 'fingerprint', 'expires_ms', 'request_id')
 local id, state, principal, fp, expires = a[1], a[2], a[3], a[4], tonumber(a[5] or '0')
+if principal == ARGV[3] then
+  held = a[6] or ''
+end
 
 if mode == 'named' then
   if not id then

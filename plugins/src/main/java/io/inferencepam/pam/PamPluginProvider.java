@@ -18,10 +18,11 @@ public final class PamPluginProvider implements PluginProvider {
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
         PamServices services = new PamServices(environment);
-        ApprovalFactory approvals = new ApprovalFactory(services);
+        RecordPluginFactory record = new RecordPluginFactory(services);
+        ApprovalFactory approvals = new ApprovalFactory(services, record::trail);
         return List.of(new PamAuthFactory(services),
                 new GuardPluginFactory(environment, List.of(new ParamBodyCheck.Factory(), new PromptBodyCheck.Factory())),
-                new MaskPluginFactory(environment), new RecordPluginFactory(services), new PamQuotaFactory(services),
+                new MaskPluginFactory(environment), record, new PamQuotaFactory(services),
                 approvals, approvals.reviewFactory());
     }
 }

@@ -63,7 +63,7 @@ public class ApprovalPassBench {
         ApprovalConf c = ApprovalConf.parse(new ObjectMapper().readTree(confJson));
         plugin = new ApprovalPlugin(c, () -> {
             throw new IllegalStateException("a call no rule holds must not touch the store");
-        }, Runnable::run, Clock.systemUTC(), new ApprovalMetrics(new PrometheusMetrics()), new SecureRandom(), null, null);
+        }, Runnable::run, Clock.systemUTC(), new ApprovalMetrics(new PrometheusMetrics()), new SecureRandom(), null, null, null, null, false);
         StringBuilder content = new StringBuilder();
         while (content.length() < 900) {
             content.append("Summarise the quarterly figures for the northern region. ");

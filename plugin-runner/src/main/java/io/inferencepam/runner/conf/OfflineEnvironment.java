@@ -60,6 +60,11 @@ public final class OfflineEnvironment implements PluginEnvironment {
     }
 
     @Override
+    public boolean offline() {
+        return true;
+    }
+
+    @Override
     public void onShutdown(AutoCloseable resource) {
         // nothing runs long enough to need it
     }

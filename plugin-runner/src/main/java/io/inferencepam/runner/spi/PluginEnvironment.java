@@ -36,4 +36,14 @@ public interface PluginEnvironment {
      */
     default void onShutdownBegins(Runnable action) {
     }
+
+    /**
+     * True in offline tools that load plugins without serving any call ({@code lint},
+     * {@code pamctl audit policy-replay}). A plugin may then decide from recorded facts where a live
+     * call would need what is never recorded (pam-auth: the token) or a shared store (pam-approval).
+     * Never true in a runner that serves APISIX.
+     */
+    default boolean offline() {
+        return false;
+    }
 }

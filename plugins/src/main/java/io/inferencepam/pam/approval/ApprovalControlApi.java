@@ -44,10 +44,12 @@ final class ApprovalControlApi {
     private final PromptExcerpt excerpt;
     private final ApprovalNotifications notifications;
     private final Metrics.Counter decisions;
+    private final ApprovalAudit audit;
 
     private ApprovalControlApi(PluginEnvironment env, Supplier<ApprovalStore> store, ReviewerTickets tickets,
-                               ApprovalNotifications notifications, PromptExcerpt excerpt) {
+                               ApprovalNotifications notifications, PromptExcerpt excerpt, ApprovalAudit audit) {
         this.env = env;
+        this.audit = audit;
         this.notifications = notifications;
         this.excerpt = excerpt;
         this.store = store;
@@ -57,8 +59,8 @@ final class ApprovalControlApi {
     }
 
     static void register(PluginEnvironment env, Supplier<ApprovalStore> store, ReviewerTickets tickets,
-                         ApprovalNotifications notifications, PromptExcerpt excerpt) {
-        ApprovalControlApi api = new ApprovalControlApi(env, store, tickets, notifications, excerpt);
+                         ApprovalNotifications notifications, PromptExcerpt excerpt, ApprovalAudit audit) {
+        ApprovalControlApi api = new ApprovalControlApi(env, store, tickets, notifications, excerpt, audit);
         env.control().route("GET", PATH, api::handle);
         env.control().route("GET", PATH + "/*", api::handle);
         env.control().route("POST", PATH + "/*", api::handle);
@@ -180,8 +182,26 @@ final class ApprovalControlApi {
         LOG.info("approval {} {} by {}: {}", id, approve ? "approve" : "deny", name, d.result());
         ObjectNode ok = JSON.createObjectNode().put("id", id).put("state", d.state()).put("approvals", d.approvals())
                 .put("required", d.required());
-        if (d.result() == ApprovalStore.DecideResult.APPROVED || d.result() == ApprovalStore.DecideResult.DENIED) {
-            announce(id, d.state(), name, reason);
+        boolean taken = d.result() == ApprovalStore.DecideResult.APPROVED || d.result() == ApprovalStore.DecideResult.DENIED
+                || d.result() == ApprovalStore.DecideResult.RECORDED;
+        if (taken) {
+            Optional<ApprovalView> v = view(id);
+            try {
+                audit.decided(id, v.map(x -> x.text("request_id")).orElse(""), p, approve, reason, d.approvals(), d.required(),
+                        d.state());
+            } catch (RuntimeException e) {
+                LOG.warn("approval {}: decided event not recorded: {}", id, e.getClass().getSimpleName());
+            }
+            if (d.result() == ApprovalStore.DecideResult.DENIED) {
+                try {
+                    store.get().expiryRecorded(id); // denied: it will not expire, the sweep can forget it
+                } catch (RuntimeException e) {
+                    // the sweep finds it denied at its expiry and records nothing
+                }
+            }
+            if (d.result() != ApprovalStore.DecideResult.RECORDED) {
+                v.ifPresent(x -> announce(x, id, d.state(), name, reason));
+            }
         }
         return switch (d.result()) {
             case APPROVED, RECORDED, DENIED -> ControlApi.Response.json(200, ok.toString());
@@ -195,13 +215,21 @@ final class ApprovalControlApi {
         };
     }
 
-    /** Tells the route's webhooks how it was decided; never fails the decision. */
-    private void announce(String id, String state, String by, String reason) {
+    /** The approval as it is after the decision; empty if it cannot be read (the decision stands). */
+    private Optional<ApprovalView> view(String id) {
         try {
-            store.get().get(id).map(ApprovalView::new).ifPresent(v -> {
-                String template = v.text("status_url_template");
-                notifications.decided(v.webhooks(), v, template.isEmpty() ? "" : template.replace("{id}", id), state, by, reason);
-            });
+            return store.get().get(id).map(ApprovalView::new);
+        } catch (RuntimeException e) {
+            LOG.warn("approval {} decided, could not be read back: {}", id, e.getClass().getSimpleName());
+            return Optional.empty();
+        }
+    }
+
+    /** Tells the route's webhooks how it was decided; never fails the decision. */
+    private void announce(ApprovalView v, String id, String state, String by, String reason) {
+        try {
+            String template = v.text("status_url_template");
+            notifications.decided(v.webhooks(), v, template.isEmpty() ? "" : template.replace("{id}", id), state, by, reason);
         } catch (RuntimeException e) {
             LOG.warn("approval {} decided, webhook notification not sent: {}", id, e.getClass().getSimpleName());
         }

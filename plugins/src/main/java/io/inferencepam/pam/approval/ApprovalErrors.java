@@ -94,6 +94,12 @@ final class ApprovalErrors {
                         + "review.");
     }
 
+    /** Policy replay (offline): the hold rules matched; no approval is opened, no store is read. */
+    static Stop wouldHold(String rules) {
+        return Stop.openAiError(403, "invalid_request_error", "approval_pending", "This request would be held for a "
+                + "reviewer's approval (hold rule " + rules + "); replayed offline, so no approval was opened.");
+    }
+
     static final Stop STORE_UNAVAILABLE = Stop.openAiError(503, "server_error", "approval_store_unavailable",
             "This request needs an approval, and the approval store is unavailable right now; nothing was recorded. "
                     + "Retry shortly.");

@@ -8,8 +8,11 @@ import io.inferencepam.runner.spi.Plugin;
 import io.inferencepam.runner.spi.PluginEnvironment;
 import io.inferencepam.runner.spi.PluginFactory;
 import java.security.SecureRandom;
+import io.inferencepam.pam.core.AuditTrail;
 import java.util.EnumSet;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Creates pam-approval plugins. One per runner: it owns what confs share — the approval store
@@ -24,18 +27,27 @@ public final class ApprovalFactory implements PluginFactory {
     private final ReviewerTickets tickets = new ReviewerTickets(random);
     private final LiveHolds live;
     private final ApprovalNotifications notifications;
+    private final ApprovalAudit audit;
+    private final ApprovalExpiry expiry;
+    private final java.util.concurrent.atomic.AtomicBoolean firstSweep = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile ApprovalStore store;
 
-    public ApprovalFactory(PamServices services) {
+    /** @param trail the runner's audit trail (pam-record), for the approvals' own events; empty where it does not record */
+    public ApprovalFactory(PamServices services, Supplier<Optional<AuditTrail>> trail) {
         this.services = services;
         this.env = services.env();
         this.metrics = new ApprovalMetrics(env.metrics());
+        this.audit = new ApprovalAudit(trail, env.clock(), env.metrics());
+        this.expiry = new ApprovalExpiry(this::store, audit, env.scheduler(), env.blockingExecutor(),
+                intSetting(env, ApprovalExpiry.MAX_DELAY_SETTING, 60_000));
+        env.onShutdown(expiry);
         WebhookNotifier notifier = new WebhookNotifier(env.scheduler(), env.metrics(),
                 intSetting(env, WebhookNotifier.ATTEMPTS_SETTING, 5), java.time.Duration.ofMillis(intSetting(env, WebhookNotifier.BACKOFF_SETTING, 1000)));
         env.onShutdown(notifier);
         PromptExcerpt excerpt = new PromptExcerpt();
-        this.notifications = new ApprovalNotifications(env::setting, notifier, excerpt, env.blockingExecutor(), this::store, env.clock());
-        ApprovalControlApi.register(env, this::store, tickets, notifications, excerpt);
+        this.notifications = new ApprovalNotifications(env::setting, notifier, excerpt, env.blockingExecutor(), this::store, env.clock(),
+                audit);
+        ApprovalControlApi.register(env, this::store, tickets, notifications, excerpt, audit);
         this.live = new LiveHolds(maxLive(env), env.scheduler(), env.blockingExecutor(), services::redis,
                 id -> store().isPending(id));
         env.onShutdownBegins(live::shutdownBegins);
@@ -83,10 +95,18 @@ public final class ApprovalFactory implements PluginFactory {
     public Plugin create(JsonNode conf) throws InvalidConfException {
         ApprovalConf c = ApprovalConf.parse(conf);
         notifications.check(c.webhooks());
+        if (env.offline()) {
+            return new ApprovalPlugin(c, this::store, env.blockingExecutor(), env.clock(), metrics, random, live, notifications,
+                    audit, expiry, true);
+        }
         if (!c.liveWait().isZero()) {
             live.listen(); // subscribed before the route's first held call
         }
-        return new ApprovalPlugin(c, this::store, env.blockingExecutor(), env.clock(), metrics, random, live, notifications);
+        if (firstSweep.compareAndSet(false, true)) {
+            expiry.wake(java.time.Duration.ZERO); // expiries that fell due while no runner swept (e.g. this one restarted)
+        }
+        return new ApprovalPlugin(c, this::store, env.blockingExecutor(), env.clock(), metrics, random, live, notifications,
+                audit, expiry, false);
     }
 
     /** Connects on first use, from the blocking executor. */
@@ -96,7 +116,7 @@ public final class ApprovalFactory implements PluginFactory {
             synchronized (this) {
                 s = store;
                 if (s == null) {
-                    s = new ApprovalStore(services.redis().client());
+                    s = new ApprovalStore(services.redis().client(), audit.records());
                     store = s;
                 }
             }

@@ -22,6 +22,8 @@ final class ApprovalKeys {
     static final String PREFIX = "pam:approval:";
     /** The reviewers' list of pending approvals, across principals (an index: the hashes are the truth). */
     static final String PENDING_INDEX = "pam:{approvals}:pending";
+    /** Approvals whose expiry a recording runner is to put in the audit trail (same slot as {@link #PENDING_INDEX}). */
+    static final String EXPIRIES = "pam:{approvals}:expiries";
     private static final Pattern ID = Pattern.compile("apr_([0-9a-f]{20})_[0-9a-f]{32}");
     private static final HexFormat HEX = HexFormat.of();
 

@@ -35,10 +35,12 @@ final class ApprovalNotifications {
     private final Executor blocking;
     private final Supplier<ApprovalStore> store;
     private final Clock clock;
+    private final ApprovalAudit audit;
     private final Map<String, Webhook.Result> webhooks = new ConcurrentHashMap<>();
 
     ApprovalNotifications(Function<String, Optional<String>> settings, WebhookNotifier notifier, PromptExcerpt excerpt,
-                          Executor blocking, Supplier<ApprovalStore> store, Clock clock) {
+                          Executor blocking, Supplier<ApprovalStore> store, Clock clock, ApprovalAudit audit) {
+        this.audit = audit;
         this.settings = settings;
         this.notifier = notifier;
         this.excerpt = excerpt;
@@ -79,28 +81,40 @@ final class ApprovalNotifications {
             return;
         }
         String id = approval.text("id");
+        String requestId = approval.text("request_id");
         long now = clock.millis();
         String prompt = excerpt.of(approval.body());
         for (String name : names) {
             Webhook.Result r = webhook(name);
             if (r.webhook().isEmpty()) {
                 notifier.unconfigured(name);
-                note(id, name, "failed: not configured");
+                note(id, requestId, name, event, null);
                 continue;
             }
             Webhook hook = r.webhook().get();
             byte[] body = (hook.format() == Webhook.Format.SLACK
                     ? slack(approval, now, prompt, statusUrl, event, state, by, reason)
                     : json(approval, now, prompt, statusUrl, event, state, by, reason)).getBytes(StandardCharsets.UTF_8);
-            notifier.send(hook, event, body, outcome -> note(id, name, event.substring("approval.".length()) + " " + outcome));
+            notifier.send(hook, event, body, outcome -> note(id, requestId, name, event, outcome));
         }
     }
 
-    private void note(String id, String webhook, String outcome) {
+    /**
+     * Keeps a delivery's outcome with the approval (for reviewers) and in the audit trail
+     * ({@code notified}); {@code outcome} null: the webhook is not configured.
+     */
+    private void note(String id, String requestId, String webhook, String event, String delivery) {
+        String outcome = delivery == null ? "failed: not configured" : delivery;
+        String kept = delivery == null ? outcome : event.substring("approval.".length()) + " " + delivery;
         try {
             blocking.execute(() -> {
                 try {
-                    store.get().note(id, webhook, outcome);
+                    audit.notified(id, requestId, webhook, event, outcome);
+                } catch (RuntimeException e) {
+                    LOG.warn("approval {}: notified event not recorded: {}", id, e.getClass().getSimpleName());
+                }
+                try {
+                    store.get().note(id, webhook, kept);
                 } catch (RuntimeException e) {
                     // the outcome is in the metrics and the log; the approval itself is untouched
                 }

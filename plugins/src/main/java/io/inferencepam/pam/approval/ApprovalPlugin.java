@@ -44,6 +44,7 @@ final class ApprovalPlugin implements Plugin {
     static final String APPROVAL_HEADER = "x-pam-approval";
     private static final String APPROVAL_VAR = "http_x_pam_approval";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ApprovalPlugin.class);
     /** Never parked: credentials the client sent, and the one pam-auth injected for the upstream. */
     private static final Set<String> CREDENTIAL_HEADERS = Set.of("authorization", "proxy-authorization", "cookie",
             "api-key", "x-api-key", APPROVAL_HEADER);
@@ -56,6 +57,10 @@ final class ApprovalPlugin implements Plugin {
     private final SecureRandom random;
     private final LiveHolds live;
     private final ApprovalNotifications notifications;
+    private final ApprovalAudit audit;
+    private final ApprovalExpiry expiry;
+    /** Policy replay: hold rules are decided, no approval is opened (see {@link #onRequest}). */
+    private final boolean offline;
     private final Requirements requirements = new Requirements(Set.of(APPROVAL_VAR), true, false);
     private final String ruleIdsAll;
 
@@ -66,7 +71,11 @@ final class ApprovalPlugin implements Plugin {
     static final java.time.Duration RESUME_MARGIN = java.time.Duration.ofSeconds(3);
 
     ApprovalPlugin(ApprovalConf conf, Supplier<ApprovalStore> store, Executor blocking, Clock clock, ApprovalMetrics metrics,
-                   SecureRandom random, LiveHolds live, ApprovalNotifications notifications) {
+                   SecureRandom random, LiveHolds live, ApprovalNotifications notifications, ApprovalAudit audit,
+                   ApprovalExpiry expiry, boolean offline) {
+        this.audit = audit;
+        this.expiry = expiry;
+        this.offline = offline;
         this.live = live;
         this.notifications = notifications;
         this.conf = conf;
@@ -106,6 +115,11 @@ final class ApprovalPlugin implements Plugin {
             return header.isPresent() ? RequestDecision.proceed(STRIP_HEADER) : RequestDecision.proceed();
         }
         String rules = String.join(",", matched);
+        if (offline) {
+            // Policy replay: the hold rules are decided again; opening or using an approval is not.
+            facts.decide(new Decision(NAME, rules, Decision.Outcome.HOLD, "hold rules matched (offline: no approval opened)"));
+            return RequestDecision.stop(ApprovalErrors.wouldHold(rules));
+        }
         String tag = ApprovalKeys.principalTag(principal);
         ApprovalStore.Mode mode;
         String named = null;
@@ -136,10 +150,13 @@ final class ApprovalPlugin implements Plugin {
                 fingerprint, newId, conf.ttl(), conf.keep(), conf.maxOpenPerPrincipal(),
                 parked(request, ctx, principal, model, matched, body));
         CompletableFuture<ApprovalStore.Outcome> admitted = new CompletableFuture<>();
+        String requestId = requestId(request);
         try {
             blocking.execute(() -> {
                 try {
-                    admitted.complete(store.get().admit(admit));
+                    ApprovalStore.Outcome o = store.get().admit(admit);
+                    recordAdmitted(o, admit, requestId, routeId, principal, model, matched);
+                    admitted.complete(o);
                 } catch (RuntimeException e) {
                     admitted.completeExceptionally(e);
                 }
@@ -162,7 +179,7 @@ final class ApprovalPlugin implements Plugin {
                 notifyPending(o, admit, facts, rules);
             }
             boolean pending = o.verdict() == ApprovalStore.Verdict.CREATED || o.verdict() == ApprovalStore.Verdict.JOINED;
-            return pending && !conf.liveWait().isZero() ? holdLive(o, admit, facts, ctx, rules, d)
+            return pending && !conf.liveWait().isZero() ? holdLive(o, admit, facts, ctx, rules, d, requestId)
                     : CompletableFuture.completedFuture(d);
         }).thenCompose(stage -> stage);
     }
@@ -187,7 +204,7 @@ final class ApprovalPlugin implements Plugin {
      * the {@code approval_pending} answer it would have had at once.
      */
     private CompletionStage<RequestDecision> holdLive(ApprovalStore.Outcome o, ApprovalStore.Admit admit, CallFacts facts,
-                                                      CallContext ctx, String rules, RequestDecision parked) {
+                                                      CallContext ctx, String rules, RequestDecision parked, String requestId) {
         java.time.Instant now = java.time.Instant.now();
         java.time.Instant granted = ctx.holdUntil(now.plus(conf.liveWait()).plus(RESUME_MARGIN));
         java.time.Duration wait = java.time.Duration.between(now, granted).minus(RESUME_MARGIN);
@@ -213,7 +230,7 @@ final class ApprovalPlugin implements Plugin {
             }
             CompletableFuture<RequestDecision> out = new CompletableFuture<>();
             try {
-                blocking.execute(() -> out.complete(resumed(wake, resume, facts, rules, parked, heldAt, waitSeconds)));
+                blocking.execute(() -> out.complete(resumed(wake, resume, facts, rules, parked, heldAt, waitSeconds, requestId)));
             } catch (RuntimeException rejected) {
                 metrics.live("parked");
                 out.complete(parked);
@@ -224,7 +241,7 @@ final class ApprovalPlugin implements Plugin {
 
     /** After the wait (or a decision): the store decides, exactly once across every waiting call. */
     private RequestDecision resumed(LiveHolds.Wake wake, ApprovalStore.Admit resume, CallFacts facts, String rules,
-                                    RequestDecision parked, long heldAt, long waitSeconds) {
+                                    RequestDecision parked, long heldAt, long waitSeconds, String requestId) {
         long heldMs = (System.nanoTime() - heldAt) / 1_000_000;
         ApprovalStore.Outcome now;
         try {
@@ -240,12 +257,47 @@ final class ApprovalPlugin implements Plugin {
             metrics.live("parked");
             return parked;
         }
+        recordUsedOrDenied(true, now, requestId);
         metrics.live(now.verdict() == ApprovalStore.Verdict.CONSUMED ? "resumed"
                 : now.verdict() == ApprovalStore.Verdict.DENIED ? "denied" : "other");
         if (now.verdict() == ApprovalStore.Verdict.CONSUMED) {
             facts.decide(new Decision(NAME, rules, Decision.Outcome.HOLD, "held live " + heldMs + " ms"));
         }
         return decide(now, facts, rules);
+    }
+
+    /** The approval's own steps in the audit trail, as the store decided them (on the blocking executor). */
+    private void recordAdmitted(ApprovalStore.Outcome o, ApprovalStore.Admit admit, String requestId, String routeId,
+                                Principal principal, String model, List<String> matched) {
+        try {
+            if (o.verdict() == ApprovalStore.Verdict.CREATED) {
+                audit.held(o.id(), requestId, routeId, principal, model, matched, admit.fingerprint(), o.expiresMillis(),
+                        conf.requiredApprovals(), conf.liveWait().toSeconds());
+                expiry.wake(conf.ttl());
+            } else {
+                recordUsedOrDenied(false, o, requestId);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("approval {}: event not recorded: {}", o.id(), e.getClass().getSimpleName());
+        }
+    }
+
+    private void recordUsedOrDenied(boolean live, ApprovalStore.Outcome o, String requestId) {
+        try {
+            if (o.verdict() == ApprovalStore.Verdict.CONSUMED) {
+                audit.used(live, o.id(), o.heldRequestId(), requestId, o.approvalsJson());
+                store.get().expiryRecorded(o.id()); // used: it will not expire, the sweep can forget it
+            } else if (o.verdict() == ApprovalStore.Verdict.DENIED) {
+                audit.denied(live, o.id(), o.heldRequestId(), requestId);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("approval {}: event not recorded: {}", o.id(), e.getClass().getSimpleName());
+        }
+    }
+
+    /** nginx's request id, when a plugin of the route fetched it (pam-record does): links the audit events to the call. */
+    private static String requestId(HttpRequest request) {
+        return request.var("request_id").orElse("");
     }
 
     private static final RequestRewrite STRIP_HEADER = RequestRewrite.builder().removeHeader(APPROVAL_HEADER).build();
@@ -342,6 +394,7 @@ final class ApprovalPlugin implements Plugin {
             }
         }
         put(f, "route", ctx.conf().routeId());
+        put(f, "request_id", requestId(request));
         put(f, "policy", ctx.conf().sha256());
         put(f, "method", request.method());
         put(f, "path", request.path());
@@ -380,7 +433,7 @@ final class ApprovalPlugin implements Plugin {
         return sb.toString();
     }
 
-    private static List<String> reviewerNames(String approvalsJson) {
+    static List<String> reviewerNames(String approvalsJson) {
         List<String> out = new ArrayList<>();
         try {
             for (JsonNode a : JSON.readTree(approvalsJson)) {

@@ -18,15 +18,24 @@ final class ApprovalStore {
     private static final byte[] DISCARD = script("approval_discard.lua");
     private static final byte[] DECIDE = script("approval_decide.lua");
     private static final byte[] NOTE = script("approval_note.lua");
+    private static final byte[] INDEX = script("approval_index.lua");
+    private static final byte[] EXPIRE_CLAIM = script("approval_expire_claim.lua");
     /** Decisions are announced here ({@code "<id> <state>"}), so the runner holding the call live resumes it. */
     static final String DECIDED_CHANNEL = "pam:approval:decided";
     /** The fingerprint index moved between our read and the script: another call of the same principal got in. */
     private static final int ADMIT_ATTEMPTS = 5;
 
     private final UnifiedJedis redis;
+    /** This runner records approval expiries (pam-record): new approvals also go to {@link ApprovalKeys#EXPIRIES}. */
+    private final boolean trackExpiries;
 
     ApprovalStore(UnifiedJedis redis) {
+        this(redis, false);
+    }
+
+    ApprovalStore(UnifiedJedis redis, boolean trackExpiries) {
         this.redis = redis;
+        this.trackExpiries = trackExpiries;
     }
 
     enum Mode { NAMED, FINGERPRINT, NEW }
@@ -43,8 +52,11 @@ final class ApprovalStore {
                  Duration ttl, Duration keep, int maxOpen, Map<String, byte[]> fields) {
     }
 
-    /** @param approvalsJson the reviewers' approvals ({@code [{"sub","name","at_ms","reason"}]}) of a used approval */
-    record Outcome(Verdict verdict, String id, String state, long expiresMillis, String approvalsJson) {
+    /**
+     * @param approvalsJson the reviewers' approvals ({@code [{"sub","name","at_ms","reason"}]}) of a used approval
+     * @param heldRequestId the request id of the call that opened the approval ('' when unknown or not the caller's)
+     */
+    record Outcome(Verdict verdict, String id, String state, long expiresMillis, String approvalsJson, String heldRequestId) {
     }
 
     Outcome admit(Admit a) {
@@ -89,7 +101,7 @@ final class ApprovalStore {
                 continue;
             }
             Outcome o = new Outcome(Verdict.valueOf(verdict), text(r.get(1)), text(r.get(2)), Long.parseLong(text(r.get(3))),
-                    text(r.get(4)));
+                    text(r.get(4)), r.size() > 5 ? text(r.get(5)) : "");
             if (o.verdict() == Verdict.CREATED || o.verdict() == Verdict.JOINED) {
                 index(o, a);
             }
@@ -105,7 +117,8 @@ final class ApprovalStore {
      */
     private void index(Outcome o, Admit a) {
         try {
-            redis.zadd(ApprovalKeys.PENDING_INDEX, o.expiresMillis(), o.id());
+            redis.eval(INDEX, List.of(utf8(ApprovalKeys.PENDING_INDEX), utf8(ApprovalKeys.EXPIRIES)),
+                    List.of(utf8(o.id()), utf8(Long.toString(o.expiresMillis())), utf8(trackExpiries ? "1" : "0")));
         } catch (RuntimeException e) {
             if (o.verdict() == Verdict.CREATED) {
                 try {
@@ -190,6 +203,30 @@ final class ApprovalStore {
     /** Ids of a principal's open approvals (pending, or approved and unused), unexpired. */
     List<String> openIds(String principalTag, long nowMillis) {
         return redis.zrangeByScore(ApprovalKeys.open(principalTag), nowMillis, Double.POSITIVE_INFINITY);
+    }
+
+    /**
+     * Approvals whose expiry fell due, each leased to this caller for {@code lease} (see
+     * {@code approval_expire_claim.lua}): no other runner claims them before the lease ends.
+     *
+     * @param nextMillis when the next member falls due (Redis clock), -1 when none is left
+     */
+    record Claim(long nowMillis, long nextMillis, List<String> ids) {
+    }
+
+    Claim claimExpiries(Duration lease, int max) {
+        List<?> r = (List<?>) redis.eval(EXPIRE_CLAIM, List.of(utf8(ApprovalKeys.EXPIRIES)),
+                List.of(utf8(Long.toString(lease.toMillis())), utf8(Integer.toString(max))));
+        List<String> ids = new ArrayList<>();
+        for (Object o : r.subList(2, r.size())) {
+            ids.add(text(o));
+        }
+        return new Claim(Long.parseLong(text(r.get(0))), (long) Double.parseDouble(text(r.get(1))), ids);
+    }
+
+    /** The expiry of {@code id} is recorded, or will never come (used, denied): it leaves the sweep's set. */
+    void expiryRecorded(String id) {
+        redis.zrem(ApprovalKeys.EXPIRIES, id);
     }
 
     /** Drops an index entry that no longer names a pending approval. */

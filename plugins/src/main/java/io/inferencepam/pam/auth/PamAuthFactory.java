@@ -83,7 +83,7 @@ public final class PamAuthFactory implements PluginFactory {
                 conf.groupsClaims(), conf.usernameClaim(), conf.clientClaims(), env.clock(),
                 conf.requireAccessTokenType());
         return new PamAuthPlugin(conf, verifier, policy, resolver, new Entitlements(conf.entitlements()),
-                this::credentialCache, metrics);
+                this::credentialCache, metrics, env.offline());
     }
 
     /** Confs naming the same issuer the same way share keys and cache. */

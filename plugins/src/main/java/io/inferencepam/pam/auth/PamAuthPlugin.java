@@ -46,9 +46,13 @@ final class PamAuthPlugin implements Plugin {
     private final Supplier<Optional<CredentialCache>> credentials;
     private final AuthMetrics metrics;
     private final Requirements requirements;
+    /** Policy replay ({@link io.inferencepam.runner.spi.PluginEnvironment#offline}): see {@link #onRequest}. */
+    private final boolean offline;
 
     PamAuthPlugin(AuthConf conf, TokenVerifier verifier, TokenPolicy policy, ModelResolver resolver,
-                  Entitlements entitlements, Supplier<Optional<CredentialCache>> credentials, AuthMetrics metrics) {
+                  Entitlements entitlements, Supplier<Optional<CredentialCache>> credentials, AuthMetrics metrics,
+                  boolean offline) {
+        this.offline = offline;
         this.conf = conf;
         this.verifier = verifier;
         this.policy = policy;
@@ -76,6 +80,14 @@ final class PamAuthPlugin implements Plugin {
     @Override
     public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext ctx) {
         CallFacts facts = CallFacts.of(ctx);
+        if (offline && facts.principal().isPresent()) {
+            // Policy replay: the token is never recorded, so the principal the live runner verified
+            // for this call stands in for it. Identity is not re-proven; the model, the
+            // entitlements and the credential step are decided again under this conf.
+            facts.decide(new Decision(NAME, "identity:recorded", Decision.Outcome.ALLOW,
+                    "recorded principal (identity not re-proven offline)"));
+            return authorize(request, facts, facts.principal().get(), ctx);
+        }
         Optional<String> token = bearer(request.var(AUTHZ_VAR));
         Optional<TokenCarriers.Place> elsewhere = TokenCarriers.find(request.args(), request.var(TokenCarriers.COOKIE_VAR));
         if (elsewhere.isPresent() && (token.isPresent() || elsewhere.get() == TokenCarriers.Place.QUERY)) {
@@ -177,6 +189,13 @@ final class PamAuthPlugin implements Plugin {
             return RequestDecision.proceed(rw.build());
         }
         String name = conf.upstreamCredential().get();
+        if (offline) {
+            // Replay never reads the credential store: the injection is decided, its value is not fetched.
+            rw.setHeader(conf.credentialHeader(), "[" + name + ": not fetched offline]");
+            facts.decide(new Decision(NAME, "credential:" + name, Decision.Outcome.REWRITE,
+                    "upstream credential injected (not fetched offline)"));
+            return RequestDecision.proceed(rw.build());
+        }
         Optional<CredentialCache> cache = credentials.get();
         if (cache.isEmpty()) {
             // No usable PAM_CREDENTIAL_KEY (logged at conf time): configuration the operator must fix.

@@ -70,19 +70,24 @@ public final class AuditCommand implements Runnable {
         String from;
         @Option(names = "--to", description = "ISO-8601 instant or epoch ms (exclusive)")
         String to;
+        @Option(names = "--approval", description = "approval id (apr_…): its events (held, notified, decided, resumed, "
+                + "consumed, denied, expired) and the call records that name it")
+        String approval;
 
         AuditFilter filter(int limit) {
             return new AuditFilter(Optional.ofNullable(principal), Optional.ofNullable(model), Optional.ofNullable(route),
                     Optional.ofNullable(decision), Optional.ofNullable(from).map(AuditFilter::time),
-                    Optional.ofNullable(to).map(AuditFilter::time), limit);
+                    Optional.ofNullable(to).map(AuditFilter::time), limit, Optional.ofNullable(approval));
         }
 
         boolean any() {
-            return principal != null || model != null || route != null || decision != null || from != null || to != null;
+            return principal != null || model != null || route != null || decision != null || from != null || to != null
+                    || approval != null;
         }
     }
 
-    @Command(name = "search", description = "Call records matching all criteria, one JSON line each.")
+    @Command(name = "search", description = "Call records matching all criteria, one JSON line each (with --approval: "
+            + "that approval's events too).")
     static final class Search implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -428,8 +433,8 @@ public final class AuditCommand implements Runnable {
         FilterOptions filter = new FilterOptions();
         @Option(names = "--route-conf", required = true, description = "candidate APISIX route JSON (Admin API body)")
         Path routeFile;
-        @Option(names = "--skip", description = "plugin to leave out (repeatable), e.g. pam-auth: the original token is "
-                + "not recorded; the recorded principal is used instead. pam-record is always left out.")
+        @Option(names = "--skip", description = "plugin to leave out (repeatable). Not needed for pam-auth: it is replayed "
+                + "with the recorded, verified principal (the token is never recorded). pam-record is always left out.")
         List<String> skip = new ArrayList<>();
         @Option(names = "--limit", defaultValue = "1000")
         int limit;
@@ -460,6 +465,7 @@ public final class AuditCommand implements Runnable {
             }
             PolicyReplay replay = new PolicyReplay(pre.or(() -> post), post, skip.stream().allMatch("pam-record"::equals));
             PrintWriter out = spec.commandLine().getOut();
+            out.println(PolicyReplay.IDENTITY);
             Map<PolicyReplay.Change, Integer> counts = new EnumMap<>(PolicyReplay.Change.class);
             try (AuditSink s = store.open()) {
                 for (JsonNode rec : new AuditQuery(s).search((filter == null ? new FilterOptions() : filter).filter(limit))) {
@@ -494,6 +500,9 @@ public final class AuditCommand implements Runnable {
                 if (!skip.contains(e.path("name").asText())) {
                     entries.add(new Header(e.path("name").asText(), e.path("value").asText()));
                 }
+            }
+            if (entries.isEmpty()) {
+                return Optional.empty(); // only pam-record (always left out) or skipped plugins: nothing to replay there
             }
             return Optional.of(c.compile("route#" + routeId + "#" + ext + "#candidate", entries, 0));
         }

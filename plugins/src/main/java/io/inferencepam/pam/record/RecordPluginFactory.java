@@ -46,6 +46,24 @@ public final class RecordPluginFactory implements PluginFactory {
         return new RecordPlugin(RecordConf.from(conf), svc);
     }
 
+    /**
+     * The runner's trail for plugins' events ({@link io.inferencepam.pam.core.AuditEvent}): empty
+     * when this runner does not record ({@code PAM_AUDIT_SPOOL_DIR} unset) or its audit service
+     * cannot start (logged by the conf that needs it). May start the service: call it off the
+     * event loop.
+     */
+    public java.util.Optional<io.inferencepam.pam.core.AuditTrail> trail() {
+        if (services.env().setting("PAM_AUDIT_SPOOL_DIR").filter(s -> !s.isBlank()).isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        try {
+            RecordService svc = service();
+            return java.util.Optional.of(svc::append);
+        } catch (Exception e) {
+            return java.util.Optional.empty();
+        }
+    }
+
     /** The runner's audit service, started on first need. */
     synchronized RecordService service() throws Exception {
         if (service == null) {

@@ -224,6 +224,17 @@ public final class RecordService {
         return pending;
     }
 
+    /**
+     * Appends a step that is not a call (an approval held, decided, expired, …) to this runner's
+     * trail: the same chain, sink and spool as call records, never blocking on the store. The one
+     * entry point for other plugins' events ({@link io.inferencepam.pam.core.AuditTrail}).
+     *
+     * @return false when it could not be kept anywhere (counted lost, like a call record)
+     */
+    public boolean append(io.inferencepam.pam.core.AuditEvent event) {
+        return writer.submit(new AuditEventRecord(event, Admission.newId()));
+    }
+
     /** This runner's checkpoint public key, when known (printed at start, served by the control API). */
     public Optional<PublicKey> publicKey() {
         return signing.publicKey();

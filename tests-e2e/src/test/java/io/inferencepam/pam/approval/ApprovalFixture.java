@@ -64,15 +64,22 @@ final class ApprovalFixture implements AutoCloseable {
     }
 
     ApprovalFixture(Map<String, String> extraEnv, int runners) throws Exception {
-        this(extraEnv, runners, null);
+        this(extraEnv, runners, null, n -> Map.of());
+    }
+
+    /** Runners that also differ in their own settings ({@code perRunner.apply(n)}, n from 0), e.g. audit spool directories. */
+    ApprovalFixture(Map<String, String> extraEnv, int runners, java.util.function.IntFunction<Map<String, String>> perRunner)
+            throws Exception {
+        this(extraEnv, runners, null, perRunner);
     }
 
     /** Runners sharing a real three-master Redis Cluster (PAM_REDIS_CLUSTER) instead of one server. */
     static ApprovalFixture onCluster(Map<String, String> extraEnv, int runners) throws Exception {
-        return new ApprovalFixture(extraEnv, runners, io.inferencepam.e2e.support.RedisCluster.start(3));
+        return new ApprovalFixture(extraEnv, runners, io.inferencepam.e2e.support.RedisCluster.start(3), n -> Map.of());
     }
 
-    private ApprovalFixture(Map<String, String> extraEnv, int runners, io.inferencepam.e2e.support.RedisCluster cluster) throws Exception {
+    private ApprovalFixture(Map<String, String> extraEnv, int runners, io.inferencepam.e2e.support.RedisCluster cluster,
+                            java.util.function.IntFunction<Map<String, String>> perRunner) throws Exception {
         Path dir = Path.of("src/test/resources/keycloak");
         keycloak = KeycloakServer.shared(List.of(dir.resolve("realm-pam.json"), dir.resolve("realm-other.json")));
         this.cluster = cluster;
@@ -89,7 +96,9 @@ final class ApprovalFixture implements AutoCloseable {
         env.putAll(extraEnv);
         List<RunnerProcess> started = new java.util.ArrayList<>();
         for (int i = 0; i < runners; i++) {
-            started.add(RunnerProcess.start(env));
+            Map<String, String> own = new LinkedHashMap<>(env);
+            own.putAll(perRunner.apply(i));
+            started.add(RunnerProcess.start(own));
         }
         runner = started.get(0);
         driver = new ApisixDriver(runner.socket());

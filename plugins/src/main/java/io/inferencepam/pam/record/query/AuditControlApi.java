@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * Control-API endpoints (loopback; people reach them through an APISIX route protected by
  * pam-auth with an auditor role):
  * <pre>
- * GET /v1/audit/records?principal=&amp;model=&amp;route=&amp;decision=&amp;from=&amp;to=&amp;limit=   search (default limit 100)
+ * GET /v1/audit/records?principal=&amp;model=&amp;route=&amp;decision=&amp;approval=&amp;from=&amp;to=&amp;limit=   search (default limit 100)
  * GET /v1/audit/records/{id}                                              one record
  * GET /v1/audit/export?format=jsonl[&amp;filters]                              JSON lines as stored
  * GET /v1/audit/verify[?complete=true]                                    chain check (keys: this runner's, PAM_AUDIT_VERIFY_KEY)

@@ -16,17 +16,28 @@ import java.util.Optional;
  *                  (the runner stopped while their upstream ran: crash, kill, OOM) instead of call records
  * @param from      inclusive, on the record's start time
  * @param to        exclusive
+ * @param approval  an approval id: its whole story, i.e. its own events ({@code kind: "approval"}:
+ *                  held, notified, decided, resumed, consumed, denied_*, expired) and the call records
+ *                  that name it; the other criteria (but {@code from}/{@code to}) then select among
+ *                  those call records only
  */
 public record AuditFilter(Optional<String> principal, Optional<String> model, Optional<String> route,
-                          Optional<String> decision, Optional<Instant> from, Optional<Instant> to, int limit) {
+                          Optional<String> decision, Optional<Instant> from, Optional<Instant> to, int limit,
+                          Optional<String> approval) {
 
     public static final AuditFilter ALL = new AuditFilter(Optional.empty(), Optional.empty(), Optional.empty(),
             Optional.empty(), Optional.empty(), Optional.empty(), Integer.MAX_VALUE);
 
+    /** Without an approval criterion. */
+    public AuditFilter(Optional<String> principal, Optional<String> model, Optional<String> route, Optional<String> decision,
+                       Optional<Instant> from, Optional<Instant> to, int limit) {
+        this(principal, model, route, decision, from, to, limit, Optional.empty());
+    }
+
     public static AuditFilter fromQuery(Map<String, String> q, int defaultLimit) {
         return new AuditFilter(opt(q, "principal"), opt(q, "model"), opt(q, "route"), opt(q, "decision"),
                 opt(q, "from").map(AuditFilter::time), opt(q, "to").map(AuditFilter::time),
-                opt(q, "limit").map(Integer::parseInt).orElse(defaultLimit));
+                opt(q, "limit").map(Integer::parseInt).orElse(defaultLimit), opt(q, "approval"));
     }
 
     private static Optional<String> opt(Map<String, String> q, String name) {
@@ -65,6 +76,14 @@ public record AuditFilter(Optional<String> principal, Optional<String> model, Op
      */
     public boolean matches(JsonNode r) {
         boolean unfinished = wantsUnfinished();
+        if (approval.isPresent() && !unfinished) {
+            if ("approval".equals(r.path("kind").asText())) {
+                return approval.get().equals(r.path("approval_id").asText(null)) && inTime(r, "at");
+            }
+            if (!isCall(r) || !approval.get().equals(r.path("approval").path("id").asText(null))) {
+                return false;
+            }
+        }
         if (unfinished ? !isAdmitted(r) : !isCall(r)) {
             return false;
         }
@@ -92,10 +111,14 @@ public record AuditFilter(Optional<String> principal, Optional<String> model, Op
                 return false;
             }
         }
+        return inTime(r, unfinished ? "at" : "start");
+    }
+
+    private boolean inTime(JsonNode r, String field) {
         if (from.isPresent() || to.isPresent()) {
             Instant start;
             try {
-                start = Instant.parse(r.path(unfinished ? "at" : "start").asText());
+                start = Instant.parse(r.path(field).asText());
             } catch (DateTimeParseException e) {
                 return false;
             }

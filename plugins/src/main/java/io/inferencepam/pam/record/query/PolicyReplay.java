@@ -27,10 +27,13 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs recorded requests through a candidate route conf, offline, and says what would change: a
  * safety net for policy changes. The candidate's plugins are built by the runtime's own
- * ConfCompiler (same schema checks as PrepareConf) and called directly, in conf order, with a
- * request rebuilt from the record. The identity recorded for the call is put into the call facts
- * first; plugins that need the original credential (pam-auth) cannot be replayed — the token is
- * never recorded — and are left out with {@code --skip}. pam-record itself is always left out.
+ * ConfCompiler (same schema checks as PrepareConf) in an offline environment
+ * ({@link io.inferencepam.runner.spi.PluginEnvironment#offline}) and called directly, in conf
+ * order, with a request rebuilt from the record. The token is never recorded, so the principal the
+ * live runner verified for the call is put into the call facts first and stands for it ({@link #IDENTITY}):
+ * pam-auth decides the model, the entitlements and the credential step again under the candidate
+ * (the credential is not fetched), pam-guard its rules, pam-approval its hold rules (no approval is
+ * opened). pam-record itself is always left out.
  */
 public final class PolicyReplay {
 
@@ -42,6 +45,11 @@ public final class PolicyReplay {
             return id + "  recorded=" + recorded + "  candidate=" + candidate + "  change=" + change.name().toLowerCase(java.util.Locale.ROOT);
         }
     }
+
+    /** What replay does about identity: said in its output. */
+    public static final String IDENTITY = "identity: each call is replayed as the principal the gateway verified and "
+            + "recorded for it (tokens are never recorded, so identity is not re-proven offline); entitlements, model "
+            + "rules, guard rules and hold rules are decided again under the candidate conf";
 
     private final Optional<PreparedConf> preReq;
     private final Optional<PreparedConf> postResp;
@@ -86,9 +94,13 @@ public final class PolicyReplay {
         boolean recStopped = "stop".equals(rec.path("request_outcome").asText()) || "error".equals(rec.path("request_outcome").asText());
         int recStatus = rec.path("response").path("status").asInt(0);
         if (stop != null) {
-            String cand = "stop " + stop.status() + " by " + stoppedBy;
+            boolean held = held(stop);
+            String cand = (held ? "held " : "stop ") + stop.status() + " by " + stoppedBy;
             if (!recStopped) {
-                return new Result(id, recorded, cand, stop.status() == 202 ? Change.NOW_HELD : Change.NOW_BLOCKED);
+                if (held && usedAnApproval(rec)) {
+                    return new Result(id, recorded, cand + " (recorded: held, then approved)", Change.UNCHANGED);
+                }
+                return new Result(id, recorded, cand, held ? Change.NOW_HELD : Change.NOW_BLOCKED);
             }
             return new Result(id, recorded, cand, stop.status() == recStatus ? Change.UNCHANGED : Change.STOP_CHANGED);
         }
@@ -117,6 +129,29 @@ public final class PolicyReplay {
             }
         }
         return new Result(id, recorded, cand, Change.UNCHANGED);
+    }
+
+    /** A hold: pam-approval's {@code approval_pending} (or a 202, as test plugins hold). */
+    private static boolean held(Stop stop) {
+        if (stop.status() == 202) {
+            return true;
+        }
+        try {
+            return "approval_pending".equals(io.inferencepam.pam.record.chain.CanonicalJson.parse(stop.body().utf8())
+                    .path("error").path("code").asText());
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The recorded call ran on an approval that reviewers granted (it was held first, under the same rules). */
+    private static boolean usedAnApproval(JsonNode rec) {
+        for (JsonNode d : rec.path("decisions")) {
+            if ("pam-approval".equals(d.path("plugin").asText()) && "approve".equals(d.path("outcome").asText())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private String comparable(String signature) {

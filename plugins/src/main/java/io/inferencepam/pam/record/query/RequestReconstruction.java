@@ -62,8 +62,23 @@ public final class RequestReconstruction {
         vars.put("request_id", "replay-" + rec.path("id").asText());
         vars.put("remote_addr", req.path("client_address").asText(""));
         vars.put("request_method", req.path("method").asText("GET"));
+        vars.put("request_uri", requestUri(req.path("path").asText("/"), args(rec)));
         return new HttpRequest(1, req.path("method").asText("GET"), req.path("path").asText("/"), Headers.of(args(rec)),
                 Headers.of(headers), req.path("client_address").asText("127.0.0.1"), Vars.of(vars),
                 body(rec).or(() -> Optional.of(Body.utf8(req.path("body").asText("")))));
+    }
+
+    /** nginx's {@code $request_uri} (not recorded): the path and the recorded query, percent-encoded. */
+    static String requestUri(String path, List<Header> args) {
+        StringBuilder sb = new StringBuilder(path);
+        char sep = '?';
+        for (Header a : args) {
+            sb.append(sep).append(java.net.URLEncoder.encode(a.name(), java.nio.charset.StandardCharsets.UTF_8));
+            if (a.value() != null) {
+                sb.append('=').append(java.net.URLEncoder.encode(a.value(), java.nio.charset.StandardCharsets.UTF_8));
+            }
+            sep = '&';
+        }
+        return sb.toString();
     }
 }
