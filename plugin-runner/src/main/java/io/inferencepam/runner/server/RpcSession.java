@@ -49,6 +49,8 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
     /** The call whose plugins run now (until its reply): the only one that may still ask APISIX. */
     private CallExtraInfo active;
     private Phase activePhase;
+    /** The running call's id when it is a response call, else -1. */
+    private long activeResponseId = -1;
     /** Questions a running call sent after the first batch, answers still due, in order. */
     private final java.util.ArrayDeque<Owed> owed = new java.util.ArrayDeque<>();
 
@@ -221,6 +223,7 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
                 (who, names, body, answers) -> askLater(ctx, who, names, body, answers), dispatcher::laneFor);
         active = extra;
         activePhase = p.phase;
+        activeResponseId = p.phase == Phase.RESPONSE ? p.id() : -1;
         CompletableFuture<CallDispatcher.Answer> reply;
         if (p.call instanceof Inbound.RequestCall c) {
             reply = dispatcher.request(conf, new HttpRequest(c.id(), c.method(), c.path(), c.args(), c.headers(),
@@ -248,6 +251,7 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         }
         state = State.IDLE;
         active = null;
+        activeResponseId = -1;
         metrics.latency(type, System.nanoTime() - startNanos);
         if (!type.equals("prepare_conf")) {
             metrics.rpc(type, "answered");
@@ -270,9 +274,21 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         });
     }
 
-    private void protocolError(ChannelHandlerContext ctx, String kind, String detail) {
+    /**
+     * The id of a response call waiting for ExtraInfo answers (its first batch, or questions its
+     * plugins asked later), or -1: a broken answer must still get it the safe error response.
+     */
+    private long responseAwaitingAnswers() {
         if (state == State.AWAITING_INFO && pending != null && pending.phase == Phase.RESPONSE) {
-            failResponse(ctx, pending.id(), kind, detail);
+            return pending.id();
+        }
+        return state == State.BUSY && !owed.isEmpty() ? activeResponseId : -1;
+    }
+
+    private void protocolError(ChannelHandlerContext ctx, String kind, String detail) {
+        long waiting = responseAwaitingAnswers();
+        if (waiting >= 0) {
+            failResponse(ctx, waiting, kind, detail);
             return;
         }
         metrics.protocolError(kind);
@@ -302,8 +318,9 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         if (c instanceof TooLongFrameException) {
             protocolError(ctx, "oversized", c.getMessage());
         } else if (c instanceof FrameDecoder.TruncatedFrameException) {
-            if (state == State.AWAITING_INFO && pending != null && pending.phase == Phase.RESPONSE) {
-                failResponse(ctx, pending.id(), "truncated", c.getMessage());
+            long waiting = responseAwaitingAnswers();
+            if (waiting >= 0) {
+                failResponse(ctx, waiting, "truncated", c.getMessage());
                 return;
             }
             metrics.protocolError("truncated");
@@ -314,8 +331,9 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             state = State.CLOSED;
             ctx.close();
         } else {
-            if (state == State.AWAITING_INFO && pending != null && pending.phase == Phase.RESPONSE) {
-                failResponse(ctx, pending.id(), "internal", c.getClass().getName());
+            long waiting = responseAwaitingAnswers();
+            if (waiting >= 0) {
+                failResponse(ctx, waiting, "internal", c.getClass().getName());
                 return;
             }
             metrics.protocolError("internal");

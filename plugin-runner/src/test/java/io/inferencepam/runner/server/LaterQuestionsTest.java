@@ -159,4 +159,43 @@ class LaterQuestionsTest {
         assertThat(ch.isOpen()).isFalse();
         ch.finishAndReleaseAll();
     }
+
+    /**
+     * A response call whose plugin asked a later question, answered with a broken frame: still the
+     * safe 503 response, never RPC_ERROR (APISIX would send the original, unmasked body, P6).
+     */
+    @Test
+    void aBrokenLaterAnswerInTheResponsePhaseGetsTheSafeError() throws Exception {
+        Plugin asksInResponse = new Plugin() {
+            @Override
+            public CompletionStage<io.inferencepam.runner.spi.ResponseChange> onResponse(io.inferencepam.runner.spi.HttpResponse response,
+                                                                                     CallContext context) {
+                return context.extraInfo().fetch(java.util.Set.of("later"), false)
+                        .thenApply(a -> io.inferencepam.runner.spi.ResponseChange.replace(200, "text/plain", Body.utf8("ok")));
+            }
+        };
+        CallDispatcher dispatcher = new CallDispatcher(pool, pool, timer, new ExchangeStore(Duration.ofMinutes(1), 100),
+                Duration.ofSeconds(5), metrics);
+        confs.put(PreparedConf.of(new ConfIdentity("route#r#ext-plugin-post-resp#1", "r", "ext-plugin-post-resp", "h", 6),
+                List.of("asks-in-response"), List.of(asksInResponse)));
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameEncoder(), new FrameDecoder(1 << 20, 10_000),
+                new RpcSession(CompletableFuture.completedFuture(null), confs, dispatcher, pool, pool, metrics, Duration.ofSeconds(5)));
+        FlatBufferBuilder b = new FlatBufferBuilder();
+        b.finish(io.github.api7.A6.HTTPRespCall.Req.createReq(b, 77, 200, 0, 6));
+        byte[] call = b.sizedByteArray();
+        ch.writeInbound(Unpooled.buffer().writeByte(RpcType.HTTP_RESP_CALL).writeMedium(call.length).writeBytes(call));
+        ByteBuf q = awaitOutbound(ch);
+        assertThat(q.getByte(0)).isEqualTo(RpcType.EXTRA_INFO);
+        q.release();
+        ch.writeInbound(Unpooled.buffer().writeByte(RpcType.EXTRA_INFO).writeMedium(3).writeBytes(new byte[] {1, 2, 3}));
+        ByteBuf reply = awaitOutbound(ch);
+        assertThat(reply.getByte(0)).as("never RPC_ERROR in the response phase").isEqualTo(RpcType.HTTP_RESP_CALL);
+        byte[] payload = new byte[reply.readableBytes() - 4];
+        reply.getBytes(4, payload);
+        reply.release();
+        var resp = io.github.api7.A6.HTTPRespCall.Resp.getRootAsResp(ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN));
+        assertThat(resp.id()).isEqualTo(77);
+        assertThat(resp.status()).isEqualTo(503);
+        ch.finishAndReleaseAll();
+    }
 }
