@@ -44,6 +44,32 @@ public record GatewayResult(int status, List<HttpHeader> headers, byte[] body, L
         return headers.stream().filter(h -> h.is(name)).map(HttpHeader::value).toList();
     }
 
+    /**
+     * ExtraInfo questions the runner asked during this call's RPCs of {@code callType}
+     * ({@link A6Client#RPC_HTTP_REQ_CALL} for pre-req and post-req, {@link A6Client#RPC_HTTP_RESP_CALL}
+     * for post-resp), retries included. Each is one round trip that APISIX serves in Lua.
+     */
+    public int extraInfoQuestions(int callType) {
+        return extraInfoAsked(callType).size();
+    }
+
+    /** What the runner asked in this call's RPCs of {@code callType}, in order: var names, {@code <body>} for a body. */
+    public List<String> extraInfoAsked(int callType) {
+        List<String> asked = new java.util.ArrayList<>();
+        int current = -1;
+        for (RpcFrame f : transcript) {
+            if (f.direction() == RpcFrame.Direction.APISIX_TO_RUNNER
+                    && (f.type() == A6Client.RPC_HTTP_REQ_CALL || f.type() == A6Client.RPC_HTTP_RESP_CALL)) {
+                current = f.type();
+            } else if (f.direction() == RpcFrame.Direction.RUNNER_TO_APISIX && f.type() == A6Client.RPC_EXTRA_INFO
+                    && current == callType) {
+                A6Client.Question q = A6Client.decodeQuestion(f.payload());
+                asked.add(q.kind() == A6Client.Question.VAR ? q.name() : "<body>");
+            }
+        }
+        return asked;
+    }
+
     public String bodyUtf8() {
         return new String(body, StandardCharsets.UTF_8);
     }

@@ -145,11 +145,24 @@ final class SimpleFactories {
      * {@code test-inspect}: reports what the runner saw, as JSON. Request phase: a Stop 200 whose
      * body describes the request; response phase: the response body replaced by a description of
      * the response. Conf: {@code {"vars": [..], "request_body": bool, "response_body": bool,
-     * "proceed": bool}} ({@code proceed}: put the description in header {@code x-inspect} and go on).
+     * "proceed": bool, "later_vars": [..], "later_body": bool}} ({@code proceed}: put the description in
+     * header {@code x-inspect} and go on; {@code later_*}: asked through {@code CallContext.fetch} once
+     * the plugin runs, not declared).
      */
     static final class Inspect implements PluginFactory {
+        private final String name;
+
+        Inspect() {
+            this("test-inspect");
+        }
+
+        /** A second name, for routes that need two inspecting plugins (a name is listed once per conf). */
+        Inspect(String name) {
+            this.name = name;
+        }
+
         public String name() {
-            return "test-inspect";
+            return name;
         }
 
         public String confSchema() {
@@ -157,12 +170,16 @@ final class SimpleFactories {
                     {"type":"object","additionalProperties":false,
                      "properties":{"vars":{"type":"array","items":{"type":"string"}},
                        "request_body":{"type":"boolean"},"response_body":{"type":"boolean"},
-                       "proceed":{"type":"boolean"}}}""";
+                       "proceed":{"type":"boolean"},"later_vars":{"type":"array","items":{"type":"string"}},
+                       "later_body":{"type":"boolean"}}}""";
         }
 
         public Plugin create(JsonNode conf) {
             Set<String> vars = new LinkedHashSet<>();
             conf.path("vars").forEach(v -> vars.add(v.asText()));
+            Set<String> laterVars = new LinkedHashSet<>();
+            conf.path("later_vars").forEach(v -> laterVars.add(v.asText()));
+            Requirements later = new Requirements(laterVars, conf.path("later_body").asBoolean(false), false);
             boolean reqBody = conf.path("request_body").asBoolean(false);
             boolean respBody = conf.path("response_body").asBoolean(false);
             boolean proceed = conf.path("proceed").asBoolean(false);
@@ -180,7 +197,11 @@ final class SimpleFactories {
                 }
 
                 @Override
-                public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+                public CompletionStage<RequestDecision> onRequest(HttpRequest received, CallContext context) {
+                    return context.fetch(received, later).thenCompose(this::describe);
+                }
+
+                private CompletionStage<RequestDecision> describe(HttpRequest request) {
                     ObjectNode o = JSON.createObjectNode();
                     o.put("method", request.method());
                     o.put("path", request.path());

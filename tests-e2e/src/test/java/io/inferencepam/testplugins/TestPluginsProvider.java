@@ -17,6 +17,7 @@ public final class TestPluginsProvider implements PluginProvider {
                 new SimpleFactories.StopFactory(),
                 new SimpleFactories.RewriteFactory(),
                 new SimpleFactories.Inspect(),
+                new SimpleFactories.Inspect("test-inspect-2"),
                 new SimpleFactories.Throw(),
                 new SimpleFactories.Slow(env),
                 new SimpleFactories.Never(),

@@ -11,7 +11,8 @@ import java.util.List;
  * computed once, at PrepareConf.
  *
  * @param names           plugin names in conf order (for metrics and logs)
- * @param requestNeeds    merged requirements of the request phase ({@code request_id} added when correlated)
+ * @param requestNeeds    merged requirements of the request phase ({@code request_id} added when some
+ *                        plugin correlates every call; see {@link #correlatesRequest} for the others)
  * @param responseNeeds   merged requirements of the response phase
  * @param correlated      whether some plugin shares state between phases
  * @param observesOutcomes whether some plugin overrides {@link Plugin#onRequestOutcome} or
@@ -19,11 +20,13 @@ import java.util.List;
  * @param checksBeforeUpstream whether some plugin overrides {@link Plugin#beforeUpstream} (else skipped)
  * @param requestCost     how long the request phase's chain has been holding a plugin thread
  * @param responseCost    the same for the response phase
+ * @param correlatedPerCall plugins that correlate phases only on some calls ({@link Plugin#correlatesCall}):
+ *                        empty when some plugin correlates every call anyway
  */
 public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugin> plugins,
                            Requirements requestNeeds, Requirements responseNeeds, boolean correlated,
                            boolean observesOutcomes, ChainCost requestCost, ChainCost responseCost,
-                           boolean checksBeforeUpstream) {
+                           boolean checksBeforeUpstream, List<Plugin> correlatedPerCall) {
 
     public static final String REQUEST_ID_VAR = "request_id";
 
@@ -31,6 +34,8 @@ public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugi
         Requirements req = Requirements.NONE;
         Requirements resp = Requirements.NONE;
         boolean correlated = false;
+        boolean everyCall = false;
+        List<Plugin> perCall = new java.util.ArrayList<>();
         boolean observes = false;
         boolean beforeUpstream = false;
         for (Plugin p : plugins) {
@@ -39,17 +44,48 @@ public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugi
                     || overrides(p, "onResponseOutcome", io.inferencepam.runner.spi.ResponseOutcome.class);
             req = req.plus(p.requirements(Phase.REQUEST));
             resp = resp.plus(p.requirements(Phase.RESPONSE));
-            correlated |= p.correlatesPhases();
+            if (p.correlatesPhases()) {
+                correlated = true;
+                if (decidesPerCall(p)) {
+                    perCall.add(p);
+                } else {
+                    everyCall = true;
+                }
+            }
+        }
+        if (everyCall) {
+            req = Requirements.vars(REQUEST_ID_VAR).plus(req);
+            perCall.clear();
         }
         if (correlated) {
-            req = Requirements.vars(REQUEST_ID_VAR).plus(req);
             resp = Requirements.vars(REQUEST_ID_VAR).plus(resp);
         }
         // A body is only readable in its own phase; asking for the other would fail the RPC.
         req = new Requirements(req.vars(), req.requestBody(), false);
         resp = new Requirements(resp.vars(), false, resp.responseBody());
         return new PreparedConf(identity, List.copyOf(names), List.copyOf(plugins), req, resp, correlated, observes,
-                new ChainCost(), new ChainCost(), beforeUpstream);
+                new ChainCost(), new ChainCost(), beforeUpstream, List.copyOf(perCall));
+    }
+
+    private static boolean decidesPerCall(Plugin p) {
+        try {
+            return p.getClass().getMethod("correlatesCall", String.class, String.class).getDeclaringClass() != Plugin.class;
+        } catch (NoSuchMethodException e) {
+            return false; // cannot tell: correlate every call
+        }
+    }
+
+    /**
+     * Whether this request-phase call must ask {@code request_id} (on top of {@link #requestNeeds}) to
+     * correlate its phases: some plugin that decides per call wants it for this method and path.
+     */
+    public boolean correlatesRequest(String method, String path) {
+        for (Plugin p : correlatedPerCall) {
+            if (p.correlatesCall(method, path)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean overrides(Plugin p, String method, Class<?> outcomeType) {

@@ -67,11 +67,12 @@ public final class A6Decoder {
         byte[] ip = s.bytes(req.srcIpInByteBuffer(s.view()));
         String path = s.string(req.pathInByteBuffer(s.view()));
         TextEntry e = new TextEntry();
+        int headerEntries = req.headersLength();
         return new Inbound.RequestCall(req.id(), req.confToken(), methodName,
                 path == null ? "/" : path,
                 entries(s, e, req.argsLength(), i -> req.args(e, i)),
-                entries(s, e, req.headersLength(), i -> req.headers(e, i)),
-                ipText(ip == null ? new byte[0] : ip));
+                entries(s, e, headerEntries, i -> req.headers(e, i)),
+                ipText(ip == null ? new byte[0] : ip), headerEntries, ip == null ? 0 : ip.length);
     }
 
     private static Inbound responseCall(ByteBuffer bb) {

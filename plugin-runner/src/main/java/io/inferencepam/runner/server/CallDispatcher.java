@@ -8,6 +8,7 @@ import io.inferencepam.runner.spi.Attributes;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.CallContext;
 import io.inferencepam.runner.spi.CallHold;
+import io.inferencepam.runner.spi.ExtraInfo;
 import io.inferencepam.runner.spi.Header;
 import io.inferencepam.runner.spi.Headers;
 import io.inferencepam.runner.spi.HttpRequest;
@@ -133,7 +134,12 @@ public final class CallDispatcher {
     }
 
     public CompletableFuture<OutboundFrame> request(PreparedConf conf, HttpRequest request, long startNanos) {
-        return request(conf, request, startNanos, plugins).thenApply(Answer::observed);
+        return request(conf, request, startNanos, plugins, ExtraInfo.NONE).thenApply(Answer::observed);
+    }
+
+    /** Where plugin code runs for a call with this body (the large-body lane for a large one). */
+    java.util.concurrent.Executor laneFor(Optional<Body> body) {
+        return largeBodies.poolFor(body, plugins);
     }
 
     /**
@@ -141,10 +147,11 @@ public final class CallDispatcher {
      *              where the previous one completed if that was a plugin thread, else queued there
      *              (a plugin may complete on a blocking-I/O thread or someone's event loop).
      */
-    CompletableFuture<Answer> request(PreparedConf conf, HttpRequest request, long startNanos, PluginEntry entry) {
+    CompletableFuture<Answer> request(PreparedConf conf, HttpRequest request, long startNanos, PluginEntry entry,
+                                      ExtraInfo extraInfo) {
         Optional<Attributes> exchange = exchangeFor(conf, request.var(PreparedConf.REQUEST_ID_VAR));
         HeldDeadline hold = new HeldDeadline(startNanos, deadline, maxHold);
-        CallContext ctx = context(conf, exchange, hold);
+        CallContext ctx = context(conf, exchange, hold, extraInfo);
         RequestState initial = new RequestState(request, RequestRewrite.NONE, null, null);
         PluginPool pool = largeBodies.poolFor(request.body(), plugins);
         CompletableFuture<RequestState> chain = (pool == plugins ? entry : pool).enter(conf.requestCost()).thenApply(entered -> initial);
@@ -315,15 +322,16 @@ public final class CallDispatcher {
     }
 
     public CompletableFuture<OutboundFrame> response(PreparedConf conf, HttpResponse response, long startNanos) {
-        return response(conf, response, startNanos, plugins).thenApply(Answer::observed);
+        return response(conf, response, startNanos, plugins, ExtraInfo.NONE).thenApply(Answer::observed);
     }
 
-    /** @param entry as for {@link #request(PreparedConf, HttpRequest, long, PluginEntry)} */
-    CompletableFuture<Answer> response(PreparedConf conf, HttpResponse response, long startNanos, PluginEntry entry) {
+    /** @param entry as for {@link #request(PreparedConf, HttpRequest, long, PluginEntry, ExtraInfo)} */
+    CompletableFuture<Answer> response(PreparedConf conf, HttpResponse response, long startNanos, PluginEntry entry,
+                                       ExtraInfo extraInfo) {
         Optional<String> requestId = response.var(PreparedConf.REQUEST_ID_VAR);
         Optional<Attributes> exchange = exchangeFor(conf, requestId);
         HeldDeadline hold = new HeldDeadline(startNanos, deadline, deadline);
-        CallContext ctx = context(conf, exchange, hold);
+        CallContext ctx = context(conf, exchange, hold, extraInfo);
         PluginPool pool = largeBodies.poolFor(response.body(), plugins);
         CompletableFuture<HttpResponse> chain = (pool == plugins ? entry : pool).enter(conf.responseCost()).thenApply(entered -> response);
         for (int i = 0; i < conf.plugins().size(); i++) {
@@ -419,8 +427,8 @@ public final class CallDispatcher {
         return Optional.of(exchanges.open(requestId.get()));
     }
 
-    private CallContext context(PreparedConf conf, Optional<Attributes> exchange, HeldDeadline hold) {
-        return new CallContext(new Attributes(), exchange, conf.identity(), hold.deadline(), hold);
+    private CallContext context(PreparedConf conf, Optional<Attributes> exchange, HeldDeadline hold, ExtraInfo extraInfo) {
+        return new CallContext(new Attributes(), exchange, conf.identity(), hold.deadline(), hold, extraInfo);
     }
 
     /**

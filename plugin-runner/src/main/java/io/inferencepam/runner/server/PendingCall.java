@@ -1,5 +1,6 @@
 package io.inferencepam.runner.server;
 
+import io.inferencepam.runner.conf.PreparedConf;
 import io.inferencepam.runner.protocol.Inbound;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.Phase;
@@ -13,13 +14,19 @@ import java.util.Optional;
 /**
  * A call waiting for its ExtraInfo answers. Confined to the connection's event loop. Questions
  * go out in a fixed order (vars in declared order, then the body) and APISIX answers in order.
+ * Vars the call frame already answers ({@link FrameVars}) are not asked.
  */
 final class PendingCall {
     final Phase phase;
     final Inbound call;
     final ConfBinding binding;
     final long startNanos;
+    /** The call frame, when its header vars may be taken from it (an ext-plugin-pre-req call). */
+    final Optional<Inbound.RequestCall> answeringFrame;
+    private final List<String> needed;
     private final List<String> varOrder;
+    /** Vars answered from the call frame, without a question (absent var: not a key). */
+    private final Map<String, String> fromFrame;
     private final boolean wantsBody;
     private final List<Optional<byte[]>> answers;
 
@@ -29,7 +36,28 @@ final class PendingCall {
         this.binding = binding;
         this.startNanos = startNanos;
         Requirements needs = binding.needs(phase);
-        this.varOrder = List.copyOf(needs.vars());
+        Inbound.RequestCall frame = null;
+        if (call instanceof Inbound.RequestCall rc && binding instanceof ConfBinding.Compiled c) {
+            if (c.conf().correlatesRequest(rc.method(), rc.path())) {
+                needs = Requirements.vars(PreparedConf.REQUEST_ID_VAR).plus(needs);
+            }
+            if (FrameVars.PRE_REQ.equals(c.conf().identity().apisixPlugin())) {
+                frame = rc;
+            }
+        }
+        this.answeringFrame = Optional.ofNullable(frame);
+        this.needed = List.copyOf(needs.vars());
+        List<String> ask = new ArrayList<>(needed.size());
+        Map<String, String> known = new HashMap<>();
+        for (String var : needed) {
+            if (frame != null && FrameVars.answers(var, frame)) {
+                FrameVars.value(var, frame).ifPresent(v -> known.put(var, v));
+            } else {
+                ask.add(var);
+            }
+        }
+        this.varOrder = List.copyOf(ask);
+        this.fromFrame = known;
         this.wantsBody = phase == Phase.REQUEST ? needs.requestBody() : needs.responseBody();
         this.answers = new ArrayList<>(questionCount());
     }
@@ -56,8 +84,13 @@ final class PendingCall {
         return answers.size() == questionCount();
     }
 
+    /** Every var this call needed, present or not: what the call knows without asking again. */
+    List<String> neededVars() {
+        return needed;
+    }
+
     Map<String, String> varValues() {
-        Map<String, String> out = new HashMap<>();
+        Map<String, String> out = new HashMap<>(fromFrame);
         for (int i = 0; i < varOrder.size(); i++) {
             Optional<byte[]> a = answers.get(i);
             if (a.isPresent()) {

@@ -46,6 +46,38 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
     private final RunnerMetrics metrics;
     private State state = State.IDLE;
     private PendingCall pending;
+    /** The call whose plugins run now (until its reply): the only one that may still ask APISIX. */
+    private CallExtraInfo active;
+    private Phase activePhase;
+    /** The running call's id when it is a response call, else -1. */
+    private long activeResponseId = -1;
+    /** Questions a running call sent after the first batch, answers still due, in order. */
+    private final java.util.ArrayDeque<Owed> owed = new java.util.ArrayDeque<>();
+
+    /** One later batch of questions: its answers, as they arrive. */
+    private static final class Owed {
+        final int expected;
+        final java.util.List<java.util.Optional<byte[]>> received;
+        final CompletableFuture<java.util.List<java.util.Optional<byte[]>>> answers;
+
+        Owed(int expected, CompletableFuture<java.util.List<java.util.Optional<byte[]>>> answers) {
+            this.expected = expected;
+            this.received = new java.util.ArrayList<>(expected);
+            this.answers = answers;
+        }
+    }
+
+    /** Why a later question was not sent. Stackless: a normal end of a call cut short. */
+    private static final class CallAnswered extends IllegalStateException {
+        CallAnswered(String why) {
+            super(why, null);
+        }
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
+        }
+    }
 
     RpcSession(CompletableFuture<ConfCompiler> compiler, ConfStore confs, CallDispatcher dispatcher,
                PluginEntry handOff, Executor prepareExecutor, RunnerMetrics metrics, java.time.Duration prepareDeadline) {
@@ -91,6 +123,15 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
 
     private void handle(ChannelHandlerContext ctx, Inbound in) {
         if (in instanceof Inbound.ExtraInfoAnswer answer) {
+            Owed due = owed.peek();
+            if (due != null) { // a later batch; its call may have been answered already (deadline)
+                due.received.add(answer.result());
+                if (due.received.size() == due.expected) {
+                    owed.poll();
+                    due.answers.complete(due.received);
+                }
+                return;
+            }
             if (state != State.AWAITING_INFO) {
                 protocolError(ctx, "out_of_order", "ExtraInfo answer without a question");
                 return;
@@ -100,7 +141,7 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        if (state != State.IDLE) {
+        if (state != State.IDLE || !owed.isEmpty()) {
             protocolError(ctx, "out_of_order", "new RPC while the previous one is unanswered");
             return;
         }
@@ -138,13 +179,33 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         state = State.AWAITING_INFO;
         pending = p;
         // All questions at once: APISIX answers them in order (conformance R2b).
-        for (String var : p.vars()) {
+        writeQuestions(ctx, phase, p.vars(), p.wantsBody());
+    }
+
+    private void writeQuestions(ChannelHandlerContext ctx, Phase phase, java.util.List<String> vars, boolean body) {
+        for (String var : vars) {
             ctx.write(A6Encoder.varQuestion(var));
         }
-        if (p.wantsBody()) {
+        if (body) {
             ctx.write(phase == Phase.REQUEST ? A6Encoder.requestBodyQuestion() : A6Encoder.responseBodyQuestion());
         }
         ctx.flush();
+        metrics.questions(phase == Phase.REQUEST ? "request" : "response", vars.size() + (body ? 1 : 0));
+    }
+
+    /**
+     * A running call's later questions ({@link CallExtraInfo}), on the event loop. Only while that
+     * call is unanswered: a question written after its reply would be read by APISIX as the reply
+     * to whatever it sends next on this connection.
+     */
+    private void askLater(ChannelHandlerContext ctx, CallExtraInfo who, java.util.List<String> vars, boolean body,
+                          CompletableFuture<java.util.List<java.util.Optional<byte[]>>> answers) {
+        if (state != State.BUSY || who != active) {
+            answers.completeExceptionally(new CallAnswered("call already answered or connection closed"));
+            return;
+        }
+        owed.add(new Owed(vars.size() + (body ? 1 : 0), answers));
+        writeQuestions(ctx, activePhase, vars, body);
     }
 
     private void run(ChannelHandlerContext ctx, PendingCall p) {
@@ -158,14 +219,19 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             return;
         }
         PreparedConf conf = compiled.conf();
+        CallExtraInfo extra = new CallExtraInfo(p.answeringFrame, p.neededVars(), vars.asMap(), p.body(), ctx.executor(),
+                (who, names, body, answers) -> askLater(ctx, who, names, body, answers), dispatcher::laneFor);
+        active = extra;
+        activePhase = p.phase;
+        activeResponseId = p.phase == Phase.RESPONSE ? p.id() : -1;
         CompletableFuture<CallDispatcher.Answer> reply;
         if (p.call instanceof Inbound.RequestCall c) {
             reply = dispatcher.request(conf, new HttpRequest(c.id(), c.method(), c.path(), c.args(), c.headers(),
-                    c.sourceIp(), vars, p.body()), p.startNanos, handOff);
+                    c.sourceIp(), vars, p.body()), p.startNanos, handOff, extra);
         } else {
             Inbound.ResponseCall c = (Inbound.ResponseCall) p.call;
             reply = dispatcher.response(conf, new HttpResponse(c.id(), c.status(), c.headers(), vars, p.body()),
-                    p.startNanos, handOff);
+                    p.startNanos, handOff, extra);
         }
         long responseId = p.phase == Phase.RESPONSE ? p.id() : -1;
         reply.thenAccept(a -> {
@@ -184,6 +250,8 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             return;
         }
         state = State.IDLE;
+        active = null;
+        activeResponseId = -1;
         metrics.latency(type, System.nanoTime() - startNanos);
         if (!type.equals("prepare_conf")) {
             metrics.rpc(type, "answered");
@@ -206,9 +274,21 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         });
     }
 
-    private void protocolError(ChannelHandlerContext ctx, String kind, String detail) {
+    /**
+     * The id of a response call waiting for ExtraInfo answers (its first batch, or questions its
+     * plugins asked later), or -1: a broken answer must still get it the safe error response.
+     */
+    private long responseAwaitingAnswers() {
         if (state == State.AWAITING_INFO && pending != null && pending.phase == Phase.RESPONSE) {
-            failResponse(ctx, pending.id(), kind, detail);
+            return pending.id();
+        }
+        return state == State.BUSY && !owed.isEmpty() ? activeResponseId : -1;
+    }
+
+    private void protocolError(ChannelHandlerContext ctx, String kind, String detail) {
+        long waiting = responseAwaitingAnswers();
+        if (waiting >= 0) {
+            failResponse(ctx, waiting, kind, detail);
             return;
         }
         metrics.protocolError(kind);
@@ -238,8 +318,9 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         if (c instanceof TooLongFrameException) {
             protocolError(ctx, "oversized", c.getMessage());
         } else if (c instanceof FrameDecoder.TruncatedFrameException) {
-            if (state == State.AWAITING_INFO && pending != null && pending.phase == Phase.RESPONSE) {
-                failResponse(ctx, pending.id(), "truncated", c.getMessage());
+            long waiting = responseAwaitingAnswers();
+            if (waiting >= 0) {
+                failResponse(ctx, waiting, "truncated", c.getMessage());
                 return;
             }
             metrics.protocolError("truncated");
@@ -250,8 +331,9 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             state = State.CLOSED;
             ctx.close();
         } else {
-            if (state == State.AWAITING_INFO && pending != null && pending.phase == Phase.RESPONSE) {
-                failResponse(ctx, pending.id(), "internal", c.getClass().getName());
+            long waiting = responseAwaitingAnswers();
+            if (waiting >= 0) {
+                failResponse(ctx, waiting, "internal", c.getClass().getName());
                 return;
             }
             metrics.protocolError("internal");
@@ -265,6 +347,10 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         state = State.CLOSED;
         pending = null;
+        active = null;
+        for (Owed o; (o = owed.poll()) != null; ) {
+            o.answers.completeExceptionally(new CallAnswered("connection closed"));
+        }
         ctx.fireChannelInactive();
     }
 }

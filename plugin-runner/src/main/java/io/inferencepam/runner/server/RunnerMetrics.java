@@ -11,6 +11,7 @@ public final class RunnerMetrics {
     private final Metrics.Counter protocolErrors;
     private final Metrics.Counter confRefused;
     private final Metrics.Histogram latency;
+    private final Metrics.Counter questions;
 
     public RunnerMetrics(Metrics m) {
         calls = m.counter("pam_runner_rpc_total", "RPCs received, by frame type and result", "type", "result");
@@ -21,6 +22,8 @@ public final class RunnerMetrics {
         confRefused = m.counter("pam_runner_conf_refused_total",
                 "PrepareConfs refused, by phase (request: RPC_ERROR; response: a fail-closed token) and reason",
                 "phase", "reason");
+        questions = m.counter("pam_runner_extra_info_questions_total",
+                "ExtraInfo questions asked of APISIX (one Lua round trip each), by phase", "phase");
         latency = m.histogram("pam_runner_rpc_seconds", "Time from call frame to reply frame", LATENCY_BUCKETS, "type");
     }
 
@@ -38,6 +41,12 @@ public final class RunnerMetrics {
 
     void confRefused(String phase, String reason) {
         confRefused.inc(phase, reason);
+    }
+
+    void questions(String phase, int count) {
+        if (count > 0) {
+            questions.add(count, phase);
+        }
     }
 
     void latency(String type, long nanos) {

@@ -2,6 +2,7 @@ package io.inferencepam.runner.spi;
 
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 
 /**
  * What the plugins of one RPC share.
@@ -14,12 +15,45 @@ import java.util.Optional;
  * @param deadline  when the runtime will answer Stop 503 if the chain has not finished, unless a
  *                  plugin holds the call ({@link #holdUntil})
  * @param hold      the call's stretchable deadline (fixed outside the request phase)
+ * @param extraInfo what the call can still ask APISIX ({@link #fetch})
  */
-public record CallContext(Attributes call, Optional<Attributes> exchange, ConfIdentity conf, Instant deadline, CallHold hold) {
+public record CallContext(Attributes call, Optional<Attributes> exchange, ConfIdentity conf, Instant deadline, CallHold hold,
+                          ExtraInfo extraInfo) {
 
     /** A context whose deadline cannot be stretched. */
     public CallContext(Attributes call, Optional<Attributes> exchange, ConfIdentity conf, Instant deadline) {
         this(call, exchange, conf, deadline, CallHold.fixed(deadline));
+    }
+
+    /** A context that cannot ask APISIX anything more ({@link ExtraInfo#NONE}). */
+    public CallContext(Attributes call, Optional<Attributes> exchange, ConfIdentity conf, Instant deadline, CallHold hold) {
+        this(call, exchange, conf, deadline, hold, ExtraInfo.NONE);
+    }
+
+    /**
+     * {@code request} with {@code needs} present: the vars it lacks and its body, if it has none,
+     * are asked of APISIX now, in one batch, unless this call already has their answers. For
+     * what a plugin needs only once it has decided so (pam-auth: the body, once the token passed);
+     * what it always needs belongs in {@link Plugin#requirements}, fetched before the chain.
+     * Completes on a plugin thread; fails if the call was answered meanwhile (fail closed).
+     */
+    public CompletionStage<HttpRequest> fetch(HttpRequest request, Requirements needs) {
+        java.util.Set<String> missing = new java.util.LinkedHashSet<>();
+        for (String v : needs.vars()) {
+            if (!request.vars().isPresent(v)) {
+                missing.add(v);
+            }
+        }
+        boolean body = needs.requestBody() && request.body().isEmpty();
+        if (missing.isEmpty() && !body) {
+            return java.util.concurrent.CompletableFuture.completedFuture(request);
+        }
+        return extraInfo.fetch(missing, body).thenApply(a -> {
+            java.util.Map<String, String> vars = new java.util.HashMap<>(request.vars().asMap());
+            vars.putAll(a.vars());
+            return new HttpRequest(request.rpcId(), request.method(), request.path(), request.args(), request.headers(),
+                    request.sourceIp(), Vars.of(vars), request.body().isPresent() ? request.body() : a.body());
+        });
     }
 
     /**

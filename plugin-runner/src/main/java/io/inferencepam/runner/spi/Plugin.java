@@ -24,6 +24,17 @@ public interface Plugin {
         return false;
     }
 
+    /**
+     * For a plugin that {@link #correlatesPhases()}: whether this request-phase call needs the
+     * exchange, decided from the call frame alone, before anything is asked of APISIX. Override it
+     * to spare APISIX the {@code request_id} round trip on calls that have nothing to hand to the
+     * response phase; in the response phase {@code request_id} is always asked. When another
+     * plugin of the conf correlates every call, this is not consulted. Must be cheap and pure.
+     */
+    default boolean correlatesCall(String method, String path) {
+        return correlatesPhases();
+    }
+
     default CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
         return RequestDecision.proceed();
     }

@@ -713,7 +713,7 @@ class CallDispatcherTest {
             List<CompletableFuture<OutboundFrame>> handed = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
                 CompletableFuture<OutboundFrame> sent = new CompletableFuture<>();
-                dispatcher.request(c, request(Map.of()), System.nanoTime(), handOff).thenAccept(a -> {
+                dispatcher.request(c, request(Map.of()), System.nanoTime(), handOff, io.inferencepam.runner.spi.ExtraInfo.NONE).thenAccept(a -> {
                     sent.complete(a.frame()); // what RpcSession does: the frame to the loop, then the observers
                     a.afterReply().run();
                 });

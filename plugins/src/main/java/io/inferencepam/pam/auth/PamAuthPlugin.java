@@ -45,9 +45,12 @@ final class PamAuthPlugin implements Plugin {
     private final Entitlements entitlements;
     private final Supplier<Optional<CredentialCache>> credentials;
     private final AuthMetrics metrics;
+    /** Asked before the chain: only what the token decision reads (header vars: usually in the call frame, no question). */
     private final Requirements requirements;
     /** Policy replay ({@link io.inferencepam.runner.spi.PluginEnvironment#offline}): see {@link #onRequest}. */
     private final boolean offline;
+    /** Asked once the token passed, in one batch: what the model decision reads (the raw URI, the body). */
+    private final Requirements modelNeeds;
 
     PamAuthPlugin(AuthConf conf, TokenVerifier verifier, TokenPolicy policy, ModelResolver resolver,
                   Entitlements entitlements, Supplier<Optional<CredentialCache>> credentials, AuthMetrics metrics,
@@ -60,10 +63,11 @@ final class PamAuthPlugin implements Plugin {
         this.entitlements = entitlements;
         this.credentials = credentials;
         this.metrics = metrics;
-        Set<String> vars = new LinkedHashSet<>(List.of(AUTHZ_VAR, "request_uri", "http_content_type", TokenCarriers.COOKIE_VAR));
+        this.requirements = Requirements.vars(AUTHZ_VAR, TokenCarriers.COOKIE_VAR);
+        Set<String> vars = new LinkedHashSet<>(List.of("request_uri", "http_content_type"));
         conf.modelHeaders().forEach(h -> vars.add(AuthConf.headerVar(h)));
         Requirements r = new Requirements(vars, false, false);
-        this.requirements = resolver.needsBody() ? r.withRequestBody() : r;
+        this.modelNeeds = resolver.needsBody() ? r.withRequestBody() : r;
     }
 
     @Override
@@ -75,6 +79,16 @@ final class PamAuthPlugin implements Plugin {
     @Override
     public boolean correlatesPhases() {
         return true;
+    }
+
+    /**
+     * Only a model-list call hands something to the response phase (the list pam-auth filters
+     * there): other calls spare APISIX the {@code request_id} round trip. A plugin that reads
+     * pam-auth's facts in the response phase (pam-record) correlates every call itself.
+     */
+    @Override
+    public boolean correlatesCall(String method, String path) {
+        return ModelListFilter.kindOf(method, path).isPresent();
     }
 
     @Override
@@ -121,7 +135,8 @@ final class PamAuthPlugin implements Plugin {
             }
             Principal principal = policy.principal(vt);
             facts.principal(principal);
-            return authorize(request, facts, principal, ctx);
+            // Only now the raw URI and the body: a caller without a valid token costs APISIX no round trip.
+            return ctx.fetch(request, modelNeeds).thenCompose(full -> authorize(full, facts, principal, ctx));
         });
     }
 

@@ -65,6 +65,12 @@ public final class MaskPlugin implements Plugin {
         return true;
     }
 
+    /** The request phase hands nothing to the response phase: no {@code request_id} round trip for it. */
+    @Override
+    public boolean correlatesCall(String method, String path) {
+        return false;
+    }
+
     @Override
     public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
         // Always, even when the header is not among the first 100 APISIX shows us (conformance R11).

@@ -132,4 +132,46 @@ class OneTokenMethodE2ETest {
         assertThat(cookieOnly.status()).as(cookieOnly.toString()).isEqualTo(401);
         assertThat(upstream.requests()).isEmpty();
     }
+
+    /**
+     * Issue 15: the token decision costs APISIX no ExtraInfo round trip when the call frame carries
+     * every header (the header vars come from it); the raw URI and the body are asked only for a
+     * caller whose token passed, which none here does (no keys: 503 before anything is asked).
+     */
+    @Test
+    void aCallerWithoutAUsableTokenCostsApisixNoRoundTrip() {
+        GatewayResult none = call("/v1/chat/completions", false, b -> { });
+        assertThat(none.status()).as(none.toString()).isEqualTo(401);
+        assertThat(none.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL)).isEmpty();
+        GatewayResult refusedCookie = call("/v1/chat/completions", true, b -> b.header("Cookie", "access_token=" + TOKEN));
+        assertThat(refusedCookie.status()).isEqualTo(400);
+        assertThat(refusedCookie.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL)).isEmpty();
+        GatewayResult noKeys = call("/v1/chat/completions", true, b -> { });
+        assertThat(noKeys.status()).as(noKeys.toString()).isEqualTo(503);
+        assertThat(noKeys.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL)).isEmpty();
+    }
+
+    /**
+     * Fail closed on a header list APISIX may have cut at 100 (R11): the Authorization header past the
+     * 100th is asked as a var, never taken as missing (which would be a 401 instead of verifying it).
+     */
+    @Test
+    void anAuthorizationHeaderPastTheHundredthIsAskedAndVerified() {
+        GatewayResult late = call("/v1/chat/completions", false, b -> {
+            for (int i = 0; i < 110; i++) {
+                b.header("X-Filler-" + i, "v");
+            }
+            b.header("Authorization", "Bearer " + TOKEN);
+        });
+        assertThat(late.status()).as("verified (no keys here: 503), not refused as missing: " + late).isEqualTo(503);
+        assertThat(late.bodyUtf8()).contains("identity_provider_unavailable");
+        assertThat(late.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL))
+                .containsExactly("http_authorization", "http_cookie");
+        GatewayResult lateMissing = call("/v1/chat/completions", false, b -> {
+            for (int i = 0; i < 110; i++) {
+                b.header("X-Filler-" + i, "v");
+            }
+        });
+        assertThat(lateMissing.status()).isEqualTo(401);
+    }
 }

@@ -50,6 +50,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  *     name (P1's two runner Set-Cookie become the last one);</li>
  * <li>R16: APISIX never answers the ReqBody question (17 MiB): the test closes the connection and
  *     checks that the runner keeps serving; R9, R9b, P10 have no frames (runner absent).</li>
+ * <li>vars the call frame answers (issue 15: {@code http_*} from a header list of fewer than 100
+ *     entries, {@code remote_addr} from a 4-byte {@code src_ip}, in {@code ext-plugin-pre-req} only)
+ *     are not asked; for each, APISIX's recorded answer must be what the frame says (R2:
+ *     {@code http_x_multi} = "one, two" from two entries), and R11's cut list (100 entries) must
+ *     still make the runner ask {@code http_authorization}.</li>
  * </ul>
  */
 class RunnerConformanceTest {
@@ -57,6 +62,8 @@ class RunnerConformanceTest {
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
             "transfer-encoding", "te", "trailer", "upgrade", "content-length");
     static RunnerProcess runner;
+    /** PrepareConf key of each recorded conf token of the recording being replayed. */
+    private final Map<Long, String> keys = new HashMap<>();
 
     @BeforeAll
     static void start() throws Exception {
@@ -81,6 +88,7 @@ class RunnerConformanceTest {
         }
         Map<Integer, RunnerConnection> conns = new HashMap<>();
         Map<Long, Long> tokens = new HashMap<>();
+        keys.clear();
         try {
             for (int i = 0; i < rec.requestCount(); i++) {
                 replayRequest(rec, i, conns, tokens);
@@ -142,6 +150,7 @@ class RunnerConformanceTest {
                     RunnerConnection.Frame reply = c.read(TIMEOUT);
                     assertThat(reply.type()).as(at + " PrepareConf reply type").isEqualTo(A6Client.RPC_PREPARE_CONF);
                     tokens.put(recordedReply.get("decoded").get("conf_token").asLong(), A6Client.decodePrepareReply(reply.payload()));
+                    keys.put(recordedReply.get("decoded").get("conf_token").asLong(), d.get("key").asText());
                 }
                 case A6Client.RPC_HTTP_REQ_CALL, A6Client.RPC_HTTP_RESP_CALL -> replayCall(rec, at, c, type, d, frames, call, recordedReply, tokens);
                 default -> throw new AssertionError(at + ": unexpected APISIX frame outside a call: " + type);
@@ -177,6 +186,20 @@ class RunnerConformanceTest {
             recordedQuestions.add(key);
             if (q < as.size()) {
                 answers.put(key, as.get(q));
+            }
+        }
+        if (type == A6Client.RPC_HTTP_REQ_CALL && keys.getOrDefault(d.get("conf_token").asLong(), "").contains("#ext-plugin-pre-req#")) {
+            byte[] ip = HexFormat.of().parseHex(d.get("src_ip_hex").asText());
+            for (java.util.Iterator<String> it = recordedQuestions.iterator(); it.hasNext(); ) {
+                String var = it.next();
+                Optional<Optional<String>> framed = frameAnswer(var, d.get("headers"), ip);
+                if (framed.isPresent()) {
+                    JsonNode apisix = answers.get(var);
+                    assertThat(apisix.get("result_present").asBoolean() ? Optional.of(new String(answerBytes(apisix), StandardCharsets.UTF_8))
+                            : Optional.<String>empty()).as(at + ": APISIX's answer for " + var + " is what the call frame says")
+                            .isEqualTo(framed.get());
+                    it.remove();
+                }
             }
         }
         List<String> asked = new ArrayList<>();
@@ -311,6 +334,33 @@ class RunnerConformanceTest {
             expected.add(new A6Client.Entry("Content-Length", upstreamLength));
         }
         assertThat(lowerMultiset(ours.headers())).as(at + " complete header set").isEqualTo(lowerMultiset(expected));
+    }
+
+    /**
+     * nginx's value of {@code var} as the call frame gives it (empty: a missing var), or empty when
+     * the frame does not answer it: a header var needs a list of fewer than 100 entries (APISIX cuts
+     * at 100, R11), {@code http_host} never (the frame's host is {@code $upstream_host}). Stated
+     * here independently of the runtime's code: the recordings are the reference.
+     */
+    private static Optional<Optional<String>> frameAnswer(String var, JsonNode headers, byte[] ip) {
+        if (var.equals("remote_addr")) {
+            return ip.length == 4 ? Optional.of(Optional.of((ip[0] & 255) + "." + (ip[1] & 255) + "." + (ip[2] & 255) + "." + (ip[3] & 255)))
+                    : Optional.empty();
+        }
+        if (!var.startsWith("http_") || var.equals("http_host") || headers.size() >= 100) {
+            return Optional.empty();
+        }
+        String wanted = var.substring(5);
+        List<String> values = new ArrayList<>();
+        for (JsonNode h : headers) {
+            if (h.get("value").isNull()) {
+                return Optional.empty();
+            }
+            if (h.get("name").asText().toLowerCase(Locale.ROOT).replace('-', '_').equals(wanted)) {
+                values.add(h.get("value").asText());
+            }
+        }
+        return Optional.of(values.isEmpty() ? Optional.empty() : Optional.of(String.join(wanted.equals("cookie") ? "; " : ", ", values)));
     }
 
     private static String questionKey(JsonNode q) {

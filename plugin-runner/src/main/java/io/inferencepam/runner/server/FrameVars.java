@@ -1,0 +1,124 @@
+package io.inferencepam.runner.server;
+
+import io.inferencepam.runner.protocol.Inbound;
+import io.inferencepam.runner.spi.Header;
+import java.util.Optional;
+
+/**
+ * The vars an {@code ext-plugin-pre-req} call frame already answers. Each var asked of APISIX is
+ * one ExtraInfo round trip that APISIX serves in Lua; these answers are in the frame we already
+ * have, so asking would only cost both sides CPU.
+ *
+ * <p>What the frame carries (APISIX 3.18 {@code ext-plugin/init.lua}, conformance R1, R2, R11):
+ * <ul>
+ * <li>{@code headers}: {@code ngx.req.get_headers()} with its default cap of <b>100 header lines</b>,
+ *     names lower-cased, every line its own entry (repeated names repeated). Past the cap the rest
+ *     is silently absent (R11: {@code Authorization} as header #123 is missing from the call but
+ *     readable as {@code http_authorization}). A list of fewer than 100 entries is therefore
+ *     complete; one of 100 may have been cut, and then every header var is asked, never derived:
+ *     a security decision is never taken on a list that may be incomplete.</li>
+ * <li>{@code $http_<name>} (nginx ≥ 1.23): every line whose name, ASCII-lower-cased with '-' read
+ *     as '_', equals {@code <name>}, values joined with ", " ("; " for {@code Cookie}) (R2:
+ *     {@code http_x_multi} = "one, two"); no such line → the var is missing. Derived the same way.</li>
+ * <li>the {@code host} entry carries {@code $upstream_host}, not the client's Host (R1):
+ *     {@code http_host} is always asked.</li>
+ * <li>{@code src_ip} is {@code $binary_remote_addr}: for 4 bytes, {@code remote_addr} is its dotted
+ *     text. A 16-byte address is asked (nginx's IPv6 spelling is not rebuilt here).</li>
+ * </ul>
+ * Only for {@code ext-plugin-pre-req}: it runs before APISIX's auth and rewrite plugins, so the
+ * header list and the vars describe the same request. In {@code ext-plugin-post-req} other
+ * plugins may have changed headers through APISIX's cached header table, and in the response
+ * phase the frame carries the upstream's headers: there every var is asked.
+ */
+final class FrameVars {
+    /** Header lines APISIX puts in HTTPReqCall at most (conformance R11). */
+    static final int HEADER_CAP = 100;
+    static final String PRE_REQ = "ext-plugin-pre-req";
+
+    private FrameVars() {
+    }
+
+    /** Whether {@code call}'s frame answers {@code var}, so that it need not be asked. */
+    static boolean answers(String var, Inbound.RequestCall call) {
+        String name = asciiLower(var);
+        if (name.equals("remote_addr")) {
+            return call.sourceIpBytes() == 4 && !call.sourceIp().isEmpty();
+        }
+        if (!name.startsWith("http_") || name.length() == "http_".length() || name.equals("http_host")) {
+            return false;
+        }
+        return headersComplete(call);
+    }
+
+    /** The var's value as APISIX would answer it; empty for a missing var. Only when {@link #answers}. */
+    static Optional<String> value(String var, Inbound.RequestCall call) {
+        String name = asciiLower(var);
+        if (name.equals("remote_addr")) {
+            return Optional.of(call.sourceIp());
+        }
+        String wanted = name.substring("http_".length());
+        String separator = wanted.equals("cookie") ? "; " : ", ";
+        StringBuilder joined = null;
+        for (Header h : call.headers().entries()) {
+            if (matches(h.name(), wanted)) {
+                if (joined == null) {
+                    joined = new StringBuilder(h.value());
+                } else {
+                    joined.append(separator).append(h.value());
+                }
+            }
+        }
+        return joined == null ? Optional.empty() : Optional.of(joined.toString());
+    }
+
+    /**
+     * Fewer entries than the cap (counting the frame's own vector, nameless entries included), and
+     * every entry a named one with a value: anything else may not be the whole request.
+     */
+    static boolean headersComplete(Inbound.RequestCall call) {
+        if (call.headerEntries() >= HEADER_CAP || call.headers().size() != call.headerEntries()) {
+            return false;
+        }
+        for (Header h : call.headers().entries()) {
+            if (h.value() == null) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** nginx's comparison for {@code $http_*}: ASCII letters folded to lower case, '-' read as '_'. */
+    private static boolean matches(String header, String wanted) {
+        if (header.length() != wanted.length()) {
+            return false;
+        }
+        for (int i = 0; i < header.length(); i++) {
+            char c = header.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                c = (char) (c | 0x20);
+            } else if (c == '-') {
+                c = '_';
+            }
+            if (c != wanted.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** lua-nginx-module lower-cases a var name before looking it up (ASCII only). */
+    private static String asciiLower(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                StringBuilder b = new StringBuilder(s.length());
+                for (int j = 0; j < s.length(); j++) {
+                    char d = s.charAt(j);
+                    b.append(d >= 'A' && d <= 'Z' ? (char) (d | 0x20) : d);
+                }
+                return b.toString();
+            }
+        }
+        return s;
+    }
+}

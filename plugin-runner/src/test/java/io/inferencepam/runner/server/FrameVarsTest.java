@@ -1,0 +1,71 @@
+package io.inferencepam.runner.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.inferencepam.runner.protocol.Inbound;
+import io.inferencepam.runner.spi.Header;
+import io.inferencepam.runner.spi.Headers;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** When the call frame answers a var, and what it answers (APISIX's own answers: tests-e2e FrameVarsTest). */
+class FrameVarsTest {
+
+    static Inbound.RequestCall call(List<Header> headers, int declared, String ip, int ipBytes) {
+        return new Inbound.RequestCall(1, 1, "POST", "/v1/chat/completions", Headers.empty(), Headers.of(headers), ip,
+                declared, ipBytes);
+    }
+
+    static Inbound.RequestCall call(List<Header> headers) {
+        return call(headers, headers.size(), "10.0.0.7", 4);
+    }
+
+    static List<Header> fillers(int n) {
+        List<Header> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(new Header("x-f-" + i, "v"));
+        }
+        return out;
+    }
+
+    @Test
+    void headerVarsJoinEveryLineOfTheNameAsNginxDoes() {
+        Inbound.RequestCall c = call(List.of(new Header("x-model", "a"), new Header("x_model", ""), new Header("X-Model", "c"),
+                new Header("cookie", "a=1"), new Header("cookie", "b=2"), new Header("authorization", "Bearer t")));
+        assertThat(FrameVars.answers("http_x_model", c)).isTrue();
+        assertThat(FrameVars.value("http_x_model", c)).contains("a, , c");
+        assertThat(FrameVars.value("HTTP_X_MODEL", c)).as("lua-nginx-module lower-cases var names").contains("a, , c");
+        assertThat(FrameVars.value("http_cookie", c)).contains("a=1; b=2");
+        assertThat(FrameVars.value("http_authorization", c)).contains("Bearer t");
+        assertThat(FrameVars.value("http_x_absent", c)).as("no such header: a missing var").isEmpty();
+    }
+
+    @Test
+    void aListThatMayHaveBeenCutAnswersNoHeaderVar() {
+        assertThat(FrameVars.answers("http_authorization", call(fillers(99)))).isTrue();
+        assertThat(FrameVars.answers("http_authorization", call(fillers(100)))).as("exactly the cap: maybe cut").isFalse();
+        assertThat(FrameVars.answers("http_authorization", call(fillers(130)))).isFalse();
+        // 99 decoded entries of a 100-entry vector (one without a name): the vector length counts
+        assertThat(FrameVars.answers("http_authorization", call(fillers(99), 100, "10.0.0.7", 4))).isFalse();
+        List<Header> nullValue = new ArrayList<>(fillers(3));
+        nullValue.add(new Header("authorization", null));
+        assertThat(FrameVars.answers("http_authorization", call(nullValue))).isFalse();
+    }
+
+    @Test
+    void onlyVarsTheFrameReallyCarries() {
+        Inbound.RequestCall c = call(List.of(new Header("host", "upstream.internal")));
+        assertThat(FrameVars.answers("http_host", c)).as("the frame's host is $upstream_host").isFalse();
+        assertThat(FrameVars.answers("http_", c)).isFalse();
+        assertThat(FrameVars.answers("request_uri", c)).isFalse();
+        assertThat(FrameVars.answers("request_id", c)).isFalse();
+        assertThat(FrameVars.answers("remote_addr", c)).isTrue();
+        assertThat(FrameVars.value("remote_addr", c)).isEqualTo(Optional.of("10.0.0.7"));
+        assertThat(FrameVars.answers("remote_addr", call(List.of(), 0, "0:0:0:0:0:0:0:1", 16))).as("IPv6: asked").isFalse();
+        assertThat(FrameVars.answers("remote_addr", call(List.of(), 0, "10.0.0.7", 16)))
+                .as("an IPv4-mapped 16-byte address reads ::ffff:… in nginx").isFalse();
+        assertThat(FrameVars.answers("remote_addr", call(List.of(), 0, "", 0))).isFalse();
+    }
+}

@@ -1,0 +1,197 @@
+package io.inferencepam.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.inferencepam.driver.A6Client;
+import io.inferencepam.driver.ApisixDriver;
+import io.inferencepam.driver.ClientRequest;
+import io.inferencepam.driver.ConfEntry;
+import io.inferencepam.driver.EchoUpstream;
+import io.inferencepam.driver.GatewayResult;
+import io.inferencepam.driver.RouteConf;
+import io.inferencepam.e2e.support.RedisServer;
+import io.inferencepam.e2e.support.RunnerProcess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * ExtraInfo questions per call (issue 15), per plugin and for the full chain, with the real
+ * plugins, a real signed token from a real (local) OIDC issuer, real Redis and the real runner,
+ * driven as APISIX drives it.
+ * Questions are counted, not timed: each is a round trip APISIX serves in Lua. The table is
+ * printed and written to {@code target/extra-info-budget.md} (the README's performance table
+ * quotes it).
+ */
+class ExtraInfoBudgetE2ETest {
+    static LocalIssuer idp;
+    static RedisServer redis;
+    static RunnerProcess runner;
+    static EchoUpstream upstream;
+    static ApisixDriver driver;
+    static String token;
+    static final List<String> table = new ArrayList<>();
+
+    static final String CHAT = "{\"model\":\"llama-3-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+    @BeforeAll
+    static void start() throws Exception {
+        idp = new LocalIssuer();
+        redis = RedisServer.start();
+        runner = RunnerProcess.start(Map.of("PAM_REDIS_URL", redis.url(), "PAM_MASK_HMAC_KEY", "budget-test-hmac-key-0123456789abcdef"));
+        upstream = EchoUpstream.start();
+        driver = new ApisixDriver(runner.socket());
+        token = idp.token("alice", "inference", List.of("analysts"));
+        // Readiness, not timing: on a loaded host the first PrepareConf or JWKS fetch may miss its
+        // deadline (503); the counts are taken once the route answers.
+        RouteConf warm = RouteConf.builder("b-warm").preReq(new ConfEntry("pam-auth", auth())).build();
+        for (int i = 0; i < 60 && driver.call(warm, chat(token), upstream).status() != 200; i++) {
+            Thread.sleep(1000);
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        for (AutoCloseable c : new AutoCloseable[] {driver, upstream, runner, redis, idp}) {
+            if (c != null) {
+                c.close();
+            }
+        }
+        if (!table.isEmpty()) {
+            List<String> out = new ArrayList<>(List.of("| route | request | status | request-phase questions | response-phase questions |",
+                    "|---|---|---|---|---|"));
+            out.addAll(table);
+            Files.createDirectories(Path.of("target"));
+            Files.write(Path.of("target", "extra-info-budget.md"), out);
+            out.forEach(System.out::println);
+        }
+    }
+
+    static String auth() {
+        return "{\"issuer\":\"" + idp.issuer + "\",\"audiences\":[\"inference\"],"
+                + "\"model_free_paths\":[\"GET /v1/models\"],"
+                + "\"entitlements\":[{\"id\":\"analysts\",\"groups\":[\"analysts\"],\"allow\":[\"llama-3-*\"]}]}";
+    }
+
+    static final String GUARD = "{}";
+    static final String MASK = "{}";
+    static final String QUOTA = "{\"limits\":[{\"id\":\"budget\",\"window_seconds\":60,\"requests\":1000000}]}";
+    static final String APPROVAL = "{\"rules\":[{\"id\":\"sensitive\",\"models\":[\"secret-*\"]}],\"reviewer_groups\":[\"reviewers\"],\"wait_seconds\":0}";
+
+    /** One call; records the row and returns the result. */
+    static GatewayResult measure(String label, RouteConf route, String what, ClientRequest request) {
+        GatewayResult r = driver.call(route, request, upstream);
+        for (int i = 0; i < 20 && r.status() == 503; i++) { // a PrepareConf that missed its deadline on a loaded host
+            r = driver.call(route, request, upstream);
+        }
+        driver.call(route, request, upstream); // conf tokens cached: the second call is the steady state
+        GatewayResult steady = driver.call(route, request, upstream);
+        table.add("| " + label + " | " + what + " | " + steady.status() + " | "
+                + steady.extraInfoQuestions(A6Client.RPC_HTTP_REQ_CALL) + " (" + String.join(", ", steady.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL))
+                + ") | " + steady.extraInfoQuestions(A6Client.RPC_HTTP_RESP_CALL) + " (" + String.join(", ", steady.extraInfoAsked(A6Client.RPC_HTTP_RESP_CALL))
+                + ") |");
+        assertThat(steady.status()).as(r.toString()).isEqualTo(r.status());
+        return steady;
+    }
+
+    static ClientRequest chat(String bearer) {
+        ClientRequest.Builder b = ClientRequest.builder("POST", "/v1/chat/completions").header("Host", "gw.test")
+                .header("User-Agent", "OpenAI/Python 1.50.0").header("Content-Type", "application/json")
+                .header("Accept", "application/json").body(CHAT);
+        if (bearer != null) {
+            b.header("Authorization", "Bearer " + bearer);
+        }
+        return b.build();
+    }
+
+    static int req(GatewayResult r) {
+        return r.extraInfoQuestions(A6Client.RPC_HTTP_REQ_CALL);
+    }
+
+    static int resp(GatewayResult r) {
+        return r.extraInfoQuestions(A6Client.RPC_HTTP_RESP_CALL);
+    }
+
+    @Test
+    void perPlugin() {
+        // every row measured first, then the budgets checked: the table is complete even when one fails
+        RouteConf authOnly = RouteConf.builder("b-auth").preReq(new ConfEntry("pam-auth", auth())).build();
+        GatewayResult ok = measure("pam-auth", authOnly, "SDK chat, valid token", chat(token));
+        GatewayResult noToken = measure("pam-auth", authOnly, "no token (401)", chat(null));
+        GatewayResult models = measure("pam-auth", authOnly, "GET /v1/models (filtered list)", ClientRequest.builder("GET", "/v1/models")
+                .header("Host", "gw.test").header("Authorization", "Bearer " + token).build());
+        RouteConf record = RouteConf.builder("b-record").preReq(new ConfEntry("pam-record", "{}"))
+                .postResp(new ConfEntry("pam-record", "{}")).build();
+        measure("pam-record", record, "SDK chat", chat(token));
+        RouteConf mask = RouteConf.builder("b-mask").preReq(new ConfEntry("pam-mask", MASK)).postResp(new ConfEntry("pam-mask", MASK)).build();
+        GatewayResult masked = measure("pam-mask", mask, "SDK chat", chat(token));
+        RouteConf guard = RouteConf.builder("b-guard").preReq(new ConfEntry("pam-guard", GUARD)).build();
+        measure("pam-guard", guard, "SDK chat", chat(token));
+        RouteConf quota = RouteConf.builder("b-quota").preReq(new ConfEntry("pam-auth", auth()), new ConfEntry("pam-quota", QUOTA))
+                .postResp(new ConfEntry("pam-quota", QUOTA)).build();
+        measure("pam-auth + pam-quota", quota, "SDK chat", chat(token));
+        RouteConf approval = RouteConf.builder("b-approval").preReq(new ConfEntry("pam-auth", auth()), new ConfEntry("pam-approval", APPROVAL))
+                .build();
+        measure("pam-auth + pam-approval", approval, "SDK chat (no rule matches)", chat(token));
+
+        assertThat(ok.status()).isEqualTo(200);
+        // the raw URI (canonical-path check) and the body, asked together once the token passed
+        assertThat(req(ok)).isEqualTo(2);
+        assertThat(noToken.status()).isEqualTo(401);
+        assertThat(req(noToken)).isZero();
+        assertThat(models.status()).isEqualTo(200);
+        assertThat(req(masked)).isZero();
+    }
+
+    /**
+     * Fail closed on a header list APISIX may have cut at 100 (R11): past the 100th header every
+     * header var is asked; an X-Model header there still counts (it contradicts the body: refused,
+     * as it is within the first 100).
+     */
+    @Test
+    void aModelHeaderPastTheHundredthIsAskedAndStillCounts() {
+        RouteConf authOnly = RouteConf.builder("b-auth-late").preReq(new ConfEntry("pam-auth", auth())).build();
+        ClientRequest.Builder within = ClientRequest.builder("POST", "/v1/chat/completions").header("Host", "gw.test")
+                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json").header("X-Model", "gpt-4");
+        GatewayResult early = driver.call(authOnly, within.body(CHAT).build(), upstream);
+        ClientRequest.Builder late = ClientRequest.builder("POST", "/v1/chat/completions").header("Host", "gw.test")
+                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json");
+        for (int i = 0; i < 110; i++) {
+            late.header("X-Filler-" + i, "v");
+        }
+        GatewayResult past = driver.call(authOnly, late.header("X-Model", "gpt-4").body(CHAT).build(), upstream);
+        assertThat(early.status()).as(early.toString()).isEqualTo(400);
+        assertThat(past.status()).as(past.toString()).isEqualTo(400);
+        assertThat(past.bodyUtf8()).isEqualTo(early.bodyUtf8());
+        assertThat(past.upstreamRequests()).isEmpty();
+        assertThat(past.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_authorization", "http_cookie",
+                "request_uri", "http_content_type", "http_x_model", "<body>");
+        assertThat(early.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("request_uri", "<body>");
+    }
+
+    @Test
+    void fullChain() {
+        RouteConf chain = RouteConf.builder("b-chain")
+                .preReq(new ConfEntry("pam-record", "{}"), new ConfEntry("pam-auth", auth()), new ConfEntry("pam-mask", MASK))
+                .postResp(new ConfEntry("pam-mask", MASK), new ConfEntry("pam-record", "{}")).build();
+        GatewayResult ok = measure("full chain", chain, "SDK chat, valid token", chat(token));
+        measure("full chain", chain, "no token (401)", chat(null));
+        RouteConf wide = RouteConf.builder("b-wide")
+                .preReq(new ConfEntry("pam-record", "{}"), new ConfEntry("pam-auth", auth()), new ConfEntry("pam-guard", GUARD),
+                        new ConfEntry("pam-quota", QUOTA), new ConfEntry("pam-approval", APPROVAL), new ConfEntry("pam-mask", MASK))
+                .postResp(new ConfEntry("pam-mask", MASK), new ConfEntry("pam-quota", QUOTA), new ConfEntry("pam-record", "{}")).build();
+        GatewayResult all = measure("full chain + guard, quota, approval", wide, "SDK chat, valid token", chat(token));
+
+        assertThat(ok.status()).isEqualTo(200);
+        assertThat(req(ok)).isLessThanOrEqualTo(3);
+        assertThat(resp(ok)).isLessThanOrEqualTo(2);
+        assertThat(all.status()).isEqualTo(200);
+        assertThat(req(all)).isLessThanOrEqualTo(3);
+        assertThat(resp(all)).isLessThanOrEqualTo(2);
+    }
+}
