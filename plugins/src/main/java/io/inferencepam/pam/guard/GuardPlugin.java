@@ -58,7 +58,7 @@ final class GuardPlugin implements Plugin {
     private final EndpointPolicy policy;
     private final List<BodyCheck> checks;
     /** Per shape, the top-level members every check together reads; absent when one reads the whole body. */
-    private final Map<BodyShape, Set<String>> reads;
+    private final Map<BodyShape, StrictJsonBody.Members> reads;
     private final GuardMetrics metrics;
 
     GuardPlugin(GuardConf conf, List<BodyCheck> checks, GuardMetrics metrics) {
@@ -69,8 +69,8 @@ final class GuardPlugin implements Plugin {
         this.metrics = metrics;
     }
 
-    private static Map<BodyShape, Set<String>> reads(List<BodyCheck> checks) {
-        Map<BodyShape, Set<String>> out = new EnumMap<>(BodyShape.class);
+    private static Map<BodyShape, StrictJsonBody.Members> reads(List<BodyCheck> checks) {
+        Map<BodyShape, StrictJsonBody.Members> out = new EnumMap<>(BodyShape.class);
         shapes:
         for (BodyShape shape : BodyShape.values()) {
             Set<String> names = new HashSet<>();
@@ -81,7 +81,7 @@ final class GuardPlugin implements Plugin {
                 }
                 names.addAll(r.get());
             }
-            out.put(shape, Set.copyOf(names));
+            out.put(shape, StrictJsonBody.Members.of(names));
         }
         return out;
     }
@@ -162,7 +162,7 @@ final class GuardPlugin implements Plugin {
         }
         byte[] bytes = body.toByteArray();
         // one streaming pass when every check says what it reads; the whole tree only when one needs it
-        Set<String> names = reads.get(e.shape());
+        StrictJsonBody.Members names = reads.get(e.shape());
         StrictJsonBody.Result parsed = names == null ? StrictJsonBody.parse(bytes)
                 : StrictJsonBody.view(bytes, names, e.model() instanceof ModelSource.BodyFields f ? f.names() : List.of());
         if (parsed instanceof StrictJsonBody.Refused r) {

@@ -133,7 +133,7 @@ final class StrictJsonBody {
      * pass refuses is handed to {@link #parse} for the refusal itself, so code and message are the
      * tree's.
      */
-    static Result view(byte[] body, Set<String> names, List<String> more) {
+    static Result view(byte[] body, Members names, List<String> more) {
         Refused notUtf8 = notUtf8(body);
         if (notUtf8 != null) {
             return notUtf8;
@@ -158,7 +158,7 @@ final class StrictJsonBody {
     }
 
     /** The view, or null when the body is to be refused. */
-    private static ObjectNode viewOrNull(JsonParser p, Set<String> names, List<String> more) throws IOException {
+    private static ObjectNode viewOrNull(JsonParser p, Members names, List<String> more) throws IOException {
         if (p.nextToken() != JsonToken.START_OBJECT) {
             return null;
         }
@@ -171,7 +171,7 @@ final class StrictJsonBody {
             top.add(key);
             JsonToken v = p.nextToken();
             if (wanted(key, names, more)) {
-                JsonNode value = SUBTREE.readTree(p);
+                JsonNode value = v.isScalarValue() ? scalar(p, v) : SUBTREE.readTree(p);
                 String clash = value instanceof ObjectNode o ? foldClash(o) : value.isArray() ? foldClashInElements(value) : null;
                 if (clash != null) {
                     return null;
@@ -187,14 +187,32 @@ final class StrictJsonBody {
         return view;
     }
 
-    private static boolean wanted(String key, Set<String> names, List<String> more) {
-        if (names.contains(key) || more.contains(key)) {
+    /**
+     * The node {@link #MAPPER}'s tree holds for a scalar (integers by their size, other numbers as
+     * exact decimals): the same as {@link #SUBTREE} reads, without a deserialization context per value.
+     */
+    private static JsonNode scalar(JsonParser p, JsonToken t) throws IOException {
+        JsonNodeFactory nodes = MAPPER.getNodeFactory();
+        return switch (t) {
+            case VALUE_STRING -> nodes.textNode(p.getText());
+            case VALUE_NUMBER_INT -> switch (p.getNumberType()) {
+                case INT -> nodes.numberNode(p.getIntValue());
+                case LONG -> nodes.numberNode(p.getLongValue());
+                default -> nodes.numberNode(p.getBigIntegerValue());
+            };
+            case VALUE_NUMBER_FLOAT -> nodes.numberNode(p.getDecimalValue());
+            case VALUE_TRUE -> nodes.booleanNode(true);
+            case VALUE_FALSE -> nodes.booleanNode(false);
+            default -> SUBTREE.readTree(p);
+        };
+    }
+
+    private static boolean wanted(String key, Members names, List<String> more) {
+        if (names.exact().contains(key) || more.contains(key)) {
             return true;
         }
-        for (String n : names) {
-            if (KeyFold.same(key, n)) {
-                return true;
-            }
+        if (!names.folded().isEmpty() && names.folded().contains(KeyFold.fold(key))) {
+            return true;
         }
         for (String n : more) {
             if (KeyFold.same(key, n)) {
@@ -202,6 +220,15 @@ final class StrictJsonBody {
             }
         }
         return false;
+    }
+
+    /** Top-level member names a {@link #view} keeps, with their folded spellings (built once per conf and shape). */
+    record Members(Set<String> exact, Set<String> folded) {
+        static Members of(Set<String> names) {
+            Set<String> folded = new java.util.HashSet<>();
+            names.forEach(n -> folded.add(KeyFold.fold(n)));
+            return new Members(Set.copyOf(names), Set.copyOf(folded));
+        }
     }
 
     /**
