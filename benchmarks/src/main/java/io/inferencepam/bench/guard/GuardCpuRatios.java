@@ -52,7 +52,7 @@ public final class GuardCpuRatios {
      * CPU-ns per op of each method: warm-up, then 21 rounds in which every method runs for about 30 ms
      * of CPU in turn (so load changes on the host hit all of them alike); per method the median round.
      */
-    private static double[] interleaved(ThreadMXBean mx, Blackhole bh, Callable<?>... ops) throws Exception {
+    public static double[] interleaved(ThreadMXBean mx, Blackhole bh, Callable<?>... ops) throws Exception {
         for (Callable<?> op : ops) {
             for (long end = System.nanoTime() + 2_000_000_000L; System.nanoTime() < end; ) {
                 bh.consume(op.call());

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /** Deterministic inputs of the pam-guard benchmarks: a realistic chat body, rule sets, a keyword list and text. */
-final class GuardInputs {
+public final class GuardInputs {
     static final ObjectMapper JSON = new ObjectMapper();
 
     private static final String[] WORDS = ("the of and to in is that for it as with was on be by this are or from at an "
@@ -36,7 +36,7 @@ final class GuardInputs {
     }
 
     /** A chat-completions body of exactly {@code bytes} bytes: a system prompt and alternating turns. */
-    static byte[] chatBody(int bytes) {
+    public static byte[] chatBody(int bytes) {
         SplittableRandom r = new SplittableRandom(42);
         ObjectNode body = JSON.createObjectNode().put("model", "llama-3.1-70b-instruct");
         ArrayNode messages = body.putArray("messages");
@@ -68,13 +68,13 @@ final class GuardInputs {
     }
 
     /** A parameter rule as a route against extraction would have it. */
-    static JsonNode paramsConf() {
+    public static JsonNode paramsConf() {
         return json("{'rules':[{'id':'frontier','models':['gpt-4o*','llama-3.1-70b*'],'action':'rewrite','max_tokens':1024,"
                 + "'temperature':{'min':0.1,'max':1.5}},{'id':'default','models':['**'],'forbid':['logprobs']}]}");
     }
 
     /** Prompt rules as a security team would start with: two phrase lists and four secret regexes. */
-    static JsonNode promptConf() {
+    public static JsonNode promptConf() {
         return json("{'rules':["
                 + "{'id':'jailbreak','keywords':['ignore previous instructions','ignore all previous instructions',"
                 + "'disregard previous instructions','developer mode','do anything now','jailbreak','system prompt',"
@@ -90,7 +90,7 @@ final class GuardInputs {
     }
 
     /** {@code n} distinct lower-case terms of 5–14 letters (pseudo-words, some two-word phrases). */
-    static List<String> terms(int n) {
+    public static List<String> terms(int n) {
         SplittableRandom r = new SplittableRandom(7);
         java.util.Set<String> out = new java.util.LinkedHashSet<>();
         while (out.size() < n) {

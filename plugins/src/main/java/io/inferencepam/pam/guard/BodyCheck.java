@@ -6,6 +6,7 @@ import io.inferencepam.pam.catalog.BodyShape;
 import io.inferencepam.pam.core.CallFacts;
 import io.inferencepam.runner.spi.InvalidConfException;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A policy over the body of an inference request (the parameter policy, prompt rules…). pam-guard
@@ -29,6 +30,19 @@ public interface BodyCheck {
      * @param facts the call's facts (principal, model, decisions so far)
      */
     BodyCheckResult check(BodyShape shape, String model, ObjectNode body, CallFacts facts);
+
+    /**
+     * The top-level members this check reads in a body of {@code shape}, when it reads only some: the
+     * check may then be handed a body that holds just the members whose key is one of these names or
+     * folds ({@link io.inferencepam.pam.core.KeyFold}) to one of them (each complete), which pam-guard
+     * reads in one streaming pass instead of building the whole tree; its decision must not depend on
+     * any other member. When it returns a rewrite from such a body it is called again with the whole
+     * body, so it must decide the same there and record nothing before it rewrites. Empty (the
+     * default): it reads the whole body.
+     */
+    default Optional<Set<String>> reads(BodyShape shape) {
+        return Optional.empty();
+    }
 
     /**
      * Builds a check from its section of the pam-guard conf. Registered with

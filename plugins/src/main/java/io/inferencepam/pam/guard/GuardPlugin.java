@@ -19,9 +19,13 @@ import io.inferencepam.runner.spi.RequestDecision;
 import io.inferencepam.runner.spi.RequestRewrite;
 import io.inferencepam.runner.spi.Requirements;
 import io.inferencepam.runner.spi.Stop;
+import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -32,7 +36,10 @@ import java.util.concurrent.CompletionStage;
  *       a body over {@code max_body_bytes} (413 {@code request_too_large}, before anything reads it);</li>
  *   <li>the endpoint ({@link EndpointPolicy}): route rules, the packs, allow-only-inference (403);</li>
  *   <li>for inference endpoints, when body checks are configured: one strict parse of the JSON body
- *       and the {@link BodyCheck}s in order; a rewrite reaches the model server as the new body.</li>
+ *       and the {@link BodyCheck}s in order; a rewrite reaches the model server as the new body. When
+ *       every check names the members it reads ({@link BodyCheck#reads}) the parse is one streaming
+ *       pass that builds only those ({@link StrictJsonBody#view}), and the whole tree is built only
+ *       for a rewrite.</li>
  * </ol>
  * In observe mode steps 2 and 3 record what they would have refused or rewritten and let the call
  * through unchanged.
@@ -50,13 +57,33 @@ final class GuardPlugin implements Plugin {
     private final GuardConf conf;
     private final EndpointPolicy policy;
     private final List<BodyCheck> checks;
+    /** Per shape, the top-level members every check together reads; absent when one reads the whole body. */
+    private final Map<BodyShape, StrictJsonBody.Members> reads;
     private final GuardMetrics metrics;
 
     GuardPlugin(GuardConf conf, List<BodyCheck> checks, GuardMetrics metrics) {
         this.conf = conf;
         this.policy = new EndpointPolicy(conf.family(), conf.packs(), conf.rules(), conf.allowOnlyInference());
         this.checks = List.copyOf(checks);
+        this.reads = reads(this.checks);
         this.metrics = metrics;
+    }
+
+    private static Map<BodyShape, StrictJsonBody.Members> reads(List<BodyCheck> checks) {
+        Map<BodyShape, StrictJsonBody.Members> out = new EnumMap<>(BodyShape.class);
+        shapes:
+        for (BodyShape shape : BodyShape.values()) {
+            Set<String> names = new HashSet<>();
+            for (BodyCheck c : checks) {
+                Optional<Set<String>> r = c.reads(shape);
+                if (r.isEmpty()) {
+                    continue shapes;
+                }
+                names.addAll(r.get());
+            }
+            out.put(shape, StrictJsonBody.Members.of(names));
+        }
+        return out;
     }
 
     @Override
@@ -133,16 +160,27 @@ final class GuardPlugin implements Plugin {
                     Stop.openAiError(415, "invalid_request_error", "unsupported_media_type",
                             "Request refused: send the JSON body with Content-Type: application/json."));
         }
-        StrictJsonBody.Result parsed = StrictJsonBody.parse(body.toByteArray());
+        byte[] bytes = body.toByteArray();
+        // one streaming pass when every check says what it reads; the whole tree only when one needs it
+        StrictJsonBody.Members names = reads.get(e.shape());
+        StrictJsonBody.Result parsed = names == null ? StrictJsonBody.parse(bytes)
+                : StrictJsonBody.view(bytes, names, e.model() instanceof ModelSource.BodyFields f ? f.names() : List.of());
         if (parsed instanceof StrictJsonBody.Refused r) {
             return refuse(facts, "body:" + r.code(), "invalid_body", Stop.openAiError(400, "invalid_request_error", r.code(), r.message()));
         }
         ObjectNode original = ((StrictJsonBody.Parsed) parsed).body();
         ObjectNode current = original;
+        boolean whole = names == null;
         String model = model(facts, e, segments, original);
         boolean rewritten = false;
         for (BodyCheck check : checks) {
             BodyCheckResult result = check.check(e.shape(), model, current, facts);
+            if (result instanceof BodyCheckResult.Rewrite && !whole) {
+                // the check saw only its members: it rewrites the whole body (nothing was rewritten before)
+                current = ((StrictJsonBody.Parsed) StrictJsonBody.parse(bytes)).body();
+                whole = true;
+                result = check.check(e.shape(), model, current, facts);
+            }
             if (result instanceof BodyCheckResult.Deny d) {
                 if (conf.mode() == GuardMode.ENFORCE) {
                     return refuse(facts, d.ruleId(), "body_denied", d.stop());
@@ -164,14 +202,14 @@ final class GuardPlugin implements Plugin {
         if (!rewritten) {
             return pass(verdict);
         }
-        byte[] bytes;
+        byte[] rewrittenBytes;
         try {
-            bytes = StrictJsonBody.MAPPER.writeValueAsBytes(current);
+            rewrittenBytes = StrictJsonBody.MAPPER.writeValueAsBytes(current);
         } catch (JsonProcessingException ex) {
             throw new IllegalStateException("a rewritten body could not be serialised", ex); // fails closed: 503
         }
         metrics.outcome("body_rewritten");
-        return RequestDecision.proceed(RequestRewrite.builder().body(Body.wrap(bytes)).build());
+        return RequestDecision.proceed(RequestRewrite.builder().body(Body.wrap(rewrittenBytes)).build());
     }
 
     /** pam-auth's resolution when it ran first, else where the catalogue says the endpoint names the model. */

@@ -9,6 +9,7 @@ import io.inferencepam.pam.guard.BodyCheckResult;
 import io.inferencepam.runner.spi.InvalidConfException;
 import io.inferencepam.runner.spi.Stop;
 import java.util.Optional;
+import java.util.Set;
 
 /** pam-guard's {@code params} section: the {@link ParamPolicy} as one of the plugin's body checks. */
 public final class ParamBodyCheck implements BodyCheck {
@@ -28,6 +29,11 @@ public final class ParamBodyCheck implements BodyCheck {
             return BodyCheckResult.rewrite(r.ruleId(), String.join("; ", r.changes()), r.body());
         }
         return BodyCheckResult.pass();
+    }
+
+    @Override
+    public Optional<Set<String>> reads(BodyShape shape) {
+        return Optional.of(policy.reads(shape));
     }
 
     /** Registers the section {@code params}. */

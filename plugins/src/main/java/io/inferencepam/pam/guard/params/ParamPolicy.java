@@ -146,6 +146,14 @@ public final class ParamPolicy {
         return ruleFor(model).map(ParamRule::forceStreamOff).orElse(false);
     }
 
+    /**
+     * The top-level members {@link #apply} reads in a body of {@code shape} (containers such as
+     * {@code options} included), besides keys that fold to them: nothing when there are no rules.
+     */
+    public Set<String> reads(BodyShape shape) {
+        return rules.isEmpty() ? Set.of() : fields.of(shape).namesIn(null);
+    }
+
     /** Decides a request body of {@code shape} for {@code model}. Never modifies {@code body}. */
     public ParamOutcome apply(BodyShape shape, String model, ObjectNode body) {
         Optional<ParamRule> rule = ruleFor(model);

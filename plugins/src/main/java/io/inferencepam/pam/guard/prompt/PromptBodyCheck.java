@@ -11,6 +11,7 @@ import io.inferencepam.runner.spi.InvalidConfException;
 import io.inferencepam.runner.spi.Stop;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * pam-guard's {@code prompt_rules} section as one of its body checks. A {@code deny} match refuses
@@ -43,6 +44,11 @@ public final class PromptBodyCheck implements BodyCheck {
             facts.decide(new Decision(PLUGIN, m.ruleId(), Decision.Outcome.FLAG, "prompt rule matched at " + m.where()));
         }
         return BodyCheckResult.pass();
+    }
+
+    @Override
+    public Optional<Set<String>> reads(BodyShape shape) {
+        return Optional.of(rules.reads(shape));
     }
 
     /** Registers the section {@code prompt_rules}. */

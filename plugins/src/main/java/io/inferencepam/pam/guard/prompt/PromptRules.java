@@ -179,6 +179,11 @@ public final class PromptRules {
         return rules.isEmpty();
     }
 
+    /** The top-level members {@link #scan} reads in a body of {@code shape}, besides keys that fold to them. */
+    public Set<String> reads(BodyShape shape) {
+        return rules.isEmpty() ? Set.of() : ShapeTexts.topNames(shape);
+    }
+
     /**
      * The rules that match the text of {@code body}, each once per place, in body order, followed by
      * nothing else: no matched text, no offsets.

@@ -6,6 +6,7 @@ import io.inferencepam.pam.catalog.BodyShape;
 import io.inferencepam.pam.core.KeyFold;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Where each body shape carries text the model will see: the one place that knows it for the prompt
@@ -41,6 +42,12 @@ final class ShapeTexts {
     }
 
     private ShapeTexts() {
+    }
+
+    /** The top-level members {@link #visit} reads in a body of {@code shape} (keys that fold to them too). */
+    static Set<String> topNames(BodyShape shape) {
+        Map<String, Visit> top = TOP.get(shape);
+        return top == null ? Set.of() : top.keySet();
     }
 
     static void visit(BodyShape shape, ObjectNode body, Sink sink) {
