@@ -140,10 +140,12 @@ class ExtraInfoBudgetE2ETest {
         measure("pam-auth + pam-approval", approval, "SDK chat (no rule matches)", chat(token));
 
         assertThat(ok.status()).isEqualTo(200);
-        // the raw URI (canonical-path check) and the body, asked together once the token passed
-        assertThat(req(ok)).isEqualTo(2);
+        // the cookie (absent: asked, never concluded from the frame), then the raw URI (canonical-path
+        // check), the absent X-Model header and the body, asked together once the token passed
+        assertThat(ok.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_cookie", "request_uri",
+                "http_x_model", "<body>");
         assertThat(noToken.status()).isEqualTo(401);
-        assertThat(req(noToken)).isZero();
+        assertThat(noToken.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_authorization", "http_cookie");
         assertThat(models.status()).isEqualTo(200);
         assertThat(req(masked)).isZero();
     }
@@ -171,7 +173,7 @@ class ExtraInfoBudgetE2ETest {
         assertThat(past.upstreamRequests()).isEmpty();
         assertThat(past.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_authorization", "http_cookie",
                 "request_uri", "http_content_type", "http_x_model", "<body>");
-        assertThat(early.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("request_uri", "<body>");
+        assertThat(early.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_cookie", "request_uri", "<body>");
     }
 
     @Test

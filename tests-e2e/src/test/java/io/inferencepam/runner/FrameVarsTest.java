@@ -98,8 +98,9 @@ class FrameVarsTest {
         assertThat(seenVars(pre).get("http_x_model").asText()).isEqualTo("m-underscore, m2");
         assertThat(seenVars(pre).get("http_cookie").asText()).isEqualTo("a=1; b=2");
         assertThat(seenVars(pre).has("http_absent")).isFalse();
-        // http_host (the frame carries $upstream_host) and request_uri (raw, not in the frame) are still asked
-        assertThat(pre.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_host", "request_uri");
+        // http_host (the frame carries $upstream_host), request_uri (raw, not in the frame) and a header the
+        // frame lacks (its absence is never concluded from the frame) are still asked
+        assertThat(pre.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_absent", "http_host", "request_uri");
         assertThat(asked.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).hasSize(VARS.size());
     }
 

@@ -46,8 +46,9 @@ class RunnerShutdownTest {
                 slowReq = prepare(prep, "route#sd-slow#ext-plugin-pre-req#1", new ConfEntry("test-slow", "{\"millis\":20000}"));
                 quickReq = prepare(prep, "route#sd-quick#ext-plugin-pre-req#1", new ConfEntry("test-slow", "{\"millis\":100}"));
                 neverResp = prepare(prep, "route#sd-never#ext-plugin-post-resp#1", new ConfEntry("test-never", "{}"));
+                // vars the call frame cannot answer (request_uri is raw; request_id): three questions in flight
                 infoReq = prepare(prep, "route#sd-info#ext-plugin-pre-req#1",
-                        new ConfEntry("test-inspect", "{\"vars\":[\"remote_addr\",\"request_id\"],\"request_body\":true,\"proceed\":true}"),
+                        new ConfEntry("test-inspect", "{\"vars\":[\"request_uri\",\"request_id\"],\"request_body\":true,\"proceed\":true}"),
                         new ConfEntry("test-slow", "{\"millis\":20000}"));
                 infoResp = prepare(prep, "route#sd-info#ext-plugin-post-resp#1",
                         new ConfEntry("test-inspect", "{\"response_body\":true}"), new ConfEntry("test-never", "{}"));

@@ -25,10 +25,14 @@ import java.util.Optional;
  * <li>{@code src_ip} is {@code $binary_remote_addr}: for 4 bytes, {@code remote_addr} is its dotted
  *     text. A 16-byte address is asked (nginx's IPv6 spelling is not rebuilt here).</li>
  * </ul>
- * Only for {@code ext-plugin-pre-req}: it runs before APISIX's auth and rewrite plugins, so the
- * header list and the vars describe the same request. In {@code ext-plugin-post-req} other
- * plugins may have changed headers through APISIX's cached header table, and in the response
- * phase the frame carries the upstream's headers: there every var is asked.
+ * Only for {@code ext-plugin-pre-req}, and only for a header the frame carries: <b>a header absent
+ * from the frame is always asked</b>. APISIX builds the header list from its cached header table
+ * ({@code core.request.headers}), and on APISIX-Runtime {@code core.request.set_header} edits that
+ * cache in place: a global rule or a consumer's plugin that runs before {@code ext-plugin-pre-req}
+ * and removes a header (key-auth's {@code hide_credentials}) can leave 99 entries of a list APISIX
+ * had cut at 100, and the header past the 100th would then look absent. A present header's value
+ * is the request's own line. In {@code ext-plugin-post-req} other plugins may have changed headers,
+ * and in the response phase the frame carries the upstream's headers: there every var is asked.
  */
 final class FrameVars {
     /** Header lines APISIX puts in HTTPReqCall at most (conformance R11). */
@@ -47,7 +51,8 @@ final class FrameVars {
         if (!name.startsWith("http_") || name.length() == "http_".length() || name.equals("http_host")) {
             return false;
         }
-        return headersComplete(call);
+        // Only a header the frame carries: its absence is never concluded from the frame (asked instead).
+        return headersComplete(call) && value(name, call).isPresent();
     }
 
     /** The var's value as APISIX would answer it; empty for a missing var. Only when {@link #answers}. */

@@ -134,21 +134,23 @@ class OneTokenMethodE2ETest {
     }
 
     /**
-     * Issue 15: the token decision costs APISIX no ExtraInfo round trip when the call frame carries
-     * every header (the header vars come from it); the raw URI and the body are asked only for a
-     * caller whose token passed, which none here does (no keys: 503 before anything is asked).
+     * Issue 15: the token decision asks APISIX only for the token headers the call frame does not
+     * carry (a header present in a complete frame is read from it; an absent one is asked, never
+     * concluded); the raw URI and the body are asked only for a caller whose token passed, which
+     * none here does (no keys: 503 before anything else is asked).
      */
     @Test
-    void aCallerWithoutAUsableTokenCostsApisixNoRoundTrip() {
+    void aCallerWithoutAUsableTokenIsDecidedBeforeTheUriAndBodyAreAsked() {
         GatewayResult none = call("/v1/chat/completions", false, b -> { });
         assertThat(none.status()).as(none.toString()).isEqualTo(401);
-        assertThat(none.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL)).isEmpty();
+        assertThat(none.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL))
+                .containsExactly("http_authorization", "http_cookie");
         GatewayResult refusedCookie = call("/v1/chat/completions", true, b -> b.header("Cookie", "access_token=" + TOKEN));
         assertThat(refusedCookie.status()).isEqualTo(400);
         assertThat(refusedCookie.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL)).isEmpty();
         GatewayResult noKeys = call("/v1/chat/completions", true, b -> { });
         assertThat(noKeys.status()).as(noKeys.toString()).isEqualTo(503);
-        assertThat(noKeys.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL)).isEmpty();
+        assertThat(noKeys.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_cookie");
     }
 
     /**
