@@ -6,6 +6,7 @@ import io.inferencepam.pam.record.chain.CanonicalJson;
 import io.inferencepam.pam.record.chain.ChainHead;
 import io.inferencepam.pam.record.chain.CheckpointSigner;
 import io.inferencepam.pam.record.chain.HashChain;
+import io.inferencepam.pam.record.chain.UnlinkedEntry;
 import io.inferencepam.pam.record.sink.AuditSink;
 import io.inferencepam.pam.record.sink.ChainedEntry;
 import java.io.IOException;
@@ -85,6 +86,15 @@ public final class AuditWriter implements AutoCloseable {
     @FunctionalInterface
     public interface Record {
         ObjectNode build();
+
+        /**
+         * The record in canonical form, ready to link. Records that know their facts write it
+         * directly ({@link io.inferencepam.pam.record.chain.JcsWriter}: no tree); this default
+         * serializes the tree {@link #build} makes.
+         */
+        default UnlinkedEntry unlinked() {
+            return UnlinkedEntry.of(build());
+        }
     }
 
     /** Linked entries on their way from the serializer to the store thread. */
@@ -440,10 +450,10 @@ public final class AuditWriter implements AutoCloseable {
         try {
             List<String> lines = new ArrayList<>(group.size());
             for (Record r : group) {
-                ObjectNode built = build(r);
+                UnlinkedEntry built = build(r);
                 if (built != null) {
                     try {
-                        lines.add(CanonicalJson.write(built));
+                        lines.add(built.json());
                     } catch (RuntimeException e) {
                         stats.lost.incrementAndGet();
                         LOG.error("audit record lost: it could not be serialized ({})", e.getClass().getName());
@@ -980,8 +990,16 @@ public final class AuditWriter implements AutoCloseable {
 
     /** The record built now, on the caller's thread; null if that failed (counted lost). */
     private Record builtHere(Record r) {
-        ObjectNode built = build(r);
-        return built == null ? null : () -> built;
+        UnlinkedEntry built = build(r);
+        return built == null ? null : new Built(built);
+    }
+
+    /** A record built already: its canonical form. */
+    private record Built(UnlinkedEntry unlinked) implements Record {
+        @Override
+        public ObjectNode build() {
+            return unlinked.toTree();
+        }
     }
 
     /**
@@ -989,9 +1007,9 @@ public final class AuditWriter implements AutoCloseable {
      * StackOverflowError or OutOfMemoryError) is counted as lost and logged without content. The
      * others of its round are not affected.
      */
-    private ObjectNode build(Record r) {
+    private UnlinkedEntry build(Record r) {
         try {
-            return r.build();
+            return r.unlinked();
         } catch (RuntimeException | Error e) {
             stats.lost.incrementAndGet();
             LOG.error("audit record lost: it could not be built ({})", e.getClass().getName());
@@ -1005,9 +1023,9 @@ public final class AuditWriter implements AutoCloseable {
      * The chain only moves on for an entry that was hashed, so a failure leaves no gap in it.
      */
     private ChainedEntry linkOrNull(Record r) {
-        ObjectNode built;
+        UnlinkedEntry built;
         try {
-            built = r.build();
+            built = r.unlinked();
         } catch (RuntimeException | Error e) {
             LOG.error("audit record lost: it could not be built ({})", e.getClass().getName());
             return null;
@@ -1020,7 +1038,7 @@ public final class AuditWriter implements AutoCloseable {
         }
     }
 
-    private ChainedEntry link(ObjectNode record) {
+    private ChainedEntry link(UnlinkedEntry record) {
         byte[] json = chain.linkAndEncode(record);
         return new ChainedEntry(chain.instance(), chain.seq(), json);
     }
