@@ -1,6 +1,5 @@
 package io.inferencepam.pam.record;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.core.CallFacts;
 import io.inferencepam.pam.core.Decision;
@@ -262,151 +261,11 @@ public final class PendingCall {
     }
 
     /**
-     * The record. Not synchronized: the fields it reads no longer change once the call ended, and
-     * the queue that hands the record to the writer orders end() before this; holding the lock
-     * here would make a late update wait for a low-priority thread.
-     */
-    private ObjectNode build(long endMillis, long endNanos, Facts f) {
-        List<String> redact = redactionList();
-        RecordConf c = conf != null ? conf : responseRecordConf != null ? responseRecordConf : RecordConf.from(CanonicalJson.MAPPER.createObjectNode());
-
-        ObjectNode r = CanonicalJson.MAPPER.createObjectNode();
-        r.put("kind", "call");
-        r.put("v", 1);
-        r.put("id", id);
-        r.put("start", Instant.ofEpochMilli(startMillis).toString());
-        r.put("end", Instant.ofEpochMilli(endMillis).toString());
-        r.put("latency_us", Math.max(0, (endNanos - startNanos) / 1000));
-        ConfIdentity any = requestConf != null ? requestConf : responseConf;
-        r.put("route_id", any == null ? null : any.routeId());
-
-        ObjectNode principal = r.putObject("principal");
-        Optional<Principal> p = f == null ? Optional.empty() : f.principal();
-        if (p.isPresent()) {
-            principal.put("issuer", p.get().issuer());
-            principal.put("subject", p.get().subject());
-            principal.put("username", p.get().username());
-            ArrayNode groups = principal.putArray("groups");
-            p.get().groups().forEach(groups::add);
-            principal.put("client_id", p.get().clientId());
-        } else {
-            r.putNull("principal");
-        }
-        r.put("model", f == null ? null : f.model().orElse(null));
-
-        ObjectNode req = r.putObject("request");
-        if (received != null) {
-            req.put("captured", true);
-            req.put("method", received.method());
-            req.put("path", redact(received.path(), redact));
-            ArrayNode query = req.putArray("query");
-            for (Header a : received.args().entries()) {
-                ArrayNode pair = query.addArray().add(a.name());
-                pair.add(a.value() == null ? null : c.scrubsArg(a.name()) ? REDACTED : redact(a.value(), redact));
-            }
-            ArrayNode headers = req.putArray("headers");
-            Set<String> scrubbed = new java.util.TreeSet<>();
-            for (Header h : received.headers().entries()) {
-                String lower = h.name().toLowerCase(Locale.ROOT);
-                if (c.scrubsHeader(lower)) {
-                    scrubbed.add(lower);
-                    continue;
-                }
-                headers.addArray().add(lower).add(h.value() == null ? null : redact(h.value(), redact));
-            }
-            if (received.var("http_authorization").isPresent()) {
-                scrubbed.add("authorization");
-            }
-            ArrayNode sc = req.putArray("scrubbed_headers");
-            scrubbed.forEach(sc::add);
-            req.put("client_address", received.var("remote_addr").orElse(received.sourceIp()));
-            req.put("user_agent", received.var("http_user_agent").or(() -> received.headers().first("user-agent"))
-                    .map(v -> redact(v, redact)).orElse(null));
-            body(req, requestBody, c.requestBody(), redact);
-        } else {
-            req.put("captured", false);
-        }
-
-        ObjectNode rewrite = r.putObject("rewrite");
-        ObjectNode resp = r.putObject("response");
-        if (requestOutcome != null) {
-            r.put("request_outcome", requestOutcome.kind().name().toLowerCase(Locale.ROOT));
-            r.put("stopped_by", requestOutcome.haltedBy().orElse(null));
-            var rw = requestOutcome.rewrite();
-            rewrite.put("path", rw.path().isPresent());
-            ArrayNode set = rewrite.putArray("headers_set");
-            ArrayNode removed = rewrite.putArray("headers_removed");
-            rw.headers().forEach((k, v) -> (v == null ? removed : set).add(k)); // names only: values may be credentials
-            ArrayNode args = rewrite.putArray("args");
-            rw.args().keySet().forEach(args::add);
-            rewrite.put("body", rewriteBody.isPresent());
-            rewriteBody.ifPresent(b -> rewrite.put("body_sha256", b.settle().sha256()));
-        } else {
-            r.put("request_outcome", responseOutcome != null ? "unknown" : null);
-            r.putNull("stopped_by");
-        }
-        r.put("admission", admission); // the admitted entry written before the upstream was called (null: none)
-        if (requestOutcome != null && requestOutcome.stopped()) {
-            var stop = requestOutcome.stop().get();
-            resp.put("seen", true);
-            resp.put("source", "gateway_stop");
-            resp.put("status", stop.status());
-            resp.putNull("upstream_status");
-            resp.put("content_type", stop.headers().first("content-type").orElse(null));
-            body(resp, Optional.of(new HeldBody(stop.body(), c.maxBodyBytes())), true, redact);
-        } else if (responseOutcome != null) {
-            RecordConf rc = responseRecordConf != null ? responseRecordConf : c;
-            HttpResponse d = responseOutcome.delivered();
-            resp.put("seen", true);
-            resp.put("source", responseOutcome.kind() == ResponseOutcome.Kind.ERROR || responseOutcome.kind() == ResponseOutcome.Kind.DEADLINE
-                    ? "gateway_error" : "upstream");
-            resp.put("status", d.status());
-            resp.put("upstream_status", responseOutcome.received().status());
-            resp.put("content_type", d.headers().first("content-type").orElse(null));
-            body(resp, responseBody, rc.responseBody(), redact);
-        } else {
-            resp.put("seen", false);
-            resp.putNull("status");
-        }
-
-        ObjectNode masked = r.putObject("masked");
-        List<Decision> decisions = f == null ? List.of() : f.decisions();
-        if (f != null) {
-            new TreeMap<>(f.maskedCounts()).forEach(masked::put);
-        }
-        ArrayNode ds = r.putArray("decisions");
-        for (Decision d : decisions) {
-            ObjectNode o = ds.addObject();
-            o.put("plugin", d.plugin());
-            o.put("rule_id", d.ruleId());
-            o.put("outcome", d.outcome().name().toLowerCase(Locale.ROOT));
-            o.put("reason", redact(d.reason(), redact));
-        }
-        if (f != null && f.approvalId().isPresent()) {
-            ObjectNode a = r.putObject("approval");
-            a.put("id", f.approvalId().get());
-            ArrayNode rv = a.putArray("reviewers");
-            f.reviewers().forEach(rv::add);
-        } else {
-            r.putNull("approval");
-        }
-        ObjectNode policy = r.putObject("policy");
-        policy.put("request_conf_sha256", requestConf == null ? null : requestConf.sha256());
-        policy.put("response_conf_sha256", responseConf == null ? null : responseConf.sha256());
-        if (f != null && f.credentialName().isPresent()) {
-            ObjectNode cred = r.putObject("credential");
-            cred.put("name", f.credentialName().get());
-            cred.put("version", f.credentialVersion().orElse(null));
-        } else {
-            r.putNull("credential");
-        }
-        return r;
-    }
-
-    /**
      * The record, in canonical form (RFC 8785), written member by member in canonical key order
-     * straight from the call's fields: no tree, nothing serialized twice. Not synchronized, for
-     * the reason given at {@link #build}.
+     * straight from the call's fields: no tree, nothing serialized twice. Not synchronized: the
+     * fields it reads no longer change once the call ended, and the queue that hands the record
+     * to the writer orders end() before this; holding the lock here would make a late update
+     * wait for a low-priority thread.
      */
     UnlinkedEntry write(long endMillis, long endNanos, Facts f) {
         List<String> redact = redactionList();
@@ -641,44 +500,6 @@ public final class PendingCall {
         return requestBody.map(HeldBody::heldBytes).orElse(0);
     }
 
-    private static void body(ObjectNode into, Optional<HeldBody> body, boolean record, List<String> redact) {
-        if (body.isEmpty()) {
-            into.putNull("size");
-            into.put("body_encoding", "absent");
-            return;
-        }
-        HeldBody.Summary whole = body.get().settle();
-        into.put("size", whole.length());
-        into.put("body_sha256", whole.sha256());
-        if (!record) {
-            into.put("body_encoding", "not_recorded");
-            return;
-        }
-        boolean cut = whole.truncated();
-        Body kept = whole.kept();
-        into.put("body_truncated", cut);
-        Optional<String> text = kept.strictUtf8();
-        if (text.isPresent() || cut) {
-            String t = text.orElseGet(kept::utf8);
-            String red = redact(t, redact);
-            into.put("body_encoding", "utf8");
-            into.put("body", red);
-            if (!red.equals(t)) {
-                into.put("body_redacted", true);
-            }
-        } else {
-            // Binary: base64, unless it contains a secret (then only the hash above is kept).
-            byte[] raw = kept.toByteArray();
-            String latin = new String(raw, java.nio.charset.StandardCharsets.ISO_8859_1);
-            if (!redact(latin, redact).equals(latin)) {
-                into.put("body_encoding", "withheld_secret");
-            } else {
-                into.put("body_encoding", "base64");
-                into.put("body", Base64.getEncoder().encodeToString(raw));
-            }
-        }
-    }
-
     static String redact(String s, List<String> secrets) {
         if (s == null || secrets.isEmpty()) {
             return s;
@@ -692,11 +513,7 @@ public final class PendingCall {
         return out;
     }
 
-    /** TEMPORARY (equivalence check of the tree and the direct writer). */
-    ObjectNode treeForTest(long e, long n) {
-        return build(e, n, facts == null ? null : Facts.of(facts));
-    }
-
+    /** For tests: the record as {@link #end} would have it written now. */
     UnlinkedEntry writeForTest(long e, long n) {
         return write(e, n, facts == null ? null : Facts.of(facts));
     }

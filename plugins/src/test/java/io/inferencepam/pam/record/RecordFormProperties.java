@@ -147,13 +147,4 @@ class RecordFormProperties {
         assertThat(json).isEqualTo(new String(reference, StandardCharsets.UTF_8));
         assertThat(json).doesNotContain("upstream-"); // the injected credential (values of headers set are never recorded)
     }
-
-    /** TEMPORARY: the direct writer writes what the tree writer built, byte for byte. */
-    @Property(tries = 3000)
-    void theDirectWriterWritesWhatTheTreeBuilt(@ForAll long seed) throws Exception {
-        PendingCall call = call(seed);
-        String direct = call.writeForTest(1_700_000_001_000L, 5_000_000).json();
-        String tree = UnlinkedEntry.of(call.treeForTest(1_700_000_001_000L, 5_000_000)).json();
-        assertThat(direct).isEqualTo(tree);
-    }
 }
