@@ -484,7 +484,7 @@ public final class AuditLatencyBench {
     }
 
     /** PrepareConf with one or more plugins ({} conf each); returns the token. */
-    private static long prepare(Path socket, String key, String... plugins) throws IOException {
+    private static long prepare(Path socket, String key, String... plugins) throws IOException, InterruptedException {
         FlatBufferBuilder b = new FlatBufferBuilder(256);
         int k = b.createString(key);
         int[] entries = new int[plugins.length];
@@ -496,13 +496,20 @@ public final class AuditLatencyBench {
         io.github.api7.A6.PrepareConf.Req.addConf(b, conf);
         io.github.api7.A6.PrepareConf.Req.addKey(b, k);
         b.finish(io.github.api7.A6.PrepareConf.Req.endReq(b));
-        try (FrameChannel ch = FrameChannel.connect(socket, MAX_FRAME)) {
-            ch.write(ClientFrames.direct(ClientFrames.frame(ClientFrames.PREPARE_CONF, b)));
-            int type = ch.read();
-            if (type != ClientFrames.PREPARE_CONF) {
-                throw new IllegalStateException("PrepareConf " + key + " " + Arrays.toString(plugins) + " refused (type " + type + ")");
+        // A refusal for a passing reason (the audit service still starting on a loaded host) is
+        // answered again, as APISIX does on the next request.
+        for (int attempt = 1; ; attempt++) {
+            try (FrameChannel ch = FrameChannel.connect(socket, MAX_FRAME)) {
+                ch.write(ClientFrames.direct(ClientFrames.frame(ClientFrames.PREPARE_CONF, b)));
+                int type = ch.read();
+                if (type == ClientFrames.PREPARE_CONF) {
+                    return io.github.api7.A6.PrepareConf.Resp.getRootAsResp(ch.payload()).confToken();
+                }
+                if (attempt == 10) {
+                    throw new IllegalStateException("PrepareConf " + key + " " + Arrays.toString(plugins) + " refused (type " + type + ")");
+                }
             }
-            return io.github.api7.A6.PrepareConf.Resp.getRootAsResp(ch.payload()).confToken();
+            Thread.sleep(1000);
         }
     }
 
