@@ -57,6 +57,7 @@ public final class JcsWriter {
     /** Names reserved in the top-level object, sorted, and where a member of that name would start. */
     private final String[] slotKeys;
     private final int[] slotAt;
+    private int nextSlot;
     private final String[] refused;
 
     public JcsWriter(CanonicalJson.Utf8Buffer out) {
@@ -152,14 +153,12 @@ public final class JcsWriter {
     }
 
     private void topLevelKey(String name) {
-        for (int i = 0; i < slotKeys.length; i++) {
-            int c = slotKeys[i].compareTo(name);
+        // keys come in order, so only the slots not passed yet are compared
+        for (int c; nextSlot < slotKeys.length && (c = slotKeys[nextSlot].compareTo(name)) <= 0; nextSlot++) {
             if (c == 0) {
                 throw new IllegalStateException("an entry may not set the chain field " + name);
             }
-            if (c < 0 && slotAt[i] < 0) {
-                slotAt[i] = out.length() + (empty[0] ? 0 : 1); // after the comma this member gets
-            }
+            slotAt[nextSlot] = out.length() + (empty[0] ? 0 : 1); // after the comma this member gets
         }
         for (String r : refused) {
             if (r.equals(name)) {
@@ -289,9 +288,10 @@ public final class JcsWriter {
 
     /** Writes {@code raw}; false (nothing written) if a {@code ?} in it came from a lone surrogate of {@code source}. */
     private static boolean string(byte[] raw, String source, CanonicalJson.Utf8Buffer out) {
-        out.ensure(raw.length * 6 + 2);
+        out.ensure(raw.length + 2); // and 5 more per escape, when one comes: reserving the worst case (6x) made the buffer grow
         byte[] b = out.array();
-        int p = out.length();
+        int start = out.length();
+        int p = start;
         b[p++] = '"';
         int run = 0;
         for (int i = 0; i < raw.length; i++) {
@@ -300,6 +300,7 @@ public final class JcsWriter {
                 byte e = ESCAPE[c];
                 if (e == '?') {
                     if (source != null && hasLoneSurrogate(source)) {
+                        out.setLength(start);
                         return false;
                     }
                     source = null; // checked: every '?' of it is a real one
@@ -308,6 +309,9 @@ public final class JcsWriter {
                 System.arraycopy(raw, run, b, p, i - run);
                 p += i - run;
                 run = i + 1;
+                out.setLength(p);
+                out.ensure(6 + raw.length - i);
+                b = out.array();
                 b[p++] = '\\';
                 if (e == 'u') {
                     b[p++] = 'u';
