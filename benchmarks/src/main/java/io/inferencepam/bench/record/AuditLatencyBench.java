@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -62,6 +63,8 @@ import org.HdrHistogram.Histogram;
  * those JVM options appended / environment variables set, measured interleaved with the others
  * (an A/B of a launch option in one run).
  * ({@code {runner}} in a JVM option is replaced by plain/audit, e.g. for a JFR file per runner).
+ * {@code --variant-jar PATH} launches {@code on-b} from another build's benchmarks jar: a before/after
+ * of a code change in one run. The report ends with each audit target's CPU per call beyond {@code shape}.
  */
 public final class AuditLatencyBench {
     private static final int MAX_FRAME = 1 << 20;
@@ -69,7 +72,7 @@ public final class AuditLatencyBench {
 
     private record Options(int conns, double fraction, double rate, Duration jvmWarmup, Duration warmup, Duration measure,
                            int reps, int body, List<String> jvmOpts, List<String> variantOpts, Map<String, String> variantEnv,
-                           Duration idleWakeups) {
+                           Duration idleWakeups, Optional<Path> variantJar) {
     }
 
     /** A route on a runner: conf tokens (post 0 = no response phase) and the verified reply sizes. */
@@ -169,7 +172,7 @@ public final class AuditLatencyBench {
                             prepare(plainSock, "route#shape#ext-plugin-post-resp#1", shape)),
                     new Target("on", audit, auditSock, prepare(auditSock, "route#on#ext-plugin-pre-req#1", "pam-record", noop),
                             prepare(auditSock, "route#on#ext-plugin-post-resp#1", "pam-record")));
-            if (!opt.variantOpts().isEmpty() || !opt.variantEnv().isEmpty()) {
+            if (!opt.variantOpts().isEmpty() || !opt.variantEnv().isEmpty() || opt.variantJar().isPresent()) {
                 // A/B of launch options in the same run: a second audit runner, same env, more JVM options.
                 Map<String, String> variantEnv = new LinkedHashMap<>(auditEnv);
                 Path variantSock = dir.resolve("variant.sock");
@@ -178,7 +181,7 @@ public final class AuditLatencyBench {
                 variantEnv.putAll(opt.variantEnv());
                 List<String> extra = new ArrayList<>(opt.jvmOpts());
                 extra.addAll(opt.variantOpts());
-                Process variant = launch(dir, "variant", jar, variantEnv, variantSock, extra);
+                Process variant = launch(dir, "variant", opt.variantJar().orElse(jar), variantEnv, variantSock, extra);
                 targets = new ArrayList<>(targets);
                 targets.add(new Target("on-b", variant, variantSock, prepare(variantSock, "route#onb#ext-plugin-pre-req#1", "pam-record", noop),
                         prepare(variantSock, "route#onb#ext-plugin-post-resp#1", "pam-record")));
@@ -192,8 +195,8 @@ public final class AuditLatencyBench {
             double lowest = Double.MAX_VALUE;
             for (Target t : targets) {
                 Sample s = runCell(t, 0, Duration.ofSeconds(1), Duration.ofSeconds(3));
-                System.err.printf(Locale.ROOT, "capacity %-5s K=%d closed loop: %,.0f calls/s (p99 %.1f µs)%n",
-                        t.name, opt.conns(), s.callsPerSec(), s.latency().getValueAtPercentile(99) / 1e3);
+                System.err.printf(Locale.ROOT, "capacity %-5s K=%d closed loop: %,.0f calls/s (p99 %.1f µs), runner CPU %.1f µs/call, redis %.1f µs/call%n",
+                        t.name, opt.conns(), s.callsPerSec(), s.latency().getValueAtPercentile(99) / 1e3, s.serverCpuUs(), s.redisCpuUs());
                 lowest = Math.min(lowest, s.callsPerSec());
             }
             // The closed loops leave a backlog in the audit writers: let them catch up, or the
@@ -515,7 +518,7 @@ public final class AuditLatencyBench {
     }
 
     /** PrepareConf with one or more plugins ({} conf each); returns the token. */
-    private static long prepare(Path socket, String key, String... plugins) throws IOException {
+    private static long prepare(Path socket, String key, String... plugins) throws IOException, InterruptedException {
         FlatBufferBuilder b = new FlatBufferBuilder(256);
         int k = b.createString(key);
         int[] entries = new int[plugins.length];
@@ -527,13 +530,20 @@ public final class AuditLatencyBench {
         io.github.api7.A6.PrepareConf.Req.addConf(b, conf);
         io.github.api7.A6.PrepareConf.Req.addKey(b, k);
         b.finish(io.github.api7.A6.PrepareConf.Req.endReq(b));
-        try (FrameChannel ch = FrameChannel.connect(socket, MAX_FRAME)) {
-            ch.write(ClientFrames.direct(ClientFrames.frame(ClientFrames.PREPARE_CONF, b)));
-            int type = ch.read();
-            if (type != ClientFrames.PREPARE_CONF) {
-                throw new IllegalStateException("PrepareConf " + key + " " + Arrays.toString(plugins) + " refused (type " + type + ")");
+        // A refusal for a passing reason (the audit service still starting on a loaded host) is
+        // answered again, as APISIX does on the next request.
+        for (int attempt = 1; ; attempt++) {
+            try (FrameChannel ch = FrameChannel.connect(socket, MAX_FRAME)) {
+                ch.write(ClientFrames.direct(ClientFrames.frame(ClientFrames.PREPARE_CONF, b)));
+                int type = ch.read();
+                if (type == ClientFrames.PREPARE_CONF) {
+                    return io.github.api7.A6.PrepareConf.Resp.getRootAsResp(ch.payload()).confToken();
+                }
+                if (attempt == 10) {
+                    throw new IllegalStateException("PrepareConf " + key + " " + Arrays.toString(plugins) + " refused (type " + type + ")");
+                }
             }
-            return io.github.api7.A6.PrepareConf.Resp.getRootAsResp(ch.payload()).confToken();
+            Thread.sleep(1000);
         }
     }
 
@@ -588,8 +598,21 @@ public final class AuditLatencyBench {
         if (targets.size() > 3) {
             List<Sample> a = samples.get(targets.get(3));
             List<Sample> b = samples.get(targets.get(2));
-            sb.append(String.format(Locale.ROOT, "%nVariant (`on-b` = `on` + %s %s): p99 on-b ÷ on, paired reps: %s; merged: %s%n",
-                    String.join(" ", opt.variantOpts()), opt.variantEnv(), ratio(a, b), mergedRatio(a, b)));
+            sb.append(String.format(Locale.ROOT, "%nVariant (`on-b` = `on` + %s %s%s): p99 on-b ÷ on, paired reps: %s; merged: %s%n",
+                    String.join(" ", opt.variantOpts()), opt.variantEnv(), opt.variantJar().map(j -> " from " + j).orElse(""),
+                    ratio(a, b), mergedRatio(a, b)));
+        }
+        // The issue 14 measure: runner CPU per call beyond the same protocol shape without audit work.
+        double shapeCpu = median(shape.stream().mapToDouble(Sample::serverCpuUs).toArray());
+        for (Target t : targets.subList(2, targets.size())) {
+            double cpu = median(samples.get(t).stream().mapToDouble(Sample::serverCpuUs).toArray());
+            double[] paired = new double[Math.min(samples.get(t).size(), shape.size())];
+            for (int i = 0; i < paired.length; i++) {
+                paired[i] = samples.get(t).get(i).serverCpuUs() - shape.get(i).serverCpuUs();
+            }
+            sb.append(String.format(Locale.ROOT, "%naudit CPU per call, %s: %.1f µs (runner CPU %.1f − shape %.1f; paired reps %s); redis CPU per record %.1f µs",
+                    t.name, cpu - shapeCpu, cpu, shapeCpu, spread(paired, "%.1f"),
+                    median(samples.get(t).stream().mapToDouble(Sample::redisCpuUs).toArray()) / 2));
         }
         sb.append(String.format(Locale.ROOT, "%nAudit stream after the run: %,d entries for %,d audited calls (warm-ups included; "
                 + "plus one signed checkpoint per 1000).%n", stored, auditCalls));
@@ -680,6 +703,7 @@ public final class AuditLatencyBench {
         List<String> variant = List.of();
         Map<String, String> variantEnv = new LinkedHashMap<>();
         Duration idleWakeups = Duration.ZERO;
+        Optional<Path> variantJar = Optional.empty();
         for (int i = 0; i < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
@@ -694,6 +718,7 @@ public final class AuditLatencyBench {
                 case "--idle-wakeups" -> idleWakeups = duration(v);
                 case "--jvm-opts" -> jvm = v.isBlank() ? List.of() : List.of(v.trim().split("\\s+"));
                 case "--variant-opts" -> variant = v.isBlank() ? List.of() : List.of(v.trim().split("\\s+"));
+                case "--variant-jar" -> variantJar = Optional.of(Path.of(v));
                 case "--variant-env" -> {
                     for (String kv : v.trim().split("\\s+")) {
                         variantEnv.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
@@ -702,6 +727,7 @@ public final class AuditLatencyBench {
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        return new Options(conns, fraction, rate, jvmWarmup, warmup, measure, reps, body, jvm, variant, variantEnv, idleWakeups);
+        return new Options(conns, fraction, rate, jvmWarmup, warmup, measure, reps, body, jvm, variant, variantEnv, idleWakeups,
+                variantJar);
     }
 }

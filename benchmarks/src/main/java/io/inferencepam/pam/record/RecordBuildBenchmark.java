@@ -1,12 +1,12 @@
 package io.inferencepam.pam.record;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.bench.runner.ClientFrames;
 import io.inferencepam.pam.core.CallFacts;
 import io.inferencepam.pam.core.Decision;
 import io.inferencepam.pam.core.Principal;
 import io.inferencepam.pam.record.chain.CanonicalJson;
 import io.inferencepam.pam.record.chain.HashChain;
+import io.inferencepam.pam.record.chain.UnlinkedEntry;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.ConfIdentity;
 import io.inferencepam.runner.spi.Headers;
@@ -99,16 +99,16 @@ public class RecordBuildBenchmark {
         c.requestOutcome(new RequestOutcome(RequestOutcome.Kind.PASS, request, request, RequestRewrite.NONE,
                 Optional.empty(), Optional.empty()), facts);
         c.responseOutcome(new ResponseOutcome(ResponseOutcome.Kind.PASS, response, response), conf, identity, facts);
-        return c.end(1, 1000).orElseThrow()::build;
+        return c.end(1, 1000).orElseThrow();
     }
 
-    /** {@link #end}, then building the record (on the writer thread, or on the caller when the writer is behind). */
+    /** {@link #end}, then writing the record in canonical form (on the writer thread, or on the caller when the writer is behind). */
     @Benchmark
-    public ObjectNode build() {
-        return end().build();
+    public UnlinkedEntry build() {
+        return end().unlinked();
     }
 
-    /** Both parts: the record built, then linked into the chain as canonical UTF-8 (what the writer sends). */
+    /** Both parts: the record written, then linked into the chain (what the writer sends). */
     @Benchmark
     public byte[] buildAndLink() {
         return chain.linkAndEncode(build());
@@ -124,7 +124,7 @@ public class RecordBuildBenchmark {
         c.admitted(a);
         c.requestOutcome(pass, facts);
         c.responseOutcome(new ResponseOutcome(ResponseOutcome.Kind.PASS, response, response), conf, identity, facts);
-        return new AuditWriter.Record[] {a, c.end(1, 1000).orElseThrow()::build};
+        return new AuditWriter.Record[] {a, c.end(1, 1000).orElseThrow()};
     }
 
     /** {@link #end} with the admitted entry: the plugin-thread part per call now. */
@@ -137,7 +137,7 @@ public class RecordBuildBenchmark {
     @Benchmark
     public byte[] buildAndLinkAdmitted() {
         AuditWriter.Record[] r = endAdmittedCall();
-        chain.linkAndEncode(r[0].build());
-        return chain.linkAndEncode(r[1].build());
+        chain.linkAndEncode(r[0].unlinked());
+        return chain.linkAndEncode(r[1].unlinked());
     }
 }

@@ -2,7 +2,8 @@ package io.inferencepam.pam.record;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.core.Principal;
-import io.inferencepam.pam.record.chain.CanonicalJson;
+import io.inferencepam.pam.record.chain.JcsWriter;
+import io.inferencepam.pam.record.chain.UnlinkedEntry;
 import io.inferencepam.pam.record.spool.AuditWriter;
 import java.time.Instant;
 import java.util.HexFormat;
@@ -34,39 +35,45 @@ record Admission(String id, String admission, long atMillis, String routeId, Str
         return HexFormat.of().toHexDigits(r.nextLong()) + HexFormat.of().toHexDigits(r.nextLong());
     }
 
+    /** Written in canonical form member by member (keys in canonical order), no tree. */
     @Override
-    public ObjectNode build() {
-        ObjectNode r = CanonicalJson.MAPPER.createObjectNode();
-        r.put("kind", KIND);
-        r.put("v", 1);
-        r.put("id", id);
-        r.put("admission", admission);
-        r.put("at", Instant.ofEpochMilli(atMillis).toString());
-        r.put("route_id", routeId);
+    public UnlinkedEntry unlinked() {
+        JcsWriter w = UnlinkedEntry.begin(768);
+        w.field("admission", admission);
+        w.field("at", Instant.ofEpochMilli(atMillis).toString());
+        w.field("id", id);
+        w.field("kind", KIND);
+        w.field("model", model.orElse(null));
+        w.key("policy").beginObject().field("request_conf_sha256", confSha256).endObject();
         if (principal.isPresent()) {
             Principal p = principal.get();
-            ObjectNode o = r.putObject("principal");
-            o.put("issuer", p.issuer());
-            o.put("subject", p.subject());
-            o.put("username", p.username());
-            o.put("client_id", p.clientId());
+            w.key("principal").beginObject().field("client_id", p.clientId()).field("issuer", p.issuer())
+                    .field("subject", p.subject()).field("username", p.username()).endObject();
         } else {
-            r.putNull("principal");
+            w.nullField("principal");
         }
-        r.put("model", model.orElse(null));
-        r.put("request_outcome", outcome);
-        ObjectNode req = r.putObject("request");
-        req.put("method", method);
-        req.put("path", PendingCall.redact(path, secrets));
+        w.key("request").beginObject();
         if (requestBody.isPresent()) {
             HeldBody.Summary s = requestBody.get().settle();
-            req.put("size", s.length());
-            req.put("body_sha256", s.sha256());
+            w.field("body_sha256", s.sha256());
+            w.field("method", method);
+            w.field("path", PendingCall.redact(path, secrets));
+            w.field("size", s.length());
         } else {
-            req.putNull("size");
-            req.putNull("body_sha256");
+            w.nullField("body_sha256");
+            w.field("method", method);
+            w.field("path", PendingCall.redact(path, secrets));
+            w.nullField("size");
         }
-        r.putObject("policy").put("request_conf_sha256", confSha256);
-        return r;
+        w.endObject();
+        w.field("request_outcome", outcome);
+        w.field("route_id", routeId);
+        w.field("v", 1);
+        return UnlinkedEntry.finish(w);
+    }
+
+    @Override
+    public ObjectNode build() {
+        return unlinked().toTree();
     }
 }

@@ -1,11 +1,12 @@
 package io.inferencepam.pam.record;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.core.CallFacts;
 import io.inferencepam.pam.core.Decision;
 import io.inferencepam.pam.core.Principal;
 import io.inferencepam.pam.record.chain.CanonicalJson;
+import io.inferencepam.pam.record.chain.JcsWriter;
+import io.inferencepam.pam.record.chain.UnlinkedEntry;
 import io.inferencepam.pam.record.spool.AuditWriter;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.ConfIdentity;
@@ -233,7 +234,20 @@ public final class PendingCall {
         }
         ended = true;
         Facts f = facts == null ? null : Facts.of(facts);
-        return Optional.of(() -> build(endMillis, endNanos, f));
+        return Optional.of(new Ended(this, endMillis, endNanos, f));
+    }
+
+    /** The record of an ended call: written in canonical form straight from what the call froze. */
+    private record Ended(PendingCall call, long endMillis, long endNanos, Facts facts) implements AuditWriter.Record {
+        @Override
+        public UnlinkedEntry unlinked() {
+            return call.write(endMillis, endNanos, facts);
+        }
+
+        @Override
+        public ObjectNode build() {
+            return unlinked().toTree();
+        }
     }
 
     /** What the plugins of the call found out, as it was when the call ended. */
@@ -247,183 +261,243 @@ public final class PendingCall {
     }
 
     /**
-     * The record. Not synchronized: the fields it reads no longer change once the call ended, and
-     * the queue that hands the record to the writer orders end() before this; holding the lock
-     * here would make a late update wait for a low-priority thread.
+     * The record, in canonical form (RFC 8785), written member by member in canonical key order
+     * straight from the call's fields: no tree, nothing serialized twice. Not synchronized: the
+     * fields it reads no longer change once the call ended, and the queue that hands the record
+     * to the writer orders end() before this; holding the lock here would make a late update
+     * wait for a low-priority thread.
      */
-    private ObjectNode build(long endMillis, long endNanos, Facts f) {
+    UnlinkedEntry write(long endMillis, long endNanos, Facts f) {
         List<String> redact = redactionList();
         RecordConf c = conf != null ? conf : responseRecordConf != null ? responseRecordConf : RecordConf.from(CanonicalJson.MAPPER.createObjectNode());
-
-        ObjectNode r = CanonicalJson.MAPPER.createObjectNode();
-        r.put("kind", "call");
-        r.put("v", 1);
-        r.put("id", id);
-        r.put("start", Instant.ofEpochMilli(startMillis).toString());
-        r.put("end", Instant.ofEpochMilli(endMillis).toString());
-        r.put("latency_us", Math.max(0, (endNanos - startNanos) / 1000));
-        ConfIdentity any = requestConf != null ? requestConf : responseConf;
-        r.put("route_id", any == null ? null : any.routeId());
-
-        ObjectNode principal = r.putObject("principal");
+        JcsWriter w = UnlinkedEntry.begin(1024 + heldRequestBytesUnlocked() + responseBody.map(HeldBody::heldBytes).orElse(0) * 2);
+        w.field("admission", admission); // the admitted entry written before the upstream was called (null: none)
+        if (f != null && f.approvalId().isPresent()) {
+            w.key("approval").beginObject().field("id", f.approvalId().get()).key("reviewers").beginArray();
+            f.reviewers().forEach(w::value);
+            w.endArray().endObject();
+        } else {
+            w.nullField("approval");
+        }
+        if (f != null && f.credentialName().isPresent()) {
+            w.key("credential").beginObject().field("name", f.credentialName().get())
+                    .field("version", f.credentialVersion().orElse(null)).endObject();
+        } else {
+            w.nullField("credential");
+        }
+        w.key("decisions").beginArray();
+        for (Decision d : f == null ? List.<Decision>of() : f.decisions()) {
+            w.beginObject().field("outcome", d.outcome().name().toLowerCase(Locale.ROOT)).field("plugin", d.plugin())
+                    .field("reason", redact(d.reason(), redact)).field("rule_id", d.ruleId()).endObject();
+        }
+        w.endArray();
+        w.field("end", Instant.ofEpochMilli(endMillis).toString());
+        w.field("id", id);
+        w.field("kind", "call");
+        w.field("latency_us", Math.max(0, (endNanos - startNanos) / 1000));
+        w.key("masked").beginObject();
+        if (f != null) {
+            TreeMap<String, Integer> counts = new TreeMap<>(JcsWriter.KEY_ORDER);
+            counts.putAll(f.maskedCounts());
+            counts.forEach((k, v) -> {
+                if (v == null) {
+                    w.nullField(k);
+                } else {
+                    w.field(k, v);
+                }
+            });
+        }
+        w.endObject();
+        w.field("model", f == null ? null : f.model().orElse(null));
+        w.key("policy").beginObject().field("request_conf_sha256", requestConf == null ? null : requestConf.sha256())
+                .field("response_conf_sha256", responseConf == null ? null : responseConf.sha256()).endObject();
         Optional<Principal> p = f == null ? Optional.empty() : f.principal();
         if (p.isPresent()) {
-            principal.put("issuer", p.get().issuer());
-            principal.put("subject", p.get().subject());
-            principal.put("username", p.get().username());
-            ArrayNode groups = principal.putArray("groups");
-            p.get().groups().forEach(groups::add);
-            principal.put("client_id", p.get().clientId());
+            w.key("principal").beginObject().field("client_id", p.get().clientId()).key("groups").beginArray();
+            p.get().groups().forEach(w::value);
+            w.endArray().field("issuer", p.get().issuer()).field("subject", p.get().subject())
+                    .field("username", p.get().username()).endObject();
         } else {
-            r.putNull("principal");
+            w.nullField("principal");
         }
-        r.put("model", f == null ? null : f.model().orElse(null));
-
-        ObjectNode req = r.putObject("request");
-        if (received != null) {
-            req.put("captured", true);
-            req.put("method", received.method());
-            req.put("path", redact(received.path(), redact));
-            ArrayNode query = req.putArray("query");
-            for (Header a : received.args().entries()) {
-                ArrayNode pair = query.addArray().add(a.name());
-                pair.add(a.value() == null ? null : c.scrubsArg(a.name()) ? REDACTED : redact(a.value(), redact));
-            }
-            ArrayNode headers = req.putArray("headers");
-            Set<String> scrubbed = new java.util.TreeSet<>();
-            for (Header h : received.headers().entries()) {
-                String lower = h.name().toLowerCase(Locale.ROOT);
-                if (c.scrubsHeader(lower)) {
-                    scrubbed.add(lower);
-                    continue;
-                }
-                headers.addArray().add(lower).add(h.value() == null ? null : redact(h.value(), redact));
-            }
-            if (received.var("http_authorization").isPresent()) {
-                scrubbed.add("authorization");
-            }
-            ArrayNode sc = req.putArray("scrubbed_headers");
-            scrubbed.forEach(sc::add);
-            req.put("client_address", received.var("remote_addr").orElse(received.sourceIp()));
-            req.put("user_agent", received.var("http_user_agent").or(() -> received.headers().first("user-agent"))
-                    .map(v -> redact(v, redact)).orElse(null));
-            body(req, requestBody, c.requestBody(), redact);
-        } else {
-            req.put("captured", false);
-        }
-
-        ObjectNode rewrite = r.putObject("rewrite");
-        ObjectNode resp = r.putObject("response");
+        w.key("request");
+        writeRequest(w, c, redact);
+        w.field("request_outcome", requestOutcome != null ? requestOutcome.kind().name().toLowerCase(Locale.ROOT)
+                : responseOutcome != null ? "unknown" : null);
+        w.key("response");
+        writeResponse(w, c, redact);
+        w.key("rewrite").beginObject();
         if (requestOutcome != null) {
-            r.put("request_outcome", requestOutcome.kind().name().toLowerCase(Locale.ROOT));
-            r.put("stopped_by", requestOutcome.haltedBy().orElse(null));
             var rw = requestOutcome.rewrite();
-            rewrite.put("path", rw.path().isPresent());
-            ArrayNode set = rewrite.putArray("headers_set");
-            ArrayNode removed = rewrite.putArray("headers_removed");
-            rw.headers().forEach((k, v) -> (v == null ? removed : set).add(k)); // names only: values may be credentials
-            ArrayNode args = rewrite.putArray("args");
-            rw.args().keySet().forEach(args::add);
-            rewrite.put("body", rewriteBody.isPresent());
-            rewriteBody.ifPresent(b -> rewrite.put("body_sha256", b.settle().sha256()));
-        } else {
-            r.put("request_outcome", responseOutcome != null ? "unknown" : null);
-            r.putNull("stopped_by");
+            w.key("args").beginArray();
+            rw.args().keySet().forEach(w::value);
+            w.endArray();
+            w.field("body", rewriteBody.isPresent());
+            if (rewriteBody.isPresent()) {
+                w.field("body_sha256", rewriteBody.get().settle().sha256());
+            }
+            w.key("headers_removed").beginArray(); // names only: values may be credentials
+            rw.headers().forEach((k, v) -> {
+                if (v == null) {
+                    w.value(k);
+                }
+            });
+            w.endArray().key("headers_set").beginArray();
+            rw.headers().forEach((k, v) -> {
+                if (v != null) {
+                    w.value(k);
+                }
+            });
+            w.endArray().field("path", rw.path().isPresent());
         }
-        r.put("admission", admission); // the admitted entry written before the upstream was called (null: none)
+        w.endObject();
+        ConfIdentity any = requestConf != null ? requestConf : responseConf;
+        w.field("route_id", any == null ? null : any.routeId());
+        w.field("start", Instant.ofEpochMilli(startMillis).toString());
+        w.field("stopped_by", requestOutcome != null ? requestOutcome.haltedBy().orElse(null) : null);
+        w.field("v", 1);
+        return UnlinkedEntry.finish(w);
+    }
+
+    private void writeRequest(JcsWriter w, RecordConf c, List<String> redact) {
+        w.beginObject();
+        if (received == null) {
+            w.field("captured", false).endObject();
+            return;
+        }
+        BodyFields body = BodyFields.of(requestBody, c.requestBody(), redact);
+        body.writeHead(w);
+        w.field("captured", true);
+        w.field("client_address", received.var("remote_addr").orElse(received.sourceIp()));
+        Set<String> scrubbed = new java.util.TreeSet<>();
+        w.key("headers").beginArray();
+        for (Header h : received.headers().entries()) {
+            String lower = h.name().toLowerCase(Locale.ROOT);
+            if (c.scrubsHeader(lower)) {
+                scrubbed.add(lower);
+                continue;
+            }
+            w.beginArray().value(lower).value(h.value() == null ? null : redact(h.value(), redact)).endArray();
+        }
+        w.endArray();
+        if (received.var("http_authorization").isPresent()) {
+            scrubbed.add("authorization");
+        }
+        w.field("method", received.method());
+        w.field("path", redact(received.path(), redact));
+        w.key("query").beginArray();
+        for (Header a : received.args().entries()) {
+            w.beginArray().value(a.name())
+                    .value(a.value() == null ? null : c.scrubsArg(a.name()) ? REDACTED : redact(a.value(), redact)).endArray();
+        }
+        w.endArray();
+        w.key("scrubbed_headers").beginArray();
+        scrubbed.forEach(w::value);
+        w.endArray();
+        body.writeSize(w);
+        w.field("user_agent", received.var("http_user_agent").or(() -> received.headers().first("user-agent"))
+                .map(v -> redact(v, redact)).orElse(null));
+        w.endObject();
+    }
+
+    private void writeResponse(JcsWriter w, RecordConf c, List<String> redact) {
+        w.beginObject();
+        BodyFields body;
+        String contentType;
+        String source;
+        int status;
+        Integer upstreamStatus;
         if (requestOutcome != null && requestOutcome.stopped()) {
             var stop = requestOutcome.stop().get();
-            resp.put("seen", true);
-            resp.put("source", "gateway_stop");
-            resp.put("status", stop.status());
-            resp.putNull("upstream_status");
-            resp.put("content_type", stop.headers().first("content-type").orElse(null));
-            body(resp, Optional.of(new HeldBody(stop.body(), c.maxBodyBytes())), true, redact);
+            body = BodyFields.of(Optional.of(new HeldBody(stop.body(), c.maxBodyBytes())), true, redact);
+            contentType = stop.headers().first("content-type").orElse(null);
+            source = "gateway_stop";
+            status = stop.status();
+            upstreamStatus = null;
         } else if (responseOutcome != null) {
             RecordConf rc = responseRecordConf != null ? responseRecordConf : c;
             HttpResponse d = responseOutcome.delivered();
-            resp.put("seen", true);
-            resp.put("source", responseOutcome.kind() == ResponseOutcome.Kind.ERROR || responseOutcome.kind() == ResponseOutcome.Kind.DEADLINE
-                    ? "gateway_error" : "upstream");
-            resp.put("status", d.status());
-            resp.put("upstream_status", responseOutcome.received().status());
-            resp.put("content_type", d.headers().first("content-type").orElse(null));
-            body(resp, responseBody, rc.responseBody(), redact);
+            body = BodyFields.of(responseBody, rc.responseBody(), redact);
+            contentType = d.headers().first("content-type").orElse(null);
+            source = responseOutcome.kind() == ResponseOutcome.Kind.ERROR || responseOutcome.kind() == ResponseOutcome.Kind.DEADLINE
+                    ? "gateway_error" : "upstream";
+            status = d.status();
+            upstreamStatus = responseOutcome.received().status();
         } else {
-            resp.put("seen", false);
-            resp.putNull("status");
+            w.field("seen", false).nullField("status").endObject();
+            return;
         }
-
-        ObjectNode masked = r.putObject("masked");
-        List<Decision> decisions = f == null ? List.of() : f.decisions();
-        if (f != null) {
-            new TreeMap<>(f.maskedCounts()).forEach(masked::put);
-        }
-        ArrayNode ds = r.putArray("decisions");
-        for (Decision d : decisions) {
-            ObjectNode o = ds.addObject();
-            o.put("plugin", d.plugin());
-            o.put("rule_id", d.ruleId());
-            o.put("outcome", d.outcome().name().toLowerCase(Locale.ROOT));
-            o.put("reason", redact(d.reason(), redact));
-        }
-        if (f != null && f.approvalId().isPresent()) {
-            ObjectNode a = r.putObject("approval");
-            a.put("id", f.approvalId().get());
-            ArrayNode rv = a.putArray("reviewers");
-            f.reviewers().forEach(rv::add);
+        body.writeHead(w);
+        w.field("content_type", contentType);
+        w.field("seen", true);
+        body.writeSize(w);
+        w.field("source", source);
+        w.field("status", status);
+        if (upstreamStatus == null) {
+            w.nullField("upstream_status");
         } else {
-            r.putNull("approval");
+            w.field("upstream_status", upstreamStatus);
         }
-        ObjectNode policy = r.putObject("policy");
-        policy.put("request_conf_sha256", requestConf == null ? null : requestConf.sha256());
-        policy.put("response_conf_sha256", responseConf == null ? null : responseConf.sha256());
-        if (f != null && f.credentialName().isPresent()) {
-            ObjectNode cred = r.putObject("credential");
-            cred.put("name", f.credentialName().get());
-            cred.put("version", f.credentialVersion().orElse(null));
-        } else {
-            r.putNull("credential");
-        }
-        return r;
+        w.endObject();
     }
 
-    private static void body(ObjectNode into, Optional<HeldBody> body, boolean record, List<String> redact) {
-        if (body.isEmpty()) {
-            into.putNull("size");
-            into.put("body_encoding", "absent");
-            return;
-        }
-        HeldBody.Summary whole = body.get().settle();
-        into.put("size", whole.length());
-        into.put("body_sha256", whole.sha256());
-        if (!record) {
-            into.put("body_encoding", "not_recorded");
-            return;
-        }
-        boolean cut = whole.truncated();
-        Body kept = whole.kept();
-        into.put("body_truncated", cut);
-        Optional<String> text = kept.strictUtf8();
-        if (text.isPresent() || cut) {
-            String t = text.orElseGet(kept::utf8);
-            String red = redact(t, redact);
-            into.put("body_encoding", "utf8");
-            into.put("body", red);
-            if (!red.equals(t)) {
-                into.put("body_redacted", true);
+    /**
+     * What a record says about a body: the members whose names start with {@code body} (written
+     * together, they sort together) and {@code size} (written where it sorts). Absent members are null.
+     */
+    private record BodyFields(Integer size, String text, String encoding, boolean redacted, String sha256, Boolean truncated) {
+        static BodyFields of(Optional<HeldBody> body, boolean record, List<String> redact) {
+            if (body.isEmpty()) {
+                return new BodyFields(null, null, "absent", false, null, null);
             }
-        } else {
-            // Binary: base64, unless it contains a secret (then only the hash above is kept).
+            HeldBody.Summary whole = body.get().settle();
+            if (!record) {
+                return new BodyFields(whole.length(), null, "not_recorded", false, whole.sha256(), null);
+            }
+            boolean cut = whole.truncated();
+            Body kept = whole.kept();
+            Optional<String> text = kept.strictUtf8();
+            if (text.isPresent() || cut) {
+                String t = text.orElseGet(kept::utf8);
+                String red = redact(t, redact);
+                return new BodyFields(whole.length(), red, "utf8", !red.equals(t), whole.sha256(), cut);
+            }
+            // Binary: base64, unless it contains a secret (then only the hash is kept).
             byte[] raw = kept.toByteArray();
             String latin = new String(raw, java.nio.charset.StandardCharsets.ISO_8859_1);
             if (!redact(latin, redact).equals(latin)) {
-                into.put("body_encoding", "withheld_secret");
-            } else {
-                into.put("body_encoding", "base64");
-                into.put("body", Base64.getEncoder().encodeToString(raw));
+                return new BodyFields(whole.length(), null, "withheld_secret", false, whole.sha256(), cut);
+            }
+            return new BodyFields(whole.length(), Base64.getEncoder().encodeToString(raw), "base64", false, whole.sha256(), cut);
+        }
+
+        void writeHead(JcsWriter w) {
+            if (text != null) {
+                w.field("body", text);
+            }
+            w.field("body_encoding", encoding);
+            if (redacted) {
+                w.field("body_redacted", true);
+            }
+            if (sha256 != null) {
+                w.field("body_sha256", sha256);
+            }
+            if (truncated != null) {
+                w.field("body_truncated", truncated);
             }
         }
+
+        void writeSize(JcsWriter w) {
+            if (size == null) {
+                w.nullField("size");
+            } else {
+                w.field("size", size);
+            }
+        }
+    }
+
+    private int heldRequestBytesUnlocked() {
+        return requestBody.map(HeldBody::heldBytes).orElse(0);
     }
 
     static String redact(String s, List<String> secrets) {
@@ -437,6 +511,11 @@ public final class PendingCall {
             }
         }
         return out;
+    }
+
+    /** For tests: the record as {@link #end} would have it written now. */
+    UnlinkedEntry writeForTest(long e, long n) {
+        return write(e, n, facts == null ? null : Facts.of(facts));
     }
 
     /** For tests of the cap: bytes of the request body this call holds now. */

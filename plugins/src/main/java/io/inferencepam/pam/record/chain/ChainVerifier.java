@@ -142,7 +142,15 @@ public final class ChainVerifier {
             // The hash covers the parsed entry's canonical form, so the stored text must be that
             // form itself: a duplicate key (the parser keeps the last, other readers the first),
             // escapes or spacing would otherwise change what a reader sees under a matching hash.
-            boolean selfOk = HashChain.hashOf(n).equals(hash) && CanonicalJson.write(n).equals(e.json());
+            // Entries written before the form became RFC 8785 verify in the form they were written in (PreJcsForm).
+            boolean selfOk;
+            try {
+                String canonical = CanonicalJson.write(n);
+                selfOk = canonical.equals(e.json()) ? HashChain.hashOf(n).equals(hash)
+                        : PreJcsForm.verifies((com.fasterxml.jackson.databind.node.ObjectNode) n, canonical, e.json(), hash);
+            } catch (RuntimeException notCanonical) { // e.g. two names that differ only in lone surrogates (escaped in the text)
+                selfOk = false;
+            }
             byInstance.computeIfAbsent(n.get(HashChain.INSTANCE).asText(), k -> new ArrayList<>())
                     .add(new Parsed(i, e, n, n.get(HashChain.SEQ).asLong(), hash, selfOk));
         }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HexFormat;
 
 /**
@@ -25,6 +26,8 @@ public final class HashChain {
     private final String instance;
     private long seq;
     private String last = GENESIS;
+    /** The {@code prev} of the last entry linked. */
+    private String prevOfLast;
     private final CanonicalJson.Utf8Buffer buffer = new CanonicalJson.Utf8Buffer(4096);
     private final MessageDigest digest = newSha256();
 
@@ -72,49 +75,95 @@ public final class HashChain {
         return new String(linkAndEncode(entry), StandardCharsets.UTF_8);
     }
 
-    /**
-     * {@link #linkAndWrite} as UTF-8 bytes, the writer's hot path: the canonical form is built
-     * once into a reused buffer, hashed with a reused digest, and the {@code hash} field is
-     * spliced in where it sorts with one copy. No intermediate String.
-     */
+    /** {@link #linkAndWrite} as UTF-8 bytes: also sets the chain fields on {@code entry}. */
     public byte[] linkAndEncode(ObjectNode entry) {
-        entry.put(INSTANCE, instance);
-        entry.put(SEQ, seq + 1);
-        entry.put(PREV, last);
-        entry.remove(HASH);
+        byte[] line = linkAndEncode(UnlinkedEntry.of(entry));
         entry.remove(SIG);
+        entry.put(INSTANCE, instance);
+        entry.put(SEQ, seq);
+        entry.put(PREV, prevOfLast);
+        entry.put(HASH, last);
+        return line;
+    }
+
+    /**
+     * Links an entry written in canonical form (the writer's hot path): the chain fields are
+     * spliced in where they sort, with copies, into a reused buffer whose bytes feed the digest
+     * as they are; the hash, taken over everything but its own member, is filled in last.
+     */
+    public byte[] linkAndEncode(UnlinkedEntry entry) {
         buffer.reset();
-        int split = CanonicalJson.writeUtf8Split(entry, HASH, buffer);
+        byte[] u = entry.bytes();
+        int[] slots = entry.slots();
+        int close = entry.length() - 1; // the entry's closing brace
+        buffer.put((byte) '{');
+        boolean any = false;
+        int from = 1;
+        int hashStart = -1;
+        boolean hashLed = false;
+        for (int i = 0; i < slots.length; i++) {
+            any |= copyMembers(u, from, slots[i], any);
+            from = slots[i];
+            if (any) {
+                buffer.put((byte) ',');
+            }
+            switch (i) {
+                case UnlinkedEntry.HASH_SLOT -> {
+                    hashLed = any;
+                    hashStart = buffer.length();
+                    buffer.put(HASH_FIELD, 0, HASH_FIELD.length);
+                    buffer.put(HOLE, 0, HOLE.length);
+                    buffer.put((byte) '"');
+                }
+                case 1 -> {
+                    buffer.putAscii("\"instance\":");
+                    JcsWriter.string(instance, buffer);
+                }
+                case 2 -> {
+                    buffer.putAscii("\"prev\":");
+                    JcsWriter.string(last, buffer);
+                }
+                default -> {
+                    buffer.putAscii("\"seq\":");
+                    JcsWriter.number(seq + 1, buffer);
+                }
+            }
+            any = true;
+        }
+        copyMembers(u, from, close, any);
+        buffer.put((byte) '}');
+        // The form without the hash member: without its leading comma, or, when it came first,
+        // without the comma that follows it.
         byte[] b = buffer.array();
         int len = buffer.length();
-        digest.update(b, 0, len);
+        int hashEnd = hashStart + HASH_FIELD.length + HOLE.length + 1;
+        int cutFrom = hashLed ? hashStart - 1 : hashStart;
+        int cutTo = !hashLed && b[hashEnd] == ',' ? hashEnd + 1 : hashEnd;
+        digest.update(b, 0, cutFrom);
+        digest.update(b, cutTo, len - cutTo);
         byte[] hex = hex(digest.digest());
-        String h = new String(hex, StandardCharsets.US_ASCII);
-        entry.put(HASH, h);
-        // before = [0, split); after = [split, len), which starts with the separator of the next
-        // field, or is the closing brace. Result: before [","] "hash":"<h>" ["," next fields] "}".
-        boolean first = split == 1; // nothing before: "{" only
-        boolean lastField = b[split] == '}';
-        int afterStart = b[split] == ',' ? split + 1 : split;
-        byte[] out = new byte[len + HASH_FIELD.length + hex.length + 1 + (first ? 0 : 1) + (lastField ? 0 : 1)
-                - (afterStart - split)];
-        int p = 0;
-        System.arraycopy(b, 0, out, p, split);
-        p += split;
-        if (!first) {
-            out[p++] = ',';
-        }
-        System.arraycopy(HASH_FIELD, 0, out, p, HASH_FIELD.length);
-        p += HASH_FIELD.length;
-        System.arraycopy(hex, 0, out, p, hex.length);
-        p += hex.length;
-        out[p++] = '"';
-        if (!lastField) {
-            out[p++] = ',';
-        }
-        System.arraycopy(b, afterStart, out, p, len - afterStart);
-        advance(h); // last: an entry that failed before this point (even an OutOfMemoryError) leaves no gap
+        System.arraycopy(hex, 0, b, hashStart + HASH_FIELD.length, hex.length);
+        byte[] out = Arrays.copyOf(b, len);
+        advance(new String(hex, StandardCharsets.US_ASCII)); // last: an entry that failed before this point leaves no gap
         return out;
+    }
+
+    /**
+     * Copies the entry's members in {@code [from, to)} (whole members, from a member start; a
+     * trailing comma is dropped), after a comma if something came before; true if it copied any.
+     */
+    private boolean copyMembers(byte[] u, int from, int to, boolean any) {
+        if (to > from && u[to - 1] == ',') {
+            to--;
+        }
+        if (to <= from) {
+            return false;
+        }
+        if (any) {
+            buffer.put((byte) ',');
+        }
+        buffer.put(u, from, to);
+        return true;
     }
 
     /**
@@ -123,10 +172,12 @@ public final class HashChain {
      */
     private void advance(String hash) {
         seq++;
+        prevOfLast = last;
         last = hash;
     }
 
     private static final byte[] HASH_FIELD = "\"hash\":\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HOLE = new byte[64];
     private static final byte[] HEX_DIGITS = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
     private static byte[] hex(byte[] raw) {

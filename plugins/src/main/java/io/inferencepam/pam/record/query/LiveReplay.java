@@ -83,14 +83,33 @@ public final class LiveReplay {
         try {
             JsonNode n = CanonicalJson.parse(text);
             if (n != null && (n.isObject() || n.isArray())) {
-                String canonical = CanonicalJson.write(n);
-                return List.of(CanonicalJson.MAPPER.writerWithDefaultPrettyPrinter()
-                        .writeValueAsString(CanonicalJson.parse(canonical)).split("\n"));
+                return List.of(CanonicalJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(sortedKeys(n)).split("\n"));
             }
         } catch (Exception notJson) {
             // fall through
         }
         return List.of(text.split("\n", -1));
+    }
+
+    /**
+     * {@code n} with every object's keys sorted; values as parsed. (Not the audit canonical form:
+     * RFC 8785 turns numbers into doubles, and a body's numbers must be shown as they are.)
+     */
+    private static JsonNode sortedKeys(JsonNode n) {
+        if (n.isObject()) {
+            com.fasterxml.jackson.databind.node.ObjectNode o = CanonicalJson.MAPPER.createObjectNode();
+            List<String> names = new java.util.ArrayList<>();
+            n.fieldNames().forEachRemaining(names::add);
+            names.sort(null);
+            names.forEach(k -> o.set(k, sortedKeys(n.get(k))));
+            return o;
+        }
+        if (n.isArray()) {
+            com.fasterxml.jackson.databind.node.ArrayNode a = CanonicalJson.MAPPER.createArrayNode();
+            n.forEach(e -> a.add(sortedKeys(e)));
+            return a;
+        }
+        return n;
     }
 
     /** A line diff (LCS): "  " same, "- " recorded only, "+ " new only. */

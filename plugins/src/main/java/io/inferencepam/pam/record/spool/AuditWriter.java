@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.record.chain.ChainHead;
 import io.inferencepam.pam.record.chain.CheckpointSigner;
 import io.inferencepam.pam.record.chain.HashChain;
+import io.inferencepam.pam.record.chain.UnlinkedEntry;
 import io.inferencepam.pam.record.sink.AuditSink;
 import io.inferencepam.pam.record.sink.ChainedEntry;
 import java.io.IOException;
@@ -68,6 +69,15 @@ public final class AuditWriter implements AutoCloseable {
     @FunctionalInterface
     public interface Record {
         ObjectNode build();
+
+        /**
+         * The record in canonical form, ready to link. Records that know their facts write it
+         * directly ({@link io.inferencepam.pam.record.chain.JcsWriter}: no tree); this default
+         * serializes the tree {@link #build} makes.
+         */
+        default UnlinkedEntry unlinked() {
+            return UnlinkedEntry.of(build());
+        }
     }
 
     /** Told which chain head is durable (stored, or spooled) after each batch: the local chain head file. */
@@ -498,17 +508,25 @@ public final class AuditWriter implements AutoCloseable {
 
     /** The record built now, on the caller's thread; null if that failed (counted lost). */
     private Record builtHere(Record r) {
-        ObjectNode built = build(r);
-        return built == null ? null : () -> built;
+        UnlinkedEntry built = build(r);
+        return built == null ? null : new Built(built);
+    }
+
+    /** A record built already: its canonical form. */
+    private record Built(UnlinkedEntry unlinked) implements Record {
+        @Override
+        public ObjectNode build() {
+            return unlinked.toTree();
+        }
     }
 
     /**
      * A record whose building fails (a bug, not an outage; or an Error such as a
      * StackOverflowError or OutOfMemoryError) is counted as lost and logged without content.
      */
-    private ObjectNode build(Record r) {
+    private UnlinkedEntry build(Record r) {
         try {
-            return r.build();
+            return r.unlinked();
         } catch (RuntimeException | Error e) {
             stats.lost.incrementAndGet();
             LOG.error("audit record lost: it could not be built ({})", e.getClass().getName());
@@ -522,9 +540,9 @@ public final class AuditWriter implements AutoCloseable {
      * The chain only moves on for an entry that was hashed, so a failure leaves no gap in it.
      */
     private ChainedEntry linkOrNull(Record r) {
-        ObjectNode built;
+        UnlinkedEntry built;
         try {
-            built = r.build();
+            built = r.unlinked();
         } catch (RuntimeException | Error e) {
             LOG.error("audit record lost: it could not be built ({})", e.getClass().getName());
             return null;

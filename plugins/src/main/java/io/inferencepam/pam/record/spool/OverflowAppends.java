@@ -1,7 +1,6 @@
 package io.inferencepam.pam.record.spool;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.inferencepam.pam.record.chain.CanonicalJson;
+import io.inferencepam.pam.record.chain.UnlinkedEntry;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +31,7 @@ final class OverflowAppends {
     private final Executor io;
     private final AuditWriter.Stats stats;
     /** Builds a record; null when that failed (counted lost by the builder). */
-    private final Function<AuditWriter.Record, ObjectNode> build;
+    private final Function<AuditWriter.Record, UnlinkedEntry> build;
     /** Told after lines were appended: the chain stage has overflow lines to link. */
     private final Runnable appended;
     private final ConcurrentLinkedQueue<AuditWriter.Record> waiting = new ConcurrentLinkedQueue<>();
@@ -40,7 +39,7 @@ final class OverflowAppends {
     /** Records reserved ({@link #reserve}) and not yet appended or counted lost. */
     private final AtomicInteger inFlight = new AtomicInteger();
 
-    OverflowAppends(Spool overflow, Executor io, AuditWriter.Stats stats, Function<AuditWriter.Record, ObjectNode> build,
+    OverflowAppends(Spool overflow, Executor io, AuditWriter.Stats stats, Function<AuditWriter.Record, UnlinkedEntry> build,
                     Runnable appended) {
         this.overflow = overflow;
         this.io = io;
@@ -137,10 +136,10 @@ final class OverflowAppends {
         try {
             List<String> lines = new ArrayList<>(group.size());
             for (AuditWriter.Record r : group) {
-                ObjectNode built = build.apply(r);
+                UnlinkedEntry built = build.apply(r);
                 if (built != null) {
                     try {
-                        lines.add(CanonicalJson.write(built));
+                        lines.add(built.json());
                     } catch (RuntimeException e) {
                         stats.lost.incrementAndGet();
                         LOG.error("audit record lost: it could not be serialized ({})", e.getClass().getName());

@@ -23,7 +23,7 @@ class OverflowAppendsTest {
     private OverflowAppends appends(Spool overflow, Executor io) {
         return new OverflowAppends(overflow, io, stats, r -> {
             try {
-                return r.build();
+                return r.unlinked();
             } catch (RuntimeException e) {
                 stats.lost.incrementAndGet();
                 return null;
