@@ -74,7 +74,12 @@ public record RecordSettings(
     }
 
     private static long number(PluginEnvironment env, String name, long fallback) {
-        Optional<String> raw = env.setting(name).filter(s -> !s.isBlank());
+        return nonNegative(env::setting, name, fallback);
+    }
+
+    /** A non-negative integer setting, {@code fallback} when unset or blank; a clear error otherwise. */
+    public static long nonNegative(java.util.function.Function<String, Optional<String>> env, String name, long fallback) {
+        Optional<String> raw = env.apply(name).filter(s -> !s.isBlank());
         if (raw.isEmpty()) {
             return fallback;
         }

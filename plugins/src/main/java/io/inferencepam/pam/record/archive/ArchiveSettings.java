@@ -48,18 +48,6 @@ public record ArchiveSettings(Optional<Path> dir, long segmentBytes, Duration se
     }
 
     private static long number(Function<String, Optional<String>> env, String name, long fallback) {
-        Optional<String> raw = env.apply(name).filter(s -> !s.isBlank());
-        if (raw.isEmpty()) {
-            return fallback;
-        }
-        try {
-            long v = Long.parseLong(raw.get().trim());
-            if (v < 0) {
-                throw new IllegalArgumentException(name + " must not be negative");
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " must be an integer");
-        }
+        return io.inferencepam.pam.record.RecordSettings.nonNegative(env, name, fallback);
     }
 }
