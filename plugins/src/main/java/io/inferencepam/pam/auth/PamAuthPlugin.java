@@ -36,7 +36,12 @@ final class PamAuthPlugin implements Plugin {
     private static final String REALM = "Bearer realm=\"inference-pam\"";
     /** Set in the request phase when the call asks for a model list that the response phase filters. */
     static final Attributes.Key<ModelListFilter.Kind> MODEL_LIST = Attributes.Key.of("pam.auth.model-list", ModelListFilter.Kind.class);
-    private static final Requirements RESPONSE_REQUIREMENTS = Requirements.NONE.withResponseBody();
+    /**
+     * The method and nginx's normalised path in the response phase too: a model list whose
+     * request-phase state is gone (no {@code request_id}, an evicted exchange) is recognised and
+     * withheld rather than passed unfiltered.
+     */
+    private static final Requirements RESPONSE_REQUIREMENTS = Requirements.vars("request_method", "uri").withResponseBody();
 
     private final AuthConf conf;
     private final TokenVerifier verifier;
@@ -242,10 +247,21 @@ final class PamAuthPlugin implements Plugin {
     @Override
     public CompletionStage<ResponseChange> onResponse(HttpResponse response, CallContext ctx) {
         Optional<ModelListFilter.Kind> kind = ctx.exchange().flatMap(a -> a.get(MODEL_LIST));
-        if (kind.isEmpty() || response.status() != 200) {
+        if (response.status() != 200) {
             return ResponseChange.unchanged();
         }
         CallFacts facts = CallFacts.of(ctx);
+        if (kind.isEmpty()) {
+            boolean aList = ModelListFilter.kindOf(response.var("request_method").orElse(""), response.var("uri").orElse(""))
+                    .isPresent();
+            if (!aList) {
+                return ResponseChange.unchanged();
+            }
+            // A model list without the request phase's state: whose list it is cannot be known here.
+            facts.decide(new Decision(NAME, "model-list", Decision.Outcome.ERROR, "model list withheld: no request-phase state"));
+            metrics.outcome("model_list_unreadable");
+            return CompletableFuture.completedFuture(modelListUnavailable());
+        }
         Optional<Principal> principal = facts.principal();
         Optional<Body> body = response.body();
         List<String> encodings = response.headers().all("content-encoding");
@@ -255,13 +271,16 @@ final class PamAuthPlugin implements Plugin {
         if (filtered.isEmpty()) {
             facts.decide(new Decision(NAME, "model-list", Decision.Outcome.ERROR, "model list withheld: not a list pam-auth can read"));
             metrics.outcome("model_list_unreadable");
-            return CompletableFuture.completedFuture(ResponseChange.replace(502, "application/json",
-                    Body.utf8(OpenAiError.json("server_error", "model_list_unavailable",
-                            "The model list could not be filtered to the models you may use; try again later."))));
+            return CompletableFuture.completedFuture(modelListUnavailable());
         }
         ModelListFilter.Filtered f = filtered.get();
         facts.decide(new Decision(NAME, "model-list", Decision.Outcome.REWRITE, f.kept() + " of " + f.total() + " models listed"));
         return CompletableFuture.completedFuture(ResponseChange.body(Body.wrap(f.body())));
+    }
+
+    private static ResponseChange modelListUnavailable() {
+        return ResponseChange.replace(502, "application/json", Body.utf8(OpenAiError.json("server_error", "model_list_unavailable",
+                "The model list could not be filtered to the models you may use; try again later.")));
     }
 
     private boolean entitled(Principal principal, String name) {

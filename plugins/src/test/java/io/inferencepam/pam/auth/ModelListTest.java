@@ -92,6 +92,25 @@ class ModelListTest {
                 .isEqualTo(org.assertj.core.groups.Tuple.tuple("model-list", "1 of 5 models listed"));
     }
 
+    /** Fail closed: a model list whose request-phase state is gone (no request_id, evicted) is withheld, not passed. */
+    @Test
+    void aListWithoutRequestPhaseStateIsWithheld() throws Exception {
+        Plugin p = plugin("openai", "[\"llama-3-*\"]", "[\"GET /v1/models\", \"GET /health\"]");
+        assertThat(p.requirements(Phase.RESPONSE).vars()).contains("request_method", "uri");
+        for (Optional<Attributes> exchange : List.of(Optional.<Attributes>empty(), Optional.of(new Attributes()))) {
+            CallContext ctx = new CallContext(new Attributes(), exchange,
+                    ConfIdentity.fromKey("route#r1#ext-plugin-post-resp#1", "00", 1), Instant.now().plusSeconds(30));
+            HttpResponse list = new HttpResponse(2, 200, Headers.of("Content-Type", "application/json"),
+                    Vars.of(java.util.Map.of("request_method", "GET", "uri", "/v1/models")), Optional.of(Body.utf8(OPENAI_LIST)));
+            ResponseChange ch = p.onResponse(list, ctx).toCompletableFuture().get();
+            assertThat(ch.status()).hasValue(502);
+            assertThat(ch.body().get().utf8()).contains("model_list_unavailable").doesNotContain("secret-model");
+            HttpResponse health = new HttpResponse(3, 200, Headers.of(), Vars.of(java.util.Map.of("request_method", "GET", "uri", "/health")),
+                    Optional.of(Body.utf8("{\"ok\":true}")));
+            assertThat(p.onResponse(health, ctx).toCompletableFuture().get().status()).as("not a model list").isEmpty();
+        }
+    }
+
     @Test
     void theRequestAsksForAnUnencodedList() throws Exception {
         Plugin p = plugin("openai", "[\"llama-3-*\"]", "[\"GET /v1/models\"]");
