@@ -68,9 +68,12 @@ final class CallExtraInfo implements ExtraInfo {
         List<String> ask = new ArrayList<>();
         for (String v : vars) {
             Optional<String> k = known.get(v);
-            if (k == null && frame.isPresent() && FrameVars.answers(v, frame.get())) {
-                k = FrameVars.value(v, frame.get());
-                known.put(v, k);
+            if (k == null && frame.isPresent()) {
+                Optional<String> fromFrame = FrameVars.answer(v, frame.get());
+                if (fromFrame.isPresent()) {
+                    k = fromFrame;
+                    known.put(v, k);
+                }
             }
             if (k == null) {
                 ask.add(v);

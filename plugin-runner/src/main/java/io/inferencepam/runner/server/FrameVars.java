@@ -44,23 +44,26 @@ final class FrameVars {
 
     /** Whether {@code call}'s frame answers {@code var}, so that it need not be asked. */
     static boolean answers(String var, Inbound.RequestCall call) {
-        String name = asciiLower(var);
-        if (name.equals("remote_addr")) {
-            return call.sourceIpBytes() == 4 && !call.sourceIp().isEmpty();
-        }
-        if (!name.startsWith("http_") || name.length() == "http_".length() || name.equals("http_host")) {
-            return false;
-        }
-        // Only a header the frame carries: its absence is never concluded from the frame (asked instead).
-        return headersComplete(call) && value(name, call).isPresent();
+        return answer(var, call).isPresent();
     }
 
-    /** The var's value as APISIX would answer it; empty for a missing var. Only when {@link #answers}. */
-    static Optional<String> value(String var, Inbound.RequestCall call) {
+    /**
+     * {@code var}'s value as APISIX would answer it, when the frame carries it; empty when it must be
+     * asked. A header the frame lacks is always asked: its absence is never concluded from the frame.
+     */
+    static Optional<String> answer(String var, Inbound.RequestCall call) {
         String name = asciiLower(var);
         if (name.equals("remote_addr")) {
-            return Optional.of(call.sourceIp());
+            return call.sourceIpBytes() == 4 && !call.sourceIp().isEmpty() ? Optional.of(call.sourceIp()) : Optional.empty();
         }
+        if (!name.startsWith("http_") || name.length() == "http_".length() || name.equals("http_host") || !headersComplete(call)) {
+            return Optional.empty();
+        }
+        return headerValue(name, call);
+    }
+
+    /** {@code $http_<name>} from the frame's lines; empty when no line has the name. */
+    private static Optional<String> headerValue(String name, Inbound.RequestCall call) {
         String wanted = name.substring("http_".length());
         String separator = wanted.equals("cookie") ? "; " : ", ";
         StringBuilder joined = null;

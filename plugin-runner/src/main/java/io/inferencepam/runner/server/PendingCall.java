@@ -50,8 +50,9 @@ final class PendingCall {
         List<String> ask = new ArrayList<>(needed.size());
         Map<String, String> known = new HashMap<>();
         for (String var : needed) {
-            if (frame != null && FrameVars.answers(var, frame)) {
-                FrameVars.value(var, frame).ifPresent(v -> known.put(var, v));
+            Optional<String> answer = frame == null ? Optional.empty() : FrameVars.answer(var, frame);
+            if (answer.isPresent()) {
+                known.put(var, answer.get());
             } else {
                 ask.add(var);
             }
