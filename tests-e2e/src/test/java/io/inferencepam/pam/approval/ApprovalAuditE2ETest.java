@@ -179,7 +179,7 @@ class ApprovalAuditE2ETest {
         String model = model();
         CompletableFuture<GatewayResult> held = CompletableFuture.supplyAsync(
                 () -> fx.call(a, route, "bob", ApprovalFixture.chat(model)), CLIENTS);
-        String id = awaitPending(b, model);
+        String id = fx.awaitPending(b, model);
         assertThat(fx.decide(b, "rita", id, "approve", "ok live").status()).isEqualTo(200);
         GatewayResult r = held.get(30, TimeUnit.SECONDS);
         assertThat(r.status()).as(r.bodyUtf8()).isEqualTo(200);
@@ -239,18 +239,6 @@ class ApprovalAuditE2ETest {
         assertThat(verify.code()).as(verify.out()).isZero();
     }
 
-    static String awaitPending(ApprovalFixture.Node node, String model) throws Exception {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (System.nanoTime() < end) {
-            for (JsonNode x : fx.approvals(node, "rita", "GET", "", null).json().path("approvals")) {
-                if (model.equals(x.path("model").asText())) {
-                    return x.path("id").asText();
-                }
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("no pending approval for " + model);
-    }
 
     record Run(int code, String out) {
     }

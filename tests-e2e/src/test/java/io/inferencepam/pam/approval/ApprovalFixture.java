@@ -213,6 +213,20 @@ final class ApprovalFixture implements AutoCloseable {
     }
 
     /** Through {@code node}'s approvals route (its runner's control API). */
+    /** The id of the pending approval for {@code model}, as reviewer rita sees it through {@code node}. */
+    String awaitPending(Node node, String model) throws Exception {
+        long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < end) {
+            for (com.fasterxml.jackson.databind.JsonNode x : approvals(node, "rita", "GET", "", null).json().path("approvals")) {
+                if (model.equals(x.path("model").asText())) {
+                    return x.path("id").asText();
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no pending approval for " + model);
+    }
+
     Answer approvals(Node node, String user, String method, String pathAndQuery, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.gateway().url() + ApprovalsGateway.PREFIX + pathAndQuery))
                 .header("Authorization", "Bearer " + token(user))

@@ -53,19 +53,6 @@ class ApprovalLiveE2ETest {
         return CompletableFuture.supplyAsync(() -> fx.call(node, route, user, body), CLIENTS);
     }
 
-    /** The id of the pending approval for {@code model}, as reviewer rita sees it through {@code node}. */
-    static String awaitPending(ApprovalFixture.Node node, String model) throws Exception {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (System.nanoTime() < end) {
-            for (JsonNode x : fx.approvals(node, "rita", "GET", "", null).json().path("approvals")) {
-                if (model.equals(x.path("model").asText())) {
-                    return x.path("id").asText();
-                }
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("no pending approval for " + model);
-    }
 
     static String model() {
         return "secret-" + UUID.randomUUID().toString().substring(0, 8);
@@ -82,7 +69,7 @@ class ApprovalLiveE2ETest {
         String body = chat(model);
         long t0 = System.nanoTime();
         CompletableFuture<GatewayResult> held = callAsync(a, route, "bob", body);
-        String id = awaitPending(b, model);
+        String id = fx.awaitPending(b, model);
         Thread.sleep(Math.max(0, 2500 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0))); // past the 1.5 s deadline
         assertThat(held).as("still held open").isNotDone();
         long approvedAt = System.nanoTime();
@@ -123,7 +110,7 @@ class ApprovalLiveE2ETest {
         RouteConf route = route("live-deny", ",\"wait_seconds\":20");
         String model = model();
         CompletableFuture<GatewayResult> held = callAsync(a, route, "bob", chat(model));
-        String id = awaitPending(b, model);
+        String id = fx.awaitPending(b, model);
         long t0 = System.nanoTime();
         assertThat(fx.decide(b, "rita", id, "deny", "no").status()).isEqualTo(200);
         GatewayResult r = held.get(10, TimeUnit.SECONDS);
@@ -138,7 +125,7 @@ class ApprovalLiveE2ETest {
         RouteConf route = route("live-cap", ",\"wait_seconds\":20,\"max_live_per_principal\":1");
         String model = model();
         CompletableFuture<GatewayResult> first = callAsync(a, route, "alice", chat(model));
-        String id = awaitPending(b, model);
+        String id = fx.awaitPending(b, model);
         long t0 = System.nanoTime();
         GatewayResult second = fx.call(a, route, "alice", chat(model()));
         assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).as("parked at once").isLessThan(1500);
@@ -153,7 +140,7 @@ class ApprovalLiveE2ETest {
         String model = model();
         String body = chat(model);
         CompletableFuture<GatewayResult> onA = callAsync(a, route, "bob", body);
-        String id = awaitPending(b, model);
+        String id = fx.awaitPending(b, model);
         CompletableFuture<GatewayResult> onB = callAsync(b, route, "bob", body);
         Thread.sleep(700); // the second joins the same approval
         assertThat(fx.approvals(a, "rita", "GET", "", null).json().toString().split(model, -1)).as("one approval").hasSize(2);
@@ -171,7 +158,7 @@ class ApprovalLiveE2ETest {
         String model = model();
         String body = chat(model);
         CompletableFuture<GatewayResult> held = callAsync(b, route, "bob", body);
-        String id = awaitPending(a, model);
+        String id = fx.awaitPending(a, model);
         Thread.sleep(300);
         long t0 = System.nanoTime();
         b.runner().stop(); // SIGTERM, as APISIX sends on reload
