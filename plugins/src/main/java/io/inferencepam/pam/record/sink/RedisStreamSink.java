@@ -7,14 +7,15 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
+import redis.clients.jedis.CommandArguments;
+import redis.clients.jedis.Protocol;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.args.Rawable;
 import redis.clients.jedis.params.XAddParams;
 import redis.clients.jedis.params.XTrimParams;
 import redis.clients.jedis.resps.StreamEntry;
@@ -36,12 +37,12 @@ public final class RedisStreamSink implements AuditSink {
     private final Duration maxAge;
     private final Clock clock;
     private final byte[] keyBytes;
-    private static final byte[] FIELD_INSTANCE = {'i'};
-    private static final byte[] FIELD_SEQ = {'s'};
-    private static final byte[] FIELD_RECORD = {'r'};
+    private static final Rawable FIELD_INSTANCE = new Bytes(new byte[] {'i'});
+    private static final Rawable FIELD_SEQ = new Bytes(new byte[] {'s'});
+    private static final Rawable FIELD_RECORD = new Bytes(new byte[] {'r'});
     // the writer's store thread only (one instance per chain, so this almost always hits)
     private String lastInstance;
-    private byte[] lastInstanceBytes;
+    private Bytes lastInstanceArg;
 
     public RedisStreamSink(UnifiedJedis jedis, String key, long maxLen, Duration maxAge, Clock clock) {
         this.jedis = jedis;
@@ -74,31 +75,50 @@ public final class RedisStreamSink implements AuditSink {
             params.minId(minId).approximateTrimming();
         }
         try (var p = jedis.pipelined()) {
-            List<Response<byte[]>> replies = new ArrayList<>(batch.size());
+            List<Response<Object>> replies = new ArrayList<>(batch.size());
             for (ChainedEntry e : batch) {
-                // The entry's bytes as hashed, passed through: no String, no re-encoding.
-                Map<byte[], byte[]> fields = new LinkedHashMap<>(4);
-                fields.put(FIELD_INSTANCE, instanceBytes(e.instance()));
-                fields.put(FIELD_SEQ, Long.toString(e.seq()).getBytes(StandardCharsets.US_ASCII));
-                fields.put(FIELD_RECORD, e.utf8());
-                replies.add(p.xadd(keyBytes, params, fields));
+                // XADD key [trim] * i <instance> s <seq> r <entry>: the entry's bytes as hashed,
+                // passed through as they are (Jedis copies a byte[] argument; a Rawable it sends as is).
+                CommandArguments xadd = new CommandArguments(Protocol.Command.XADD).key(keyBytes).addParams(params)
+                        .add(FIELD_INSTANCE).add(instanceArg(e.instance()))
+                        .add(FIELD_SEQ).add(e.seq())
+                        .add(FIELD_RECORD).add(new Bytes(e.utf8()));
+                replies.add(p.sendCommand(xadd));
             }
             if (maxLen > 0 && minId != null) {
                 p.xtrim(keyBytes, XTrimParams.xTrimParams().minId(minId).approximateTrimming());
             }
             p.sync();
-            for (Response<byte[]> r : replies) {
+            for (Response<Object> r : replies) {
                 r.get(); // throws if that XADD failed
             }
         }
     }
 
-    private byte[] instanceBytes(String instance) {
-        byte[] cached = lastInstanceBytes;
+    /** A command argument sent as the bytes it holds, without the copy Jedis makes of a {@code byte[]}. Never modified. */
+    private record Bytes(byte[] raw) implements Rawable {
+        @Override
+        public byte[] getRaw() {
+            return raw;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Bytes b && java.util.Arrays.equals(raw, b.raw);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Arrays.hashCode(raw);
+        }
+    }
+
+    private Rawable instanceArg(String instance) {
+        Bytes cached = lastInstanceArg;
         if (cached == null || !instance.equals(lastInstance)) {
-            cached = instance.getBytes(StandardCharsets.UTF_8);
+            cached = new Bytes(instance.getBytes(StandardCharsets.UTF_8));
             lastInstance = instance;
-            lastInstanceBytes = cached;
+            lastInstanceArg = cached;
         }
         return cached;
     }
