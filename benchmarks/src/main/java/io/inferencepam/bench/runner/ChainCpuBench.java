@@ -58,7 +58,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.inferencepam.bench.runner.ChainCpuBench
  * [--baseline before=/tmp/old.jar] [--routes noop,auth,chain] [--clients 8] [--reps 3] [--warmup 3]
- * [--measure 5] [--jvm-warmup 20] [--jvm-opts "-Xmx512m"] [--threads true] [--client lean|driver] [--out file.md]}
+ * [--measure 5] [--jvm-warmup 20] [--jvm-opts "-Xmx512m"] [--threads true] [--client lean|driver]
+ * [--runner-env K=V,...] [--out file.md]}
  */
 public final class ChainCpuBench {
     private static final String AUDIENCE = "inference-gateway";
@@ -332,6 +333,23 @@ public final class ChainCpuBench {
         return v.isBlank() ? List.of() : List.of(v.trim().split("\\s+"));
     }
 
+    /**
+     * {@code --runner-env K=V,K2=V2}: settings given to every runner of the run, e.g.
+     * {@code PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ=true} (a build that does not know a setting ignores it).
+     */
+    private Map<String, String> runnerEnv() {
+        Map<String, String> env = new LinkedHashMap<>();
+        String v = opt.getOrDefault("runner-env", "");
+        for (String kv : v.isBlank() ? new String[0] : v.split(",")) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--runner-env takes K=V[,K=V...]: " + kv);
+            }
+            env.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+        }
+        return env;
+    }
+
     private Runner start(Path dir, String name, Path jar, String redisUrl) throws IOException, InterruptedException {
         Path sock = dir.resolve(name + ".sock");
         Path spool = Files.createTempDirectory(dir, name + "-spool");
@@ -344,6 +362,7 @@ public final class ChainCpuBench {
         pb.environment().putAll(Map.of("APISIX_LISTEN_ADDRESS", "unix:" + sock, "APISIX_CONF_EXPIRE_TIME", "3600",
                 "PAM_CONTROL_PORT", "-1", "PAM_REDIS_URL", redisUrl, "PAM_AUDIT_SPOOL_DIR", spool.toString(),
                 "PAM_AUDIT_INSTANCE_ID", name));
+        pb.environment().putAll(runnerEnv());
         Process p = pb.start();
         started.add(p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120); // a loaded 2-core machine starts a JVM slowly

@@ -36,6 +36,7 @@ final class CallExtraInfo implements ExtraInfo {
     }
 
     private final Optional<Inbound.RequestCall> frame;
+    private final FrameVars frameVars;
     private final Map<String, Optional<String>> known = new ConcurrentHashMap<>();
     /** null until asked. */
     private volatile Optional<Body> body;
@@ -45,14 +46,16 @@ final class CallExtraInfo implements ExtraInfo {
 
     /**
      * @param frame     the call frame when its header vars may be taken from it (ext-plugin-pre-req)
+     * @param frameVars what may be concluded from that frame
      * @param asked     every var asked or derived before the chain
      * @param present   the present ones among them, with their values
      * @param body      the body if it was asked before the chain
      * @param lanes     where a plugin continues once answered: the plugin pool for this body
      */
-    CallExtraInfo(Optional<Inbound.RequestCall> frame, List<String> asked, Map<String, String> present, Optional<Body> body,
+    CallExtraInfo(Optional<Inbound.RequestCall> frame, FrameVars frameVars, List<String> asked, Map<String, String> present, Optional<Body> body,
                   Executor eventLoop, Asker asker, Function<Optional<Body>, Executor> lanes) {
         this.frame = frame;
+        this.frameVars = frameVars;
         for (String v : asked) {
             known.put(v, Optional.ofNullable(present.get(v)));
         }
@@ -69,9 +72,9 @@ final class CallExtraInfo implements ExtraInfo {
         for (String v : vars) {
             Optional<String> k = known.get(v);
             if (k == null && frame.isPresent()) {
-                Optional<String> fromFrame = FrameVars.answer(v, frame.get());
+                Optional<Optional<String>> fromFrame = frameVars.answer(v, frame.get());
                 if (fromFrame.isPresent()) {
-                    k = fromFrame;
+                    k = fromFrame.get();
                     known.put(v, k);
                 }
             }

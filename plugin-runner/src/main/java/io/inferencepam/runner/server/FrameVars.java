@@ -25,41 +25,68 @@ import java.util.Optional;
  * <li>{@code src_ip} is {@code $binary_remote_addr}: for 4 bytes, {@code remote_addr} is its dotted
  *     text. A 16-byte address is asked (nginx's IPv6 spelling is not rebuilt here).</li>
  * </ul>
- * Only for {@code ext-plugin-pre-req}, and only for a header the frame carries: <b>a header absent
- * from the frame is always asked</b>. APISIX builds the header list from its cached header table
+ * Only for {@code ext-plugin-pre-req}. <b>By default a header absent from the frame is asked</b>
+ * ({@link #ASK_ABSENT}). APISIX builds the header list from its cached header table
  * ({@code core.request.headers}), and on APISIX-Runtime {@code core.request.set_header} edits that
- * cache in place: a global rule or a consumer's plugin that runs before {@code ext-plugin-pre-req}
- * and removes a header (key-auth's {@code hide_credentials}) can leave 99 entries of a list APISIX
- * had cut at 100, and the header past the 100th would then look absent. A present header's value
- * is the request's own line. In {@code ext-plugin-post-req} other plugins may have changed headers,
- * and in the response phase the frame carries the upstream's headers: there every var is asked.
+ * cache in place: a plugin that runs before {@code ext-plugin-pre-req} and removes a header (a global
+ * rule's key-auth with {@code hide_credentials}, zipkin's {@code b3}) can leave 99 entries of a list
+ * APISIX had cut at 100, and the header past the 100th would then look absent. When the operator
+ * states that nothing removes request headers before {@code ext-plugin-pre-req}
+ * ({@code PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ=true}, {@link #ABSENCE_FROM_FRAME}; the configurations
+ * that make it false are listed in {@code docs/plugin-runner.md}), a complete list proves absence too,
+ * and an absent header is answered "missing" without a question. A present header's value is the
+ * request's own line in both modes. In {@code ext-plugin-post-req} other plugins may have changed
+ * headers, and in the response phase the frame carries the upstream's headers: there every var is asked.
  */
 final class FrameVars {
     /** Header lines APISIX puts in HTTPReqCall at most (conformance R11). */
     static final int HEADER_CAP = 100;
     static final String PRE_REQ = "ext-plugin-pre-req";
+    /** The runner setting that lets a complete frame prove a header absent. */
+    static final String NO_HEADER_REMOVAL_SETTING = "PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ";
+    /** Default: only present headers come from the frame; an absent one is asked. */
+    static final FrameVars ASK_ABSENT = new FrameVars(false);
+    /** The operator stated that nothing removes request headers before ext-plugin-pre-req. */
+    static final FrameVars ABSENCE_FROM_FRAME = new FrameVars(true);
+    /** A var the frame proves missing: no question, no value. */
+    private static final Optional<Optional<String>> MISSING = Optional.of(Optional.empty());
 
-    private FrameVars() {
+    private final boolean absenceFromFrame;
+
+    private FrameVars(boolean absenceFromFrame) {
+        this.absenceFromFrame = absenceFromFrame;
+    }
+
+    static FrameVars of(boolean noHeaderRemovalBeforePreReq) {
+        return noHeaderRemovalBeforePreReq ? ABSENCE_FROM_FRAME : ASK_ABSENT;
+    }
+
+    boolean concludesAbsence() {
+        return absenceFromFrame;
     }
 
     /** Whether {@code call}'s frame answers {@code var}, so that it need not be asked. */
-    static boolean answers(String var, Inbound.RequestCall call) {
+    boolean answers(String var, Inbound.RequestCall call) {
         return answer(var, call).isPresent();
     }
 
     /**
-     * {@code var}'s value as APISIX would answer it, when the frame carries it; empty when it must be
-     * asked. A header the frame lacks is always asked: its absence is never concluded from the frame.
+     * What the frame says about {@code var}, when it says anything: its value as APISIX would answer
+     * it, or (only with {@link #ABSENCE_FROM_FRAME}) that it is missing. Empty when it must be asked.
      */
-    static Optional<String> answer(String var, Inbound.RequestCall call) {
+    Optional<Optional<String>> answer(String var, Inbound.RequestCall call) {
         String name = asciiLower(var);
         if (name.equals("remote_addr")) {
-            return call.sourceIpBytes() == 4 && !call.sourceIp().isEmpty() ? Optional.of(call.sourceIp()) : Optional.empty();
+            return call.sourceIpBytes() == 4 && !call.sourceIp().isEmpty() ? Optional.of(Optional.of(call.sourceIp())) : Optional.empty();
         }
         if (!name.startsWith("http_") || name.length() == "http_".length() || name.equals("http_host") || !headersComplete(call)) {
             return Optional.empty();
         }
-        return headerValue(name, call);
+        Optional<String> value = headerValue(name, call);
+        if (value.isPresent()) {
+            return Optional.of(value);
+        }
+        return absenceFromFrame ? MISSING : Optional.empty();
     }
 
     /** {@code $http_<name>} from the frame's lines; empty when no line has the name. */

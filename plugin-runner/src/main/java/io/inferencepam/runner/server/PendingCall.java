@@ -23,6 +23,7 @@ final class PendingCall {
     final long startNanos;
     /** The call frame, when its header vars may be taken from it (an ext-plugin-pre-req call). */
     final Optional<Inbound.RequestCall> answeringFrame;
+    final FrameVars frameVars;
     private final List<String> needed;
     private final List<String> varOrder;
     /** Vars answered from the call frame, without a question (absent var: not a key). */
@@ -31,6 +32,11 @@ final class PendingCall {
     private final List<Optional<byte[]>> answers;
 
     PendingCall(Phase phase, Inbound call, ConfBinding binding, long startNanos) {
+        this(phase, call, binding, startNanos, FrameVars.ASK_ABSENT);
+    }
+
+    /** @param frameVars what the runner may conclude from an ext-plugin-pre-req frame (the operator's setting) */
+    PendingCall(Phase phase, Inbound call, ConfBinding binding, long startNanos, FrameVars frameVars) {
         this.phase = phase;
         this.call = call;
         this.binding = binding;
@@ -46,15 +52,16 @@ final class PendingCall {
             }
         }
         this.answeringFrame = Optional.ofNullable(frame);
+        this.frameVars = frameVars;
         this.needed = List.copyOf(needs.vars());
         List<String> ask = new ArrayList<>(needed.size());
         Map<String, String> known = new HashMap<>();
         for (String var : needed) {
-            Optional<String> answer = frame == null ? Optional.empty() : FrameVars.answer(var, frame);
-            if (answer.isPresent()) {
-                known.put(var, answer.get());
-            } else {
+            Optional<Optional<String>> answer = frame == null ? Optional.empty() : frameVars.answer(var, frame);
+            if (answer.isEmpty()) {
                 ask.add(var);
+            } else {
+                answer.get().ifPresent(value -> known.put(var, value));
             }
         }
         this.varOrder = List.copyOf(ask);

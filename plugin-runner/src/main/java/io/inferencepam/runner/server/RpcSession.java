@@ -44,6 +44,7 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
     private final CallDispatcher dispatcher;
     private final PluginEntry handOff;
     private final RunnerMetrics metrics;
+    private final FrameVars frameVars;
     private State state = State.IDLE;
     private PendingCall pending;
     /** The call whose plugins run now (until its reply): the only one that may still ask APISIX. */
@@ -81,6 +82,14 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
 
     RpcSession(CompletableFuture<ConfCompiler> compiler, ConfStore confs, CallDispatcher dispatcher,
                PluginEntry handOff, Executor prepareExecutor, RunnerMetrics metrics, java.time.Duration prepareDeadline) {
+        this(compiler, confs, dispatcher, handOff, prepareExecutor, metrics, prepareDeadline, FrameVars.ASK_ABSENT);
+    }
+
+    /** @param frameVars what a pre-req call frame may answer without a question ({@link RunnerConfig#noHeaderRemovalBeforePreReq}) */
+    RpcSession(CompletableFuture<ConfCompiler> compiler, ConfStore confs, CallDispatcher dispatcher,
+               PluginEntry handOff, Executor prepareExecutor, RunnerMetrics metrics, java.time.Duration prepareDeadline,
+               FrameVars frameVars) {
+        this.frameVars = frameVars;
         this.preparer = new ConfPreparer(compiler, confs, prepareExecutor, prepareDeadline, metrics, dispatcher);
         this.confs = confs;
         this.dispatcher = dispatcher;
@@ -171,7 +180,7 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             ctx.writeAndFlush(A6Encoder.error(ErrorCode.CONF_TOKEN_NOT_FOUND));
             return;
         }
-        PendingCall p = new PendingCall(phase, call, binding, start);
+        PendingCall p = new PendingCall(phase, call, binding, start, frameVars);
         if (p.questionCount() == 0) {
             run(ctx, p);
             return;
@@ -219,7 +228,7 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             return;
         }
         PreparedConf conf = compiled.conf();
-        CallExtraInfo extra = new CallExtraInfo(p.answeringFrame, p.neededVars(), vars.asMap(), p.body(), ctx.executor(),
+        CallExtraInfo extra = new CallExtraInfo(p.answeringFrame, p.frameVars, p.neededVars(), vars.asMap(), p.body(), ctx.executor(),
                 (who, names, body, answers) -> askLater(ctx, who, names, body, answers), dispatcher::laneFor);
         active = extra;
         activePhase = p.phase;

@@ -128,7 +128,8 @@ public final class Runner implements AutoCloseable {
                                 new FrameEncoder(),
                                 new FrameDecoder(config.maxFramePayload(), config.partialFrameTimeout().toMillis()),
                                 new ConnectionDrain(openRpcs),
-                                new RpcSession(compiler, confs, dispatcher, handOff, pluginPool, rm, config.callDeadline()));
+                                new RpcSession(compiler, confs, dispatcher, handOff, pluginPool, rm, config.callDeadline(),
+                                        FrameVars.of(config.noHeaderRemovalBeforePreReq())));
                     }
                 })
                 .bind(new DomainSocketAddress(bound.toFile())).sync().channel();
@@ -143,6 +144,12 @@ public final class Runner implements AutoCloseable {
         }
         LOG.info("listening on {} ({}), control API on {}", socket, transport.name(),
                 controlAddress == null ? "disabled" : controlAddress);
+        if (config.noHeaderRemovalBeforePreReq()) {
+            // The operator's statement, not something the runner can check: say it where it will be read.
+            LOG.info("{}=true: a pre-req call frame with fewer than {} headers is taken as complete; absent headers are not asked"
+                    + " (wrong if a global rule or a plugin before ext-plugin-pre-req removes request headers)",
+                    FrameVars.NO_HEADER_REMOVAL_SETTING, FrameVars.HEADER_CAP);
+        }
         return this;
     }
 

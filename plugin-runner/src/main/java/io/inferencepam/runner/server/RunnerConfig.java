@@ -33,6 +33,11 @@ import java.util.function.Function;
  * @param maxHold             how long after its start a plugin may hold a request-phase call open
  *                            (pam-approval's live wait); at most {@link #MAX_HOLD_LIMIT}, under APISIX's
  *                            fixed 60 s ext-plugin timeout. Calls that are not held keep {@code callDeadline}.
+ * @param noHeaderRemovalBeforePreReq the operator's statement that no global rule and no plugin running
+ *                            before {@code ext-plugin-pre-req} removes a request header
+ *                            ({@code PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ}, default false): then a
+ *                            complete call frame (fewer than 100 headers) proves a header absent and
+ *                            it is not asked (see {@code FrameVars} and docs/plugin-runner.md)
  */
 public record RunnerConfig(
         Path socketPath,
@@ -51,7 +56,8 @@ public record RunnerConfig(
         Duration shutdownDrain,
         int largeBodyBytes,
         int largeBodyThreads,
-        Duration maxHold) {
+        Duration maxHold,
+        boolean noHeaderRemovalBeforePreReq) {
 
     public static final Duration CONF_EXPIRE_MARGIN = Duration.ofSeconds(10);
     /**
@@ -95,7 +101,24 @@ public record RunnerConfig(
                 Duration.ofMillis(notNegative(settings, "PAM_SHUTDOWN_DRAIN_MS", 400)),
                 positive(settings, "PAM_LARGE_BODY_BYTES", 256 * 1024),
                 positive(settings, "PAM_LARGE_BODY_THREADS", Math.max(1, cores / 2)),
-                maxHold(settings));
+                maxHold(settings),
+                bool(settings, "PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ", false));
+    }
+
+    /** {@code true} or {@code false} (any case); anything else stops the start rather than guess. */
+    private static boolean bool(Function<String, Optional<String>> settings, String name, boolean fallback) {
+        String raw = settings.apply(name).orElse(null);
+        if (raw == null || raw.isBlank()) {
+            return fallback;
+        }
+        String v = raw.trim();
+        if (v.equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (v.equalsIgnoreCase("false")) {
+            return false;
+        }
+        throw new IllegalArgumentException(name + " must be true or false");
     }
 
     private static Duration maxHold(Function<String, Optional<String>> settings) {

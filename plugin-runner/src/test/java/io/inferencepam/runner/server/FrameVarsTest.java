@@ -40,40 +40,65 @@ class FrameVarsTest {
     void headerVarsJoinEveryLineOfTheNameAsNginxDoes() {
         Inbound.RequestCall c = call(List.of(new Header("x-model", "a"), new Header("x_model", ""), new Header("X-Model", "c"),
                 new Header("cookie", "a=1"), new Header("cookie", "b=2"), new Header("authorization", "Bearer t")));
-        assertThat(FrameVars.answers("http_x_model", c)).isTrue();
-        assertThat(FrameVars.answer("http_x_model", c)).contains("a, , c");
-        assertThat(FrameVars.answer("HTTP_X_MODEL", c)).as("lua-nginx-module lower-cases var names").contains("a, , c");
-        assertThat(FrameVars.answer("http_cookie", c)).contains("a=1; b=2");
-        assertThat(FrameVars.answer("http_authorization", c)).contains("Bearer t");
-        assertThat(FrameVars.answer("http_x_absent", c)).as("no such header: a missing var").isEmpty();
-        assertThat(FrameVars.answers("http_x_absent", c))
+        assertThat(FrameVars.ASK_ABSENT.answers("http_x_model", c)).isTrue();
+        assertThat(FrameVars.ASK_ABSENT.answer("http_x_model", c)).contains(Optional.of("a, , c"));
+        assertThat(FrameVars.ASK_ABSENT.answer("HTTP_X_MODEL", c)).as("lua-nginx-module lower-cases var names").contains(Optional.of("a, , c"));
+        assertThat(FrameVars.ASK_ABSENT.answer("http_cookie", c)).contains(Optional.of("a=1; b=2"));
+        assertThat(FrameVars.ASK_ABSENT.answer("http_authorization", c)).contains(Optional.of("Bearer t"));
+        assertThat(FrameVars.ASK_ABSENT.answer("http_x_absent", c)).as("no such header: asked").isEmpty();
+        assertThat(FrameVars.ASK_ABSENT.answers("http_x_absent", c))
                 .as("absence is never concluded from the frame: a plugin before pre-req may have shrunk a cut list").isFalse();
     }
 
     @Test
     void aListThatMayHaveBeenCutAnswersNoHeaderVar() {
-        assertThat(FrameVars.answers("http_authorization", call(withAuthorization(98)))).isTrue();
-        assertThat(FrameVars.answers("http_authorization", call(withAuthorization(99)))).as("exactly the cap: maybe cut").isFalse();
-        assertThat(FrameVars.answers("http_authorization", call(withAuthorization(130)))).isFalse();
+        assertThat(FrameVars.ASK_ABSENT.answers("http_authorization", call(withAuthorization(98)))).isTrue();
+        assertThat(FrameVars.ASK_ABSENT.answers("http_authorization", call(withAuthorization(99)))).as("exactly the cap: maybe cut").isFalse();
+        assertThat(FrameVars.ASK_ABSENT.answers("http_authorization", call(withAuthorization(130)))).isFalse();
         // 99 decoded entries of a 100-entry vector (one without a name): the vector length counts
-        assertThat(FrameVars.answers("http_authorization", call(withAuthorization(98), 100, "10.0.0.7", 4))).isFalse();
+        assertThat(FrameVars.ASK_ABSENT.answers("http_authorization", call(withAuthorization(98), 100, "10.0.0.7", 4))).isFalse();
         List<Header> nullValue = new ArrayList<>(fillers(3));
         nullValue.add(new Header("authorization", null));
-        assertThat(FrameVars.answers("http_authorization", call(nullValue))).isFalse();
+        assertThat(FrameVars.ASK_ABSENT.answers("http_authorization", call(nullValue))).isFalse();
     }
 
     @Test
     void onlyVarsTheFrameReallyCarries() {
         Inbound.RequestCall c = call(List.of(new Header("host", "upstream.internal")));
-        assertThat(FrameVars.answers("http_host", c)).as("the frame's host is $upstream_host").isFalse();
-        assertThat(FrameVars.answers("http_", c)).isFalse();
-        assertThat(FrameVars.answers("request_uri", c)).isFalse();
-        assertThat(FrameVars.answers("request_id", c)).isFalse();
-        assertThat(FrameVars.answers("remote_addr", c)).isTrue();
-        assertThat(FrameVars.answer("remote_addr", c)).isEqualTo(Optional.of("10.0.0.7"));
-        assertThat(FrameVars.answers("remote_addr", call(List.of(), 0, "0:0:0:0:0:0:0:1", 16))).as("IPv6: asked").isFalse();
-        assertThat(FrameVars.answers("remote_addr", call(List.of(), 0, "10.0.0.7", 16)))
+        assertThat(FrameVars.ASK_ABSENT.answers("http_host", c)).as("the frame's host is $upstream_host").isFalse();
+        assertThat(FrameVars.ASK_ABSENT.answers("http_", c)).isFalse();
+        assertThat(FrameVars.ASK_ABSENT.answers("request_uri", c)).isFalse();
+        assertThat(FrameVars.ASK_ABSENT.answers("request_id", c)).isFalse();
+        assertThat(FrameVars.ASK_ABSENT.answers("remote_addr", c)).isTrue();
+        assertThat(FrameVars.ASK_ABSENT.answer("remote_addr", c)).isEqualTo(Optional.of(Optional.of("10.0.0.7")));
+        assertThat(FrameVars.ASK_ABSENT.answers("remote_addr", call(List.of(), 0, "0:0:0:0:0:0:0:1", 16))).as("IPv6: asked").isFalse();
+        assertThat(FrameVars.ASK_ABSENT.answers("remote_addr", call(List.of(), 0, "10.0.0.7", 16)))
                 .as("an IPv4-mapped 16-byte address reads ::ffff:… in nginx").isFalse();
-        assertThat(FrameVars.answers("remote_addr", call(List.of(), 0, "", 0))).isFalse();
+        assertThat(FrameVars.ASK_ABSENT.answers("remote_addr", call(List.of(), 0, "", 0))).isFalse();
+    }
+
+    /**
+     * With the operator's statement (PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ) a complete list proves a
+     * header absent; a list that may have been cut still proves nothing, and nothing but header vars
+     * changes.
+     */
+    @Test
+    void withTheOperatorsStatementACompleteListProvesAbsence() {
+        FrameVars trusting = FrameVars.of(true);
+        Inbound.RequestCall c = call(List.of(new Header("authorization", "Bearer t"), new Header("host", "upstream.internal")));
+        assertThat(trusting.answer("http_x_model", c)).as("absent from a complete list: missing, no question").contains(Optional.empty());
+        assertThat(trusting.answer("http_cookie", c)).contains(Optional.empty());
+        assertThat(trusting.answer("http_authorization", c)).contains(Optional.of("Bearer t"));
+        assertThat(trusting.answers("http_host", c)).as("the frame's host is $upstream_host").isFalse();
+        assertThat(trusting.answers("request_uri", c)).isFalse();
+        assertThat(trusting.answers("http_", c)).isFalse();
+        assertThat(trusting.answers("http_x_model", call(withAuthorization(99)))).as("exactly the cap: maybe cut").isFalse();
+        assertThat(trusting.answers("http_x_model", call(withAuthorization(130)))).isFalse();
+        assertThat(trusting.answers("http_x_model", call(withAuthorization(98), 100, "10.0.0.7", 4))).isFalse();
+        List<Header> nullValue = new ArrayList<>(fillers(3));
+        nullValue.add(new Header("x-other", null));
+        assertThat(trusting.answers("http_x_model", call(nullValue))).isFalse();
+        assertThat(FrameVars.of(false)).isSameAs(FrameVars.ASK_ABSENT);
+        assertThat(FrameVars.ASK_ABSENT.answers("http_x_model", c)).as("default: absence is asked").isFalse();
     }
 }

@@ -61,4 +61,16 @@ class RunnerConfigTest {
         assertThatThrownBy(() -> RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_MAX_HOLD_MS", "60000")))
                 .hasMessageContaining("at most 55000");
     }
+
+    @Test
+    void headerAbsenceFromTheFrameIsOffUnlessTheOperatorSaysTrue() {
+        assertThat(RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x")).noHeaderRemovalBeforePreReq()).isFalse();
+        assertThat(RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ", "TRUE"))
+                .noHeaderRemovalBeforePreReq()).isTrue();
+        assertThat(RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ", "false"))
+                .noHeaderRemovalBeforePreReq()).isFalse();
+        // a typo must not silently mean either: the start stops
+        assertThatThrownBy(() -> RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ", "yes")))
+                .hasMessageContaining("PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ must be true or false");
+    }
 }

@@ -59,11 +59,26 @@ public final class ModelResolver {
         return api == ModelApi.OPENAI || api == ModelApi.OLLAMA;
     }
 
+    /**
+     * Whether the path decides the model or its absence on this call, so that the raw URI must be
+     * checked against nginx's normalised path: always for path-model (KServe) and Ollama routes (model
+     * management is recognised by path), and for a declared model-free path. On any other path of a
+     * body-model or fixed-model route the model comes from the body or the route whatever the path
+     * says, a path that is not model-free still needs that model, and which endpoint the model server
+     * runs is pam-guard's catalogue's decision: the raw URI (one ExtraInfo question) is not needed.
+     * Decided on the normalised path, so every spelling that nginx folds onto a model-free path is
+     * checked.
+     */
+    public boolean pathDecides(String method, String path) {
+        return api == ModelApi.KSERVE || api == ModelApi.OLLAMA || modelFreePaths.contains(method + " " + path);
+    }
+
     public ModelOutcome resolve(ModelRequest r) {
-        if (r.rawRequestUri().isEmpty()) {
+        if (r.rawRequestUri().isEmpty() && pathDecides(r.method(), r.path())) {
             return refused("missing_request_uri", "The request could not be checked.");
         }
-        Optional<String> pathProblem = CanonicalPath.problem(r.rawRequestUri().get(), r.path());
+        // A raw URI known anyway (another plugin of the route asked it) is checked on every path.
+        Optional<String> pathProblem = r.rawRequestUri().flatMap(raw -> CanonicalPath.problem(raw, r.path()));
         if (pathProblem.isPresent()) {
             return refused("non_canonical_path", "Request refused: " + pathProblem.get() + ".");
         }

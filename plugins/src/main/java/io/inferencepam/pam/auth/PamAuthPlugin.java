@@ -33,6 +33,7 @@ import java.util.function.Supplier;
 final class PamAuthPlugin implements Plugin {
     static final String NAME = "pam-auth";
     private static final String AUTHZ_VAR = "http_authorization";
+    private static final String RAW_URI_VAR = "request_uri";
     private static final String REALM = "Bearer realm=\"inference-pam\"";
     /** Set in the request phase when the call asks for a model list that the response phase filters. */
     static final Attributes.Key<ModelListFilter.Kind> MODEL_LIST = Attributes.Key.of("pam.auth.model-list", ModelListFilter.Kind.class);
@@ -54,8 +55,10 @@ final class PamAuthPlugin implements Plugin {
     private final Requirements requirements;
     /** Policy replay ({@link io.inferencepam.runner.spi.PluginEnvironment#offline}): see {@link #onRequest}. */
     private final boolean offline;
-    /** Asked once the token passed, in one batch: what the model decision reads (the raw URI, the body). */
+    /** Asked once the token passed, in one batch: what the model decision reads (the body, model headers). */
     private final Requirements modelNeeds;
+    /** The same plus the raw URI, where the path decides ({@link ModelResolver#pathDecides}). */
+    private final Requirements modelNeedsWithRawUri;
 
     PamAuthPlugin(AuthConf conf, TokenVerifier verifier, TokenPolicy policy, ModelResolver resolver,
                   Entitlements entitlements, Supplier<Optional<CredentialCache>> credentials, AuthMetrics metrics,
@@ -69,10 +72,11 @@ final class PamAuthPlugin implements Plugin {
         this.credentials = credentials;
         this.metrics = metrics;
         this.requirements = Requirements.vars(AUTHZ_VAR, TokenCarriers.COOKIE_VAR);
-        Set<String> vars = new LinkedHashSet<>(List.of("request_uri", "http_content_type"));
+        Set<String> vars = new LinkedHashSet<>(List.of("http_content_type"));
         conf.modelHeaders().forEach(h -> vars.add(AuthConf.headerVar(h)));
         Requirements r = new Requirements(vars, false, false);
         this.modelNeeds = resolver.needsBody() ? r.withRequestBody() : r;
+        this.modelNeedsWithRawUri = Requirements.vars(RAW_URI_VAR).plus(modelNeeds);
     }
 
     @Override
@@ -140,8 +144,10 @@ final class PamAuthPlugin implements Plugin {
             }
             Principal principal = policy.principal(vt);
             facts.principal(principal);
-            // Only now the raw URI and the body: a caller without a valid token costs APISIX no round trip.
-            return ctx.fetch(request, modelNeeds).thenCompose(full -> authorize(full, facts, principal, ctx));
+            // Only now the body (and the raw URI where the path decides): a caller without a valid
+            // token costs APISIX no round trip.
+            Requirements needs = resolver.pathDecides(request.method(), request.path()) ? modelNeedsWithRawUri : modelNeeds;
+            return ctx.fetch(request, needs).thenCompose(full -> authorize(full, facts, principal, ctx));
         });
     }
 
@@ -152,7 +158,7 @@ final class PamAuthPlugin implements Plugin {
             request.var(AuthConf.headerVar(h)).ifPresent(v -> headerModels.add(new ModelRequest.NamedValue(h, v)));
         }
         ModelOutcome outcome = resolver.resolve(new ModelRequest(request.method(), request.path(),
-                request.var("request_uri"), request.args(), request.var("http_content_type").filter(s -> !s.isEmpty()),
+                request.var(RAW_URI_VAR), request.args(), request.var("http_content_type").filter(s -> !s.isEmpty()),
                 headerModels, request.body()));
         if (outcome instanceof ModelOutcome.Refused refused) {
             Rejection r = refused.rejection();

@@ -149,8 +149,35 @@ class ModelResolverTest {
         // a case-changed model-free path is not model-free
         assertThat(OPENAI.resolve(req("GET", "/V1/models", "/V1/models", null, null))).isInstanceOf(ModelOutcome.Refused.class);
         assertThat(OPENAI.resolve(req("GET", "/v1/models%2F", "/v1/models/", null, null))).isInstanceOf(ModelOutcome.Refused.class);
-        // no $request_uri: cannot be checked, refused
-        assertThat(OPENAI.resolve(new ModelRequest("POST", "/v1/chat/completions", Optional.empty(), Headers.empty(),
-                Optional.of("application/json"), List.of(), Optional.of(Body.utf8("{\"model\":\"a\"}"))))).isInstanceOf(ModelOutcome.Refused.class);
+    }
+
+    /**
+     * The raw URI is read only where the path decides the model or its absence (issue 15: one question
+     * fewer on an ordinary inference call). There a missing or non-canonical raw URI is refused as
+     * before; on a body-model path the body model is entitled whatever the path, and pam-guard's
+     * catalogue judges the endpoint.
+     */
+    @Test
+    void theRawUriIsNeededOnlyWhereThePathDecides() {
+        assertThat(OPENAI.pathDecides("GET", "/v1/models")).isTrue();
+        assertThat(OPENAI.pathDecides("POST", "/v1/chat/completions")).isFalse();
+        assertThat(OPENAI.pathDecides("GET", "/v1/chat/completions")).isFalse();
+        assertThat(KSERVE.pathDecides("POST", "/v2/models/a/infer")).isTrue();
+        assertThat(OLLAMA.pathDecides("POST", "/api/chat")).as("Ollama management paths are decided on the path").isTrue();
+        assertThat(FIXED.pathDecides("POST", "/generate")).isFalse();
+        // no $request_uri where the path decides: cannot be checked, refused
+        assertThat(refused(OPENAI.resolve(new ModelRequest("GET", "/v1/models", Optional.empty(), Headers.empty(),
+                Optional.empty(), List.of(), Optional.empty()))).code()).isEqualTo("missing_request_uri");
+        assertThat(refused(KSERVE.resolve(new ModelRequest("POST", "/v2/models/a/infer", Optional.empty(), Headers.empty(),
+                Optional.empty(), List.of(), Optional.empty()))).code()).isEqualTo("missing_request_uri");
+        // elsewhere the body decides without it ...
+        assertThat(model(OPENAI.resolve(new ModelRequest("POST", "/v1/chat/completions", Optional.empty(), Headers.empty(),
+                Optional.of("application/json"), List.of(), Optional.of(Body.utf8("{\"model\":\"a\"}")))))).isEqualTo("a");
+        // ... and a raw URI that is known anyway (another plugin of the route asked it) is still checked
+        assertThat(refused(OPENAI.resolve(req("POST", "/v1/chat/%63ompletions", "/v1/chat/completions", "application/json",
+                "{\"model\":\"a\"}"))).code()).isEqualTo("non_canonical_path");
+        // a GET that is not model-free still needs a body model: no way around the list filter
+        assertThat(OPENAI.resolve(new ModelRequest("GET", "/v1/models/", Optional.empty(), Headers.empty(),
+                Optional.empty(), List.of(), Optional.empty()))).isInstanceOf(ModelOutcome.Refused.class);
     }
 }
