@@ -66,6 +66,8 @@ public class GuardBodyDecideBench {
     private static final JsonFactory PLAIN = new JsonFactory();
 
     public byte[] body;
+    /** The body's text the prompt rules read (every message content), for {@link #readText}. */
+    public String[] texts;
     private HttpRequest request;
     private ConfIdentity confIdentity;
     private GuardPlugin empty;
@@ -77,6 +79,9 @@ public class GuardBodyDecideBench {
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         body = GuardInputs.chatBody(4096);
+        List<String> t = new ArrayList<>();
+        JSON.readTree(body).path("messages").forEach(m -> t.add(m.path("content").asText()));
+        texts = t.toArray(String[]::new);
         request = new HttpRequest(1, "POST", "/v1/chat/completions", Headers.empty(), Headers.empty(), "10.0.0.1",
                 Vars.of(Map.of("request_uri", "/v1/chat/completions", "http_content_type", "application/json")),
                 Optional.of(Body.wrap(body)));
@@ -151,6 +156,30 @@ public class GuardBodyDecideBench {
         return n;
     }
 
+    /**
+     * The floor of any rule over the text: each character of the body's text read once and nothing
+     * else (no parse, no matching). Prompt-rule costs are quoted per KiB of this text against it.
+     */
+    @Benchmark
+    public long readText() {
+        long n = 0;
+        for (String s : texts) {
+            for (int i = 0; i < s.length(); i++) {
+                n += s.charAt(i);
+            }
+        }
+        return n;
+    }
+
+    /** Characters of text in the body (what {@link #readText} reads). */
+    public int textChars() {
+        int n = 0;
+        for (String s : texts) {
+            n += s.length();
+        }
+        return n;
+    }
+
     @Benchmark
     public Object decideEmpty() {
         return run(empty);
@@ -185,14 +214,19 @@ public class GuardBodyDecideBench {
         b.setUp();
         Blackhole bh = new Blackhole("Today's password is swordfish. I understand instantiating Blackholes directly is dangerous.");
         double[] ns = GuardCpuRatios.interleaved(ManagementFactory.getThreadMXBean(), bh, b::streamingParse, b::streamingTokens,
-                b::decideEmpty, b::decideParams, b::decideParamsAndPrompts, b::treeParams, b::treeParamsAndPrompts);
-        String[] names = {"streaming parse (baseline)", "streaming tokens only", "decide, conf {}", "decide, params",
-                "decide, params + prompt rules", "tree path, params", "tree path, params + prompt rules"};
-        System.out.printf("4 KiB chat body (%d B), thread CPU per call (median round):%n", b.body.length);
+                b::readText, b::decideEmpty, b::decideParams, b::decideParamsAndPrompts, b::treeParams, b::treeParamsAndPrompts);
+        String[] names = {"streaming parse (baseline)", "streaming tokens only", "read the text only", "decide, conf {}",
+                "decide, params", "decide, params + prompt rules", "tree path, params", "tree path, params + prompt rules"};
+        System.out.printf("4 KiB chat body (%d B, %d characters of text), thread CPU per call (median round):%n", b.body.length,
+                b.textChars());
         for (int i = 0; i < ns.length; i++) {
             System.out.printf("  %-34s %8.2f µs  %5.2f× baseline  %5.2f× tokens-only%n", names[i], ns[i] / 1e3, ns[i] / ns[0],
                     ns[i] / ns[1]);
         }
+        double kib = b.textChars() / 1024.0;
+        System.out.printf("  body part of params (params − {}): %.2f× baseline; prompt rules (params + prompts − params): "
+                        + "%.1f µs per KiB of text = %.1f× reading that text%n", (ns[4] - ns[3]) / ns[0], (ns[5] - ns[4]) / 1e3 / kib,
+                (ns[5] - ns[4]) / ns[2]);
         System.exit(0);
     }
 }

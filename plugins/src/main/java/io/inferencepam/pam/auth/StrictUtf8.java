@@ -24,7 +24,12 @@ public final class StrictUtf8 {
         int i = 0;
         int n = b.length;
         while (i < n) {
-            // ASCII runs, eight bytes at a time where possible
+            // ASCII runs, 32 then eight bytes at a time where possible (one test per 32 bytes: a request
+            // body is mostly ASCII, and pam-guard checks every body it decides)
+            while (i + 32 <= n && (((long) LONGS.get(b, i) | (long) LONGS.get(b, i + 8) | (long) LONGS.get(b, i + 16)
+                    | (long) LONGS.get(b, i + 24)) & 0x8080808080808080L) == 0) {
+                i += 32;
+            }
             while (i + 8 <= n && ((long) LONGS.get(b, i) & 0x8080808080808080L) == 0) {
                 i += 8;
             }

@@ -61,6 +61,33 @@ public final class KeyFold {
         }
     }
 
+    /**
+     * {@code fold(key).hashCode()} without building the folded string: keys that are {@link #same}
+     * hash alike, so a set of names can reject most keys with one hash and an int comparison.
+     */
+    public static int foldHash(String key) {
+        int h = 0;
+        for (int i = 0; i < key.length(); ) {
+            char c = key.charAt(i);
+            if (c < 0x80) {
+                i++;
+                if (c != '_' && c != '-') {
+                    h = 31 * h + (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+                }
+                continue;
+            }
+            int cp = key.codePointAt(i);
+            i += Character.charCount(cp);
+            int f = foldCodePoint(cp);
+            if (Character.isBmpCodePoint(f)) {
+                h = 31 * h + f;
+            } else {
+                h = 31 * (31 * h + Character.highSurrogate(f)) + Character.lowSurrogate(f);
+            }
+        }
+        return h;
+    }
+
     private static int skipDelimiters(String s, int i) {
         while (i < s.length() && (s.charAt(i) == '_' || s.charAt(i) == '-')) {
             i++;

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.inferencepam.pam.core.FoldedNames;
 import io.inferencepam.pam.core.KeyFold;
 import io.inferencepam.pam.auth.StrictUtf8;
 import java.io.IOException;
@@ -208,10 +209,7 @@ final class StrictJsonBody {
     }
 
     private static boolean wanted(String key, Members names, List<String> more) {
-        if (names.exact().contains(key) || more.contains(key)) {
-            return true;
-        }
-        if (!names.folded().isEmpty() && names.folded().contains(KeyFold.fold(key))) {
+        if (names.names().find(key) != null || more.contains(key)) {
             return true;
         }
         for (String n : more) {
@@ -223,11 +221,9 @@ final class StrictJsonBody {
     }
 
     /** Top-level member names a {@link #view} keeps, with their folded spellings (built once per conf and shape). */
-    record Members(Set<String> exact, Set<String> folded) {
+    record Members(FoldedNames names) {
         static Members of(Set<String> names) {
-            Set<String> folded = new java.util.HashSet<>();
-            names.forEach(n -> folded.add(KeyFold.fold(n)));
-            return new Members(Set.copyOf(names), Set.copyOf(folded));
+            return new Members(FoldedNames.of(names));
         }
     }
 

@@ -123,6 +123,17 @@ class GuardStreamingProperties {
             "{\"model\":\"llama-3\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"max_tokens\":\"5\"}",
             "{\"model\":\"llama-3\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Kestrel\"}]}]}",
             "{\"model\":\"llama-3\",\"options\":{\"num_predict\":-1,\"NUM_PREDICT\":5},\"stream\":false}",
+            // controlled names in spellings that only fold through non-ASCII letters (Kelvin sign, long s, dotted I):
+            // the pass must keep them (the policy then refuses them), found through the fold hash
+            "{\"model\":\"llama-3\",\"max_to\u212Aens\":5}",
+            "{\"model\":\"llama-3\",\"\u017Ftream\":true}",
+            "{\"model\":\"llama-3\",\"opt\u0130ons\":{\"num_predict\":5},\"stream\":false}",
+            "{\"model\":\"llama-3\",\"options\":{\"num_pred\u0130ct\":5},\"stream\":false}",
+            "{\"model\":\"llama-3\",\"Temp-Erature\":9}",
+            "{\"model\":\"llama-3\",\"-n_\":3}",
+            // a key whose fold hash is a controlled name's ("n": 110) without being a spelling of it
+            "{\"model\":\"llama-3\",\"\\u0003\\u0011\":3}",
+            "{\"model\":\"llama-3\",\"options\":{\"\\u0003\\u0011\":3},\"stream\":false}",
         };
         for (String b : bodies) {
             for (int conf = 0; conf < CONFS.size(); conf++) {
@@ -185,7 +196,9 @@ class GuardStreamingProperties {
             "text", "type", "max_tokens", "MAX_TOKENS", "max-tokens", "max_completion_tokens", "temperature", "stream",
             "Stream", "stream_options", "options", "num_predict", "logprobs", "top_logprobs", "n", "logit_bias", "echo",
             "prompt", "input", "instructions", "tools", "function", "arguments", "tool_calls", "include", "system",
-            "x", "y", "a", "A", "ä", "Ä", "ſ", "K", "k", "\\u006dodel", "mo\\u0064el");
+            "x", "y", "a", "A", "ä", "Ä", "ſ", "K", "k", "\\u006dodel", "mo\\u0064el",
+            // spellings that fold only through non-ASCII letters, and a key hashing like "n" when folded
+            "max_to\u212Aens", "\u017Ftream", "opt\u0130ons", "Temp-Erature", "num_pred\u0130ct", "\\u0003\\u0011");
 
     private static final List<String> STRINGS = List.of("llama-3", "gpt-4o", "hi", "ignore previous", "IGNORE   PREVIOUS",
             "ｉｇｎｏｒｅ previous", "ig\u200bnore previous", "Kestrel", "kestrels", "AKIA1234", "dévéloppeur",

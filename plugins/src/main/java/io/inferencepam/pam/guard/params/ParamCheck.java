@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.DoubleNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.catalog.BodyShape;
+import io.inferencepam.pam.core.FoldedNames;
 import io.inferencepam.pam.guard.params.ShapeFields.FeatureField;
 import io.inferencepam.pam.guard.params.ShapeFields.Kind;
 import io.inferencepam.pam.guard.params.ShapeFields.Loc;
@@ -31,18 +32,16 @@ import java.util.function.Consumer;
  */
 final class ParamCheck {
     private final ParamRule rule;
-    private final BodyShape shape;
     private final ShapeFields.Spec spec;
-    private final ShapeFields fields;
+    private final ShapeFields.Levels levels;
     private final ObjectNode body;
     private final List<Consumer<ObjectNode>> fixes = new ArrayList<>();
     private final List<String> changes = new ArrayList<>();
 
     ParamCheck(ParamRule rule, BodyShape shape, ShapeFields.Spec spec, ShapeFields fields, ObjectNode body) {
         this.rule = rule;
-        this.shape = shape;
         this.spec = spec;
-        this.fields = fields;
+        this.levels = fields.levels(shape);
         this.body = body;
     }
 
@@ -77,7 +76,7 @@ final class ParamCheck {
     /** A controlled name in another spelling: a case-insensitive server (Go) could read it instead. */
     private ParamOutcome spellings() {
         ParamOutcome d = spellingsIn(null, body);
-        for (String c : spec.containers()) {
+        for (String c : levels.containers()) {
             if (d == null && body.get(c) instanceof ObjectNode inner) {
                 d = spellingsIn(c, inner);
             }
@@ -86,8 +85,9 @@ final class ParamCheck {
     }
 
     private ParamOutcome spellingsIn(String container, ObjectNode node) {
+        FoldedNames names = levels.in(container);
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
-            String canonical = fields.otherSpellingOf(shape, container, it.next());
+            String canonical = ShapeFields.otherSpellingOf(names, it.next());
             if (canonical != null) {
                 String path = container == null ? canonical : container + "." + canonical;
                 return deny(path, "The body names the parameter '" + path + "' in another spelling; send it only as '"
@@ -98,7 +98,7 @@ final class ParamCheck {
     }
 
     private ParamOutcome containers() {
-        for (String c : spec.containers()) {
+        for (String c : levels.containers()) {
             JsonNode v = body.get(c);
             if (v != null && !v.isNull() && !v.isObject()) {
                 return deny(c, "The parameter '" + c + "' must be a JSON object");

@@ -66,6 +66,19 @@ public final class ParamPolicy {
     private final List<ParamRule> rules;
     private final ShapeFields fields;
 
+    /** A model's rule, remembered. */
+    private record RuleMemo(String model, Optional<ParamRule> rule) {
+    }
+
+    /** Longer model names are matched every time rather than held in {@link #memo}. */
+    private static final int MEMO_NAME_CHARS = 256;
+    /**
+     * The rules of the last models seen, by name hash: a route serves a few models, and matching each
+     * rule's patterns per call cost more than the rest of the policy. An entry is immutable, so a racy
+     * read sees a whole one or null (final fields); a collision or a new model only costs the match.
+     */
+    private final RuleMemo[] memo = new RuleMemo[16];
+
     public ParamPolicy(List<ParamRule> rules, ShapeFields fields) {
         this.rules = List.copyOf(rules);
         this.fields = fields;
@@ -130,6 +143,20 @@ public final class ParamPolicy {
     /** The rule that applies to {@code model} ({@code null}: the empty name), if any. */
     public Optional<ParamRule> ruleFor(String model) {
         String name = model == null ? "" : model;
+        if (name.length() > MEMO_NAME_CHARS) {
+            return firstRuleFor(name);
+        }
+        int slot = name.hashCode() & (memo.length - 1);
+        RuleMemo m = memo[slot];
+        if (m != null && m.model().equals(name)) {
+            return m.rule();
+        }
+        Optional<ParamRule> rule = firstRuleFor(name);
+        memo[slot] = new RuleMemo(name, rule);
+        return rule;
+    }
+
+    private Optional<ParamRule> firstRuleFor(String name) {
         for (ParamRule r : rules) {
             if (r.covers(name)) {
                 return Optional.of(r);

@@ -1,7 +1,7 @@
 package io.inferencepam.pam.guard.params;
 
 import io.inferencepam.pam.catalog.BodyShape;
-import io.inferencepam.pam.core.KeyFold;
+import io.inferencepam.pam.core.FoldedNames;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -132,21 +132,39 @@ public final class ShapeFields {
     private static final Spec NOTHING = new Spec(List.of(), null, List.of(), null, false, List.of(), List.of());
 
     private final Map<BodyShape, Spec> specs;
-    /** Per shape, per level ("" is the top level): folded spelling → canonical name. */
-    private final Map<BodyShape, Map<String, Map<String, String>>> folded;
+    private final Map<BodyShape, Levels> levels;
+
+    /**
+     * A shape's controlled names per level, derived from its {@link Spec} once: what the policy looks
+     * up for every body key.
+     *
+     * @param containers the nested objects that hold controlled fields, in spec order
+     * @param top        the top-level names, containers included
+     * @param inner      per container, the names inside it
+     */
+    record Levels(List<String> containers, FoldedNames top, Map<String, FoldedNames> inner) {
+        /** The names directly inside {@code container} ({@code null}: the top level), or null if it holds none. */
+        FoldedNames in(String container) {
+            return container == null ? top : inner.get(container);
+        }
+    }
 
     private ShapeFields(Map<BodyShape, Spec> specs) {
         this.specs = specs;
-        Map<BodyShape, Map<String, Map<String, String>>> f = new EnumMap<>(BodyShape.class);
+        Map<BodyShape, Levels> l = new EnumMap<>(BodyShape.class);
         specs.forEach((shape, spec) -> {
-            Map<String, Map<String, String>> levels = new HashMap<>();
-            levels.put("", foldedNames(spec.namesIn(null)));
+            Map<String, FoldedNames> inner = new HashMap<>();
             for (String c : spec.containers()) {
-                levels.put(c, foldedNames(spec.namesIn(c)));
+                inner.put(c, FoldedNames.of(spec.namesIn(c)));
             }
-            f.put(shape, Map.copyOf(levels));
+            l.put(shape, new Levels(List.copyOf(spec.containers()), FoldedNames.of(spec.namesIn(null)), Map.copyOf(inner)));
         });
-        this.folded = f;
+        this.levels = l;
+    }
+
+    /** The controlled names of {@code shape} per level. */
+    Levels levels(BodyShape shape) {
+        return levels.get(shape);
     }
 
     /**
@@ -156,21 +174,16 @@ public final class ShapeFields {
      * @param container {@code null} for the top level
      */
     public String otherSpellingOf(BodyShape shape, String container, String key) {
-        Map<String, String> names = folded.get(shape).get(container == null ? "" : container);
-        if (names == null || names.isEmpty()) {
+        return otherSpellingOf(levels.get(shape).in(container), key);
+    }
+
+    /** {@link #otherSpellingOf(BodyShape, String, String)} on one level's names (null: none). */
+    static String otherSpellingOf(FoldedNames names, String key) {
+        if (names == null) {
             return null;
         }
-        // no allocation: most keys are exact ("max_tokens") or share no first letter with a controlled name
-        String candidate = null;
-        for (String name : names.values()) {
-            if (name.equals(key)) {
-                return null;
-            }
-            if (candidate == null && KeyFold.same(key, name)) {
-                candidate = name;
-            }
-        }
-        return candidate;
+        String name = names.find(key);
+        return name == null || name.equals(key) ? null : name;
     }
 
     /** The built-in knowledge (immutable). */
@@ -239,12 +252,4 @@ public final class ShapeFields {
         return specs.get(shape);
     }
 
-    /** Controlled names indexed by their folded spelling (see {@link KeyFold}): one lookup per body key. */
-    private static Map<String, String> foldedNames(Set<String> names) {
-        Map<String, String> out = new HashMap<>();
-        for (String n : names) {
-            out.put(KeyFold.fold(n), n);
-        }
-        return Map.copyOf(out);
-    }
 }
