@@ -40,6 +40,20 @@ final class ArchiveSupport {
                 leaseTtl, 1_000_000, Duration.ofHours(1));
     }
 
+    /** The real archiver, signing its manifest with {@code signingKey} (base64 PKCS#8, the runner's). */
+    static io.inferencepam.pam.record.archive.StreamArchiver archiver(redis.clients.jedis.UnifiedJedis jedis, String stream, Path dir,
+                                                                   ArchiveSettings s, String signingKey, String owner) throws Exception {
+        return new io.inferencepam.pam.record.archive.StreamArchiver(jedis, stream, new ArchiveDirectory(dir), s, owner,
+                java.time.Clock.systemUTC(), Optional.of(io.inferencepam.pam.record.chain.CheckpointSigner.fromPkcs8Base64(signingKey)));
+    }
+
+    /** A file holding the fixture runner's signing key, for {@code pamctl audit archive --signing-key-file}. */
+    static String signingKeyFile(AuditFixture fx) throws Exception {
+        Path f = java.nio.file.Files.createTempFile("pam-signing", ".key");
+        java.nio.file.Files.writeString(f, fx.keys[0]);
+        return f.toString();
+    }
+
     /** Every entry in the archive directory, in segment order. */
     static List<StoredEntry> archived(Path dir) throws Exception {
         List<StoredEntry> out = new ArrayList<>();

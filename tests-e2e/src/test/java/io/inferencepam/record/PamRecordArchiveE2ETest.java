@@ -46,7 +46,8 @@ class PamRecordArchiveE2ETest {
             List<String> stored = positions(fx.entries());
             Path dir = Files.createTempDirectory("pam-archive");
 
-            ArchiveSupport.Run r = pamctl("audit", "archive", "--once", "--force", "--dir", dir.toString(), "--redis", fx.redis.url());
+            ArchiveSupport.Run r = pamctl("audit", "archive", "--once", "--force", "--dir", dir.toString(), "--redis", fx.redis.url(),
+                    "--signing-key-file", ArchiveSupport.signingKeyFile(fx));
 
             assertThat(r.exit()).as(r.err()).isZero();
             assertThat(positions(archived(dir))).containsExactlyElementsOf(stored);
@@ -71,8 +72,8 @@ class PamRecordArchiveE2ETest {
             List<String> stored = positions(fx.entries());
             Path dir = Files.createTempDirectory("pam-archive");
             try (JedisPooled jedis = new JedisPooled(URI.create(fx.redis.url()), 5000)) {
-                StreamArchiver a = new StreamArchiver(jedis, AuditFixture.STREAM, new ArchiveDirectory(dir),
-                        settings(dir, 24 << 10, Duration.ofSeconds(30)), "a", Clock.systemUTC());
+                StreamArchiver a = ArchiveSupport.archiver(jedis, AuditFixture.STREAM, dir,
+                    settings(dir, 24 << 10, Duration.ofSeconds(30)), fx.keys[0], "a");
                 assertThat(a.runOnce(true).segments()).isGreaterThan(2);
                 a.close();
             }
@@ -93,8 +94,8 @@ class PamRecordArchiveE2ETest {
              JedisPooled second = new JedisPooled(URI.create(fx.redis.url()), 5000)) {
             calls(fx, 0, 40);
             Path dir = Files.createTempDirectory("pam-archive");
-            StreamArchiver crashed = new StreamArchiver(first, AuditFixture.STREAM, new ArchiveDirectory(dir),
-                    settings(dir, 1 << 20, Duration.ofSeconds(2)), "crashed", Clock.systemUTC());
+            StreamArchiver crashed = ArchiveSupport.archiver(first, AuditFixture.STREAM, dir,
+                    settings(dir, 1 << 20, Duration.ofSeconds(2)), fx.keys[0], "crashed");
             assertThat(crashed.lease().acquire()).isTrue();
             // copied and durable, then the process dies before the trim: the stream still holds everything
             ArchiveDirectory.Segment seg = crashed.copyNext(StreamId.ZERO, true).orElseThrow();
@@ -108,8 +109,8 @@ class PamRecordArchiveE2ETest {
             List<String> stored = positions(fx.entries());
 
             // the restarted archiver (another process: the dead one's lease expires) resumes after the segment
-            StreamArchiver restarted = new StreamArchiver(second, AuditFixture.STREAM, new ArchiveDirectory(dir),
-                    settings(dir, 1 << 20, Duration.ofSeconds(2)), "restarted", Clock.systemUTC());
+            StreamArchiver restarted = ArchiveSupport.archiver(second, AuditFixture.STREAM, dir,
+                    settings(dir, 1 << 20, Duration.ofSeconds(2)), fx.keys[0], "restarted");
             ArchiveSupport.await("the dead archiver's lease expires", () -> restarted.runOnce(true).holder());
             restarted.close();
 
@@ -130,8 +131,8 @@ class PamRecordArchiveE2ETest {
             List<String> stored = positions(fx.entries());
             Path dir = Files.createTempDirectory("pam-archive");
             JedisPooled jedis = new JedisPooled(URI.create(fx.redis.url()), 2000);
-            StreamArchiver a = new StreamArchiver(jedis, AuditFixture.STREAM, new ArchiveDirectory(dir),
-                    settings(dir, 8 << 10, Duration.ofSeconds(30)), "a", Clock.systemUTC());
+            StreamArchiver a = ArchiveSupport.archiver(jedis, AuditFixture.STREAM, dir,
+                    settings(dir, 8 << 10, Duration.ofSeconds(30)), fx.keys[0], "a");
             assertThat(a.lease().acquire()).isTrue();
             ArchiveDirectory.Segment seg = a.copyNext(StreamId.ZERO, true).orElseThrow();
 
@@ -170,7 +171,8 @@ class PamRecordArchiveE2ETest {
             calls(fx, 0, 30);
             fx.runner.stop();
             Path dir = Files.createTempDirectory("pam-archive");
-            assertThat(pamctl("audit", "archive", "--once", "--force", "--dir", dir.toString(), "--redis", fx.redis.url()).exit())
+            assertThat(pamctl("audit", "archive", "--once", "--force", "--dir", dir.toString(), "--redis", fx.redis.url(),
+                    "--signing-key-file", ArchiveSupport.signingKeyFile(fx)).exit())
                     .isZero();
             Path seg = new ArchiveDirectory(dir).segments().get(0).path();
             List<String> lines = List.of(gunzip(seg).split("\n"));

@@ -68,7 +68,8 @@ class PamRecordArchiveLeaseE2ETest {
                 ArchiveSupport.await("and archives", () -> archivedText(shared).contains(ids.get(ids.size() - 1)));
 
                 runners.get(other).stop(); // releases the lease; its final checkpoint is left for the next archiver
-                assertThat(pamctl("audit", "archive", "--once", "--force", "--dir", shared.toString(), "--redis", fx.redis.url())
+                assertThat(pamctl("audit", "archive", "--once", "--force", "--dir", shared.toString(), "--redis", fx.redis.url(),
+                        "--signing-key-file", ArchiveSupport.signingKeyFile(fx))
                         .exit()).isZero();
                 List<String> archivedIds = positions(archived(shared));
                 for (int i = 1; i < archivedIds.size(); i++) {

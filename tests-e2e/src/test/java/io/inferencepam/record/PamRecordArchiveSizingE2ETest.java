@@ -66,7 +66,8 @@ class PamRecordArchiveSizingE2ETest {
             Object memory = fx.jedis.sendCommand(redis.clients.jedis.Protocol.Command.MEMORY, "USAGE", AuditFixture.STREAM, "SAMPLES", "0");
 
             Path dir = Files.createTempDirectory("pam-archive-sizing");
-            assertThat(pamctl("audit", "archive", "--once", "--force", "--dir", dir.toString(), "--redis", fx.redis.url()).exit()).isZero();
+            assertThat(pamctl("audit", "archive", "--once", "--force", "--dir", dir.toString(), "--redis", fx.redis.url(),
+                    "--signing-key-file", ArchiveSupport.signingKeyFile(fx)).exit()).isZero();
             List<StoredEntry> archivedEntries = archived(dir);
             assertThat(positions(archivedEntries)).containsExactlyElementsOf(stored);
             assertThat(pamctl("audit", "verify", "--file", dir.toString(), "--public-key", fx.keys[1]).exit()).isZero();

@@ -6,6 +6,9 @@ import io.inferencepam.pam.record.chain.ChainVerifier;
 import io.inferencepam.pam.record.chain.CheckpointSigner;
 import io.inferencepam.pam.record.archive.ArchiveDirectory;
 import io.inferencepam.pam.record.archive.ArchiveLag;
+import io.inferencepam.pam.record.archive.ArchiveManifest;
+import io.inferencepam.pam.record.archive.ManifestCheck;
+import io.inferencepam.pam.record.archive.StreamId;
 import io.inferencepam.pam.record.archive.ArchiveSettings;
 import io.inferencepam.pam.record.archive.ArchiveTask;
 import io.inferencepam.pam.record.archive.StreamArchiver;
@@ -264,6 +267,7 @@ public final class AuditCommand implements Runnable {
                 cut.ifPresent(t -> out.println("note: entries read from segments or a follow export cut at " + t
                         + "; entries after an instance's last checkpoint are judged as of then"));
             }
+            r = withArchives(r, keys, out);
             if (json) {
                 out.println(AuditControlApi.reportJson(r));
             } else {
@@ -286,6 +290,50 @@ public final class AuditCommand implements Runnable {
             out.flush();
             return !r.clean() ? 1 : r.verified() ? 0 : NOT_VERIFIED;
         }
+
+        /**
+         * Adds the whole-archive checks of every archive directory given with {@code --file}: its
+         * manifest, every listed segment, and with {@code --redis} the stream's archived cursor.
+         */
+        private ChainVerifier.Report withArchives(ChainVerifier.Report r, List<java.security.PublicKey> keys, PrintWriter out)
+                throws Exception {
+            List<Path> dirs = new ArrayList<>();
+            for (Path p : store.files == null ? List.<Path>of() : store.files) {
+                if (ArchiveDirectory.isArchive(p) || Files.exists(ArchiveManifest.fileIn(p))) {
+                    dirs.add(p);
+                }
+            }
+            if (dirs.isEmpty()) {
+                return r;
+            }
+            List<ChainVerifier.Finding> findings = new ArrayList<>();
+            List<String> notes = new ArrayList<>(r.notes());
+            boolean verified = r.verified();
+            Optional<StreamId> cursor = Optional.empty();
+            if (store.redis != null) {
+                try (var jedis = store.redisBesideFiles()) {
+                    cursor = Optional.ofNullable(jedis.get(StreamArchiver.cursorKey(store.stream()))).map(StreamId::parse);
+                }
+                if (cursor.isEmpty()) {
+                    notes.add("Redis holds no archived cursor for " + store.stream() + ": nothing was archived from it");
+                }
+            }
+            for (Path d : dirs) {
+                ManifestCheck.Result m = ManifestCheck.check(d, keys, store.redis != null
+                        ? Optional.of(cursor.orElse(StreamId.ZERO)) : Optional.empty(),
+                        store.redis != null ? Optional.of(store.stream()) : Optional.empty());
+                findings.addAll(m.findings());
+                notes.addAll(m.notes());
+                verified &= m.present() && m.signed();
+                if (m.present()) {
+                    out.println("archive: " + m.listed() + " segment(s) listed in " + ArchiveManifest.FILE + " of " + d + " (stream "
+                            + m.stream().orElse("?") + ", up to " + m.lastArchived().map(Object::toString).orElse("nothing")
+                            + (m.retired() > 0 ? "; " + m.retired() + " retired by retention" : "") + ")");
+                }
+            }
+            findings.addAll(r.findings());
+            return new ChainVerifier.Report(r.entries(), findings, r.instances(), notes, verified);
+        }
     }
 
     @Command(name = "archive", description = "Move audit stream entries into compressed, chained segment files in --dir "
@@ -307,6 +355,10 @@ public final class AuditCommand implements Runnable {
         boolean force;
         @Option(names = "--owner", description = "name in the lease (default: host name and process id)")
         String owner;
+        @Option(names = "--signing-key-file", description = "file holding the base64 PKCS#8 Ed25519 key that signs the archive's "
+                + "MANIFEST.jsonl lines (a runner's audit-signing-key, say; default: $PAM_AUDIT_SIGNING_KEY). Without one the "
+                + "manifest is unsigned and verify reports the archive as not verified")
+        Path signingKeyFile;
 
         @Override
         public Integer call() throws Exception {
@@ -324,9 +376,17 @@ public final class AuditCommand implements Runnable {
             String name = owner != null ? owner : java.net.InetAddress.getLocalHost().getHostName() + "-pamctl-"
                     + ProcessHandle.current().pid();
             PrintWriter out = spec.commandLine().getOut();
+            Optional<String> key = signingKeyFile != null
+                    ? Optional.of(Files.readString(signingKeyFile, java.nio.charset.StandardCharsets.US_ASCII))
+                    : env.apply("PAM_AUDIT_SIGNING_KEY").filter(v -> !v.isBlank());
+            Optional<CheckpointSigner> signer = key.map(CheckpointSigner::fromPkcs8Base64);
+            if (signer.isEmpty()) {
+                spec.commandLine().getErr().println("warning: no signing key (--signing-key-file or PAM_AUDIT_SIGNING_KEY): "
+                        + ArchiveManifest.FILE + " is written unsigned, and verify reports the archive as not verified");
+            }
             try (var jedis = store.redis()) {
                 StreamArchiver archiver = new StreamArchiver(jedis, store.stream(), new ArchiveDirectory(d), settings, name,
-                        java.time.Clock.systemUTC());
+                        java.time.Clock.systemUTC(), signer);
                 if (once) {
                     try {
                         StreamArchiver.Pass p = archiver.runOnce(force);

@@ -50,6 +50,11 @@ public final class StoreOptions {
         return new JedisPooled(URI.create(url), 5000);
     }
 
+    /** A Redis client given with {@code --redis} beside {@code --file} (verify reads the archived cursor); close it after use. */
+    JedisPooled redisBesideFiles() {
+        return new JedisPooled(URI.create(redis), 5000);
+    }
+
     /** Opened store; close it after use. */
     AuditSink open() throws Exception {
         if (files != null && !files.isEmpty()) {

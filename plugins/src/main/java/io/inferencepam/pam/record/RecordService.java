@@ -107,7 +107,8 @@ public final class RecordService {
                 new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), s.checkpointEvery(),
                         s.checkpointInterval(), Duration.ofSeconds(2), s.linger()), env.clock(), env.blockingExecutor())
                 .opensWith(anchor.anchor()).onDurable(heads::durable).start();
-        Optional<ArchiveTask> archive = auditRedis.map(r -> startArchive(services, s, archiveSettings, anchor.chain().instance()));
+        Optional<ArchiveTask> archive = auditRedis.map(r -> startArchive(services, s, archiveSettings, anchor.chain().instance(),
+                signing.signer()));
         PendingCalls pending = new PendingCalls(writer, env.clock());
         var sweep = env.scheduler().scheduleWithFixedDelay(pending::sweep, 1, 1, TimeUnit.SECONDS);
         RecordService svc = new RecordService(s, sink, writer, pending, lock, signing, verifyKeys, heads);
@@ -134,7 +135,8 @@ public final class RecordService {
      * Every runner with the Redis sink watches the archive lag; those with {@code PAM_AUDIT_ARCHIVE_DIR}
      * also archive (one at a time, by lease). On its own Redis client: a pass reads pages of the stream.
      */
-    private static ArchiveTask startArchive(PamServices services, RecordSettings s, ArchiveSettings as, String owner) {
+    private static ArchiveTask startArchive(PamServices services, RecordSettings s, ArchiveSettings as, String owner,
+                                            CheckpointSigner signer) {
         PluginEnvironment env = services.env();
         if (s.streamMaxLen() > 0 || !s.maxAge().isZero()) {
             LOG.warn("audit stream emergency cap is ON (PAM_AUDIT_STREAM_MAXLEN={}, PAM_AUDIT_MAX_AGE_SECONDS={}): the oldest "
@@ -145,7 +147,11 @@ public final class RecordService {
         Optional<StreamArchiver> archiver;
         try {
             archiver = as.dir().isEmpty() ? Optional.empty() : Optional.of(new StreamArchiver(jedis, s.streamKey(),
-                    new ArchiveDirectory(as.dir().get()), as, owner, env.clock()));
+                    new ArchiveDirectory(as.dir().get()), as, owner, env.clock(), Optional.of(signer)));
+        } catch (IllegalArgumentException e) {
+            // a stream key without a hash tag in cluster mode: the lag watch still runs, and reports the backlog
+            LOG.error("audit archive: {}; this runner does not archive", e.getMessage());
+            archiver = Optional.empty();
         } catch (IOException e) {
             // prepared (and checked) at start: only a disk failure gets here; the lag watch still runs
             LOG.error("audit archive: PAM_AUDIT_ARCHIVE_DIR cannot be used ({}); this runner does not archive",

@@ -39,6 +39,13 @@ public final class ArchiveDirectory {
 
     /** One archive file and the range of stream ids in it. */
     public record Segment(Path path, StreamId first, StreamId last) {
+        public String name() {
+            return path.getFileName().toString();
+        }
+    }
+
+    /** A segment made durable, and what its manifest line says about it. */
+    public record Written(Segment segment, SegmentSummary summary) {
     }
 
     private final Path dir;
@@ -95,11 +102,20 @@ public final class ArchiveDirectory {
         return n;
     }
 
-    /** Deletes segments whose newest entry was stored before {@code cutoff}; returns how many. */
-    public int deleteOlderThan(Instant cutoff) throws IOException {
+    /** Something done with a segment before it is deleted (its manifest line). */
+    public interface BeforeDelete {
+        void accept(Segment segment) throws IOException;
+    }
+
+    /**
+     * Deletes segments whose newest entry was stored before {@code cutoff}, each after
+     * {@code before} ran for it; returns how many.
+     */
+    public int deleteOlderThan(Instant cutoff, BeforeDelete before) throws IOException {
         int n = 0;
         for (Segment s : segments()) {
             if (s.last().millis() < cutoff.toEpochMilli()) {
+                before.accept(s);
                 Files.deleteIfExists(s.path());
                 n++;
             }
@@ -119,6 +135,8 @@ public final class ArchiveDirectory {
         private final Path tmp;
         private final FileChannel channel;
         private final GZIPOutputStream gzip;
+        private final java.security.MessageDigest sha256 = SegmentSummary.newDigest();
+        private final SegmentSummary.Ranges ranges = new SegmentSummary.Ranges();
         private StreamId first;
         private StreamId last;
         private long bytes;
@@ -128,7 +146,8 @@ public final class ArchiveDirectory {
         private SegmentWriter() throws IOException {
             tmp = dir.resolve("audit-" + System.nanoTime() + "-" + ProcessHandle.current().pid() + TEMPORARY_SUFFIX);
             channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            OutputStream out = Channels.newOutputStream(channel);
+            // the digest sees the compressed bytes as they go to the file: the manifest's SHA-256 of the segment
+            OutputStream out = new java.security.DigestOutputStream(Channels.newOutputStream(channel), sha256);
             gzip = new GZIPOutputStream(out, 1 << 16);
         }
 
@@ -139,6 +158,7 @@ public final class ArchiveDirectory {
             }
             byte[] line = StreamLine.encodeUtf8(streamId, entryJson);
             gzip.write(line);
+            ranges.add(entryJson);
             first = first == null ? id : first;
             last = id;
             bytes += line.length;
@@ -155,19 +175,22 @@ public final class ArchiveDirectory {
         }
 
         /** Makes the segment durable under its final name; nothing appended: no segment. */
-        public Optional<Segment> commit() throws IOException {
+        public Optional<Written> commit() throws IOException {
             if (entries == 0) {
                 abort();
                 return Optional.empty();
             }
             gzip.finish();
+            gzip.flush();
             channel.force(true);
             channel.close();
             done = true;
             Path target = dir.resolve("audit-" + first + "_" + last + ".jsonl.gz");
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             forceDirectory();
-            return Optional.of(new Segment(target, first, last));
+            SegmentSummary summary = new SegmentSummary(first, last, entries,
+                    java.util.HexFormat.of().formatHex(sha256.digest()), ranges.ranges());
+            return Optional.of(new Written(new Segment(target, first, last), summary));
         }
 
         public void abort() throws IOException {

@@ -37,6 +37,7 @@ public final class ArchiveTask implements AutoCloseable {
     private volatile boolean storeUp = true;
     private long lastAlertMillis = Long.MIN_VALUE / 2;
     private boolean lostReported;
+    private boolean mismatchReported;
     private ScheduledFuture<?> timer;
 
     public ArchiveTask(UnifiedJedis jedis, String streamKey, ArchiveSettings settings, Optional<StreamArchiver> archiver,
@@ -90,6 +91,13 @@ public final class ArchiveTask implements AutoCloseable {
             }
             storeUp = true;
             alert(lag);
+        } catch (ArchiveMismatchException e) {
+            failures++;
+            holder = false;
+            if (!mismatchReported) {
+                mismatchReported = true; // the same every pass until an operator acts: said once
+                LOG.error("audit archive: {}", e.getMessage());
+            }
         } catch (Exception e) {
             failures++;
             holder = false;

@@ -1,9 +1,13 @@
 package io.inferencepam.pam.record.archive;
 
+import io.inferencepam.pam.record.chain.CheckpointSigner;
 import java.io.IOException;
 import java.time.Clock;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import redis.clients.jedis.JedisCluster;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.resps.StreamEntry;
 
@@ -14,7 +18,10 @@ import redis.clients.jedis.resps.StreamEntry;
  * newest segment's name); while a segment is due (enough bytes wait, or the oldest waiting entry
  * is old enough), copy the next entries into a segment, make it durable, then commit
  * ({@code archive_commit.lua}: cursor and {@code XTRIM MINID}, fenced by the lease); delete
- * segments past the retention. Not thread-safe: one caller at a time.
+ * segments past the retention. Every segment is listed in the directory's signed
+ * {@link ArchiveManifest} before the stream is trimmed behind it; recovery resumes from the
+ * manifest, not from file names, and refuses a directory whose manifest names another stream.
+ * Not thread-safe: one caller at a time.
  */
 public final class StreamArchiver {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StreamArchiver.class);
@@ -33,7 +40,12 @@ public final class StreamArchiver {
     private final ArchiveSettings settings;
     private final ArchiveLease lease;
     private final Clock clock;
+    private final Optional<CheckpointSigner> signer;
     private boolean recovered;
+    /** The manifest being appended to; null until the directory was reconciled. */
+    private ArchiveManifest manifest;
+    /** The newest entry a manifest line lists. */
+    private StreamId listedUpTo = StreamId.ZERO;
     /** Average bytes per archived line, learned from segments written (to judge when enough waits). */
     private long bytesPerEntry = 0;
     private long segmentsWritten;
@@ -41,8 +53,21 @@ public final class StreamArchiver {
     /** Entries in the segment {@link #copyNext} wrote last. */
     private long lastCount;
 
+    /**
+     * @param signer signs the manifest's lines (the runner's checkpoint key); empty: unsigned lines,
+     *               which verify reports as not verified
+     * @throws IllegalArgumentException when {@code jedis} is a Redis Cluster client and the stream
+     *                                  key has no hash tag: the lease, cursor and stream would be in
+     *                                  different slots and no commit could run
+     */
     public StreamArchiver(UnifiedJedis jedis, String streamKey, ArchiveDirectory dir, ArchiveSettings settings, String owner,
-                          Clock clock) {
+                          Clock clock, Optional<CheckpointSigner> signer) {
+        if (jedis instanceof JedisCluster && !hashTagged(streamKey)) {
+            throw new IllegalArgumentException("the audit stream key " + streamKey + " has no hash tag ({...}); in Redis Cluster "
+                    + "mode the archiver's keys (" + streamKey + ":archived, :archiver) must share the stream's slot: name the "
+                    + "stream like pam:{audit}:records");
+        }
+        this.signer = signer;
         this.jedis = jedis;
         this.streamKey = streamKey;
         this.cursorKey = cursorKey(streamKey);
@@ -50,6 +75,13 @@ public final class StreamArchiver {
         this.settings = settings;
         this.lease = new ArchiveLease(jedis, streamKey, owner, settings.leaseTtl());
         this.clock = clock;
+    }
+
+    /** Whether a key has a Redis Cluster hash tag: a non-empty {@code {...}} part (the first '{' and the next '}'). */
+    public static boolean hashTagged(String key) {
+        int open = key.indexOf('{');
+        int close = open < 0 ? -1 : key.indexOf('}', open + 1);
+        return close > open + 1;
     }
 
     /** The Redis key holding the id of the newest archived entry. */
@@ -98,7 +130,7 @@ public final class StreamArchiver {
             }
         }
         if (!settings.retention().isZero()) {
-            int deleted = dir.deleteOlderThan(clock.instant().minus(settings.retention()));
+            int deleted = dir.deleteOlderThan(clock.instant().minus(settings.retention()), seg -> manifest.retired(streamKey, seg));
             if (deleted > 0) {
                 LOG.info("audit archive: {} segment(s) older than {} days deleted (PAM_AUDIT_ARCHIVE_RETENTION_DAYS)", deleted,
                         settings.retention().toDays());
@@ -110,6 +142,7 @@ public final class StreamArchiver {
     /**
      * Where to resume: after the Redis cursor, or after the newest segment when that is further
      * (a crash or a Redis outage came between a segment's rename and its commit: commit it now).
+     * The newest segment is the newest the manifest lists, never a file name alone.
      */
     private StreamId recover() throws IOException {
         if (!recovered) {
@@ -118,9 +151,10 @@ public final class StreamArchiver {
                 LOG.info("audit archive: {} half-written segment(s) from an interrupted pass removed; their entries are still "
                         + "in the stream", removed);
             }
+            reconcile();
         }
         StreamId cursor = cursor().orElse(StreamId.ZERO);
-        Optional<StreamId> onDisk = dir.lastArchived();
+        Optional<StreamId> onDisk = listedUpTo.equals(StreamId.ZERO) ? Optional.empty() : Optional.of(listedUpTo);
         if (onDisk.isPresent() && onDisk.get().after(cursor)) {
             LOG.info("audit archive: segment up to {} was written but the stream not yet trimmed (interrupted pass): trimming now",
                     onDisk.get());
@@ -130,6 +164,65 @@ public final class StreamArchiver {
         }
         recovered = true;
         return cursor;
+    }
+
+    /**
+     * Reads the directory's manifest and makes it account for every segment before anything is
+     * trimmed: refuses a manifest of another stream; lists a segment renamed into place just
+     * before a crash (after the manifest's end); adopts the segments of a directory written
+     * before manifests only when this stream's cursor already covers them (else their names
+     * could trim entries never archived).
+     */
+    private void reconcile() throws IOException {
+        Optional<ArchiveManifest.Contents> contents = ArchiveManifest.read(dir.dir());
+        List<ArchiveDirectory.Segment> onDisk = dir.segments();
+        Optional<String> of = contents.flatMap(ArchiveManifest.Contents::stream);
+        if (of.isPresent() && !of.get().equals(streamKey)) {
+            throw new ArchiveMismatchException("archive directory " + dir.dir() + " holds the archive of stream " + of.get()
+                    + ", not of " + streamKey + " (PAM_AUDIT_STREAM changed?): refusing to archive or trim; give this stream a "
+                    + "directory of its own");
+        }
+        manifest = ArchiveManifest.forAppend(dir.dir(), contents, signer, clock);
+        StreamId listed = contents.flatMap(ArchiveManifest.Contents::lastAdding).map(ArchiveManifest.Line::last)
+                .orElse(StreamId.ZERO);
+        if (of.isEmpty()) {
+            if (!onDisk.isEmpty()) {
+                StreamId newest = onDisk.get(onDisk.size() - 1).last();
+                Optional<StreamId> cursor = cursor();
+                if (cursor.isEmpty() || newest.after(cursor.get())) {
+                    throw new ArchiveMismatchException("archive directory " + dir.dir() + " holds segments without a manifest "
+                            + "up to " + newest + ", past what stream " + streamKey + " has archived ("
+                            + cursor.map(Object::toString).orElse("nothing") + "): they may be another stream's; refusing to "
+                            + "trim by their names. Move them to another directory (pamctl audit verify --file reads them there); "
+                            + "entries of this stream not yet trimmed are archived again");
+                }
+                LOG.warn("audit archive: {} segment(s) in {} written before manifests; adopted into {} (hashed now, not when "
+                        + "written)", onDisk.size(), dir.dir(), ArchiveManifest.FILE);
+            }
+            manifest.open(streamKey);
+            for (ArchiveDirectory.Segment seg : onDisk) {
+                manifest.segment(streamKey, "adopted", seg.path(), listed, SegmentSummary.of(seg));
+                listed = seg.last();
+            }
+        } else {
+            Set<String> named = new HashSet<>();
+            contents.get().lines().forEach(l -> named.add(l.segment()));
+            for (ArchiveDirectory.Segment seg : onDisk) {
+                if (named.contains(seg.name())) {
+                    continue;
+                }
+                if (seg.first().after(listed)) {
+                    LOG.info("audit archive: segment {} was made durable just before an interruption; listing it in {}",
+                            seg.name(), ArchiveManifest.FILE);
+                    manifest.segment(streamKey, "segment", seg.path(), listed, SegmentSummary.of(seg));
+                    listed = seg.last();
+                } else {
+                    LOG.warn("audit archive: {} is not listed in {} and lies inside the listed range: not written by this "
+                            + "archive's archivers; ignored (pamctl audit verify reports it)", seg.name(), ArchiveManifest.FILE);
+                }
+            }
+        }
+        listedUpTo = listed;
     }
 
     /** The newest archived id as recorded in Redis. */
@@ -142,6 +235,9 @@ public final class StreamArchiver {
      * when nothing is due. Does not trim: {@link #commit} does, after this returned.
      */
     public Optional<ArchiveDirectory.Segment> copyNext(StreamId after, boolean force) throws IOException {
+        if (manifest == null) {
+            reconcile();
+        }
         List<StreamEntry> page = jedis.xrange(streamKey, "(" + after, "+", PAGE);
         if (page.isEmpty()) {
             return Optional.empty();
@@ -173,9 +269,14 @@ public final class StreamArchiver {
             }
             long entries = w.entries();
             bytesPerEntry = Math.max(1, w.bytes() / entries);
-            Optional<ArchiveDirectory.Segment> seg = w.commit();
+            Optional<ArchiveDirectory.Written> written = w.commit();
+            if (written.isPresent()) {
+                // listed before the trim: a crash here leaves a durable segment that reconcile lists
+                manifest.segment(streamKey, "segment", written.get().segment().path(), after, written.get().summary());
+                listedUpTo = written.get().segment().last();
+            }
             lastCount = entries;
-            return seg;
+            return written.map(ArchiveDirectory.Written::segment);
         }
     }
 

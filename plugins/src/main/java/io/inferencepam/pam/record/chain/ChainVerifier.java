@@ -41,11 +41,16 @@ import java.util.regex.Pattern;
  */
 public final class ChainVerifier {
 
-    public enum Kind { MODIFIED, DELETED, INSERTED, REORDERED, DUPLICATE, BAD_SIGNATURE, UNSIGNED_CHECKPOINT, POSSIBLE_TRUNCATION }
+    public enum Kind { MODIFIED, DELETED, INSERTED, REORDERED, DUPLICATE, BAD_SIGNATURE, UNSIGNED_CHECKPOINT, POSSIBLE_TRUNCATION,
+        /** Archive findings (archive.ManifestCheck): about a segment file or the manifest, not one entry. */
+        SEGMENT_MISSING, SEGMENT_MODIFIED, SEGMENT_UNLISTED, MANIFEST_BROKEN, ARCHIVE_TAIL_MISSING, STREAM_MISMATCH }
 
     public record Finding(Kind kind, String instance, long seq, String position, String detail) {
         @Override
         public String toString() {
+            if (instance == null) { // an archive finding: position names the segment or manifest line
+                return kind + " " + position + ": " + detail;
+            }
             return kind + " instance=" + instance + " seq=" + (seq < 0 ? "?" : Long.toString(seq))
                     + (position == null ? "" : " at " + position) + ": " + detail;
         }

@@ -20,7 +20,7 @@ class ArchiveDirectoryTest {
             for (long m : millis) {
                 w.append(m + "-0", "{\"n\":" + m + "}");
             }
-            return w.commit().orElseThrow();
+            return w.commit().orElseThrow().segment();
         }
     }
 
@@ -58,7 +58,7 @@ class ArchiveDirectoryTest {
         ArchiveDirectory d = new ArchiveDirectory(dir);
         segment(d, 1_000, 5_000);
         segment(d, 6_000, 9_000);
-        assertThat(d.deleteOlderThan(Instant.ofEpochMilli(8_000))).isEqualTo(1);
+        assertThat(d.deleteOlderThan(Instant.ofEpochMilli(8_000), s -> { })).isEqualTo(1);
         assertThat(d.segments()).extracting(ArchiveDirectory.Segment::first).containsExactly(new StreamId(6_000, 0));
     }
 

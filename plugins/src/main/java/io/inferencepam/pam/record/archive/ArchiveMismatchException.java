@@ -1,0 +1,14 @@
+package io.inferencepam.pam.record.archive;
+
+import java.io.IOException;
+
+/**
+ * The archive directory does not belong to the stream being archived (its manifest names another
+ * stream, or it holds unlisted segments past this stream's cursor). Nothing is trimmed. The
+ * message names the directory and the stream keys only, so it may be logged.
+ */
+public final class ArchiveMismatchException extends IOException {
+    public ArchiveMismatchException(String message) {
+        super(message);
+    }
+}
