@@ -203,4 +203,35 @@ class PamRecordArchiveManifestE2ETest {
             assertThat(cut.out()).contains("ARCHIVE_TAIL_MISSING").contains("DELETED");
         }
     }
+
+    @Test
+    void anArchiveFromBeforeManifestsIsAdoptedOnlyWhenTheCursorCoversIt() throws Exception {
+        try (AuditFixture fx = new AuditFixture(Map.of(), true)) {
+            Path dir = archive(fx);
+            Files.delete(dir.resolve("MANIFEST.jsonl")); // as main's archiver left it
+            ArchiveSupport.Run legacy = verify(fx, dir);
+            assertThat(legacy.exit()).as(legacy.out()).isEqualTo(3); // chains clean, but a deleted last segment would not show
+            assertThat(legacy.out()).contains("no MANIFEST.jsonl");
+
+            ArchiveSupport.Run adopt = pamctl("audit", "archive", "--once", "--dir", dir.toString(), "--redis", fx.redis.url(),
+                    "--signing-key-file", ArchiveSupport.signingKeyFile(fx));
+            assertThat(adopt.exit()).as(adopt.out() + adopt.err()).isZero();
+            assertThat(Files.readString(dir.resolve("MANIFEST.jsonl"))).contains("\"kind\":\"adopted\"");
+            ArchiveSupport.Run v = verify(fx, dir, "--redis", fx.redis.url());
+            assertThat(v.exit()).as(v.out() + v.err()).isZero();
+
+            // the same segments, but this stream never archived that far: refused, nothing trimmed
+            Path other = Files.createTempDirectory("pam-archive");
+            for (ArchiveDirectory.Segment s : segments(dir)) {
+                Files.copy(s.path(), other.resolve(s.name()));
+            }
+            String stream = "pam:{audit-c}:records";
+            fx.jedis.xadd(stream, redis.clients.jedis.StreamEntryID.NEW_ENTRY, Map.of("r", "{}"));
+            ArchiveSupport.Run refused = pamctl("audit", "archive", "--once", "--dir", other.toString(), "--redis", fx.redis.url(),
+                    "--stream", stream);
+            assertThat(refused.exit()).isNotZero();
+            assertThat(refused.err()).contains("without a manifest");
+            assertThat(fx.jedis.xlen(stream)).isEqualTo(1);
+        }
+    }
 }
