@@ -168,4 +168,70 @@ class PamRecordArchiveManifestE2ETest {
             assertThat(positions(archived)).isNotEmpty();
         }
     }
+
+    @Test
+    void archiveAndLiveStreamVerifyInOneRun() throws Exception {
+        try (AuditFixture fx = new AuditFixture(Map.of(), true)) {
+            calls(fx, 0, 40);
+            Path dir = Files.createTempDirectory("pam-archive");
+            try (JedisPooled jedis = new JedisPooled(URI.create(fx.redis.url()), 5000)) {
+                StreamArchiver a = ArchiveSupport.archiver(jedis, AuditFixture.STREAM, dir, settings(dir, 24 << 10, Duration.ofSeconds(30)),
+                        fx.keys[0], "a");
+                assertThat(a.runOnce(true).segments()).isGreaterThan(2);
+                a.close();
+            }
+            calls(fx, 40, 20); // the runner goes on: these stay in the stream
+            fx.runner.stop();
+            int archivedEntries = ArchiveSupport.archived(dir).size();
+            int liveAfter = fx.entries().size() - 1; // the stream's head is the last archived entry
+            assertThat(liveAfter).isPositive();
+
+            ArchiveSupport.Run v = verify(fx, dir, "--redis", fx.redis.url());
+
+            assertThat(v.exit()).as(v.out() + v.err()).isZero();
+            assertThat(v.out()).contains("OK: " + (archivedEntries + liveAfter) + " entries");
+
+            // the archive's last two segments deleted with their manifest lines (the last alone may hold just the entry the
+            // stream keeps at its head): the chains that go on in the stream show the hole
+            List<ArchiveDirectory.Segment> segs = segments(dir);
+            Files.delete(segs.get(segs.size() - 1).path());
+            Files.delete(segs.get(segs.size() - 2).path());
+            List<String> lines = new ArrayList<>(Files.readAllLines(dir.resolve("MANIFEST.jsonl")));
+            Files.write(dir.resolve("MANIFEST.jsonl"), lines.subList(0, lines.size() - 2));
+            ArchiveSupport.Run cut = verify(fx, dir, "--redis", fx.redis.url());
+            assertThat(cut.exit()).isEqualTo(1);
+            assertThat(cut.out()).contains("ARCHIVE_TAIL_MISSING").contains("DELETED");
+        }
+    }
+
+    @Test
+    void anArchiveFromBeforeManifestsIsAdoptedOnlyWhenTheCursorCoversIt() throws Exception {
+        try (AuditFixture fx = new AuditFixture(Map.of(), true)) {
+            Path dir = archive(fx);
+            Files.delete(dir.resolve("MANIFEST.jsonl")); // as main's archiver left it
+            ArchiveSupport.Run legacy = verify(fx, dir);
+            assertThat(legacy.exit()).as(legacy.out()).isEqualTo(3); // chains clean, but a deleted last segment would not show
+            assertThat(legacy.out()).contains("no MANIFEST.jsonl");
+
+            ArchiveSupport.Run adopt = pamctl("audit", "archive", "--once", "--dir", dir.toString(), "--redis", fx.redis.url(),
+                    "--signing-key-file", ArchiveSupport.signingKeyFile(fx));
+            assertThat(adopt.exit()).as(adopt.out() + adopt.err()).isZero();
+            assertThat(Files.readString(dir.resolve("MANIFEST.jsonl"))).contains("\"kind\":\"adopted\"");
+            ArchiveSupport.Run v = verify(fx, dir, "--redis", fx.redis.url());
+            assertThat(v.exit()).as(v.out() + v.err()).isZero();
+
+            // the same segments, but this stream never archived that far: refused, nothing trimmed
+            Path other = Files.createTempDirectory("pam-archive");
+            for (ArchiveDirectory.Segment s : segments(dir)) {
+                Files.copy(s.path(), other.resolve(s.name()));
+            }
+            String stream = "pam:{audit-c}:records";
+            fx.jedis.xadd(stream, redis.clients.jedis.StreamEntryID.NEW_ENTRY, Map.of("r", "{}"));
+            ArchiveSupport.Run refused = pamctl("audit", "archive", "--once", "--dir", other.toString(), "--redis", fx.redis.url(),
+                    "--stream", stream);
+            assertThat(refused.exit()).isNotZero();
+            assertThat(refused.err()).contains("without a manifest");
+            assertThat(fx.jedis.xlen(stream)).isEqualTo(1);
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package io.inferencepam.pam.cli;
 
+import io.inferencepam.pam.record.query.ArchiveAndStream;
 import io.inferencepam.pam.record.query.JsonLinesFiles;
 import io.inferencepam.pam.record.sink.AuditSink;
 import io.inferencepam.pam.record.sink.RedisStreamSink;
@@ -19,8 +20,9 @@ public final class StoreOptions {
     @Option(names = "--stream", description = "stream key (default: ${DEFAULT-VALUE})", defaultValue = RedisStreamSink.DEFAULT_KEY)
     String stream;
 
-    @Option(names = "--file", description = "JSON-lines file or file-sink directory (repeatable, read in order); "
-            + "replaces --redis")
+    @Option(names = "--file", description = "JSON-lines file, file-sink or archive directory (repeatable, read in order); "
+            + "with --redis too: the files, then the stream's entries after the newest one they hold (archive + live "
+            + "stream in one read)")
     List<Path> files;
 
     @Option(names = "--max-len", description = "the runners' PAM_AUDIT_STREAM_MAXLEN emergency cap (default: $PAM_AUDIT_STREAM_MAXLEN "
@@ -58,8 +60,12 @@ public final class StoreOptions {
     /** Opened store; close it after use. */
     AuditSink open() throws Exception {
         if (files != null && !files.isEmpty()) {
-            return new JsonLinesFiles(files);
+            return redis == null ? new JsonLinesFiles(files) : new ArchiveAndStream(new JsonLinesFiles(files), openStream());
         }
+        return openStream();
+    }
+
+    private AuditSink openStream() {
         String url = redis != null ? redis : System.getenv().getOrDefault("PAM_REDIS_URL", "redis://127.0.0.1:6379");
         JedisPooled jedis = new JedisPooled(URI.create(url), 5000);
         // read-only: the retention settings only tell verify what retention may have trimmed

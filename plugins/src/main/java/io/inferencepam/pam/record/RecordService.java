@@ -158,7 +158,7 @@ public final class RecordService {
                     e.getClass().getSimpleName());
             archiver = Optional.empty();
         }
-        if (archiver.isEmpty()) {
+        if (as.dir().isEmpty()) {
             LOG.info("audit archive: PAM_AUDIT_ARCHIVE_DIR is unset, this runner does not archive (it watches the lag); "
                     + "run an archiver elsewhere (a runner with it, or pamctl audit archive) or the stream grows without bound");
         }
