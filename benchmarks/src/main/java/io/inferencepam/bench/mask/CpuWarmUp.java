@@ -7,8 +7,8 @@ import java.lang.management.ThreadMXBean;
  * compiler threads get a share of the CPUs like everyone else: a warm-up of fixed length (wall or
  * thread CPU) can end while the mask path still runs partly interpreted or in C1 code, and the
  * rounds measured after it then report the compiler's backlog instead of the code (on main at
- * load 15–20, a 2 s warm-up measured json-10pii at 2–3× its settled cost, and its cost kept
- * falling for 4–5 s of thread CPU: the callers ask for at least 6 s). So: rounds of
+ * load 15–20, json-10pii's cost kept falling for 4–5 s of the measuring thread's CPU, byte scans
+ * in between included: the callers ask for at least 6 s). So: rounds of
  * {@link #ROUND_CPU_NS} until the best of the last third of the rounds (at least {@link #WINDOW})
  * no longer beats the best before them by {@link #SETTLED}, after at least {@code minCpuNs} and at
  * most {@link #MAX_CPU_NS}: the longer the warm-up has run, the longer a plateau must last (a
