@@ -15,14 +15,14 @@ import java.util.Map;
  * {@link MaskBenchmark} (with all of its plugin classes) is loaded from its own benchmarks jar in
  * its own class loader, so "before" and "after" share the host's load, the JIT and the run. Per
  * input, each round measures the byte scan, then build A, then build B, in thread CPU time; the
- * medians of 15 rounds are reported. Warm-up is counted in thread CPU time too: on an
- * oversubscribed host a wall-clock warm-up ends before the JIT has compiled the mask path.
+ * medians of 15 rounds are reported. Each build is warmed up until its cost has settled
+ * ({@link CpuWarmUp}): on an oversubscribed host a warm-up of fixed length ends before the JIT has
+ * compiled the mask path.
  * <p>Run: java -cp benchmarks/target/benchmarks.jar io.inferencepam.bench.mask.MaskAbRatios before.jar after.jar [input…]
  */
 public final class MaskAbRatios {
-    private static final long WARM_UP_CPU_NS = 1_500_000_000L;
+    private static final long WARM_UP_CPU_NS = 6_000_000_000L;
     private static final long SCAN_WARM_UP_CPU_NS = 300_000_000L;
-    private static final long ROUND_CPU_NS = 50_000_000L;
     private static final int ROUNDS = 15;
 
     private MaskAbRatios() {
@@ -65,17 +65,17 @@ public final class MaskAbRatios {
         for (String input : inputs) {
             Build ba = Build.load(a, input);
             Build bb = Build.load(b, input);
-            warm(mx, ba::byteScan, SCAN_WARM_UP_CPU_NS);
-            warm(mx, ba::mask, WARM_UP_CPU_NS);
-            warm(mx, bb::mask, WARM_UP_CPU_NS);
+            CpuWarmUp.warm(mx, ba::byteScan, 2000, SCAN_WARM_UP_CPU_NS);
+            long warmA = CpuWarmUp.warm(mx, ba::mask, 2, WARM_UP_CPU_NS);
+            long warmB = CpuWarmUp.warm(mx, bb::mask, 2, WARM_UP_CPU_NS);
             double[][] rounds = new double[3][ROUNDS];
             for (int r = 0; r < ROUNDS; r++) {
-                rounds[0][r] = round(mx, ba::byteScan, 2000);
-                rounds[1][r] = round(mx, ba::mask, 2);
-                rounds[2][r] = round(mx, bb::mask, 2);
+                rounds[0][r] = CpuWarmUp.round(mx, ba::byteScan, 2000);
+                rounds[1][r] = CpuWarmUp.round(mx, ba::mask, 2);
+                rounds[2][r] = CpuWarmUp.round(mx, bb::mask, 2);
             }
             ns.put(input, new double[] {median(rounds[0]), median(rounds[1]), median(rounds[2])});
-            System.err.printf("%s done%n", input);
+            System.err.printf("%s done (warm-up until settled: A %.1f s, B %.1f s thread CPU)%n", input, warmA / 1e9, warmB / 1e9);
         }
         double benignA = ns.containsKey("text-benign") ? ns.get("text-benign")[1] : Double.NaN;
         double benignB = ns.containsKey("text-benign") ? ns.get("text-benign")[2] : Double.NaN;
@@ -91,24 +91,6 @@ public final class MaskAbRatios {
 
     private static ClassLoader loader(String jar) throws Exception {
         return new URLClassLoader(new URL[] {Path.of(jar).toUri().toURL()}, ClassLoader.getPlatformClassLoader());
-    }
-
-    private static void warm(ThreadMXBean mx, Runnable op, long cpuNs) {
-        long cpu0 = mx.getCurrentThreadCpuTime();
-        while (mx.getCurrentThreadCpuTime() - cpu0 < cpuNs) {
-            op.run();
-        }
-    }
-
-    /** CPU-ns per op over at least {@code minOps} ops and {@link #ROUND_CPU_NS}. */
-    private static double round(ThreadMXBean mx, Runnable op, int minOps) {
-        long cpu0 = mx.getCurrentThreadCpuTime();
-        int ops = 0;
-        while (ops < minOps || mx.getCurrentThreadCpuTime() - cpu0 < ROUND_CPU_NS) {
-            op.run();
-            ops++;
-        }
-        return (double) (mx.getCurrentThreadCpuTime() - cpu0) / ops;
     }
 
     private static double median(double[] v) {

@@ -8,7 +8,7 @@ import java.util.Map;
 /**
  * The ratios of {@link MaskBenchmark} measured in thread CPU time instead of wall time, for hosts
  * where other processes oversubscribe the CPUs (wall-clock JMH scores then swing by 10× between
- * iterations). Same inputs, same methods; per input: warm up, then the median of 15 rounds of
+ * iterations). Same inputs, same methods; per input: warm up until settled ({@link CpuWarmUp}), then the median of 15 rounds of
  * CPU-ns per operation. Run: java -cp benchmarks/target/benchmarks.jar io.inferencepam.bench.mask.MaskCpuRatios [input…]
  */
 public final class MaskCpuRatios {
@@ -24,8 +24,8 @@ public final class MaskCpuRatios {
             MaskBenchmark b = new MaskBenchmark();
             b.input = input;
             b.setup();
-            double scan = measure(mx, () -> b.byteScan(), 2000);
-            double mask = measure(mx, () -> b.mask(), 2);
+            double scan = measure(mx, () -> b.byteScan(), 2000, 300_000_000L);
+            double mask = measure(mx, () -> b.mask(), 2, 6_000_000_000L);
             ns.put(input, new double[] {scan, mask});
         }
         double benign = ns.containsKey("text-benign") ? ns.get("text-benign")[1] : Double.NaN;
@@ -35,20 +35,12 @@ public final class MaskCpuRatios {
                 k.startsWith("text-") ? String.format("%.2f×", v[1] / benign) : "—"));
     }
 
-    /** Median CPU-ns per op over 15 rounds of at least {@code minOps} ops and 50 ms each, after a warm-up. */
-    private static double measure(ThreadMXBean mx, Runnable op, int minOps) {
-        for (long end = System.nanoTime() + 3_000_000_000L; System.nanoTime() < end; ) {
-            op.run();
-        }
+    /** Median CPU-ns per op over 15 rounds of at least {@code minOps} ops and 50 ms each, after a warm-up until settled. */
+    private static double measure(ThreadMXBean mx, Runnable op, int minOps, long minWarmUpCpuNs) {
+        CpuWarmUp.warm(mx, op, minOps, minWarmUpCpuNs);
         double[] rounds = new double[15];
         for (int r = 0; r < rounds.length; r++) {
-            long cpu0 = mx.getCurrentThreadCpuTime();
-            int ops = 0;
-            while (ops < minOps || mx.getCurrentThreadCpuTime() - cpu0 < 50_000_000L) {
-                op.run();
-                ops++;
-            }
-            rounds[r] = (double) (mx.getCurrentThreadCpuTime() - cpu0) / ops;
+            rounds[r] = CpuWarmUp.round(mx, op, minOps);
         }
         java.util.Arrays.sort(rounds);
         return rounds[rounds.length / 2];

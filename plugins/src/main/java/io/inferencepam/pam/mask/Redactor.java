@@ -76,7 +76,11 @@ public final class Redactor {
      * digit string under "phone" — is replaced whole.
      */
     public String maskKeyed(String key, String value, MaskTally tally) {
-        KeyContext ctx = KeyContext.of(key);
+        return maskKeyed(key, KeyContext.of(key), value, tally);
+    }
+
+    /** {@link #maskKeyed(String, String, MaskTally)} with the key's context already known ({@code KeyContext.of(key)}). */
+    public String maskKeyed(String key, KeyContext ctx, String value, MaskTally tally) {
         if (ctx == KeyContext.NONE) {
             return mask(value, tally);
         }

@@ -14,8 +14,10 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -56,9 +58,12 @@ public final class JsonMasker {
         // line: a short value found clean once is clean wherever it repeats (detectors are pure)
         Set<String> cleanText = new HashSet<>();
         Set<String> cleanArgs = new HashSet<>();
+        // the same dozen member names repeat in every choice and line: each one's context is worked out once
+        Map<String, KeyContext> contexts = new HashMap<>();
         try (JsonParser p = factory.createParser(json)) {
             String field = null;
-            // whether the current member name gives its values a context: asked once per name, not per value
+            // the context the current member name gives its values: asked once per name, not per value
+            KeyContext ctx = KeyContext.NONE;
             boolean keyed = false;
             JsonToken t;
             boolean logprobsValue = false;
@@ -76,7 +81,8 @@ public final class JsonMasker {
                 logprobsValue = false;
                 if (t == JsonToken.FIELD_NAME) {
                     field = p.currentName();
-                    keyed = KeyContext.of(field) != KeyContext.NONE;
+                    ctx = contexts.computeIfAbsent(field, KeyContext::of);
+                    keyed = ctx != KeyContext.NONE;
                     logprobsValue = isLogprobs(field);
                     // a key can be the value itself ({"ana@firma.de": {...}})
                     if (!known(cleanText, field)) {
@@ -95,7 +101,7 @@ public final class JsonMasker {
                     if (!keyed && known(clean, v)) {
                         continue;
                     }
-                    String m = maskString(field, v, tally);
+                    String m = maskString(field, ctx, v, tally);
                     if (m.equals(v)) {
                         if (!keyed) {
                             remember(clean, v);
@@ -108,8 +114,17 @@ public final class JsonMasker {
                 } else if (t == JsonToken.VALUE_NUMBER_INT) {
                     // a card or an SSN sent as a JSON number: masked, it becomes a string
                     String v = p.getText();
-                    String m = redactor.maskKeyed(field, v, tally);
-                    if (!m.equals(v)) {
+                    // "created", "index", token counts repeat in every choice: under a key without
+                    // context a number is masked as the text it spells, so a clean spelling stays clean
+                    if (!keyed && known(cleanText, v)) {
+                        continue;
+                    }
+                    String m = redactor.maskKeyed(field, ctx, v, tally);
+                    if (m.equals(v)) {
+                        if (!keyed) {
+                            remember(cleanText, v);
+                        }
+                    } else {
                         long start = p.currentTokenLocation().getByteOffset();
                         spans.add(numberSpan(json, start, v));
                         values.add(m);
@@ -211,10 +226,15 @@ public final class JsonMasker {
 
     /** Masks a string value under its key (the key's context counts); JSON-in-string for {@code arguments}. */
     public String maskString(String field, String value, MaskTally tally) {
+        return maskString(field, KeyContext.of(field), value, tally);
+    }
+
+    /** {@link #maskString(String, String, MaskTally)} with the field's context already known ({@code KeyContext.of(field)}). */
+    String maskString(String field, KeyContext ctx, String value, MaskTally tally) {
         if ("arguments".equals(field)) {
             return maskArguments(value, tally);
         }
-        return redactor.maskKeyed(field, value, tally);
+        return redactor.maskKeyed(field, ctx, value, tally);
     }
 
     /**

@@ -20,6 +20,15 @@ final class StreamText {
         String whole = String.join("", pieces);
         for (String piece : pieces) {
             int b = a + piece.length();
+            while (mi < plan.size() && plan.get(mi).end() <= a) {
+                mi++;
+            }
+            if (mi == plan.size() || plan.get(mi).start() >= b) {
+                // most pieces of a stream hold no part of any value: kept as they are, not copied
+                out.add(piece);
+                a = b;
+                continue;
+            }
             StringBuilder sb = new StringBuilder(piece.length());
             int p = a;
             while (p < b) {
