@@ -2,9 +2,11 @@ package io.inferencepam.record;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.inferencepam.e2e.support.RedisCluster;
 import io.inferencepam.e2e.support.RedisServer;
 import io.inferencepam.pam.record.sink.ChainedEntry;
 import io.inferencepam.pam.record.sink.RedisStreamSink;
+import io.inferencepam.pam.redis.PamRedis;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -13,6 +15,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.resps.StreamEntry;
 
 /**
  * What the sink stores, byte for byte, in a real redis-server: one stream entry per chained entry,
@@ -64,6 +68,23 @@ class RedisStreamSinkE2ETest {
             RedisStreamSink reader = new RedisStreamSink(jedis, KEY, 0, Duration.ZERO, Clock.systemUTC());
             assertThat(reader.highestSeq("runner-a")).isEqualTo(seq - 1);
             assertThat(reader.highestSeq("other-instance-ü")).isEqualTo(seq);
+        }
+    }
+
+    /** The runner's cluster client pipelines per slot: the sink's XADD must carry its key's slot (a real three-master cluster). */
+    @Test
+    void writesThroughTheRunnersClusterClient() throws Exception {
+        try (RedisCluster cluster = RedisCluster.start(3)) {
+            UnifiedJedis jedis = new PamRedis(cluster.seedUrl(), true).newClient();
+            try {
+                RedisStreamSink sink = new RedisStreamSink(jedis, KEY, 1_000_000, Duration.ofDays(1), Clock.systemUTC());
+                sink.write(List.of(new ChainedEntry("runner-a", 1, "{\"n\":1}"), new ChainedEntry("runner-a", 2, "{\"n\":2,\"t\":\"é\"}")));
+                List<StreamEntry> stored = jedis.xrange(KEY, "-", "+");
+                assertThat(stored).extracting(e -> e.getFields().get("r")).containsExactly("{\"n\":1}", "{\"n\":2,\"t\":\"é\"}");
+                assertThat(sink.highestSeq("runner-a")).isEqualTo(2);
+            } finally {
+                jedis.close();
+            }
         }
     }
 }

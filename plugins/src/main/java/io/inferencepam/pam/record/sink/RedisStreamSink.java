@@ -10,7 +10,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Predicate;
+import redis.clients.jedis.ClusterCommandArguments;
 import redis.clients.jedis.CommandArguments;
+import redis.clients.jedis.JedisCluster;
 import redis.clients.jedis.Protocol;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.StreamEntryID;
@@ -37,6 +39,8 @@ public final class RedisStreamSink implements AuditSink {
     private final Duration maxAge;
     private final Clock clock;
     private final byte[] keyBytes;
+    // a cluster pipeline routes each command by the slot its arguments computed (it casts to ClusterCommandArguments)
+    private final boolean cluster;
     private static final Rawable FIELD_INSTANCE = new Bytes(new byte[] {'i'});
     private static final Rawable FIELD_SEQ = new Bytes(new byte[] {'s'});
     private static final Rawable FIELD_RECORD = new Bytes(new byte[] {'r'});
@@ -51,6 +55,7 @@ public final class RedisStreamSink implements AuditSink {
         this.maxAge = maxAge;
         this.clock = clock;
         this.keyBytes = key.getBytes(StandardCharsets.UTF_8);
+        this.cluster = jedis instanceof JedisCluster;
     }
 
     public String key() {
@@ -79,7 +84,7 @@ public final class RedisStreamSink implements AuditSink {
             for (ChainedEntry e : batch) {
                 // XADD key [trim] * i <instance> s <seq> r <entry>: the entry's bytes as hashed,
                 // passed through as they are (Jedis copies a byte[] argument; a Rawable it sends as is).
-                CommandArguments xadd = new CommandArguments(Protocol.Command.XADD).key(keyBytes).addParams(params)
+                CommandArguments xadd = xaddArguments().key(keyBytes).addParams(params)
                         .add(FIELD_INSTANCE).add(instanceArg(e.instance()))
                         .add(FIELD_SEQ).add(e.seq())
                         .add(FIELD_RECORD).add(new Bytes(e.utf8()));
@@ -93,6 +98,10 @@ public final class RedisStreamSink implements AuditSink {
                 r.get(); // throws if that XADD failed
             }
         }
+    }
+
+    private CommandArguments xaddArguments() {
+        return cluster ? new ClusterCommandArguments(Protocol.Command.XADD) : new CommandArguments(Protocol.Command.XADD);
     }
 
     /** A command argument sent as the bytes it holds, without the copy Jedis makes of a {@code byte[]}. Never modified. */
