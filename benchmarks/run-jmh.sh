@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ "${SKIP_BUILD:-}" != "1" ]]; then
-  mvn -B -ntp -q install -DskipTests -pl plugin-runner,plugins,tests-e2e,benchmarks -am
+  # package, not install: a benchmark run must not replace the jars in ~/.m2 that other builds resolve
+  mvn -B -ntp -q package -DskipTests -pl benchmarks -am
 fi
 exec java ${JAVA_OPTS:-} -jar benchmarks/target/benchmarks.jar 'io.inferencepam.bench.runner.*' \
   -prof gc -f 1 -wi 2 -i 3 -w 1s -r 1s -rf json -rff benchmarks/target/jmh-runner.json "$@"

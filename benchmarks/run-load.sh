@@ -12,7 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ "${SKIP_BUILD:-}" != "1" ]]; then
-  mvn -B -ntp -q install -DskipTests -pl plugin-runner,plugins,tests-e2e,benchmarks -am
+  # package, not install: a benchmark run must not replace the jars in ~/.m2 that other builds resolve
+  mvn -B -ntp -q package -DskipTests -pl benchmarks -am
 fi
 exec java -cp benchmarks/target/benchmarks.jar io.inferencepam.bench.runner.LoadDriver \
   --reps "${REPS:-3}" --jvm-warmup "${JVM_WARMUP:-20}" --warmup "${WARMUP:-2}" --measure "${MEASURE:-3}" \
