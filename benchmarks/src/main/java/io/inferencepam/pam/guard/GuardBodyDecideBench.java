@@ -78,7 +78,7 @@ public class GuardBodyDecideBench {
     public void setUp() throws Exception {
         body = GuardInputs.chatBody(4096);
         request = new HttpRequest(1, "POST", "/v1/chat/completions", Headers.empty(), Headers.empty(), "10.0.0.1",
-                Vars.of(Map.of("request_uri", "/v1/chat/completions", "http_content_type", "application/json")),
+                Vars.of(Map.of(io.inferencepam.pam.catalog.CanonicalPath.RAW_TARGET_VAR, "/v1/chat/completions", "http_content_type", "application/json")),
                 Optional.of(Body.wrap(body)));
         confIdentity = ConfIdentity.fromKey("route#r1#ext-plugin-pre-req#1", "00", 1);
         ObjectNode prompts = (ObjectNode) GuardInputs.promptConf();

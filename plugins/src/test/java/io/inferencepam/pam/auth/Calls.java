@@ -1,5 +1,6 @@
 package io.inferencepam.pam.auth;
 
+import io.inferencepam.pam.catalog.CanonicalPath;
 import io.inferencepam.pam.core.CallFacts;
 import io.inferencepam.runner.spi.Attributes;
 import io.inferencepam.runner.spi.Body;
@@ -49,8 +50,9 @@ final class Calls {
     }
 
     RequestDecision run(Plugin plugin) throws Exception {
-        String uri = rawUri != null ? rawUri : path;
-        vars.putIfAbsent("request_uri", uri);
+        // as APISIX 3.18 answers them: the raw target as real_request_uri, request_uri normalised
+        vars.putIfAbsent(CanonicalPath.RAW_TARGET_VAR, rawUri != null ? rawUri : path);
+        vars.putIfAbsent("request_uri", path);
         HttpRequest req = new HttpRequest(1, method, path, Headers.of(args),
                 Headers.of("authorization", vars.getOrDefault("http_authorization", "")),
                 "10.0.0.7", Vars.of(vars), Optional.ofNullable(body));
