@@ -25,6 +25,7 @@ final class Calls {
     String method = "POST";
     String path = "/v1/chat/completions";
     String rawUri;
+    boolean noRawTarget;
     final List<Header> args = new ArrayList<>();
     final Map<String, String> vars = new HashMap<>();
     Body body = Body.utf8("{\"model\":\"llama-3-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
@@ -44,6 +45,18 @@ final class Calls {
         return this;
     }
 
+    /** The target as the client sent it (APISIX's {@code real_request_uri}); default: the path. */
+    Calls raw(String target) {
+        this.rawUri = target;
+        return this;
+    }
+
+    /** APISIX does not answer {@code real_request_uri}. */
+    Calls noRawTarget() {
+        this.noRawTarget = true;
+        return this;
+    }
+
     Calls body(String json) {
         this.body = Body.utf8(json);
         return this;
@@ -51,7 +64,9 @@ final class Calls {
 
     RequestDecision run(Plugin plugin) throws Exception {
         // as APISIX 3.18 answers them: the raw target as real_request_uri, request_uri normalised
-        vars.putIfAbsent(CanonicalPath.RAW_TARGET_VAR, rawUri != null ? rawUri : path);
+        if (!noRawTarget) {
+            vars.putIfAbsent(CanonicalPath.RAW_TARGET_VAR, rawUri != null ? rawUri : path);
+        }
         vars.putIfAbsent("request_uri", path);
         HttpRequest req = new HttpRequest(1, method, path, Headers.of(args),
                 Headers.of("authorization", vars.getOrDefault("http_authorization", "")),
