@@ -38,6 +38,14 @@ import java.util.concurrent.atomic.AtomicLong;
  *     route version). On a miss, PrepareConf runs on a <i>second</i> connection taken while the
  *     call's connection is already held (README "PrepareConf is nested", R1, R7). The key is
  *     {@code route#<id>#<plugin>#<version>}; one token per phase plugin (C2).</li>
+ * <li><b>Path</b> (nginx {@code ngx_http_parse_complex_uri}, {@link NginxText#normalizePath}, by
+ *     code reading): the frame's {@code path} and the var {@code uri} are nginx's normalised
+ *     {@code $uri} (percent-decoded, {@code //} merged, dot segments resolved); a path nginx refuses
+ *     ({@code %} without two hex digits, {@code %00}, {@code ..} above the root, control bytes) is
+ *     answered 400 before any phase. As APISIX 3.18 {@code init.lua} {@code http_access_phase}
+ *     does, the var {@code request_uri} is {@code uri .. is_args .. args} and
+ *     {@code real_request_uri} the raw target; the upstream receives the raw target (nginx
+ *     {@code proxy_pass} with an empty {@code $upstream_uri} sends {@code r->unparsed_uri}).</li>
  * <li><b>Request construction</b> ({@link CallState}): path = URI without query (R1), args
  *     percent-decoded with bare {@code flag} = no value and {@code empty=} = "" and no cap (R1, R11),
  *     header names lower-cased, repeated headers as repeated entries, only the first 100 header
@@ -83,7 +91,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Not mirrored: Lua hash order (the driver keeps insertion order; compare as multisets),
  * streaming to the client (bodies are returned whole), the {@code resty.lock} around PrepareConf,
- * and nginx's normalisation of odd client input (invalid header names, absolute-form targets).
+ * and nginx's handling of other odd client input (invalid header names, absolute-form targets).
  */
 public final class ApisixDriver implements AutoCloseable {
     /** APISIX's {@code exclude_resp_header} list (init.lua), lower-case (P2, P5, R5). */
@@ -149,6 +157,10 @@ public final class ApisixDriver implements AutoCloseable {
             throw new IllegalStateException("driver closed");
         }
         Call call = new Call(new CallState(route, request, HexFormat.of().formatHex(randomBytes()), gatewayPort), upstream);
+        if (call.st.badRequest()) {
+            // ngx_http_parse_complex_uri refused the path: nginx answers before any phase runs
+            return call.nginxError(400);
+        }
         return call.run();
     }
 

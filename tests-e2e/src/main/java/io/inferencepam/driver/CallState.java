@@ -23,7 +23,15 @@ final class CallState {
     final String rawTarget;
     final String rawPath;
     final String rawQuery;
+    /** nginx's {@code $uri} (normalised); null when nginx refuses the request line with 400 ({@link #badRequest}). */
     final String uri;
+    /**
+     * {@code ctx.var.request_uri} as APISIX 3.18 answers it: {@code apisix/init.lua}
+     * {@code http_access_phase} saves nginx's raw {@code $request_uri} as {@code real_request_uri}
+     * and replaces {@code request_uri} with {@code uri .. is_args .. args} before any plugin runs.
+     * Computed once, from the request as it arrived: later rewrites do not change it.
+     */
+    final String requestUri;
     final String remoteAddr;
     final String requestId;
     final int gatewayPort;
@@ -45,7 +53,8 @@ final class CallState {
         int q = rawTarget.indexOf('?');
         this.rawPath = q < 0 ? rawTarget : rawTarget.substring(0, q);
         this.rawQuery = q < 0 ? null : rawTarget.substring(q + 1);
-        this.uri = NginxText.normalizePath(rawPath);
+        this.uri = NginxText.normalizePath(rawPath).orElse(null);
+        this.requestUri = uri + (rawQuery == null || rawQuery.isEmpty() ? "" : "?" + rawQuery);
         this.remoteAddr = req.remoteAddr();
         this.requestId = requestId;
         this.gatewayPort = gatewayPort;
@@ -61,6 +70,11 @@ final class CallState {
         setHeader("X-Forwarded-Port", Integer.toString(gatewayPort));
         this.args = NginxText.parseArgs(rawQuery);
         this.body = req.body();
+    }
+
+    /** nginx refuses the request line (400) before any phase: nothing reaches the runner or the upstream. */
+    boolean badRequest() {
+        return uri == null;
     }
 
     String first(String name) {
@@ -154,6 +168,8 @@ final class CallState {
             case "route_id":
                 return Optional.of(route.id());
             case "request_uri":
+                return Optional.of(requestUri);
+            case "real_request_uri":
                 return Optional.of(rawTarget);
             case "request_method":
                 return Optional.of(method);

@@ -9,6 +9,7 @@ final class NginxPages {
 
     static byte[] page(int status) {
         String title = switch (status) {
+            case 400 -> "400 Bad Request";
             case 502 -> "502 Bad Gateway";
             case 503 -> "503 Service Temporarily Unavailable";
             default -> status + " Error";

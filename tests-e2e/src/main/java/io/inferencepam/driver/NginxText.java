@@ -119,26 +119,144 @@ final class NginxText {
         return sb.toString();
     }
 
-    /** nginx's {@code $uri}: the path percent-decoded, {@code //} merged, dot segments resolved. */
-    static String normalizePath(String rawPath) {
-        String decoded = unescape(rawPath, false);
-        List<String> segs = new ArrayList<>();
-        for (String s : decoded.split("/", -1)) {
-            if (s.isEmpty() || s.equals(".")) {
-                continue;
+    /**
+     * nginx's {@code $uri} for a raw request path (the target before its first {@code ?}), as
+     * {@code ngx_http_parse_complex_uri} (src/http/ngx_http_parse.c) builds it with
+     * {@code merge_slashes on} (nginx's default; APISIX's template leaves it): empty when nginx
+     * refuses the request line with 400 before any phase runs. The rules relied on:
+     * <ul>
+     * <li>{@code %XX} is decoded and the decoded byte is then read as if it had been sent plain, so
+     *     {@code %2F} is a {@code /} that merges and ends a segment, {@code %2e} a {@code .} that
+     *     forms dot segments; except a decoded {@code %}, {@code ?} or {@code #}, which is kept as
+     *     a literal byte (so {@code %252e} decodes once, to {@code %2e}).</li>
+     * <li>a {@code %} not followed by two hex digits, or {@code %00}, is refused (400).</li>
+     * <li>{@code //} merges; a {@code .} segment is dropped; a {@code ..} segment removes the
+     *     segment before it, and one that would climb above the root is refused (400). A trailing
+     *     {@code /.} or {@code /..} leaves the trailing {@code /}.</li>
+     * <li>a raw {@code #} ends the path (a fragment); {@code +} and {@code ;} are ordinary bytes.</li>
+     * <li>a control byte, space or DEL, or a path not starting with {@code /}, is refused by the
+     *     request-line parser before that (400).</li>
+     * </ul>
+     * The result is the decoded bytes read as UTF-8 (nginx keeps bytes; invalid UTF-8 becomes U+FFFD here).
+     */
+    static java.util.Optional<String> normalizePath(String rawPath) {
+        byte[] in = rawPath.getBytes(StandardCharsets.UTF_8);
+        if (in.length == 0 || in[0] != '/') {
+            return java.util.Optional.empty();
+        }
+        PathBuilder out = new PathBuilder(in.length);
+        for (int i = 0; i < in.length; i++) {
+            int c = in[i] & 0xFF;
+            if (c <= 0x20 || c == 0x7f) {
+                return java.util.Optional.empty();
             }
-            if (s.equals("..")) {
-                if (!segs.isEmpty()) {
-                    segs.remove(segs.size() - 1);
+            if (c == '#') {
+                break;
+            }
+            if (c == '%') {
+                int hi = i + 1 < in.length ? hex(in[i + 1]) : -1;
+                int lo = i + 2 < in.length ? hex(in[i + 2]) : -1;
+                if (hi < 0 || lo < 0) {
+                    return java.util.Optional.empty();
                 }
-                continue;
+                i += 2;
+                int decoded = hi * 16 + lo;
+                if (decoded == 0) {
+                    return java.util.Optional.empty();
+                }
+                if (decoded == '%' || decoded == '?' || decoded == '#') {
+                    out.literal(decoded);
+                    continue;
+                }
+                c = decoded;
             }
-            segs.add(s);
+            if (!out.accept(c)) {
+                return java.util.Optional.empty();
+            }
         }
-        String joined = "/" + String.join("/", segs);
-        if (decoded.endsWith("/") && !joined.endsWith("/")) {
-            joined += "/";
+        return out.finish() ? java.util.Optional.of(out.text()) : java.util.Optional.empty();
+    }
+
+    /** The output side of {@link #normalizePath}: the segment state and the bytes written so far. */
+    private static final class PathBuilder {
+        private enum State { USUAL, SLASH, DOT, DOT_DOT }
+
+        private final byte[] buf;
+        private int len;
+        private State state = State.USUAL;
+
+        PathBuilder(int capacity) {
+            buf = new byte[capacity];
         }
-        return joined;
+
+        /** A byte kept as is whatever it is (a decoded {@code %}, {@code ?} or {@code #}). */
+        void literal(int c) {
+            buf[len++] = (byte) c;
+            state = State.USUAL;
+        }
+
+        /** One path byte (sent plain or decoded); false when a {@code ..} climbs above the root. */
+        boolean accept(int c) {
+            switch (state) {
+                case SLASH:
+                    if (c == '/') {
+                        return true; // merge_slashes
+                    }
+                    buf[len++] = (byte) c;
+                    state = c == '.' ? State.DOT : State.USUAL;
+                    return true;
+                case DOT:
+                    if (c == '/') {
+                        len--; // "/./" → "/"
+                        state = State.SLASH;
+                        return true;
+                    }
+                    buf[len++] = (byte) c;
+                    state = c == '.' ? State.DOT_DOT : State.USUAL;
+                    return true;
+                case DOT_DOT:
+                    if (c == '/') {
+                        state = State.SLASH;
+                        return climb();
+                    }
+                    buf[len++] = (byte) c;
+                    state = State.USUAL;
+                    return true;
+                default:
+                    buf[len++] = (byte) c;
+                    if (c == '/') {
+                        state = State.SLASH;
+                    }
+                    return true;
+            }
+        }
+
+        /** End of the path: a trailing "/." or "/.." resolves as if a "/" followed. */
+        boolean finish() {
+            if (state == State.DOT) {
+                len--;
+                return true;
+            }
+            return state != State.DOT_DOT || climb();
+        }
+
+        /** Written so far ends in "/seg/..": cut back to just after the "/" before "seg"; false above the root. */
+        private boolean climb() {
+            int u = len - 4;
+            while (true) {
+                if (u < 0) {
+                    return false;
+                }
+                if (buf[u] == '/') {
+                    len = u + 1;
+                    return true;
+                }
+                u--;
+            }
+        }
+
+        String text() {
+            return new String(buf, 0, len, StandardCharsets.UTF_8);
+        }
     }
 }

@@ -176,7 +176,7 @@ class ExtraInfoBudgetE2ETest {
         assertThat(models.status()).isEqualTo(200);
         // a model-free path: its raw URI is asked (canonical-path check) with the absent headers; request_id
         // because pam-auth filters the list in the response phase
-        assertThat(models.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("request_id", "http_cookie", "request_uri",
+        assertThat(models.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("request_id", "http_cookie", "real_request_uri",
                 "http_content_type", "http_x_model", "<body>");
         assertThat(req(masked)).isZero();
         // with the operator's statement a complete frame proves the cookie and X-Model absent: only the body
@@ -185,7 +185,7 @@ class ExtraInfoBudgetE2ETest {
         assertThat(noTokenStated.status()).isEqualTo(401);
         assertThat(noTokenStated.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).isEmpty();
         assertThat(modelsStated.status()).isEqualTo(200);
-        assertThat(modelsStated.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("request_id", "request_uri", "<body>");
+        assertThat(modelsStated.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("request_id", "real_request_uri", "<body>");
     }
 
     /**
@@ -249,7 +249,7 @@ class ExtraInfoBudgetE2ETest {
         assertThat(ok.extraInfoAsked(A6Client.RPC_HTTP_RESP_CALL)).containsExactly("request_id", "<body>");
         assertThat(all.status()).isEqualTo(200);
         assertThat(all.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactlyInAnyOrder("request_id", "http_cookie",
-                "request_uri", "http_x_http_method_override", "http_x_http_method", "http_x_method_override",
+                "real_request_uri", "http_x_http_method_override", "http_x_http_method", "http_x_method_override",
                 "http_x_pam_approval", "<body>", "http_x_model");
         assertThat(resp(all)).isLessThanOrEqualTo(2);
         // with the operator's statement: within the budget
@@ -257,7 +257,7 @@ class ExtraInfoBudgetE2ETest {
         assertThat(okStated.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactlyInAnyOrder("request_id", "<body>");
         assertThat(okStated.extraInfoAsked(A6Client.RPC_HTTP_RESP_CALL)).containsExactly("request_id", "<body>");
         assertThat(allStated.status()).isEqualTo(200);
-        assertThat(allStated.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactlyInAnyOrder("request_id", "request_uri", "<body>");
+        assertThat(allStated.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactlyInAnyOrder("request_id", "real_request_uri", "<body>");
         assertThat(resp(allStated)).isLessThanOrEqualTo(2);
     }
 }

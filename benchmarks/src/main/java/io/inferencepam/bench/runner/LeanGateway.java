@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * the upstream and the connection pool around them: on a 2-core machine those cost the driver so
  * much CPU that the runner is never loaded. Vars are answered as the driver answers those our
  * plugins ask ({@code http_*} joined with ", ", {@code request_id} 32 hex digits shared by both
- * phases of a call, {@code request_uri}, {@code request_method}, {@code remote_addr},
+ * phases of a call, {@code request_uri} and {@code real_request_uri}, {@code request_method}, {@code remote_addr},
  * {@code content_type}, {@code status} "0" in post-resp); any other var is absent.
  */
 final class LeanGateway {
@@ -128,7 +128,8 @@ final class LeanGateway {
         }
         String v = switch (q.name()) {
             case "request_id" -> requestId;
-            case "request_uri" -> request.target();
+            // the benchmark's targets are canonical: APISIX's normalised request_uri equals the raw one
+            case "request_uri", "real_request_uri" -> request.target();
             case "request_method" -> request.method();
             case "remote_addr" -> "10.0.0.7";
             case "content_type" -> header("content-type");

@@ -83,7 +83,7 @@ public class GuardBodyDecideBench {
         JSON.readTree(body).path("messages").forEach(m -> t.add(m.path("content").asText()));
         texts = t.toArray(String[]::new);
         request = new HttpRequest(1, "POST", "/v1/chat/completions", Headers.empty(), Headers.empty(), "10.0.0.1",
-                Vars.of(Map.of("request_uri", "/v1/chat/completions", "http_content_type", "application/json")),
+                Vars.of(Map.of(io.inferencepam.pam.catalog.CanonicalPath.RAW_TARGET_VAR, "/v1/chat/completions", "http_content_type", "application/json")),
                 Optional.of(Body.wrap(body)));
         confIdentity = ConfIdentity.fromKey("route#r1#ext-plugin-pre-req#1", "00", 1);
         ObjectNode prompts = (ObjectNode) GuardInputs.promptConf();

@@ -73,7 +73,7 @@ public class GuardDecisionBench {
         policy = new EndpointPolicy(conf.family(), conf.packs(), conf.rules(), conf.allowOnlyInference());
         plugin = new GuardPlugin(conf, List.of(), new GuardMetrics(new PrometheusMetrics()));
         request = new HttpRequest(1, method, uri, Headers.empty(), Headers.empty(), "10.0.0.1",
-                Vars.of(Map.of("request_uri", uri, "http_content_type", "application/json")),
+                Vars.of(Map.of(io.inferencepam.pam.catalog.CanonicalPath.RAW_TARGET_VAR, uri, "http_content_type", "application/json")),
                 Optional.of(Body.utf8("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")));
         confIdentity = ConfIdentity.fromKey("route#r1#ext-plugin-pre-req#1", "00", 1);
     }

@@ -1,5 +1,6 @@
 package io.inferencepam.pam.auth;
 
+import io.inferencepam.pam.catalog.CanonicalPath;
 import io.inferencepam.pam.core.CallFacts;
 import io.inferencepam.pam.core.Decision;
 import io.inferencepam.pam.core.Principal;
@@ -33,7 +34,6 @@ import java.util.function.Supplier;
 final class PamAuthPlugin implements Plugin {
     static final String NAME = "pam-auth";
     private static final String AUTHZ_VAR = "http_authorization";
-    private static final String RAW_URI_VAR = "request_uri";
     private static final String REALM = "Bearer realm=\"inference-pam\"";
     /** Set in the request phase when the call asks for a model list that the response phase filters. */
     static final Attributes.Key<ModelListFilter.Kind> MODEL_LIST = Attributes.Key.of("pam.auth.model-list", ModelListFilter.Kind.class);
@@ -76,7 +76,7 @@ final class PamAuthPlugin implements Plugin {
         conf.modelHeaders().forEach(h -> vars.add(AuthConf.headerVar(h)));
         Requirements r = new Requirements(vars, false, false);
         this.modelNeeds = resolver.needsBody() ? r.withRequestBody() : r;
-        this.modelNeedsWithRawUri = Requirements.vars(RAW_URI_VAR).plus(modelNeeds);
+        this.modelNeedsWithRawUri = Requirements.vars(CanonicalPath.RAW_TARGET_VAR).plus(modelNeeds);
     }
 
     @Override
@@ -158,7 +158,7 @@ final class PamAuthPlugin implements Plugin {
             request.var(AuthConf.headerVar(h)).ifPresent(v -> headerModels.add(new ModelRequest.NamedValue(h, v)));
         }
         ModelOutcome outcome = resolver.resolve(new ModelRequest(request.method(), request.path(),
-                request.var(RAW_URI_VAR), request.args(), request.var("http_content_type").filter(s -> !s.isEmpty()),
+                request.var(CanonicalPath.RAW_TARGET_VAR), request.args(), request.var("http_content_type").filter(s -> !s.isEmpty()),
                 headerModels, request.body()));
         if (outcome instanceof ModelOutcome.Refused refused) {
             Rejection r = refused.rejection();

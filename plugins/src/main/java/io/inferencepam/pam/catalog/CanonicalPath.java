@@ -10,10 +10,26 @@ import java.util.Optional;
  * {@code %252e} never reach policy with a meaning that differs from the upstream's.
  */
 public final class CanonicalPath {
+    /**
+     * The APISIX var holding the request target exactly as the client sent it, which is what the
+     * upstream receives (nginx {@code proxy_pass} with an empty {@code $upstream_uri} forwards the
+     * unparsed request URI). Not {@code request_uri}: APISIX 3.18 {@code init.lua}
+     * ({@code http_access_phase}) saves nginx's raw {@code $request_uri} as {@code real_request_uri}
+     * and replaces {@code request_uri} with the normalised {@code uri .. is_args .. args} before any
+     * plugin runs, so {@code request_uri} can never show an encoded path. Every plugin that needs the
+     * raw target asks this one name; a call where APISIX does not answer it is refused.
+     */
+    public static final String RAW_TARGET_VAR = "real_request_uri";
+
     private CanonicalPath() {
     }
 
-    /** The problem with the raw path, or empty when it is canonical. */
+    /**
+     * The problem with the raw path, or empty when it is canonical.
+     *
+     * @param rawRequestUri the raw target ({@link #RAW_TARGET_VAR}), query included or not
+     * @param decodedPath   nginx's normalised path ({@code $uri}, the call frame's path)
+     */
     public static Optional<String> problem(String rawRequestUri, String decodedPath) {
         int q = rawRequestUri.indexOf('?');
         String raw = q < 0 ? rawRequestUri : rawRequestUri.substring(0, q);

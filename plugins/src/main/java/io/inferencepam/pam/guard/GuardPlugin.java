@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.auth.ModelResolver;
 import io.inferencepam.pam.catalog.BodyShape;
+import io.inferencepam.pam.catalog.CanonicalPath;
 import io.inferencepam.pam.catalog.Endpoint;
 import io.inferencepam.pam.catalog.ModelSource;
 import io.inferencepam.pam.catalog.PathPattern;
@@ -49,7 +50,7 @@ final class GuardPlugin implements Plugin {
     private static final Requirements REQUIREMENTS;
 
     static {
-        List<String> vars = new java.util.ArrayList<>(List.of("request_uri", "http_content_type"));
+        List<String> vars = new java.util.ArrayList<>(List.of(CanonicalPath.RAW_TARGET_VAR, "http_content_type"));
         vars.addAll(InputHygiene.METHOD_OVERRIDE_VARS);
         REQUIREMENTS = new Requirements(new java.util.LinkedHashSet<>(vars), false, false).withRequestBody();
     }

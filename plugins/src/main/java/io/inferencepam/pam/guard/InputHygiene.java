@@ -32,7 +32,8 @@ final class InputHygiene {
                             "Request refused: method-override headers (X-HTTP-Method-Override, X-HTTP-Method, "
                                     + "X-Method-Override) and the _method argument are not accepted; send the real method.")));
         }
-        Optional<String> raw = request.var("request_uri");
+        // the target as the upstream will receive it, not APISIX's normalised request_uri
+        Optional<String> raw = request.var(CanonicalPath.RAW_TARGET_VAR);
         if (raw.isEmpty()) {
             return Optional.of(new Refusal("hygiene:missing-request-uri", "non_canonical",
                     Stop.openAiError(400, "invalid_request_error", "non_canonical_path", "The request could not be checked.")));

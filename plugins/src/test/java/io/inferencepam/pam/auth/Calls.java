@@ -1,5 +1,6 @@
 package io.inferencepam.pam.auth;
 
+import io.inferencepam.pam.catalog.CanonicalPath;
 import io.inferencepam.pam.core.CallFacts;
 import io.inferencepam.runner.spi.Attributes;
 import io.inferencepam.runner.spi.Body;
@@ -24,6 +25,7 @@ final class Calls {
     String method = "POST";
     String path = "/v1/chat/completions";
     String rawUri;
+    boolean noRawTarget;
     final List<Header> args = new ArrayList<>();
     final Map<String, String> vars = new HashMap<>();
     Body body = Body.utf8("{\"model\":\"llama-3-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
@@ -43,14 +45,29 @@ final class Calls {
         return this;
     }
 
+    /** The target as the client sent it (APISIX's {@code real_request_uri}); default: the path. */
+    Calls raw(String target) {
+        this.rawUri = target;
+        return this;
+    }
+
+    /** APISIX does not answer {@code real_request_uri}. */
+    Calls noRawTarget() {
+        this.noRawTarget = true;
+        return this;
+    }
+
     Calls body(String json) {
         this.body = Body.utf8(json);
         return this;
     }
 
     RequestDecision run(Plugin plugin) throws Exception {
-        String uri = rawUri != null ? rawUri : path;
-        vars.putIfAbsent("request_uri", uri);
+        // as APISIX 3.18 answers them: the raw target as real_request_uri, request_uri normalised
+        if (!noRawTarget) {
+            vars.putIfAbsent(CanonicalPath.RAW_TARGET_VAR, rawUri != null ? rawUri : path);
+        }
+        vars.putIfAbsent("request_uri", path);
         HttpRequest req = new HttpRequest(1, method, path, Headers.of(args),
                 Headers.of("authorization", vars.getOrDefault("http_authorization", "")),
                 "10.0.0.7", Vars.of(vars), Optional.ofNullable(body));

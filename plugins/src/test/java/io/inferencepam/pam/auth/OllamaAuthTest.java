@@ -49,6 +49,24 @@ class OllamaAuthTest {
         assertThat(stop.body().utf8()).contains("\"code\":\"" + code + "\"").contains("\"type\":\"invalid_request_error\"");
     }
 
+    /**
+     * Where the path decides (Ollama), pam-auth judges the target the model server receives
+     * ({@code real_request_uri}), not APISIX 3.18's {@code request_uri}, which is the normalised path
+     * and always looks canonical; without {@code real_request_uri} the call is refused.
+     */
+    @Test
+    void theRawTargetIsRealRequestUri() throws Exception {
+        Plugin p = plugin("[{\"id\":\"a\",\"groups\":[\"analysts\"],\"allow\":[\"llama3\"]}]", "");
+        String body = "{\"model\":\"llama3\",\"messages\":[]}";
+        assertThat(Calls.chat(idp.token()).path("/api/chat").body(body).run(p)).isInstanceOf(RequestDecision.Proceed.class);
+        for (String raw : List.of("/api/%63hat", "//api/chat", "/api/x/../chat", "/api%2Fchat")) {
+            RequestDecision d = Calls.chat(idp.token()).path("/api/chat").raw(raw).body(body).run(p);
+            assertThat(((RequestDecision.Halt) d).stop().body().utf8()).as(raw).contains("\"code\":\"non_canonical_path\"");
+        }
+        RequestDecision missing = Calls.chat(idp.token()).path("/api/chat").noRawTarget().body(body).run(p);
+        assertThat(((RequestDecision.Halt) missing).stop().body().utf8()).contains("\"code\":\"missing_request_uri\"");
+    }
+
     @Test
     void canonicalNames() {
         for (String alias : List.of("llama3", "llama3:latest", "library/llama3", "library/llama3:latest",

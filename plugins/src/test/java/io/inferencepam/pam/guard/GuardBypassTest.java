@@ -1,5 +1,6 @@
 package io.inferencepam.pam.guard;
 
+import io.inferencepam.pam.catalog.CanonicalPath;
 import static io.inferencepam.pam.guard.GuardCalls.call;
 import static io.inferencepam.pam.guard.GuardCalls.error;
 import static io.inferencepam.pam.guard.GuardCalls.passed;
@@ -16,7 +17,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Every way of spelling {@code POST /v1/load_lora_adapter} so that a gateway and a model server
  * disagree: refused (400 when the path is not canonical, 403 when it is a dangerous one in
- * disguise), never passed. $uri is what nginx decoded; $request_uri what the client sent.
+ * disguise), never passed. $uri is what nginx decoded; real_request_uri what the client sent.
  */
 class GuardBypassTest {
     static final Plugin GUARD = plugin("{\"allow_only_inference\":false}");
@@ -51,8 +52,24 @@ class GuardBypassTest {
         assertThat(code(send("/v1\\load_lora_adapter", "/v1\\load_lora_adapter"))).isEqualTo("non_canonical_path");
         // the raw path must be what nginx decoded, byte for byte
         assertThat(code(send("/v1/chat/completions", "/v1/load_lora_adapter"))).isEqualTo("non_canonical_path");
-        RequestDecision missing = call("POST", "/v1/load_lora_adapter").var("request_uri", "").run(GUARD);
+        RequestDecision empty = call("POST", "/v1/load_lora_adapter").var(CanonicalPath.RAW_TARGET_VAR, "").run(GUARD);
+        assertThat(stop(empty).status()).isEqualTo(400);
+    }
+
+    /**
+     * APISIX 3.18 answers {@code request_uri} normalised ({@code uri .. is_args .. args}, init.lua): it
+     * always looks canonical. The guard judges {@code real_request_uri}, and refuses a call without it.
+     */
+    @Test
+    void theRawTargetIsRealRequestUriNotTheNormalisedRequestUri() {
+        assertThat(code(call("POST", "/v1/chat/completions").raw("/v1/chat/%63ompletions")
+                .var("request_uri", "/v1/chat/completions").run(GUARD))).isEqualTo("non_canonical_path");
+        assertThat(code(call("POST", "/v1/chat/completions").raw("/v1/models/../chat/completions")
+                .var("request_uri", "/v1/chat/completions").run(GUARD))).isEqualTo("non_canonical_path");
+        RequestDecision missing = call("POST", "/v1/chat/completions").noRawTarget()
+                .var("request_uri", "/v1/chat/completions").run(GUARD);
         assertThat(stop(missing).status()).isEqualTo(400);
+        assertThat(code(missing)).isEqualTo("non_canonical_path");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.inferencepam.pam.guard;
 
+import io.inferencepam.pam.catalog.CanonicalPath;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.inferencepam.pam.core.CallFacts;
@@ -35,7 +36,7 @@ import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * Builds pam-guard plugins through the runtime's real conf compiler (schema included) and runs
- * requests through them the way the runtime hands them over ($uri decoded, $request_uri raw).
+ * requests through them the way the runtime hands them over ($uri decoded, real_request_uri raw).
  */
 final class GuardCalls {
     static final ObjectMapper M = new ObjectMapper();
@@ -44,6 +45,7 @@ final class GuardCalls {
     String method = "POST";
     String path = "/v1/chat/completions";
     String rawUri;
+    boolean noRawTarget;
     final List<Header> args = new ArrayList<>();
     final Map<String, String> vars = new HashMap<>();
     Body body = Body.utf8("{\"model\":\"llama-3-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":64}");
@@ -68,6 +70,12 @@ final class GuardCalls {
 
     GuardCalls body(String json) {
         this.body = Body.utf8(json);
+        return this;
+    }
+
+    /** APISIX does not answer the raw target (an older APISIX, a var renamed): the guard must refuse. */
+    GuardCalls noRawTarget() {
+        this.noRawTarget = true;
         return this;
     }
 
@@ -119,7 +127,11 @@ final class GuardCalls {
     }
 
     RequestDecision run(Plugin plugin) {
-        vars.putIfAbsent("request_uri", rawUri != null ? rawUri : path);
+        // as APISIX 3.18 answers them: the raw target as real_request_uri, request_uri normalised
+        if (!noRawTarget) {
+            vars.putIfAbsent(CanonicalPath.RAW_TARGET_VAR, rawUri != null ? rawUri : path);
+        }
+        vars.putIfAbsent("request_uri", path);
         HttpRequest req = new HttpRequest(1, method, path, Headers.of(args), Headers.empty(), "10.0.0.7", Vars.of(vars),
                 Optional.ofNullable(body));
         CallContext ctx = new CallContext(new Attributes(), Optional.of(exchange),

@@ -103,6 +103,36 @@ class GuardE2ETest {
         assertThat(override.upstreamRequests()).isEmpty();
     }
 
+    /**
+     * APISIX 3.18 answers {@code request_uri} with the normalised path (init.lua {@code http_access_phase})
+     * while the upstream receives the raw target: the guard must judge the raw one ({@code real_request_uri}).
+     * Each target here normalises to a path the policy would read one way, and reaches the model
+     * server spelled another way.
+     */
+    @Test
+    void encodedAndNonCanonicalTargetsAreRefusedOnWhatTheUpstreamWouldReceive() throws Exception {
+        RouteConf route = route("guard-raw-target", "pam-guard", "{}");
+        org.assertj.core.api.SoftAssertions soft = new org.assertj.core.api.SoftAssertions();
+        for (String target : List.of("/v1/%6Coad_lora_adapter", "/v1/chat/completions/..%2F..%2Fload_lora_adapter",
+                "//v1//load_lora_adapter", "/v1/chat/%63ompletions", "/v1/chat/completions%2F", "/v1/models/../chat/completions")) {
+            GatewayResult r = driver.call(route, post(target, CHAT), upstream);
+            soft.assertThat(r.status()).as(target + " " + r).isEqualTo(400);
+            soft.assertThat(error(r).path("code").asText()).as(target).isEqualTo("non_canonical_path");
+            soft.assertThat(r.upstreamRequests()).as(target).isEmpty();
+        }
+        soft.assertAll();
+        // the query is not the path: a canonical path with any query passes, forwarded as sent
+        String withQuery = "/v1/chat/completions?x=1/../%2e%2e";
+        GatewayResult q = driver.call(route, post(withQuery, CHAT), upstream);
+        assertThat(q.status()).as(q.toString()).isEqualTo(200);
+        assertThat(q.upstreamRequests()).singleElement().satisfies(u -> assertThat(u.target()).isEqualTo(withQuery));
+        // what nginx itself refuses never reaches the runner
+        GatewayResult above = driver.call(route, post("/v1/../../load_lora_adapter", CHAT), upstream);
+        assertThat(above.status()).isEqualTo(400);
+        assertThat(above.transcript()).isEmpty();
+        assertThat(above.upstreamRequests()).isEmpty();
+    }
+
     @Test
     void bodyCapAnswers413() throws Exception {
         RouteConf route = route("guard-cap", "pam-guard", "{\"max_body_bytes\":1024}");

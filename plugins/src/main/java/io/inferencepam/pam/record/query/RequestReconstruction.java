@@ -1,6 +1,7 @@
 package io.inferencepam.pam.record.query;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.inferencepam.pam.catalog.CanonicalPath;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.Header;
 import io.inferencepam.runner.spi.Headers;
@@ -62,13 +63,17 @@ public final class RequestReconstruction {
         vars.put("request_id", "replay-" + rec.path("id").asText());
         vars.put("remote_addr", req.path("client_address").asText(""));
         vars.put("request_method", req.path("method").asText("GET"));
-        vars.put("request_uri", requestUri(req.path("path").asText("/"), args(rec)));
+        // a record holds the normalised path and the decoded query, not the raw target: the replay
+        // rebuilds the canonical spelling of both, under both names APISIX 3.18 answers
+        String target = requestUri(req.path("path").asText("/"), args(rec));
+        vars.put("request_uri", target);
+        vars.put(CanonicalPath.RAW_TARGET_VAR, target);
         return new HttpRequest(1, req.path("method").asText("GET"), req.path("path").asText("/"), Headers.of(args(rec)),
                 Headers.of(headers), req.path("client_address").asText("127.0.0.1"), Vars.of(vars),
                 body(rec).or(() -> Optional.of(Body.utf8(req.path("body").asText("")))));
     }
 
-    /** nginx's {@code $request_uri} (not recorded): the path and the recorded query, percent-encoded. */
+    /** The raw target (not recorded): the recorded path and query, the query percent-encoded. */
     static String requestUri(String path, List<Header> args) {
         StringBuilder sb = new StringBuilder(path);
         char sep = '?';
