@@ -271,8 +271,10 @@ final class ApprovalPlugin implements Plugin {
                                 Principal principal, String model, List<String> matched) {
         try {
             if (o.verdict() == ApprovalStore.Verdict.CREATED) {
-                audit.held(o.id(), requestId, routeId, principal, model, matched, admit.fingerprint(), o.expiresMillis(),
-                        conf.requiredApprovals(), conf.liveWait().toSeconds());
+                if (audit.held(o.id(), requestId, routeId, principal, model, matched, admit.fingerprint(), o.expiresMillis(),
+                        conf.requiredApprovals(), conf.liveWait().toSeconds())) {
+                    store.get().heldRecorded(o.id()); // until then the sweep would write it (after a minute)
+                }
                 expiry.wake(conf.ttl());
             } else {
                 recordUsedOrDenied(false, o, requestId);
@@ -285,8 +287,7 @@ final class ApprovalPlugin implements Plugin {
     private void recordUsedOrDenied(boolean live, ApprovalStore.Outcome o, String requestId) {
         try {
             if (o.verdict() == ApprovalStore.Verdict.CONSUMED) {
-                audit.used(live, o.id(), o.heldRequestId(), requestId, o.approvalsJson());
-                store.get().expiryRecorded(o.id()); // used: it will not expire, the sweep can forget it
+                audit.used(live, o.id(), o.heldRequestId(), requestId, o.approvalsJson()); // the store forgot its expiry
             } else if (o.verdict() == ApprovalStore.Verdict.DENIED) {
                 audit.denied(live, o.id(), o.heldRequestId(), requestId);
             }
