@@ -14,13 +14,20 @@
 -- ARGV[6]  ttl (ms): how long the new approval can be decided and used
 -- ARGV[7]  keep (ms): how long it stays readable after that (status, replay refusal)
 -- ARGV[8]  the principal's cap of open approvals
--- ARGV[9..] field, value pairs of the new approval (the parked call)
+-- ARGV[9]  '1': the new id is in pam:{approvals}:opening already (approval_index.lua 'open'), or this runner does not
+--          record; '0': it is not, so a new approval is not opened (OPEN_FIRST: the caller lists the id there, retries)
+-- ARGV[10..] field, value pairs of the new approval (the parked call)
 -- Returns {verdict, id, state, expires_ms, approvals_json, held_request_id}; held_request_id is the request id of the
 -- call that opened the approval (for the audit trail; '' when unknown); verdicts:
 --   CONSUMED  approved, unused, unexpired, same principal and fingerprint: now used (the call runs)
 --   JOINED    pending, same principal and fingerprint: the call waits on it (never a second approval)
 --   CREATED   a new pending approval
 --   DENIED / USED / EXPIRED / MISMATCH (other fingerprint) / NOT_YOURS (other principal) / NOT_FOUND / LIMIT / STALE
+--   OPEN_FIRST  a new approval is due (within the cap) and ARGV[9] is '0': nothing of it was written
+-- Why OPEN_FIRST: the audit trail's repair sweep finds an approval whose runner died before writing its 'held' event
+-- through pam:{approvals}:opening, which is on another slot; listing the id there before this script creates it means a
+-- crash at any point leaves either nothing or an approval the sweep finds. Repeats that join or use an approval (the
+-- common case) never need it, so the caller lists the id only when this script asks.
 -- Time is Redis' own clock (TIME), so runners with skewed clocks agree on expiry.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -92,11 +99,14 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[8]) then
   return reply('LIMIT', '', '', 0)
 end
+if ARGV[9] ~= '1' then
+  return reply('OPEN_FIRST', '', '', 0)
+end
 local new = ARGV[5]
 local ttl = tonumber(ARGV[6])
 local until_ms = now + ttl + tonumber(ARGV[7])
 local exp = now + ttl
-redis.call('HSET', KEYS[4], unpack(ARGV, 9))
+redis.call('HSET', KEYS[4], unpack(ARGV, 10))
 redis.call('HSET', KEYS[4], 'id', new, 'state', 'pending', 'principal', ARGV[3], 'fingerprint', ARGV[4],
   'created_ms', tostring(now), 'expires_ms', tostring(exp), 'approvals', '[]')
 redis.call('PEXPIREAT', KEYS[4], until_ms)

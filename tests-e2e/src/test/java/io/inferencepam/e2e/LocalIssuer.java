@@ -24,12 +24,12 @@ import java.util.List;
  * end-to-end tests that need valid tokens where starting Keycloak costs too much (it did not start
  * within 360 s on a loaded 2-core host). The runner fetches its keys as it fetches Keycloak's.
  */
-final class LocalIssuer implements AutoCloseable {
+public final class LocalIssuer implements AutoCloseable {
     private final HttpServer server;
     private final RSAKey key;
-    final String issuer;
+    public final String issuer;
 
-    LocalIssuer() throws Exception {
+    public LocalIssuer() throws Exception {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         issuer = "http://127.0.0.1:" + server.getAddress().getPort() + "/realms/local";
         key = new RSAKeyGenerator(2048).keyID("local-1").generate();
@@ -50,7 +50,7 @@ final class LocalIssuer implements AutoCloseable {
     }
 
     /** An RS256 access token for {@code audience}, valid ten minutes, with these groups. */
-    String token(String subject, String audience, List<String> groups) throws Exception {
+    public String token(String subject, String audience, List<String> groups) throws Exception {
         Instant now = Instant.now();
         JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer(issuer).subject(subject).audience(audience)
                 .issueTime(Date.from(now)).expirationTime(Date.from(now.plusSeconds(600)))

@@ -43,10 +43,14 @@ class ApprovalAudit {
         return new ApprovalAudit(Optional::empty, Clock.systemUTC(), metrics);
     }
 
-    /** A new approval holds the call {@code requestId}. */
-    void held(String approvalId, String requestId, String routeId, Principal p, String model, List<String> rules,
-              String fingerprint, long expiresMillis, int required, long liveWaitSeconds) {
-        Map<String, Object> f = links(approvalId, requestId);
+    /**
+     * A new approval holds the call {@code requestId}.
+     *
+     * @return whether the trail kept the event (false also when this runner does not record)
+     */
+    boolean held(String approvalId, String requestId, String routeId, Principal p, String model, List<String> rules,
+                 String fingerprint, long expiresMillis, int required, long liveWaitSeconds) {
+        Map<String, Object> f = links(approvalId, requestId, approvalId + ":held");
         f.put("route_id", routeId);
         f.put("principal", principal(p));
         f.put("model", model);
@@ -55,12 +59,34 @@ class ApprovalAudit {
         f.put("expires_at", Instant.ofEpochMilli(expiresMillis).toString());
         f.put("required", required);
         f.put("live_wait_seconds", liveWaitSeconds);
-        append("held", f);
+        return append("held", f);
+    }
+
+    /**
+     * The {@code held} event of an approval whose opening runner stopped before it recorded it
+     * (or may have: it is then in the trail twice, with one {@code event_id}), written by the
+     * sweep from the approval as stored. {@code live_wait_seconds} is not stored: null;
+     * {@code recovered}: true.
+     */
+    boolean heldRecovered(String approvalId, ApprovalView a) {
+        Map<String, Object> f = links(approvalId, a.text("request_id"), approvalId + ":held");
+        f.put("route_id", a.text("route"));
+        f.put("principal", principal(a));
+        f.put("model", a.text("model"));
+        List<String> rules = new java.util.ArrayList<>();
+        a.json("rules").forEach(r -> rules.add(r.asText()));
+        f.put("rules", rules);
+        f.put("fingerprint", a.text("fingerprint"));
+        f.put("expires_at", Instant.ofEpochMilli(a.number("expires_ms")).toString());
+        f.put("required", a.number("required"));
+        f.put("live_wait_seconds", null);
+        f.put("recovered", true);
+        return append("held", f);
     }
 
     /** One webhook delivery's outcome ({@code delivered after 1 attempt}, {@code failed after 5 attempts: HTTP 500}). */
     void notified(String approvalId, String requestId, String webhook, String webhookEvent, String outcome) {
-        Map<String, Object> f = links(approvalId, requestId);
+        Map<String, Object> f = links(approvalId, requestId, approvalId + ":notified:" + webhookEvent + ":" + webhook);
         f.put("webhook", webhook);
         f.put("webhook_event", webhookEvent);
         f.put("delivered", outcome.startsWith("delivered"));
@@ -76,7 +102,8 @@ class ApprovalAudit {
      */
     void decided(String approvalId, String requestId, Principal reviewer, boolean approve, String reason, int approvals,
                  int required, String state) {
-        Map<String, Object> f = links(approvalId, requestId);
+        // a decision's number: approvals are counted (the n-th approval); a denial is final, there is one
+        Map<String, Object> f = links(approvalId, requestId, approvalId + ":decided:" + (approve ? Integer.toString(approvals) : "deny"));
         f.put("reviewer", principal(reviewer));
         f.put("decision", approve ? "approve" : "deny");
         f.put("reason", reason);
@@ -91,7 +118,7 @@ class ApprovalAudit {
      * {@code consumed} when an identical repeat ({@code callRequestId}) used it later.
      */
     void used(boolean live, String approvalId, String heldRequestId, String callRequestId, String approvalsJson) {
-        Map<String, Object> f = links(approvalId, heldRequestId);
+        Map<String, Object> f = links(approvalId, heldRequestId, approvalId + ":used"); // used once: live or by a repeat
         f.put("call_request_id", callRequestId);
         f.put("approved_by", ApprovalPlugin.reviewerNames(approvalsJson));
         append(live ? "resumed" : "consumed", f);
@@ -99,9 +126,12 @@ class ApprovalAudit {
 
     /** A call refused because its approval was denied: the held call itself ({@code live}) or a later repeat. */
     void denied(boolean live, String approvalId, String heldRequestId, String callRequestId) {
-        Map<String, Object> f = links(approvalId, heldRequestId);
+        // one per refused call: named by that call (a random suffix when the route fetched no request id)
+        String event = live ? "denied_live" : "denied_on_repeat";
+        String call = callRequestId == null || callRequestId.isEmpty() ? "-" + java.util.UUID.randomUUID() : callRequestId;
+        Map<String, Object> f = links(approvalId, heldRequestId, approvalId + ":" + event + ":" + call);
         f.put("call_request_id", callRequestId);
-        append(live ? "denied_live" : "denied_on_repeat", f);
+        append(event, f);
     }
 
     /**
@@ -109,17 +139,12 @@ class ApprovalAudit {
      * {@code approved} and never used. {@code approval} is empty when the approval itself was no
      * longer readable (its keep time passed before any runner could record the expiry).
      */
-    void expired(String approvalId, Optional<ApprovalView> approval) {
-        Map<String, Object> f = links(approvalId, approval.map(a -> a.text("request_id")).orElse(""));
+    boolean expired(String approvalId, Optional<ApprovalView> approval) {
+        Map<String, Object> f = links(approvalId, approval.map(a -> a.text("request_id")).orElse(""), approvalId + ":expired");
         if (approval.isPresent()) {
             ApprovalView a = approval.get();
             f.put("route_id", a.text("route"));
-            Map<String, Object> p = new LinkedHashMap<>();
-            p.put("issuer", a.text("iss"));
-            p.put("subject", a.text("sub"));
-            p.put("username", a.text("username"));
-            p.put("client_id", a.text("client"));
-            f.put("principal", p);
+            f.put("principal", principal(a));
             f.put("model", a.text("model"));
             f.put("state_at_expiry", a.text("state"));
             f.put("approvals", a.json("approvals").size());
@@ -128,7 +153,7 @@ class ApprovalAudit {
         } else {
             f.put("state_at_expiry", null);
         }
-        append("expired", f);
+        return append("expired", f);
     }
 
     /** Whether this runner records approval events (its audit trail exists or can start). */
@@ -136,20 +161,38 @@ class ApprovalAudit {
         return trail.get().isPresent();
     }
 
-    private void append(String event, Map<String, Object> fields) {
+    private boolean append(String event, Map<String, Object> fields) {
         Optional<AuditTrail> t = trail.get();
         if (t.isEmpty()) {
             events.inc(event, "untracked");
-            return;
+            return false;
         }
-        events.inc(event, t.get().append(new AuditEvent(KIND, event, clock.millis(), fields)) ? "kept" : "lost");
+        boolean kept = t.get().append(new AuditEvent(KIND, event, clock.millis(), fields));
+        events.inc(event, kept ? "kept" : "lost");
+        return kept;
     }
 
-    private static Map<String, Object> links(String approvalId, String requestId) {
+    /**
+     * {@code event_id}: the step's own name, the same whoever writes it — approval id, step, and
+     * what makes the step one of several (the n-th approval, the webhook, the refused call). A
+     * step written twice (a runner stopped between writing it and recording that it had, and the
+     * sweep wrote it again) has one event id twice: readers show it once.
+     */
+    private static Map<String, Object> links(String approvalId, String requestId, String eventId) {
         Map<String, Object> f = new LinkedHashMap<>();
         f.put("approval_id", approvalId);
+        f.put("event_id", eventId);
         f.put("request_id", requestId == null || requestId.isEmpty() ? null : requestId);
         return f;
+    }
+
+    private static Map<String, Object> principal(ApprovalView a) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("issuer", a.text("iss"));
+        p.put("subject", a.text("sub"));
+        p.put("username", a.text("username"));
+        p.put("client_id", a.text("client"));
+        return p;
     }
 
     private static Map<String, Object> principal(Principal p) {

@@ -10,11 +10,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Records each approval's expiry once, across every runner, even when no call ever comes back for
- * it. Approvals opened on a recording runner are listed in {@code pam:{approvals}:expiries} (score
- * = expiry, Redis clock); a sweep claims the due ones with one script (a lease, so exactly one
- * runner writes each {@code expired} event; a runner that dies mid-way leaves them to the next
- * claim after the lease) and writes the event of those still pending or approved-unused.
+ * Records each approval's expiry, across every runner, even when no call ever comes back for it,
+ * and the {@code held} event of an approval whose runner stopped before writing it. Approvals
+ * opened on a recording runner are listed in {@code pam:{approvals}:expiries} (score = expiry,
+ * Redis clock), and while being opened in {@code pam:{approvals}:opening} (score = a minute on);
+ * a sweep claims the due ones with one script (a lease: one runner at a time; a runner that dies
+ * mid-way leaves them to the next claim after the lease, which writes the event again with the
+ * same {@code event_id}) and writes {@code expired} for those still pending or approved-unused,
+ * {@code held} for those that exist but are still being opened.
  *
  * <p>No busy timer: the sweep is scheduled only while the set has members — at the next expiry,
  * at most {@code PAM_APPROVAL_EXPIRY_SWEEP_MAX_MS} (default 60 s) later, so approvals other runners
@@ -98,15 +101,25 @@ final class ApprovalExpiry implements AutoCloseable {
             ApprovalStore.Claim c;
             do {
                 c = s.claimExpiries(LEASE, BATCH);
-                for (String id : c.ids()) {
+                for (String id : c.opening()) {
+                    java.util.Optional<ApprovalView> v = s.get(id).map(ApprovalView::new);
+                    if (v.isEmpty()) {
+                        s.dropOpening(id); // never created: its runner stopped before the admit script, or did not use the id
+                    } else if (audit.heldRecovered(id, v.get())) {
+                        s.opened(id, v.get().number("expires_ms"), v.get().text("state"));
+                    } // not kept by the trail: claimed again after the lease
+                }
+                for (String id : c.expiries()) {
                     java.util.Optional<ApprovalView> v = s.get(id).map(ApprovalView::new);
                     String state = v.map(a -> a.text("state")).orElse("");
                     if (v.isEmpty() || "pending".equals(state) || "approved".equals(state)) {
-                        audit.expired(id, v);
+                        if (!audit.expired(id, v)) {
+                            continue; // not kept by the trail: claimed again after the lease
+                        }
                     }
                     s.expiryRecorded(id);
                 }
-            } while (c.ids().size() == BATCH);
+            } while (c.size() == BATCH);
             delay = c.nextMillis() < 0 ? -1 : Math.max(MIN_DELAY_MS, c.nextMillis() - c.nowMillis());
         } catch (RuntimeException e) {
             LOG.warn("approval expiry sweep failed ({}); retried later", e.getClass().getSimpleName());

@@ -24,6 +24,12 @@ final class ApprovalKeys {
     static final String PENDING_INDEX = "pam:{approvals}:pending";
     /** Approvals whose expiry a recording runner is to put in the audit trail (same slot as {@link #PENDING_INDEX}). */
     static final String EXPIRIES = "pam:{approvals}:expiries";
+    /**
+     * Approvals being opened whose {@code held} event is not yet known to be in the trail (same slot): listed before
+     * the admit script creates the approval, dropped once the event is handed over, so the sweep finds an approval
+     * whose runner died in between.
+     */
+    static final String OPENING = "pam:{approvals}:opening";
     private static final Pattern ID = Pattern.compile("apr_([0-9a-f]{20})_[0-9a-f]{32}");
     private static final HexFormat HEX = HexFormat.of();
 

@@ -155,8 +155,13 @@ final class ApprovalPlugin implements Plugin {
             blocking.execute(() -> {
                 try {
                     ApprovalStore.Outcome o = store.get().admit(admit);
-                    recordAdmitted(o, admit, requestId, routeId, principal, model, matched);
+                    boolean heldKept = recordAdmitted(o, admit, requestId, routeId, principal, model, matched);
                     admitted.complete(o);
+                    if (heldKept) {
+                        // bookkeeping only (the sweep would write held again after a minute): after the call
+                        // has its answer, so that a held call asks for its longer deadline one round trip sooner
+                        heldRecorded(o.id());
+                    }
                 } catch (RuntimeException e) {
                     admitted.completeExceptionally(e);
                 }
@@ -266,27 +271,41 @@ final class ApprovalPlugin implements Plugin {
         return decide(now, facts, rules);
     }
 
-    /** The approval's own steps in the audit trail, as the store decided them (on the blocking executor). */
-    private void recordAdmitted(ApprovalStore.Outcome o, ApprovalStore.Admit admit, String requestId, String routeId,
-                                Principal principal, String model, List<String> matched) {
+    /**
+     * The approval's own steps in the audit trail, as the store decided them (on the blocking executor).
+     *
+     * @return whether a new approval's {@code held} was handed to the trail ({@link #heldRecorded} is then due)
+     */
+    private boolean recordAdmitted(ApprovalStore.Outcome o, ApprovalStore.Admit admit, String requestId, String routeId,
+                                   Principal principal, String model, List<String> matched) {
         try {
             if (o.verdict() == ApprovalStore.Verdict.CREATED) {
-                audit.held(o.id(), requestId, routeId, principal, model, matched, admit.fingerprint(), o.expiresMillis(),
-                        conf.requiredApprovals(), conf.liveWait().toSeconds());
+                boolean kept = audit.held(o.id(), requestId, routeId, principal, model, matched, admit.fingerprint(),
+                        o.expiresMillis(), conf.requiredApprovals(), conf.liveWait().toSeconds());
                 expiry.wake(conf.ttl());
-            } else {
-                recordUsedOrDenied(false, o, requestId);
+                return kept;
             }
+            recordUsedOrDenied(false, o, requestId);
         } catch (RuntimeException e) {
             LOG.warn("approval {}: event not recorded: {}", o.id(), e.getClass().getSimpleName());
+        }
+        return false;
+    }
+
+    /** {@code held} is in the trail: the approval leaves the opening set (until then the sweep would write it after a minute). */
+    private void heldRecorded(String id) {
+        try {
+            store.get().heldRecorded(id);
+        } catch (RuntimeException e) {
+            LOG.warn("approval {}: still in the opening set ({}); the sweep writes held again, same event id", id,
+                    e.getClass().getSimpleName());
         }
     }
 
     private void recordUsedOrDenied(boolean live, ApprovalStore.Outcome o, String requestId) {
         try {
             if (o.verdict() == ApprovalStore.Verdict.CONSUMED) {
-                audit.used(live, o.id(), o.heldRequestId(), requestId, o.approvalsJson());
-                store.get().expiryRecorded(o.id()); // used: it will not expire, the sweep can forget it
+                audit.used(live, o.id(), o.heldRequestId(), requestId, o.approvalsJson()); // the store forgot its expiry
             } else if (o.verdict() == ApprovalStore.Verdict.DENIED) {
                 audit.denied(live, o.id(), o.heldRequestId(), requestId);
             }

@@ -59,7 +59,17 @@ final class ApprovalStore {
     record Outcome(Verdict verdict, String id, String state, long expiresMillis, String approvalsJson, String heldRequestId) {
     }
 
+    /**
+     * Decides what a held call may do (one script, {@code approval_admit.lua}). On a runner that
+     * records, a new approval's id is first listed in {@link ApprovalKeys#OPENING} (another slot),
+     * so a runner that dies after the script leaves an approval the sweep finds and writes
+     * {@code held} for; the id is listed up front when a new approval is likely (no approval for
+     * this fingerprint yet, or {@code X-PAM-Approval: new}), otherwise only when the script asks
+     * ({@code OPEN_FIRST}). A new approval stays in {@link ApprovalKeys#OPENING} until
+     * {@link #heldRecorded}; an id the script did not use leaves it here.
+     */
     Outcome admit(Admit a) {
+        boolean opened = !trackExpiries;
         for (int attempt = 1; ; attempt++) {
             String current = "";
             String existing = a.newId();
@@ -71,11 +81,15 @@ final class ApprovalStore {
                     current = read;
                     existing = read;
                 }
+                if (!opened && (current.isEmpty() || a.mode() == Mode.NEW)) {
+                    open(a.newId());
+                    opened = true;
+                }
             }
             List<byte[]> keys = List.of(utf8(ApprovalKeys.approval(existing)),
                     utf8(ApprovalKeys.fingerprintIndex(a.principalTag(), a.fingerprint())),
                     utf8(ApprovalKeys.open(a.principalTag())), utf8(ApprovalKeys.approval(a.newId())));
-            List<byte[]> args = new ArrayList<>(9 + 2 * a.fields().size());
+            List<byte[]> args = new ArrayList<>(10 + 2 * a.fields().size());
             args.add(utf8(switch (a.mode()) {
                 case NAMED -> "named";
                 case FINGERPRINT -> "fp";
@@ -88,12 +102,18 @@ final class ApprovalStore {
             args.add(utf8(Long.toString(a.ttl().toMillis())));
             args.add(utf8(Long.toString(a.keep().toMillis())));
             args.add(utf8(Integer.toString(a.maxOpen())));
+            args.add(utf8(opened ? "1" : "0"));
             a.fields().forEach((k, v) -> {
                 args.add(utf8(k));
                 args.add(v);
             });
             List<?> r = (List<?>) redis.eval(ADMIT, keys, args);
             String verdict = text(r.get(0));
+            if ("OPEN_FIRST".equals(verdict) && !opened) {
+                open(a.newId());
+                opened = true;
+                continue; // at most once per call (opened is now true), and the script wrote nothing
+            }
             if ("STALE".equals(verdict)) {
                 if (attempt >= ADMIT_ATTEMPTS) {
                     throw new IllegalStateException("approval index kept moving");
@@ -102,23 +122,68 @@ final class ApprovalStore {
             }
             Outcome o = new Outcome(Verdict.valueOf(verdict), text(r.get(1)), text(r.get(2)), Long.parseLong(text(r.get(3))),
                     text(r.get(4)), r.size() > 5 ? text(r.get(5)) : "");
+            // an id listed in OPENING that the script did not use leaves it with the step that follows anyway
+            String unused = trackExpiries && opened && o.verdict() != Verdict.CREATED ? a.newId() : "";
             if (o.verdict() == Verdict.CREATED || o.verdict() == Verdict.JOINED) {
-                index(o, a);
+                index(o, a, unused);
+            } else if (o.verdict() == Verdict.CONSUMED && trackExpiries) {
+                settle(o.id(), unused); // used: it will not expire, the sweep can forget it
+            } else if (!unused.isEmpty()) {
+                settle("", unused);
             }
             return o;
         }
     }
 
+    /** Lists a new approval's id in {@link ApprovalKeys#OPENING} before the admit script may create it. */
+    private void open(String newId) {
+        redis.eval(INDEX, indexKeys(), List.of(utf8("open"), utf8(newId), utf8(Long.toString(OPENING_GRACE.toMillis()))));
+    }
+
+    /**
+     * How long after it is listed in {@link ApprovalKeys#OPENING} the sweep looks at a new approval:
+     * far longer than a live runner takes from the admit script to handing over {@code held}
+     * (a few Redis round trips, each bounded by the client's 2 s timeout).
+     */
+    static final Duration OPENING_GRACE = Duration.ofMinutes(1);
+
+    private static List<byte[]> indexKeys() {
+        return List.of(utf8(ApprovalKeys.PENDING_INDEX), utf8(ApprovalKeys.EXPIRIES), utf8(ApprovalKeys.OPENING));
+    }
+
+    /**
+     * The {@code held} event of a new approval is handed to the trail (or the sweep wrote it): the
+     * approval leaves {@link ApprovalKeys#OPENING}. A runner that dies before this leaves it there,
+     * and the sweep writes {@code held} (again, with the same event id: readers show it once).
+     */
+    void heldRecorded(String id) {
+        if (trackExpiries) {
+            settle("", id);
+        }
+    }
+
+    /** The sweep found no approval for an id in {@link ApprovalKeys#OPENING}: it was never created. */
+    void dropOpening(String id) {
+        settle("", id);
+    }
+
+    private void settle(String expiry, String opening) {
+        redis.eval(INDEX, indexKeys(), List.of(utf8("settle"), utf8(expiry), utf8(opening)));
+    }
+
     /**
      * Lists the approval for reviewers. It lives on another slot than the approval, so it is a
      * second write: if it fails, a just-created approval is taken back, so a hold answered 503
-     * leaves nothing behind. A joined approval is indexed again (idempotent), which repairs an
-     * index entry lost that way.
+     * leaves nothing behind (if that fails too, the approval is still in {@link ApprovalKeys#OPENING},
+     * and the sweep lists it and writes its {@code held}). A joined approval is indexed again
+     * (idempotent), which repairs an index entry lost that way.
+     *
+     * @param unused a new id the script did not use, to drop from {@link ApprovalKeys#OPENING} ('' none)
      */
-    private void index(Outcome o, Admit a) {
+    private void index(Outcome o, Admit a, String unused) {
         try {
-            redis.eval(INDEX, List.of(utf8(ApprovalKeys.PENDING_INDEX), utf8(ApprovalKeys.EXPIRIES)),
-                    List.of(utf8(o.id()), utf8(Long.toString(o.expiresMillis())), utf8(trackExpiries ? "1" : "0")));
+            redis.eval(INDEX, indexKeys(), List.of(utf8("list"), utf8(o.id()), utf8(Long.toString(o.expiresMillis())),
+                    utf8(trackExpiries ? "1" : "0"), utf8(unused), utf8("1")));
         } catch (RuntimeException e) {
             if (o.verdict() == Verdict.CREATED) {
                 try {
@@ -206,27 +271,45 @@ final class ApprovalStore {
     }
 
     /**
-     * Approvals whose expiry fell due, each leased to this caller for {@code lease} (see
+     * Approvals whose expiry fell due, and approvals whose opening runner may have died before
+     * writing {@code held}, each leased to this caller for {@code lease} (see
      * {@code approval_expire_claim.lua}): no other runner claims them before the lease ends.
      *
      * @param nextMillis when the next member falls due (Redis clock), -1 when none is left
      */
-    record Claim(long nowMillis, long nextMillis, List<String> ids) {
+    record Claim(long nowMillis, long nextMillis, List<String> expiries, List<String> opening) {
+        int size() {
+            return Math.max(expiries.size(), opening.size());
+        }
     }
 
     Claim claimExpiries(Duration lease, int max) {
-        List<?> r = (List<?>) redis.eval(EXPIRE_CLAIM, List.of(utf8(ApprovalKeys.EXPIRIES)),
+        List<?> r = (List<?>) redis.eval(EXPIRE_CLAIM, List.of(utf8(ApprovalKeys.EXPIRIES), utf8(ApprovalKeys.OPENING)),
                 List.of(utf8(Long.toString(lease.toMillis())), utf8(Integer.toString(max))));
-        List<String> ids = new ArrayList<>();
-        for (Object o : r.subList(2, r.size())) {
-            ids.add(text(o));
+        int n = Integer.parseInt(text(r.get(2)));
+        List<String> expiries = new ArrayList<>();
+        List<String> opening = new ArrayList<>();
+        for (int i = 3; i < r.size(); i++) {
+            (i < 3 + n ? expiries : opening).add(text(r.get(i)));
         }
-        return new Claim(Long.parseLong(text(r.get(0))), (long) Double.parseDouble(text(r.get(1))), ids);
+        return new Claim(Long.parseLong(text(r.get(0))), (long) Double.parseDouble(text(r.get(1))), expiries, opening);
     }
 
     /** The expiry of {@code id} is recorded, or will never come (used, denied): it leaves the sweep's set. */
     void expiryRecorded(String id) {
-        redis.zrem(ApprovalKeys.EXPIRIES, id);
+        settle(id, "");
+    }
+
+    /**
+     * The sweep found an approval in {@link ApprovalKeys#OPENING} whose runner did not finish
+     * opening it and wrote its {@code held}: listed for reviewers (if still pending) and for the
+     * expiry sweep, as its runner would have, and it leaves {@link ApprovalKeys#OPENING} (one script).
+     */
+    void opened(String id, long expiresMillis, String state) {
+        boolean pending = "pending".equals(state);
+        boolean mayExpire = pending || "approved".equals(state);
+        redis.eval(INDEX, indexKeys(), List.of(utf8("list"), utf8(id), utf8(Long.toString(expiresMillis)), utf8(mayExpire ? "1" : "0"),
+                utf8(id), utf8(pending ? "1" : "0")));
     }
 
     /** Drops an index entry that no longer names a pending approval. */

@@ -115,6 +115,35 @@ class ApprovalClusterTest {
     }
 
     @Test
+    void aRecordingRunnersStepsStayWithinTheirSlotsOpeningListingSettlingAndTheSweepsClaim() throws Exception {
+        ApprovalStore recording = new ApprovalStore(jedis, true);
+        Principal p = principal("rec-" + RANDOM.nextInt(1_000_000));
+        String tag = ApprovalKeys.principalTag(p);
+        Map<String, byte[]> fields = new LinkedHashMap<>();
+        fields.put("required", "1".getBytes(StandardCharsets.UTF_8));
+        fields.put("reviewer_groups", "[\"reviewers\"]".getBytes(StandardCharsets.UTF_8));
+        ApprovalStore.Admit first = new ApprovalStore.Admit(ApprovalStore.Mode.FINGERPRINT, null, ApprovalKeys.principalKey(p), tag,
+                "fp-rec", ApprovalKeys.newId(tag, RANDOM), Duration.ofMinutes(10), Duration.ofMinutes(5), 5, fields);
+        ApprovalStore.Outcome o = recording.admit(first); // 'open' ({approvals}), admit ({<p>}), 'list' ({approvals})
+        assertThat(o.verdict()).isEqualTo(ApprovalStore.Verdict.CREATED);
+        assertThat(jedis.zscore(ApprovalKeys.OPENING, o.id())).as("until held is written").isNotNull();
+        assertThat(jedis.zscore(ApprovalKeys.EXPIRIES, o.id())).isEqualTo((double) o.expiresMillis());
+        recording.heldRecorded(o.id());
+        assertThat(jedis.zscore(ApprovalKeys.OPENING, o.id())).isNull();
+        // a repeat joins without listing its own new id; one with a new id that is not used leaves none behind
+        ApprovalStore.Admit repeat = new ApprovalStore.Admit(ApprovalStore.Mode.FINGERPRINT, null, ApprovalKeys.principalKey(p), tag,
+                "fp-rec", ApprovalKeys.newId(tag, RANDOM), Duration.ofMinutes(10), Duration.ofMinutes(5), 5, fields);
+        assertThat(recording.admit(repeat).verdict()).isEqualTo(ApprovalStore.Verdict.JOINED);
+        assertThat(jedis.zscore(ApprovalKeys.OPENING, repeat.newId())).isNull();
+        jedis.zadd(ApprovalKeys.OPENING, 0, o.id());
+        ApprovalStore.Claim c = recording.claimExpiries(Duration.ofMinutes(5), 100);
+        assertThat(c.opening()).contains(o.id());
+        recording.opened(o.id(), o.expiresMillis(), "pending");
+        assertThat(jedis.zscore(ApprovalKeys.OPENING, o.id())).isNull();
+        assertThat(jedis.zscore(ApprovalKeys.PENDING_INDEX, o.id())).isEqualTo((double) o.expiresMillis());
+    }
+
+    @Test
     void theWholeFlowRunsOnApprovalsSpreadOverTheMasters() throws Exception {
         List<Principal> people = spreadOverNodes(3);
         assertThat(people).hasSize(3);

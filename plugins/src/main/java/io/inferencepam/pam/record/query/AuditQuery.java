@@ -28,9 +28,10 @@ public final class AuditQuery {
             return unfinished(filter).stream().map(Found::node).toList();
         }
         List<JsonNode> out = new ArrayList<>();
+        RepeatedSteps steps = new RepeatedSteps();
         store.scan(filter.scanFromMillis(), e -> {
             JsonNode n = parse(e);
-            if (n != null && filter.matches(n)) {
+            if (n != null && filter.matches(n) && steps.first(n)) {
                 out.add(n);
             }
             return out.size() < filter.limit();
@@ -55,7 +56,9 @@ public final class AuditQuery {
 
     /**
      * JSON lines, exactly as stored (so an export can itself be verified). With no filter,
-     * checkpoints are included; with a filter, only matching call records.
+     * checkpoints are included and so is every entry, a step stored twice too (the chain links
+     * both: consumers that show steps skip repeats of an {@code event_id}); with a filter, only
+     * matching records, a repeated step once.
      */
     public long exportJsonl(AuditFilter filter, Writer out) throws Exception {
         if (filter.wantsUnfinished()) {
@@ -69,9 +72,10 @@ public final class AuditQuery {
         }
         boolean all = filter.equals(AuditFilter.ALL);
         long[] n = {0};
+        RepeatedSteps steps = new RepeatedSteps();
         store.scan(filter.scanFromMillis(), e -> {
             JsonNode node = all ? null : parse(e);
-            if (all || (node != null && filter.matches(node))) {
+            if (all || (node != null && filter.matches(node) && steps.first(node))) {
                 try {
                     out.write(e.json());
                     out.write('\n');
@@ -129,7 +133,30 @@ public final class AuditQuery {
             entries.add(e);
             return true;
         });
-        return new ChainVerifier(options).verify(entries);
+        ChainVerifier.Report r = new ChainVerifier(options).verify(entries);
+        long repeats = repeatedSteps(entries);
+        if (repeats == 0) {
+            return r;
+        }
+        List<String> notes = new ArrayList<>(r.notes());
+        notes.add(repeats + " step(s) stored more than once with the same event_id (a runner stopped between writing a "
+                + "step and recording that it had; search and filtered exports show each step once)");
+        return new ChainVerifier.Report(r.entries(), r.findings(), r.instances(), notes, r.verified());
+    }
+
+    /** Entries that repeat an earlier entry's step ({@link RepeatedSteps}); only entries with an event_id are parsed. */
+    private static long repeatedSteps(List<StoredEntry> entries) {
+        RepeatedSteps steps = new RepeatedSteps();
+        long repeats = 0;
+        for (StoredEntry e : entries) {
+            if (e.json().contains("\"event_id\":")) {
+                JsonNode n = parse(e);
+                if (n != null && !steps.first(n)) {
+                    repeats++;
+                }
+            }
+        }
+        return repeats;
     }
 
     private static JsonNode parse(StoredEntry e) {
