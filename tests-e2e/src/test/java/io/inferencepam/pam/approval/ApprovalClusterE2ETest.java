@@ -27,6 +27,7 @@ class ApprovalClusterE2ETest {
         fx = ApprovalFixture.onCluster(Map.of("PAM_CALL_DEADLINE_MS", "1500"), 2);
         a = fx.nodes.get(0);
         b = fx.nodes.get(1);
+        fx.primeApprovals();
     }
 
     @AfterAll
@@ -37,8 +38,12 @@ class ApprovalClusterE2ETest {
     }
 
     static RouteConf route(String id, int waitSeconds) {
-        return fx.route(id, "{\"rules\":[{\"id\":\"sensitive\",\"models\":[\"secret-*\"]}],\"reviewer_groups\":[\"reviewers\"],"
-                + "\"wait_seconds\":" + waitSeconds + "}");
+        try {
+            return fx.primed(fx.route(id, "{\"rules\":[{\"id\":\"sensitive\",\"models\":[\"secret-*\"]}],\"reviewer_groups\":[\"reviewers\"],"
+                    + "\"wait_seconds\":" + waitSeconds + "}"));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static String chat() {

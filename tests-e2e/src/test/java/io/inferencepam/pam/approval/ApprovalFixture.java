@@ -227,6 +227,36 @@ final class ApprovalFixture implements AutoCloseable {
         throw new AssertionError("no pending approval for " + model);
     }
 
+    /**
+     * {@code route} after one call on every runner that no hold rule matches (a model outside the
+     * rules), repeated while the runner answers 503: a route's first call compiles its conf and
+     * fetches the issuer's keys, which a loaded host can push past a short {@code
+     * PAM_CALL_DEADLINE_MS}. Tests that use a short deadline to show a held call outliving it warm
+     * their routes first, as a readiness probe would; the cold first call is not what they test.
+     */
+    RouteConf primed(RouteConf route) throws Exception {
+        for (Node node : nodes) {
+            for (int i = 0; i < 20 && call(node, route, "bob", chat("warm-" + UUID.randomUUID())).status() == 503; i++) {
+                Thread.sleep(200);
+            }
+        }
+        return route;
+    }
+
+    /** The approvals route of every runner, warmed the same way (a reviewer's list). */
+    void primeApprovals() throws Exception {
+        for (Node node : nodes) {
+            for (int i = 0; i < 20; i++) {
+                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(node.gateway().url() + ApprovalsGateway.PREFIX))
+                        .header("Authorization", "Bearer " + token("rita")).GET().build(), HttpResponse.BodyHandlers.discarding());
+                if (r.statusCode() != 503) {
+                    break;
+                }
+                Thread.sleep(200);
+            }
+        }
+    }
+
     Answer approvals(Node node, String user, String method, String pathAndQuery, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.gateway().url() + ApprovalsGateway.PREFIX + pathAndQuery))
                 .header("Authorization", "Bearer " + token(user))

@@ -34,6 +34,7 @@ class ApprovalLiveE2ETest {
         fx = new ApprovalFixture(Map.of("PAM_CALL_DEADLINE_MS", "1500"), 2);
         a = fx.nodes.get(0);
         b = fx.nodes.get(1);
+        fx.primeApprovals();
     }
 
     @AfterAll
@@ -45,8 +46,12 @@ class ApprovalLiveE2ETest {
     }
 
     static RouteConf route(String id, String extra) {
-        return fx.route(id, "{\"rules\":[{\"id\":\"sensitive\",\"models\":[\"secret-*\"]}],\"reviewer_groups\":[\"reviewers\"]"
-                + extra + "}");
+        try {
+            return fx.primed(fx.route(id, "{\"rules\":[{\"id\":\"sensitive\",\"models\":[\"secret-*\"]}],\"reviewer_groups\":[\"reviewers\"]"
+                    + extra + "}"));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static CompletableFuture<GatewayResult> callAsync(ApprovalFixture.Node node, RouteConf route, String user, String body) {
