@@ -73,14 +73,7 @@ public final class ManifestCheck {
         for (int i = 0; i < c.lines().size(); i++) {
             ArchiveManifest.Line l = c.lines().get(i);
             String where = ArchiveManifest.FILE + " line " + (i + 1);
-            String body = ArchiveManifest.bodyHash(l.node());
-            if (!body.equals(l.hash())) {
-                findings.add(archive(Kind.MANIFEST_BROKEN, where, "the line's content does not match its hash (edited)"));
-            }
-            if (l.n() != i + 1 || !prev.equals(l.node().path(HashChain.PREV).asText())) {
-                findings.add(archive(Kind.MANIFEST_BROKEN, where, "does not follow line " + i
-                        + " (a manifest line was removed, inserted or moved)"));
-            }
+            ArchiveManifest.chainFault(l, i, prev).ifPresent(f -> findings.add(archive(Kind.MANIFEST_BROKEN, where, f)));
             prev = l.hash();
             signed &= signatureChecked(l, byId, keys, where, findings);
             if (!stream.equals(l.stream())) {
