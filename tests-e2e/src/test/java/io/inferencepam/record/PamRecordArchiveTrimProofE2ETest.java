@@ -7,10 +7,13 @@ import static io.inferencepam.record.ArchiveSupport.settings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.inferencepam.pam.record.archive.ArchiveDirectory;
+import io.inferencepam.pam.record.archive.ArchiveManifest;
 import io.inferencepam.pam.record.archive.ArchiveMismatchException;
 import io.inferencepam.pam.record.archive.StreamArchiver;
 import io.inferencepam.pam.record.archive.StreamId;
+import io.inferencepam.pam.record.chain.CanonicalJson;
 import java.io.OutputStream;
 import java.net.URI;
 import java.nio.file.Files;
@@ -68,6 +71,35 @@ class PamRecordArchiveTrimProofE2ETest {
 
             StreamArchiver next = archiver(fx, jedis, dir, "b");
             assertThatThrownBy(() -> next.runOnce(false)).isInstanceOf(ArchiveMismatchException.class);
+            next.close();
+
+            assertUntouched(fx, xlen, cursor);
+        }
+    }
+
+    @Test
+    void aForgedLineChainedCorrectlyButNotSignedByTheArchiverIsRefused() throws Exception {
+        try (AuditFixture fx = new AuditFixture(Map.of(), true);
+             JedisPooled jedis = new JedisPooled(URI.create(fx.redis.url()), 5000)) {
+            Path dir = archiveThreeAddFive(fx, jedis);
+            long xlen = fx.jedis.xlen(AuditFixture.STREAM);
+            String cursor = fx.jedis.get(StreamArchiver.cursorKey(AuditFixture.STREAM));
+            Path manifest = dir.resolve("MANIFEST.jsonl");
+            List<String> lines = Files.readAllLines(manifest);
+            ObjectNode last = (ObjectNode) CanonicalJson.parse(lines.get(lines.size() - 1));
+            // the genuine last line again, one further in the chain, claiming the entries not archived yet
+            ObjectNode forged = last.deepCopy();
+            forged.remove(List.of("hash", "sig", "key_id"));
+            forged.put("n", last.path("n").asLong() + 1);
+            forged.put("prev", last.path("hash").asText());
+            forged.put("after", cursor);
+            forged.put("last", FAR.toString());
+            forged.put("hash", ArchiveManifest.bodyHash(forged));
+            Files.writeString(manifest, CanonicalJson.write(forged) + "\n", StandardOpenOption.APPEND);
+
+            StreamArchiver next = archiver(fx, jedis, dir, "b");
+            assertThatThrownBy(() -> next.runOnce(false)).isInstanceOf(ArchiveMismatchException.class)
+                    .hasMessageContaining("proven archived");
             next.close();
 
             assertUntouched(fx, xlen, cursor);
