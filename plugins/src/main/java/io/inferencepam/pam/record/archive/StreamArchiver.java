@@ -20,7 +20,9 @@ import redis.clients.jedis.resps.StreamEntry;
  * ({@code archive_commit.lua}: cursor and {@code XTRIM MINID}, fenced by the lease); delete
  * segments past the retention. Every segment is listed in the directory's signed
  * {@link ArchiveManifest} before the stream is trimmed behind it; recovery resumes from the
- * manifest, not from file names, and refuses a directory whose manifest names another stream.
+ * manifest, not from file names, refuses a directory whose manifest names another stream, and
+ * trims past the cursor only as far as its own signatures and the segments' SHA-256, or the
+ * segments' entries compared with the stream, prove archived.
  * Not thread-safe: one caller at a time.
  */
 public final class StreamArchiver {
