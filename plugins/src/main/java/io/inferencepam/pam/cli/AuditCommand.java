@@ -318,10 +318,13 @@ public final class AuditCommand implements Runnable {
                     notes.add("Redis holds no archived cursor for " + store.stream() + ": nothing was archived from it");
                 }
             }
-            for (Path d : dirs) {
-                ManifestCheck.Result m = ManifestCheck.check(d, keys, store.redis != null
-                        ? Optional.of(cursor.orElse(StreamId.ZERO)) : Optional.empty(),
-                        store.redis != null ? Optional.of(store.stream()) : Optional.empty());
+            // one cursor for all the directories: compared with the newest entry any of them lists
+            List<ManifestCheck.Result> checked = ManifestCheck.checkAll(dirs, keys, store.redis != null
+                    ? Optional.of(cursor.orElse(StreamId.ZERO)) : Optional.empty(),
+                    store.redis != null ? Optional.of(store.stream()) : Optional.empty());
+            for (int i = 0; i < dirs.size(); i++) {
+                Path d = dirs.get(i);
+                ManifestCheck.Result m = checked.get(i);
                 findings.addAll(m.findings());
                 notes.addAll(m.notes());
                 verified &= m.present() && m.signed();

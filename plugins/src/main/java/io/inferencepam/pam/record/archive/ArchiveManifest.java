@@ -51,6 +51,15 @@ public final class ArchiveManifest {
             return StreamId.parse(node.path("last").asText());
         }
 
+        /** The entry the listed segment resumes after (a segment or adopted line). */
+        public StreamId after() {
+            return StreamId.parse(node.path("after").asText());
+        }
+
+        public String sha256() {
+            return node.path("sha256").asText("");
+        }
+
         public String hash() {
             return node.path(HashChain.HASH).asText("");
         }
@@ -153,6 +162,20 @@ public final class ArchiveManifest {
         body.remove(HashChain.SIG);
         body.remove("key_id");
         return HashChain.sha256Hex(CanonicalJson.write(body));
+    }
+
+    /**
+     * Why line {@code i} (0-based) of a manifest breaks its hash chain, {@code prev} being the hash
+     * of the line before; empty when its content matches its hash and it follows that line.
+     */
+    public static Optional<String> chainFault(Line l, int i, String prev) {
+        if (!bodyHash(l.node()).equals(l.hash())) {
+            return Optional.of("the line's content does not match its hash (edited)");
+        }
+        if (l.n() != i + 1 || !prev.equals(l.node().path(HashChain.PREV).asText())) {
+            return Optional.of("does not follow line " + i + " (a manifest line was removed, inserted or moved)");
+        }
+        return Optional.empty();
     }
 
     void open(String stream) throws IOException {

@@ -48,6 +48,28 @@ public final class ManifestCheck {
      */
     public static Result check(Path dir, List<PublicKey> keys, Optional<StreamId> cursor, Optional<String> expectedStream)
             throws IOException {
+        return checkAll(List.of(dir), keys, cursor, expectedStream).get(0);
+    }
+
+    /**
+     * Checks several directories of one stream's archive (each with its own manifest: the stream
+     * was archived into one, then another). The Redis cursor is compared with the newest entry any
+     * of them lists, and what that comparison finds is reported with the directory that lists it:
+     * every directory but the newest ends before the cursor on an intact archive.
+     */
+    public static List<Result> checkAll(List<Path> dirs, List<PublicKey> keys, Optional<StreamId> cursor,
+                                        Optional<String> expectedStream) throws IOException {
+        List<Result> results = new ArrayList<>();
+        for (Path d : dirs) {
+            results.add(inspect(d, keys, expectedStream));
+        }
+        Optional<Result> newest = results.stream().filter(Result::present)
+                .max(java.util.Comparator.comparing(r -> r.lastArchived().orElse(StreamId.ZERO)));
+        newest.ifPresent(r -> compareWithCursor(r.lastArchived().orElse(StreamId.ZERO), cursor, r.findings(), r.notes()));
+        return results;
+    }
+
+    private static Result inspect(Path dir, List<PublicKey> keys, Optional<String> expectedStream) throws IOException {
         List<Finding> findings = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         Optional<ArchiveManifest.Contents> read = ArchiveManifest.read(dir);
@@ -73,14 +95,7 @@ public final class ManifestCheck {
         for (int i = 0; i < c.lines().size(); i++) {
             ArchiveManifest.Line l = c.lines().get(i);
             String where = ArchiveManifest.FILE + " line " + (i + 1);
-            String body = ArchiveManifest.bodyHash(l.node());
-            if (!body.equals(l.hash())) {
-                findings.add(archive(Kind.MANIFEST_BROKEN, where, "the line's content does not match its hash (edited)"));
-            }
-            if (l.n() != i + 1 || !prev.equals(l.node().path(HashChain.PREV).asText())) {
-                findings.add(archive(Kind.MANIFEST_BROKEN, where, "does not follow line " + i
-                        + " (a manifest line was removed, inserted or moved)"));
-            }
+            ArchiveManifest.chainFault(l, i, prev).ifPresent(f -> findings.add(archive(Kind.MANIFEST_BROKEN, where, f)));
             prev = l.hash();
             signed &= signatureChecked(l, byId, keys, where, findings);
             if (!stream.equals(l.stream())) {
@@ -134,6 +149,48 @@ public final class ManifestCheck {
             }
         }
         Optional<StreamId> last = lastAdded.equals(StreamId.ZERO) ? Optional.empty() : Optional.of(lastAdded);
+        if (!signed) {
+            notes.add(ArchiveManifest.FILE + " lines are not all signed with a key given (--public-key): a rewritten manifest "
+                    + "would look the same");
+        }
+        return new Result(true, Optional.of(stream), live.size(), retired, last, findings, notes, signed);
+    }
+
+    /**
+     * Whether a line's signature verifies with a given key. Given keys, a line without a signature,
+     * or whose signature the key it names (or, naming none, every given key) does not verify, is a
+     * BAD_SIGNATURE, as {@code ChainVerifier} treats checkpoints; a line naming a key not given is
+     * only not verified.
+     */
+    private static boolean signatureChecked(ArchiveManifest.Line l, Map<String, PublicKey> byId, List<PublicKey> keys, String where,
+                                            List<Finding> findings) {
+        if (keys.isEmpty()) {
+            return false;
+        }
+        String sig = l.node().path(HashChain.SIG).asText("");
+        if (sig.isEmpty()) {
+            findings.add(archive(Kind.BAD_SIGNATURE, where, "not signed (a key was given: every line must verify with it)"));
+            return false;
+        }
+        String keyId = l.node().path("key_id").asText("");
+        PublicKey named = byId.get(keyId);
+        if (!keyId.isEmpty() && named == null) {
+            return false; // signed with a key not given (a former key, as ChainVerifier treats checkpoints): not verified
+        }
+        for (PublicKey k : named != null ? List.of(named) : keys) {
+            if (CheckpointSigner.verify(k, l.hash(), sig)) {
+                return true;
+            }
+        }
+        findings.add(archive(Kind.BAD_SIGNATURE, where, named != null
+                ? "signature does not verify with key " + CheckpointSigner.keyId(named)
+                : "signature verifies with no key given (--public-key)"));
+        return false;
+    }
+
+    /** The Redis cursor against the newest entry the archive lists ({@code lastAdded}). */
+    private static void compareWithCursor(StreamId lastAdded, Optional<StreamId> cursor, List<Finding> findings, List<String> notes) {
+        Optional<StreamId> last = lastAdded.equals(StreamId.ZERO) ? Optional.empty() : Optional.of(lastAdded);
         if (cursor.isPresent()) {
             if (cursor.get().after(lastAdded)) {
                 findings.add(archive(Kind.ARCHIVE_TAIL_MISSING, ArchiveManifest.FILE, "Redis says the stream was archived (and "
@@ -148,33 +205,6 @@ public final class ManifestCheck {
             notes.add("archive checked offline: a cut manifest tail (last segments deleted with their lines) is seen only "
                     + "against the Redis cursor (add --redis) or a later copy of the manifest");
         }
-        if (!signed) {
-            notes.add(ArchiveManifest.FILE + " lines are not all signed with a key given (--public-key): a rewritten manifest "
-                    + "would look the same");
-        }
-        return new Result(true, Optional.of(stream), live.size(), retired, last, findings, notes, signed);
-    }
-
-    private static boolean signatureChecked(ArchiveManifest.Line l, Map<String, PublicKey> byId, List<PublicKey> keys, String where,
-                                            List<Finding> findings) {
-        String sig = l.node().path(HashChain.SIG).asText("");
-        if (sig.isEmpty()) {
-            return false;
-        }
-        PublicKey named = byId.get(l.node().path("key_id").asText(""));
-        List<PublicKey> candidates = named != null ? List.of(named) : keys;
-        if (candidates.isEmpty()) {
-            return false;
-        }
-        for (PublicKey k : candidates) {
-            if (CheckpointSigner.verify(k, l.hash(), sig)) {
-                return true;
-            }
-        }
-        if (named != null) {
-            findings.add(archive(Kind.BAD_SIGNATURE, where, "signature does not verify with key " + CheckpointSigner.keyId(named)));
-        }
-        return false;
     }
 
     private static Finding archive(Kind kind, String where, String detail) {

@@ -20,7 +20,9 @@ import redis.clients.jedis.resps.StreamEntry;
  * ({@code archive_commit.lua}: cursor and {@code XTRIM MINID}, fenced by the lease); delete
  * segments past the retention. Every segment is listed in the directory's signed
  * {@link ArchiveManifest} before the stream is trimmed behind it; recovery resumes from the
- * manifest, not from file names, and refuses a directory whose manifest names another stream.
+ * manifest, not from file names, refuses a directory whose manifest names another stream, and
+ * trims past the cursor only as far as its own signatures and the segments' SHA-256, or the
+ * segments' entries compared with the stream, prove archived.
  * Not thread-safe: one caller at a time.
  */
 public final class StreamArchiver {
@@ -154,16 +156,78 @@ public final class StreamArchiver {
             reconcile();
         }
         StreamId cursor = cursor().orElse(StreamId.ZERO);
-        Optional<StreamId> onDisk = listedUpTo.equals(StreamId.ZERO) ? Optional.empty() : Optional.of(listedUpTo);
-        if (onDisk.isPresent() && onDisk.get().after(cursor)) {
+        if (listedUpTo.after(cursor)) {
+            StreamId proven = provenArchived(cursor);
             LOG.info("audit archive: segment up to {} was written but the stream not yet trimmed (interrupted pass): trimming now",
-                    onDisk.get());
-            if (lease.commit(cursorKey, streamKey, onDisk.get())) {
-                cursor = onDisk.get();
+                    proven);
+            if (lease.commit(cursorKey, streamKey, proven)) {
+                cursor = proven;
             }
         }
         recovered = true;
         return cursor;
+    }
+
+    /**
+     * How far the segments listed past {@code cursor} prove archived, in manifest order: a
+     * segment counts when its line is signed by this archiver's own key (Ed25519 signatures are
+     * deterministic: signing the line's hash again gives its signature) and the file has the listed
+     * SHA-256, or, failing that (no key configured, a line signed by a former key), when the file
+     * holds exactly the stream's entries after the point proven so far. Each must resume at or
+     * before the point proven so far. Anything less is refused: a manifest or file that only the
+     * archive directory's writers vouch for never trims the stream.
+     */
+    private StreamId provenArchived(StreamId cursor) throws IOException {
+        StreamId proven = cursor;
+        List<ArchiveManifest.Line> lines = ArchiveManifest.read(dir.dir()).map(ArchiveManifest.Contents::lines).orElse(List.of());
+        for (ArchiveManifest.Line l : lines) {
+            if (!l.adds() || !l.last().after(proven)) {
+                continue;
+            }
+            Optional<ArchiveDirectory.Segment> seg = dir.segments().stream().filter(x -> x.name().equals(l.segment())).findFirst();
+            boolean ok = seg.isPresent() && !l.after().after(proven) && seg.get().last().equals(l.last())
+                    && ((ownSignature(l) && SegmentSummary.sha256Of(seg.get().path()).equals(l.sha256()))
+                        || SegmentMatch.matches(jedis, streamKey, seg.get(), proven));
+            if (!ok) {
+                throw refusal(l.segment().isEmpty() ? "a line naming no segment" : "segment " + l.segment(), proven, l.last());
+            }
+            proven = l.last();
+        }
+        if (listedUpTo.after(proven)) {
+            throw refusal("its last line", proven, listedUpTo);
+        }
+        return proven;
+    }
+
+    private boolean ownSignature(ArchiveManifest.Line l) {
+        String sig = l.node().path(io.inferencepam.pam.record.chain.HashChain.SIG).asText("");
+        return signer.isPresent() && !sig.isEmpty() && signer.get().sign(l.hash()).equals(sig);
+    }
+
+    private ArchiveMismatchException refusal(String what, StreamId proven, StreamId claimed) {
+        return new ArchiveMismatchException("archive directory " + dir.dir() + ": " + ArchiveManifest.FILE + " lists entries of "
+                + streamKey + " up to " + claimed + " (" + what + "), but only up to " + proven + " is proven archived (neither "
+                + "signed with this archiver's key and matching its SHA-256, nor matching the stream entry by entry): refusing "
+                + "to trim past " + proven + " or to archive into this directory; pamctl audit verify --file names what was "
+                + "changed");
+    }
+
+    /** Refuses a manifest whose hash chain is broken or which names another stream on any line. */
+    private void checkChain(ArchiveManifest.Contents c) throws ArchiveMismatchException {
+        String prev = io.inferencepam.pam.record.chain.HashChain.GENESIS;
+        for (int i = 0; i < c.lines().size(); i++) {
+            ArchiveManifest.Line l = c.lines().get(i);
+            Optional<String> fault = ArchiveManifest.chainFault(l, i, prev);
+            if (fault.isEmpty() && !streamKey.equals(l.stream())) {
+                fault = Optional.of("names stream " + l.stream());
+            }
+            if (fault.isPresent()) {
+                throw new ArchiveMismatchException("archive directory " + dir.dir() + ": " + ArchiveManifest.FILE + " line "
+                        + (i + 1) + " " + fault.get() + ": refusing to trim or archive by a manifest that does not verify; "
+                        + "pamctl audit verify --file names what was changed");
+            }
+            prev = l.hash();
+        }
     }
 
     /**
@@ -182,9 +246,17 @@ public final class StreamArchiver {
                     + ", not of " + streamKey + " (PAM_AUDIT_STREAM changed?): refusing to archive or trim; give this stream a "
                     + "directory of its own");
         }
+        if (contents.isPresent()) {
+            checkChain(contents.get());
+        }
+        StreamId listed;
+        try {
+            listed = contents.flatMap(ArchiveManifest.Contents::lastAdding).map(ArchiveManifest.Line::last).orElse(StreamId.ZERO);
+        } catch (IllegalArgumentException e) {
+            throw new ArchiveMismatchException("archive directory " + dir.dir() + ": the last segment line of "
+                    + ArchiveManifest.FILE + " names no stream id: refusing to trim or archive");
+        }
         manifest = ArchiveManifest.forAppend(dir.dir(), contents, signer, clock);
-        StreamId listed = contents.flatMap(ArchiveManifest.Contents::lastAdding).map(ArchiveManifest.Line::last)
-                .orElse(StreamId.ZERO);
         if (of.isEmpty()) {
             if (!onDisk.isEmpty()) {
                 StreamId newest = onDisk.get(onDisk.size() - 1).last();
@@ -212,6 +284,12 @@ public final class StreamArchiver {
                     continue;
                 }
                 if (seg.first().after(listed)) {
+                    if (!SegmentMatch.matches(jedis, streamKey, seg, listed)) {
+                        throw new ArchiveMismatchException("archive directory " + dir.dir() + ": " + seg.name() + " is not listed "
+                                + "in " + ArchiveManifest.FILE + " and does not hold the entries stream " + streamKey + " holds "
+                                + "after " + listed + " up to its name's last id (planted, or another stream's): refusing to list "
+                                + "it or trim by it; move it away");
+                    }
                     LOG.info("audit archive: segment {} was made durable just before an interruption; listing it in {}",
                             seg.name(), ArchiveManifest.FILE);
                     manifest.segment(streamKey, "segment", seg.path(), listed, SegmentSummary.of(seg));

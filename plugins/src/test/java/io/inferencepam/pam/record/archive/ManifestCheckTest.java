@@ -26,12 +26,17 @@ class ManifestCheckTest {
 
     /** Three segments (ids 10..60), each listed. */
     private List<ArchiveDirectory.Segment> archive(Optional<CheckpointSigner> s) throws Exception {
-        ArchiveDirectory d = new ArchiveDirectory(dir);
-        ArchiveManifest m = ArchiveManifest.forAppend(dir, Optional.empty(), s, Clock.systemUTC());
+        return archive(dir, s, StreamId.ZERO, 10, 30, 50);
+    }
+
+    /** Segments of two entries each ({@code base}, {@code base + 10}) in {@code into}, after {@code after}. */
+    private static List<ArchiveDirectory.Segment> archive(Path into, Optional<CheckpointSigner> s, StreamId after, long... bases)
+            throws Exception {
+        ArchiveDirectory d = new ArchiveDirectory(into);
+        ArchiveManifest m = ArchiveManifest.forAppend(into, Optional.empty(), s, Clock.systemUTC());
         m.open(STREAM);
         List<ArchiveDirectory.Segment> out = new ArrayList<>();
-        StreamId after = StreamId.ZERO;
-        for (long base : new long[] {10, 30, 50}) {
+        for (long base : bases) {
             try (ArchiveDirectory.SegmentWriter w = d.newSegment()) {
                 for (long i = base; i < base + 20; i += 10) {
                     w.append(i + "-0", "{\"hash\":\"h" + i + "\",\"instance\":\"vm-1\",\"seq\":" + i + "}");
@@ -66,11 +71,45 @@ class ManifestCheckTest {
     }
 
     @Test
-    void anUnsignedManifestIsCleanButNotVerified() throws Exception {
+    void anUnsignedManifestIsCleanButNotVerifiedWithoutAKey() throws Exception {
         archive(Optional.empty());
-        ManifestCheck.Result r = check(Optional.empty());
+        ManifestCheck.Result r = ManifestCheck.check(dir, List.of(), Optional.empty(), Optional.empty());
         assertThat(r.findings()).isEmpty();
         assertThat(r.signed()).isFalse();
+    }
+
+    @Test
+    void givenAKeyAnUnsignedLineIsABadSignature() throws Exception {
+        archive(Optional.of(signer));
+        // a forged line appended after the genuine ones, chained and hashed correctly but without a signature
+        ArchiveManifest.forAppend(dir, ArchiveManifest.read(dir), Optional.empty(), Clock.systemUTC()).retired(STREAM,
+                new ArchiveDirectory(dir).segments().get(0));
+        ManifestCheck.Result r = check(Optional.empty());
+        assertThat(kinds(r)).containsExactly(Kind.BAD_SIGNATURE);
+        assertThat(r.findings().get(0).toString()).contains("line 5").contains("not signed");
+        assertThat(r.signed()).isFalse();
+    }
+
+    @Test
+    void givenAKeyALineSignedByNoGivenKeyAndNamingNoneIsABadSignature() throws Exception {
+        archive(Optional.of(CheckpointSigner.fromPkcs8Base64(CheckpointSigner.generate()[0]))); // no key_id in the lines
+        ManifestCheck.Result r = check(Optional.empty());
+        assertThat(kinds(r)).containsOnly(Kind.BAD_SIGNATURE).hasSize(4);
+    }
+
+    @Test
+    void severalDirectoriesAreComparedWithTheCursorTogether() throws Exception {
+        Path later = Files.createTempDirectory(dir.getParent(), "later");
+        archive(Optional.of(signer));
+        archive(later, Optional.of(signer), new StreamId(60, 0), 70, 90);
+        List<ManifestCheck.Result> both = ManifestCheck.checkAll(List.of(dir, later), List.of(pub), Optional.of(new StreamId(100, 0)),
+                Optional.of(STREAM));
+        assertThat(both).allSatisfy(r -> assertThat(r.findings()).isEmpty());
+        // the newest directory's tail cut: still seen
+        List<ManifestCheck.Result> cut = ManifestCheck.checkAll(List.of(dir, later), List.of(pub), Optional.of(new StreamId(120, 0)),
+                Optional.of(STREAM));
+        assertThat(cut.get(0).findings()).isEmpty();
+        assertThat(kinds(cut.get(1))).containsExactly(Kind.ARCHIVE_TAIL_MISSING);
     }
 
     @Test
