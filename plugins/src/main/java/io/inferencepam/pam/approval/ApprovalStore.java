@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import redis.clients.jedis.UnifiedJedis;
 
 /**
@@ -14,6 +16,7 @@ import redis.clients.jedis.UnifiedJedis;
  * runner's blocking executor or a CLI thread only.
  */
 final class ApprovalStore {
+    private static final Logger LOG = LoggerFactory.getLogger(ApprovalStore.class);
     private static final byte[] ADMIT = script("approval_admit.lua");
     private static final byte[] DISCARD = script("approval_discard.lua");
     private static final byte[] DECIDE = script("approval_decide.lua");
@@ -127,9 +130,9 @@ final class ApprovalStore {
             if (o.verdict() == Verdict.CREATED || o.verdict() == Verdict.JOINED) {
                 index(o, a, unused);
             } else if (o.verdict() == Verdict.CONSUMED && trackExpiries) {
-                settle(o.id(), unused); // used: it will not expire, the sweep can forget it
+                tidy(o.id(), unused); // used: it will not expire, the sweep can forget it
             } else if (!unused.isEmpty()) {
-                settle("", unused);
+                tidy("", unused);
             }
             return o;
         }
@@ -165,6 +168,21 @@ final class ApprovalStore {
     /** The sweep found no approval for an id in {@link ApprovalKeys#OPENING}: it was never created. */
     void dropOpening(String id) {
         settle("", id);
+    }
+
+    /**
+     * {@link #settle} after the admit script already decided (consumed, refused): that verdict is
+     * final in Redis, so a failed clean-up must not turn it into a 503 and lose its trail step.
+     * What it leaves is harmless: the sweep gives a used approval's expiry no event and drops or
+     * repairs an id left in {@link ApprovalKeys#OPENING}.
+     */
+    private void tidy(String expiry, String opening) {
+        try {
+            settle(expiry, opening);
+        } catch (RuntimeException e) {
+            LOG.warn("approval index clean-up after the admit script failed ({}); the expiry sweep finishes it",
+                    e.getClass().getSimpleName());
+        }
     }
 
     private void settle(String expiry, String opening) {
