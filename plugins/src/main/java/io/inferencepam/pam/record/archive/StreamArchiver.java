@@ -179,7 +179,12 @@ public final class StreamArchiver {
      */
     private StreamId provenArchived(StreamId cursor) throws IOException {
         StreamId proven = cursor;
-        List<ArchiveManifest.Line> lines = ArchiveManifest.read(dir.dir()).map(ArchiveManifest.Contents::lines).orElse(List.of());
+        // read again (the directory may have changed since reconcile, or reconcile ran passes ago): check what is read now
+        Optional<ArchiveManifest.Contents> contents = ArchiveManifest.read(dir.dir());
+        if (contents.isPresent()) {
+            checkChain(contents.get());
+        }
+        List<ArchiveManifest.Line> lines = contents.map(ArchiveManifest.Contents::lines).orElse(List.of());
         for (ArchiveManifest.Line l : lines) {
             if (!l.adds() || !l.last().after(proven)) {
                 continue;
@@ -201,7 +206,9 @@ public final class StreamArchiver {
 
     private boolean ownSignature(ArchiveManifest.Line l) {
         String sig = l.node().path(io.inferencepam.pam.record.chain.HashChain.SIG).asText("");
-        return signer.isPresent() && !sig.isEmpty() && signer.get().sign(l.hash()).equals(sig);
+        // the signature covers the hash field; the hash must cover the line's content (segment, last, sha256)
+        return signer.isPresent() && !sig.isEmpty() && ArchiveManifest.bodyHash(l.node()).equals(l.hash())
+                && signer.get().sign(l.hash()).equals(sig);
     }
 
     private ArchiveMismatchException refusal(String what, StreamId proven, StreamId claimed) {
