@@ -125,7 +125,7 @@ class PamRecordOutageE2ETest {
             Set<String> expected = new HashSet<>(ids);
             assertThat(new HashSet<>(storedIds)).isEqualTo(expected);
             assertThat(PamRecordE2ETest.pamctl("audit", "verify", "--redis", fx.redis.url(), "--public-key", fx.keys[1],
-                    "--complete").code()).isZero();
+                    "--complete")).satisfies(v -> assertThat(v.code()).as(v.toString()).isZero());
         }
     }
 
