@@ -70,11 +70,32 @@ final class CallState {
         setHeader("X-Forwarded-Port", Integer.toString(gatewayPort));
         this.args = NginxText.parseArgs(rawQuery);
         this.body = req.body();
+        removeBeforePreReq();
     }
 
     /** nginx refuses the request line (400) before any phase: nothing reaches the runner or the upstream. */
     boolean badRequest() {
         return uri == null;
+    }
+
+    /**
+     * APISIX's cached header table ({@code ctx.headers}) when a plugin before
+     * {@code ext-plugin-pre-req} read it and then removed a header (conformance H3, H4): the first
+     * 100 lines as read then, edited in place by every later header change and never re-read, so
+     * the call frame can have fewer than 100 entries and still lack a header past the 100th line
+     * that nginx forwards. Null when nothing cached it: the frame is then read fresh, capped at 100
+     * of the lines left (H1, H2).
+     */
+    private List<HttpHeader> headerTable;
+
+    /** Applies the route's {@link RouteConf#removedBeforePreReq()} (a global rule's header removals). */
+    private void removeBeforePreReq() {
+        for (RouteConf.HeaderRemoval r : route.removedBeforePreReq()) {
+            if (r.afterRead() && headerTable == null) {
+                headerTable = new ArrayList<>(headers.subList(0, Math.min(headers.size(), 100)));
+            }
+            removeHeader(r.name());
+        }
     }
 
     String first(String name) {
@@ -97,16 +118,26 @@ final class CallState {
         if (at < 0) {
             headers.add(new HttpHeader(name, value));
         }
+        if (headerTable != null) { // core.request.set_header updates the cached table too
+            headerTable.removeIf(h -> h.is(name));
+            headerTable.add(new HttpHeader(name, value));
+        }
     }
 
     void removeHeader(String name) {
         headers.removeIf(h -> h.is(name));
+        if (headerTable != null) {
+            headerTable.removeIf(h -> h.is(name));
+        }
     }
 
-    /** The first 100 headers, names lower-cased: what HTTPReqCall carries (conformance R1, R11). */
+    /**
+     * The first 100 headers, names lower-cased: what HTTPReqCall carries (conformance R1, R11); the
+     * cached table instead when a plugin before ext-plugin-pre-req read it (H3, H4).
+     */
     List<A6Client.Entry> callHeaders() {
         List<A6Client.Entry> out = new ArrayList<>();
-        for (HttpHeader h : headers) {
+        for (HttpHeader h : headerTable != null ? headerTable : headers) {
             if (out.size() == 100) {
                 break;
             }
@@ -133,10 +164,11 @@ final class CallState {
         return 0;
     }
 
-    /** The query as it will reach the upstream: the client's raw query, or ngx.encode_args of rewritten args. */
+    /** The query as it will reach the upstream: the client's raw query (null when empty), or ngx.encode_args of rewritten args. */
     String currentQuery() {
         if (!argsRewritten) {
-            return rawQuery;
+            // "/x?": nginx's r->args is empty, so $is_args is "" and $args missing (conformance E1)
+            return rawQuery == null || rawQuery.isEmpty() ? null : rawQuery;
         }
         String q = NginxText.encodeArgs(args);
         return q.isEmpty() ? null : q;

@@ -14,15 +14,34 @@ import java.util.Objects;
  * {@code route#<id>#<plugin>#<version>} and token cache key; change it to force a new PrepareConf.
  * {@code allowDegradation} mirrors the plugin attribute of the same name (conformance R8c, R9b):
  * a failed RPC skips the plugin instead of answering 503. Never use it for enforcement.
+ *
+ * <p>{@code removedBeforePreReq}: request headers that an APISIX plugin running before
+ * {@code ext-plugin-pre-req} removes (a global rule, or a route plugin above priority 12000), in
+ * order; see {@link HeaderRemoval}. Conformance H1–H4.
  */
 public record RouteConf(String id, List<ConfEntry> preReq, List<ConfEntry> postReq, List<ConfEntry> postResp,
-                        long version, boolean allowDegradation) {
+                        long version, boolean allowDegradation, List<HeaderRemoval> removedBeforePreReq) {
 
     public RouteConf {
         Objects.requireNonNull(id, "id");
         preReq = List.copyOf(preReq);
         postReq = List.copyOf(postReq);
         postResp = List.copyOf(postResp);
+        removedBeforePreReq = List.copyOf(removedBeforePreReq);
+    }
+
+    /**
+     * One header removal before {@code ext-plugin-pre-req} ({@code core.request.set_header(ctx, name, nil)}).
+     * {@code afterRead}: the plugin read the request headers first ({@code core.request.header}, as
+     * {@code key-auth} with {@code hide_credentials} does, or a custom plugin), so APISIX's cached
+     * table of the first 100 lines is edited in place and the call frame can lack a header past the
+     * 100th line (H3, H4). Without a prior read the frame is read fresh afterwards, capped at 100 of
+     * the lines left (proxy-rewrite {@code headers.remove}, H1; a plain {@code set_header}, H2).
+     */
+    public record HeaderRemoval(String name, boolean afterRead) {
+        public HeaderRemoval {
+            Objects.requireNonNull(name, "name");
+        }
     }
 
     public static Builder builder(String id) {
@@ -45,6 +64,7 @@ public record RouteConf(String id, List<ConfEntry> preReq, List<ConfEntry> postR
         private final List<ConfEntry> postResp = new ArrayList<>();
         private long version = 1;
         private boolean allowDegradation;
+        private final List<HeaderRemoval> removedBeforePreReq = new ArrayList<>();
 
         private Builder(String id) {
             this.id = id;
@@ -75,8 +95,14 @@ public record RouteConf(String id, List<ConfEntry> preReq, List<ConfEntry> postR
             return this;
         }
 
+        /** A plugin before ext-plugin-pre-req removes this request header (see {@link HeaderRemoval}). */
+        public Builder removesHeaderBeforePreReq(String name, boolean afterRead) {
+            removedBeforePreReq.add(new HeaderRemoval(name, afterRead));
+            return this;
+        }
+
         public RouteConf build() {
-            return new RouteConf(id, preReq, postReq, postResp, version, allowDegradation);
+            return new RouteConf(id, preReq, postReq, postResp, version, allowDegradation, removedBeforePreReq);
         }
     }
 }

@@ -81,7 +81,43 @@ record Recording(String id, String file, JsonNode json) {
                 }
             }
         }
+        globalRuleRemovals(b);
         return b.allowDegradation(degrade).build();
+    }
+
+    private static final java.util.regex.Pattern SET_HEADER_NIL =
+            java.util.regex.Pattern.compile("core\\.request\\.set_header\\(ctx, '([^']+)', nil\\)");
+
+    /**
+     * The request-header removals of the recording's {@code global_rules} (H1–H4), for the
+     * stock plugins the recordings use; any other plugin there fails the replay, so a new
+     * recording makes its reader decide what that plugin does to the header table.
+     */
+    private void globalRuleRemovals(RouteConf.Builder b) {
+        for (JsonNode rule : json.path("global_rules")) {
+            rule.get("plugins").fields().forEachRemaining(p -> {
+                JsonNode conf = p.getValue();
+                switch (p.getKey()) {
+                    // headers.remove calls set_header(ctx, name, nil) without reading the table first
+                    case "proxy-rewrite" -> conf.path("headers").path("remove").forEach(n -> b.removesHeaderBeforePreReq(n.asText(), false));
+                    // key-auth reads its key header, then hides it
+                    case "key-auth" -> {
+                        if (conf.path("hide_credentials").asBoolean(false)) {
+                            b.removesHeaderBeforePreReq(conf.path("header").asText("apikey"), true);
+                        }
+                    }
+                    case "serverless-pre-function" -> conf.get("functions").forEach(f -> {
+                        String code = f.asText();
+                        java.util.regex.Matcher m = SET_HEADER_NIL.matcher(code);
+                        while (m.find()) {
+                            boolean readFirst = code.substring(0, m.start()).contains("core.request.header");
+                            b.removesHeaderBeforePreReq(m.group(1), readFirst);
+                        }
+                    });
+                    default -> throw new IllegalStateException(id + ": global rule plugin not modelled: " + p.getKey());
+                }
+            });
+        }
     }
 
     boolean hasPostResp() {

@@ -50,11 +50,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  *     name (P1's two runner Set-Cookie become the last one);</li>
  * <li>R16: APISIX never answers the ReqBody question (17 MiB): the test closes the connection and
  *     checks that the runner keeps serving; R9, R9b, P10 have no frames (runner absent).</li>
- * <li>vars the call frame answers (issue 15: {@code http_*} from a header list of fewer than 100
- *     entries, {@code remote_addr} from a 4-byte {@code src_ip}, in {@code ext-plugin-pre-req} only)
- *     are not asked; for each, APISIX's recorded answer must be what the frame says (R2:
+ * <li>vars the call frame answers (issue 15: {@code http_*} of a header present in a list of fewer
+ *     than 100 entries, {@code remote_addr} from a 4-byte {@code src_ip}, in {@code ext-plugin-pre-req}
+ *     only) are not asked; for each, APISIX's recorded answer must be what the frame says (R2:
  *     {@code http_x_multi} = "one, two" from two entries), and R11's cut list (100 entries) must
- *     still make the runner ask {@code http_authorization}.</li>
+ *     still make the runner ask {@code http_authorization}. A header absent from the frame is asked
+ *     (the runner's default, {@code PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ} unset): H3/H4 show a
+ *     frame of 97/98 entries lacking {@code X-Model}, which APISIX answers and forwards.</li>
  * </ul>
  */
 class RunnerConformanceTest {
@@ -337,10 +339,12 @@ class RunnerConformanceTest {
     }
 
     /**
-     * nginx's value of {@code var} as the call frame gives it (empty: a missing var), or empty when
-     * the frame does not answer it: a header var needs a list of fewer than 100 entries (APISIX cuts
-     * at 100, R11), {@code http_host} never (the frame's host is {@code $upstream_host}). Stated
-     * here independently of the runtime's code: the recordings are the reference.
+     * nginx's value of {@code var} as the call frame gives it, or empty when the frame does not
+     * answer it: a header var needs a list of fewer than 100 entries (APISIX cuts at 100, R11) that
+     * contains the header; an absent header is not proof of a missing var (a plugin before
+     * ext-plugin-pre-req may have removed lines from APISIX's cached table, H3/H4), and
+     * {@code http_host} never (the frame's host is {@code $upstream_host}). Stated here
+     * independently of the runtime's code: the recordings are the reference.
      */
     private static Optional<Optional<String>> frameAnswer(String var, JsonNode headers, byte[] ip) {
         if (var.equals("remote_addr")) {
@@ -360,7 +364,7 @@ class RunnerConformanceTest {
                 values.add(h.get("value").asText());
             }
         }
-        return Optional.of(values.isEmpty() ? Optional.empty() : Optional.of(String.join(wanted.equals("cookie") ? "; " : ", ", values)));
+        return values.isEmpty() ? Optional.empty() : Optional.of(Optional.of(String.join(wanted.equals("cookie") ? "; " : ", ", values)));
     }
 
     private static String questionKey(JsonNode q) {
