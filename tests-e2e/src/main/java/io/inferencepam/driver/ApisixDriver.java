@@ -38,14 +38,19 @@ import java.util.concurrent.atomic.AtomicLong;
  *     route version). On a miss, PrepareConf runs on a <i>second</i> connection taken while the
  *     call's connection is already held (README "PrepareConf is nested", R1, R7). The key is
  *     {@code route#<id>#<plugin>#<version>}; one token per phase plugin (C2).</li>
- * <li><b>Path</b> (nginx {@code ngx_http_parse_complex_uri}, {@link NginxText#normalizePath}, by
- *     code reading): the frame's {@code path} and the var {@code uri} are nginx's normalised
+ * <li><b>Path</b> (nginx {@code ngx_http_parse_complex_uri}, {@link NginxText#normalizePath}; E1):
+ *     the frame's {@code path} and the var {@code uri} are nginx's normalised
  *     {@code $uri} (percent-decoded, {@code //} merged, dot segments resolved); a path nginx refuses
  *     ({@code %} without two hex digits, {@code %00}, {@code ..} above the root, control bytes) is
  *     answered 400 before any phase. As APISIX 3.18 {@code init.lua} {@code http_access_phase}
  *     does, the var {@code request_uri} is {@code uri .. is_args .. args} and
  *     {@code real_request_uri} the raw target; the upstream receives the raw target (nginx
- *     {@code proxy_pass} with an empty {@code $upstream_uri} sends {@code r->unparsed_uri}).</li>
+ *     {@code proxy_pass} with an empty {@code $upstream_uri} sends {@code r->unparsed_uri}). An
+ *     empty query ({@code /x?}) gives {@code is_args} "" and no {@code args} (E1).</li>
+ * <li><b>Header removals before ext-plugin-pre-req</b> ({@link RouteConf#removedBeforePreReq()};
+ *     H1–H3): gone from the frame, the vars and the upstream; after a prior read the frame is
+ *     APISIX's cached first-100 table minus the removed lines, so it can be short and still lack
+ *     a header past line 100 (H3).</li>
  * <li><b>Request construction</b> ({@link CallState}): path = URI without query (R1), args
  *     percent-decoded with bare {@code flag} = no value and {@code empty=} = "" and no cap (R1, R11),
  *     header names lower-cased, repeated headers as repeated entries, only the first 100 header

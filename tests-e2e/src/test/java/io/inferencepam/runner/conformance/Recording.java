@@ -16,6 +16,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -146,6 +147,23 @@ record Recording(String id, String file, JsonNode json) {
             }
         }
         return out;
+    }
+
+    /** APISIX's answer to the Var question {@code var} in that request (empty: result absent); fails if it was not asked. */
+    Optional<String> varAnswer(int request, String var) {
+        String asked = null;
+        for (JsonNode f : frames(request)) {
+            if (f.get("type").asInt() != 3) {
+                continue;
+            }
+            JsonNode d = f.get("decoded");
+            if (!isApisixToRunner(f)) {
+                asked = d.path("name").asText();
+            } else if (var.equals(asked)) {
+                return d.get("result_present").asBoolean() ? Optional.of(d.get("result_utf8").asText()) : Optional.empty();
+            }
+        }
+        throw new AssertionError(id + " request " + request + ": " + var + " was not asked");
     }
 
     List<JsonNode> upstreamReceived(int requestIndex) {
