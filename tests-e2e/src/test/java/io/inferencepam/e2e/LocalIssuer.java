@@ -28,6 +28,10 @@ public final class LocalIssuer implements AutoCloseable {
     private final HttpServer server;
     private final RSAKey key;
     public final String issuer;
+    /** While false, every request is answered 503, as by an IdP behind a load balancer with no healthy node. */
+    private volatile boolean up = true;
+    /** How long the JWKS request is held before its answer (a slow IdP). */
+    private volatile long keysDelayMillis;
 
     public LocalIssuer() throws Exception {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -36,11 +40,44 @@ public final class LocalIssuer implements AutoCloseable {
         String jwks = new JWKSet(key.toPublicJWK()).toString();
         server.createContext("/realms/local/.well-known/openid-configuration",
                 ex -> respond(ex, "{\"issuer\":\"" + issuer + "\",\"jwks_uri\":\"" + issuer + "/certs\"}"));
-        server.createContext("/realms/local/certs", ex -> respond(ex, jwks));
+        server.createContext("/realms/local/certs", ex -> {
+            try {
+                Thread.sleep(keysDelayMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            respond(ex, jwks);
+        });
+        // Each exchange on its own thread: a held JWKS answer does not hold the discovery document.
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "local-issuer");
+            t.setDaemon(true);
+            return t;
+        }));
         server.start();
     }
 
-    private static void respond(HttpExchange ex, String body) throws IOException {
+    /** Holds every later JWKS answer this long. */
+    public LocalIssuer serveKeysAfter(java.time.Duration delay) {
+        keysDelayMillis = delay.toMillis();
+        return this;
+    }
+
+    /** Answers 503 to everything from now on (until {@link #up()}). */
+    public void down() {
+        up = false;
+    }
+
+    public void up() {
+        up = true;
+    }
+
+    private void respond(HttpExchange ex, String body) throws IOException {
+        if (!up) {
+            ex.sendResponseHeaders(503, -1);
+            ex.close();
+            return;
+        }
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().add("Content-Type", "application/json");
         ex.sendResponseHeaders(200, b.length);

@@ -36,6 +36,12 @@ final class AuditFixture implements AutoCloseable {
     final Path spool;
     final JedisPooled jedis;
     final HttpClient http = HttpClient.newHttpClient();
+    /**
+     * Where the runner archives ({@code PAM_AUDIT_ARCHIVE_DIR}), if it does: its archiver moves
+     * entries there and trims them from the stream every pass, so a record can leave the stream
+     * between two looks at it.
+     */
+    final Optional<Path> archive;
 
     AuditFixture(Map<String, String> extraEnv, boolean startRedis) throws Exception {
         redis = RedisServer.start();
@@ -51,6 +57,7 @@ final class AuditFixture implements AutoCloseable {
         env.put("PAM_AUDIT_CHECKPOINT_EVERY", "10");
         env.put("PAM_AUDIT_CHECKPOINT_INTERVAL_MS", "300");
         env.putAll(extraEnv);
+        archive = Optional.ofNullable(env.get("PAM_AUDIT_ARCHIVE_DIR")).map(Path::of);
         runner = RunnerProcess.start(env);
         upstream = EchoUpstream.start();
         driver = new ApisixDriver(runner.socket());
@@ -61,17 +68,53 @@ final class AuditFixture implements AutoCloseable {
         return new AuditQuery(new RedisStreamSink(jedis, STREAM, 0, Duration.ZERO, Clock.systemUTC()));
     }
 
-    /** Waits for the record of this call to be stored. */
+    /**
+     * Waits for the record of this call to be stored: in the stream, or, when the runner archives,
+     * in the archive then the stream (one read, as {@code pamctl --file DIR --redis URL} reads them:
+     * looking at the stream alone, a record archived and trimmed between two looks was never seen).
+     */
     JsonNode record(String requestId) throws Exception {
         long end = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         while (System.nanoTime() < end) {
-            Optional<JsonNode> r = query().show(requestId);
+            Optional<JsonNode> r = trail().show(requestId);
             if (r.isPresent()) {
                 return r.get();
             }
             Thread.sleep(20);
         }
         throw new AssertionError("no audit record for " + requestId + "; runner log:\n" + runner.log());
+    }
+
+    /** The whole trail: the archive (when the runner archives and has archived) then the stream. */
+    private AuditQuery trail() throws Exception {
+        if (archive.isEmpty() || !io.inferencepam.pam.record.archive.ArchiveDirectory.isArchive(archive.get())) {
+            return query();
+        }
+        return new AuditQuery(new io.inferencepam.pam.record.query.ArchiveAndStream(
+                new io.inferencepam.pam.record.query.JsonLinesFiles(List.of(archive.get())),
+                new RedisStreamSink(jedis, STREAM, 0, Duration.ZERO, Clock.systemUTC())));
+    }
+
+    /**
+     * Waits until the newest stored entry is a checkpoint, so that one covers every entry before
+     * it. The writer's {@code idle} says every record is stored, not that the checkpoint after
+     * them is: that one comes up to the checkpoint interval later, and later still on a loaded
+     * host. Verify reports a tail left uncovered for more than twice the interval as
+     * {@code POSSIBLE_TRUNCATION} (rightly: the runner may have died, or the checkpoint been cut),
+     * so a verify of a live runner's trail waits for this first.
+     */
+    void awaitCheckpointedTail() throws Exception {
+        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            List<StoredEntry> all = entries();
+            if (!all.isEmpty() && "checkpoint".equals(CanonicalJson.parse(all.get(all.size() - 1).json()).path("kind").asText())) {
+                return;
+            }
+            if (System.nanoTime() > end) {
+                throw new AssertionError("the stream's tail is still not covered by a checkpoint; runner log:\n" + runner.log());
+            }
+            Thread.sleep(50);
+        }
     }
 
     List<StoredEntry> entries() throws Exception {

@@ -120,7 +120,7 @@ class ResponseConfRefusedTest {
      */
     @Test
     void aPostRespPrepareConfPastItsDeadlineFailsClosedThenIsPreparedAgain() throws Exception {
-        try (RunnerProcess slow = Ready.await(RunnerProcess.start(java.util.Map.of("PAM_CALL_DEADLINE_MS", "1000")));
+        try (RunnerProcess slow = Ready.await(RunnerProcess.start(java.util.Map.of("PAM_PREPARE_DEADLINE_MS", "1000")));
              ApisixDriver apisix = new ApisixDriver(slow.socket())) {
             RouteConf route = RouteConf.builder("refused-deadline").preReq(new ConfEntry("test-noop", "{}"))
                     .postResp(new ConfEntry("test-slow-create", "{\"millis\":3000}")).build();

@@ -35,6 +35,12 @@ import org.slf4j.LoggerFactory;
  * prepares again. A key that names no phase (not one APISIX 3.18 sends) gets a fail-closed token
  * serving either phase: RPC_ERROR would release the upstream body if it were a post-resp key.
  *
+ * <p>Once compiled, the answer waits (holding no thread) for the plugins' warm-up
+ * ({@link io.inferencepam.runner.spi.Plugin#warmUp}: an issuer's keys), within what is left of the
+ * PrepareConf deadline ({@code PAM_PREPARE_DEADLINE_MS}, its own, not the call's): a route's first
+ * call then finds them ready. A failed or unfinished warm-up never refuses the conf; only a conf
+ * not compiled by the deadline is refused.
+ *
  * <p>Exactly one outcome is stored and answered: the compiled conf is bound in the final stage,
  * after the deadline, never by the compiling thread, so a conf compiled too late is dropped.
  */
@@ -77,18 +83,43 @@ final class ConfPreparer {
                 throw new CompletionException(e);
             }
         }, executor).orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS);
+        long deadlineAt = System.nanoTime() + deadline.toNanos();
         CompletableFuture<PreparedConf> outcome = new CompletableFuture<>();
         compiled.whenComplete((conf, err) -> {
-            if (err == null) {
-                outcome.complete(conf);
-            } else {
+            if (err != null) {
                 outcome.completeExceptionally(err);
+                return;
             }
+            // Warm-up waits without a thread, for what is left of the deadline; its outcome never refuses the conf.
+            warmUp(conf, phase.get(), key).completeOnTimeout(Boolean.FALSE, Math.max(0, deadlineAt - System.nanoTime()),
+                    TimeUnit.NANOSECONDS).whenComplete((done, e) -> {
+                        if (!Boolean.TRUE.equals(done)) {
+                            LOG.info("PrepareConf {}: warm-up unfinished at the deadline; the first calls wait for it", key);
+                        }
+                        outcome.complete(conf);
+                    });
         });
         if (shutdown != null) {
             shutdown.onCutShort(outcome, () -> outcome.completeExceptionally(new RejectedExecutionException("runner shutting down")));
         }
         return outcome.handle((conf, err) -> err == null ? bind(conf, key, phase) : refuse(key, phase, token, cause(err)));
+    }
+
+    /**
+     * Completes with true once every plugin's {@link io.inferencepam.runner.spi.Plugin#warmUp} has
+     * completed or failed (a failure is the plugin's to log: the call will meet it again).
+     */
+    private static CompletableFuture<Boolean> warmUp(PreparedConf conf, Phase phase, String key) {
+        List<CompletableFuture<?>> each = new java.util.ArrayList<>(conf.plugins().size());
+        for (int i = 0; i < conf.plugins().size(); i++) {
+            try {
+                // handle(): a new stage, so completing it on timeout never completes the plugin's own future
+                each.add(conf.plugins().get(i).warmUp(phase).toCompletableFuture().handle((v, e) -> null));
+            } catch (RuntimeException e) {
+                LOG.warn("PrepareConf {}: warm-up of {} failed to start: {}", key, conf.names().get(i), e.getClass().getSimpleName());
+            }
+        }
+        return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(v -> Boolean.TRUE);
     }
 
     private OutboundFrame bind(PreparedConf conf, String key, Optional<Phase> phase) {

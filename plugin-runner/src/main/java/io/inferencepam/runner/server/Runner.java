@@ -128,7 +128,7 @@ public final class Runner implements AutoCloseable {
                                 new FrameEncoder(),
                                 new FrameDecoder(config.maxFramePayload(), config.partialFrameTimeout().toMillis()),
                                 new ConnectionDrain(openRpcs),
-                                new RpcSession(compiler, confs, dispatcher, handOff, pluginPool, rm, config.callDeadline(),
+                                new RpcSession(compiler, confs, dispatcher, handOff, pluginPool, rm, config.prepareDeadline(),
                                         FrameVars.of(config.noHeaderRemovalBeforePreReq())));
                     }
                 })

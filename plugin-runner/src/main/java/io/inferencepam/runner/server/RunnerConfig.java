@@ -38,6 +38,11 @@ import java.util.function.Function;
  *                            ({@code PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ}, default false): then a
  *                            complete call frame (fewer than 100 headers) proves a header absent and
  *                            it is not asked (see {@code FrameVars} and docs/plugin-runner.md)
+ * @param prepareDeadline     how long a PrepareConf may take: building the plugins, then their warm-up
+ *                            ({@code Plugin.warmUp}: an issuer's keys, the audit service's start), so a
+ *                            route's first call does not spend its own deadline on that. Its own setting
+ *                            ({@code PAM_PREPARE_DEADLINE_MS}), never shorter than {@code callDeadline}
+ *                            by default: APISIX waits 60 s for the answer.
  */
 public record RunnerConfig(
         Path socketPath,
@@ -57,7 +62,8 @@ public record RunnerConfig(
         int largeBodyBytes,
         int largeBodyThreads,
         Duration maxHold,
-        boolean noHeaderRemovalBeforePreReq) {
+        boolean noHeaderRemovalBeforePreReq,
+        Duration prepareDeadline) {
 
     public static final Duration CONF_EXPIRE_MARGIN = Duration.ofSeconds(10);
     /**
@@ -66,6 +72,8 @@ public record RunnerConfig(
      * plugins after the holding one and the frame's way back.
      */
     public static final Duration MAX_HOLD_LIMIT = Duration.ofSeconds(55);
+    /** Default PrepareConf deadline, unless the call deadline is longer. */
+    public static final Duration PREPARE_DEADLINE_DEFAULT = Duration.ofSeconds(10);
 
     public static RunnerConfig fromEnvironment() {
         return from(name -> Optional.ofNullable(System.getenv(name)).or(() -> Optional.ofNullable(System.getProperty(name))));
@@ -84,12 +92,13 @@ public record RunnerConfig(
             throw new IllegalArgumentException("APISIX_LISTEN_ADDRESS names no socket path");
         }
         int cores = Runtime.getRuntime().availableProcessors();
+        Duration callDeadline = Duration.ofMillis(positive(settings, "PAM_CALL_DEADLINE_MS", 10_000));
         return new RunnerConfig(
                 Path.of(path),
                 octal(settings, "PAM_SOCKET_MODE", "660"),
                 Duration.ofSeconds(positive(settings, "APISIX_CONF_EXPIRE_TIME", 3600)),
                 positive(settings, "PAM_CONF_CACHE_CAPACITY", 10_000),
-                Duration.ofMillis(positive(settings, "PAM_CALL_DEADLINE_MS", 10_000)),
+                callDeadline,
                 Math.min(positive(settings, "PAM_MAX_FRAME_BYTES", 0xFFFFFF), 0xFFFFFF),
                 Duration.ofMillis(positive(settings, "PAM_PARTIAL_FRAME_TIMEOUT_MS", 30_000)),
                 positive(settings, "PAM_IO_THREADS", cores),
@@ -102,7 +111,8 @@ public record RunnerConfig(
                 positive(settings, "PAM_LARGE_BODY_BYTES", 256 * 1024),
                 positive(settings, "PAM_LARGE_BODY_THREADS", Math.max(1, cores / 2)),
                 maxHold(settings),
-                bool(settings, "PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ", false));
+                bool(settings, "PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ", false),
+                prepareDeadline(settings, callDeadline));
     }
 
     /** {@code true} or {@code false} (any case); anything else stops the start rather than guess. */
@@ -119,6 +129,17 @@ public record RunnerConfig(
             return false;
         }
         throw new IllegalArgumentException(name + " must be true or false");
+    }
+
+    private static Duration prepareDeadline(Function<String, Optional<String>> settings, Duration callDeadline) {
+        Duration fallback = callDeadline.compareTo(PREPARE_DEADLINE_DEFAULT) > 0 ? callDeadline : PREPARE_DEADLINE_DEFAULT;
+        fallback = fallback.compareTo(MAX_HOLD_LIMIT) > 0 ? MAX_HOLD_LIMIT : fallback;
+        int ms = positive(settings, "PAM_PREPARE_DEADLINE_MS", (int) fallback.toMillis());
+        if (ms > MAX_HOLD_LIMIT.toMillis()) {
+            throw new IllegalArgumentException("PAM_PREPARE_DEADLINE_MS must be at most " + MAX_HOLD_LIMIT.toMillis()
+                    + ": APISIX gives up on a PrepareConf after 60 s");
+        }
+        return Duration.ofMillis(ms);
     }
 
     private static Duration maxHold(Function<String, Optional<String>> settings) {

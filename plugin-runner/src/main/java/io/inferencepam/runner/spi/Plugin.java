@@ -19,6 +19,19 @@ public interface Plugin {
         return Requirements.NONE;
     }
 
+    /**
+     * What this plugin's first call in {@code phase} would otherwise wait for, once per conf or per
+     * runner (pam-auth: its issuer's keys), started by {@link PluginFactory#create} or here. The
+     * runtime answers PrepareConf only once every plugin's warm-up has completed, or failed, or the
+     * PrepareConf deadline has come, so the route's first call does not spend its own deadline on
+     * it. Its outcome never refuses the conf: a failed or unfinished warm-up leaves the call to do
+     * what it would have done without it (so a dependency that comes back later still serves).
+     * Must not block; called off the event loop, once per PrepareConf.
+     */
+    default CompletionStage<?> warmUp(Phase phase) {
+        return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+
     /** True if this plugin uses {@link CallContext#exchange()}; the runtime then fetches {@code request_id}. */
     default boolean correlatesPhases() {
         return false;

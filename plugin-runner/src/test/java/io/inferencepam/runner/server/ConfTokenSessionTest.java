@@ -242,6 +242,75 @@ class ConfTokenSessionTest {
         ch.finishAndReleaseAll();
     }
 
+    /** A registry with one plugin whose warm-up is {@code warmUp}, for the phase it is asked in. */
+    private static CompletableFuture<ConfCompiler> warming(java.util.function.Function<Phase, CompletableFuture<?>> warmUp) {
+        PluginFactory f = new PluginFactory() {
+            public String name() {
+                return "warming";
+            }
+
+            public String confSchema() {
+                return "{\"type\":\"object\"}";
+            }
+
+            public Plugin create(JsonNode conf) {
+                return new Plugin() {
+                    @Override
+                    public java.util.concurrent.CompletionStage<?> warmUp(Phase phase) {
+                        return warmUp.apply(phase);
+                    }
+                };
+            }
+        };
+        return CompletableFuture.completedFuture(new ConfCompiler(PluginRegistry.of(List.of(f), ConfCompiler.STRICT_JSON)));
+    }
+
+    @Test
+    void thePrepareConfAnswerWaitsForThePluginsWarmUp() throws Exception {
+        CompletableFuture<Object> keys = new CompletableFuture<>();
+        java.util.List<Phase> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+        EmbeddedChannel ch = channel(warming(phase -> {
+            asked.add(phase);
+            return keys;
+        }), pool, Duration.ofSeconds(30));
+        ch.writeInbound(prepare(PRE, "warming", "{}"));
+        for (int i = 0; i < 50 && asked.isEmpty(); i++) {
+            Thread.sleep(10);
+            ch.runPendingTasks();
+        }
+        assertThat(asked).containsExactly(Phase.REQUEST);
+        ch.runPendingTasks();
+        assertThat((Object) ch.readOutbound()).as("no answer while the plugin warms up").isNull();
+        keys.complete("loaded");
+        long token = reply(ch).token();
+        assertThat(confs.get(token)).isInstanceOf(ConfBinding.Compiled.class);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aFailedOrUnfinishedWarmUpNeverRefusesTheConf() throws Exception {
+        EmbeddedChannel failed = channel(warming(phase -> CompletableFuture.failedFuture(new java.io.IOException("IdP down"))),
+                pool, Duration.ofSeconds(30));
+        failed.writeInbound(prepare(PRE, "warming", "{}"));
+        assertThat(confs.get(reply(failed).token())).isInstanceOf(ConfBinding.Compiled.class);
+        failed.finishAndReleaseAll();
+
+        CompletableFuture<Object> never = new CompletableFuture<>();
+        EmbeddedChannel unfinished = channel(warming(phase -> never), pool, Duration.ofMillis(200));
+        unfinished.writeInbound(prepare(PRE, "warming", "{}"));
+        assertThat(confs.get(reply(unfinished).token())).as("bound at the deadline, not refused").isInstanceOf(ConfBinding.Compiled.class);
+        assertThat(never).as("the plugin's own future is left alone").isNotDone();
+        unfinished.finishAndReleaseAll();
+
+        EmbeddedChannel throwing = channel(warming(phase -> {
+            throw new IllegalStateException("bug");
+        }), pool, Duration.ofSeconds(30));
+        throwing.writeInbound(prepare(POST_RESP, "warming", "{}"));
+        assertThat(confs.get(reply(throwing).token())).isInstanceOf(ConfBinding.Compiled.class);
+        throwing.finishAndReleaseAll();
+        assertThat(scrape()).doesNotContain("pam_runner_conf_refused_total{");
+    }
+
     @Test
     void aRefusedRequestPhaseConfStillAnswersRpcError() throws Exception {
         EmbeddedChannel ch = channel();

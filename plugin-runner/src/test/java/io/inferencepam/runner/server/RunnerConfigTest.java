@@ -31,6 +31,20 @@ class RunnerConfigTest {
     }
 
     @Test
+    void thePrepareConfDeadlineIsItsOwnAndNeverShorterThanTheCallsByDefault() {
+        assertThat(RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_CALL_DEADLINE_MS", "1500")).prepareDeadline())
+                .isEqualTo(Duration.ofSeconds(10));
+        assertThat(RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_CALL_DEADLINE_MS", "30000")).prepareDeadline())
+                .isEqualTo(Duration.ofSeconds(30));
+        assertThat(RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_CALL_DEADLINE_MS", "90000")).prepareDeadline())
+                .isEqualTo(RunnerConfig.MAX_HOLD_LIMIT);
+        assertThat(RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_PREPARE_DEADLINE_MS", "700")).prepareDeadline())
+                .isEqualTo(Duration.ofMillis(700));
+        assertThatThrownBy(() -> RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_PREPARE_DEADLINE_MS", "60000")))
+                .hasMessageContaining("PAM_PREPARE_DEADLINE_MS must be at most 55000");
+    }
+
+    @Test
     void framesCannotExceedTheProtocolLimit() {
         RunnerConfig c = RunnerConfig.from(Map.of("APISIX_LISTEN_ADDRESS", "/x", "PAM_MAX_FRAME_BYTES", "999999999"));
         assertThat(c.maxFramePayload()).isEqualTo(0xFFFFFF);

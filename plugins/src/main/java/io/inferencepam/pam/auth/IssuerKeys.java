@@ -104,6 +104,16 @@ public final class IssuerKeys implements AutoCloseable {
         return refresh().thenApply(s -> null);
     }
 
+    /**
+     * Completes once this issuer's keys are at hand, or their load failed: at once when they are
+     * loaded, else with the load in flight, else with a new one, rate-limited like an unknown key's
+     * refresh (at most once per {@code minRefresh}), so confs prepared while the IdP is down cannot
+     * make us hammer it. Never fails.
+     */
+    CompletableFuture<?> warmUp() {
+        return snapshot != null ? CompletableFuture.completedFuture(null) : refreshForUnknownKey();
+    }
+
     /** The last good keys, empty until the first successful load. */
     Optional<KeySnapshot> current() {
         return Optional.ofNullable(snapshot);

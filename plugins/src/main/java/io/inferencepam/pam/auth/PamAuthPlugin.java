@@ -85,6 +85,16 @@ final class PamAuthPlugin implements Plugin {
         return phase == Phase.REQUEST ? requirements : RESPONSE_REQUIREMENTS;
     }
 
+    /**
+     * The issuer's keys, loading since the conf was created: PrepareConf waits for them, so the
+     * route's first call verifies its token at once instead of waiting for the IdP inside its own
+     * deadline. Request phase only (the response phase verifies no token).
+     */
+    @Override
+    public CompletionStage<?> warmUp(Phase phase) {
+        return phase == Phase.REQUEST && !offline ? verifier.keys().warmUp() : java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+
     @Override
     public boolean correlatesPhases() {
         return true;

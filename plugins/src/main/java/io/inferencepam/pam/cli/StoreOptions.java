@@ -71,15 +71,10 @@ public final class StoreOptions {
         // read-only: the retention settings only tell verify what retention may have trimmed
         RedisStreamSink sink = new RedisStreamSink(jedis, stream, maxLen != null ? maxLen : env("PAM_AUDIT_STREAM_MAXLEN", 0),
                 Duration.ofSeconds(maxAgeSeconds != null ? maxAgeSeconds : env("PAM_AUDIT_MAX_AGE_SECONDS", 0)), Clock.systemUTC());
-        return new AuditSink() {
+        return new io.inferencepam.pam.record.sink.ReadOnlySink() {
             @Override
             public String kind() {
                 return sink.kind();
-            }
-
-            @Override
-            public void write(List<io.inferencepam.pam.record.sink.ChainedEntry> batch) {
-                throw new UnsupportedOperationException("read-only");
             }
 
             @Override

@@ -229,10 +229,12 @@ final class ApprovalFixture implements AutoCloseable {
 
     /**
      * {@code route} after one call on every runner that no hold rule matches (a model outside the
-     * rules), repeated while the runner answers 503: a route's first call compiles its conf and
-     * fetches the issuer's keys, which a loaded host can push past a short {@code
-     * PAM_CALL_DEADLINE_MS}. Tests that use a short deadline to show a held call outliving it warm
-     * their routes first, as a readiness probe would; the cold first call is not what they test.
+     * rules), repeated while the runner answers 503. The conf's build and the issuer's keys no
+     * longer count against the call's deadline (they run under PrepareConf's own,
+     * {@code ColdFirstCallE2ETest}); what is left of a cold first call (a fresh JVM's first token
+     * check, Redis scripts loaded) can still pass a short {@code PAM_CALL_DEADLINE_MS} on a loaded
+     * host. Tests that use a short deadline to show a held call outliving it warm their routes
+     * first, as a readiness probe would; the cold first call is not what they test.
      */
     RouteConf primed(RouteConf route) throws Exception {
         for (Node node : nodes) {

@@ -3,8 +3,7 @@ package io.inferencepam.pam.record.query;
 import io.inferencepam.pam.record.archive.StreamId;
 import io.inferencepam.pam.record.chain.StoredEntry;
 import io.inferencepam.pam.record.sink.AuditSink;
-import io.inferencepam.pam.record.sink.ChainedEntry;
-import java.util.List;
+import io.inferencepam.pam.record.sink.ReadOnlySink;
 import java.util.function.Predicate;
 
 /**
@@ -12,7 +11,7 @@ import java.util.function.Predicate;
  * export files), then the live stream's entries after the newest stream id the files hold. The
  * stream keeps the last archived entry at its head; it is read once, from the files. Read-only.
  */
-public final class ArchiveAndStream implements AuditSink {
+public final class ArchiveAndStream implements ReadOnlySink {
     private final JsonLinesFiles files;
     private final AuditSink stream;
 
@@ -24,16 +23,6 @@ public final class ArchiveAndStream implements AuditSink {
     @Override
     public String kind() {
         return "files+" + stream.kind();
-    }
-
-    @Override
-    public void write(List<ChainedEntry> batch) {
-        throw new UnsupportedOperationException("read-only");
-    }
-
-    @Override
-    public long highestSeq(String instance) {
-        throw new UnsupportedOperationException("read-only");
     }
 
     @Override

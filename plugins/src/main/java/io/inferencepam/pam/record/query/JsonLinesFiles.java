@@ -3,8 +3,7 @@ package io.inferencepam.pam.record.query;
 import io.inferencepam.pam.record.archive.ArchiveDirectory;
 import io.inferencepam.pam.record.archive.StreamId;
 import io.inferencepam.pam.record.chain.StoredEntry;
-import io.inferencepam.pam.record.sink.AuditSink;
-import io.inferencepam.pam.record.sink.ChainedEntry;
+import io.inferencepam.pam.record.sink.ReadOnlySink;
 import io.inferencepam.pam.record.sink.JsonLinesFileSink;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,7 +20,7 @@ import java.util.function.Predicate;
  * segments in stream order when it holds any, else its rotated files in order, then the active one.
  * Gzip files ({@code .gz}) are read decompressed; lines that carry a stream id are read at it.
  */
-public final class JsonLinesFiles implements AuditSink {
+public final class JsonLinesFiles implements ReadOnlySink {
     private final List<Path> files;
 
     public JsonLinesFiles(List<Path> paths) throws IOException {
@@ -43,16 +42,6 @@ public final class JsonLinesFiles implements AuditSink {
     @Override
     public String kind() {
         return "files";
-    }
-
-    @Override
-    public void write(List<ChainedEntry> batch) {
-        throw new UnsupportedOperationException("read-only");
-    }
-
-    @Override
-    public long highestSeq(String instance) {
-        throw new UnsupportedOperationException("read-only");
     }
 
     @Override
