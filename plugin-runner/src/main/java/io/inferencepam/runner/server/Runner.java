@@ -184,6 +184,11 @@ public final class Runner implements AutoCloseable {
             }
 
             @Override
+            public Executor pluginExecutor() {
+                return pluginPool.inline();
+            }
+
+            @Override
             public ScheduledExecutorService scheduler() {
                 return scheduler;
             }
