@@ -13,11 +13,20 @@ public final class ChainCost {
     /** Above this a phase counts as slow: the cost of a thread wake-up is small next to it. */
     public static final long SLOW_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
     /**
-     * Above this a phase stops running on the event loop: a call of a cheap chain there costs a few
-     * microseconds, the hand-off it saves about as much again; a slower phase would hold up the
-     * other connections of its loop for longer than the hand-off costs.
+     * Above this a phase stops running on the event loop. Running there always saves CPU (the
+     * hand-off's two thread wake-ups); the ceiling bounds how long one call may hold up the other
+     * connections of its loop, and catches a plugin that declared itself cheap wrongly. Half of
+     * {@link #SLOW_NANOS}: a cached-token pam-auth call (a hash, a lookup, a scan of a small body)
+     * stays below it on a busy host.
      */
-    public static final long INLINE_CEILING_NANOS = TimeUnit.MICROSECONDS.toNanos(10);
+    public static final long INLINE_CEILING_NANOS = TimeUnit.MICROSECONDS.toNanos(25);
+    /**
+     * One run on the loop counts at most this much: on a busy host the loop thread is now and then
+     * descheduled in the middle of a cheap run, which then looks milliseconds long, and one such
+     * run would otherwise keep the phase off the loop for thousands of calls. A phase that is slow
+     * on every call still crosses the ceiling within three calls.
+     */
+    static final long INLINE_SAMPLE_CAP_NANOS = 4 * INLINE_CEILING_NANOS;
     /** While a phase is off the loop, one call in this many runs there to see whether it got cheap again. */
     static final int PROBE_EVERY = 64;
     /** Probes that find the phase still slow come ever rarer, up to one in this many calls. */
@@ -62,7 +71,7 @@ public final class ChainCost {
     public void recordInline(long nanos) {
         record(nanos);
         long s = inlineNanos;
-        inlineNanos = s + ((nanos - s) >> 3);
+        inlineNanos = s + ((Math.min(nanos, INLINE_SAMPLE_CAP_NANOS) - s) >> 3);
         if (s > INLINE_CEILING_NANOS) { // a probe: back off while the phase stays slow
             probeEvery = nanos > INLINE_CEILING_NANOS ? Math.min(probeEvery * 2, PROBE_EVERY_MAX) : PROBE_EVERY;
         }

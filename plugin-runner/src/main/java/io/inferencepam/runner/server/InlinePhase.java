@@ -31,8 +31,6 @@ final class InlinePhase implements PluginEntry, Executor {
      */
     static final int MAX_BODY_BYTES = 16 * 1024;
 
-    private static final CompletableFuture<Void> ENTERED = CompletableFuture.completedFuture(null);
-
     private final Thread loop = Thread.currentThread();
     private final PluginPool pool;
     private final ChainCost cost;
@@ -62,7 +60,7 @@ final class InlinePhase implements PluginEntry, Executor {
     /** Already there: the chain starts at once, on this thread. */
     @Override
     public CompletableFuture<Void> enter(ChainCost ignored) {
-        return ENTERED;
+        return CompletableFuture.completedFuture(null);
     }
 
     @Override

@@ -185,7 +185,14 @@ public final class Runner implements AutoCloseable {
 
             @Override
             public Executor pluginExecutor() {
-                return pluginPool.inline();
+                // At once on any plugin thread (a large-body lane's too: its work stays on the lane), else queued.
+                return task -> {
+                    if (pluginPool.isCurrent() || largeBodyPool.isCurrent()) {
+                        task.run();
+                    } else {
+                        pluginPool.execute(task);
+                    }
+                };
             }
 
             @Override
