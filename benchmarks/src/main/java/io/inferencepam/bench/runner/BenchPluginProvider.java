@@ -20,7 +20,7 @@ import java.util.concurrent.CompletionStage;
  * Benchmark-only plugins, registered by ServiceLoader from the benchmarks jar (never shipped in
  * the product jar). They do nothing, so the load driver measures the runtime itself:
  * <ul>
- *   <li>{@code bench-noop}: headers only, proceeds unchanged;</li>
+ *   <li>{@code bench-noop}: headers only, proceeds unchanged; declared inline-safe, so it runs on the event loop;</li>
  *   <li>{@code bench-body}: declares the request body (one ExtraInfo round trip per call) and
  *       fails the call (the runtime answers Stop 503) if the body did not arrive, so the driver's
  *       reply-size check notices a runtime that silently skipped the fetch.</li>
@@ -42,6 +42,10 @@ public final class BenchPluginProvider implements PluginProvider {
     @Override
     public List<PluginFactory> factories(PluginEnvironment environment) {
         return List.of(new Factory(NOOP, new Plugin() {
+            @Override
+            public boolean inlineSafe(Phase phase) {
+                return true; // does nothing: runs on the event loop
+            }
         }), new Factory(BODY, new BodyPlugin()), new ShapeFactory(), new BurnFactory());
     }
 

@@ -3,17 +3,42 @@ package io.inferencepam.runner.conf;
 import java.util.concurrent.TimeUnit;
 
 /**
- * How long one phase of a conf holds a plugin thread, smoothed over its recent calls. The runtime
+ * How long one phase of a conf holds a thread, smoothed over its recent calls. The runtime
  * batches cheap calls onto one plugin thread; calls of a phase that has been slow are handed over
  * one by one instead, so that they run side by side rather than wait for each other in a batch.
+ * A phase whose plugins are all inline-safe runs on the event loop while its time there stays
+ * below {@link #INLINE_CEILING_NANOS}.
  */
 public final class ChainCost {
     /** Above this a phase counts as slow: the cost of a thread wake-up is small next to it. */
     public static final long SLOW_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
+    /**
+     * Above this a phase stops running on the event loop. Running there always saves CPU (the
+     * hand-off's two thread wake-ups); the ceiling bounds how long one call may hold up the other
+     * connections of its loop, and catches a plugin that declared itself cheap wrongly. Half of
+     * {@link #SLOW_NANOS}: a cached-token pam-auth call (a hash, a lookup, a scan of a small body)
+     * stays below it on a busy host.
+     */
+    public static final long INLINE_CEILING_NANOS = TimeUnit.MICROSECONDS.toNanos(25);
+    /**
+     * One run on the loop counts at most this much: on a busy host the loop thread is now and then
+     * descheduled in the middle of a cheap run, which then looks milliseconds long, and one such
+     * run would otherwise keep the phase off the loop for thousands of calls. A phase that is slow
+     * on every call still crosses the ceiling within three calls.
+     */
+    static final long INLINE_SAMPLE_CAP_NANOS = 4 * INLINE_CEILING_NANOS;
+    /** While a phase is off the loop, one call in this many runs there to see whether it got cheap again. */
+    static final int PROBE_EVERY = 64;
+    /** Probes that find the phase still slow come ever rarer, up to one in this many calls. */
+    static final int PROBE_EVERY_MAX = 4096;
 
     // Updated without synchronisation by whichever thread ran the call: a lost update only makes
-    // the estimate a little older.
+    // the estimate a little older, or a probe come a little earlier or later.
     private volatile long smoothedNanos;
+    /** The time of the phase's runs on the event loop only. */
+    private volatile long inlineNanos;
+    private volatile int sinceProbe;
+    private volatile int probeEvery = PROBE_EVERY;
 
     /** Folds one call's time into the estimate (weight 1/8). */
     public void record(long nanos) {
@@ -23,5 +48,32 @@ public final class ChainCost {
 
     public boolean slow() {
         return smoothedNanos > SLOW_NANOS;
+    }
+
+    /**
+     * Whether the next call of this phase (whose plugins are all inline-safe) may run on the event
+     * loop: while its runs there stay cheap, and now and then after they did not (a probe).
+     */
+    public boolean inlineNext() {
+        if (inlineNanos <= INLINE_CEILING_NANOS) {
+            return true;
+        }
+        int n = sinceProbe + 1;
+        if (n < probeEvery) {
+            sinceProbe = n;
+            return false;
+        }
+        sinceProbe = 0;
+        return true;
+    }
+
+    /** Folds the time of one run on the event loop into both estimates. */
+    public void recordInline(long nanos) {
+        record(nanos);
+        long s = inlineNanos;
+        inlineNanos = s + ((Math.min(nanos, INLINE_SAMPLE_CAP_NANOS) - s) >> 3);
+        if (s > INLINE_CEILING_NANOS) { // a probe: back off while the phase stays slow
+            probeEvery = nanos > INLINE_CEILING_NANOS ? Math.min(probeEvery * 2, PROBE_EVERY_MAX) : PROBE_EVERY;
+        }
     }
 }

@@ -22,11 +22,14 @@ import java.util.List;
  * @param responseCost    the same for the response phase
  * @param correlatedPerCall plugins that correlate phases only on some calls ({@link Plugin#correlatesCall}):
  *                        empty when some plugin correlates every call anyway
+ * @param requestInline   whether every plugin declares its request hooks {@link Plugin#inlineSafe}
+ * @param responseInline  the same for the response phase
  */
 public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugin> plugins,
                            Requirements requestNeeds, Requirements responseNeeds, boolean correlated,
                            boolean observesOutcomes, ChainCost requestCost, ChainCost responseCost,
-                           boolean checksBeforeUpstream, List<Plugin> correlatedPerCall) {
+                           boolean checksBeforeUpstream, List<Plugin> correlatedPerCall,
+                           boolean requestInline, boolean responseInline) {
 
     public static final String REQUEST_ID_VAR = "request_id";
 
@@ -38,7 +41,11 @@ public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugi
         List<Plugin> perCall = new java.util.ArrayList<>();
         boolean observes = false;
         boolean beforeUpstream = false;
+        boolean requestInline = true;
+        boolean responseInline = true;
         for (Plugin p : plugins) {
+            requestInline &= p.inlineSafe(Phase.REQUEST);
+            responseInline &= p.inlineSafe(Phase.RESPONSE);
             beforeUpstream |= overrides(p, "beforeUpstream", io.inferencepam.runner.spi.RequestOutcome.class);
             observes |= overrides(p, "onRequestOutcome", io.inferencepam.runner.spi.RequestOutcome.class)
                     || overrides(p, "onResponseOutcome", io.inferencepam.runner.spi.ResponseOutcome.class);
@@ -64,7 +71,7 @@ public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugi
         req = new Requirements(req.vars(), req.requestBody(), false);
         resp = new Requirements(resp.vars(), false, resp.responseBody());
         return new PreparedConf(identity, List.copyOf(names), List.copyOf(plugins), req, resp, correlated, observes,
-                new ChainCost(), new ChainCost(), beforeUpstream, List.copyOf(perCall));
+                new ChainCost(), new ChainCost(), beforeUpstream, List.copyOf(perCall), requestInline, responseInline);
     }
 
     private static boolean decidesPerCall(Plugin p) {
@@ -104,6 +111,11 @@ public record PreparedConf(ConfIdentity identity, List<String> names, List<Plugi
 
     public Requirements needs(Phase phase) {
         return phase == Phase.REQUEST ? requestNeeds : responseNeeds;
+    }
+
+    /** Whether every plugin of the conf declares its hooks of {@code phase} non-blocking and cheap. */
+    public boolean inlineSafe(Phase phase) {
+        return phase == Phase.REQUEST ? requestInline : responseInline;
     }
 
     public ChainCost cost(Phase phase) {

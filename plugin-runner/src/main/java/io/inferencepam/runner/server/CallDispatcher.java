@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the plugins of a conf for one call and turns the outcome into exactly one reply frame.
  *
- * <p>Invariants: plugins run on the plugin pool's threads (never an event loop) in conf order; a Stop is final (later
+ * <p>Invariants: plugins run on the plugin pool's threads in conf order, or, for a phase whose plugins all
+ * declare it cheap and non-blocking, on the event loop until it first waits ({@link InlinePhase}); a Stop is final (later
  * plugins do not run, earlier rewrites are dropped); any exception, failed stage, rejected task or
  * missed deadline becomes Stop 503 in the request phase and a safe 503 response in the response
  * phase — never RPC_ERROR there, because APISIX would then send the original, unmasked body.
@@ -154,16 +155,19 @@ public final class CallDispatcher {
         CallContext ctx = context(conf, exchange, hold, extraInfo);
         RequestState initial = new RequestState(request, RequestRewrite.NONE, null, null);
         PluginPool pool = largeBodies.poolFor(request.body(), plugins);
-        CompletableFuture<RequestState> chain = (pool == plugins ? entry : pool).enter(conf.requestCost()).thenApply(entered -> initial);
+        InlinePhase inline = pool == plugins ? InlinePhase.start(conf, Phase.REQUEST, request.body(), entry, pool) : null;
+        Executor steps = inline != null ? inline : pool.inline();
+        CompletableFuture<RequestState> chain = (inline != null ? inline : pool == plugins ? entry : pool).enter(conf.requestCost()).thenApply(entered -> initial);
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
             chain = chain.thenComposeAsync(st -> st.stop() != null ? CompletableFuture.completedFuture(st)
                     : cutShort(ctx) ? CompletableFuture.failedFuture(DeadlinePassed.INSTANCE)
-                    : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), pool.inline());
+                    : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), steps);
         }
         if (conf.checksBeforeUpstream()) {
-            chain = chain.thenApplyAsync(st -> st.stop() != null ? st : beforeUpstream(conf, request, st, ctx), plugins.inline());
+            chain = chain.thenApplyAsync(st -> st.stop() != null ? st : beforeUpstream(conf, request, st, ctx),
+                    inline != null ? inline : plugins.inline());
         }
         long id = request.rpcId();
         CompletableFuture<Reply<RequestOutcome>> reply = withDeadline(chain.handle((st, err) -> fitted(conf, "request",
@@ -178,10 +182,12 @@ public final class CallDispatcher {
         if (exchange.isPresent()) {
             reply = reply.thenApply(r -> closeIfFinal(r, request));
         }
-        if (!conf.observesOutcomes()) {
-            return reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING));
+        CompletableFuture<Answer> answer = !conf.observesOutcomes() ? reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING))
+                : reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(pool, conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx))));
+        if (inline != null) {
+            inline.finish(); // the loop's part is done: what waited continues on a plugin thread
         }
-        return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(pool, conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx))));
+        return answer;
     }
 
     /**
@@ -333,12 +339,14 @@ public final class CallDispatcher {
         HeldDeadline hold = new HeldDeadline(startNanos, deadline, deadline);
         CallContext ctx = context(conf, exchange, hold, extraInfo);
         PluginPool pool = largeBodies.poolFor(response.body(), plugins);
-        CompletableFuture<HttpResponse> chain = (pool == plugins ? entry : pool).enter(conf.responseCost()).thenApply(entered -> response);
+        InlinePhase inline = pool == plugins ? InlinePhase.start(conf, Phase.RESPONSE, response.body(), entry, pool) : null;
+        Executor steps = inline != null ? inline : pool.inline();
+        CompletableFuture<HttpResponse> chain = (inline != null ? inline : pool == plugins ? entry : pool).enter(conf.responseCost()).thenApply(entered -> response);
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
             chain = chain.thenComposeAsync(r -> cutShort(ctx) ? CompletableFuture.<HttpResponse>failedFuture(DeadlinePassed.INSTANCE)
-                    : invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), pool.inline());
+                    : invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), steps);
         }
         long id = response.rpcId();
         CompletableFuture<Reply<ResponseOutcome>> reply = withDeadline(chain.handle((r, err) -> {
@@ -362,10 +370,12 @@ public final class CallDispatcher {
             LOG.warn("response call on {} {}: answered a safe 503", conf.identity().key(), cut.because(deadline));
             return new Reply<>(safeError(id), new ResponseOutcome(ResponseOutcome.Kind.DEADLINE, response, safeErrorResponse(response)));
         });
-        if (!conf.observesOutcomes()) {
-            return reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING));
+        CompletableFuture<Answer> answer = !conf.observesOutcomes() ? reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING))
+                : reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(pool, conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx))));
+        if (inline != null) {
+            inline.finish(); // the loop's part is done: what waited continues on a plugin thread
         }
-        return reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(pool, conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx))));
+        return answer;
     }
 
     /**

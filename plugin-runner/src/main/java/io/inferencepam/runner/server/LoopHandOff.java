@@ -52,6 +52,11 @@ final class LoopHandOff implements PluginEntry {
         return entered;
     }
 
+    @Override
+    public boolean onEventLoop() {
+        return loop.inEventLoop();
+    }
+
     private void handOver() {
         List<Runnable> tasks = pending;
         List<CompletableFuture<Void>> entered = failures;

@@ -14,4 +14,9 @@ interface PluginEntry {
      *             with the time the call then holds the plugin thread
      */
     CompletableFuture<Void> enter(ChainCost cost);
+
+    /** True when called on the event loop that read the call, where an inline-safe phase may run ({@link InlinePhase}). */
+    default boolean onEventLoop() {
+        return false;
+    }
 }

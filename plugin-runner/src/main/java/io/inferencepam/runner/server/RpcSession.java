@@ -243,6 +243,13 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
                     p.startNanos, handOff, extra);
         }
         long responseId = p.phase == Phase.RESPONSE ? p.id() : -1;
+        if (reply.isDone() && !reply.isCompletedExceptionally()) {
+            // Answered right here on the loop (InlinePhase): written now, not queued behind this task.
+            CallDispatcher.Answer a = reply.join();
+            reply(ctx, a.frame(), type, p.startNanos, responseId);
+            a.afterReply().run(); // observers: queued to the plugin threads, never run on the loop
+            return;
+        }
         reply.thenAccept(a -> {
             ctx.executor().execute(() -> reply(ctx, a.frame(), type, p.startNanos, responseId));
             a.afterReply().run(); // the reply is on its way first: observers never delay it

@@ -184,6 +184,18 @@ public final class Runner implements AutoCloseable {
             }
 
             @Override
+            public Executor pluginExecutor() {
+                // At once on any plugin thread (a large-body lane's too: its work stays on the lane), else queued.
+                return task -> {
+                    if (pluginPool.isCurrent() || largeBodyPool.isCurrent()) {
+                        task.run();
+                    } else {
+                        pluginPool.execute(task);
+                    }
+                };
+            }
+
+            @Override
             public ScheduledExecutorService scheduler() {
                 return scheduler;
             }

@@ -7,8 +7,10 @@ import java.util.concurrent.CompletionStage;
  * One plugin bound to one validated conf (created once per conf token, then shared by every call
  * with that token, concurrently: implementations must be thread-safe and should be immutable).
  *
- * <p>Methods are called on the runtime's plugin executor, never on a Netty event loop. They must
- * not block: blocking I/O goes to {@link PluginEnvironment#blockingExecutor()}. A thrown exception
+ * <p>Methods are called on the runtime's plugin executor; {@link #onRequest}, {@link #beforeUpstream}
+ * and {@link #onResponse} may run on the Netty event loop that read the call when the plugin
+ * declares them {@link #inlineSafe}. They must not block: blocking I/O goes to
+ * {@link PluginEnvironment#blockingExecutor()}. A thrown exception
  * or a failed stage makes the runtime answer a generic 503 (request phase) or a safe error
  * response (response phase): fail closed.
  */
@@ -46,6 +48,25 @@ public interface Plugin {
      */
     default boolean correlatesCall(String method, String path) {
         return correlatesPhases();
+    }
+
+    /**
+     * True if this plugin's hooks of {@code phase} ({@link #onRequest} and {@link #beforeUpstream},
+     * or {@link #onResponse}) are non-blocking and cheap, so the runtime may run them on the event
+     * loop that read the call instead of handing the call to a plugin thread and back (two thread
+     * wake-ups, the larger part of a cheap call's cost). The runtime does so only when every plugin
+     * of the conf's phase declares it, and stops by itself when the phase turns out slow.
+     *
+     * <p>The contract, for every call: the hook never blocks (no lock held by I/O, no
+     * {@code join}/{@code get}, no sleep), and whatever may be expensive (a signature check on a
+     * token-cache miss, a JWKS fetch, Redis, a scan that grows with something other than a small
+     * body) it hands to {@link PluginEnvironment#pluginExecutor()} or
+     * {@link PluginEnvironment#blockingExecutor()} itself and returns an incomplete stage: the
+     * chain then continues on a plugin thread. A later {@link CallContext#fetch} continues on a
+     * plugin thread too. Outcome observers never run on the event loop. Default: false.
+     */
+    default boolean inlineSafe(Phase phase) {
+        return false;
     }
 
     default CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {

@@ -11,6 +11,16 @@ public interface PluginEnvironment {
     /** Bounded executor for blocking I/O (Redis, HTTP). A full queue rejects: treat it as "dependency down". */
     Executor blockingExecutor();
 
+    /**
+     * The plugin threads, for CPU work a hook declared {@link Plugin#inlineSafe} must not do on the
+     * event loop (a signature check): runs the task at once when called on a plugin thread, else
+     * queues it there. A full queue rejects: fail the call closed. Never for blocking I/O.
+     * Offline tools and tests without plugin threads run it on the calling thread.
+     */
+    default Executor pluginExecutor() {
+        return Runnable::run;
+    }
+
     /** For timers and background refreshes. Never block in its tasks. */
     ScheduledExecutorService scheduler();
 

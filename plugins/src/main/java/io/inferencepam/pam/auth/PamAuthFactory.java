@@ -77,7 +77,7 @@ public final class PamAuthFactory implements PluginFactory {
                     env.blockingExecutor(), env.scheduler(), env.clock(), metrics.jwksRefreshes);
             env.onShutdown(keys);
             keys.start();
-            return new TokenVerifier(keys, env.clock(), TOKEN_CACHE_SIZE);
+            return new TokenVerifier(keys, env.clock(), TOKEN_CACHE_SIZE, env.pluginExecutor());
         });
         TokenPolicy policy = new TokenPolicy(conf.algorithms(), conf.audiences(), conf.clockSkew(), conf.requiredScopes(),
                 conf.groupsClaims(), conf.usernameClaim(), conf.clientClaims(), env.clock(),

@@ -27,6 +27,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Verifies the signature and issuer of access tokens of one issuer, and remembers verified tokens
@@ -54,9 +56,22 @@ public final class TokenVerifier {
     private final Clock clock;
     private final Cache<TokenHash, Cached> verified;
     private final ThreadLocal<MessageDigest> sha256 = ThreadLocal.withInitial(TokenVerifier::newDigest);
+    /** Where a cache miss is verified (the plugin threads): never the thread that asks, which may be an event loop. */
+    private final Executor misses;
 
-    /** @param cacheSize verified tokens remembered; 0 disables the cache (benchmarks of the miss path) */
+    /** Verifies misses on the calling thread (benchmarks of the verification itself). */
     public TokenVerifier(IssuerKeys keys, Clock clock, long cacheSize) {
+        this(keys, clock, cacheSize, Runnable::run);
+    }
+
+    /**
+     * @param cacheSize verified tokens remembered; 0 disables the cache (benchmarks of the miss path)
+     * @param misses    where a miss is parsed and its signature checked: the plugin threads
+     *                  ({@link io.inferencepam.runner.spi.PluginEnvironment#pluginExecutor}), so that
+     *                  only a cache hit (a hash and a lookup) runs where {@link #verify} is called
+     */
+    public TokenVerifier(IssuerKeys keys, Clock clock, long cacheSize, Executor misses) {
+        this.misses = misses;
         this.keys = keys;
         this.clock = clock;
         this.verified = cacheSize <= 0 ? null : Caffeine.newBuilder()
@@ -104,32 +119,54 @@ public final class TokenVerifier {
     public record KeysUnavailable() implements Result {
     }
 
-    /** Verifies, refreshing the JWKS (rate-limited, asynchronously) when the token names a key we lack. */
+    /**
+     * Verifies, refreshing the JWKS (rate-limited, asynchronously) when the token names a key we lack.
+     * A cached token is answered at once; anything else (parse, signature check, refresh) completes
+     * on the {@code misses} executor or the JWKS refresh, never on the calling thread. A full
+     * executor fails the stage (the call fails closed).
+     */
     public CompletionStage<Result> verify(String token) {
-        Attempt first = attempt(token);
-        if (first.result != null) {
-            return CompletableFuture.completedFuture(first.result);
+        TokenHash hash = hash(token);
+        Result hit = cached(hash);
+        if (hit != null) {
+            return CompletableFuture.completedFuture(hit);
         }
-        return keys.refreshForUnknownKey().thenApply(ignored -> {
-            Attempt second = attempt(token);
-            if (second.result != null) {
-                return second.result;
-            }
-            return keys.current().isEmpty() ? new KeysUnavailable()
-                    : new Invalid("unknown_key", "The access token was signed with an unknown key.");
-        });
+        CompletableFuture<Attempt> first;
+        try {
+            first = CompletableFuture.supplyAsync(() -> attempt(token, hash), misses);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return first.thenCompose(a -> a.result != null ? CompletableFuture.completedFuture(a.result)
+                : keys.refreshForUnknownKey().thenApplyAsync(ignored -> {
+                    Attempt second = attempt(token, hash);
+                    if (second.result != null) {
+                        return second.result;
+                    }
+                    return keys.current().isEmpty() ? new KeysUnavailable()
+                            : new Invalid("unknown_key", "The access token was signed with an unknown key.");
+                }, misses));
+    }
+
+    /** The verified token cached under {@code hash} while its key is still published, else null. */
+    private Result cached(TokenHash hash) {
+        Cached cached = verified == null ? null : verified.getIfPresent(hash);
+        if (cached == null) {
+            return null;
+        }
+        if (stillPublished(cached)) {
+            return new Verified(cached.token());
+        }
+        // The issuer no longer publishes the key that signed it (rotated out or revoked).
+        verified.invalidate(hash);
+        return null;
     }
 
     /** Synchronous verification with the keys at hand; empty result means "key unknown, refresh may help". */
-    Attempt attempt(String token) {
-        TokenHash hash = hash(token);
-        Cached cached = verified == null ? null : verified.getIfPresent(hash);
-        if (cached != null) {
-            if (stillPublished(cached)) {
-                return new Attempt(new Verified(cached.token()));
-            }
-            // The issuer no longer publishes the key that signed it (rotated out or revoked).
-            verified.invalidate(hash);
+    private Attempt attempt(String token, TokenHash hash) {
+        Result hit = cached(hash);
+        if (hit != null) {
+            return new Attempt(hit);
         }
         // Compact JWS: exactly three base64url parts. Parsed here rather than with SignedJWT.parse so a
         // miss costs little more than the signature check itself (performance.md G6).

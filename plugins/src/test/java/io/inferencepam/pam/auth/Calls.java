@@ -63,6 +63,11 @@ final class Calls {
     }
 
     RequestDecision run(Plugin plugin) throws Exception {
+        return start(plugin).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    /** The call's decision as the plugin returned it, complete or not. */
+    java.util.concurrent.CompletionStage<RequestDecision> start(Plugin plugin) {
         // as APISIX 3.18 answers them: the raw target as real_request_uri, request_uri normalised
         if (!noRawTarget) {
             vars.putIfAbsent(CanonicalPath.RAW_TARGET_VAR, rawUri != null ? rawUri : path);
@@ -73,7 +78,7 @@ final class Calls {
                 "10.0.0.7", Vars.of(vars), Optional.ofNullable(body));
         CallContext ctx = new CallContext(new Attributes(), Optional.of(exchange),
                 ConfIdentity.fromKey("route#r1#ext-plugin-pre-req#1", "00", 1), Instant.now().plusSeconds(30));
-        return plugin.onRequest(req, ctx).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        return plugin.onRequest(req, ctx);
     }
 
     CallFacts facts() {

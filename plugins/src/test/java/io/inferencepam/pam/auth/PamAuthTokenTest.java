@@ -93,6 +93,43 @@ class PamAuthTokenTest {
         assertThat(f.decisions()).extracting(Decision::ruleId).contains("analysts");
     }
 
+    /**
+     * pam-auth's request hook may run on the event loop: a token-cache miss (parse, RSA/EC check,
+     * JWKS fetch) must not. Here the plugin threads are a queue the test runs by hand, on a thread
+     * of its own: the miss's decision stays pending until that thread has verified it; the hit that
+     * follows is decided at once, on the calling thread, handing nothing off.
+     */
+    @Test
+    void aCacheMissIsVerifiedOnThePluginThreadsNeverOnTheCallingThreadAndAHitIsDecidedInline() throws Exception {
+        java.util.concurrent.LinkedBlockingQueue<Runnable> handedOff = new java.util.concurrent.LinkedBlockingQueue<>();
+        env.pluginExecutor = handedOff::add;
+        Plugin p = plugin("");
+        String token = idp.token();
+        java.util.concurrent.CompletableFuture<RequestDecision> miss = Calls.chat(token).start(p).toCompletableFuture();
+        assertThat(miss).as("nothing verified on the calling thread").isNotDone();
+        List<String> verifiedOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+        while (!miss.isDone()) { // the first miss may also wait for the JWKS (blocking executor), then come back here
+            Runnable task = handedOff.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(task).as("the miss was handed to the plugin threads").isNotNull();
+            Thread plugin = new Thread(() -> {
+                task.run();
+                verifiedOn.add(Thread.currentThread().getName());
+            }, "pam-plugin-test");
+            plugin.start();
+            plugin.join();
+            Thread.sleep(1); // an answer completed on the plugin thread needs no more: isDone is checked again
+        }
+        assertThat(verifiedOn).isNotEmpty().allSatisfy(t -> assertThat(t).isEqualTo("pam-plugin-test"));
+        assertThat(miss.get()).isInstanceOf(RequestDecision.Proceed.class);
+
+        java.util.concurrent.CompletableFuture<RequestDecision> hit = Calls.chat(token).start(p).toCompletableFuture();
+        assertThat(hit).as("a cached token is decided at once, inline").isDone();
+        assertThat(hit.get()).isInstanceOf(RequestDecision.Proceed.class);
+        assertThat(handedOff).isEmpty();
+        assertThat(p.inlineSafe(io.inferencepam.runner.spi.Phase.REQUEST)).isTrue();
+        assertThat(p.inlineSafe(io.inferencepam.runner.spi.Phase.RESPONSE)).isFalse();
+    }
+
     @Test
     void validEs256AndPs256AndEdDsaTokensAreAccepted() throws Exception {
         KeyPair ed = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();

@@ -24,10 +24,17 @@ final class TestEnv implements PluginEnvironment, AutoCloseable {
     final Map<String, ControlApi.Handler> routes = new HashMap<>();
     private final Deque<AutoCloseable> hooks = new ArrayDeque<>();
     Clock clock = Clock.systemUTC();
+    /** Where pam-auth hands a token-cache miss; by default the calling thread, as without plugin threads. */
+    Executor pluginExecutor = Runnable::run;
 
     @Override
     public Executor blockingExecutor() {
         return blocking;
+    }
+
+    @Override
+    public Executor pluginExecutor() {
+        return pluginExecutor;
     }
 
     @Override

@@ -1,0 +1,88 @@
+package io.inferencepam.runner.server;
+
+import io.inferencepam.runner.conf.ChainCost;
+import io.inferencepam.runner.conf.PreparedConf;
+import io.inferencepam.runner.spi.Body;
+import io.inferencepam.runner.spi.Phase;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * One phase of one call run on the event loop that read it, instead of being handed to a plugin
+ * thread and its reply handed back: for a cheap chain those two thread wake-ups cost more than
+ * the plugins themselves.
+ *
+ * <p>Only when every plugin of the conf's phase declares its hooks non-blocking and cheap
+ * ({@link io.inferencepam.runner.spi.Plugin#inlineSafe}), the call's body is small, and the phase's
+ * runs on the loop have stayed cheap ({@link ChainCost#inlineNext}); this run's time feeds that
+ * estimate, so a phase that gets slower moves back to the plugin threads by itself.
+ *
+ * <p>As an executor of the chain's steps it runs a step at once while the phase is still in its
+ * synchronous part on the loop, or on a plugin thread; a step that becomes ready anywhere else (a
+ * plugin's stage completed by another thread, or by the loop later) is queued to the plugin
+ * threads. So whatever waited once (a {@code fetch}, a verification handed off) continues on a
+ * plugin thread, never back on the loop.
+ */
+final class InlinePhase implements PluginEntry, Executor {
+    /**
+     * Larger bodies are handed off, well below the large-body lane's threshold: plugin work grows
+     * with the body (pam-auth's model scan), and the loop serves every other connection meanwhile.
+     */
+    static final int MAX_BODY_BYTES = 16 * 1024;
+
+    private final Thread loop = Thread.currentThread();
+    private final PluginPool pool;
+    private final ChainCost cost;
+    private final long startNanos = System.nanoTime();
+    private volatile boolean synchronous = true;
+
+    private InlinePhase(PluginPool pool, ChainCost cost) {
+        this.pool = pool;
+        this.cost = cost;
+    }
+
+    /**
+     * This phase's run on the event loop, or null when it must be handed off.
+     *
+     * @param entry how the call would otherwise reach the plugin threads: only an entry on its
+     *              event loop may run the phase there
+     * @param pool  the plugin threads the phase continues on once it has waited
+     */
+    static InlinePhase start(PreparedConf conf, Phase phase, Optional<Body> body, PluginEntry entry, PluginPool pool) {
+        if (!conf.inlineSafe(phase) || !entry.onEventLoop()
+                || (body.isPresent() && body.get().length() > MAX_BODY_BYTES) || !conf.cost(phase).inlineNext()) {
+            return null;
+        }
+        return new InlinePhase(pool, conf.cost(phase));
+    }
+
+    /** Already there: the chain starts at once, on this thread. */
+    @Override
+    public CompletableFuture<Void> enter(ChainCost ignored) {
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public boolean onEventLoop() {
+        return true;
+    }
+
+    @Override
+    public void execute(Runnable step) {
+        if ((synchronous && Thread.currentThread() == loop) || pool.isCurrent()) {
+            step.run();
+        } else {
+            pool.execute(step);
+        }
+    }
+
+    /**
+     * Ends the synchronous part (called by the dispatcher once the chain is built: everything that
+     * did not wait has run): later steps go to the plugin threads, and the loop's time is counted.
+     */
+    void finish() {
+        synchronous = false;
+        cost.recordInline(System.nanoTime() - startNanos);
+    }
+}
