@@ -2,6 +2,7 @@ package io.inferencepam.bench.guard;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import io.inferencepam.bench.mask.CpuWarmUp;
 import java.util.concurrent.Callable;
 import org.openjdk.jmh.infra.Blackhole;
 
@@ -48,25 +49,39 @@ public final class GuardCpuRatios {
                 + " | pam-mask's table automaton %.1f µs = %.3f×%n", b[0] / 1e3, b[1] / 1e3, b[0] / b[1], b[2] / 1e3, b[0] / b[2]);
     }
 
+    /** Least thread CPU each method is warmed up for before the plateau test may end its warm-up. */
+    private static final long WARM_UP_CPU_NS = 2_000_000_000L;
+
     /**
-     * CPU-ns per op of each method: warm-up, then 21 rounds in which every method runs for about 30 ms
-     * of CPU in turn (so load changes on the host hit all of them alike); per method the median round.
-     * The clock is read once per batch of calls worth about 0.2 ms (sized in the warm-up), not per
-     * call: reading thread CPU time is a system call (1.1-1.4 µs of CPU per read on the shared host),
-     * which added that much to every call of every method and pulled ratios towards 1.
+     * CPU-ns per op of each method: each warmed up until the JIT has settled ({@link CpuWarmUp}: at
+     * least {@value #WARM_UP_CPU_NS} ns of thread CPU, then until its rounds stop improving; a fixed
+     * two-second warm-up ended, on a host at load 10-20, while parts of the decision still ran in C1
+     * code), then 21 rounds in which every method runs for about 30 ms of CPU in turn (so load changes
+     * on the host hit all of them alike); per method the median round. The clock is read once per
+     * batch of calls worth about 0.2 ms (sized from the warm-up's last round), not per call: reading
+     * thread CPU time is a system call (1.1-1.4 µs of CPU per read on the shared host), which added
+     * that much to every call of every method and pulled ratios towards 1.
      */
     public static double[] interleaved(ThreadMXBean mx, Blackhole bh, Callable<?>... ops) throws Exception {
+        Runnable[] runs = new Runnable[ops.length];
+        for (int m = 0; m < ops.length; m++) {
+            Callable<?> op = ops[m];
+            runs[m] = () -> {
+                try {
+                    bh.consume(op.call());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+        }
+        for (Runnable run : runs) {
+            CpuWarmUp.warm(mx, run, 200, WARM_UP_CPU_NS);
+        }
         int[] batch = new int[ops.length];
         for (int m = 0; m < ops.length; m++) {
-            long calls = 0;
-            long start = System.nanoTime();
-            for (long end = start + 2_000_000_000L; System.nanoTime() < end; ) {
-                for (int i = 0; i < 16; i++) {
-                    bh.consume(ops[m].call());
-                }
-                calls += 16;
-            }
-            double nsPerCall = (double) (System.nanoTime() - start) / calls;
+            // once more after every method ran (they share code whose profile the later ones changed); the
+            // round reads the clock per call, so its figure is high by about 1 µs: good enough for a batch size
+            double nsPerCall = CpuWarmUp.round(mx, runs[m], 200);
             batch[m] = (int) Math.max(1, Math.min(100_000, 200_000 / Math.max(1.0, nsPerCall)));
         }
         double[][] rounds = new double[ops.length][21];

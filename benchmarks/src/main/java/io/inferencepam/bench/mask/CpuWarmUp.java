@@ -14,7 +14,7 @@ import java.lang.management.ThreadMXBean;
  * most {@link #MAX_CPU_NS}: the longer the warm-up has run, the longer a plateau must last (a
  * starved compiler queue can leave one for a while).
  */
-final class CpuWarmUp {
+public final class CpuWarmUp {
     static final long ROUND_CPU_NS = 50_000_000L;
     private static final int WINDOW = 8;
     private static final double SETTLED = 0.97;
@@ -24,7 +24,7 @@ final class CpuWarmUp {
     }
 
     /** Warms {@code op} up; returns the thread CPU it took, in ns. */
-    static long warm(ThreadMXBean mx, Runnable op, int minOps, long minCpuNs) {
+    public static long warm(ThreadMXBean mx, Runnable op, int minOps, long minCpuNs) {
         long cpu0 = mx.getCurrentThreadCpuTime();
         double[] rounds = new double[(int) (MAX_CPU_NS / ROUND_CPU_NS) + 1];
         int n = 0;
@@ -43,7 +43,7 @@ final class CpuWarmUp {
     }
 
     /** CPU-ns per op over at least {@code minOps} ops and {@link #ROUND_CPU_NS}. */
-    static double round(ThreadMXBean mx, Runnable op, int minOps) {
+    public static double round(ThreadMXBean mx, Runnable op, int minOps) {
         long cpu0 = mx.getCurrentThreadCpuTime();
         int ops = 0;
         while (ops < minOps || mx.getCurrentThreadCpuTime() - cpu0 < ROUND_CPU_NS) {

@@ -45,6 +45,15 @@ public interface BodyCheck {
     }
 
     /**
+     * Whether the members this check {@link #reads} carry the request's text, i.e. most of a body
+     * (prompt rules): pam-guard then reads the body by its Jackson pass, which builds those members
+     * anyway, instead of scanning the whole body first ({@link StrictJsonScan}) and building them after.
+     */
+    default boolean readsText() {
+        return false;
+    }
+
+    /**
      * Builds a check from its section of the pam-guard conf. Registered with
      * {@link GuardPluginFactory}; its section is added to pam-guard's conf schema under {@link #confKey()}.
      */

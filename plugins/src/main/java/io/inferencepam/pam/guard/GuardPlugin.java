@@ -75,14 +75,16 @@ final class GuardPlugin implements Plugin {
         shapes:
         for (BodyShape shape : BodyShape.values()) {
             Set<String> names = new HashSet<>();
+            boolean text = false;
             for (BodyCheck c : checks) {
                 Optional<Set<String>> r = c.reads(shape);
                 if (r.isEmpty()) {
                     continue shapes;
                 }
                 names.addAll(r.get());
+                text |= c.readsText();
             }
-            out.put(shape, StrictJsonBody.Members.of(names));
+            out.put(shape, StrictJsonBody.Members.of(names, !text));
         }
         return out;
     }

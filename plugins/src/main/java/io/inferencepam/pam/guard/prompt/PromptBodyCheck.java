@@ -51,6 +51,11 @@ public final class PromptBodyCheck implements BodyCheck {
         return Optional.of(rules.reads(shape));
     }
 
+    @Override
+    public boolean readsText() {
+        return true;
+    }
+
     /** Registers the section {@code prompt_rules}. */
     public static final class Factory implements BodyCheck.Factory {
         @Override
