@@ -92,7 +92,7 @@ final class PamAuthPlugin implements Plugin {
      */
     @Override
     public CompletionStage<?> warmUp(Phase phase) {
-        return phase == Phase.REQUEST && !offline ? verifier.keys().warmUp() : java.util.concurrent.CompletableFuture.completedFuture(null);
+        return phase == Phase.REQUEST && !offline ? verifier.keys().warmUp() : CompletableFuture.completedFuture(null);
     }
 
     /**
