@@ -82,6 +82,8 @@ public final class AuditLatencyBench {
         final Path socket;
         final long preToken;
         final long postToken;
+        /** The runner's control port (its /metrics), or 0: audit runners only. */
+        int controlPort;
         int reqReplyLength;
         int respReplyLength;
         long calls;
@@ -96,7 +98,8 @@ public final class AuditLatencyBench {
     }
 
     private record Sample(double callsPerSec, Histogram latency, Histogram service, double serverCpuUs, double redisCpuUs,
-                          java.util.Map<String, Double> threadCpuUs) {
+                          java.util.Map<String, Double> threadCpuUs, SinkWrites writes, double xaddUsPerEntry,
+                          double redisUsPerWrite) {
         /**
          * Runner CPU per call without the JIT compiler threads: what the calls cost once the code
          * is compiled. On a loaded host a runner's C2 compiler lags far behind (and recompiles
@@ -113,6 +116,77 @@ public final class AuditLatencyBench {
         }
     }
 
+    /**
+     * The audit runner's sink writes over a window, from its {@code pam_audit_sink_write_entries}
+     * histogram (/metrics): how many entries one pipelined round trip to Redis carried.
+     * {@link #NONE} for a runner without it (plain, or a build from before it).
+     */
+    record SinkWrites(long writes, double entries, Map<String, Long> cumulative) {
+        static final SinkWrites NONE = new SinkWrites(0, 0, Map.of());
+
+        SinkWrites minus(SinkWrites before) {
+            Map<String, Long> c = new LinkedHashMap<>();
+            cumulative.forEach((le, n) -> c.put(le, n - before.cumulative.getOrDefault(le, 0L)));
+            return new SinkWrites(writes - before.writes, entries - before.entries, c);
+        }
+
+        double mean() {
+            return writes == 0 ? Double.NaN : entries / writes;
+        }
+
+        /** "mean 3.1 entries/write over 812 writes; ≤1 40%, ≤2 71%, …" */
+        String describe() {
+            if (writes == 0) {
+                return "n/a";
+            }
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%.1f entries/write over %,d writes;", mean(), writes));
+            long previous = -1;
+            for (var e : cumulative.entrySet()) {
+                if (e.getValue() != previous && !e.getKey().equals("+Inf")) {
+                    sb.append(String.format(Locale.ROOT, " ≤%s %.0f%%", e.getKey().replace(".0", ""), 100.0 * e.getValue() / writes));
+                }
+                previous = e.getValue();
+                if (e.getValue() == writes) {
+                    break;
+                }
+            }
+            return sb.toString();
+        }
+
+        static SinkWrites scrape(int port) {
+            if (port == 0) {
+                return NONE;
+            }
+            String text;
+            try {
+                var client = java.net.http.HttpClient.newHttpClient();
+                var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics"))
+                        .timeout(Duration.ofSeconds(5)).build();
+                text = client.send(req, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            } catch (IOException e) {
+                return NONE;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return NONE;
+            }
+            String name = "pam_audit_sink_write_entries";
+            long count = 0;
+            double sum = 0;
+            Map<String, Long> buckets = new LinkedHashMap<>();
+            for (String line : text.split("\n")) {
+                if (line.startsWith(name + "_bucket{le=\"")) {
+                    String le = line.substring(line.indexOf('"') + 1, line.lastIndexOf('"'));
+                    buckets.put(le, Long.parseLong(line.substring(line.lastIndexOf(' ') + 1)));
+                } else if (line.startsWith(name + "_count ")) {
+                    count = Long.parseLong(line.substring(line.lastIndexOf(' ') + 1));
+                } else if (line.startsWith(name + "_sum ")) {
+                    sum = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+            return buckets.isEmpty() ? NONE : new SinkWrites(count, sum, buckets);
+        }
+    }
+
     private final Options opt;
     private final List<Process> started = new ArrayList<>();
     private final byte[] requestBody;
@@ -122,6 +196,7 @@ public final class AuditLatencyBench {
     private final Map<String, ByteBuffer> varAnswers = new LinkedHashMap<>();
     private final ByteBuffer emptyAnswer = ByteBuffer.wrap(answer(new byte[0]));
     private long redisPid;
+    private int redisPort;
 
     private AuditLatencyBench(Options opt) {
         this.opt = opt;
@@ -159,6 +234,7 @@ public final class AuditLatencyBench {
 
     private void runWith(RedisServer redis, Path dir, String loadBefore) throws Exception {
         try {
+            redisPort = redis.port();
             try (redis.clients.jedis.Jedis j = new redis.clients.jedis.Jedis("127.0.0.1", redis.port())) {
                 redisPid = Long.parseLong(j.info("server").lines().filter(l -> l.startsWith("process_id:"))
                         .findFirst().orElseThrow().substring("process_id:".length()).trim());
@@ -175,6 +251,8 @@ public final class AuditLatencyBench {
             auditEnv.put("PAM_REDIS_URL", redis.url());
             auditEnv.put("PAM_AUDIT_SPOOL_DIR", dir.resolve("spool").toString());
             auditEnv.put("PAM_AUDIT_SIGNING_KEY", CheckpointSigner.generate()[0]);
+            int auditControl = freePort();
+            auditEnv.put("PAM_CONTROL_PORT", Integer.toString(auditControl)); // its /metrics: entries per sink write
             Process plain = launch(dir, "plain", jar, plainEnv, plainSock);
             Process audit = launch(dir, "audit", jar, auditEnv, auditSock);
 
@@ -192,6 +270,8 @@ public final class AuditLatencyBench {
                 Path variantSock = dir.resolve("variant.sock");
                 variantEnv.put("APISIX_LISTEN_ADDRESS", "unix:" + variantSock);
                 variantEnv.put("PAM_AUDIT_SPOOL_DIR", dir.resolve("spool-b").toString());
+                int variantControl = freePort();
+                variantEnv.put("PAM_CONTROL_PORT", Integer.toString(variantControl));
                 variantEnv.putAll(opt.variantEnv());
                 List<String> extra = new ArrayList<>(opt.jvmOpts());
                 extra.addAll(opt.variantOpts());
@@ -199,7 +279,9 @@ public final class AuditLatencyBench {
                 targets = new ArrayList<>(targets);
                 targets.add(new Target("on-b", variant, variantSock, prepare(variantSock, "route#onb#ext-plugin-pre-req#1", "pam-record", noop),
                         prepare(variantSock, "route#onb#ext-plugin-post-resp#1", "pam-record")));
+                targets.get(3).controlPort = variantControl;
             }
+            targets.get(2).controlPort = auditControl;
             for (Target t : targets) {
                 verify(t);
             }
@@ -212,9 +294,9 @@ public final class AuditLatencyBench {
                 Sample s = runCell(t, 0, Duration.ofSeconds(1), Duration.ofSeconds(3));
                 capacity.put(t, s);
                 System.err.printf(Locale.ROOT, "capacity %-5s K=%d closed loop: %,.0f calls/s (p99 %.1f µs), runner CPU %.1f µs/call "
-                                + "(%.1f without JIT compiler threads), redis %.1f µs/call%n      runner CPU µs/call by thread:%s%n",
+                                + "(%.1f without JIT compiler threads), redis %.1f µs/call%n      runner CPU µs/call by thread:%s%n%s",
                         t.name, opt.conns(), s.callsPerSec(), s.latency().getValueAtPercentile(99) / 1e3, s.serverCpuUs(), s.appCpuUs(),
-                        s.redisCpuUs(), byThread(s));
+                        s.redisCpuUs(), byThread(s), storeLine(s));
                 lowest = Math.min(lowest, s.callsPerSec());
             }
             // The closed loops leave a backlog in the audit writers: let them catch up, or the
@@ -239,6 +321,7 @@ public final class AuditLatencyBench {
                             s.latency().getValueAtPercentile(99) / 1e3, s.latency().getValueAtPercentile(99.9) / 1e3,
                             s.service().getValueAtPercentile(99) / 1e3, s.serverCpuUs(), s.redisCpuUs());
                     System.err.println("      runner CPU µs/call by thread:" + byThread(s));
+                    System.err.print(storeLine(s));
                 }
             }
             long audited = targets.stream().skip(2).mapToLong(t -> t.calls).sum();
@@ -368,6 +451,8 @@ public final class AuditLatencyBench {
             threads[i].start();
         }
         Thread.sleep(warmup.toMillis());
+        SinkWrites writes0 = SinkWrites.scrape(t.controlPort);
+        long[] xadd0 = xaddStats();
         long cpu0 = ProcStats.cpuNanos(t.process.pid());
         var threads0 = ProcStats.threadCpuNanos(t.process.pid());
         long redis0 = ProcStats.cpuNanos(redisPid);
@@ -380,6 +465,8 @@ public final class AuditLatencyBench {
         long cpu1 = ProcStats.cpuNanos(t.process.pid());
         var threads1 = ProcStats.threadCpuNanos(t.process.pid());
         long redis1 = ProcStats.cpuNanos(redisPid);
+        long[] xadd1 = xaddStats();
+        SinkWrites writes = SinkWrites.scrape(t.controlPort).minus(writes0);
         for (Thread th : threads) {
             th.join(30_000);
         }
@@ -404,7 +491,49 @@ public final class AuditLatencyBench {
                 byThread.put(name, us);
             }
         });
-        return new Sample(calls / secs, l, s, (cpu1 - cpu0) / 1e3 / n, (redis1 - redis0) / 1e3 / n, byThread);
+        long xadds = xadd1[0] - xadd0[0];
+        return new Sample(calls / secs, l, s, (cpu1 - cpu0) / 1e3 / n, (redis1 - redis0) / 1e3 / n, byThread,
+                writes, xadds == 0 ? Double.NaN : (xadd1[1] - xadd0[1]) / (double) xadds,
+                writes.writes() == 0 ? Double.NaN : (redis1 - redis0) / 1e3 / writes.writes());
+    }
+
+    /**
+     * XADD calls and µs spent inside them ({@code INFO commandstats}): what redis spends on the
+     * command itself, as against its event loop, reads and writes per round trip.
+     */
+    private long[] xaddStats() {
+        try (redis.clients.jedis.Jedis j = new redis.clients.jedis.Jedis("127.0.0.1", redisPort)) {
+            for (String line : j.info("commandstats").split("\r?\n")) {
+                if (line.startsWith("cmdstat_xadd:")) {
+                    long calls = 0;
+                    long usec = 0;
+                    for (String kv : line.substring(line.indexOf(':') + 1).split(",")) {
+                        if (kv.startsWith("calls=")) {
+                            calls = Long.parseLong(kv.substring(6));
+                        } else if (kv.startsWith("usec=")) {
+                            usec = Long.parseLong(kv.substring(5));
+                        }
+                    }
+                    return new long[] {calls, usec};
+                }
+            }
+        }
+        return new long[] {0, 0};
+    }
+
+    /** Per cell, for an audit runner: entries per sink write, and redis CPU per write and inside XADD. */
+    private static String storeLine(Sample s) {
+        if (s.writes().writes() == 0) {
+            return "";
+        }
+        return String.format(Locale.ROOT, "      sink writes: %s; redis CPU per write %.1f µs, inside XADD %.1f µs per entry%n",
+                s.writes().describe(), s.redisUsPerWrite(), s.xaddUsPerEntry());
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket ss = new java.net.ServerSocket(0)) {
+            return ss.getLocalPort();
+        }
     }
 
     /** Per connection: pre-encoded call frames and the current nginx request_id answer. */
@@ -646,6 +775,14 @@ public final class AuditLatencyBench {
                             + "without JIT compiler threads: paired reps %s; redis CPU per record %.1f µs",
                     t.name, cpu - shapeCpu, cpu, shapeCpu, spread(paired, "%.1f"), spread(pairedApp, "%.1f"),
                     median(samples.get(t).stream().mapToDouble(Sample::redisCpuUs).toArray()) / 2));
+            List<Sample> r = samples.get(t);
+            if (r.stream().anyMatch(x -> x.writes().writes() > 0)) {
+                sb.append(String.format(Locale.ROOT, "%n  sink writes, %s (medians of the reps): %.1f entries per write; redis CPU per write "
+                                + "%.1f µs, of which inside XADD %.1f µs per entry; last rep: %s",
+                        t.name, median(r.stream().mapToDouble(x -> x.writes().mean()).toArray()),
+                        median(r.stream().mapToDouble(Sample::redisUsPerWrite).toArray()),
+                        median(r.stream().mapToDouble(Sample::xaddUsPerEntry).toArray()), r.get(r.size() - 1).writes().describe()));
+            }
         }
         sb.append(String.format(Locale.ROOT, "%nAudit stream after the run: %,d entries for %,d audited calls (warm-ups included; "
                 + "plus one signed checkpoint per 1000).%n", stored, auditCalls));
@@ -681,6 +818,7 @@ public final class AuditLatencyBench {
             Sample s = capacity.get(t);
             sb.append(String.format(Locale.ROOT, "audit CPU per call at capacity, %s: %.1f µs (%.1f without JIT threads); redis CPU per record %.1f µs%n",
                     t.name, s.serverCpuUs() - shape.serverCpuUs(), s.appCpuUs() - shape.appCpuUs(), s.redisCpuUs() / 2));
+            sb.append(storeLine(s));
         }
         return sb.toString();
     }

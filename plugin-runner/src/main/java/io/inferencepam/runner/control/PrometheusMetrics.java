@@ -84,16 +84,16 @@ public final class PrometheusMetrics implements Metrics {
     }
 
     @Override
-    public Histogram histogram(String name, String help, double[] bucketsSeconds, String... labelNames) {
-        double[] bounds = bucketsSeconds.clone();
+    public Histogram histogram(String name, String help, double[] buckets, String... labelNames) {
+        double[] bounds = buckets.clone();
         Arrays.sort(bounds);
         Map<List<String>, Labeled<Series>> series = new ConcurrentHashMap<>();
         families.add(out -> {
             header(out, name, help, "histogram");
             series.values().forEach(s -> s.value().write(out, name, s.labels(), bounds));
         });
-        return (nanos, labelValues) -> series(series, labelNames, labelValues, () -> new Series(bounds.length))
-                .value().observe(nanos / 1e9, bounds);
+        return (value, labelValues) -> series(series, labelNames, labelValues, () -> new Series(bounds.length))
+                .value().observe(value, bounds);
     }
 
     @Override
@@ -125,15 +125,15 @@ public final class PrometheusMetrics implements Metrics {
             }
         }
 
-        void observe(double seconds, double[] bounds) {
+        void observe(double value, double[] bounds) {
             for (int i = 0; i < bounds.length; i++) {
-                if (seconds <= bounds[i]) {
+                if (value <= bounds[i]) {
                     buckets[i].increment();
                     break;
                 }
             }
             count.increment();
-            sum.add(seconds);
+            sum.add(value);
         }
 
         void write(StringBuilder out, String name, String labels, double[] bounds) {

@@ -45,6 +45,22 @@ class PrometheusMetricsTest {
     }
 
     @Test
+    void histogramsOfPlainValuesKeepTheirUnit() {
+        PrometheusMetrics m = new PrometheusMetrics();
+        Metrics.Histogram h = m.histogram("pam_entries_per_write", "Entries per write", new double[] {1, 2, 4});
+        h.observe(1);
+        h.observe(3);
+        h.observe(9);
+        String text = m.scrape();
+        assertThat(text).contains("pam_entries_per_write_bucket{le=\"1.0\"} 1\n");
+        assertThat(text).contains("pam_entries_per_write_bucket{le=\"2.0\"} 1\n");
+        assertThat(text).contains("pam_entries_per_write_bucket{le=\"4.0\"} 2\n");
+        assertThat(text).contains("pam_entries_per_write_bucket{le=\"+Inf\"} 3\n");
+        assertThat(text).contains("pam_entries_per_write_sum 13.0\n");
+        assertThat(text).contains("pam_entries_per_write_count 3\n");
+    }
+
+    @Test
     void wrongLabelCountOrNullValueIsRejected() {
         PrometheusMetrics m = new PrometheusMetrics();
         Metrics.Counter c = m.counter("pam_x_total", "X", "a", "b");

@@ -5,7 +5,6 @@ import io.inferencepam.pam.core.Principal;
 import io.inferencepam.pam.record.chain.JcsWriter;
 import io.inferencepam.pam.record.chain.UnlinkedEntry;
 import io.inferencepam.pam.record.spool.AuditWriter;
-import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -40,7 +39,7 @@ record Admission(String id, String admission, long atMillis, String routeId, Str
     public UnlinkedEntry unlinked() {
         JcsWriter w = UnlinkedEntry.begin(768);
         w.field("admission", admission);
-        w.field("at", Instant.ofEpochMilli(atMillis).toString());
+        w.instantField("at", atMillis);
         w.field("id", id);
         w.field("kind", KIND);
         w.field("model", model.orElse(null));

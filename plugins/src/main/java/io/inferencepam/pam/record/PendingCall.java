@@ -16,7 +16,6 @@ import io.inferencepam.runner.spi.HttpResponse;
 import io.inferencepam.runner.spi.RequestOutcome;
 import io.inferencepam.runner.spi.RequestRewrite;
 import io.inferencepam.runner.spi.ResponseOutcome;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashSet;
@@ -291,7 +290,7 @@ public final class PendingCall {
                     .field("reason", redact(d.reason(), redact)).field("rule_id", d.ruleId()).endObject();
         }
         w.endArray();
-        w.field("end", Instant.ofEpochMilli(endMillis).toString());
+        w.instantField("end", endMillis);
         w.field("id", id);
         w.field("kind", "call");
         w.field("latency_us", Math.max(0, (endNanos - startNanos) / 1000));
@@ -353,7 +352,7 @@ public final class PendingCall {
         w.endObject();
         ConfIdentity any = requestConf != null ? requestConf : responseConf;
         w.field("route_id", any == null ? null : any.routeId());
-        w.field("start", Instant.ofEpochMilli(startMillis).toString());
+        w.instantField("start", startMillis);
         w.field("stopped_by", requestOutcome != null ? requestOutcome.haltedBy().orElse(null) : null);
         w.field("v", 1);
         return UnlinkedEntry.finish(w);
@@ -444,8 +443,17 @@ public final class PendingCall {
     /**
      * What a record says about a body: the members whose names start with {@code body} (written
      * together, they sort together) and {@code size} (written where it sorts). Absent members are null.
+     *
+     * <p>A recorded body with none of the call's secrets in it is written straight from its bytes
+     * ({@code bytes}): {@link JcsWriter#utf8Field} checks the UTF-8 and escapes in one pass. Only a
+     * body that is not well-formed UTF-8, or holds a secret, is decoded to text ({@link #decoded}).
      */
-    private record BodyFields(Integer size, String text, String encoding, boolean redacted, String sha256, Boolean truncated) {
+    private record BodyFields(Integer size, String text, byte[] bytes, String encoding, boolean redacted, String sha256,
+                              Boolean truncated, HeldBody.Summary whole, List<String> secrets) {
+        BodyFields(Integer size, String text, String encoding, boolean redacted, String sha256, Boolean truncated) {
+            this(size, text, null, encoding, redacted, sha256, truncated, null, null);
+        }
+
         static BodyFields of(Optional<HeldBody> body, boolean record, List<String> redact) {
             if (body.isEmpty()) {
                 return new BodyFields(null, null, "absent", false, null, null);
@@ -454,6 +462,30 @@ public final class PendingCall {
             if (!record) {
                 return new BodyFields(whole.length(), null, "not_recorded", false, whole.sha256(), null);
             }
+            byte[] kept = whole.kept().toByteArray(); // one copy: the loops below read an array, not a buffer view
+            if (!ascii(kept) && !Secrets.anyIn(kept, redact)) {
+                return new BodyFields(whole.length(), null, kept, "utf8", false, whole.sha256(), whole.truncated(), whole, redact);
+            }
+            return decoded(whole, redact);
+        }
+
+        /**
+         * An ASCII body takes the text path: the JDK decodes ASCII to a one-byte-per-char String with
+         * a vectorized copy, and encodes it back the same way, so that round trip costs less than
+         * the byte loop's check of every byte (measured per KiB: text path 3.6 µs, byte path 5.7).
+         * For any other text the byte path wins (text path 10.1 µs per KiB of mixed CJK, byte path 5.5).
+         */
+        private static boolean ascii(byte[] b) {
+            for (byte x : b) {
+                if (x < 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** The body as text (redacted), or base64 if it is not text, or only its hash if it is binary and holds a secret. */
+        static BodyFields decoded(HeldBody.Summary whole, List<String> redact) {
             boolean cut = whole.truncated();
             Body kept = whole.kept();
             Optional<String> text = kept.strictUtf8();
@@ -472,6 +504,10 @@ public final class PendingCall {
         }
 
         void writeHead(JcsWriter w) {
+            if (bytes != null && !w.utf8Field("body", bytes)) {
+                decoded(whole, secrets).writeHead(w); // not well-formed UTF-8: nothing was written
+                return;
+            }
             if (text != null) {
                 w.field("body", text);
             }

@@ -212,7 +212,14 @@ public final class RecordService {
         m.gauge("pam_audit_queue_depth", "Audit records waiting for the writer thread", writer::queueDepth);
         m.gauge("pam_audit_store_up", "1 when the audit store accepted the last write", () -> writer.storeUp() ? 1 : 0);
         m.gauge("pam_audit_pending_calls", "Calls recorded in the request phase, waiting for their response phase", pending::size);
+        // One write is one pipelined round trip to the store: its fixed cost (a wake-up and a
+        // read/write syscall pair on each side) is shared by the entries it carries.
+        Metrics.Histogram sizes = m.histogram("pam_audit_sink_write_entries", "Entries per audit sink write (one pipelined round trip)",
+                SINK_WRITE_BUCKETS);
+        st.observeSinkWrites(sizes::observe);
     }
+
+    private static final double[] SINK_WRITE_BUCKETS = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
 
     public RecordSettings settings() {
         return settings;

@@ -138,6 +138,64 @@ class RecordFormProperties {
         return call;
     }
 
+    /**
+     * A recorded body is what its text says, whichever way it is written (straight from its bytes
+     * when it is well-formed UTF-8 without a secret, decoded otherwise): the strictly decoded text;
+     * cut to {@code max_body_bytes}, the leniently decoded prefix; with a secret, that text redacted;
+     * not text, base64, or only its hash if it holds a secret.
+     */
+    @Property(tries = 2000)
+    void aRecordedBodyIsItsTextRedactedOrItsBase64(@ForAll long seed) throws Exception {
+        Random r = new Random(seed);
+        String[] parts = {"plain ", "caf\u00e9 \u6771 ", "\ud83d\ude00", "q\"\\\u0001", SECRET, "sk-live-0123456789abcdef", "\ufffd"};
+        StringBuilder text = new StringBuilder();
+        for (int i = r.nextInt(6); i >= 0; i--) {
+            text.append(parts[r.nextInt(parts.length)]);
+        }
+        byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+        if (r.nextInt(3) == 0) { // broken: a stray continuation, an encoded surrogate, a cut sequence, an overlong NUL
+            byte[][] bad = {{(byte) 0x80}, {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, {(byte) 0xE2, (byte) 0x82}, {(byte) 0xC0, (byte) 0x80}};
+            byte[] b = bad[r.nextInt(bad.length)];
+            int at = r.nextInt(bytes.length + 1);
+            byte[] out = new byte[bytes.length + b.length];
+            System.arraycopy(bytes, 0, out, 0, at);
+            System.arraycopy(b, 0, out, at, b.length);
+            System.arraycopy(bytes, at, out, at + b.length, bytes.length - at);
+            bytes = out;
+        }
+        int max = r.nextBoolean() ? 1 + r.nextInt(Math.max(1, bytes.length + 2)) : 1 << 20;
+        RecordConf c = RecordConf.from(CanonicalJson.parse("{\"max_body_bytes\":" + max + "}"));
+        HttpRequest received = new HttpRequest(1, "POST", "/v1/chat", Headers.of(), Headers.of("authorization", SECRET),
+                "10.0.0.7", Vars.of(Map.of()), Optional.of(Body.wrap(bytes.clone())));
+        PendingCall call = new PendingCall("req-" + seed, 1_700_000_000_000L, 0);
+        call.request(received, c, new ConfIdentity("route#chat#ext-plugin-pre-req#1", "chat", "ext-plugin-pre-req", "a".repeat(64), 1),
+                new CallFacts());
+        var request = CanonicalJson.parse(call.writeForTest(1_700_000_001_000L, 5_000_000).toByteArray()).get("request");
+
+        byte[] kept = java.util.Arrays.copyOf(bytes, Math.min(bytes.length, max));
+        boolean cut = bytes.length > max;
+        List<String> secrets = List.of(SECRET, "sk-live-0123456789abcdef");
+        Optional<String> strict = Body.wrap(kept).strictUtf8();
+        assertThat(request.get("body_sha256").asText()).isEqualTo(io.inferencepam.pam.record.chain.HashChain.sha256Hex(bytes));
+        if (strict.isPresent() || cut) {
+            String t = strict.orElseGet(() -> new String(kept, StandardCharsets.UTF_8));
+            String red = PendingCall.redact(t, secrets);
+            assertThat(request.get("body").textValue()).isEqualTo(red);
+            assertThat(request.get("body_encoding").asText()).isEqualTo("utf8");
+            assertThat(request.path("body_redacted").asBoolean(false)).isEqualTo(!red.equals(t));
+            assertThat(request.get("body_truncated").asBoolean()).isEqualTo(cut);
+        } else {
+            String latin = new String(kept, StandardCharsets.ISO_8859_1);
+            boolean secret = !PendingCall.redact(latin, secrets).equals(latin);
+            assertThat(request.get("body_encoding").asText()).isEqualTo(secret ? "withheld_secret" : "base64");
+            assertThat(request.has("body")).isEqualTo(!secret);
+            if (!secret) {
+                assertThat(request.get("body").textValue()).isEqualTo(java.util.Base64.getEncoder().encodeToString(kept));
+            }
+        }
+        assertThat(request.get("size").asInt()).isEqualTo(bytes.length);
+    }
+
     @Property(tries = 2000)
     void aRecordIsWrittenInItsRfc8785Form(@ForAll long seed) throws Exception {
         PendingCall call = call(seed);

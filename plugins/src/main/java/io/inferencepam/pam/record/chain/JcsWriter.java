@@ -176,6 +176,176 @@ public final class JcsWriter {
         return this;
     }
 
+    /**
+     * The next member, a string given as UTF-8 bytes, written straight from them in one pass that
+     * checks the encoding and escapes: no {@code String}, no copy but the one into the buffer.
+     * False, and nothing written (not even the name), if the bytes are not well-formed UTF-8
+     * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF; what the JDK's strict
+     * decoder refuses); the caller then writes the member some other way. What it writes is what
+     * {@code field(name, s)} writes for the string {@code s} those bytes decode to, byte for byte.
+     */
+    public boolean utf8Field(String name, byte[] utf8) {
+        int d = depth - 1;
+        int mark = out.length();
+        boolean wasEmpty = d >= 0 && empty[d];
+        String wasLast = d >= 0 ? lastKey[d] : null;
+        int wasNextSlot = nextSlot;
+        key(name);
+        beforeValue();
+        if (utf8String(utf8, out)) {
+            return true;
+        }
+        out.setLength(mark);
+        empty[d] = wasEmpty;
+        lastKey[d] = wasLast;
+        for (int i = wasNextSlot; i < nextSlot; i++) {
+            slotAt[i] = -1;
+        }
+        nextSlot = wasNextSlot;
+        return false;
+    }
+
+    /**
+     * {@code raw} as a JSON string in canonical form, if it is well-formed UTF-8; false (the buffer
+     * as it was) otherwise. Multi-byte sequences are copied as they are (every byte of one is
+     * negative, and only ASCII is ever escaped), so this is the same output as
+     * {@link #string(String, CanonicalJson.Utf8Buffer)} of the decoded text.
+     */
+    static boolean utf8String(byte[] raw, CanonicalJson.Utf8Buffer out) {
+        int n = raw.length;
+        int start = out.length();
+        out.ensure(n + 2); // and 5 more per escape, when one comes
+        byte[] b = out.array();
+        int p = start;
+        b[p++] = '"';
+        int run = 0; // the first byte not copied yet
+        int i = 0;
+        while (i < n) {
+            int c = raw[i];
+            if (c >= 0) {
+                byte e = ESCAPE[c];
+                if (e != 0 && e != '?') {
+                    System.arraycopy(raw, run, b, p, i - run);
+                    p += i - run;
+                    run = i + 1;
+                    out.setLength(p);
+                    out.ensure(6 + n - i);
+                    b = out.array();
+                    b[p++] = '\\';
+                    if (e == 'u') {
+                        b[p++] = 'u';
+                        b[p++] = '0';
+                        b[p++] = '0';
+                        b[p++] = HEX[c >> 4];
+                        b[p++] = HEX[c & 0xF];
+                    } else {
+                        b[p++] = e;
+                    }
+                }
+                i++;
+                continue;
+            }
+            int len = wellFormed(raw, i);
+            if (len == 0) {
+                out.setLength(start);
+                return false;
+            }
+            i += len;
+        }
+        System.arraycopy(raw, run, b, p, n - run);
+        p += n - run;
+        b[p++] = '"';
+        out.setLength(p);
+        return true;
+    }
+
+    /**
+     * The length (2 to 4) of the well-formed UTF-8 sequence that starts at {@code at} with a
+     * non-ASCII byte, or 0 if it is not one (Unicode Table 3-7).
+     */
+    private static int wellFormed(byte[] raw, int at) {
+        int left = raw.length - at;
+        int b0 = raw[at] & 0xFF;
+        if (b0 >= 0xC2 && b0 <= 0xDF) {
+            return left >= 2 && continuation(raw[at + 1], 0x80, 0xBF) ? 2 : 0;
+        }
+        if (b0 >= 0xE0 && b0 <= 0xEF) {
+            if (left < 3) {
+                return 0;
+            }
+            int lo = b0 == 0xE0 ? 0xA0 : 0x80;
+            int hi = b0 == 0xED ? 0x9F : 0xBF; // ED A0..BF would be a surrogate
+            return continuation(raw[at + 1], lo, hi) && continuation(raw[at + 2], 0x80, 0xBF) ? 3 : 0;
+        }
+        if (b0 >= 0xF0 && b0 <= 0xF4) {
+            if (left < 4) {
+                return 0;
+            }
+            int lo = b0 == 0xF0 ? 0x90 : 0x80;
+            int hi = b0 == 0xF4 ? 0x8F : 0xBF; // F4 90.. would be above U+10FFFF
+            return continuation(raw[at + 1], lo, hi) && continuation(raw[at + 2], 0x80, 0xBF)
+                    && continuation(raw[at + 3], 0x80, 0xBF) ? 4 : 0;
+        }
+        return 0; // a continuation byte, C0/C1 (overlong), F5..FF
+    }
+
+    private static boolean continuation(byte b, int lo, int hi) {
+        int v = b & 0xFF;
+        return v >= lo && v <= hi;
+    }
+
+    /**
+     * The next member, an instant as {@code Instant.ofEpochMilli(epochMillis).toString()} writes it
+     * ({@code 2026-12-07T19:30:00.123Z}; no fraction on a whole second), straight into the buffer:
+     * no formatter, no String. Years outside 0000–9999 take the formatter's own form.
+     */
+    public JcsWriter instantField(String name, long epochMillis) {
+        key(name);
+        long days = Math.floorDiv(epochMillis, 86_400_000L);
+        java.time.LocalDate date = java.time.LocalDate.ofEpochDay(days);
+        int year = date.getYear();
+        if (year < 0 || year > 9999) {
+            beforeValue();
+            string(java.time.Instant.ofEpochMilli(epochMillis).toString(), out);
+            return this;
+        }
+        beforeValue();
+        int ms = (int) (epochMillis - days * 86_400_000L);
+        int sec = ms / 1000;
+        ms %= 1000;
+        out.ensure(26);
+        byte[] b = out.array();
+        int p = out.length();
+        b[p++] = '"';
+        p = digits(b, p, year, 4);
+        b[p++] = '-';
+        p = digits(b, p, date.getMonthValue(), 2);
+        b[p++] = '-';
+        p = digits(b, p, date.getDayOfMonth(), 2);
+        b[p++] = 'T';
+        p = digits(b, p, sec / 3600, 2);
+        b[p++] = ':';
+        p = digits(b, p, sec / 60 % 60, 2);
+        b[p++] = ':';
+        p = digits(b, p, sec % 60, 2);
+        if (ms != 0) {
+            b[p++] = '.';
+            p = digits(b, p, ms, 3);
+        }
+        b[p++] = 'Z';
+        b[p++] = '"';
+        out.setLength(p);
+        return this;
+    }
+
+    private static int digits(byte[] b, int p, int v, int width) {
+        for (int i = width - 1; i >= 0; i--) {
+            b[p + i] = (byte) ('0' + v % 10);
+            v /= 10;
+        }
+        return p + width;
+    }
+
     public JcsWriter value(long n) {
         beforeValue();
         number(n, out);

@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntConsumer;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +52,21 @@ public final class AuditWriter implements AutoCloseable {
         public final AtomicLong checkpoints = new AtomicLong();
         public final AtomicLong unsignedCheckpoints = new AtomicLong();
         public final AtomicLong skippedDuplicates = new AtomicLong();
+        /** Sink writes (one pipelined round trip each, live batches and spool drains) and the entries they carried. */
+        public final AtomicLong sinkWrites = new AtomicLong();
+        public final AtomicLong sinkWriteEntries = new AtomicLong();
+        private volatile IntConsumer sinkWriteSizes = n -> { };
+
+        /** Before the writer starts: told the number of entries of every sink write (a histogram). */
+        public void observeSinkWrites(IntConsumer sizes) {
+            this.sinkWriteSizes = sizes;
+        }
+
+        void sinkWrite(int entries) {
+            sinkWrites.incrementAndGet();
+            sinkWriteEntries.addAndGet(entries);
+            sinkWriteSizes.accept(entries);
+        }
     }
 
     /**

@@ -102,7 +102,7 @@ final class StoreStage implements Runnable {
         try {
             if (!spool.hasPending() && (up || clock.millis() >= retryAt)) {
                 try {
-                    sink.write(linked);
+                    write(linked);
                     stats.written.addAndGet(linked.size());
                     reportDurable(b.head, true);
                     back(null);
@@ -118,6 +118,14 @@ final class StoreStage implements Runnable {
             }
         } finally {
             handoff.done(b);
+        }
+    }
+
+    /** One sink write (one pipelined round trip), counted with its size once it succeeded. */
+    private void write(List<ChainedEntry> entries) throws Exception {
+        sink.write(entries);
+        if (!entries.isEmpty()) {
+            stats.sinkWrite(entries.size());
         }
     }
 
@@ -205,7 +213,7 @@ final class StoreStage implements Runnable {
                         drainedHead = new ChainHead(inst, seq, n.path(HashChain.HASH).asText(), 0);
                     }
                 }
-                sink.write(toWrite);
+                write(toWrite);
                 reportDurable(drainedHead, true);
                 for (ChainedEntry e : toWrite) {
                     stored.merge(e.instance(), e.seq(), Math::max); // a line spooled twice is written once

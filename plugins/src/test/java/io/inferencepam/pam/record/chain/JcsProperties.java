@@ -189,6 +189,106 @@ class JcsProperties {
         assertThat(a.lastHash()).isEqualTo(b.lastHash());
     }
 
+    /**
+     * Bytes as a body brings them: the UTF-8 of any text, and the same broken in every way UTF-8
+     * can be (cut mid-sequence, stray continuation bytes, overlong forms, encoded surrogates,
+     * beyond U+10FFFF, random bytes).
+     */
+    @Provide
+    Arbitrary<byte[]> bodyBytes() {
+        Arbitrary<byte[]> valid = texts().map(t -> JcsWriter.withoutLoneSurrogates(t).getBytes(StandardCharsets.UTF_8));
+        Arbitrary<byte[]> broken = Combinators.combine(valid, Arbitraries.of(
+                        new byte[] {(byte) 0x80}, new byte[] {(byte) 0xBF}, new byte[] {(byte) 0xC0, (byte) 0x80},
+                        new byte[] {(byte) 0xC1, (byte) 0xBF}, new byte[] {(byte) 0xC2}, new byte[] {(byte) 0xE0, (byte) 0x80, (byte) 0x80},
+                        new byte[] {(byte) 0xE0, (byte) 0x9F, (byte) 0xBF}, new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
+                        new byte[] {(byte) 0xED, (byte) 0xBF, (byte) 0xBF}, new byte[] {(byte) 0xE2, (byte) 0x82},
+                        new byte[] {(byte) 0xF0, (byte) 0x8F, (byte) 0xBF, (byte) 0xBF}, new byte[] {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80},
+                        new byte[] {(byte) 0xF5, (byte) 0x80, (byte) 0x80, (byte) 0x80}, new byte[] {(byte) 0xFF},
+                        new byte[] {(byte) 0xF0, (byte) 0x9F, (byte) 0x98}, new byte[] {(byte) 0xEF, (byte) 0xBF, (byte) 0xBD}),
+                Arbitraries.integers().between(0, 40)).as((v, bad, at) -> {
+                    int i = Math.min(at, v.length);
+                    byte[] out = new byte[v.length + bad.length];
+                    System.arraycopy(v, 0, out, 0, i);
+                    System.arraycopy(bad, 0, out, i, bad.length);
+                    System.arraycopy(v, i, out, i + bad.length, v.length - i);
+                    return out;
+                });
+        Arbitrary<byte[]> cut = valid.filter(v -> v.length > 1).flatMap(v -> Arbitraries.integers().between(1, v.length - 1)
+                .map(n -> java.util.Arrays.copyOf(v, n)));
+        Arbitrary<byte[]> random = Arbitraries.bytes().array(byte[].class).ofMaxSize(24);
+        return Arbitraries.frequencyOf(Tuple.of(4, valid), Tuple.of(3, broken), Tuple.of(2, cut), Tuple.of(2, random));
+    }
+
+    /**
+     * The body path: a member written straight from UTF-8 bytes ({@link JcsWriter#utf8Field}) is
+     * byte for byte what the text path writes for the strictly decoded text, which is what the
+     * reference implementation writes; bytes that are not well-formed UTF-8 (what the JDK's strict
+     * decoder refuses) are refused and leave the writer exactly as it was.
+     */
+    @Property(tries = 3000)
+    void aMemberWrittenFromUtf8BytesIsWhatTheTextPathAndTheReferenceWrite(@ForAll("bodyBytes") byte[] bytes) throws Exception {
+        java.util.Optional<String> strict;
+        try {
+            strict = java.util.Optional.of(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString());
+        } catch (java.nio.charset.CharacterCodingException e) {
+            strict = java.util.Optional.empty();
+        }
+        CanonicalJson.Utf8Buffer out = new CanonicalJson.Utf8Buffer(8); // small: escapes must grow it
+        JcsWriter w = new JcsWriter(out).beginObject().field("a", "before");
+        byte[] given = bytes.clone();
+        boolean written = w.utf8Field("body", given);
+        assertThat(written).isEqualTo(strict.isPresent());
+        assertThat(given).isEqualTo(bytes);
+        if (!written) {
+            w.field("body", "refused"); // the writer goes on as if nothing had been tried: same key allowed, same commas
+        }
+        w.field("c", "after").endObject();
+        ObjectNode expected = F.objectNode().put("a", "before").put("body", strict.orElse("refused")).put("c", "after");
+        CanonicalJson.Utf8Buffer viaText = new CanonicalJson.Utf8Buffer(64);
+        new JcsWriter(viaText).beginObject().field("a", "before").field("body", strict.orElse("refused")).field("c", "after").endObject();
+        assertThat(out.toByteArray()).isEqualTo(viaText.toByteArray());
+        assertThat(new String(out.toByteArray(), StandardCharsets.UTF_8)).isEqualTo(new String(reference(expected), StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A refused member at the top level of an entry leaves the chain-field slots as they were: "q"
+     * sorts after hash, instance and prev; what is written instead ("body") sorts before them.
+     */
+    @Property(tries = 300)
+    void aRefusedTopLevelMemberLeavesTheChainSlotsAsTheyWere(@ForAll("bodyBytes") byte[] bytes) {
+        JcsWriter w = UnlinkedEntry.begin(16);
+        w.field("a", 1);
+        if (!w.utf8Field("q", bytes)) {
+            w.field("body", "refused");
+        }
+        w.field("z", 2);
+        UnlinkedEntry viaBytes = UnlinkedEntry.finish(w);
+        HashChain a = new HashChain("i");
+        HashChain b = new HashChain("i");
+        assertThat(a.linkAndEncode(viaBytes)).isEqualTo(b.linkAndEncode(UnlinkedEntry.of(viaBytes.toTree())));
+    }
+
+    /** An instant written straight into the buffer is the member {@code Instant.toString} gives, any millisecond. */
+    @Property(tries = 3000)
+    void anInstantIsWrittenAsInstantToStringWritesIt(@ForAll("millis") long ms) {
+        CanonicalJson.Utf8Buffer a = new CanonicalJson.Utf8Buffer(8);
+        new JcsWriter(a).beginObject().instantField("at", ms).field("b", 1).endObject();
+        CanonicalJson.Utf8Buffer b = new CanonicalJson.Utf8Buffer(8);
+        new JcsWriter(b).beginObject().field("at", java.time.Instant.ofEpochMilli(ms).toString()).field("b", 1).endObject();
+        assertThat(new String(a.toByteArray(), StandardCharsets.UTF_8)).isEqualTo(new String(b.toByteArray(), StandardCharsets.UTF_8));
+    }
+
+    @Provide
+    Arbitrary<Long> millis() {
+        return Arbitraries.oneOf(
+                Arbitraries.longs().between(1_600_000_000_000L, 2_000_000_000_000L), // now-ish
+                Arbitraries.longs().between(-62_167_219_200_000L - 86_400_000L, 253_402_300_799_999L + 86_400_000L), // years 0000–9999 and just past
+                Arbitraries.longs().between(-1L << 50, 1L << 50),
+                Arbitraries.longs().between(1_700_000_000_000L, 1_700_000_000_000L + 3_000).map(x -> x / 1000 * 1000), // whole seconds
+                Arbitraries.of(0L, -1L, 1L, 999L, 1000L, -1000L, -1001L, 951_782_400_000L, 4_107_542_400_000L));
+    }
+
     @Test
     void theExampleOfRfc8785Section3_2_3() throws Exception {
         String input = "{\"numbers\":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],"

@@ -22,6 +22,8 @@ class StoreStageTest {
         AuditWriterTest.Outage sink = new AuditWriterTest.Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
         Spool spool = new Spool(dir.resolve("spool"), 1 << 20, 0);
         AuditWriter.Stats stats = new AuditWriter.Stats();
+        List<Integer> sizes = new ArrayList<>();
+        stats.observeSinkWrites(sizes::add);
         Handoff handoff = new Handoff(x -> { });
         CheckpointerTest.MutableClock clock = new CheckpointerTest.MutableClock();
         StoreStage store = new StoreStage(sink, spool, handoff, stats, clock, 16, Duration.ofSeconds(2), "s");
@@ -47,5 +49,9 @@ class StoreStageTest {
         assertThat(AuditWriterTest.storedIds(sink)).containsExactly("req-0", "req-1", "req-2");
         assertThat(handoff.unfinished()).isZero();
         assertThat(stats.lost.get()).isZero();
+        // what reached the sink, write by write: the first batch, then the drain of both spooled ones in one write
+        assertThat(sizes).containsExactly(1, 2);
+        assertThat(stats.sinkWrites.get()).isEqualTo(2);
+        assertThat(stats.sinkWriteEntries.get()).isEqualTo(3);
     }
 }
