@@ -27,6 +27,20 @@ public final class ChainCost {
      * on every call still crosses the ceiling within three calls.
      */
     static final long INLINE_SAMPLE_CAP_NANOS = 4 * INLINE_CEILING_NANOS;
+    /** Fixed point for {@link #stallShare}: this is a share of 1. */
+    static final int SHARE_ONE = 1 << 16;
+    /**
+     * A run on the loop longer than this is a stall: a loop thread descheduled on a busy host now
+     * and then, or a plugin that blocks although it declared otherwise. The capped average above
+     * cannot tell them apart, and would keep a plugin that blocks on one call in six on the loop
+     * however long it blocks; so the share of stalls is kept too, over about the last 256 runs.
+     */
+    static final long INLINE_STALL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /**
+     * Above this share of stalls (1 in 50 runs) the phase leaves the loop. A descheduled loop thread
+     * stalls far fewer of a few-µs phase's runs than that even at a load average of 20 on two cores.
+     */
+    static final int MAX_STALL_SHARE = SHARE_ONE / 50;
     /** While a phase is off the loop, one call in this many runs there to see whether it got cheap again. */
     static final int PROBE_EVERY = 64;
     /** Probes that find the phase still slow come ever rarer, up to one in this many calls. */
@@ -37,6 +51,8 @@ public final class ChainCost {
     private volatile long smoothedNanos;
     /** The time of the phase's runs on the event loop only. */
     private volatile long inlineNanos;
+    /** Share of the phase's runs on the loop that stalled ({@link #SHARE_ONE} = all), weight 1/256. */
+    private volatile int stallShare;
     private volatile int sinceProbe;
     private volatile int probeEvery = PROBE_EVERY;
 
@@ -55,7 +71,7 @@ public final class ChainCost {
      * loop: while its runs there stay cheap, and now and then after they did not (a probe).
      */
     public boolean inlineNext() {
-        if (inlineNanos <= INLINE_CEILING_NANOS) {
+        if (inlineNanos <= INLINE_CEILING_NANOS && stallShare <= MAX_STALL_SHARE) {
             return true;
         }
         int n = sinceProbe + 1;
@@ -71,8 +87,11 @@ public final class ChainCost {
     public void recordInline(long nanos) {
         record(nanos);
         long s = inlineNanos;
+        int share = stallShare;
+        boolean wasOff = s > INLINE_CEILING_NANOS || share > MAX_STALL_SHARE;
         inlineNanos = s + ((Math.min(nanos, INLINE_SAMPLE_CAP_NANOS) - s) >> 3);
-        if (s > INLINE_CEILING_NANOS) { // a probe: back off while the phase stays slow
+        stallShare = share + (((nanos > INLINE_STALL_NANOS ? SHARE_ONE : 0) - share) >> 8);
+        if (wasOff) { // a probe: back off while the phase stays slow
             probeEvery = nanos > INLINE_CEILING_NANOS ? Math.min(probeEvery * 2, PROBE_EVERY_MAX) : PROBE_EVERY;
         }
     }

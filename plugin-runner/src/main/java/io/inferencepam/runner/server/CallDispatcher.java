@@ -153,9 +153,21 @@ public final class CallDispatcher {
         Optional<Attributes> exchange = exchangeFor(conf, request.var(PreparedConf.REQUEST_ID_VAR));
         HeldDeadline hold = new HeldDeadline(startNanos, deadline, maxHold);
         CallContext ctx = context(conf, exchange, hold, extraInfo);
-        RequestState initial = new RequestState(request, RequestRewrite.NONE, null, null);
         PluginPool pool = largeBodies.poolFor(request.body(), plugins);
         InlinePhase inline = pool == plugins ? InlinePhase.start(conf, Phase.REQUEST, request.body(), entry, pool) : null;
+        try {
+            return runRequest(conf, request, ctx, exchange, hold, pool, inline, entry);
+        } finally {
+            if (inline != null) {
+                inline.finish(); // the loop's part is done (or failed): what waited continues on a plugin thread
+            }
+        }
+    }
+
+    private CompletableFuture<Answer> runRequest(PreparedConf conf, HttpRequest request, CallContext ctx,
+                                                 Optional<Attributes> exchange, HeldDeadline hold, PluginPool pool,
+                                                 InlinePhase inline, PluginEntry entry) {
+        RequestState initial = new RequestState(request, RequestRewrite.NONE, null, null);
         Executor steps = inline != null ? inline : pool.inline();
         CompletableFuture<RequestState> chain = (inline != null ? inline : pool == plugins ? entry : pool).enter(conf.requestCost()).thenApply(entered -> initial);
         for (int i = 0; i < conf.plugins().size(); i++) {
@@ -184,9 +196,6 @@ public final class CallDispatcher {
         }
         CompletableFuture<Answer> answer = !conf.observesOutcomes() ? reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING))
                 : reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(pool, conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx))));
-        if (inline != null) {
-            inline.finish(); // the loop's part is done: what waited continues on a plugin thread
-        }
         return answer;
     }
 
@@ -340,6 +349,18 @@ public final class CallDispatcher {
         CallContext ctx = context(conf, exchange, hold, extraInfo);
         PluginPool pool = largeBodies.poolFor(response.body(), plugins);
         InlinePhase inline = pool == plugins ? InlinePhase.start(conf, Phase.RESPONSE, response.body(), entry, pool) : null;
+        try {
+            return runResponse(conf, response, ctx, exchange, requestId, hold, pool, inline, entry);
+        } finally {
+            if (inline != null) {
+                inline.finish(); // the loop's part is done (or failed): what waited continues on a plugin thread
+            }
+        }
+    }
+
+    private CompletableFuture<Answer> runResponse(PreparedConf conf, HttpResponse response, CallContext ctx,
+                                                  Optional<Attributes> exchange, Optional<String> requestId, HeldDeadline hold,
+                                                  PluginPool pool, InlinePhase inline, PluginEntry entry) {
         Executor steps = inline != null ? inline : pool.inline();
         CompletableFuture<HttpResponse> chain = (inline != null ? inline : pool == plugins ? entry : pool).enter(conf.responseCost()).thenApply(entered -> response);
         for (int i = 0; i < conf.plugins().size(); i++) {
@@ -372,9 +393,6 @@ public final class CallDispatcher {
         });
         CompletableFuture<Answer> answer = !conf.observesOutcomes() ? reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING))
                 : reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(pool, conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx))));
-        if (inline != null) {
-            inline.finish(); // the loop's part is done: what waited continues on a plugin thread
-        }
         return answer;
     }
 

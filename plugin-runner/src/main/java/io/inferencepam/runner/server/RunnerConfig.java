@@ -39,7 +39,7 @@ import java.util.function.Function;
  *                            complete call frame (fewer than 100 headers) proves a header absent and
  *                            it is not asked (see {@code FrameVars} and docs/plugin-runner.md)
  * @param prepareDeadline     how long a PrepareConf may take: building the plugins, then their warm-up
- *                            ({@code Plugin.warmUp}: an issuer's keys, the audit service's start), so a
+ *                            ({@code Plugin.warmUp}: an issuer's keys; a conf's own build, e.g. the audit service's start, counts too), so a
  *                            route's first call does not spend its own deadline on that. Its own setting
  *                            ({@code PAM_PREPARE_DEADLINE_MS}), never shorter than {@code callDeadline}
  *                            by default: APISIX waits 60 s for the answer.

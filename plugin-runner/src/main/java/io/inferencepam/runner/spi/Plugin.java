@@ -28,7 +28,8 @@ public interface Plugin {
      * PrepareConf deadline has come, so the route's first call does not spend its own deadline on
      * it. Its outcome never refuses the conf: a failed or unfinished warm-up leaves the call to do
      * what it would have done without it (so a dependency that comes back later still serves).
-     * Must not block; called off the event loop, once per PrepareConf.
+     * Must not block: it may be called on the event loop (once per PrepareConf), so it only starts
+     * the work and returns its stage.
      */
     default CompletionStage<?> warmUp(Phase phase) {
         return java.util.concurrent.CompletableFuture.completedFuture(null);

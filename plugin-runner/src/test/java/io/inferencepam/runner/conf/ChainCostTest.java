@@ -8,7 +8,10 @@ import org.junit.jupiter.api.Test;
 /** When a phase declared inline-safe may run on the event loop, from its measured runs there. */
 class ChainCostTest {
     private static final long CHEAP = TimeUnit.MICROSECONDS.toNanos(2);
-    private static final long SLOW = TimeUnit.MILLISECONDS.toNanos(5);
+    /** Above the ceiling on every run, but no stall: a phase that is simply too expensive for the loop. */
+    private static final long SLOW = TimeUnit.MICROSECONDS.toNanos(200);
+    /** A run that looks milliseconds long: the loop thread was descheduled, or the plugin blocked. */
+    private static final long STALL = TimeUnit.MILLISECONDS.toNanos(5);
 
     /** Calls until the next probe, counting the probe: how many hand-offs the phase gets meanwhile + 1. */
     private static int untilProbe(ChainCost c) {
@@ -25,8 +28,38 @@ class ChainCostTest {
         for (int i = 0; i < 50; i++) {
             c.recordInline(CHEAP);
         }
-        c.recordInline(SLOW); // looks 5 ms long: the loop thread was descheduled
+        c.recordInline(STALL); // the loop thread was descheduled
         assertThat(c.inlineNext()).isTrue();
+    }
+
+    @Test
+    void rareStallsOfABusyHostKeepACheapPhaseOnTheLoop() {
+        ChainCost c = new ChainCost();
+        for (int i = 1; i <= 10_000; i++) {
+            c.recordInline(i % 200 == 0 ? STALL : CHEAP);
+            assertThat(c.inlineNext()).as("after run %d", i).isTrue();
+        }
+    }
+
+    /** The capped average alone kept such a plugin on the loop for good (review finding). */
+    @Test
+    void aPluginThatBlocksOneCallInEightLeavesTheLoopHoweverCheapTheOtherCalls() {
+        ChainCost c = new ChainCost();
+        long blocking = TimeUnit.MILLISECONDS.toNanos(50);
+        int onLoop = 0;
+        while (c.inlineNext() && onLoop < 10_000) {
+            onLoop++;
+            c.recordInline(onLoop % 8 == 0 ? blocking : CHEAP);
+        }
+        assertThat(onLoop).as("runs on the loop before it left").isLessThanOrEqualTo(64);
+        int probes = 0;
+        for (int i = 0; i < 1_000; i++) { // even when every probe is cheap, it stays off for a while
+            if (c.inlineNext()) {
+                probes++;
+                c.recordInline(CHEAP);
+            }
+        }
+        assertThat(probes).as("only probes ran on the loop").isLessThanOrEqualTo(1_000 / ChainCost.PROBE_EVERY + 1);
     }
 
     @Test

@@ -95,17 +95,6 @@ final class PamAuthPlugin implements Plugin {
         return phase == Phase.REQUEST && !offline ? verifier.keys().warmUp() : CompletableFuture.completedFuture(null);
     }
 
-    /**
-     * The request hook never blocks and is cheap once a token is cached: a miss is verified on the
-     * plugin threads ({@link TokenVerifier}), the JWKS and credential reads are on the blocking
-     * executor, the body scan is bounded by the small bodies the runtime runs inline. The response
-     * phase (model-list filtering, a whole upstream body) is not declared.
-     */
-    @Override
-    public boolean inlineSafe(Phase phase) {
-        return phase == Phase.REQUEST;
-    }
-
     @Override
     public boolean correlatesPhases() {
         return true;
