@@ -9,9 +9,13 @@ import io.inferencepam.runner.spi.PluginEnvironment;
 import io.inferencepam.runner.spi.PluginFactory;
 import io.inferencepam.runner.spi.PluginProvider;
 import io.inferencepam.runner.spi.RequestDecision;
+import io.inferencepam.runner.spi.RequestOutcome;
 import io.inferencepam.runner.spi.Requirements;
+import io.inferencepam.runner.spi.ResponseOutcome;
+import io.inferencepam.runner.spi.Stop;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -25,7 +29,8 @@ import java.util.concurrent.CompletionStage;
  *       fails the call (the runtime answers Stop 503) if the body did not arrive, so the driver's
  *       reply-size check notices a runtime that silently skipped the fetch.</li>
  *   <li>{@code bench-record-shape}: asks exactly what pam-record asks (same vars, both bodies, both
- *       phases, correlated) and does nothing with it, so "pam-record vs this" isolates the audit
+ *       phases, correlated; the same hooks: beforeUpstream and both outcome observers) and does
+ *       nothing with it, so "pam-record vs this" isolates the audit
  *       work from the protocol round trips any plugin with these needs would cost.</li>
  *   <li>{@code bench-burn}: declares the request body and spins on its plugin thread for
  *       {@code ns_per_byte} nanoseconds per body byte (conf {@code {"ns_per_byte": 20}}): the
@@ -98,6 +103,23 @@ public final class BenchPluginProvider implements PluginProvider {
                 @Override
                 public boolean correlatesPhases() {
                     return true;
+                }
+
+                // pam-record overrides these three, and the runtime only runs what a conf's plugins
+                // override: without them the shape skipped the beforeUpstream step and the two
+                // outcome hand-offs to the plugin threads, and "audit CPU beyond shape" charged the
+                // runtime's cost of those to the audit (session 5).
+                @Override
+                public Optional<Stop> beforeUpstream(RequestOutcome pending, CallContext context) {
+                    return Optional.empty();
+                }
+
+                @Override
+                public void onRequestOutcome(RequestOutcome outcome, CallContext context) {
+                }
+
+                @Override
+                public void onResponseOutcome(ResponseOutcome outcome, CallContext context) {
                 }
             };
         }
