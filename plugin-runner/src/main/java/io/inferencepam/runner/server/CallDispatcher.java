@@ -164,12 +164,20 @@ public final class CallDispatcher {
         }
     }
 
+    /**
+     * Where a phase's chain starts: on this event loop when it runs inline, else the call's way to the
+     * plugin threads ({@code entry}: batched hand-over), or the large-body lane.
+     */
+    private PluginEntry firstStep(InlinePhase inline, PluginPool pool, PluginEntry entry) {
+        return inline != null ? inline : pool == plugins ? entry : pool;
+    }
+
     private CompletableFuture<Answer> runRequest(PreparedConf conf, HttpRequest request, CallContext ctx,
                                                  Optional<Attributes> exchange, HeldDeadline hold, PluginPool pool,
                                                  InlinePhase inline, PluginEntry entry) {
         RequestState initial = new RequestState(request, RequestRewrite.NONE, null, null);
         Executor steps = inline != null ? inline : pool.inline();
-        CompletableFuture<RequestState> chain = (inline != null ? inline : pool == plugins ? entry : pool).enter(conf.requestCost()).thenApply(entered -> initial);
+        CompletableFuture<RequestState> chain = firstStep(inline, pool, entry).enter(conf.requestCost()).thenApply(entered -> initial);
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
@@ -362,7 +370,7 @@ public final class CallDispatcher {
                                                   Optional<Attributes> exchange, Optional<String> requestId, HeldDeadline hold,
                                                   PluginPool pool, InlinePhase inline, PluginEntry entry) {
         Executor steps = inline != null ? inline : pool.inline();
-        CompletableFuture<HttpResponse> chain = (inline != null ? inline : pool == plugins ? entry : pool).enter(conf.responseCost()).thenApply(entered -> response);
+        CompletableFuture<HttpResponse> chain = firstStep(inline, pool, entry).enter(conf.responseCost()).thenApply(entered -> response);
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);

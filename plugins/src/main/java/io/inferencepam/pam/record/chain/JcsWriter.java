@@ -231,16 +231,7 @@ public final class JcsWriter {
                     out.setLength(p);
                     out.ensure(6 + n - i);
                     b = out.array();
-                    b[p++] = '\\';
-                    if (e == 'u') {
-                        b[p++] = 'u';
-                        b[p++] = '0';
-                        b[p++] = '0';
-                        b[p++] = HEX[c >> 4];
-                        b[p++] = HEX[c & 0xF];
-                    } else {
-                        b[p++] = e;
-                    }
+                    p = escape(b, p, c, e);
                 }
                 i++;
                 continue;
@@ -482,16 +473,7 @@ public final class JcsWriter {
                 out.setLength(p);
                 out.ensure(6 + raw.length - i);
                 b = out.array();
-                b[p++] = '\\';
-                if (e == 'u') {
-                    b[p++] = 'u';
-                    b[p++] = '0';
-                    b[p++] = '0';
-                    b[p++] = HEX[c >> 4];
-                    b[p++] = HEX[c & 0xF];
-                } else {
-                    b[p++] = e;
-                }
+                p = escape(b, p, c, e);
             }
         }
         System.arraycopy(raw, run, b, p, raw.length - run);
@@ -530,5 +512,24 @@ public final class JcsWriter {
             }
         }
         return sb.toString();
+    }
+
+    /**
+     * Writes JSON's escape of the ASCII byte {@code c} at {@code p} ({@code e}: its {@code ESCAPE}
+     * entry, {@code 'u'} for the six-byte hexadecimal form); the caller has made room for six bytes.
+     * Returns the next position.
+     */
+    private static int escape(byte[] b, int p, int c, byte e) {
+        b[p++] = '\\';
+        if (e == 'u') {
+            b[p++] = 'u';
+            b[p++] = '0';
+            b[p++] = '0';
+            b[p++] = HEX[c >> 4];
+            b[p++] = HEX[c & 0xF];
+        } else {
+            b[p++] = e;
+        }
+        return p;
     }
 }
