@@ -47,10 +47,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *     {@code real_request_uri} the raw target; the upstream receives the raw target (nginx
  *     {@code proxy_pass} with an empty {@code $upstream_uri} sends {@code r->unparsed_uri}). An
  *     empty query ({@code /x?}) gives {@code is_args} "" and no {@code args} (E1).</li>
- * <li><b>Header removals before ext-plugin-pre-req</b> ({@link RouteConf#removedBeforePreReq()};
- *     H1–H3): gone from the frame, the vars and the upstream; after a prior read the frame is
- *     APISIX's cached first-100 table minus the removed lines, so it can be short and still lack
- *     a header past line 100 (H3).</li>
+ * <li><b>Header edits before ext-plugin-pre-req</b> ({@link RouteConf#editsBeforePreReq()};
+ *     H1–H4): a removed header is gone from the frame, the vars and the upstream; after a prior
+ *     read the frame is APISIX's cached first-100 table minus the removed lines, so it can be
+ *     short and still lack a header past line 100 (H3); a header set there (key-auth's
+ *     {@code X-Consumer-Username}, H4) is in the frame, the vars and the upstream.</li>
  * <li><b>Request construction</b> ({@link CallState}): path = URI without query (R1), args
  *     percent-decoded with bare {@code flag} = no value and {@code empty=} = "" and no cap (R1, R11),
  *     header names lower-cased, repeated headers as repeated entries, only the first 100 header

@@ -70,7 +70,7 @@ final class CallState {
         setHeader("X-Forwarded-Port", Integer.toString(gatewayPort));
         this.args = NginxText.parseArgs(rawQuery);
         this.body = req.body();
-        removeBeforePreReq();
+        editBeforePreReq();
     }
 
     /** nginx refuses the request line (400) before any phase: nothing reaches the runner or the upstream. */
@@ -88,13 +88,17 @@ final class CallState {
      */
     private List<HttpHeader> headerTable;
 
-    /** Applies the route's {@link RouteConf#removedBeforePreReq()} (a global rule's header removals). */
-    private void removeBeforePreReq() {
-        for (RouteConf.HeaderRemoval r : route.removedBeforePreReq()) {
-            if (r.afterRead() && headerTable == null) {
+    /** Applies the route's {@link RouteConf#editsBeforePreReq()} (a global rule's header edits), in order. */
+    private void editBeforePreReq() {
+        for (RouteConf.HeaderEdit e : route.editsBeforePreReq()) {
+            if (e.afterRead() && headerTable == null) {
                 headerTable = new ArrayList<>(headers.subList(0, Math.min(headers.size(), 100)));
             }
-            removeHeader(r.name());
+            if (e.removes()) {
+                removeHeader(e.name());
+            } else {
+                setHeader(e.name(), e.value());
+            }
         }
     }
 

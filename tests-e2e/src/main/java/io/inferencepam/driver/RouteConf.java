@@ -15,32 +15,37 @@ import java.util.Objects;
  * {@code allowDegradation} mirrors the plugin attribute of the same name (conformance R8c, R9b):
  * a failed RPC skips the plugin instead of answering 503. Never use it for enforcement.
  *
- * <p>{@code removedBeforePreReq}: request headers that an APISIX plugin running before
- * {@code ext-plugin-pre-req} removes (a global rule, or a route plugin above priority 12000), in
- * order; see {@link HeaderRemoval}. Conformance H1–H4.
+ * <p>{@code editsBeforePreReq}: request headers that an APISIX plugin running before
+ * {@code ext-plugin-pre-req} removes or sets (a global rule, or a route plugin above priority 12000),
+ * in order; see {@link HeaderEdit}. Conformance H1–H4.
  */
 public record RouteConf(String id, List<ConfEntry> preReq, List<ConfEntry> postReq, List<ConfEntry> postResp,
-                        long version, boolean allowDegradation, List<HeaderRemoval> removedBeforePreReq) {
+                        long version, boolean allowDegradation, List<HeaderEdit> editsBeforePreReq) {
 
     public RouteConf {
         Objects.requireNonNull(id, "id");
         preReq = List.copyOf(preReq);
         postReq = List.copyOf(postReq);
         postResp = List.copyOf(postResp);
-        removedBeforePreReq = List.copyOf(removedBeforePreReq);
+        editsBeforePreReq = List.copyOf(editsBeforePreReq);
     }
 
     /**
-     * One header removal before {@code ext-plugin-pre-req} ({@code core.request.set_header(ctx, name, nil)}).
+     * One header edit before {@code ext-plugin-pre-req}: {@code core.request.set_header(ctx, name, value)},
+     * a removal when {@code value} is null.
      * {@code afterRead}: the plugin read the request headers first ({@code core.request.header}, as
      * {@code key-auth} with {@code hide_credentials} does, or a custom plugin), so APISIX's cached
      * table of the first 100 lines is edited in place and the call frame can lack a header past the
      * 100th line (H3, H4). Without a prior read the frame is read fresh afterwards, capped at 100 of
      * the lines left (proxy-rewrite {@code headers.remove}, H1; a plain {@code set_header}, H2).
      */
-    public record HeaderRemoval(String name, boolean afterRead) {
-        public HeaderRemoval {
+    public record HeaderEdit(String name, String value, boolean afterRead) {
+        public HeaderEdit {
             Objects.requireNonNull(name, "name");
+        }
+
+        boolean removes() {
+            return value == null;
         }
     }
 
@@ -64,7 +69,7 @@ public record RouteConf(String id, List<ConfEntry> preReq, List<ConfEntry> postR
         private final List<ConfEntry> postResp = new ArrayList<>();
         private long version = 1;
         private boolean allowDegradation;
-        private final List<HeaderRemoval> removedBeforePreReq = new ArrayList<>();
+        private final List<HeaderEdit> editsBeforePreReq = new ArrayList<>();
 
         private Builder(String id) {
             this.id = id;
@@ -95,14 +100,23 @@ public record RouteConf(String id, List<ConfEntry> preReq, List<ConfEntry> postR
             return this;
         }
 
-        /** A plugin before ext-plugin-pre-req removes this request header (see {@link HeaderRemoval}). */
+        /** A plugin before ext-plugin-pre-req removes this request header (see {@link HeaderEdit}). */
         public Builder removesHeaderBeforePreReq(String name, boolean afterRead) {
-            removedBeforePreReq.add(new HeaderRemoval(name, afterRead));
+            editsBeforePreReq.add(new HeaderEdit(name, null, afterRead));
+            return this;
+        }
+
+        /**
+         * A plugin before ext-plugin-pre-req sets this request header, after the edits declared
+         * before it (key-auth's {@code X-Consumer-Username} for the consumer it found, H4).
+         */
+        public Builder setsHeaderBeforePreReq(String name, String value) {
+            editsBeforePreReq.add(new HeaderEdit(name, Objects.requireNonNull(value, "value"), false));
             return this;
         }
 
         public RouteConf build() {
-            return new RouteConf(id, preReq, postReq, postResp, version, allowDegradation, removedBeforePreReq);
+            return new RouteConf(id, preReq, postReq, postResp, version, allowDegradation, editsBeforePreReq);
         }
     }
 }

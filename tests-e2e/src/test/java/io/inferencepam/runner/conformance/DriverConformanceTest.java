@@ -46,9 +46,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class DriverConformanceTest {
 
     /** scenario:aspect → why the driver differs from APISIX there. */
-    static final Map<String, String> KNOWN_DIFFERENCES = Map.of(
-            "H4:frames", "key-auth also adds X-Consumer-Username for its consumer; the driver models only its header removal",
-            "H4:results", "key-auth also adds X-Consumer-Username for its consumer; the driver models only its header removal");
+    static final Map<String, String> KNOWN_DIFFERENCES = Map.of();
 
     static Stream<Recording> recordings() {
         return Recording.all().stream();

@@ -82,7 +82,7 @@ record Recording(String id, String file, JsonNode json) {
                 }
             }
         }
-        globalRuleRemovals(b);
+        globalRuleHeaderEdits(b);
         return b.allowDegradation(degrade).build();
     }
 
@@ -90,23 +90,18 @@ record Recording(String id, String file, JsonNode json) {
             java.util.regex.Pattern.compile("core\\.request\\.set_header\\(ctx, '([^']+)', nil\\)");
 
     /**
-     * The request-header removals of the recording's {@code global_rules} (H1–H4), for the
-     * stock plugins the recordings use; any other plugin there fails the replay, so a new
-     * recording makes its reader decide what that plugin does to the header table.
+     * The request-header edits of the recording's {@code global_rules} (H1–H4), for the stock
+     * plugins the recordings use; any other plugin there fails the replay, so a new recording
+     * makes its reader decide what that plugin does to the header table.
      */
-    private void globalRuleRemovals(RouteConf.Builder b) {
+    private void globalRuleHeaderEdits(RouteConf.Builder b) {
         for (JsonNode rule : json.path("global_rules")) {
             rule.get("plugins").fields().forEachRemaining(p -> {
                 JsonNode conf = p.getValue();
                 switch (p.getKey()) {
                     // headers.remove calls set_header(ctx, name, nil) without reading the table first
                     case "proxy-rewrite" -> conf.path("headers").path("remove").forEach(n -> b.removesHeaderBeforePreReq(n.asText(), false));
-                    // key-auth reads its key header, then hides it
-                    case "key-auth" -> {
-                        if (conf.path("hide_credentials").asBoolean(false)) {
-                            b.removesHeaderBeforePreReq(conf.path("header").asText("apikey"), true);
-                        }
-                    }
+                    case "key-auth" -> keyAuth(conf, b);
                     case "serverless-pre-function" -> conf.get("functions").forEach(f -> {
                         String code = f.asText();
                         java.util.regex.Matcher m = SET_HEADER_NIL.matcher(code);
@@ -119,6 +114,24 @@ record Recording(String id, String file, JsonNode json) {
                 }
             });
         }
+    }
+
+    /**
+     * key-auth (APISIX 3.18) reads its key header, hides it when {@code hide_credentials}, then
+     * attaches the consumer whose key matched, which sets {@code X-Consumer-Username} (H4). Every
+     * request of the recordings carries a consumer's key, so the consumer is the recording's only
+     * one ({@code consumers}: the lab's standalone {@code apisix.yaml}, copied into the recording).
+     */
+    private void keyAuth(JsonNode conf, RouteConf.Builder b) {
+        String header = conf.path("header").asText("apikey");
+        if (conf.path("hide_credentials").asBoolean(false)) {
+            b.removesHeaderBeforePreReq(header, true);
+        }
+        JsonNode consumers = json.path("consumers");
+        if (consumers.size() != 1) {
+            throw new IllegalStateException(id + ": key-auth needs exactly one consumer in the recording's consumers");
+        }
+        b.setsHeaderBeforePreReq("X-Consumer-Username", consumers.get(0).get("username").asText());
     }
 
     boolean hasPostResp() {
