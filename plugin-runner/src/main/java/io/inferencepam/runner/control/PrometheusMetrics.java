@@ -113,44 +113,43 @@ public final class PrometheusMetrics implements Metrics {
         return out.toString();
     }
 
+    /**
+     * One label set's histogram. The last bucket counts values above every bound, and {@code +Inf}
+     * and {@code _count} are the sum of one read of all buckets, so a scrape racing observations
+     * never shows a bucket above {@code +Inf} or a count different from {@code +Inf}.
+     */
     private static final class Series {
         private final LongAdder[] buckets;
-        private final LongAdder count = new LongAdder();
         private final java.util.concurrent.atomic.DoubleAdder sum = new java.util.concurrent.atomic.DoubleAdder();
 
-        Series(int n) {
-            buckets = new LongAdder[n];
-            for (int i = 0; i < n; i++) {
+        Series(int bounds) {
+            buckets = new LongAdder[bounds + 1];
+            for (int i = 0; i < buckets.length; i++) {
                 buckets[i] = new LongAdder();
             }
         }
 
         void observe(double value, double[] bounds) {
-            for (int i = 0; i < bounds.length; i++) {
-                if (value <= bounds[i]) {
-                    buckets[i].increment();
-                    break;
-                }
+            int i = 0;
+            while (i < bounds.length && !(value <= bounds[i])) { // NaN counts above every bound, as before
+                i++;
             }
-            count.increment();
+            buckets[i].increment();
             sum.add(value);
         }
 
         void write(StringBuilder out, String name, String labels, double[] bounds) {
             long cumulative = 0;
             String sep = labels.isEmpty() ? "" : labels + ",";
-            List<String> lines = new ArrayList<>();
             for (int i = 0; i < bounds.length; i++) {
                 cumulative += buckets[i].sum();
-                lines.add(name + "_bucket{" + sep + "le=\"" + bounds[i] + "\"} " + cumulative);
+                out.append(name).append("_bucket{").append(sep).append("le=\"").append(bounds[i]).append("\"} ").append(cumulative).append('\n');
             }
-            lines.add(name + "_bucket{" + sep + "le=\"+Inf\"} " + count.sum());
+            cumulative += buckets[bounds.length].sum();
             String l = labels.isEmpty() ? "" : "{" + labels + "}";
-            lines.add(name + "_sum" + l + " " + sum.sum());
-            lines.add(name + "_count" + l + " " + count.sum());
-            for (String line : lines) {
-                out.append(line).append('\n');
-            }
+            out.append(name).append("_bucket{").append(sep).append("le=\"+Inf\"} ").append(cumulative).append('\n');
+            out.append(name).append("_sum").append(l).append(' ').append(sum.sum()).append('\n');
+            out.append(name).append("_count").append(l).append(' ').append(cumulative).append('\n');
         }
     }
 }

@@ -67,4 +67,49 @@ class PrometheusMetricsTest {
         assertThatThrownBy(() -> c.inc("only-one")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> c.inc("a", null)).isInstanceOf(NullPointerException.class);
     }
+
+    @Test
+    void aScrapeRacingObservationsNeverShowsABucketAboveInfOrACountOtherThanInf() throws Exception {
+        PrometheusMetrics m = new PrometheusMetrics();
+        Metrics.Histogram h = m.histogram("pam_race_seconds", "Race", new double[] {0.001, 0.01});
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread observer = new Thread(() -> {
+            while (!stop.get()) {
+                h.observe(0.0005);
+            }
+        });
+        observer.start();
+        try {
+            java.util.regex.Pattern line = java.util.regex.Pattern.compile("pam_race_seconds_(bucket\\{le=\"([^\"]+)\"\\}|count) (\\d+)");
+            for (int scrape = 0; scrape < 20_000; scrape++) {
+                long previous = 0;
+                long inf = -1;
+                long count = -1;
+                java.util.regex.Matcher x = line.matcher(m.scrape());
+                while (x.find()) {
+                    long v = Long.parseLong(x.group(3));
+                    if (x.group(1).equals("count")) {
+                        count = v;
+                    } else {
+                        assertThat(v).as("cumulative buckets never decrease").isGreaterThanOrEqualTo(previous);
+                        previous = v;
+                        if (x.group(2).equals("+Inf")) {
+                            inf = v;
+                        }
+                    }
+                }
+                assertThat(count).as("_count equals the +Inf bucket").isEqualTo(inf);
+            }
+        } finally {
+            stop.set(true);
+            observer.join();
+        }
+    }
+
+    @Test
+    void notANumberCountsOnlyInInf() {
+        PrometheusMetrics m = new PrometheusMetrics();
+        m.histogram("pam_nan", "NaN", new double[] {1}).observe(Double.NaN);
+        assertThat(m.scrape()).contains("pam_nan_bucket{le=\"1.0\"} 0\n", "pam_nan_bucket{le=\"+Inf\"} 1\n", "pam_nan_count 1\n");
+    }
 }
