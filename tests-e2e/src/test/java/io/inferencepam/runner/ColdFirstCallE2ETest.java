@@ -12,9 +12,15 @@ import io.inferencepam.driver.RouteConf;
 import io.inferencepam.e2e.LocalIssuer;
 import io.inferencepam.e2e.support.RedisServer;
 import io.inferencepam.e2e.support.RunnerProcess;
+import io.inferencepam.pam.auth.CredentialCipher;
+import io.inferencepam.pam.auth.CredentialStore;
+import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import redis.clients.jedis.JedisPooled;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -137,6 +143,56 @@ class ColdFirstCallE2ETest {
             }
             assertThat(first.status()).as(first.toString() + "\n" + runner.log()).isEqualTo(200);
             assertThat(first.upstreamRequests()).hasSize(1);
+        }
+    }
+
+    /**
+     * pam-auth's upstream credential is read from Redis while the conf is prepared, so the first
+     * call injects it at once. Redis is stopped for 1.5 s (under the Redis client's 2 s timeout)
+     * while the conf is prepared and the first call runs, longer than the 1 s call deadline. On
+     * main the first call read the credential inside its own deadline and was answered 503
+     * {@code credential_store_unavailable}.
+     */
+    @Test
+    void theUpstreamCredentialIsReadWhileTheConfIsPreparedSoTheFirstCallInjectsIt() throws Exception {
+        byte[] key = new byte[32];
+        new SecureRandom().nextBytes(key);
+        String keyB64 = Base64.getEncoder().encodeToString(key);
+        try (LocalIssuer idp = new LocalIssuer();
+             RedisServer redis = RedisServer.start()) {
+            try (JedisPooled jedis = new JedisPooled(redis.url())) {
+                CredentialCipher cipher = CredentialCipher.fromSetting(Optional.of(keyB64)).get().orElseThrow();
+                new CredentialStore(jedis, cipher).put("cold-upstream", "sk-cold-1", CredentialStore.Mode.SET, Duration.ZERO,
+                        System.currentTimeMillis());
+            }
+            try (RunnerProcess runner = Ready.await(RunnerProcess.start(Map.of("PAM_CALL_DEADLINE_MS", "1000",
+                         "PAM_REDIS_URL", redis.url(), "PAM_CREDENTIAL_KEY", keyB64)));
+                 ApisixDriver apisix = new ApisixDriver(runner.socket())) {
+                String auth = "{\"issuer\":\"" + idp.issuer + "\",\"audiences\":[\"inference\"],"
+                        + "\"upstream_credential\":\"cold-upstream\","
+                        + "\"entitlements\":[{\"id\":\"analysts\",\"groups\":[\"analysts\"],\"allow\":[\"llama-3-*\"]}]}";
+                RouteConf route = RouteConf.builder("cold-credential").preReq(new ConfEntry("pam-auth", auth)).build();
+                String token = idp.token("alice", "inference", List.of("analysts"));
+                redis.pause();
+                Thread resume = new Thread(() -> {
+                    try {
+                        Thread.sleep(1_500);
+                        redis.resume();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                resume.start();
+                GatewayResult first;
+                try {
+                    first = apisix.call(route, chat(token), upstream);
+                } finally {
+                    resume.join();
+                }
+                assertThat(first.status()).as(first.toString()).isEqualTo(200);
+                assertThat(first.upstreamRequests()).hasSize(1);
+                assertThat(first.upstreamRequests().get(0).header("authorization")).contains("Bearer sk-cold-1");
+            }
         }
     }
 }

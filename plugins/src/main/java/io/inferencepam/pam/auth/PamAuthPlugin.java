@@ -86,13 +86,24 @@ final class PamAuthPlugin implements Plugin {
     }
 
     /**
-     * The issuer's keys, loading since the conf was created: PrepareConf waits for them, so the
-     * route's first call verifies its token at once instead of waiting for the IdP inside its own
-     * deadline. Request phase only (the response phase verifies no token).
+     * The issuer's keys, loading since the conf was created, and the route's upstream credential:
+     * PrepareConf waits for both, so the route's first call verifies its token and injects the
+     * credential at once instead of waiting for the IdP or Redis inside its own deadline. Request
+     * phase only (the response phase verifies no token). A failed read refuses nothing here: the
+     * call that needs the credential answers as it would have (503 with the store's code).
      */
     @Override
     public CompletionStage<?> warmUp(Phase phase) {
-        return phase == Phase.REQUEST && !offline ? verifier.keys().warmUp() : CompletableFuture.completedFuture(null);
+        if (phase != Phase.REQUEST || offline) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<?> keys = verifier.keys().warmUp();
+        Optional<CredentialCache> cache = conf.upstreamCredential().isPresent() ? credentials.get() : Optional.empty();
+        if (cache.isEmpty()) {
+            return keys;
+        }
+        CompletableFuture<?> credential = cache.get().get(conf.upstreamCredential().get()).toCompletableFuture();
+        return CompletableFuture.allOf(keys, credential);
     }
 
     @Override
