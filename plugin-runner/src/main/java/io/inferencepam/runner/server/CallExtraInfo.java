@@ -66,18 +66,29 @@ final class CallExtraInfo implements ExtraInfo {
     }
 
     @Override
+    public Optional<Optional<String>> known(String var) {
+        return Optional.ofNullable(lookup(var));
+    }
+
+    /** What the call knows of {@code v} (asked, or answered by the frame), or null when only a question would tell. */
+    private Optional<String> lookup(String v) {
+        Optional<String> k = known.get(v);
+        if (k == null && frame.isPresent()) {
+            Optional<Optional<String>> fromFrame = frameVars.answer(v, frame.get());
+            if (fromFrame.isPresent()) {
+                k = fromFrame.get();
+                known.put(v, k);
+            }
+        }
+        return k;
+    }
+
+    @Override
     public CompletionStage<Answers> fetch(Set<String> vars, boolean wantBody) {
         Map<String, String> have = new HashMap<>();
         List<String> ask = new ArrayList<>();
         for (String v : vars) {
-            Optional<String> k = known.get(v);
-            if (k == null && frame.isPresent()) {
-                Optional<Optional<String>> fromFrame = frameVars.answer(v, frame.get());
-                if (fromFrame.isPresent()) {
-                    k = fromFrame.get();
-                    known.put(v, k);
-                }
-            }
+            Optional<String> k = lookup(v);
             if (k == null) {
                 ask.add(v);
             } else {
