@@ -289,9 +289,12 @@ public final class ApisixDriver implements AutoCloseable {
                             ? A6Client.requestCall(id, token, st.srcIp(), st.methodCode(), st.uri, st.args, st.callHeaders())
                             : A6Client.responseCall(id, token, lastUpstream.status(), entries(lastUpstream.headers()));
                     send(conn, callType, payload);
+                    boolean queued = false;
                     while (true) {
-                        RunnerConnection.Frame f = read(conn);
+                        RunnerConnection.Frame f = read(conn, queued);
                         if (f.type() == A6Client.RPC_EXTRA_INFO) {
+                            // already there before this answer: sent in the same batch (round trips, R2b)
+                            queued = conn.unreadNow();
                             answer(conn, phase, A6Client.decodeQuestion(f.payload()));
                         } else if (f.type() == callType) {
                             release(conn);
@@ -370,8 +373,13 @@ public final class ApisixDriver implements AutoCloseable {
         }
 
         private RunnerConnection.Frame read(RunnerConnection conn) throws IOException {
+            return read(conn, false);
+        }
+
+        /** @param queued the frame was already waiting when the driver answered the question before it */
+        private RunnerConnection.Frame read(RunnerConnection conn, boolean queued) throws IOException {
             RunnerConnection.Frame f = conn.read(rpcTimeout);
-            transcript.add(new RpcFrame(RpcFrame.Direction.RUNNER_TO_APISIX, f.type(), f.payload(), conn.number));
+            transcript.add(new RpcFrame(RpcFrame.Direction.RUNNER_TO_APISIX, f.type(), f.payload(), conn.number, queued));
             return f;
         }
 

@@ -70,6 +70,27 @@ public record GatewayResult(int status, List<HttpHeader> headers, byte[] body, L
         return asked;
     }
 
+    /**
+     * Round trips of ExtraInfo in this call's RPCs of {@code callType}: batches of questions the runner
+     * sent without waiting for an answer in between (APISIX answers a pipelined batch in order, R2b).
+     * A question counts as a new round trip unless it was already waiting when the driver answered the
+     * one before it ({@link RpcFrame#queued}).
+     */
+    public int extraInfoRoundTrips(int callType) {
+        int trips = 0;
+        int current = -1;
+        for (RpcFrame f : transcript) {
+            if (f.direction() == RpcFrame.Direction.APISIX_TO_RUNNER
+                    && (f.type() == A6Client.RPC_HTTP_REQ_CALL || f.type() == A6Client.RPC_HTTP_RESP_CALL)) {
+                current = f.type();
+            } else if (f.direction() == RpcFrame.Direction.RUNNER_TO_APISIX && f.type() == A6Client.RPC_EXTRA_INFO
+                    && current == callType && !f.queued()) {
+                trips++;
+            }
+        }
+        return trips;
+    }
+
     public String bodyUtf8() {
         return new String(body, StandardCharsets.UTF_8);
     }

@@ -163,6 +163,21 @@ public final class RunnerConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether bytes from the runner are already waiting to be read, without reading them: a frame
+     * the runner sent before it had the driver's next frame.
+     */
+    boolean unreadNow() throws IOException {
+        SelectionKey key = channel.keyFor(selector);
+        key.interestOps(SelectionKey.OP_READ);
+        try {
+            return selector.selectNow() > 0;
+        } finally {
+            selector.selectedKeys().clear();
+            key.interestOps(0);
+        }
+    }
+
     /** Marks the connection unusable (it will be closed instead of pooled). */
     public void poison() {
         broken = true;

@@ -73,8 +73,8 @@ class ExtraInfoBudgetE2ETest {
             }
         }
         if (!table.isEmpty()) {
-            List<String> out = new ArrayList<>(List.of("| route | request | runner setting | status | request-phase questions | response-phase questions |",
-                    "|---|---|---|---|---|---|"));
+            List<String> out = new ArrayList<>(List.of("| route | request | runner setting | status | request-phase questions | "
+                    + "request-phase round trips | response-phase questions |", "|---|---|---|---|---|---|---|"));
             out.addAll(table);
             Files.createDirectories(Path.of("target"));
             Files.write(Path.of("target", "extra-info-budget.md"), out);
@@ -113,7 +113,8 @@ class ExtraInfoBudgetE2ETest {
         table.add("| " + label + " | " + what + " | " + (driver == statedDriver ? "no header removal stated" : "default") + " | "
                 + steady.status() + " | "
                 + steady.extraInfoQuestions(A6Client.RPC_HTTP_REQ_CALL) + " (" + String.join(", ", steady.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL))
-                + ") | " + steady.extraInfoQuestions(A6Client.RPC_HTTP_RESP_CALL) + " (" + String.join(", ", steady.extraInfoAsked(A6Client.RPC_HTTP_RESP_CALL))
+                + ") | " + steady.extraInfoRoundTrips(A6Client.RPC_HTTP_REQ_CALL)
+                + " | " + steady.extraInfoQuestions(A6Client.RPC_HTTP_RESP_CALL) + " (" + String.join(", ", steady.extraInfoAsked(A6Client.RPC_HTTP_RESP_CALL))
                 + ") |");
         assertThat(steady.status()).as(r.toString()).isEqualTo(r.status());
         return steady;
@@ -167,21 +168,25 @@ class ExtraInfoBudgetE2ETest {
         measureStated("pam-guard", guard, "SDK chat", chat(token));
 
         assertThat(ok.status()).isEqualTo(200);
-        // the cookie (absent: asked, never concluded from the frame by default), then the absent X-Model
-        // header and the body, asked together once the token passed; no raw URI: the path of a chat call
-        // decides nothing (ModelResolver.pathDecides)
+        // once the token passed (cached), in one pipelined batch: the cookie (absent from the frame: asked,
+        // never concluded by default; the token-cookie rule is applied to its answer), the absent X-Model
+        // header and the body; no raw URI: the path of a chat call decides nothing (ModelResolver.pathDecides)
         assertThat(ok.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_cookie", "http_x_model", "<body>");
+        assertThat(ok.extraInfoRoundTrips(A6Client.RPC_HTTP_REQ_CALL)).isEqualTo(1);
+        // no token: refused for it, so nothing but the Authorization header the frame lacks is asked
         assertThat(noToken.status()).isEqualTo(401);
-        assertThat(noToken.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_authorization", "http_cookie");
+        assertThat(noToken.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_authorization");
         assertThat(models.status()).isEqualTo(200);
-        // a model-free path: its raw URI is asked (canonical-path check) with the absent headers; request_id
-        // because pam-auth filters the list in the response phase
+        // a model-free path: request_id before the chain (pam-auth filters the list in the response phase),
+        // then its raw URI (canonical-path check) with the absent headers and the body
         assertThat(models.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("request_id", "http_cookie", "real_request_uri",
                 "http_content_type", "http_x_model", "<body>");
+        assertThat(models.extraInfoRoundTrips(A6Client.RPC_HTTP_REQ_CALL)).isEqualTo(2);
         assertThat(req(masked)).isZero();
         // with the operator's statement a complete frame proves the cookie and X-Model absent: only the body
         assertThat(okStated.status()).isEqualTo(200);
         assertThat(okStated.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("<body>");
+        assertThat(okStated.extraInfoRoundTrips(A6Client.RPC_HTTP_REQ_CALL)).isEqualTo(1);
         assertThat(noTokenStated.status()).isEqualTo(401);
         assertThat(noTokenStated.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).isEmpty();
         assertThat(modelsStated.status()).isEqualTo(200);
@@ -211,6 +216,8 @@ class ExtraInfoBudgetE2ETest {
         assertThat(past.upstreamRequests()).isEmpty();
         assertThat(past.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_authorization", "http_cookie",
                 "http_content_type", "http_x_model", "<body>");
+        assertThat(past.extraInfoRoundTrips(A6Client.RPC_HTTP_REQ_CALL)).isEqualTo(2);
+        assertThat(early.extraInfoRoundTrips(A6Client.RPC_HTTP_REQ_CALL)).isEqualTo(1);
         assertThat(early.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_cookie", "<body>");
         // the operator's statement changes nothing for a list that may have been cut: every header var asked
         GatewayResult pastStated = statedDriver.call(authOnly, late.build(), upstream);

@@ -155,12 +155,20 @@ public final class CallDispatcher {
         CallContext ctx = context(conf, exchange, hold, extraInfo);
         PluginPool pool = largeBodies.poolFor(request.body(), plugins);
         InlinePhase inline = pool == plugins ? InlinePhase.start(conf, Phase.REQUEST, request.body(), entry, pool) : null;
+        runsInline(extraInfo, inline);
         try {
             return runRequest(conf, request, ctx, exchange, hold, pool, inline, entry);
         } finally {
             if (inline != null) {
                 inline.finish(); // the loop's part is done (or failed): what waited continues on a plugin thread
             }
+        }
+    }
+
+    /** A fetch of a phase running on the loop may continue there ({@link InlinePhase#resume}). */
+    private static void runsInline(ExtraInfo extraInfo, InlinePhase inline) {
+        if (inline != null && extraInfo instanceof CallExtraInfo call) {
+            call.runsInline(inline);
         }
     }
 
@@ -357,6 +365,7 @@ public final class CallDispatcher {
         CallContext ctx = context(conf, exchange, hold, extraInfo);
         PluginPool pool = largeBodies.poolFor(response.body(), plugins);
         InlinePhase inline = pool == plugins ? InlinePhase.start(conf, Phase.RESPONSE, response.body(), entry, pool) : null;
+        runsInline(extraInfo, inline);
         try {
             return runResponse(conf, response, ctx, exchange, requestId, hold, pool, inline, entry);
         } finally {

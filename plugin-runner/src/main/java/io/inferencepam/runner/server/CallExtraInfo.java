@@ -43,6 +43,8 @@ final class CallExtraInfo implements ExtraInfo {
     private final Executor eventLoop;
     private final Asker asker;
     private final Function<Optional<Body>, Executor> lanes;
+    /** The call's phase when it runs on the event loop: a fetch asked there may continue there ({@link InlinePhase#resume}). */
+    private volatile InlinePhase inline;
 
     /**
      * @param frame     the call frame when its header vars may be taken from it (ext-plugin-pre-req)
@@ -65,19 +67,35 @@ final class CallExtraInfo implements ExtraInfo {
         this.lanes = lanes;
     }
 
+    /** The call's phase runs on the event loop ({@link InlinePhase}). */
+    void runsInline(InlinePhase phase) {
+        this.inline = phase;
+    }
+
+    @Override
+    public Optional<Optional<String>> known(String var) {
+        return Optional.ofNullable(lookup(var));
+    }
+
+    /** What the call knows of {@code v} (asked, or answered by the frame), or null when only a question would tell. */
+    private Optional<String> lookup(String v) {
+        Optional<String> k = known.get(v);
+        if (k == null && frame.isPresent()) {
+            Optional<Optional<String>> fromFrame = frameVars.answer(v, frame.get());
+            if (fromFrame.isPresent()) {
+                k = fromFrame.get();
+                known.put(v, k);
+            }
+        }
+        return k;
+    }
+
     @Override
     public CompletionStage<Answers> fetch(Set<String> vars, boolean wantBody) {
         Map<String, String> have = new HashMap<>();
         List<String> ask = new ArrayList<>();
         for (String v : vars) {
-            Optional<String> k = known.get(v);
-            if (k == null && frame.isPresent()) {
-                Optional<Optional<String>> fromFrame = frameVars.answer(v, frame.get());
-                if (fromFrame.isPresent()) {
-                    k = fromFrame.get();
-                    known.put(v, k);
-                }
-            }
+            Optional<String> k = lookup(v);
             if (k == null) {
                 ask.add(v);
             } else {
@@ -91,8 +109,13 @@ final class CallExtraInfo implements ExtraInfo {
         }
         CompletableFuture<List<Optional<byte[]>>> answered = new CompletableFuture<>();
         CompletableFuture<Answers> result = new CompletableFuture<>();
+        InlinePhase phase = inline;
+        InlinePhase loopPart = phase != null && phase.asking() ? phase : null;
         answered.whenComplete((list, err) -> {
             if (err != null) {
+                if (loopPart != null) {
+                    loopPart.continuedElsewhere();
+                }
                 result.completeExceptionally(err);
                 return;
             }
@@ -108,7 +131,14 @@ final class CallExtraInfo implements ExtraInfo {
                 body = got;
             }
             Answers a = new Answers(have, wantBody ? got : Optional.empty());
-            // Plugin code continues here: on a plugin thread (the large-body lane for a large body), never the event loop.
+            // Plugin code continues here: on the event loop for a phase running there when the body is
+            // small (InlinePhase.resume), else on a plugin thread (the large-body lane for a large body).
+            if (loopPart != null) {
+                if (loopPart.resume(a.body(), () -> result.complete(a))) {
+                    return;
+                }
+                loopPart.continuedElsewhere();
+            }
             try {
                 lanes.apply(a.body()).execute(() -> result.complete(a));
             } catch (RejectedExecutionException e) {

@@ -18,11 +18,15 @@ import java.util.concurrent.Executor;
  * runs on the loop have stayed cheap ({@link ChainCost#inlineNext}); this run's time feeds that
  * estimate, so a phase that gets slower moves back to the plugin threads by itself.
  *
- * <p>As an executor of the chain's steps it runs a step at once while the phase is still in its
+ * <p>As an executor of the chain's steps it runs a step at once while the phase is in a
  * synchronous part on the loop, or on a plugin thread; a step that becomes ready anywhere else (a
  * plugin's stage completed by another thread, or by the loop later) is queued to the plugin
- * threads. So whatever waited once (a {@code fetch}, a verification handed off) continues on a
- * plugin thread, never back on the loop.
+ * threads. So whatever waited once (a verification handed off, a large body) continues on a plugin
+ * thread, never back on the loop. The one exception is a {@code fetch} asked from the loop and
+ * answered there with a small body ({@link #resume}): APISIX's answers arrive on this loop, and
+ * handing the rest of a cheap phase to a plugin thread then, and its reply back, would cost the
+ * two wake-ups the phase runs inline to save. The loop's time of the phase is the sum of its
+ * parts there, and that sum is what {@link ChainCost} judges.
  */
 final class InlinePhase implements PluginEntry, Executor {
     /**
@@ -36,6 +40,10 @@ final class InlinePhase implements PluginEntry, Executor {
     private final ChainCost cost;
     private final long startNanos = System.nanoTime();
     private volatile boolean synchronous = true;
+    /** The phase's time on the loop so far (its parts there). */
+    private volatile long loopNanos;
+    /** A fetch asked from the loop is unanswered: its answer may continue there, and the time is recorded after it. */
+    private volatile boolean awaiting;
 
     private InlinePhase(PluginPool pool, ChainCost cost) {
         this.pool = pool;
@@ -79,10 +87,59 @@ final class InlinePhase implements PluginEntry, Executor {
 
     /**
      * Ends the synchronous part (called by the dispatcher once the chain is built: everything that
-     * did not wait has run): later steps go to the plugin threads, and the loop's time is counted.
+     * did not wait has run): later steps go to the plugin threads, and the loop's time is counted,
+     * unless a fetch asked from the loop may still continue there ({@link #resume}).
      */
     void finish() {
+        endPart(startNanos);
+    }
+
+    /**
+     * Called by a fetch as it asks: true when it is asked from the loop during a part of this phase
+     * there, so that its answer may continue on the loop ({@link #resume}); the caller then reports
+     * the answer either to {@link #resume} or to {@link #continuedElsewhere}.
+     */
+    boolean asking() {
+        if (synchronous && Thread.currentThread() == loop) {
+            awaiting = true;
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Runs {@code continuation} (what the answered fetch completes) as the phase's next part on the
+     * loop, when the answer arrived there and its body is small; false when it must continue on a
+     * plugin thread instead (then {@link #continuedElsewhere} is due).
+     */
+    boolean resume(Optional<Body> body, Runnable continuation) {
+        if (Thread.currentThread() != loop || (body.isPresent() && body.get().length() > MAX_BODY_BYTES)) {
+            return false;
+        }
+        long start = System.nanoTime();
+        awaiting = false;
+        synchronous = true;
+        try {
+            continuation.run();
+        } finally {
+            endPart(start);
+        }
+        return true;
+    }
+
+    /** The fetch's answer continues on a plugin thread (a large body, a failed question): the loop's part ends here. */
+    void continuedElsewhere() {
+        if (awaiting) {
+            awaiting = false;
+            cost.recordInline(loopNanos);
+        }
+    }
+
+    private void endPart(long partStart) {
         synchronous = false;
-        cost.recordInline(System.nanoTime() - startNanos);
+        loopNanos += System.nanoTime() - partStart;
+        if (!awaiting) {
+            cost.recordInline(loopNanos);
+        }
     }
 }

@@ -251,7 +251,12 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
             return;
         }
         reply.thenAccept(a -> {
-            ctx.executor().execute(() -> reply(ctx, a.frame(), type, p.startNanos, responseId));
+            if (ctx.executor().inEventLoop()) {
+                // completed on this loop (a fetch answered here continued inline): written now
+                reply(ctx, a.frame(), type, p.startNanos, responseId);
+            } else {
+                ctx.executor().execute(() -> reply(ctx, a.frame(), type, p.startNanos, responseId));
+            }
             a.afterReply().run(); // the reply is on its way first: observers never delay it
         });
     }

@@ -57,6 +57,16 @@ public record CallContext(Attributes call, Optional<Attributes> exchange, ConfId
     }
 
     /**
+     * What {@code request} and the call already know of {@code var}, without a question: its value,
+     * known missing, or empty when only asking APISIX ({@link #fetch}) would tell (see
+     * {@link ExtraInfo#known}).
+     */
+    public Optional<Optional<String>> known(HttpRequest request, String var) {
+        Optional<String> v = request.var(var);
+        return v.isPresent() ? Optional.of(v) : extraInfo.known(var);
+    }
+
+    /**
      * Holds the call open until {@code until} at most (request phase only; capped by the runtime's
      * maximum hold). Returns the deadline now in force.
      */

@@ -27,6 +27,16 @@ public interface ExtraInfo {
     CompletionStage<Answers> fetch(Set<String> vars, boolean body);
 
     /**
+     * What the call already knows of {@code var} without a question: its value, known missing, or
+     * empty when only a question to APISIX would tell (a header the call frame may lack, a var
+     * nobody asked). Never asks. For a plugin that decides on a var at once when it is known, and
+     * otherwise asks it later in one batch with what it needs anyway (pam-auth's token cookie).
+     */
+    default Optional<Optional<String>> known(String var) {
+        return Optional.empty();
+    }
+
+    /**
      * @param vars the present vars among those asked (a missing var is not a key)
      * @param body the body when asked (empty body if APISIX sent none)
      */

@@ -231,27 +231,93 @@ class InlinePhaseTest {
         assertThat(stopStatus(answer.frame())).isEqualTo(403);
     }
 
+    /** Asks {@code later} and the body, then records where its hook continued and what it got. */
+    private static class Asking extends Probe {
+        final List<String> continuedOn = new CopyOnWriteArrayList<>();
+        final List<Integer> bodies = new CopyOnWriteArrayList<>();
+
+        Asking() {
+            super(true);
+        }
+
+        @Override
+        public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
+            super.onRequest(request, context);
+            return context.fetch(request, Requirements.vars("later").withRequestBody()).thenCompose(full -> {
+                continuedOn.add(Thread.currentThread().getName() + "=" + full.var("later").orElse("-"));
+                bodies.add(full.body().map(Body::length).orElse(-1));
+                return RequestDecision.proceed();
+            });
+        }
+    }
+
+    /** APISIX answering every later question on the event loop, as RpcSession delivers it, with a body of {@code bodyBytes}. */
+    private CallExtraInfo answering(int bodyBytes) {
+        return new CallExtraInfo(Optional.empty(), FrameVars.ASK_ABSENT, List.of(), Map.of(), Optional.empty(), loop,
+                (who, vars, body, answers) -> loop.execute(() -> {
+                    List<Optional<byte[]>> list = new ArrayList<>();
+                    vars.forEach(v -> list.add(Optional.of("v".getBytes())));
+                    if (body) {
+                        list.add(Optional.of(new byte[bodyBytes]));
+                    }
+                    answers.complete(list);
+                }),
+                dispatcher::laneFor);
+    }
+
+    /**
+     * Issue 15: the answer to a fetch asked by an inline phase, with a small body, continues on the
+     * event loop that received it, and so does the rest of the chain: no hand-off for a cheap phase
+     * that asks for its body once it has decided to (pam-auth after a cached token).
+     */
     @Test
-    void aFetchFromAnInlineHookContinuesOnAPluginThread() throws Exception {
-        List<String> continuedOn = new CopyOnWriteArrayList<>();
-        Probe asking = new Probe(true) {
+    void aFetchAnsweredWithASmallBodyContinuesOnTheEventLoop() throws Exception {
+        Asking asking = new Asking();
+        Probe next = new Probe(true);
+        CallDispatcher.Answer answer = request(conf(asking, next), Optional.empty(), answering(InlinePhase.MAX_BODY_BYTES));
+        String loopThread = loopName();
+        assertThat(stopStatus(answer.frame())).isEqualTo(-1);
+        assertThat(asking.threads).containsExactly(loopThread);
+        assertThat(asking.continuedOn).containsExactly(loopThread + "=v");
+        assertThat(asking.bodies).containsExactly(InlinePhase.MAX_BODY_BYTES);
+        assertThat(next.threads).containsExactly(loopThread);
+    }
+
+    /** A body above the inline limit is scanned on a plugin thread, as one asked before the chain would be. */
+    @Test
+    void aFetchAnsweredWithALargeBodyContinuesOnAPluginThread() throws Exception {
+        Asking asking = new Asking();
+        Probe next = new Probe(true);
+        request(conf(asking, next), Optional.empty(), answering(InlinePhase.MAX_BODY_BYTES + 1));
+        assertThat(asking.threads).containsExactly(loopName());
+        assertThat(asking.continuedOn).singleElement().asString().startsWith("plugin-").endsWith("=v");
+        assertThat(next.threads).singleElement().asString().startsWith("plugin-");
+    }
+
+    /**
+     * The loop's time of a phase is its parts' sum: a continuation that is slow on the loop (a wrong
+     * declaration) demotes the phase like a slow first part, and the fetch then continues on a plugin thread.
+     */
+    @Test
+    void aSlowContinuationOnTheLoopDemotesThePhase() throws Exception {
+        Asking slow = new Asking() {
             @Override
             public CompletionStage<RequestDecision> onRequest(HttpRequest request, CallContext context) {
-                super.onRequest(request, context);
-                return context.fetch(request, Requirements.vars("later")).thenCompose(full -> {
-                    continuedOn.add(Thread.currentThread().getName() + "=" + full.var("later").orElse("-"));
-                    return RequestDecision.proceed();
+                return super.onRequest(request, context).thenApply(d -> {
+                    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2); // CPU, declared cheap
+                    while (System.nanoTime() < until) {
+                        Thread.onSpinWait();
+                    }
+                    return d;
                 });
             }
         };
-        Probe next = new Probe(true);
-        // APISIX's answer arrives on the event loop, as RpcSession delivers it.
-        CallExtraInfo extra = new CallExtraInfo(Optional.empty(), FrameVars.ASK_ABSENT, List.of(), Map.of(), Optional.empty(), loop,
-                (who, vars, body, answers) -> loop.execute(() -> answers.complete(List.of(Optional.of("v".getBytes())))),
-                dispatcher::laneFor);
-        request(conf(asking, next), Optional.empty(), extra);
-        assertThat(asking.threads).containsExactly(loopName());
-        assertThat(continuedOn).singleElement().asString().startsWith("plugin-").endsWith("=v");
-        assertThat(next.threads).singleElement().asString().startsWith("plugin-");
+        PreparedConf c = conf(slow);
+        for (int i = 0; i < 12; i++) {
+            request(c, Optional.empty(), answering(10));
+        }
+        assertThat(slow.continuedOn.get(0)).startsWith(loopName());
+        assertThat(slow.threads.subList(3, 12)).allSatisfy(t -> assertThat(t).startsWith("plugin-"));
+        assertThat(slow.continuedOn.subList(3, 12)).allSatisfy(t -> assertThat(t).startsWith("plugin-"));
     }
 }

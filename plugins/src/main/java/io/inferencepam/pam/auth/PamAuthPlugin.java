@@ -51,11 +51,18 @@ final class PamAuthPlugin implements Plugin {
     private final Entitlements entitlements;
     private final Supplier<Optional<CredentialCache>> credentials;
     private final AuthMetrics metrics;
-    /** Asked before the chain: only what the token decision reads (header vars: usually in the call frame, no question). */
+    /**
+     * Asked before the chain: only the token header (usually in the call frame, no question). The
+     * cookie is not: the token-cookie rule reads it before the token when the call already has it,
+     * and otherwise with the model vars and the body, in the same batch, once the token passed.
+     */
     private final Requirements requirements;
     /** Policy replay ({@link io.inferencepam.runner.spi.PluginEnvironment#offline}): see {@link #onRequest}. */
     private final boolean offline;
-    /** Asked once the token passed, in one batch: what the model decision reads (the body, model headers). */
+    /**
+     * Asked once the token passed, in one batch: the cookie (for the token-cookie rule, when the call
+     * did not have it already) and what the model decision reads (the body, model headers).
+     */
     private final Requirements modelNeeds;
     /** The same plus the raw URI, where the path decides ({@link ModelResolver#pathDecides}). */
     private final Requirements modelNeedsWithRawUri;
@@ -71,12 +78,12 @@ final class PamAuthPlugin implements Plugin {
         this.entitlements = entitlements;
         this.credentials = credentials;
         this.metrics = metrics;
-        this.requirements = Requirements.vars(AUTHZ_VAR, TokenCarriers.COOKIE_VAR);
-        Set<String> vars = new LinkedHashSet<>(List.of("http_content_type"));
+        this.requirements = Requirements.vars(AUTHZ_VAR);
+        Set<String> vars = new LinkedHashSet<>(List.of(TokenCarriers.COOKIE_VAR, "http_content_type"));
         conf.modelHeaders().forEach(h -> vars.add(AuthConf.headerVar(h)));
         Requirements r = new Requirements(vars, false, false);
         this.modelNeeds = resolver.needsBody() ? r.withRequestBody() : r;
-        this.modelNeedsWithRawUri = Requirements.vars(CanonicalPath.RAW_TARGET_VAR).plus(modelNeeds);
+        this.modelNeedsWithRawUri = Requirements.vars(TokenCarriers.COOKIE_VAR, CanonicalPath.RAW_TARGET_VAR).plus(modelNeeds);
     }
 
     @Override
@@ -133,7 +140,10 @@ final class PamAuthPlugin implements Plugin {
             return authorize(request, facts, facts.principal().get(), ctx);
         }
         Optional<String> token = bearer(request.var(AUTHZ_VAR));
-        Optional<TokenCarriers.Place> elsewhere = TokenCarriers.find(request.args(), request.var(TokenCarriers.COOKIE_VAR));
+        // The cookie when the call already has it (the frame carries the Cookie header): the rule is
+        // decided now, before any signature work. Otherwise it is asked once the token passed (below).
+        Optional<Optional<String>> cookie = ctx.known(request, TokenCarriers.COOKIE_VAR);
+        Optional<TokenCarriers.Place> elsewhere = TokenCarriers.find(request.args(), cookie.flatMap(c -> c));
         if (elsewhere.isPresent() && (token.isPresent() || elsewhere.get() == TokenCarriers.Place.QUERY)) {
             return oneTokenMethod(facts, elsewhere.get(), token.isPresent());
         }
@@ -163,12 +173,20 @@ final class PamAuthPlugin implements Plugin {
                 return deny(facts, "token:" + r.code(), r.code(),
                         Stop.openAiError(r.status(), r.type(), r.code(), r.message(), "WWW-Authenticate", header));
             }
-            Principal principal = policy.principal(vt);
-            facts.principal(principal);
             // Only now the body (and the raw URI where the path decides): a caller without a valid
-            // token costs APISIX no round trip.
+            // token costs APISIX no round trip. The cookie the call did not have travels in the same
+            // batch, and a token cookie then gets the refusal it would have got before the token.
             Requirements needs = resolver.pathDecides(request.method(), request.path()) ? modelNeedsWithRawUri : modelNeeds;
-            return ctx.fetch(request, needs).thenCompose(full -> authorize(full, facts, principal, ctx));
+            return ctx.fetch(request, needs).thenCompose(full -> {
+                Optional<TokenCarriers.Place> inCookie = cookie.isPresent() ? Optional.empty()
+                        : TokenCarriers.find(full.args(), full.var(TokenCarriers.COOKIE_VAR));
+                if (inCookie.isPresent()) {
+                    return oneTokenMethod(facts, inCookie.get(), true);
+                }
+                Principal principal = policy.principal(vt);
+                facts.principal(principal);
+                return authorize(full, facts, principal, ctx);
+            });
         });
     }
 

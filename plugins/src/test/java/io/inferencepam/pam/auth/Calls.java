@@ -30,6 +30,8 @@ final class Calls {
     final Map<String, String> vars = new HashMap<>();
     Body body = Body.utf8("{\"model\":\"llama-3-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
     final Attributes exchange = new Attributes();
+    /** What the call can still ask APISIX (default: nothing, as in a replay). */
+    io.inferencepam.runner.spi.ExtraInfo extraInfo = io.inferencepam.runner.spi.ExtraInfo.NONE;
 
     static Calls chat(String token) {
         Calls c = new Calls();
@@ -76,8 +78,10 @@ final class Calls {
         HttpRequest req = new HttpRequest(1, method, path, Headers.of(args),
                 Headers.of("authorization", vars.getOrDefault("http_authorization", "")),
                 "10.0.0.7", Vars.of(vars), Optional.ofNullable(body));
+        Instant deadline = Instant.now().plusSeconds(30);
         CallContext ctx = new CallContext(new Attributes(), Optional.of(exchange),
-                ConfIdentity.fromKey("route#r1#ext-plugin-pre-req#1", "00", 1), Instant.now().plusSeconds(30));
+                ConfIdentity.fromKey("route#r1#ext-plugin-pre-req#1", "00", 1), deadline,
+                io.inferencepam.runner.spi.CallHold.fixed(deadline), extraInfo);
         return plugin.onRequest(req, ctx);
     }
 

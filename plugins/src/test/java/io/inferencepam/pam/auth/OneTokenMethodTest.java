@@ -162,4 +162,62 @@ class OneTokenMethodTest {
         assertThat(cookieOnly).isInstanceOf(RequestDecision.Halt.class);
         assertThat(((RequestDecision.Halt) cookieOnly).stop().status()).isEqualTo(401);
     }
+
+    /** APISIX for a call whose frame lacks the Cookie header: every fetch recorded, answered from {@code answers}. */
+    private static final class RecordingApisix implements io.inferencepam.runner.spi.ExtraInfo {
+        final java.util.List<String> batches = new java.util.ArrayList<>();
+        final java.util.Map<String, String> answers = new java.util.HashMap<>();
+        final io.inferencepam.runner.spi.Body body = io.inferencepam.runner.spi.Body.utf8("{\"model\":\"llama-3-8b\"}");
+
+        @Override
+        public java.util.concurrent.CompletionStage<Answers> fetch(java.util.Set<String> vars, boolean wantBody) {
+            batches.add(String.join(",", vars) + (wantBody ? ",<body>" : ""));
+            java.util.Map<String, String> present = new java.util.HashMap<>();
+            vars.forEach(v -> { if (answers.containsKey(v)) { present.put(v, answers.get(v)); } });
+            return java.util.concurrent.CompletableFuture.completedFuture(new Answers(present,
+                    wantBody ? java.util.Optional.of(body) : java.util.Optional.empty()));
+        }
+    }
+
+    private Calls unknownCookie(String token, RecordingApisix apisix) {
+        Calls c = Calls.chat(token);
+        c.body = null; // asked, as APISIX sends it only when asked
+        c.extraInfo = apisix;
+        return c;
+    }
+
+    /**
+     * Issue 15: where the call does not know the cookie yet, it is asked in the one batch that also
+     * brings the model vars and the body, once the token passed; a token cookie there gets the same
+     * refusal as a cookie known before the token, and no principal is recorded for the call.
+     */
+    @Test
+    void aCookieTheCallDoesNotHaveIsAskedWithTheBodyAndRefusedTheSameWay() throws Exception {
+        String t = idp.token();
+        RecordingApisix apisix = new RecordingApisix();
+        apisix.answers.put("http_cookie", "theme=dark; Access_Token=" + t);
+        Calls refused = unknownCookie(t, apisix);
+        RequestDecision d = refused.run(plugin);
+        assertInvalidRequest(d, "cookie");
+        RequestDecision known = withCookie(t, "theme=dark; Access_Token=" + t).run(plugin);
+        assertThat(((RequestDecision.Halt) d).stop()).isEqualTo(((RequestDecision.Halt) known).stop());
+        assertThat(apisix.batches).containsExactly("http_cookie,http_x_model,<body>");
+        assertThat(refused.facts().principal()).isEmpty();
+
+        RecordingApisix plain = new RecordingApisix();
+        plain.answers.put("http_cookie", "theme=dark");
+        assertThat(unknownCookie(t, plain).run(plugin)).isInstanceOf(RequestDecision.Proceed.class);
+        assertThat(plain.batches).containsExactly("http_cookie,http_x_model,<body>");
+    }
+
+    /** A call refused for its token asks nothing, whatever its cookie would have said. */
+    @Test
+    void aCallRefusedForItsTokenAsksNothing() throws Exception {
+        RecordingApisix apisix = new RecordingApisix();
+        apisix.answers.put("http_cookie", "access_token=x");
+        RequestDecision d = unknownCookie("not.a.jwt", apisix).run(plugin);
+        assertThat(((RequestDecision.Halt) d).stop().status()).isEqualTo(401);
+        assertThat(unknownCookie(null, apisix).run(plugin)).isInstanceOf(RequestDecision.Halt.class);
+        assertThat(apisix.batches).isEmpty();
+    }
 }

@@ -22,10 +22,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * RFC 6750 "one method" through the real runner, driven as APISIX drives it: query args arrive
- * percent-decoded (R1), cookies through {@code http_cookie} even past the 100-header cap (R11). A
- * token in the query or a cookie named for a token next to the header is refused with 400 before any signature
+ * percent-decoded (R1), cookies through {@code http_cookie} (R11). A token in the query, or a cookie
+ * named for a token in the call frame next to the header, is refused with 400 before any signature
  * work, so the route's issuer does not even need to be reachable, and the upstream never sees the
- * request. Controls on the same route show what the client gets otherwise (401 without a token,
+ * request. A cookie the frame lacks is asked only once the token passed. Controls on the same route show what the client gets otherwise (401 without a token,
  * 503 with one, since the issuer here publishes no keys).
  */
 class OneTokenMethodE2ETest {
@@ -103,7 +103,7 @@ class OneTokenMethodE2ETest {
     }
 
     @Test
-    void aTokenCookieNextToTheHeaderIsRefusedEvenPastTheHundredHeaderCap() {
+    void aTokenCookieNextToTheHeaderIsRefusedAndNeverReachesTheUpstream() {
         assertRefused(call("/v1/chat/completions", true, b -> b.header("Cookie", "access_token=" + TOKEN)), "cookie");
         assertRefused(call("/v1/chat/completions", true, b -> b.header("Cookie", "theme=dark").header("Cookie", "ACCESS_TOKEN=" + TOKEN)),
                 "cookie");
@@ -111,12 +111,19 @@ class OneTokenMethodE2ETest {
         // verification (no keys on this runner: 503); pam-auth strips every cookie from what it forwards
         GatewayResult appSession = call("/v1/chat/completions", true, b -> b.header("Cookie", "theme=dark").header("Cookie", "KC=" + TOKEN));
         assertThat(appSession.status()).as(appSession.toString()).isEqualTo(503);
-        assertRefused(call("/v1/chat/completions", true, b -> {
+        // Past the cap the frame does not carry the cookie: it is asked only once the token passed, with the
+        // body (issue 15: one round trip), so this token, which cannot be verified here, is refused for itself
+        // first (503) and nothing is asked for the cookie; a valid token next to such a cookie gets the 400
+        // above (TokenCookieWithValidTokenE2ETest). Either way the upstream never sees the request.
+        GatewayResult pastCap = call("/v1/chat/completions", true, b -> {
             for (int i = 0; i < 110; i++) {
                 b.header("X-Filler-" + i, "v");
             }
             b.header("Cookie", "Access_Token=x");
-        }), "cookie");
+        });
+        assertThat(pastCap.status()).as(pastCap.toString()).isEqualTo(503);
+        assertThat(pastCap.upstreamRequests()).isEmpty();
+        assertThat(pastCap.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_authorization");
     }
 
     @Test
@@ -144,13 +151,13 @@ class OneTokenMethodE2ETest {
         GatewayResult none = call("/v1/chat/completions", false, b -> { });
         assertThat(none.status()).as(none.toString()).isEqualTo(401);
         assertThat(none.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL))
-                .containsExactly("http_authorization", "http_cookie");
+                .containsExactly("http_authorization");
         GatewayResult refusedCookie = call("/v1/chat/completions", true, b -> b.header("Cookie", "access_token=" + TOKEN));
         assertThat(refusedCookie.status()).isEqualTo(400);
         assertThat(refusedCookie.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL)).isEmpty();
         GatewayResult noKeys = call("/v1/chat/completions", true, b -> { });
         assertThat(noKeys.status()).as(noKeys.toString()).isEqualTo(503);
-        assertThat(noKeys.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_cookie");
+        assertThat(noKeys.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL)).isEmpty();
     }
 
     /**
@@ -168,7 +175,7 @@ class OneTokenMethodE2ETest {
         assertThat(late.status()).as("verified (no keys here: 503), not refused as missing: " + late).isEqualTo(503);
         assertThat(late.bodyUtf8()).contains("identity_provider_unavailable");
         assertThat(late.extraInfoAsked(io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL))
-                .containsExactly("http_authorization", "http_cookie");
+                .containsExactly("http_authorization");
         GatewayResult lateMissing = call("/v1/chat/completions", false, b -> {
             for (int i = 0; i < 110; i++) {
                 b.header("X-Filler-" + i, "v");
