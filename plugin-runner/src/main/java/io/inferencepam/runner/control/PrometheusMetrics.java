@@ -80,6 +80,12 @@ public final class PrometheusMetrics implements Metrics {
             public void add(long amount, String... labelValues) {
                 series(series, labelNames, labelValues, LongAdder::new).value().add(amount);
             }
+
+            @Override
+            public Counter.Series labels(String... labelValues) {
+                Once<LongAdder> found = new Once<>(series, labelNames, labelValues, LongAdder::new);
+                return amount -> found.get().add(amount);
+            }
         };
     }
 
@@ -92,8 +98,49 @@ public final class PrometheusMetrics implements Metrics {
             header(out, name, help, "histogram");
             series.values().forEach(s -> s.value().write(out, name, s.labels(), bounds));
         });
-        return (value, labelValues) -> series(series, labelNames, labelValues, () -> new Series(bounds.length))
-                .value().observe(value, bounds);
+        return new Histogram() {
+            @Override
+            public void observe(double value, String... labelValues) {
+                series(series, labelNames, labelValues, () -> new PrometheusMetrics.Series(bounds.length)).value().observe(value, bounds);
+            }
+
+            @Override
+            public Histogram.Series labels(String... labelValues) {
+                Once<PrometheusMetrics.Series> found = new Once<>(series, labelNames, labelValues,
+                        () -> new PrometheusMetrics.Series(bounds.length));
+                return value -> found.get().observe(value, bounds);
+            }
+        };
+    }
+
+    /**
+     * A series found by its label values at its first update, then kept: found lazily so that a
+     * series bound ahead of time still appears in the exposition only once it has been updated.
+     * Racing first updates find the same series ({@code computeIfAbsent}).
+     */
+    private static final class Once<T> {
+        private final Map<List<String>, Labeled<T>> series;
+        private final String[] names;
+        private final String[] values;
+        private final java.util.function.Supplier<T> create;
+        private volatile T found;
+
+        Once(Map<List<String>, Labeled<T>> series, String[] names, String[] values, java.util.function.Supplier<T> create) {
+            labelKey(names, values); // a wrong label count fails here, when bound, not at the first update
+            this.series = series;
+            this.names = names;
+            this.values = values.clone();
+            this.create = create;
+        }
+
+        T get() {
+            T t = found;
+            if (t == null) {
+                t = series(series, names, values, create).value();
+                found = t;
+            }
+            return t;
+        }
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.inferencepam.runner.protocol;
 
 import io.github.api7.A6.TextEntry;
 import io.inferencepam.runner.spi.Header;
-import io.inferencepam.runner.spi.Headers;
 import io.netty.buffer.ByteBuf;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -11,15 +10,16 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.IntFunction;
 
 /**
  * Turns frame payloads into {@link Inbound} values. FlatBuffers Java has no verifier, so every
  * offset is bounds-checked by the buffer itself: malformed input surfaces as a
  * {@link MalformedFrameException}, never as a crash or a half-decoded message.
  *
- * <p>Reads straight from the frame's buffer (no intermediate copy); only bodies and strings are
- * copied out, once.
+ * <p>PrepareConf and ExtraInfo are read straight from the frame's buffer. A call frame is copied
+ * once into a {@code byte[]} and validated whole here, but its headers and args become Strings only
+ * when a plugin reads them ({@link FrameEntries}): the frame's {@code ByteBuf} is still released
+ * right after decoding, and nothing decoded refers to it.
  */
 public final class A6Decoder {
     private static final String[] METHODS = io.github.api7.A6.Method.names;
@@ -35,8 +35,8 @@ public final class A6Decoder {
         try {
             return switch (type) {
                 case RpcType.PREPARE_CONF -> prepareConf(bb);
-                case RpcType.HTTP_REQ_CALL -> requestCall(bb);
-                case RpcType.HTTP_RESP_CALL -> responseCall(bb);
+                case RpcType.HTTP_REQ_CALL -> requestCall(copied(payload));
+                case RpcType.HTTP_RESP_CALL -> responseCall(copied(payload));
                 case RpcType.EXTRA_INFO -> extraInfo(bb);
                 default -> throw new MalformedFrameException("unexpected frame type " + type);
             };
@@ -44,6 +44,17 @@ public final class A6Decoder {
             // IndexOutOfBounds, IllegalArgument, BufferUnderflow… from offsets pointing nowhere.
             throw new MalformedFrameException(RpcType.name(type) + ": malformed FlatBuffer (" + e.getClass().getSimpleName() + ")");
         }
+    }
+
+    /**
+     * The payload as a heap buffer over a copy from index 0: one bulk copy, after which the call's
+     * lazy header and arg views need no reference count (they may outlive the frame, cross to
+     * plugin threads, or never be read) and read from an array instead of native memory.
+     */
+    private static ByteBuffer copied(ByteBuf payload) {
+        byte[] copy = new byte[payload.readableBytes()];
+        payload.getBytes(payload.readerIndex(), copy);
+        return ByteBuffer.wrap(copy).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     private static Inbound prepareConf(ByteBuffer bb) throws MalformedFrameException {
@@ -70,8 +81,8 @@ public final class A6Decoder {
         int headerEntries = req.headersLength();
         return new Inbound.RequestCall(req.id(), req.confToken(), methodName,
                 path == null ? "/" : path,
-                entries(s, e, req.argsLength(), i -> req.args(e, i)),
-                entries(s, e, headerEntries, i -> req.headers(e, i)),
+                FrameEntries.read(s, e, req.argsLength(), i -> req.args(e, i)),
+                FrameEntries.read(s, e, headerEntries, i -> req.headers(e, i)),
                 ipText(ip == null ? new byte[0] : ip), headerEntries, ip == null ? 0 : ip.length);
     }
 
@@ -80,7 +91,7 @@ public final class A6Decoder {
         FlatStrings s = new FlatStrings(bb, true);
         TextEntry e = new TextEntry();
         return new Inbound.ResponseCall(req.id(), req.confToken(), req.status(),
-                entries(s, e, req.headersLength(), i -> req.headers(e, i)));
+                FrameEntries.read(s, e, req.headersLength(), i -> req.headers(e, i)));
     }
 
     private static Inbound extraInfo(ByteBuffer bb) {
@@ -105,27 +116,11 @@ public final class A6Decoder {
         return slot < vtableSize && bb.getShort(vtable + slot) != 0;
     }
 
-    /** {@code at} positions the reused {@code e} on entry i (no TextEntry object per entry). */
-    private static Headers entries(FlatStrings s, TextEntry e, int n, IntFunction<TextEntry> at) {
-        if (n == 0) {
-            return Headers.empty();
-        }
-        List<Header> out = new ArrayList<>(capacity(n, s.view()));
-        for (int i = 0; i < n; i++) {
-            at.apply(i);
-            String name = s.string(e.nameInByteBuffer(s.view()));
-            if (name != null) {
-                out.add(new Header(name, s.string(e.valueInByteBuffer(s.view()))));
-            }
-        }
-        return Headers.of(out);
-    }
-
     /**
      * A vector length comes from the wire: never size an allocation by it. Each entry takes at
      * least 4 bytes of the frame, so a larger count is a lie the accessors will catch.
      */
-    private static int capacity(int declared, ByteBuffer frame) {
+    static int capacity(int declared, ByteBuffer frame) {
         return Math.max(0, Math.min(declared, frame.capacity() / 4));
     }
 

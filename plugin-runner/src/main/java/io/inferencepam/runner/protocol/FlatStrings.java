@@ -68,6 +68,41 @@ final class FlatStrings {
         return new String(bytes, off, len, StandardCharsets.ISO_8859_1); // ASCII: one copy, Latin-1 compact
     }
 
+    /**
+     * Checks the string at {@code [off, off + len)} of the frame's heap copy as {@link #string} would
+     * decode it: in strict mode, invalid UTF-8 fails the frame now (the String itself is built later,
+     * {@link FrameEntries}); lenient mode accepts any bytes. ASCII, nearly every header, is checked
+     * eight bytes at a time.
+     */
+    void check(int off, int len) {
+        if (lenient) {
+            return;
+        }
+        byte[] bytes = frame();
+        int i = off;
+        int end = off + len;
+        for (; i + Long.BYTES <= end; i += Long.BYTES) {
+            if (((long) LONGS.get(bytes, i) & 0x8080808080808080L) != 0) {
+                utf8(bytes, off, len);
+                return;
+            }
+        }
+        for (; i < end; i++) {
+            if (bytes[i] < 0) {
+                utf8(bytes, off, len);
+                return;
+            }
+        }
+    }
+
+    /** The frame's heap copy, which {@link #view()} wraps from index 0. */
+    byte[] frame() {
+        return view.array();
+    }
+
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
     /** The bytes the accessor positioned {@code v} on, copied; null if the field is absent. */
     byte[] bytes(ByteBuffer v) {
         if (v == null) {

@@ -1,6 +1,8 @@
 package io.inferencepam.runner.server;
 
 import io.inferencepam.runner.spi.Metrics;
+import java.util.HashMap;
+import java.util.Map;
 
 /** The runtime's own series (plugins add theirs through {@link Metrics}). */
 public final class RunnerMetrics {
@@ -12,6 +14,14 @@ public final class RunnerMetrics {
     private final Metrics.Counter confRefused;
     private final Metrics.Histogram latency;
     private final Metrics.Counter questions;
+    /*
+     * The series every answered call updates (its RPC, its outcome, its latency), found once here
+     * instead of by label values on each call (issue 15: 5-8 % of the event loop's Java time of a
+     * no-op call). Keyed by the label strings the runtime passes; any other label goes the general way.
+     */
+    private final Map<String, Metrics.Counter.Series> answered = new HashMap<>();
+    private final Map<String, Map<String, Metrics.Counter.Series>> outcomeSeries = new HashMap<>();
+    private final Map<String, Metrics.Histogram.Series> latencySeries = new HashMap<>();
 
     public RunnerMetrics(Metrics m) {
         calls = m.counter("pam_runner_rpc_total", "RPCs received, by frame type and result", "type", "result");
@@ -25,14 +35,35 @@ public final class RunnerMetrics {
         questions = m.counter("pam_runner_extra_info_questions_total",
                 "ExtraInfo questions asked of APISIX (one Lua round trip each), by phase", "phase");
         latency = m.histogram("pam_runner_rpc_seconds", "Time from call frame to reply frame", LATENCY_BUCKETS, "type");
+        for (String type : new String[] {"http_req_call", "http_resp_call"}) {
+            answered.put(type, calls.labels(type, "answered"));
+        }
+        for (String type : new String[] {"http_req_call", "http_resp_call", "prepare_conf"}) {
+            latencySeries.put(type, latency.labels(type));
+        }
+        for (String outcome : new String[] {"pass", "rewrite", "stop"}) {
+            outcomeSeries.computeIfAbsent("request", k -> new HashMap<>()).put(outcome, outcomes.labels("request", outcome));
+            outcomeSeries.computeIfAbsent("response", k -> new HashMap<>()).put(outcome, outcomes.labels("response", outcome));
+        }
     }
 
     void rpc(String type, String result) {
-        calls.inc(type, result);
+        Metrics.Counter.Series bound = result.equals("answered") ? answered.get(type) : null;
+        if (bound != null) {
+            bound.inc();
+        } else {
+            calls.inc(type, result);
+        }
     }
 
     void outcome(String phase, String outcome) {
-        outcomes.inc(phase, outcome);
+        Map<String, Metrics.Counter.Series> ofPhase = outcomeSeries.get(phase);
+        Metrics.Counter.Series bound = ofPhase == null ? null : ofPhase.get(outcome);
+        if (bound != null) {
+            bound.inc();
+        } else {
+            outcomes.inc(phase, outcome);
+        }
     }
 
     void protocolError(String kind) {
@@ -50,6 +81,11 @@ public final class RunnerMetrics {
     }
 
     void latency(String type, long nanos) {
-        latency.observeNanos(nanos, type);
+        Metrics.Histogram.Series bound = latencySeries.get(type);
+        if (bound != null) {
+            bound.observeNanos(nanos);
+        } else {
+            latency.observeNanos(nanos, type);
+        }
     }
 }

@@ -20,6 +20,26 @@ public interface Metrics {
         void inc(String... labelValues);
 
         void add(long amount, String... labelValues);
+
+        /**
+         * The series of these label values, found once: for a hot path that updates the same
+         * series on every call, instead of a lookup by label values each time. The series
+         * appears in the exposition at its first update, as with {@link #inc}.
+         */
+        default Series labels(String... labelValues) {
+            String[] values = labelValues.clone();
+            return amount -> add(amount, values);
+        }
+
+        /** One series of a counter. */
+        @FunctionalInterface
+        interface Series {
+            void add(long amount);
+
+            default void inc() {
+                add(1);
+            }
+        }
     }
 
     interface Histogram {
@@ -29,6 +49,23 @@ public interface Metrics {
         /** A duration, for a histogram whose buckets are seconds. */
         default void observeNanos(long nanos, String... labelValues) {
             observe(nanos / 1e9, labelValues);
+        }
+
+        /** The series of these label values, found once (see {@link Counter#labels}). */
+        default Series labels(String... labelValues) {
+            String[] values = labelValues.clone();
+            return value -> observe(value, values);
+        }
+
+        /** One series of a histogram. */
+        @FunctionalInterface
+        interface Series {
+            void observe(double value);
+
+            /** A duration, for a histogram whose buckets are seconds. */
+            default void observeNanos(long nanos) {
+                observe(nanos / 1e9);
+            }
         }
     }
 }

@@ -21,6 +21,30 @@ class PrometheusMetricsTest {
         assertThat(text).contains("pam_calls_total{type=\"req\",result=\"bad \\\"quoted\\\"\\nline\\\\\"} 5\n");
     }
 
+    /** A series bound once ({@code labels}) is the same series as the lookup by label values. */
+    @Test
+    void boundSeriesAddToTheSameSeriesAndAppearOnlyOnceUpdated() {
+        PrometheusMetrics m = new PrometheusMetrics();
+        Metrics.Counter c = m.counter("pam_calls_total", "Calls", "type", "result");
+        Metrics.Histogram h = m.histogram("pam_rpc_seconds", "Latency", new double[] {0.001, 0.01}, "type");
+        Metrics.Counter.Series ok = c.labels("req", "ok");
+        Metrics.Counter.Series unused = c.labels("req", "never");
+        Metrics.Histogram.Series fast = h.labels("a");
+        h.labels("unused");
+        assertThat(m.scrape()).doesNotContain("pam_calls_total{").doesNotContain("pam_rpc_seconds_count{");
+        ok.inc();
+        c.inc("req", "ok");
+        ok.add(3);
+        fast.observeNanos(500_000);
+        h.observeNanos(5_000_000, "a");
+        String text = m.scrape();
+        assertThat(text).contains("pam_calls_total{type=\"req\",result=\"ok\"} 5\n").doesNotContain("never");
+        assertThat(text).contains("pam_rpc_seconds_bucket{type=\"a\",le=\"0.001\"} 1\n");
+        assertThat(text).contains("pam_rpc_seconds_count{type=\"a\"} 2\n").doesNotContain("unused");
+        assertThat(unused).isNotNull();
+        assertThatThrownBy(() -> c.labels("only-one")).isInstanceOf(IllegalArgumentException.class);
+    }
+
     @Test
     void unlabelledCounterHasNoBraces() {
         PrometheusMetrics m = new PrometheusMetrics();
