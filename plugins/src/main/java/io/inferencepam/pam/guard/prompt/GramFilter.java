@@ -1,5 +1,6 @@
 package io.inferencepam.pam.guard.prompt;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 
 /**
@@ -60,40 +61,45 @@ final class GramFilter {
         return (int) ((packed * 0x9E3779B97F4A7C15L) >>> shift);
     }
 
-    /** ASCII lower-casing as a table: one load per character instead of a branch. */
-    private static final char[] ASCII_LOWER = new char[128];
+    /** Byte tables for the scan: ASCII lower-casing (the folded form of ASCII), and the identity. */
+    private static final byte[] LOWER_ASCII = new byte[256];
+    private static final byte[] IDENTITY = new byte[256];
 
     static {
-        for (char c = 0; c < 128; c++) {
-            ASCII_LOWER[c] = c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
+        for (int c = 0; c < 256; c++) {
+            LOWER_ASCII[c] = (byte) (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+            IDENTITY[c] = (byte) c;
         }
     }
 
     /**
      * Calls {@code windows} with every stretch of {@code text} where a keyword may occur.
      *
+     * @param ascii      {@code text} is ASCII: its low bytes are its bytes, copied out in one go
      * @param lowerAscii the keywords are case-folded and {@code text} is ASCII: fold it on the fly
      *                   instead of reading a folded copy (for ASCII, folding is lower-casing)
      */
-    void candidates(String text, boolean lowerAscii, Windows windows) {
+    void candidates(String text, boolean ascii, boolean lowerAscii, Windows windows) {
+        // The loop reads a byte array rather than the String (String.charAt checks the coder and the
+        // bounds on every character): the prompt rules' part of a 4 KiB chat decision costs 9 % less
+        // (pam-guard.md, session 6). Same grams either way: each character's low byte.
+        byte[] low = ascii ? text.getBytes(StandardCharsets.ISO_8859_1) : lowBytes(text);
         // fields in locals: the loop calls out (rarely), after which the JIT would reload them
         final long[] bitSet = bits;
         final int[] lengths = longest;
         final long[] known = grams;
         final int sh = shift;
-        final char[] lower = lowerAscii ? ASCII_LOWER : null;
+        final byte[] table = lowerAscii ? LOWER_ASCII : IDENTITY;
         final long mask = gram == 8 ? -1L : (1L << (8 * gram)) - 1;
-        final int n = text.length();
+        final int n = low.length;
         long packed = 0;
         for (int i = 0; i < gram - 1 && i < n; i++) {
-            char c = text.charAt(i);
-            packed = (packed << 8) | ((lower != null ? lower[c] : c) & 0xFF);
+            packed = (packed << 8) | (table[low[i] & 0xFF] & 0xFF);
         }
         int from = -1;
         int to = -1;
         for (int i = gram - 1; i < n; i++) {
-            char c = text.charAt(i);
-            packed = ((packed << 8) | ((lower != null ? lower[c] : c) & 0xFF)) & mask;
+            packed = ((packed << 8) | (table[low[i] & 0xFF] & 0xFF)) & mask;
             int b = (int) ((packed * 0x9E3779B97F4A7C15L) >>> sh);
             if ((bitSet[b >>> 6] & (1L << b)) == 0 || java.util.Arrays.binarySearch(known, packed) < 0) {
                 continue;
@@ -110,5 +116,14 @@ final class GramFilter {
         if (to > from) {
             windows.scan(from, to);
         }
+    }
+
+    /** The low byte of each character: what the keywords' grams are made of (a higher byte only adds candidates). */
+    private static byte[] lowBytes(String text) {
+        byte[] out = new byte[text.length()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (byte) text.charAt(i);
+        }
+        return out;
     }
 }

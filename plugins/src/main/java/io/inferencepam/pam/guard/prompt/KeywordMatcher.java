@@ -81,18 +81,18 @@ final class KeywordMatcher {
     void scan(String normalized, boolean ascii, BitSet matched) {
         if (foldedTrie != null) {
             if (ascii) {
-                run(foldedTrie, normalized, true, matched);
+                run(foldedTrie, normalized, true, true, matched);
             } else {
-                run(foldedTrie, TextForms.folded(normalized), false, matched);
+                run(foldedTrie, TextForms.folded(normalized), false, false, matched);
             }
         }
         if (exactTrie != null) {
-            run(exactTrie, normalized, false, matched);
+            run(exactTrie, normalized, ascii, false, matched);
         }
     }
 
-    private void run(Automaton a, String text, boolean lowerAscii, BitSet matched) {
-        a.filter().candidates(text, lowerAscii, (from, to) -> {
+    private void run(Automaton a, String text, boolean ascii, boolean lowerAscii, BitSet matched) {
+        a.filter().candidates(text, ascii, lowerAscii, (from, to) -> {
             CharSequence window = lowerAscii ? new AsciiLower(text, from, to)
                     : from == 0 && to == text.length() ? text : CharBuffer.wrap(text, from, to);
             a.trie().parseText(window, (PayloadEmit<int[]> emit) -> {

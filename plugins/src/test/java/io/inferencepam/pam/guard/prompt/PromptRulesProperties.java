@@ -107,6 +107,65 @@ class PromptRulesProperties {
         keywordAutomatonAgreesWithANaiveSearch(lists, text);
     }
 
+    /**
+     * The prefilter reads each character's low byte: characters whose low byte is an ASCII letter or
+     * a space ({@code š} U+0161 = 0x61 'a', {@code Ł} U+0141 = 'A', {@code Ţ} U+0162 = 'b', {@code Ġ}
+     * U+0120 = ' ') only add candidates, never hide a keyword, whether the text is ASCII (read as
+     * its bytes) or not (read as low bytes).
+     */
+    @Provide
+    Arbitrary<String> lowByteTexts() {
+        return Arbitraries.strings().withChars("abAB \u0161\u0141\u0162\u0120").ofMaxLength(120);
+    }
+
+    @Provide
+    Arbitrary<List<ListSpec>> lowByteLists() {
+        Arbitrary<String> keyword = Arbitraries.strings().withChars("abAB \u0161\u0141").ofMinLength(1).ofMaxLength(7)
+                .filter(k -> !k.isBlank());
+        Arbitrary<ListSpec> list = Combinators.combine(keyword.list().ofMinSize(1).ofMaxSize(12), Arbitraries.of(true, false),
+                Arbitraries.of(true, false)).as(ListSpec::new);
+        return list.list().ofMinSize(1).ofMaxSize(3);
+    }
+
+    @Property(tries = 2000)
+    void charactersSharingALowByteWithAsciiNeitherHideNorInventKeywords(@ForAll("lowByteLists") List<ListSpec> lists,
+            @ForAll("lowByteTexts") String text) {
+        keywordAutomatonAgreesWithANaiveSearch(lists, text);
+    }
+
+    /**
+     * The whole way from the body's bytes: a message's text written with JSON escapes (any character
+     * as {@code \\uXXXX}), split over several messages and content parts, is matched as its decoded
+     * text; a keyword split across two messages is not one match (each text is read on its own).
+     */
+    @Property(tries = 500)
+    void escapedAndSplitTextIsMatchedAsDecoded(@ForAll("lists") List<ListSpec> lists, @ForAll("texts") String a,
+            @ForAll("texts") String b, @ForAll @IntRange(min = 0, max = 3) int escapeEvery) throws Exception {
+        PromptRules rules = rules(lists);
+        String json = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":" + escaped(a, escapeEvery)
+                + "},{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":" + escaped(b, escapeEvery) + "}]}]}";
+        ObjectNode body = (ObjectNode) JSON.readTree(json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Set<String> found = rules.scan(BodyShape.OPENAI_CHAT, body).stream().map(PromptMatch::ruleId)
+                .collect(Collectors.toCollection(TreeSet::new));
+        Set<String> expected = new TreeSet<>(reference(lists, a));
+        expected.addAll(reference(lists, b));
+        assertThat(found).as("%s", json).isEqualTo(expected);
+    }
+
+    /** A JSON string literal of {@code s} with every {@code every}-th character (0: none) as a \\u escape. */
+    private static String escaped(String s, int every) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if ((every > 0 && i % every == 0) || c < 0x20 || c == '"' || c == '\\') {
+                sb.append(String.format("\\u%04x", (int) c));
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.append('"').toString();
+    }
+
     @Property(tries = 200)
     void aKeywordIsFoundWhateverTheInvisibleCharactersAndCaseAroundIt(@ForAll("plainKeywords") String keyword,
             @ForAll @IntRange(min = 0, max = 3) int trick, @ForAll("texts") String prefix) {
