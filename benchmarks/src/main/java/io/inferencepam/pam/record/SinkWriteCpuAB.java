@@ -27,7 +27,10 @@ import java.util.Locale;
  * (~3.4 KB, two 1 KiB bodies), in batches of {@code batch} entries (5 ms of linger at 1,000
  * calls/s gathers about 10).
  *
- * <pre>java -cp benchmarks/target/benchmarks.jar io.inferencepam.pam.record.SinkWriteCpuAB BEFORE.jar [AFTER.jar=this one] [seconds=40] [batch=10]</pre>
+ * <pre>java -cp benchmarks/target/benchmarks.jar io.inferencepam.pam.record.SinkWriteCpuAB BEFORE.jar [AFTER.jar=this one] [seconds=40] [batch=10] [afterOutputBuffer]</pre>
+ * {@code afterOutputBuffer} (bytes): the after side's Jedis output buffer ({@code jedis.bufferSize.output}, which
+ * Jedis reads once per class loader, at its first connection); the before side keeps Jedis's default (8 KiB).
+ * With both jars the same, an A/B of the buffer size alone in one run.
  */
 public final class SinkWriteCpuAB {
     private static final int BLOCK = 2000; // entries per measured block
@@ -98,6 +101,12 @@ public final class SinkWriteCpuAB {
             List<List<Object>> bb = before.batches(payloads, batch);
             List<List<Object>> ab = after.batches(payloads, batch);
             ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+            before.block(bb, mx, redisPid); // before's first connection: Jedis's default output buffer
+            if (args.length > 4) {
+                System.setProperty("jedis.bufferSize.output", args[4]);
+            }
+            after.block(ab, mx, redisPid); // after's first connection reads the property
+            System.clearProperty("jedis.bufferSize.output");
             for (int i = 0; i < 10; i++) { // JIT warm-up of both builds
                 before.block(bb, mx, redisPid);
                 after.block(ab, mx, redisPid);

@@ -106,13 +106,14 @@ public final class RecordService {
         AuditWriter writer = new AuditWriter(sink, spool, overflow, anchor.chain(), Optional.of(signing.signer()),
                 new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), s.checkpointEvery(),
                         s.checkpointInterval(), Duration.ofSeconds(2), s.linger()), env.clock(), env.blockingExecutor())
-                .opensWith(anchor.anchor()).onDurable(heads::durable).start();
+                .opensWith(anchor.anchor()).onDurable(heads::durable);
         Optional<ArchiveTask> archive = auditRedis.map(r -> startArchive(services, s, archiveSettings, anchor.chain().instance(),
                 signing.signer()));
         PendingCalls pending = new PendingCalls(writer, env.clock());
         var sweep = env.scheduler().scheduleWithFixedDelay(pending::sweep, 1, 1, TimeUnit.SECONDS);
         RecordService svc = new RecordService(s, sink, writer, pending, lock, signing, verifyKeys, heads);
         svc.registerMetrics(env.metrics());
+        writer.start(); // after its metrics: the anchor's write is the first one the write histogram must see
         archive.ifPresent(a -> a.registerMetrics(env.metrics()));
         env.onShutdown(() -> {
             sweep.cancel(false);

@@ -91,7 +91,25 @@ public final class PamRedis implements AutoCloseable {
         return connect();
     }
 
+    /**
+     * Jedis's output buffer, 8 KiB by default, is flushed to the socket whenever it fills: an audit
+     * write of 13 entries (≈ 30 KB, one pipeline) then takes four socket writes, and on loopback
+     * each runs Redis's receive path too. 64 KiB sends a whole pipeline of that size in one
+     * write (the store thread's CPU per entry 0.6–0.75× in {@code SinkWriteCpuAB}). Jedis reads
+     * the size from this JVM-wide property once, when its first connection opens, so it is set
+     * here, before any, unless the operator set it ({@code -Djedis.bufferSize.output=N}).
+     */
+    static final String OUTPUT_BUFFER_PROPERTY = "jedis.bufferSize.output";
+    static final int OUTPUT_BUFFER_BYTES = 64 * 1024;
+
+    private static void sizeOutputBuffer() {
+        if (System.getProperty(OUTPUT_BUFFER_PROPERTY) == null && System.getProperty("jedis.bufferSize") == null) {
+            System.setProperty(OUTPUT_BUFFER_PROPERTY, Integer.toString(OUTPUT_BUFFER_BYTES));
+        }
+    }
+
     private UnifiedJedis connect() {
+        sizeOutputBuffer();
         if (!cluster) {
             return new JedisPooled(uri, TIMEOUT_MILLIS);
         }
@@ -107,6 +125,7 @@ public final class PamRedis implements AutoCloseable {
      * long as it lives, so it must not borrow from the pool that serves requests.
      */
     public redis.clients.jedis.Jedis newSubscriberConnection() {
+        sizeOutputBuffer();
         return new redis.clients.jedis.Jedis(uri, TIMEOUT_MILLIS, 0 /* no read timeout while subscribed */);
     }
 

@@ -62,10 +62,18 @@ public final class AuditWriter implements AutoCloseable {
             this.sinkWriteSizes = sizes;
         }
 
+        /**
+         * Called once a write succeeded, inside the store stage's "store down" try: a metric that
+         * throws must not make a stored batch look unstored (it would be spooled and written again).
+         */
         void sinkWrite(int entries) {
             sinkWrites.incrementAndGet();
             sinkWriteEntries.addAndGet(entries);
-            sinkWriteSizes.accept(entries);
+            try {
+                sinkWriteSizes.accept(entries);
+            } catch (RuntimeException e) {
+                LOG.warn("audit sink write histogram failed ({}); the write itself succeeded", e.getClass().getSimpleName());
+            }
         }
     }
 

@@ -54,4 +54,27 @@ class StoreStageTest {
         assertThat(stats.sinkWrites.get()).isEqualTo(2);
         assertThat(stats.sinkWriteEntries.get()).isEqualTo(3);
     }
+
+    /** The write histogram is a metric: one that throws must not make a stored batch look unstored (spooled again). */
+    @Test
+    void aThrowingWriteObserverLeavesAStoredBatchStored() throws Exception {
+        JsonLinesFileSink sink = new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0);
+        Spool spool = new Spool(dir.resolve("spool"), 1 << 20, 0);
+        AuditWriter.Stats stats = new AuditWriter.Stats();
+        stats.observeSinkWrites(n -> {
+            throw new IllegalStateException("metric broken");
+        });
+        Handoff handoff = new Handoff(x -> { });
+        StoreStage store = new StoreStage(sink, spool, handoff, stats, new CheckpointerTest.MutableClock(), 16,
+                Duration.ofSeconds(2), "s");
+        HashChain chain = new HashChain("s");
+        byte[] json = chain.linkAndEncode(AuditWriterTest.record(0));
+        store.route(handoff.open(List.of(new ChainedEntry("s", chain.seq(), json)), null, -1));
+        assertThat(store.up()).isTrue();
+        assertThat(stats.spooled.get()).isZero();
+        assertThat(spool.hasPending()).isFalse();
+        assertThat(stats.written.get()).isEqualTo(1);
+        assertThat(stats.sinkWrites.get()).isEqualTo(1);
+        assertThat(AuditWriterTest.storedIds(sink)).containsExactly("req-0");
+    }
 }
