@@ -181,7 +181,18 @@ public final class JsonMasker {
 
     /** Clean when masked as text: one of this conf's known strings, or found clean earlier in this body. */
     private boolean knownClean(Set<String> cleanText, String v) {
-        return knownStrings.clean(v) || known(cleanText, v);
+        return knownClean(v) || known(cleanText, v);
+    }
+
+    /** True when {@code v}, masked as text (not as tool-call arguments), is one of this conf's known clean strings. */
+    boolean knownClean(String v) {
+        return knownStrings.clean(v);
+    }
+
+    /** {@link KeyContext#of}, looked up without work for the names every response repeats. */
+    static KeyContext contextOf(String field) {
+        KeyContext wellKnown = KnownStrings.context(field);
+        return wellKnown != null ? wellKnown : KeyContext.of(field);
     }
 
     /** Only short values are remembered: a long one is not hashed just to learn it is not among them. */

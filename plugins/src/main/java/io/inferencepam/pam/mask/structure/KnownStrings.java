@@ -69,9 +69,9 @@ public final class KnownStrings {
         return clean.contains(s);
     }
 
-    /** The key context of a well-known member name, or null for any other name. */
+    /** The key context of a well-known member name, or null for any other name (and for none). */
     static KeyContext context(String name) {
-        return CONTEXTS.get(name);
+        return name == null ? null : CONTEXTS.get(name);
     }
 
     private static Map<String, KeyContext> contexts() {
