@@ -43,6 +43,8 @@ public final class KnownStrings {
             "auto", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9");
     /** {@link KeyContext#of} of every name above: it does not depend on the conf. */
     private static final Map<String, KeyContext> CONTEXTS = contexts();
+    /** The longest string above: a longer value (a completion's text) is not hashed just to learn it is not one of them. */
+    private static final int LONGEST = java.util.stream.Stream.concat(NAMES.stream(), VALUES.stream()).mapToInt(String::length).max().orElse(0);
 
     private final Set<String> clean;
 
@@ -66,7 +68,7 @@ public final class KnownStrings {
 
     /** True when {@code s} is known to be clean under this conf when masked as text (no key context). */
     public boolean clean(String s) {
-        return clean.contains(s);
+        return s.length() <= LONGEST && clean.contains(s);
     }
 
     /** The key context of a well-known member name, or null for any other name (and for none). */
