@@ -5,6 +5,7 @@ import io.inferencepam.pam.core.Decision;
 import io.inferencepam.pam.mask.structure.ContentDecoder;
 import io.inferencepam.pam.mask.structure.DeclaredCharset;
 import io.inferencepam.pam.mask.structure.JsonMasker;
+import io.inferencepam.pam.mask.structure.KnownStrings;
 import io.inferencepam.pam.mask.structure.NdjsonMasker;
 import io.inferencepam.pam.mask.structure.StreamShapes;
 import io.inferencepam.pam.mask.structure.SseMasker;
@@ -47,10 +48,11 @@ public final class MaskPlugin implements Plugin {
     public MaskPlugin(Redactor redactor, MaskSettings settings) {
         this.redactor = redactor;
         this.settings = settings;
-        this.json = new JsonMasker(redactor);
+        KnownStrings known = KnownStrings.of(redactor);
+        this.json = new JsonMasker(redactor, known);
         this.sse = new SseMasker(redactor, json, StreamShapes.BUILTIN);
         // NDJSON lines are masked one by one by a JsonMasker that does not hand streams on again
-        this.ndjson = new NdjsonMasker(redactor, new JsonMasker(redactor), StreamShapes.BUILTIN);
+        this.ndjson = new NdjsonMasker(redactor, new JsonMasker(redactor, known), StreamShapes.BUILTIN);
         this.json.streamsTo(ndjson);
     }
 

@@ -34,11 +34,19 @@ public final class JsonMasker {
 
     private final JsonFactory factory = JsonFactory.builder().build();
     private final Redactor redactor;
+    /** Names and values every response repeats, with this conf's verdict on them. */
+    private final KnownStrings knownStrings;
     /** Where a body of several root values goes; null for the per-line masker itself. */
     private NdjsonMasker streams;
 
     public JsonMasker(Redactor redactor) {
+        this(redactor, KnownStrings.of(redactor));
+    }
+
+    /** @param knownStrings worked out for {@code redactor} ({@link KnownStrings#of}), shared by the maskers of one conf */
+    public JsonMasker(Redactor redactor, KnownStrings knownStrings) {
         this.redactor = redactor;
+        this.knownStrings = knownStrings;
     }
 
     /** A JSON body with more than one root value is masked as a stream by {@code ndjson}. */
@@ -81,11 +89,12 @@ public final class JsonMasker {
                 logprobsValue = false;
                 if (t == JsonToken.FIELD_NAME) {
                     field = p.currentName();
-                    ctx = contexts.computeIfAbsent(field, KeyContext::of);
+                    KeyContext wellKnown = KnownStrings.context(field);
+                    ctx = wellKnown != null ? wellKnown : contexts.computeIfAbsent(field, KeyContext::of);
                     keyed = ctx != KeyContext.NONE;
                     logprobsValue = isLogprobs(field);
                     // a key can be the value itself ({"ana@firma.de": {...}})
-                    if (!known(cleanText, field)) {
+                    if (!knownClean(cleanText, field)) {
                         String m = redactor.mask(field, tally);
                         if (m.equals(field)) {
                             remember(cleanText, field);
@@ -97,8 +106,10 @@ public final class JsonMasker {
                     }
                 } else if (t == JsonToken.VALUE_STRING) {
                     String v = p.getText();
-                    Set<String> clean = "arguments".equals(field) ? cleanArgs : cleanText;
-                    if (!keyed && known(clean, v)) {
+                    // arguments are masked as JSON, not as text: only their own memo answers for them
+                    boolean arguments = "arguments".equals(field);
+                    Set<String> clean = arguments ? cleanArgs : cleanText;
+                    if (!keyed && (arguments ? known(clean, v) : knownClean(clean, v))) {
                         continue;
                     }
                     String m = maskString(field, ctx, v, tally);
@@ -116,7 +127,7 @@ public final class JsonMasker {
                     String v = p.getText();
                     // "created", "index", token counts repeat in every choice: under a key without
                     // context a number is masked as the text it spells, so a clean spelling stays clean
-                    if (!keyed && known(cleanText, v)) {
+                    if (!keyed && knownClean(cleanText, v)) {
                         continue;
                     }
                     String m = redactor.maskKeyed(field, ctx, v, tally);
@@ -166,6 +177,22 @@ public final class JsonMasker {
             }
         }
         return value.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** Clean when masked as text: one of this conf's known strings, or found clean earlier in this body. */
+    private boolean knownClean(Set<String> cleanText, String v) {
+        return knownClean(v) || known(cleanText, v);
+    }
+
+    /** True when {@code v}, masked as text (not as tool-call arguments), is one of this conf's known clean strings. */
+    boolean knownClean(String v) {
+        return knownStrings.clean(v);
+    }
+
+    /** {@link KeyContext#of}, looked up without work for the names every response repeats. */
+    static KeyContext contextOf(String field) {
+        KeyContext wellKnown = KnownStrings.context(field);
+        return wellKnown != null ? wellKnown : KeyContext.of(field);
     }
 
     /** Only short values are remembered: a long one is not hashed just to learn it is not among them. */

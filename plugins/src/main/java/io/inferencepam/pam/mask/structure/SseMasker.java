@@ -733,13 +733,15 @@ public final class SseMasker {
         /** A value with nothing to mask stays clean wherever it repeats, so it is scanned once per body. */
         String maskCached(String field, String value) {
             // "arguments" are masked as JSON, everything else as text: keep the two apart
-            Set<String> clean = "arguments".equals(field) ? cleanArgs : cleanText;
+            boolean arguments = "arguments".equals(field);
+            Set<String> clean = arguments ? cleanArgs : cleanText;
             // a value clean under one key can be an SSN or a secret under another: cache context-free keys only
-            boolean keyed = KeyContext.of(field) != KeyContext.NONE;
-            if (!keyed && JsonMasker.known(clean, value)) {
+            KeyContext ctx = JsonMasker.contextOf(field);
+            boolean keyed = ctx != KeyContext.NONE;
+            if (!keyed && (JsonMasker.known(clean, value) || (!arguments && json.knownClean(value)))) {
                 return value;
             }
-            String m = json.maskString(field, value, eventTally);
+            String m = json.maskString(field, ctx, value, eventTally);
             if (!keyed && m.equals(value) && value.length() <= JsonMasker.MAX_REMEMBERED && clean.size() < 4096) {
                 clean.add(value);
             }
