@@ -35,7 +35,9 @@ public record CallContext(Attributes call, Optional<Attributes> exchange, ConfId
      * are asked of APISIX now, in one batch, unless this call already has their answers. For
      * what a plugin needs only once it has decided so (pam-auth: the body, once the token passed);
      * what it always needs belongs in {@link Plugin#requirements}, fetched before the chain.
-     * Completes on a plugin thread; fails if the call was answered meanwhile (fail closed).
+     * Completes on a plugin thread, or on the event loop for a phase running there whose answer
+     * arrives there with a small body ({@link Plugin#inlineSafe}); fails if the call was answered
+     * meanwhile (fail closed).
      */
     public CompletionStage<HttpRequest> fetch(HttpRequest request, Requirements needs) {
         java.util.Set<String> missing = new java.util.LinkedHashSet<>();

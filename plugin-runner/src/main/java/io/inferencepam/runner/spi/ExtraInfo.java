@@ -21,8 +21,9 @@ public interface ExtraInfo {
 
     /**
      * Asks for {@code vars} and, if {@code body}, the phase's body, in one pipelined batch (minus
-     * what the call already knows). Completes on a plugin thread, or exceptionally when the call
-     * was answered meanwhile or its connection closed.
+     * what the call already knows). Completes on a plugin thread (on the event loop for a phase
+     * running there, {@link Plugin#inlineSafe}), or exceptionally when the call was answered
+     * meanwhile or its connection closed.
      */
     CompletionStage<Answers> fetch(Set<String> vars, boolean body);
 

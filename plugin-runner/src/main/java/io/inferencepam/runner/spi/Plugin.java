@@ -63,8 +63,11 @@ public interface Plugin {
      * token-cache miss, a JWKS fetch, Redis, a scan that grows with something other than a small
      * body) it hands to {@link PluginEnvironment#pluginExecutor()} or
      * {@link PluginEnvironment#blockingExecutor()} itself and returns an incomplete stage: the
-     * chain then continues on a plugin thread. A later {@link CallContext#fetch} continues on a
-     * plugin thread too. Outcome observers never run on the event loop. Default: false.
+     * chain then continues on a plugin thread. The contract covers what runs after a
+     * {@link CallContext#fetch} too: a fetch asked on the loop whose answer arrives there with a
+     * small body continues on the loop (a large body, or an answer read elsewhere, continues on a
+     * plugin thread), so the code after it must be just as cheap and non-blocking. Outcome
+     * observers never run on the event loop. Default: false.
      */
     default boolean inlineSafe(Phase phase) {
         return false;

@@ -104,6 +104,16 @@ public final class JsonMasker {
                             values.add(m);
                         }
                     }
+                } else if (t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY) {
+                    // the values that follow in an enclosing array belong to the array's key again
+                    String enclosing = enclosingName(p);
+                    if (!java.util.Objects.equals(enclosing, field)) {
+                        field = enclosing;
+                        KeyContext wellKnown = field == null ? null : KnownStrings.context(field);
+                        ctx = field == null ? KeyContext.NONE
+                                : wellKnown != null ? wellKnown : contexts.computeIfAbsent(field, KeyContext::of);
+                        keyed = ctx != KeyContext.NONE;
+                    }
                 } else if (t == JsonToken.VALUE_STRING) {
                     String v = p.getText();
                     // arguments are masked as JSON, not as text: only their own memo answers for them
@@ -314,8 +324,26 @@ public final class JsonMasker {
                     }
                 }
                 case VALUE_NUMBER_FLOAT -> g.writeNumber(p.getText());
+                case END_OBJECT, END_ARRAY -> {
+                    g.copyCurrentEvent(p);
+                    field = enclosingName(p);
+                }
                 default -> g.copyCurrentEvent(p);
             }
         }
+    }
+
+    /**
+     * The member name the parser's next values belong to after a closing bracket: the current name
+     * of the nearest enclosing object ({@code {"api_key":[{"id":"x"},"s3cr3t"]}}: "s3cr3t" is the
+     * api_key's, not the id's); null at the root.
+     */
+    private static String enclosingName(JsonParser p) {
+        for (com.fasterxml.jackson.core.JsonStreamContext c = p.getParsingContext(); c != null; c = c.getParent()) {
+            if (c.inObject()) {
+                return c.getCurrentName();
+            }
+        }
+        return null;
     }
 }

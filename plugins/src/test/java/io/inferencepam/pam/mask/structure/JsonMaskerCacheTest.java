@@ -66,6 +66,22 @@ class JsonMaskerCacheTest {
         walkEqualsMemorylessWalk(customMasker, seed, objects);
     }
 
+    /**
+     * A value in an array after a nested object or array belongs to the array's key: on main the
+     * walks kept the inner object's last member name, so these secrets passed (review B, session 6).
+     */
+    @Example
+    void aValueAfterANestedObjectInAnArrayKeepsTheArraysKey() throws Exception {
+        for (String json : List.of("{\"api_key\":[{\"id\":\"x\"},\"s3cr3tpw\"]}", "{\"ssn\":[{\"n\":1},\"123456789\"]}",
+                "{\"ssn\":[[\"a\"],123456789]}", "{\"password\":[{\"a\":{\"b\":[1]}},\"hunter2secret\"],\"x\":\"y\"}")) {
+            String viaBytes = new String(masker.mask(json.getBytes(StandardCharsets.UTF_8), new MaskTally()), StandardCharsets.UTF_8);
+            String viaTree = masker.maskJsonText(json, new MaskTally());
+            for (String masked : List.of(viaBytes, viaTree)) {
+                assertThat(masked).as(json).doesNotContain("s3cr3tpw", "123456789", "hunter2secret");
+            }
+        }
+    }
+
     @Example
     void knownNamesAndValuesAreMaskedWhenTheConfsDetectorsMatchThem() throws Exception {
         String json = "{\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
