@@ -101,14 +101,20 @@ final class StoreStage implements Runnable {
         List<ChainedEntry> linked = b.entries;
         try {
             if (!spool.hasPending() && (up || clock.millis() >= retryAt)) {
+                boolean stored = false;
                 try {
                     write(linked);
+                    stored = true;
+                } catch (Exception | Error e) {
+                    // an Error too (an OutOfMemoryError while building the pipeline): the batch is
+                    // spooled below, never dropped by the step's catch-all, which would leave a gap
+                    markDown(e);
+                }
+                if (stored) {
                     stats.written.addAndGet(linked.size());
                     reportDurable(b.head, true);
                     back(null);
                     return;
-                } catch (Exception e) {
-                    markDown(e);
                 }
             }
             synchronized (handoff) {
@@ -167,7 +173,7 @@ final class StoreStage implements Runnable {
         backoffMillis = FIRST_BACKOFF_MILLIS;
     }
 
-    private void markDown(Exception e) {
+    private void markDown(Throwable e) {
         if (up) {
             LOG.warn("audit store ({}) unavailable, spooling locally: {}", sink.kind(), causes(e));
         }

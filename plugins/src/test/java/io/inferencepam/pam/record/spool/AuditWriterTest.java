@@ -30,6 +30,8 @@ class AuditWriterTest {
         final JsonLinesFileSink real;
         volatile boolean down;
         volatile boolean writeThenFail;
+        /** While set, write() throws it (an Error, not an Exception: an OutOfMemoryError building the batch). */
+        volatile Error error;
         /** While set, write() waits here first (a store that hangs mid-batch). */
         volatile java.util.concurrent.CountDownLatch gate;
         final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
@@ -51,6 +53,9 @@ class AuditWriterTest {
             if (g != null) {
                 entered.countDown();
                 g.await();
+            }
+            if (error != null) {
+                throw error;
             }
             if (down) {
                 throw new java.io.IOException("store down");

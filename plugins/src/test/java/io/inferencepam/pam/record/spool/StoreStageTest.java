@@ -77,4 +77,28 @@ class StoreStageTest {
         assertThat(stats.sinkWrites.get()).isEqualTo(1);
         assertThat(AuditWriterTest.storedIds(sink)).containsExactly("req-0");
     }
+
+    /** An Error from the sink (not an Exception) spools the batch like any store failure: no gap, nothing lost (review B, session 6). */
+    @Test
+    void anErrorFromTheSinkSpoolsTheBatch() throws Exception {
+        AuditWriterTest.Outage sink = new AuditWriterTest.Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        Spool spool = new Spool(dir.resolve("spool"), 1 << 20, 0);
+        AuditWriter.Stats stats = new AuditWriter.Stats();
+        Handoff handoff = new Handoff(x -> { });
+        CheckpointerTest.MutableClock clock = new CheckpointerTest.MutableClock();
+        StoreStage store = new StoreStage(sink, spool, handoff, stats, clock, 16, Duration.ofSeconds(2), "s");
+        HashChain chain = new HashChain("s");
+        byte[] json = chain.linkAndEncode(AuditWriterTest.record(0));
+        sink.error = new NoClassDefFoundError("redis/clients/jedis/Pipeline"); // an Error, as an OutOfMemoryError would be
+        store.route(handoff.open(List.of(new ChainedEntry("s", chain.seq(), json)), null, -1));
+        assertThat(store.up()).isFalse();
+        assertThat(stats.spooled.get()).isEqualTo(1);
+        assertThat(stats.lost.get()).isZero();
+        assertThat(handoff.unfinished()).isZero();
+        sink.error = null;
+        clock.millis += StoreStage.FIRST_BACKOFF_MILLIS;
+        store.drainIfDue();
+        assertThat(spool.hasPending()).isFalse();
+        assertThat(AuditWriterTest.storedIds(sink)).containsExactly("req-0");
+    }
 }
