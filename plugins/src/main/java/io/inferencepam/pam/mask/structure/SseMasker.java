@@ -700,10 +700,27 @@ public final class SseMasker {
                         generic(v, field);
                     }
                 }
+                case VALUE_NUMBER_INT -> maskNumber(field);
                 default -> {
-                    // numbers and literals are never masked
+                    // fractions and literals are never masked
                 }
             }
+        }
+
+        /** A card or an SSN sent as a JSON integer is masked as the JSON walk masks it: it becomes a string. */
+        void maskNumber(String field) throws IOException {
+            String v = parser.getText();
+            String m = maskCached(field, v);
+            if (m.equals(v)) {
+                return;
+            }
+            int start = offset();
+            for (int i = 0; i < v.length(); i++) {
+                if (buf[start + i] != v.charAt(i)) {
+                    throw new IllegalStateException("a number token was not where the parser reported it");
+                }
+            }
+            eventEdits.add(new Edit(start, start + v.length(), "\"" + new String(JsonStringEncoder.getInstance().quoteAsString(m)) + "\""));
         }
 
         void maskOther(String field) throws IOException {

@@ -61,4 +61,15 @@ class SseKnownStringsTest {
         assertThat(m.mask(EVENTS, new MaskTally(), () -> { })).isEqualTo(EVENTS);
         assertThat(scanned).doesNotContain("chat.completion.chunk", "assistant", "stop").contains("chatcmpl-1", "Hi there");
     }
+
+    /** Integers outside the streamed text are masked as in a JSON body (review B, session 6: on main they passed). */
+    @Test
+    void aCardOrAnSsnSentAsAnIntegerBesideTheStreamIsMasked() {
+        String events = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}],"
+                + "\"user\":{\"ssn\":123456789,\"card\":4111111111111111,\"n\":[{\"a\":1},4111111111111111]}}\n\ndata: [DONE]\n\n";
+        MaskTally tally = new MaskTally();
+        String masked = masker(List.of()).mask(events, tally, () -> { });
+        assertThat(masked).doesNotContain("123456789").doesNotContain("4111111111111111").contains("\"index\":0").contains("Hi");
+        assertThat(tally.total()).isEqualTo(3);
+    }
 }
