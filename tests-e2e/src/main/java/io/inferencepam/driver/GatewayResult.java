@@ -56,6 +56,16 @@ public record GatewayResult(int status, List<HttpHeader> headers, byte[] body, L
     /** What the runner asked in this call's RPCs of {@code callType}, in order: var names, {@code <body>} for a body. */
     public List<String> extraInfoAsked(int callType) {
         List<String> asked = new java.util.ArrayList<>();
+        for (RpcFrame f : extraInfoFrames(callType)) {
+            A6Client.Question q = A6Client.decodeQuestion(f.payload());
+            asked.add(q.kind() == A6Client.Question.VAR ? q.name() : "<body>");
+        }
+        return asked;
+    }
+
+    /** The runner's ExtraInfo frames in this call's RPCs of {@code callType}, in order. */
+    private List<RpcFrame> extraInfoFrames(int callType) {
+        List<RpcFrame> frames = new java.util.ArrayList<>();
         int current = -1;
         for (RpcFrame f : transcript) {
             if (f.direction() == RpcFrame.Direction.APISIX_TO_RUNNER
@@ -63,11 +73,10 @@ public record GatewayResult(int status, List<HttpHeader> headers, byte[] body, L
                 current = f.type();
             } else if (f.direction() == RpcFrame.Direction.RUNNER_TO_APISIX && f.type() == A6Client.RPC_EXTRA_INFO
                     && current == callType) {
-                A6Client.Question q = A6Client.decodeQuestion(f.payload());
-                asked.add(q.kind() == A6Client.Question.VAR ? q.name() : "<body>");
+                frames.add(f);
             }
         }
-        return asked;
+        return frames;
     }
 
     /**
@@ -77,18 +86,7 @@ public record GatewayResult(int status, List<HttpHeader> headers, byte[] body, L
      * one before it ({@link RpcFrame#queued}).
      */
     public int extraInfoRoundTrips(int callType) {
-        int trips = 0;
-        int current = -1;
-        for (RpcFrame f : transcript) {
-            if (f.direction() == RpcFrame.Direction.APISIX_TO_RUNNER
-                    && (f.type() == A6Client.RPC_HTTP_REQ_CALL || f.type() == A6Client.RPC_HTTP_RESP_CALL)) {
-                current = f.type();
-            } else if (f.direction() == RpcFrame.Direction.RUNNER_TO_APISIX && f.type() == A6Client.RPC_EXTRA_INFO
-                    && current == callType && !f.queued()) {
-                trips++;
-            }
-        }
-        return trips;
+        return (int) extraInfoFrames(callType).stream().filter(f -> !f.queued()).count();
     }
 
     public String bodyUtf8() {
