@@ -165,6 +165,9 @@ public final class PhoneDetector extends IndexedDetector {
 
     /** The end of the longest valid prefix of the candidate (whole groups), or -1. */
     private int validate(String s, int start, Candidate cand) {
+        if (uuidAt(s, start)) {
+            return -1; // "00431200-0000-0000-b000-…" is an id whose leading groups are digits, not +43 1200 0000 0000
+        }
         for (int g = cand.groups, tries = 0; g >= 1 && tries < MAX_TRIES; g--, tries++) {
             int end = cand.ends[g - 1];
             int digits = cand.digitsUpTo[g - 1];
@@ -188,6 +191,27 @@ public final class PhoneDetector extends IndexedDetector {
             }
         }
         return -1;
+    }
+
+    private static final int[] UUID_GROUPS = {8, 4, 4, 4, 12};
+
+    /** A UUID (8-4-4-4-12 hex digits) starts at {@code start}. */
+    static boolean uuidAt(String s, int start) {
+        int i = start;
+        for (int g = 0; g < UUID_GROUPS.length; g++) {
+            if (g > 0) {
+                if (i >= s.length() || s.charAt(i) != '-') {
+                    return false;
+                }
+                i++;
+            }
+            for (int k = 0; k < UUID_GROUPS[g]; k++, i++) {
+                if (i >= s.length() || Character.digit(s.charAt(i), 16) < 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /**
