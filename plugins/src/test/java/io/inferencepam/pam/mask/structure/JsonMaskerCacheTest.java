@@ -99,18 +99,8 @@ class JsonMaskerCacheTest {
      */
     @Example
     void namesAndValuesEveryResponseRepeatsAreNotScannedPerBody() {
-        List<String> scanned = new ArrayList<>();
-        Detector spy = new Detector() {
-            @Override
-            public String name() {
-                return "spy";
-            }
-
-            @Override
-            public void scan(String text, Sink sink) {
-                scanned.add(text);
-            }
-        };
+        SpyDetector spy = new SpyDetector();
+        List<String> scanned = spy.scanned;
         JsonMasker spied = masker(List.of(spy));
         String json = "{\"id\":\"chatcmpl-9f2c\",\"object\":\"chat.completion\",\"created\":1733572800,\"choices\":[{\"index\":0,"
                 + "\"message\":{\"role\":\"assistant\",\"content\":\"Revenue grew.\"},\"finish_reason\":\"stop\"}],"

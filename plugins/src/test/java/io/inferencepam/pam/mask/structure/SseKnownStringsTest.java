@@ -44,18 +44,8 @@ class SseKnownStringsTest {
 
     @Test
     void theValuesEveryStreamRepeatsAreNotScannedPerBody() {
-        List<String> scanned = new ArrayList<>();
-        Detector spy = new Detector() {
-            @Override
-            public String name() {
-                return "spy";
-            }
-
-            @Override
-            public void scan(String text, Sink sink) {
-                scanned.add(text);
-            }
-        };
+        SpyDetector spy = new SpyDetector();
+        List<String> scanned = spy.scanned;
         SseMasker m = masker(List.of(spy));
         scanned.clear(); // the conf's known strings were scanned once when the maskers were built
         assertThat(m.mask(EVENTS, new MaskTally(), () -> { })).isEqualTo(EVENTS);
