@@ -33,6 +33,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import io.netty.util.Timeout;
 import io.netty.util.Timer;
 import org.slf4j.Logger;
@@ -67,6 +68,12 @@ public final class CallDispatcher {
     /** How far a plugin may stretch a request-phase call's deadline ({@link CallHold}); = deadline: no holds. */
     private final Duration maxHold;
     private final RunnerMetrics metrics;
+    /**
+     * {@code System.nanoTime()} in production: the clock of the deadlines and of a phase's time on
+     * the event loop. Tests pass their own, with a {@code deadlines} timer they advance themselves,
+     * so that what a deadline or a cost estimate decides does not depend on how loaded the host is.
+     */
+    private final LongSupplier nanoClock;
     /** Per call without a reply yet: what answers it at once when shutdown cuts calls short. */
     private final Set<Runnable> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closing;
@@ -100,6 +107,13 @@ public final class CallDispatcher {
      */
     public CallDispatcher(PluginPool plugins, LargeBodyLane largeBodies, Executor observerFallback, Timer deadlines,
                           ExchangeStore exchanges, Duration deadline, Duration maxHold, RunnerMetrics metrics) {
+        this(plugins, largeBodies, observerFallback, deadlines, exchanges, deadline, maxHold, metrics, System::nanoTime);
+    }
+
+    /** @param nanoClock what stands for {@code System.nanoTime()} (tests); {@code deadlines} must run on the same clock */
+    CallDispatcher(PluginPool plugins, LargeBodyLane largeBodies, Executor observerFallback, Timer deadlines,
+                   ExchangeStore exchanges, Duration deadline, Duration maxHold, RunnerMetrics metrics, LongSupplier nanoClock) {
+        this.nanoClock = nanoClock;
         this.maxHold = maxHold.compareTo(deadline) > 0 ? maxHold : deadline;
         this.observerFallback = observerFallback;
         this.plugins = plugins;
@@ -151,10 +165,10 @@ public final class CallDispatcher {
     CompletableFuture<Answer> request(PreparedConf conf, HttpRequest request, long startNanos, PluginEntry entry,
                                       ExtraInfo extraInfo) {
         Optional<Attributes> exchange = exchangeFor(conf, request.var(PreparedConf.REQUEST_ID_VAR));
-        HeldDeadline hold = new HeldDeadline(startNanos, deadline, maxHold);
+        HeldDeadline hold = new HeldDeadline(startNanos, deadline, maxHold, nanoClock);
         CallContext ctx = context(conf, exchange, hold, extraInfo);
         PluginPool pool = largeBodies.poolFor(request.body(), plugins);
-        InlinePhase inline = pool == plugins ? InlinePhase.start(conf, Phase.REQUEST, request.body(), entry, pool) : null;
+        InlinePhase inline = pool == plugins ? InlinePhase.start(conf, Phase.REQUEST, request.body(), entry, pool, nanoClock) : null;
         runsInline(extraInfo, inline);
         try {
             return runRequest(conf, request, ctx, exchange, hold, pool, inline, entry);
@@ -361,10 +375,10 @@ public final class CallDispatcher {
                                        ExtraInfo extraInfo) {
         Optional<String> requestId = response.var(PreparedConf.REQUEST_ID_VAR);
         Optional<Attributes> exchange = exchangeFor(conf, requestId);
-        HeldDeadline hold = new HeldDeadline(startNanos, deadline, deadline);
+        HeldDeadline hold = new HeldDeadline(startNanos, deadline, deadline, nanoClock);
         CallContext ctx = context(conf, exchange, hold, extraInfo);
         PluginPool pool = largeBodies.poolFor(response.body(), plugins);
-        InlinePhase inline = pool == plugins ? InlinePhase.start(conf, Phase.RESPONSE, response.body(), entry, pool) : null;
+        InlinePhase inline = pool == plugins ? InlinePhase.start(conf, Phase.RESPONSE, response.body(), entry, pool, nanoClock) : null;
         runsInline(extraInfo, inline);
         try {
             return runResponse(conf, response, ctx, exchange, requestId, hold, pool, inline, entry);
@@ -483,15 +497,17 @@ public final class CallDispatcher {
     static final class HeldDeadline implements CallHold {
         private final long capNanos;
         private final java.util.concurrent.atomic.AtomicLong endNanos;
+        private final LongSupplier clock;
 
-        HeldDeadline(long startNanos, Duration deadline, Duration maxHold) {
+        HeldDeadline(long startNanos, Duration deadline, Duration maxHold, LongSupplier clock) {
             this.endNanos = new java.util.concurrent.atomic.AtomicLong(startNanos + deadline.toNanos());
             this.capNanos = startNanos + maxHold.toNanos();
+            this.clock = clock;
         }
 
         @Override
         public Instant holdUntil(Instant until) {
-            long asked = System.nanoTime() + Duration.between(Instant.now(), until).toNanos();
+            long asked = clock.getAsLong() + Duration.between(Instant.now(), until).toNanos();
             long target = Math.min(asked, capNanos);
             endNanos.accumulateAndGet(target, Math::max);
             return deadline();
@@ -499,11 +515,11 @@ public final class CallDispatcher {
 
         @Override
         public Instant deadline() {
-            return Instant.now().plusNanos(endNanos.get() - System.nanoTime());
+            return Instant.now().plusNanos(endNanos.get() - clock.getAsLong());
         }
 
         long remainingNanos() {
-            return endNanos.get() - System.nanoTime();
+            return endNanos.get() - clock.getAsLong();
         }
     }
 

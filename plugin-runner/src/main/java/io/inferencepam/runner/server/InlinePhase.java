@@ -7,6 +7,7 @@ import io.inferencepam.runner.spi.Phase;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.LongSupplier;
 
 /**
  * One phase of one call run on the event loop that read it, instead of being handed to a plugin
@@ -38,16 +39,19 @@ final class InlinePhase implements PluginEntry, Executor {
     private final Thread loop = Thread.currentThread();
     private final PluginPool pool;
     private final ChainCost cost;
-    private final long startNanos = System.nanoTime();
+    private final LongSupplier clock;
+    private final long startNanos;
     private volatile boolean synchronous = true;
     /** The phase's time on the loop so far (its parts there). */
     private volatile long loopNanos;
     /** A fetch asked from the loop is unanswered: its answer may continue there, and the time is recorded after it. */
     private volatile boolean awaiting;
 
-    private InlinePhase(PluginPool pool, ChainCost cost) {
+    private InlinePhase(PluginPool pool, ChainCost cost, LongSupplier clock) {
         this.pool = pool;
         this.cost = cost;
+        this.clock = clock;
+        this.startNanos = clock.getAsLong();
     }
 
     /**
@@ -56,13 +60,15 @@ final class InlinePhase implements PluginEntry, Executor {
      * @param entry how the call would otherwise reach the plugin threads: only an entry on its
      *              event loop may run the phase there
      * @param pool  the plugin threads the phase continues on once it has waited
+     * @param clock {@code System.nanoTime()}, or a test's clock
      */
-    static InlinePhase start(PreparedConf conf, Phase phase, Optional<Body> body, PluginEntry entry, PluginPool pool) {
+    static InlinePhase start(PreparedConf conf, Phase phase, Optional<Body> body, PluginEntry entry, PluginPool pool,
+                             LongSupplier clock) {
         if (!conf.inlineSafe(phase) || !entry.onEventLoop()
                 || (body.isPresent() && body.get().length() > MAX_BODY_BYTES) || !conf.cost(phase).inlineNext()) {
             return null;
         }
-        return new InlinePhase(pool, conf.cost(phase));
+        return new InlinePhase(pool, conf.cost(phase), clock);
     }
 
     /** Already there: the chain starts at once, on this thread. */
@@ -116,7 +122,7 @@ final class InlinePhase implements PluginEntry, Executor {
         if (Thread.currentThread() != loop || (body.isPresent() && body.get().length() > MAX_BODY_BYTES)) {
             return false;
         }
-        long start = System.nanoTime();
+        long start = clock.getAsLong();
         awaiting = false;
         synchronous = true;
         try {
@@ -137,7 +143,7 @@ final class InlinePhase implements PluginEntry, Executor {
 
     private void endPart(long partStart) {
         synchronous = false;
-        loopNanos += System.nanoTime() - partStart;
+        loopNanos += clock.getAsLong() - partStart;
         if (!awaiting) {
             cost.recordInline(loopNanos);
         }
