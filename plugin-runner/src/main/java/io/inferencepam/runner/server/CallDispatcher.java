@@ -171,12 +171,22 @@ public final class CallDispatcher {
         InlinePhase inline = pool == plugins ? InlinePhase.start(conf, Phase.REQUEST, request.body(), entry, pool, nanoClock) : null;
         runsInline(extraInfo, inline);
         try {
-            return runRequest(conf, request, ctx, exchange, hold, pool, inline, entry);
+            return measured(runRequest(conf, request, ctx, exchange, hold, pool, inline, entry), inline);
         } finally {
             if (inline != null) {
                 inline.finish(); // the loop's part is done (or failed): what waited continues on a plugin thread
             }
         }
+    }
+
+    /**
+     * The phase's answer, telling a phase that ran on the loop when it is built, if that is later
+     * than its first part: the caller's write of the reply and hand-off of the observers, which run
+     * in the same task when a fetch's answer continued the phase on the loop, are then not charged
+     * to the phase ({@link InlinePhase#answered}).
+     */
+    private static CompletableFuture<Answer> measured(CompletableFuture<Answer> answer, InlinePhase inline) {
+        return inline == null || answer.isDone() ? answer : answer.whenComplete((a, err) -> inline.answered());
     }
 
     /** A fetch of a phase running on the loop may continue there ({@link InlinePhase#resume}). */
@@ -381,7 +391,7 @@ public final class CallDispatcher {
         InlinePhase inline = pool == plugins ? InlinePhase.start(conf, Phase.RESPONSE, response.body(), entry, pool, nanoClock) : null;
         runsInline(extraInfo, inline);
         try {
-            return runResponse(conf, response, ctx, exchange, requestId, hold, pool, inline, entry);
+            return measured(runResponse(conf, response, ctx, exchange, requestId, hold, pool, inline, entry), inline);
         } finally {
             if (inline != null) {
                 inline.finish(); // the loop's part is done (or failed): what waited continues on a plugin thread

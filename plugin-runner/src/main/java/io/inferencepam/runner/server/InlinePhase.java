@@ -27,7 +27,8 @@ import java.util.function.LongSupplier;
  * answered there with a small body ({@link #resume}): APISIX's answers arrive on this loop, and
  * handing the rest of a cheap phase to a plugin thread then, and its reply back, would cost the
  * two wake-ups the phase runs inline to save. The loop's time of the phase is the sum of its
- * parts there, and that sum is what {@link ChainCost} judges.
+ * parts there, up to its reply being built (not the reply's write), recorded once per run when
+ * no fetch's answer can continue there any more; that sum is what {@link ChainCost} judges.
  */
 final class InlinePhase implements PluginEntry, Executor {
     /**
@@ -40,18 +41,27 @@ final class InlinePhase implements PluginEntry, Executor {
     private final PluginPool pool;
     private final ChainCost cost;
     private final LongSupplier clock;
-    private final long startNanos;
+    /** When the current part on the loop began. */
+    private volatile long partStart;
+    /** In a part on the loop: the chain's steps run at once. */
     private volatile boolean synchronous = true;
     /** The phase's time on the loop so far (its parts there). */
     private volatile long loopNanos;
-    /** A fetch asked from the loop is unanswered: its answer may continue there, and the time is recorded after it. */
-    private volatile boolean awaiting;
+    /**
+     * Fetches asked from the loop whose answers have not come back yet: any of them may continue
+     * there, so the phase is measured once the last one has.
+     */
+    private volatile int unanswered;
+    /** The phase's reply is built: what follows (its write, the observers' hand-off) is not the phase's. */
+    private volatile boolean answered;
+    /** One sample per run of the phase, however many parts and fetches it had. */
+    private volatile boolean recorded;
 
     private InlinePhase(PluginPool pool, ChainCost cost, LongSupplier clock) {
         this.pool = pool;
         this.cost = cost;
         this.clock = clock;
-        this.startNanos = clock.getAsLong();
+        this.partStart = clock.getAsLong();
     }
 
     /**
@@ -97,7 +107,21 @@ final class InlinePhase implements PluginEntry, Executor {
      * unless a fetch asked from the loop may still continue there ({@link #resume}).
      */
     void finish() {
-        endPart(startNanos);
+        endPart();
+    }
+
+    /**
+     * The phase's reply is built (called by the dispatcher when it was not built by the end of the
+     * first part). When that happens in a part on the loop (a fetch's answer continued there), the
+     * part ends here: the reply's write and the observers' hand-off that follow in the same task
+     * are the connection's cost, which a phase without a fetch is not charged either. Whatever is
+     * still asked then no longer continues on the loop.
+     */
+    void answered() {
+        answered = true;
+        if (synchronous && Thread.currentThread() == loop) {
+            endPart();
+        }
     }
 
     /**
@@ -107,7 +131,7 @@ final class InlinePhase implements PluginEntry, Executor {
      */
     boolean asking() {
         if (synchronous && Thread.currentThread() == loop) {
-            awaiting = true;
+            unanswered++; // only the loop counts: here, in resume and in continuedElsewhere (answers arrive on the loop)
             return true;
         }
         return false;
@@ -115,36 +139,51 @@ final class InlinePhase implements PluginEntry, Executor {
 
     /**
      * Runs {@code continuation} (what the answered fetch completes) as the phase's next part on the
-     * loop, when the answer arrived there and its body is small; false when it must continue on a
-     * plugin thread instead (then {@link #continuedElsewhere} is due).
+     * loop, when the answer arrived there, its body is small and the phase's reply is not built
+     * yet; false when it must continue on a plugin thread instead (then {@link #continuedElsewhere}
+     * is due).
      */
     boolean resume(Optional<Body> body, Runnable continuation) {
-        if (Thread.currentThread() != loop || (body.isPresent() && body.get().length() > MAX_BODY_BYTES)) {
+        if (Thread.currentThread() != loop || answered || (body.isPresent() && body.get().length() > MAX_BODY_BYTES)) {
             return false;
         }
-        long start = clock.getAsLong();
-        awaiting = false;
+        unanswered--;
+        partStart = clock.getAsLong();
         synchronous = true;
         try {
             continuation.run();
         } finally {
-            endPart(start);
+            endPart();
         }
         return true;
     }
 
     /** The fetch's answer continues on a plugin thread (a large body, a failed question): the loop's part ends here. */
     void continuedElsewhere() {
-        if (awaiting) {
-            awaiting = false;
-            cost.recordInline(loopNanos);
+        unanswered--;
+        if (!synchronous) { // else (a question refused while asked) the running part records at its end
+            recordOnceDone();
         }
     }
 
-    private void endPart(long partStart) {
+    /** Ends the current part on the loop, if one is running. */
+    private void endPart() {
+        if (!synchronous) {
+            return;
+        }
         synchronous = false;
         loopNanos += clock.getAsLong() - partStart;
-        if (!awaiting) {
+        recordOnceDone();
+    }
+
+    /**
+     * Records the loop's time of the run once no answer may continue on the loop any more: one
+     * sample per run, the sum of its parts. A run with a fetch is thus measured one round trip
+     * late; recording its first part at once would make it two samples, the first one too cheap.
+     */
+    private void recordOnceDone() {
+        if ((unanswered <= 0 || answered) && !recorded) {
+            recorded = true;
             cost.recordInline(loopNanos);
         }
     }
