@@ -39,10 +39,18 @@ public final class RunnerProcess implements AutoCloseable {
         env.putAll(extraEnv);
     }
 
+    /** How long a runner may take to open its socket (a loaded host, a cold JIT) before it counts as failed. */
+    static final Duration SOCKET_WAIT = Duration.ofSeconds(30);
+
     /** Starts a runner in a fresh temporary directory and waits for its socket. */
     public static RunnerProcess start(Map<String, String> extraEnv) throws IOException, InterruptedException {
+        return start(extraEnv, SOCKET_WAIT);
+    }
+
+    /** As {@link #start(Map)}, waiting at most {@code socketWait} for the socket (tests of this class). */
+    static RunnerProcess start(Map<String, String> extraEnv, Duration socketWait) throws IOException, InterruptedException {
         RunnerProcess r = new RunnerProcess(Files.createTempDirectory("pam-runner"), extraEnv);
-        r.launch();
+        r.launch(socketWait);
         return r;
     }
 
@@ -75,8 +83,16 @@ public final class RunnerProcess implements AutoCloseable {
         return process;
     }
 
-    /** Time from launch until the socket file exists. */
+    /**
+     * Time from launch until the socket file exists. A runner that exits first, or whose socket
+     * does not appear in time, fails the launch with its output; one that is still running then
+     * is killed first (and so is one whose wait is interrupted), never left behind.
+     */
     public Duration launch() throws IOException, InterruptedException {
+        return launch(SOCKET_WAIT);
+    }
+
+    private Duration launch(Duration socketWait) throws IOException, InterruptedException {
         Files.deleteIfExists(socket);
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -90,17 +106,38 @@ public final class RunnerProcess implements AutoCloseable {
         pb.environment().putAll(env);
         long start = System.nanoTime();
         process = pb.start();
-        long deadline = start + Duration.ofSeconds(30).toNanos();
-        while (!Files.exists(socket)) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("runner exited with " + process.exitValue() + ":\n" + log());
+        long deadline = start + socketWait.toNanos();
+        boolean up = false;
+        try {
+            while (!Files.exists(socket)) {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("runner exited with " + process.exitValue() + ":\n" + log());
+                }
+                if (System.nanoTime() - deadline >= 0) {
+                    long pid = process.pid();
+                    kill(); // first: its output is complete once it is gone
+                    throw new IllegalStateException("runner socket did not appear within " + socketWait.toSeconds()
+                            + " s; the runner (pid " + pid + ") was killed. Its output (" + log + "):\n" + log());
+                }
+                Thread.sleep(5);
             }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("runner socket did not appear within 30 s:\n" + log());
+            up = true;
+        } finally {
+            if (!up) {
+                kill(); // interrupted, or failed above: a runner nobody will stop must not outlive the test
             }
-            Thread.sleep(5);
         }
         return Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    /** SIGKILL, and waits until it is gone. */
+    private void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // still killed; the caller's failure stands
+        }
     }
 
     /** SIGTERM, as APISIX sends on stop; returns how long the process took to exit. */
