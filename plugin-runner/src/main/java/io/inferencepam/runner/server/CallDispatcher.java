@@ -9,32 +9,20 @@ import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.CallContext;
 import io.inferencepam.runner.spi.CallHold;
 import io.inferencepam.runner.spi.ExtraInfo;
-import io.inferencepam.runner.spi.Header;
-import io.inferencepam.runner.spi.Headers;
 import io.inferencepam.runner.spi.HttpRequest;
 import io.inferencepam.runner.spi.HttpResponse;
-import io.inferencepam.runner.spi.OpenAiError;
 import io.inferencepam.runner.spi.Phase;
 import io.inferencepam.runner.spi.Plugin;
 import io.inferencepam.runner.spi.RequestDecision;
 import io.inferencepam.runner.spi.RequestOutcome;
 import io.inferencepam.runner.spi.RequestRewrite;
 import io.inferencepam.runner.spi.ResponseOutcome;
-import io.inferencepam.runner.spi.ResponseChange;
 import io.inferencepam.runner.spi.Stop;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
-import io.netty.util.Timeout;
 import io.netty.util.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,22 +35,19 @@ import org.slf4j.LoggerFactory;
  * plugins do not run, earlier rewrites are dropped); any exception, failed stage, rejected task or
  * missed deadline becomes Stop 503 in the request phase and a safe 503 response in the response
  * phase — never RPC_ERROR there, because APISIX would then send the original, unmasked body.
+ *
+ * <p>It builds and runs the chain; {@link CallDeadlines} sees that each call is answered in time
+ * or at shutdown, {@link PluginCalls} turns what goes wrong in plugin code into a failed stage,
+ * {@link OutcomeObservers} tells the plugins how the phase ended, and {@link ReplyFrames} holds the
+ * fail-closed answers.
  */
 public final class CallDispatcher {
     private static final Logger LOG = LoggerFactory.getLogger(CallDispatcher.class);
 
-    /** Hop-by-hop headers (RFC 9110 §7.6.1) that must not be replayed to the client. */
-    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
-            "transfer-encoding", "te", "trailer", "upgrade", "content-length");
-
-    static final Stop UNAVAILABLE = Stop.openAiError(503, "service_unavailable", "gateway_policy_unavailable",
-            "The gateway could not evaluate its access policy for this request. Retry later; "
-                    + "if it persists, contact the gateway operators.");
-
     private final PluginPool plugins;
     private final LargeBodyLane largeBodies;
-    private final Executor observerFallback;
-    private final Timer deadlines;
+    private final OutcomeObservers observers;
+    private final CallDeadlines deadlines;
     private final ExchangeStore exchanges;
     private final Duration deadline;
     /** How far a plugin may stretch a request-phase call's deadline ({@link CallHold}); = deadline: no holds. */
@@ -74,15 +59,9 @@ public final class CallDispatcher {
      * so that what a deadline or a cost estimate decides does not depend on how loaded the host is.
      */
     private final LongSupplier nanoClock;
-    /** Per call without a reply yet: what answers it at once when shutdown cuts calls short. */
-    private final Set<Runnable> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private volatile boolean closing;
 
     /**
-     * @param deadlines timer for the per-call deadline. A hashed wheel (coarse ticks, lock-free
-     *                  add and cancel, no wake-up per call) rather than a ScheduledExecutorService:
-     *                  every call arms one timer and cancels it microseconds later, and a delay
-     *                  queue turns that into a timer-thread wake-up (or a huge queue) per call.
+     * @param deadlines timer for the per-call deadline (see {@link CallDeadlines})
      * @param observerFallback where outcome observers run when the plugin executor is full (the
      *                         blocking executor): never inline, since a reply may complete on the
      *                         deadline timer or an event loop
@@ -115,10 +94,10 @@ public final class CallDispatcher {
                    ExchangeStore exchanges, Duration deadline, Duration maxHold, RunnerMetrics metrics, LongSupplier nanoClock) {
         this.nanoClock = nanoClock;
         this.maxHold = maxHold.compareTo(deadline) > 0 ? maxHold : deadline;
-        this.observerFallback = observerFallback;
+        this.observers = new OutcomeObservers(observerFallback, metrics);
         this.plugins = plugins;
         this.largeBodies = largeBodies;
-        this.deadlines = deadlines;
+        this.deadlines = new CallDeadlines(deadlines);
         this.exchanges = exchanges;
         this.deadline = deadline;
         this.metrics = metrics;
@@ -214,28 +193,28 @@ public final class CallDispatcher {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
             chain = chain.thenComposeAsync(st -> st.stop() != null ? CompletableFuture.completedFuture(st)
-                    : cutShort(ctx) ? CompletableFuture.failedFuture(DeadlinePassed.INSTANCE)
-                    : invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), steps);
+                    : deadlines.passed(ctx) ? CompletableFuture.failedFuture(CallDeadlines.DeadlinePassed.INSTANCE)
+                    : PluginCalls.invoke(name, () -> plugin.onRequest(st.request(), ctx)).thenApply(d -> next(st, d, name)), steps);
         }
         if (conf.checksBeforeUpstream()) {
             chain = chain.thenApplyAsync(st -> st.stop() != null ? st : beforeUpstream(conf, request, st, ctx),
                     inline != null ? inline : plugins.inline());
         }
         long id = request.rpcId();
-        CompletableFuture<Reply<RequestOutcome>> reply = withDeadline(chain.handle((st, err) -> fitted(conf, "request",
-                () -> requestReply(conf, request, id, st, err), () -> new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE),
+        CompletableFuture<Reply<RequestOutcome>> reply = deadlines.withDeadline(chain.handle((st, err) -> fitted(conf, "request",
+                () -> requestReply(conf, request, id, st, err), () -> new Reply<>(A6Encoder.requestStop(id, ReplyFrames.UNAVAILABLE),
                         new RequestOutcome(RequestOutcome.Kind.ERROR, request, request, RequestRewrite.NONE,
-                                Optional.of(UNAVAILABLE), Optional.empty())))), hold, cut -> {
+                                Optional.of(ReplyFrames.UNAVAILABLE), Optional.empty())))), hold, cut -> {
             metrics.outcome("request", cut.label);
             LOG.warn("request call on {} {}: answered 503", conf.identity().key(), cut.because(deadline));
-            return new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE), new RequestOutcome(RequestOutcome.Kind.DEADLINE,
-                    request, request, RequestRewrite.NONE, Optional.of(UNAVAILABLE), Optional.empty()));
+            return new Reply<>(A6Encoder.requestStop(id, ReplyFrames.UNAVAILABLE), new RequestOutcome(RequestOutcome.Kind.DEADLINE,
+                    request, request, RequestRewrite.NONE, Optional.of(ReplyFrames.UNAVAILABLE), Optional.empty()));
         });
         if (exchange.isPresent()) {
             reply = reply.thenApply(r -> closeIfFinal(r, request));
         }
         CompletableFuture<Answer> answer = !conf.observesOutcomes() ? reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING))
-                : reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(pool, conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx))));
+                : reply.thenApply(r -> new Answer(r.frame(), () -> observers.tell(pool, conf, "request", p -> p.onRequestOutcome(r.outcome(), ctx))));
         return answer;
     }
 
@@ -245,10 +224,10 @@ public final class CallDispatcher {
      */
     private Reply<RequestOutcome> requestReply(PreparedConf conf, HttpRequest request, long id, RequestState st, Throwable err) {
         if (err != null) {
-            logFailure(conf, "request", err);
+            PluginCalls.logFailure(conf, "request", err);
             metrics.outcome("request", "error");
-            return new Reply<>(A6Encoder.requestStop(id, UNAVAILABLE), new RequestOutcome(RequestOutcome.Kind.ERROR,
-                    request, request, RequestRewrite.NONE, Optional.of(UNAVAILABLE), Optional.empty()));
+            return new Reply<>(A6Encoder.requestStop(id, ReplyFrames.UNAVAILABLE), new RequestOutcome(RequestOutcome.Kind.ERROR,
+                    request, request, RequestRewrite.NONE, Optional.of(ReplyFrames.UNAVAILABLE), Optional.empty()));
         }
         if (st.stop() != null) {
             OutboundFrame frame = A6Encoder.requestStop(id, st.stop());
@@ -261,7 +240,7 @@ public final class CallDispatcher {
             return new Reply<>(A6Encoder.requestNone(id), new RequestOutcome(RequestOutcome.Kind.PASS,
                     request, st.request(), RequestRewrite.NONE, Optional.empty(), Optional.empty()));
         }
-        OutboundFrame frame = A6Encoder.requestRewrite(id, st.rewrite(), contentLengthFor(st.rewrite()));
+        OutboundFrame frame = A6Encoder.requestRewrite(id, st.rewrite(), ReplyFrames.contentLengthFor(st.rewrite()));
         metrics.outcome("request", "rewrite");
         return new Reply<>(frame, new RequestOutcome(RequestOutcome.Kind.REWRITE, request, st.request(), st.rewrite(),
                 Optional.empty(), Optional.empty()));
@@ -297,44 +276,6 @@ public final class CallDispatcher {
         return r;
     }
 
-    /**
-     * Tells every plugin of the conf how the phase ended, after the reply is decided (it is
-     * already complete, so nothing here can change it). Never on the event loop: right here when
-     * called on a plugin thread, else queued to the plugin executor; a rejected task or a throwing
-     * observer is logged and counted, never propagated.
-     */
-    private void notifyObservers(PluginPool pool, PreparedConf conf, String phase, java.util.function.Consumer<Plugin> call) {
-        if (pool.isCurrentAndNoBatchWaiting()) { // else they would hold up the next calls of the batch
-            runObservers(conf, phase, call);
-            return;
-        }
-        try {
-            pool.execute(() -> runObservers(conf, phase, call));
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // Observers record the call (pam-record): dropping them under load would let a flood
-            // hide calls from the audit trail, so try the fallback pool before giving up.
-            try {
-                observerFallback.execute(() -> runObservers(conf, phase, call));
-                metrics.outcome(phase, "observer_fallback");
-            } catch (java.util.concurrent.RejectedExecutionException again) {
-                metrics.outcome(phase, "observer_rejected");
-                LOG.warn("{} outcome observers on {} not run: plugin and blocking executors full", phase, conf.identity().key());
-            }
-        }
-    }
-
-    private void runObservers(PreparedConf conf, String phase, java.util.function.Consumer<Plugin> call) {
-        for (int i = 0; i < conf.plugins().size(); i++) {
-            try {
-                call.accept(conf.plugins().get(i));
-            } catch (Throwable t) {
-                metrics.outcome(phase, "observer_error");
-                LOG.warn("{} outcome observer {} on {} failed: {}", phase, conf.names().get(i),
-                        conf.identity().key(), t.getClass().getName());
-            }
-        }
-    }
-
     /** Asks each plugin of the conf, in order, whether the call may reach the upstream; the first Stop is final. */
     private static RequestState beforeUpstream(PreparedConf conf, HttpRequest received, RequestState st, CallContext ctx) {
         RequestOutcome pending = new RequestOutcome(st.rewrite().isEmpty() ? RequestOutcome.Kind.PASS : RequestOutcome.Kind.REWRITE,
@@ -345,10 +286,10 @@ public final class CallDispatcher {
             try {
                 stop = conf.plugins().get(i).beforeUpstream(pending, ctx);
             } catch (Throwable t) {
-                throw new PluginFailure(name, t);
+                throw new PluginCalls.PluginFailure(name, t);
             }
             if (stop == null) {
-                throw new PluginFailure(name, new IllegalStateException("plugin " + name + " returned no result"));
+                throw new PluginCalls.PluginFailure(name, new IllegalStateException("plugin " + name + " returned no result"));
             }
             if (stop.isPresent()) {
                 return new RequestState(st.request(), st.rewrite(), stop.get(), name);
@@ -360,20 +301,12 @@ public final class CallDispatcher {
     private static RequestState next(RequestState st, RequestDecision d, String plugin) {
         if (d instanceof RequestDecision.Halt halt) {
             if (halt.stop() == null) { // read as "not stopped", the call would pass: fail closed instead
-                throw new PluginFailure(plugin, new IllegalStateException("plugin " + plugin + " halted with no Stop"));
+                throw new PluginCalls.PluginFailure(plugin, new IllegalStateException("plugin " + plugin + " halted with no Stop"));
             }
             return new RequestState(st.request(), st.rewrite(), halt.stop(), plugin);
         }
         RequestRewrite rw = ((RequestDecision.Proceed) d).rewrite();
         return new RequestState(st.request().apply(rw), st.rewrite().then(rw), null, null);
-    }
-
-    /**
-     * A rewritten body needs a matching content-length: on routes with ext-plugin-post-resp,
-     * APISIX forwards the client's original length with the new body (conformance C2/C2b).
-     */
-    private static Headers contentLengthFor(RequestRewrite rw) {
-        return rw.body().map(b -> Headers.of("content-length", Integer.toString(b.length()))).orElse(Headers.empty());
     }
 
     public CompletableFuture<OutboundFrame> response(PreparedConf conf, HttpResponse response, long startNanos) {
@@ -407,33 +340,33 @@ public final class CallDispatcher {
         for (int i = 0; i < conf.plugins().size(); i++) {
             Plugin plugin = conf.plugins().get(i);
             String name = conf.names().get(i);
-            chain = chain.thenComposeAsync(r -> cutShort(ctx) ? CompletableFuture.<HttpResponse>failedFuture(DeadlinePassed.INSTANCE)
-                    : invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), steps);
+            chain = chain.thenComposeAsync(r -> deadlines.passed(ctx) ? CompletableFuture.<HttpResponse>failedFuture(CallDeadlines.DeadlinePassed.INSTANCE)
+                    : PluginCalls.invoke(name, () -> plugin.onResponse(r, ctx)).thenApply(r::apply), steps);
         }
         long id = response.rpcId();
-        CompletableFuture<Reply<ResponseOutcome>> reply = withDeadline(chain.handle((r, err) -> {
+        CompletableFuture<Reply<ResponseOutcome>> reply = deadlines.withDeadline(chain.handle((r, err) -> {
             if (conf.correlated()) {
                 requestId.ifPresent(exchanges::close);
             }
             if (err != null) {
-                logFailure(conf, "response", err);
+                PluginCalls.logFailure(conf, "response", err);
                 metrics.outcome("response", "error");
-                return new Reply<>(safeError(id), new ResponseOutcome(ResponseOutcome.Kind.ERROR, response, safeErrorResponse(response)));
+                return new Reply<>(ReplyFrames.safeError(id), new ResponseOutcome(ResponseOutcome.Kind.ERROR, response, ReplyFrames.safeErrorResponse(response)));
             }
             return fitted(conf, "response", () -> {
                 boolean same = r.equals(response);
-                Reply<ResponseOutcome> built = new Reply<>(completeResponse(id, r),
+                Reply<ResponseOutcome> built = new Reply<>(ReplyFrames.completeResponse(id, r),
                         new ResponseOutcome(same ? ResponseOutcome.Kind.PASS : ResponseOutcome.Kind.CHANGED, response, r));
                 metrics.outcome("response", same ? "pass" : "rewrite");
                 return built;
-            }, () -> new Reply<>(safeError(id), new ResponseOutcome(ResponseOutcome.Kind.ERROR, response, safeErrorResponse(response))));
+            }, () -> new Reply<>(ReplyFrames.safeError(id), new ResponseOutcome(ResponseOutcome.Kind.ERROR, response, ReplyFrames.safeErrorResponse(response))));
         }), hold, cut -> {
             metrics.outcome("response", cut.label);
             LOG.warn("response call on {} {}: answered a safe 503", conf.identity().key(), cut.because(deadline));
-            return new Reply<>(safeError(id), new ResponseOutcome(ResponseOutcome.Kind.DEADLINE, response, safeErrorResponse(response)));
+            return new Reply<>(ReplyFrames.safeError(id), new ResponseOutcome(ResponseOutcome.Kind.DEADLINE, response, ReplyFrames.safeErrorResponse(response)));
         });
         CompletableFuture<Answer> answer = !conf.observesOutcomes() ? reply.thenApply(r -> new Answer(r.frame(), Answer.NOTHING))
-                : reply.thenApply(r -> new Answer(r.frame(), () -> notifyObservers(pool, conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx))));
+                : reply.thenApply(r -> new Answer(r.frame(), () -> observers.tell(pool, conf, "response", p -> p.onResponseOutcome(r.outcome(), ctx))));
         return answer;
     }
 
@@ -448,45 +381,7 @@ public final class CallDispatcher {
         requestId.filter(r -> !r.isEmpty()).ifPresent(exchanges::close);
         boolean request = phase == Phase.REQUEST;
         metrics.outcome(request ? "request" : "response", "conf_refused");
-        return request ? A6Encoder.requestStop(id, UNAVAILABLE) : safeError(id);
-    }
-
-    /**
-     * Always a complete header set: when the runner sends no header APISIX drops Content-Type, and
-     * compressed bytes lose their Content-Encoding (conformance P3, P4b, P5).
-     */
-    static OutboundFrame completeResponse(long id, HttpResponse r) {
-        List<Header> headers = new ArrayList<>(r.headers().size() + 1);
-        for (Header h : r.headers().entries()) {
-            String lower = h.name().toLowerCase(Locale.ROOT);
-            if (!HOP_BY_HOP.contains(lower) && h.value() != null) {
-                headers.add(h);
-            }
-        }
-        if (r.body().isPresent()) {
-            headers.add(new Header("Content-Length", Integer.toString(r.body().get().length())));
-        } else {
-            r.headers().first("content-length").ifPresent(v -> headers.add(new Header("Content-Length", v)));
-        }
-        return A6Encoder.response(id, r.status(), headers, r.body());
-    }
-
-    private static final Body SAFE_ERROR_BODY = Body.utf8(OpenAiError.json("service_unavailable", "gateway_response_policy_failed",
-            "The gateway could not apply its response policy, so the response was withheld. Retry later."));
-
-    /** What the client gets when the response phase fails: never the upstream body. */
-    static OutboundFrame safeError(long id) {
-        return A6Encoder.response(id, 503, safeErrorHeaders().entries(), Optional.of(SAFE_ERROR_BODY));
-    }
-
-    private static Headers safeErrorHeaders() {
-        return Headers.of("Content-Type", "application/json", "Content-Length", Integer.toString(SAFE_ERROR_BODY.length()),
-                "Cache-Control", "no-store");
-    }
-
-    /** {@link #safeError} as a value, for outcome observers. */
-    private static HttpResponse safeErrorResponse(HttpResponse received) {
-        return new HttpResponse(received.rpcId(), 503, safeErrorHeaders(), received.vars(), Optional.of(SAFE_ERROR_BODY));
+        return request ? A6Encoder.requestStop(id, ReplyFrames.UNAVAILABLE) : ReplyFrames.safeError(id);
     }
 
     private Optional<Attributes> exchangeFor(PreparedConf conf, Optional<String> requestId) {
@@ -501,218 +396,22 @@ public final class CallDispatcher {
     }
 
     /**
-     * A call's deadline in {@code System.nanoTime()} terms: {@code deadline} after its start, or
-     * later, up to {@code maxHold} after its start, once a plugin holds the call. It only grows.
-     */
-    static final class HeldDeadline implements CallHold {
-        private final long capNanos;
-        private final java.util.concurrent.atomic.AtomicLong endNanos;
-        private final LongSupplier clock;
-
-        HeldDeadline(long startNanos, Duration deadline, Duration maxHold, LongSupplier clock) {
-            this.endNanos = new java.util.concurrent.atomic.AtomicLong(startNanos + deadline.toNanos());
-            this.capNanos = startNanos + maxHold.toNanos();
-            this.clock = clock;
-        }
-
-        @Override
-        public Instant holdUntil(Instant until) {
-            long asked = clock.getAsLong() + Duration.between(Instant.now(), until).toNanos();
-            long target = Math.min(asked, capNanos);
-            endNanos.accumulateAndGet(target, Math::max);
-            return deadline();
-        }
-
-        @Override
-        public Instant deadline() {
-            return Instant.now().plusNanos(endNanos.get() - clock.getAsLong());
-        }
-
-        long remainingNanos() {
-            return endNanos.get() - clock.getAsLong();
-        }
-    }
-
-    /** Calls plugin code; a throw becomes a failed stage so the chain fails closed. */
-    private static <T> CompletableFuture<T> invoke(String plugin, PluginCall<T> call) {
-        try {
-            CompletionStage<T> stage = call.run();
-            if (stage == null) {
-                return CompletableFuture.failedFuture(new IllegalStateException("plugin " + plugin + " returned no result"));
-            }
-            return stage.toCompletableFuture().thenApply(v -> {
-                if (v == null) {
-                    throw new IllegalStateException("plugin " + plugin + " completed with null");
-                }
-                return v;
-            });
-        } catch (Throwable t) {
-            return CompletableFuture.failedFuture(new PluginFailure(plugin, t));
-        }
-    }
-
-    @FunctionalInterface
-    private interface PluginCall<T> {
-        CompletionStage<T> run();
-    }
-
-    /** Why a call was answered before its plugins finished. */
-    private enum Cut {
-        DEADLINE("deadline"),
-        SHUTDOWN("shutdown");
-
-        final String label;
-
-        Cut(String label) {
-            this.label = label;
-        }
-
-        String because(Duration deadline) {
-            return this == DEADLINE ? "missed its " + deadline.toMillis() + " ms deadline" : "was cut short by shutdown";
-        }
-    }
-
-    /**
-     * Completes with {@code onCut} if {@code work} is not done in time, or when shutdown cuts the
-     * call short ({@link #cutShort()}); exactly one completion wins.
-     */
-    private <T> CompletableFuture<T> withDeadline(CompletableFuture<T> work, HeldDeadline hold,
-                                                  java.util.function.Function<Cut, T> onCut) {
-        if (work.isDone()) {
-            // Answered already (a phase that ran inline on the event loop): no deadline can pass and
-            // no shutdown can cut it any more, so neither a timer nor an in-flight entry is needed;
-            // arming and cancelling them was most of the deadline's cost per call (issue 15).
-            return work.handle((frame, err) -> err == null ? frame : unbuilt(err, onCut));
-        }
-        CompletableFuture<T> result = new CompletableFuture<>();
-        Runnable shutdown = () -> {
-            if (!result.isDone()) {
-                result.complete(onCut.apply(Cut.SHUTDOWN));
-            }
-        };
-        inFlight.add(shutdown);
-        result.whenComplete((r, e) -> inFlight.remove(shutdown));
-        java.util.concurrent.atomic.AtomicReference<Timeout> timer = new java.util.concurrent.atomic.AtomicReference<>();
-        arm(timer, result, hold, onCut);
-        work.whenComplete((frame, err) -> {
-            Timeout t = timer.get();
-            if (t != null) {
-                t.cancel();
-            }
-            result.complete(err == null ? frame : unbuilt(err, onCut));
-        });
-        if (closing) {
-            shutdown.run(); // arrived after shutdown began to cut calls short: answered at once
-        }
-        return result;
-    }
-
-    /**
-     * Building the reply failed (a bug, memory): still one safe answer. A reply too large for one
-     * frame does not come here: fitted() answers it, with its own count.
-     */
-    private static <T> T unbuilt(Throwable err, java.util.function.Function<Cut, T> onCut) {
-        LOG.warn("reply could not be built: {}", err.getClass().getSimpleName());
-        return onCut.apply(Cut.DEADLINE);
-    }
-
-    /**
-     * Arms the deadline timer for what is left of the call's deadline. When it fires, a call a
-     * plugin has held meanwhile gets the timer again for the rest of its hold; any other is cut.
-     */
-    private <T> void arm(java.util.concurrent.atomic.AtomicReference<Timeout> timer, CompletableFuture<T> result,
-                         HeldDeadline hold, java.util.function.Function<Cut, T> onCut) {
-        timer.set(deadlines.newTimeout(t -> {
-            if (result.isDone()) {
-                return;
-            }
-            if (hold.remainingNanos() > 0) {
-                arm(timer, result, hold, onCut);
-            } else {
-                result.complete(onCut.apply(Cut.DEADLINE));
-            }
-        }, Math.max(0, hold.remainingNanos()), TimeUnit.NANOSECONDS));
-    }
-
-    /**
      * Shutdown: every call still running is answered now with its fail-closed reply (Stop 503 in
      * the request phase, the safe error response in the response phase), and so is every call
      * that arrives from now on; their remaining plugins are not run. Replies go back to the
      * connections as usual: the caller closes them once answered.
      */
     public void cutShort() {
-        closing = true;
-        for (Runnable call : inFlight) {
-            call.run();
-        }
+        deadlines.cutShort();
     }
 
-    /**
-     * For an RPC that is not a call (a PrepareConf still being prepared): runs {@code onCut} if
-     * shutdown cuts calls short before {@code work} completes, at once if it already has. Left
-     * unanswered, its connection would be closed under it after the answer grace, and for a
-     * post-resp key APISIX then sends the original body (P11).
-     */
+    /** For an RPC that is not a call (a PrepareConf still being prepared): see {@link CallDeadlines#onCutShort}. */
     void onCutShort(CompletableFuture<?> work, Runnable onCut) {
-        inFlight.add(onCut);
-        work.whenComplete((r, e) -> inFlight.remove(onCut));
-        if (closing) {
-            onCut.run();
-        }
+        deadlines.onCutShort(work, onCut);
     }
 
     /** Calls answered by this dispatcher that have no reply yet. */
     int inFlight() {
-        return inFlight.size();
-    }
-
-    /**
-     * Once the deadline has passed, the answer is (or is about to be) the deadline's 503: the
-     * remaining plugins are not run, so an overloaded runner does not keep doing work nobody
-     * waits for; likewise once shutdown has cut the calls short. The chain fails, never completes
-     * early: a shortened chain must not become a pass.
-     */
-    private boolean cutShort(CallContext ctx) {
-        return closing || (ctx.hold() instanceof HeldDeadline h ? h.remainingNanos() < 0 : Instant.now().isAfter(ctx.deadline()));
-    }
-
-    private static final class DeadlinePassed extends RuntimeException {
-        static final DeadlinePassed INSTANCE = new DeadlinePassed();
-
-        private DeadlinePassed() {
-            super("deadline passed", null, false, false);
-        }
-    }
-
-    private static void logFailure(PreparedConf conf, String phase, Throwable err) {
-        Throwable cause = err;
-        while ((cause instanceof java.util.concurrent.CompletionException || cause instanceof PluginFailure)
-                && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
-        String plugin = findPlugin(err);
-        StackTraceElement[] st = cause.getStackTrace();
-        // Class and location only: exception messages can quote payloads or secrets.
-        LOG.warn("{} phase failed closed on {} (plugin {}): {} at {}", phase, conf.identity().key(), plugin,
-                cause.getClass().getName(), st.length > 0 ? st[0] : "?");
-    }
-
-    private static String findPlugin(Throwable err) {
-        for (Throwable t = err; t != null; t = t.getCause()) {
-            if (t instanceof PluginFailure pf) {
-                return pf.plugin;
-            }
-        }
-        return "?";
-    }
-
-    /** Marks which plugin threw. */
-    private static final class PluginFailure extends RuntimeException {
-        final String plugin;
-
-        PluginFailure(String plugin, Throwable cause) {
-            super(null, cause, false, false);
-            this.plugin = plugin;
-        }
+        return deadlines.inFlight();
     }
 }

@@ -330,7 +330,7 @@ final class RpcSession extends ChannelInboundHandlerAdapter {
         LOG.warn("response call failed closed with a safe 503 after a protocol error: {}", detail);
         state = State.CLOSED;
         pending = null;
-        ctx.writeAndFlush(CallDispatcher.safeError(id)).addListener(ChannelFutureListener.CLOSE);
+        ctx.writeAndFlush(ReplyFrames.safeError(id)).addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override
