@@ -169,9 +169,11 @@ class ExtraInfoBudgetE2ETest {
 
         assertThat(ok.status()).isEqualTo(200);
         // once the token passed (cached), in one pipelined batch: the cookie (absent from the frame: asked,
-        // never concluded by default; the token-cookie rule is applied to its answer), the absent X-Model
-        // header and the body; no raw URI: the path of a chat call decides nothing (ModelResolver.pathDecides)
-        assertThat(ok.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_cookie", "http_x_model", "<body>");
+        // never concluded by default; the token-cookie rule is applied to its answer), Content-Type (present,
+        // but by default a short frame may lack its lines past the 100th: asked), the absent X-Model header
+        // and the body; no raw URI: the path of a chat call decides nothing (ModelResolver.pathDecides)
+        assertThat(ok.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_cookie", "http_content_type", "http_x_model",
+                "<body>");
         assertThat(ok.extraInfoRoundTrips(A6Client.RPC_HTTP_REQ_CALL)).isEqualTo(1);
         // no token: refused for it, so nothing but the Authorization header the frame lacks is asked
         assertThat(noToken.status()).isEqualTo(401);
@@ -218,7 +220,9 @@ class ExtraInfoBudgetE2ETest {
                 "http_content_type", "http_x_model", "<body>");
         assertThat(past.extraInfoRoundTrips(A6Client.RPC_HTTP_REQ_CALL)).isEqualTo(2);
         assertThat(early.extraInfoRoundTrips(A6Client.RPC_HTTP_REQ_CALL)).isEqualTo(1);
-        assertThat(early.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_cookie", "<body>");
+        // present in the frame but maybe not all their lines (a read-then-remove before pre-req, H3): asked too
+        assertThat(early.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactly("http_cookie", "http_content_type", "http_x_model",
+                "<body>");
         // the operator's statement changes nothing for a list that may have been cut: every header var asked
         GatewayResult pastStated = statedDriver.call(authOnly, late.build(), upstream);
         assertThat(pastStated.status()).as(pastStated.toString()).isEqualTo(400);
@@ -245,18 +249,23 @@ class ExtraInfoBudgetE2ETest {
         measureStated("full chain", chain, "no token (401)", chat(null));
         GatewayResult allStated = measureStated("full chain + guard, quota, approval", wide, "SDK chat, valid token", chat(token));
 
-        // Issue 15's budget is <= 3 / <= 2. By default the request phase asks more because a header the
-        // call frame lacks is asked, never concluded absent (FrameVars): each absent header a plugin
-        // decides on (the token cookie, X-Model, the method-override headers, X-PAM-Approval) is one
-        // question. request_id correlates the phases (pam-record), the body is read by pam-auth and
-        // pam-record; no raw URI for pam-auth on a chat path (pam-guard asks it for its own checks).
+        // Issue 15's budget is <= 3 / <= 2. By default the request phase asks more because a header var
+        // is taken from the call frame only for Authorization (FrameVars): each header a plugin reads,
+        // absent (the token cookie, X-Model, the method-override headers, X-PAM-Approval) or present but
+        // maybe missing its lines past the 100th (Content-Type, User-Agent), is one question, in a batch
+        // the call asks anyway. request_id correlates the phases (pam-record), the body is read by pam-auth
+        // and pam-record; no raw URI for pam-auth on a chat path (pam-guard asks it for its own checks).
         assertThat(ok.status()).isEqualTo(200);
-        assertThat(ok.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactlyInAnyOrder("request_id", "http_cookie",
-                "<body>", "http_x_model");
+        assertThat(ok.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactlyInAnyOrder("request_id", "http_user_agent",
+                "http_cookie", "http_content_type", "<body>", "http_x_model");
+        // the questions a present header adds join batches the call asks anyway: pam-record's before the chain,
+        // pam-auth's once the token passed (two round trips, as before session 7's fail-closed rule)
+        assertThat(ok.extraInfoRoundTrips(A6Client.RPC_HTTP_REQ_CALL)).isEqualTo(2);
         assertThat(ok.extraInfoAsked(A6Client.RPC_HTTP_RESP_CALL)).containsExactly("request_id", "<body>");
         assertThat(all.status()).isEqualTo(200);
-        assertThat(all.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactlyInAnyOrder("request_id", "http_cookie",
-                "real_request_uri", "http_x_http_method_override", "http_x_http_method", "http_x_method_override",
+        assertThat(all.extraInfoRoundTrips(A6Client.RPC_HTTP_REQ_CALL)).isEqualTo(2);
+        assertThat(all.extraInfoAsked(A6Client.RPC_HTTP_REQ_CALL)).containsExactlyInAnyOrder("request_id", "http_user_agent",
+                "http_cookie", "http_content_type", "real_request_uri", "http_x_http_method_override", "http_x_http_method", "http_x_method_override",
                 "http_x_pam_approval", "<body>", "http_x_model");
         assertThat(resp(all)).isLessThanOrEqualTo(2);
         // with the operator's statement: within the budget

@@ -3,6 +3,7 @@ package io.inferencepam.runner.server;
 import io.inferencepam.runner.protocol.Inbound;
 import io.inferencepam.runner.spi.Header;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The vars an {@code ext-plugin-pre-req} call frame already answers. Each var asked of APISIX is
@@ -14,9 +15,10 @@ import java.util.Optional;
  * <li>{@code headers}: {@code ngx.req.get_headers()} with its default cap of <b>100 header lines</b>,
  *     names lower-cased, every line its own entry (repeated names repeated). Past the cap the rest
  *     is silently absent (R11: {@code Authorization} as header #123 is missing from the call but
- *     readable as {@code http_authorization}). A list of fewer than 100 entries is therefore
- *     complete; one of 100 may have been cut, and then every header var is asked, never derived:
- *     a security decision is never taken on a list that may be incomplete.</li>
+ *     readable as {@code http_authorization}). A list of fewer than 100 entries read fresh is
+ *     therefore complete (but see below for a list a plugin shrank); one of 100 may have been cut,
+ *     and then every header var is asked, never derived: a security decision is never taken on a
+ *     list that may be incomplete.</li>
  * <li>{@code $http_<name>} (nginx ≥ 1.23): every line whose name, ASCII-lower-cased with '-' read
  *     as '_', equals {@code <name>}, values joined with ", " ("; " for {@code Cookie}) (R2:
  *     {@code http_x_multi} = "one, two"); no such line → the var is missing. Derived the same way.</li>
@@ -25,18 +27,24 @@ import java.util.Optional;
  * <li>{@code src_ip} is {@code $binary_remote_addr}: for 4 bytes, {@code remote_addr} is its dotted
  *     text. A 16-byte address is asked (nginx's IPv6 spelling is not rebuilt here).</li>
  * </ul>
- * Only for {@code ext-plugin-pre-req}. <b>By default a header absent from the frame is asked</b>
- * ({@link #ASK_ABSENT}). APISIX builds the header list from its cached header table
+ * Only for {@code ext-plugin-pre-req}. APISIX builds the header list from its cached header table
  * ({@code core.request.headers}), and on APISIX-Runtime {@code core.request.set_header} edits that
- * cache in place: a plugin that runs before {@code ext-plugin-pre-req} and removes a header (a global
- * rule's key-auth with {@code hide_credentials}, zipkin's {@code b3}) can leave 99 entries of a list
- * APISIX had cut at 100, and the header past the 100th would then look absent. When the operator
- * states that nothing removes request headers before {@code ext-plugin-pre-req}
- * ({@code PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ=true}, {@link #ABSENCE_FROM_FRAME}; the configurations
- * that make it false are listed in {@code docs/plugin-runner.md}), a complete list proves absence too,
- * and an absent header is answered "missing" without a question. A present header's value is the
- * request's own line in both modes. In {@code ext-plugin-post-req} other plugins may have changed
- * headers, and in the response phase the frame carries the upstream's headers: there every var is asked.
+ * cache in place: a plugin that runs before {@code ext-plugin-pre-req} and reads, then removes a
+ * header (a global rule's key-auth with {@code hide_credentials}, zipkin's {@code b3}; conformance
+ * H3, H4) can leave 99 entries of a list APISIX had cut at 100. Such a list lacks every line past the
+ * 100th: a header there looks absent, and a header with a line in the frame and another past the
+ * 100th looks like its first line only ({@code Cookie: access_token=…} or a second {@code X-Model}
+ * at line 105 would go unseen). How many lines were removed cannot be told from the list, so
+ * <b>by default</b> ({@link #ASK_ABSENT}) the frame answers a header var only for a header nginx
+ * accepts once ({@link #ONE_LINE_HEADERS}: {@code Authorization}, which nginx refuses twice with 400
+ * before any phase, conformance N1), whose line in the frame is its whole value; every other header
+ * var, present or absent, is asked. When the operator states that nothing removes request headers
+ * before {@code ext-plugin-pre-req} ({@code PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ=true},
+ * {@link #ABSENCE_FROM_FRAME}; the configurations that make it false are listed in
+ * {@code docs/plugin-runner.md}), a complete list is the whole request: a present header is answered
+ * with all its lines and an absent one "missing", without a question. In
+ * {@code ext-plugin-post-req} other plugins may have changed headers, and in the response phase the
+ * frame carries the upstream's headers: there every var is asked.
  */
 final class FrameVars {
     /** Header lines APISIX puts in HTTPReqCall at most (conformance R11). */
@@ -44,10 +52,17 @@ final class FrameVars {
     static final String PRE_REQ = "ext-plugin-pre-req";
     /** The runner setting that lets a complete frame prove a header absent. */
     static final String NO_HEADER_REMOVAL_SETTING = "PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ";
-    /** Default: only present headers come from the frame; an absent one is asked. */
+    /** Default: only a header nginx accepts once comes from the frame, when present; every other header var is asked. */
     static final FrameVars ASK_ABSENT = new FrameVars(false);
     /** The operator stated that nothing removes request headers before ext-plugin-pre-req. */
     static final FrameVars ABSENCE_FROM_FRAME = new FrameVars(true);
+    /**
+     * The header vars whose value a present line in a complete-looking frame is by default: nginx
+     * answers a second line of these 400 before any phase ({@code ngx_http_process_unique_header_line};
+     * conformance N1 for Authorization), so no line of theirs can be past the 100th next to one in the
+     * frame. Only those the plugins ask are listed.
+     */
+    static final Set<String> ONE_LINE_HEADERS = Set.of("http_authorization");
     /** A var the frame proves missing: no question, no value. */
     private static final Optional<Optional<String>> MISSING = Optional.of(Optional.empty());
 
@@ -80,6 +95,10 @@ final class FrameVars {
             return call.sourceIpBytes() == 4 && !call.sourceIp().isEmpty() ? Optional.of(Optional.of(call.sourceIp())) : Optional.empty();
         }
         if (!name.startsWith("http_") || name.length() == "http_".length() || name.equals("http_host") || !headersComplete(call)) {
+            return Optional.empty();
+        }
+        if (!absenceFromFrame && !ONE_LINE_HEADERS.contains(name)) {
+            // a read-then-remove before pre-req may have left this header's lines past the 100th out of the frame
             return Optional.empty();
         }
         Optional<String> value = headerValue(name, call);

@@ -146,7 +146,8 @@ public final class Runner implements AutoCloseable {
                 controlAddress == null ? "disabled" : controlAddress);
         if (config.noHeaderRemovalBeforePreReq()) {
             // The operator's statement, not something the runner can check: say it where it will be read.
-            LOG.info("{}=true: a pre-req call frame with fewer than {} headers is taken as complete; absent headers are not asked"
+            LOG.info("{}=true: a pre-req call frame with fewer than {} headers is taken as complete; header vars are answered"
+                    + " from it, absent headers are not asked"
                     + " (wrong if a global rule or a plugin before ext-plugin-pre-req removes request headers)",
                     FrameVars.NO_HEADER_REMOVAL_SETTING, FrameVars.HEADER_CAP);
         }

@@ -36,8 +36,10 @@ import java.util.function.Function;
  * @param noHeaderRemovalBeforePreReq the operator's statement that no global rule and no plugin running
  *                            before {@code ext-plugin-pre-req} removes a request header
  *                            ({@code PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ}, default false): then a
- *                            complete call frame (fewer than 100 headers) proves a header absent and
- *                            it is not asked (see {@code FrameVars} and docs/plugin-runner.md)
+ *                            complete call frame (fewer than 100 headers) is the whole request: a
+ *                            header var is answered from it, present (all its lines) or absent, and
+ *                            not asked; by default only Authorization is (see {@code FrameVars} and
+ *                            docs/plugin-runner.md)
  * @param prepareDeadline     how long a PrepareConf may take: building the plugins, then their warm-up
  *                            ({@code Plugin.warmUp}: an issuer's keys; a conf's own build, e.g. the audit service's start, counts too), so a
  *                            route's first call does not spend its own deadline on that. Its own setting

@@ -140,10 +140,13 @@ final class PamAuthPlugin implements Plugin {
             return authorize(request, facts, facts.principal().get(), ctx);
         }
         Optional<String> token = bearer(request.var(AUTHZ_VAR));
-        // The cookie when the call already has it (the frame carries the Cookie header): the rule is
-        // decided now, before any signature work. Otherwise it is asked once the token passed (below).
+        // The cookie when the call already knows all of it: the rule is decided now, before any
+        // signature work. Otherwise it is asked once the token passed (below); the frame's own Cookie
+        // lines, which may lack the request's lines past the 100th (FrameVars), still prove a token
+        // cookie they carry, so that one is refused now too.
         Optional<Optional<String>> cookie = ctx.known(request, TokenCarriers.COOKIE_VAR);
-        Optional<TokenCarriers.Place> elsewhere = TokenCarriers.find(request.args(), cookie.flatMap(c -> c));
+        Optional<TokenCarriers.Place> elsewhere = TokenCarriers.find(request.args(),
+                cookie.isPresent() ? cookie.get() : frameCookies(request));
         if (elsewhere.isPresent() && (token.isPresent() || elsewhere.get() == TokenCarriers.Place.QUERY)) {
             return oneTokenMethod(facts, elsewhere.get(), token.isPresent());
         }
@@ -367,6 +370,12 @@ final class PamAuthPlugin implements Plugin {
                 "HTTP " + stop.status()));
         metrics.outcome(outcome);
         return CompletableFuture.completedFuture(new RequestDecision.Halt(stop));
+    }
+
+    /** The Cookie lines of the call frame, joined as nginx joins them; empty when the frame has none. */
+    private static Optional<String> frameCookies(HttpRequest request) {
+        List<String> lines = request.headers().all("cookie").stream().filter(java.util.Objects::nonNull).toList();
+        return lines.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", lines));
     }
 
     /** The token of an {@code Authorization: Bearer <token>} value; empty if absent or another scheme. */

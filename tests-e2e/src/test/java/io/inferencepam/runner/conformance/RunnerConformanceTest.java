@@ -52,11 +52,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  *     checks that the runner keeps serving; R9, R9b, P10 have no frames (runner absent).</li>
  * <li>vars the call frame answers (issue 15: {@code http_*} of a header present in a list of fewer
  *     than 100 entries, {@code remote_addr} from a 4-byte {@code src_ip}, in {@code ext-plugin-pre-req}
- *     only) are not asked; for each, APISIX's recorded answer must be what the frame says (R2:
- *     {@code http_x_multi} = "one, two" from two entries), and R11's cut list (100 entries) must
- *     still make the runner ask {@code http_authorization}. A header absent from the frame is asked
- *     (the runner's default, {@code PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ} unset): H3/H4 show a
- *     frame of 97/98 entries lacking {@code X-Model}, which APISIX answers and forwards.</li>
+ *     only): for each, APISIX's recorded answer must be what the frame says (R2: {@code http_x_multi}
+ *     = "one, two" from two entries), and R11's cut list (100 entries) must still make the runner ask
+ *     {@code http_authorization}. With the runner's default ({@code PAM_NO_HEADER_REMOVAL_BEFORE_PRE_REQ}
+ *     unset) only {@code remote_addr} and {@code http_authorization} (nginx refuses a second line, N1)
+ *     are then not asked; any other header var is asked, present or absent: H3/H4 show a frame of
+ *     97/98 entries lacking {@code X-Model}, which APISIX answers and forwards, so a short frame may
+ *     lack a present header's lines past the 100th too.</li>
  * </ul>
  */
 class RunnerConformanceTest {
@@ -200,7 +202,9 @@ class RunnerConformanceTest {
                     assertThat(apisix.get("result_present").asBoolean() ? Optional.of(new String(answerBytes(apisix), StandardCharsets.UTF_8))
                             : Optional.<String>empty()).as(at + ": APISIX's answer for " + var + " is what the call frame says")
                             .isEqualTo(framed.get());
-                    it.remove();
+                    if (var.equals("remote_addr") || var.equals("http_authorization")) {
+                        it.remove();
+                    }
                 }
             }
         }
