@@ -167,7 +167,7 @@ public final class RunnerConnection implements AutoCloseable {
      * Whether bytes from the runner are already waiting to be read, without reading them: a frame
      * the runner sent before it had the driver's next frame.
      */
-    boolean unreadNow() throws IOException {
+    public boolean unreadNow() throws IOException {
         SelectionKey key = channel.keyFor(selector);
         key.interestOps(SelectionKey.OP_READ);
         try {

@@ -47,7 +47,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>Routes: {@code noop} (pre-req {@code bench-noop}), {@code auth} (pre-req {@code pam-auth},
  * the token verified once and cached from then on), {@code chain} (pre-req pam-record, pam-auth,
  * pam-mask; post-resp pam-mask, pam-record) with a 2 KiB chat request and a 2 KiB completion
- * that carries one e-mail address to mask. Each runner (this build, and {@code --baseline
+ * that carries one e-mail address to mask; and the protocol shapes of the plugin routes
+ * ({@code auth-shape}, {@code auth-shape-inline}, {@code chain-shape}: {@link BenchPluginProvider}'s
+ * shape plugins in the same places, asking the same questions and answering alike without the
+ * plugins' work), so that route − shape in the same run is the plugins' own CPU. Each runner (this build, and {@code --baseline
  * name=jar} for another build in the same run) is measured route by route in interleaved slices
  * (A B, then B A): {@code C} client threads in a closed loop, each doing one gateway call at a
  * time as an nginx worker's request does. By default each client speaks the protocol only
@@ -57,7 +60,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * threads) over the measured window ÷ calls; RSS is read from /proc at the end of each slice.
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.inferencepam.bench.runner.ChainCpuBench
- * [--baseline before=/tmp/old.jar] [--routes noop,auth,chain] [--clients 8] [--reps 3] [--warmup 3]
+ * [--baseline before=/tmp/old.jar] [--routes noop,auth,auth-shape,auth-shape-inline,chain,chain-shape] [--clients 8] [--reps 3] [--warmup 3]
  * [--measure 5] [--jvm-warmup 20] [--jvm-opts "-Xmx512m"] [--threads true] [--client lean|driver]
  * [--runner-env K=V,...] [--out file.md]}
  */
@@ -70,8 +73,15 @@ public final class ChainCpuBench {
     }
 
     private record Sample(double callsPerSec, double cpuUsPerCall, long rss, Map<String, Long> threadCpu, long calls,
-                          double questionsPerCall) {
+                          double questionsPerCall, double roundTripsPerCall) {
     }
+
+    /**
+     * Each plugin route and its protocol shape ({@link BenchPluginProvider}): the same ExtraInfo
+     * questions and the same kind of answer, no work. Route minus shape, same run, is the plugins'
+     * own CPU; the shape is the floor any plugin with these needs pays (runtime, protocol, hand-offs).
+     */
+    private static final Map<String, String> SHAPE_OF = Map.of("auth", "auth-shape", "chain", "chain-shape");
 
     private final Map<String, String> opt;
     private final List<Process> started = new ArrayList<>();
@@ -114,8 +124,22 @@ public final class ChainCpuBench {
         routes.put("chain", RouteConf.builder("bench-chain")
                 .preReq(new ConfEntry("pam-record", "{}"), new ConfEntry("pam-auth", authConf), new ConfEntry("pam-mask", "{}"))
                 .postResp(new ConfEntry("pam-mask", "{}"), new ConfEntry("pam-record", "{}")).build());
-        List<String> wanted = List.of(opt.getOrDefault("routes", "noop,auth,chain").split(","));
-        routes.keySet().retainAll(wanted);
+        routes.put("auth-shape", RouteConf.builder("bench-auth-shape").preReq(new ConfEntry(BenchPluginProvider.AUTH_SHAPE, "{}")).build());
+        routes.put("auth-shape-inline", RouteConf.builder("bench-auth-shape-inline")
+                .preReq(new ConfEntry(BenchPluginProvider.AUTH_SHAPE_INLINE, "{}")).build());
+        routes.put("chain-shape", RouteConf.builder("bench-chain-shape")
+                .preReq(new ConfEntry(BenchPluginProvider.RECORD_SHAPE, "{}"), new ConfEntry(BenchPluginProvider.AUTH_SHAPE, "{}"),
+                        new ConfEntry(BenchPluginProvider.MASK_SHAPE, "{}"))
+                .postResp(new ConfEntry(BenchPluginProvider.MASK_SHAPE, "{}"), new ConfEntry(BenchPluginProvider.RECORD_SHAPE, "{}"))
+                .build());
+        List<String> wanted = List.of(opt.getOrDefault("routes", "noop,auth,auth-shape,auth-shape-inline,chain,chain-shape").split(","));
+        Map<String, RouteConf> all = new LinkedHashMap<>(routes);
+        routes.clear();
+        for (String w : List.of("noop", "auth", "auth-shape", "auth-shape-inline", "chain", "chain-shape")) {
+            if (wanted.contains(w)) {
+                routes.put(w, all.get(w)); // each route next to its shape, so their slices run back to back
+            }
+        }
         ClientRequest request = request(token, 2048);
         try (RedisServer redis = RedisServer.start(); EchoUpstream upstream = EchoUpstream.start()) {
             upstream.respondAlways(EchoUpstream.Response.of(200, List.of(new HttpHeader("Content-Type", "application/json")),
@@ -137,8 +161,14 @@ public final class ChainCpuBench {
                     runners.add(start(dir, j.getKey(), j.getValue(), redis.url()));
                 }
                 for (Runner r : runners) {
+                    Map<String, GatewayResult> checked = new LinkedHashMap<>();
                     for (var route : routes.entrySet()) {
-                        check(r, route.getKey(), route.getValue(), request, upstream);
+                        if (route.getKey().contains("shape") && !knowsShapes(jars.get(r.name()))) {
+                            System.err.println(r.name() + ": no shape plugins in its jar, route " + route.getKey() + " skipped");
+                            continue;
+                        }
+                        checked.put(route.getKey(), check(r, route.getKey(), route.getValue(), request, upstream));
+                        sameQuestions(r.name(), route.getKey(), checked);
                         r.lean().put(route.getValue().id(), new LeanGateway(r.driver().socket(), route.getValue(), request,
                                 completion(2048), List.of(new HttpHeader("Content-Type", "application/json"),
                                 new HttpHeader("Content-Length", Integer.toString(completion(2048).length))),
@@ -170,6 +200,9 @@ public final class ChainCpuBench {
         long jvmWarmup = Long.parseLong(opt.getOrDefault("jvm-warmup", "20"));
         for (Runner r : runners) {
             for (RouteConf route : routes.values()) {
+                if (!r.lean().containsKey(route.id()) && lean()) {
+                    continue;
+                }
                 slice(r, route, request, upstream, clients, jvmWarmup * 1000 / routes.size(), 100, lean());
             }
         }
@@ -181,10 +214,14 @@ public final class ChainCpuBench {
                     java.util.Collections.reverse(order);
                 }
                 for (Runner r : order) {
+                    if (!r.lean().containsKey(route.getValue().id()) && lean()) {
+                        continue;
+                    }
                     Sample s = slice(r, route.getValue(), request, upstream, clients, warmup * 1000, seconds * 1000, lean());
                     samples.computeIfAbsent(route.getKey(), k -> new LinkedHashMap<>()).computeIfAbsent(r.name(), k -> new ArrayList<>()).add(s);
-                    System.err.printf(Locale.ROOT, "rep %d %-5s %-8s %8.0f calls/s  runner CPU %6.1f µs/call  RSS %4d MB  ExtraInfo %.1f/call%n",
-                            rep + 1, route.getKey(), r.name(), s.callsPerSec(), s.cpuUsPerCall(), s.rss() >> 20, s.questionsPerCall());
+                    System.err.printf(Locale.ROOT, "rep %d %-5s %-8s %8.0f calls/s  runner CPU %6.1f µs/call  RSS %4d MB  ExtraInfo %.1f questions, %.1f round trips/call%n",
+                            rep + 1, route.getKey(), r.name(), s.callsPerSec(), s.cpuUsPerCall(), s.rss() >> 20, s.questionsPerCall(),
+                            s.roundTripsPerCall());
                 }
             }
         }
@@ -193,8 +230,8 @@ public final class ChainCpuBench {
                         + "%ds JIT warm-up per runner first; %d client threads (%s); %d CPUs; %s %s; runner JVM options: %s; load average at start %s, at end %s%n%n",
                 reps, warmup, seconds, jvmWarmup, clients, lean() ? "protocol-only gateway, one connection each" : "ApisixDriver with upstream", Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
                 System.getProperty("java.version"), String.join(" ", jvmOpts()), loadBefore, ProcStats.loadAverage()));
-        sb.append("| route | runner | calls/s median (min–max) | runner CPU µs/call median (min–max) | ÷ first runner (paired median) | without JIT compiler threads µs/call | ExtraInfo round trips/call | RSS MB (max) | peak RSS MB |\n");
-        sb.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        sb.append("| route | runner | calls/s median (min–max) | runner CPU µs/call median (min–max) | ÷ first runner (paired median) | without JIT compiler threads µs/call | ExtraInfo questions/call | ExtraInfo round trips/call | RSS MB (max) | peak RSS MB |\n");
+        sb.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (var route : samples.entrySet()) {
             List<Sample> first = route.getValue().values().iterator().next();
             for (var r : route.getValue().entrySet()) {
@@ -205,14 +242,15 @@ public final class ChainCpuBench {
                 for (int i = 0; i < s.size(); i++) {
                     ratio[i] = s.get(i).cpuUsPerCall() / first.get(i).cpuUsPerCall();
                 }
-                sb.append(String.format(Locale.ROOT, "| %s | %s | %,.0f (%,.0f–%,.0f) | **%.1f** (%.1f–%.1f) | %.2f | %.1f | %.1f | %d | %d |%n",
+                sb.append(String.format(Locale.ROOT, "| %s | %s | %,.0f (%,.0f–%,.0f) | **%.1f** (%.1f–%.1f) | %.2f | %.1f | %.1f | %.1f | %d | %d |%n",
                         route.getKey(), r.getKey(), median(rate), min(rate), max(rate), median(cpu), min(cpu), max(cpu), median(ratio),
                         median(s.stream().mapToDouble(ChainCpuBench::withoutCompiler).toArray()),
-                        s.get(s.size() - 1).questionsPerCall(),
+                        s.get(s.size() - 1).questionsPerCall(), s.get(s.size() - 1).roundTripsPerCall(),
                         s.stream().mapToLong(Sample::rss).max().orElse(0) >> 20,
                         ProcStats.rssBytes(runners.stream().filter(x -> x.name().equals(r.getKey())).findFirst().orElseThrow().process().pid(), true) >> 20));
             }
         }
+        beyondShape(sb, samples);
         if (Boolean.parseBoolean(opt.getOrDefault("threads", "true"))) {
             sb.append("\nRunner CPU µs/call by thread group (all repetitions):\n\n");
             for (var route : samples.entrySet()) {
@@ -237,7 +275,68 @@ public final class ChainCpuBench {
         }
     }
 
-    /** One window: clients in a closed loop, warm-up, then the measured part. */
+    /**
+     * For each route measured with its shape on the same runner: route − shape per repetition (the
+     * slices of one repetition run back to back), the median and spread, and the same by thread group.
+     */
+    private static void beyondShape(StringBuilder sb, Map<String, Map<String, List<Sample>>> samples) {
+        boolean header = false;
+        for (var e : SHAPE_OF.entrySet().stream().sorted(Map.Entry.comparingByKey()).toList()) {
+            Map<String, List<Sample>> route = samples.get(e.getKey());
+            Map<String, List<Sample>> shape = samples.get(e.getValue());
+            if (route == null || shape == null) {
+                continue;
+            }
+            for (var r : route.entrySet()) {
+                List<Sample> sh = shape.get(r.getKey());
+                if (sh == null) {
+                    continue;
+                }
+                if (!header) {
+                    sb.append("\nPlugins' own CPU = route − its protocol shape, same runner, same run (µs/call; per repetition, median (min–max)):\n\n");
+                    sb.append("| route | runner | route | shape (floor) | route − shape | route − shape without JIT compiler threads | event loop route / shape | plugin threads route / shape | other threads route − shape |\n");
+                    sb.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+                    header = true;
+                }
+                int n = Math.min(r.getValue().size(), sh.size());
+                double[] diff = new double[n];
+                double[] diffNoJit = new double[n];
+                for (int i = 0; i < n; i++) {
+                    diff[i] = r.getValue().get(i).cpuUsPerCall() - sh.get(i).cpuUsPerCall();
+                    diffNoJit[i] = withoutCompiler(r.getValue().get(i)) - withoutCompiler(sh.get(i));
+                }
+                double[] a = r.getValue().stream().mapToDouble(Sample::cpuUsPerCall).toArray();
+                double[] b = sh.stream().mapToDouble(Sample::cpuUsPerCall).toArray();
+                double loopA = group(r.getValue(), "pam-io"), loopB = group(sh, "pam-io");
+                double plA = group(r.getValue(), "pam-plugin"), plB = group(sh, "pam-plugin");
+                double otherA = group(r.getValue(), "") - loopA - plA, otherB = group(sh, "") - loopB - plB;
+                sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | **%.1f** (%.1f–%.1f) | %.1f (%.1f–%.1f) | %.1f / %.1f | %.1f / %.1f | %.1f |%n",
+                        e.getKey(), r.getKey(), median(a), median(b), median(diff), min(diff), max(diff), median(diffNoJit),
+                        min(diffNoJit), max(diffNoJit), loopA, loopB, plA, plB,
+                        otherA - otherB));
+            }
+        }
+    }
+
+    /** CPU µs per call of the threads whose name starts with {@code prefix}, over all repetitions. */
+    private static double group(List<Sample> samples, String prefix) {
+        long cpu = 0;
+        long calls = 0;
+        for (Sample s : samples) {
+            cpu += s.threadCpu().entrySet().stream().filter(t -> t.getKey().startsWith(prefix)).mapToLong(Map.Entry::getValue).sum();
+            calls += s.calls();
+        }
+        return cpu / 1e3 / Math.max(1, calls);
+    }
+
+    /** Whether {@code jar} carries this build's shape plugins (an older baseline does not). */
+    private static boolean knowsShapes(Path jar) throws IOException {
+        try (java.util.jar.JarFile j = new java.util.jar.JarFile(jar.toFile())) {
+            String cls = BenchPluginProvider.class.getName().replace('.', '/') + "$AuthShape.class";
+            return j.getEntry(cls) != null;
+        }
+    }
+
     /**
      * CPU per call minus the JIT compiler threads': on a loaded 2-core box C2 is still compiling
      * after the warm-up, and its share swings from run to run more than the calls' own work.
@@ -256,6 +355,7 @@ public final class ChainCpuBench {
                                 long warmupMillis, long measureMillis, boolean lean) throws Exception {
         AtomicLong calls = new AtomicLong();
         AtomicLong questions = new AtomicLong();
+        AtomicLong roundTrips = new AtomicLong();
         LeanGateway gw = r.lean().get(route.id());
         AtomicReference<Throwable> failure = new AtomicReference<>();
         java.util.concurrent.atomic.AtomicInteger phase = new java.util.concurrent.atomic.AtomicInteger(); // 0 warm-up, 1 measured, 2 stop
@@ -265,7 +365,7 @@ public final class ChainCpuBench {
                 try (io.inferencepam.driver.RunnerConnection conn = lean ? gw.connect() : null) {
                     while (phase.get() < 2) {
                         int p = phase.get();
-                        int q = 0;
+                        LeanGateway.Asked q = null;
                         if (lean) {
                             q = gw.call(conn);
                         } else {
@@ -276,7 +376,10 @@ public final class ChainCpuBench {
                         }
                         if (p == 1 && phase.get() == 1) {
                             calls.incrementAndGet();
-                            questions.addAndGet(q);
+                            if (q != null) {
+                                questions.addAndGet(q.questions());
+                                roundTrips.addAndGet(q.roundTrips());
+                            }
                         }
                     }
                 } catch (Throwable e) {
@@ -311,11 +414,37 @@ public final class ChainCpuBench {
         th1.forEach((k, v) -> th.put(k, v - th0.getOrDefault(k, 0L)));
         long n = Math.max(1, calls.get());
         return new Sample(calls.get() / ((t1 - t0) / 1e9), (cpu1 - cpu0) / 1e3 / n, rss, th, calls.get(),
-                lean ? (double) questions.get() / n : Double.NaN);
+                lean ? (double) questions.get() / n : Double.NaN, lean ? (double) roundTrips.get() / n : Double.NaN);
+    }
+
+    /**
+     * A shape is only a floor if it asks what its route asks: the same ExtraInfo questions in each
+     * phase (as a set: the runtime may order a batch differently) and the same round trips. Checked
+     * on the first call of each, through the whole driver; a difference stops the run.
+     */
+    private static void sameQuestions(String runner, String name, Map<String, GatewayResult> checked) {
+        String route = SHAPE_OF.entrySet().stream().filter(e -> name.startsWith(e.getValue())).map(Map.Entry::getKey)
+                .findFirst().orElse(null);
+        if (route == null || !checked.containsKey(route)) {
+            return;
+        }
+        GatewayResult a = checked.get(route);
+        GatewayResult b = checked.get(name);
+        for (int type : new int[] {io.inferencepam.driver.A6Client.RPC_HTTP_REQ_CALL, io.inferencepam.driver.A6Client.RPC_HTTP_RESP_CALL}) {
+            List<String> qa = new ArrayList<>(a.extraInfoAsked(type));
+            List<String> qb = new ArrayList<>(b.extraInfoAsked(type));
+            java.util.Collections.sort(qa);
+            java.util.Collections.sort(qb);
+            if (!qa.equals(qb) || a.extraInfoRoundTrips(type) != b.extraInfoRoundTrips(type)) {
+                throw new IllegalStateException(runner + ": " + name + " is not " + route + "'s shape: call type " + type + " asks "
+                        + qb + " in " + b.extraInfoRoundTrips(type) + " round trip(s), " + route + " asks " + qa + " in "
+                        + a.extraInfoRoundTrips(type));
+            }
+        }
     }
 
     /** One call of each route, its result checked: 200, and in the chain the e-mail masked. */
-    private static void check(Runner r, String name, RouteConf route, ClientRequest request, EchoUpstream upstream)
+    private static GatewayResult check(Runner r, String name, RouteConf route, ClientRequest request, EchoUpstream upstream)
             throws InterruptedException {
         GatewayResult res = r.driver().call(route, request, upstream);
         for (int i = 0; i < 5 && res.status() == 503; i++) {
@@ -326,6 +455,7 @@ public final class ChainCpuBench {
         if (res.status() != 200 || (name.equals("chain") && res.bodyUtf8().contains("jane.doe@example.com"))) {
             throw new IllegalStateException(r.name() + " " + name + ": unexpected result " + res);
         }
+        return res;
     }
 
     private List<String> jvmOpts() {

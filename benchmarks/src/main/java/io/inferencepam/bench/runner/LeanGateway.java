@@ -75,15 +75,15 @@ final class LeanGateway {
         return RunnerConnection.open(socket);
     }
 
-    /** One call on {@code c}; returns the number of ExtraInfo round trips it took. Throws unless the call passed and nothing leaked. */
-    int call(RunnerConnection c) throws IOException {
+    /** One call on {@code c}; returns the ExtraInfo it took. Throws unless the call passed and nothing leaked. */
+    Asked call(RunnerConnection c) throws IOException {
         long id = ids.incrementAndGet();
         String requestId = String.format(Locale.ROOT, "%032x", id);
-        int questions = 0;
+        ExtraInfoCount count = new ExtraInfoCount();
         c.send(A6Client.RPC_HTTP_REQ_CALL, A6Client.requestCall(id, preToken, IP, POST, path(), List.of(), headers), T);
         RunnerConnection.Frame f;
         while ((f = c.read(T)).type() == A6Client.RPC_EXTRA_INFO) {
-            questions++;
+            count.question(c);
             c.send(A6Client.RPC_EXTRA_INFO, A6Client.extraInfoAnswer(answer(A6Client.decodeQuestion(f.payload()), requestId, false)), T);
         }
         if (f.type() != A6Client.RPC_HTTP_REQ_CALL) {
@@ -95,11 +95,12 @@ final class LeanGateway {
                     + reply.stop().body().map(b -> new String(b, StandardCharsets.UTF_8)).orElse(""));
         }
         if (postToken < 0) {
-            return questions;
+            return count.result();
         }
         c.send(A6Client.RPC_HTTP_RESP_CALL, A6Client.responseCall(id + (1L << 40), postToken, 200, upstreamHeaders), T);
+        count.reply();
         while ((f = c.read(T)).type() == A6Client.RPC_EXTRA_INFO) {
-            questions++;
+            count.question(c);
             c.send(A6Client.RPC_EXTRA_INFO, A6Client.extraInfoAnswer(answer(A6Client.decodeQuestion(f.payload()), requestId, true)), T);
         }
         if (f.type() != A6Client.RPC_HTTP_RESP_CALL) {
@@ -110,7 +111,39 @@ final class LeanGateway {
                 || (mustNotLeak != null && r.body().map(b -> new String(b, StandardCharsets.UTF_8).contains(mustNotLeak)).orElse(true))) {
             throw new IOException("response phase: status " + r.status() + ", body masked: " + r.body().isPresent());
         }
-        return questions;
+        return count.result();
+    }
+
+    /** ExtraInfo of one call: questions (frames) and round trips (batches APISIX answers in one go). */
+    record Asked(int questions, int roundTrips) {
+    }
+
+    /**
+     * Counts as {@link io.inferencepam.driver.ApisixDriver} does (GatewayResult.extraInfoRoundTrips):
+     * a question is a new round trip unless it was already waiting when the one before it was answered.
+     */
+    private static final class ExtraInfoCount {
+        private int questions;
+        private int roundTrips;
+        private boolean queued;
+
+        /** A question was read; call before answering it. */
+        void question(RunnerConnection c) throws IOException {
+            questions++;
+            if (!queued) {
+                roundTrips++;
+            }
+            queued = c.unreadNow();
+        }
+
+        /** A call frame was sent: the next question starts a new round trip. */
+        void reply() {
+            queued = false;
+        }
+
+        Asked result() {
+            return new Asked(questions, roundTrips);
+        }
     }
 
     private String path() {
