@@ -109,6 +109,16 @@ class MaskEndToEndTest {
         assertThat(text.toString()).isEqualTo("Your key is [OPENAI_KEY] and mail [EMAIL] ok");
     }
 
+    /** A model asked to begin with "data: ok" made the rest of a plain-text answer look like SSE lines, which were copied unscanned. */
+    @Test
+    void plainTextThatStartsLikeAnEventStreamIsMaskedToTheLastLine() throws Exception {
+        upstream.respondWith(200, List.of(new HttpHeader("Content-Type", "text/plain; charset=utf-8")),
+                "data: ok\nMy mail is john.doe@example.com and card 4111 1111 1111 1111\n: note 123-45-6789\n".getBytes(StandardCharsets.UTF_8));
+        GatewayResult r = driver.call(route("mask-sse-lookalike", "{}"), chatRequest(), upstream);
+        assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        assertThat(r.bodyUtf8()).isEqualTo("data: ok\nMy mail is [EMAIL] and card [CARD]\n: note [SSN]\n");
+    }
+
     @Test
     void gzipResponseIsDecodedMaskedAndSentPlain() throws Exception {
         ByteArrayOutputStream bo = new ByteArrayOutputStream();

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamReadException;
+import io.inferencepam.pam.catalog.OpenAiApi;
 import io.inferencepam.pam.core.KeyFold;
 import java.io.IOException;
 import java.util.List;
@@ -58,6 +59,15 @@ final class JsonModelField {
     }
 
     static Result read(byte[] body, List<String> fieldNames) {
+        return read(body, fieldNames, List.of());
+    }
+
+    /**
+     * As {@link #read(byte[], List)}; a body that sets one of {@code adapterFields} (any non-null
+     * value; at the top level or in {@code parameters}) is refused: it would pick a model or adapter
+     * the gateway did not entitle.
+     */
+    static Result read(byte[] body, List<String> fieldNames, List<String> adapterFields) {
         if (body.length == 0) {
             return new Bad(Rejection.badRequest("invalid_json", "The request body is empty; a JSON object with a \"model\" field is required."));
         }
@@ -71,11 +81,12 @@ final class JsonModelField {
         if (!StrictUtf8.isWellFormed(body)) {
             return new Bad(Rejection.badRequest("invalid_json", "The request body is not valid UTF-8."));
         }
-        Result r = scan(CANONICAL, body, fieldNames, NAME_BUDGET);
-        return r instanceof TooManyNames ? scan(PLAIN, body, fieldNames, Integer.MAX_VALUE) : r;
+        Result r = scan(CANONICAL, body, fieldNames, adapterFields, NAME_BUDGET);
+        return r instanceof TooManyNames ? scan(PLAIN, body, fieldNames, adapterFields, Integer.MAX_VALUE) : r;
     }
 
-    private static Result scan(JsonFactory factory, byte[] body, List<String> fieldNames, int nameBudget) {
+    private static Result scan(JsonFactory factory, byte[] body, List<String> fieldNames, List<String> adapterFields,
+            int nameBudget) {
         String[] values = new String[fieldNames.size()];
         int[] budget = {nameBudget};
         try (JsonParser p = factory.createParser(body)) {
@@ -96,6 +107,15 @@ final class JsonModelField {
                         return new Bad(Rejection.badRequest("ambiguous_json_key", "The request body has a key that differs from \""
                                 + field.get() + "\" only in letter case, '_' or '-'; some model servers read it as \"" + field.get()
                                 + "\". Send the key exactly as \"" + field.get() + "\", once."));
+                    }
+                }
+                if (idx < 0 && !adapterFields.isEmpty()) {
+                    Result adapter = adapterField(p, name, v, adapterFields, budget);
+                    if (adapter != null) {
+                        return adapter;
+                    }
+                    if (v == JsonToken.START_OBJECT && KeyFold.same(name, OpenAiApi.PARAMETERS)) {
+                        continue; // read to its end by adapterField
                     }
                 }
                 if (idx >= 0) {
@@ -119,6 +139,40 @@ final class JsonModelField {
             return new Bad(Rejection.badRequest("invalid_json", "The request body is not valid JSON."));
         }
         return new Fields(values);
+    }
+
+    /**
+     * A refusal when member {@code name} (whose value starts at {@code v}) sets an adapter field; a
+     * {@code parameters} object is read to its end here, its members checked the same way. Null: go on.
+     */
+    private static Result adapterField(JsonParser p, String name, JsonToken v, List<String> adapterFields, int[] budget)
+            throws IOException {
+        Optional<String> field = foldsToField(name, adapterFields);
+        if (field.isPresent() && v != JsonToken.VALUE_NULL) {
+            return selectsAdapter(field.get());
+        }
+        if (v != JsonToken.START_OBJECT || !KeyFold.same(name, OpenAiApi.PARAMETERS)) {
+            return null;
+        }
+        while (p.nextToken() != JsonToken.END_OBJECT) {
+            if (--budget[0] < 0) {
+                return new TooManyNames();
+            }
+            Optional<String> nested = foldsToField(p.currentName(), adapterFields);
+            JsonToken mv = p.nextToken();
+            if (nested.isPresent() && mv != JsonToken.VALUE_NULL) {
+                return selectsAdapter(OpenAiApi.PARAMETERS + "." + nested.get());
+            }
+            if ((mv == JsonToken.START_OBJECT || mv == JsonToken.START_ARRAY) && !walkToEnd(p, budget)) {
+                return new TooManyNames();
+            }
+        }
+        return null;
+    }
+
+    private static Bad selectsAdapter(String field) {
+        return new Bad(Rejection.badRequest("model_selector_not_allowed", "The request body selects a model or adapter with \""
+                + field + "\"; this gateway entitles the \"model\" field only. Name the adapter in \"model\"."));
     }
 
     private static Optional<String> foldsToField(String name, List<String> fieldNames) {

@@ -22,4 +22,9 @@ public enum ModelApi {
     List<String> bodyModelFields() {
         return this == OLLAMA ? OllamaApi.BODY_MODEL_FIELDS : OpenAiApi.BODY_MODEL_FIELDS;
     }
+
+    /** Body fields that select a model or adapter besides the model field ({@link OpenAiApi#BODY_ADAPTER_FIELDS}). */
+    List<String> bodyAdapterFields() {
+        return this == OLLAMA ? List.of() : OpenAiApi.BODY_ADAPTER_FIELDS;
+    }
 }

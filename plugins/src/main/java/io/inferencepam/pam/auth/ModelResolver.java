@@ -23,6 +23,7 @@ public final class ModelResolver {
     private final Set<String> modelFreePaths;
     private final List<String> queryArgs;
     private final List<String> bodyFields;
+    private final List<String> adapterFields;
     private final boolean ollamaManagement;
     private final int maxBodyBytes;
 
@@ -50,6 +51,7 @@ public final class ModelResolver {
         this.modelFreePaths = Set.copyOf(modelFreePaths);
         this.queryArgs = List.copyOf(queryArgs);
         this.bodyFields = api.bodyModelFields();
+        this.adapterFields = api.bodyAdapterFields();
         if (api == ModelApi.FIXED && (fixedModel == null || fixedModel.isEmpty())) {
             throw new IllegalArgumentException("a fixed model is required");
         }
@@ -267,7 +269,7 @@ public final class ModelResolver {
         if (large != null) {
             return large;
         }
-        JsonModelField.Result res = JsonModelField.read(r.body().get().toByteArray(), bodyFields);
+        JsonModelField.Result res = JsonModelField.read(r.body().get().toByteArray(), bodyFields, adapterFields);
         if (res instanceof JsonModelField.Bad bad) {
             return new ModelOutcome.Refused(bad.rejection());
         }

@@ -66,7 +66,7 @@ public final class KServeApi {
             free("v1-models", "GET", "/v1/models", "KServe v1 model list"),
             OPENAI_MODELS);
 
-    public static final Pack PACK = new Pack("kserve", 1,
+    public static final Pack PACK = new Pack("kserve", 2,
             "Triton v2.71.0 src/http_server.cc; KServe 0.2x python model server (model repository extension)",
             List.of(
                     dangerous("repository", "/v2/repository/**", "lists every model in the repository, or loads "
@@ -80,6 +80,9 @@ public final class KServeApi {
                             + "server writes request traces to a caller-chosen path)"),
                     dangerous("model-trace-setting", "/v2/models/*/trace/setting", "changes one model's trace "
                             + "settings and file"),
+                    // Triton's model route takes an optional /versions/{v} before any of its suffixes
+                    dangerous("model-version-trace-setting", "/v2/models/*/versions/*/trace/setting", "changes one "
+                            + "model's trace settings and file (versioned spelling)"),
                     dangerous("logging", "/v2/logging", "changes log verbosity and the log file"),
                     dangerous("all-model-stats", "/v2/models/stats", "statistics of every model on the server"),
                     dangerous("metrics", "/metrics", "Prometheus metrics (GPU, per-model counters); scrape inside "

@@ -26,6 +26,15 @@ import java.util.Set;
 public final class OpenAiApi {
     /** The body field every OpenAI-compatible server names the model in. */
     public static final List<String> BODY_MODEL_FIELDS = List.of("model");
+    /**
+     * Body fields besides {@code model} with which OpenAI-compatible servers pick a model or an
+     * adapter: SGLang's {@code lora_path} (used when {@code model} names no adapter) and TGI's
+     * {@code adapter_id} (top level, or in {@code parameters} on its native API). The gateway
+     * entitles the {@code model} field only, so a body that sets one of these is refused.
+     */
+    public static final List<String> BODY_ADAPTER_FIELDS = List.of("lora_path", "adapter_id");
+    /** The object in which TGI's native API takes {@code adapter_id}. */
+    public static final String PARAMETERS = "parameters";
 
     public static final Endpoint CHAT = inference("chat-completions", "POST", "/v1/chat/completions",
             BodyShape.OPENAI_CHAT, ModelSource.BODY_MODEL, StreamFormat.SSE_OPENAI, "chat completion");

@@ -188,7 +188,10 @@ public final class MaskPlugin implements Plugin {
 
     private static Shape shape(String contentType, byte[] body) {
         if (contentType.contains("event-stream")) {
-            return Shape.SSE;
+            // no event stream starts with a JSON value, and clients such as the OpenAI SDK parse a
+            // JSON body whatever its type says: mask it as the JSON it is
+            int first = firstNonBlank(body);
+            return first < body.length && (body[first] == '{' || body[first] == '[') ? Shape.JSON : Shape.SSE;
         }
         if (contentType.contains("ndjson") || contentType.contains("jsonl") || contentType.contains("json-seq")) {
             return Shape.NDJSON;
@@ -206,17 +209,26 @@ public final class MaskPlugin implements Plugin {
         return Shape.BINARY;
     }
 
-    /** APISIX replaces an SSE content type by text/plain (conformance P4b): look at the bytes. */
+    /**
+     * APISIX replaces an SSE content type by text/plain (conformance P4b): look at the bytes. A text
+     * that merely starts like an event stream ("data: ok" asked of the model, then the answer) is
+     * still fully scanned: the SSE masker masks every line that is not a data line as text.
+     */
     private static Shape sniff(byte[] body, Shape fallback) {
+        int i = firstNonBlank(body);
+        if (startsWith(body, i, "data:") || startsWith(body, i, "event:") || startsWith(body, i, "id:")
+                || startsWith(body, i, "retry:") || startsWith(body, i, ":")) {
+            return Shape.SSE;
+        }
+        return fallback;
+    }
+
+    private static int firstNonBlank(byte[] body) {
         int i = 0;
         while (i < body.length && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) {
             i++;
         }
-        if (startsWith(body, i, "data:") || startsWith(body, i, "event:") || startsWith(body, i, "id:")
-                || startsWith(body, i, ":")) {
-            return Shape.SSE;
-        }
-        return fallback;
+        return i;
     }
 
     private static boolean startsWith(byte[] b, int at, String prefix) {

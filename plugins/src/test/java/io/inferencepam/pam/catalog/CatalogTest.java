@@ -102,11 +102,13 @@ class CatalogTest {
         Endpoint infer = find(KServeApi.FAMILY, "POST", "/v2/models/resnet/versions/3/infer").orElseThrow();
         assertThat(infer.shape()).isEqualTo(BodyShape.KSERVE_INFER);
         assertThat(infer.model().fromPath(PathPattern.segments("/v2/models/resnet/versions/3/infer"))).isEqualTo("resnet");
-        assertThat(deniedBy("POST", "/v2/repository/models/resnet/load")).hasValue("kserve@1/repository");
-        assertThat(deniedBy("POST", "/v2/repository/index")).hasValue("kserve@1/repository");
-        assertThat(deniedBy("POST", "/v2/systemsharedmemory/region/r1/register")).hasValue("kserve@1/system-shared-memory");
-        assertThat(deniedBy("POST", "/v2/models/resnet/trace/setting")).hasValue("kserve@1/model-trace-setting");
-        assertThat(deniedBy("POST", "/v2/logging")).hasValue("kserve@1/logging");
+        assertThat(deniedBy("POST", "/v2/repository/models/resnet/load")).hasValue("kserve@2/repository");
+        assertThat(deniedBy("POST", "/v2/repository/index")).hasValue("kserve@2/repository");
+        assertThat(deniedBy("POST", "/v2/systemsharedmemory/region/r1/register")).hasValue("kserve@2/system-shared-memory");
+        assertThat(deniedBy("POST", "/v2/models/resnet/trace/setting")).hasValue("kserve@2/model-trace-setting");
+        assertThat(deniedBy("POST", "/v2/models/resnet/versions/1/trace/setting")).hasValue("kserve@2/model-version-trace-setting");
+        assertThat(deniedBy("GET", "/v2/models/resnet/versions/12/trace/setting")).hasValue("kserve@2/model-version-trace-setting");
+        assertThat(deniedBy("POST", "/v2/logging")).hasValue("kserve@2/logging");
         Endpoint v1 = find(KServeApi.FAMILY, "POST", "/v1/models/iris:predict").orElseThrow();
         assertThat(v1.model().fromPath(PathPattern.segments("/v1/models/iris:predict"))).isEqualTo("iris");
         assertThat(KServeApi.modelFromPath("/v2/models/a/infer")).hasValue("a");

@@ -46,7 +46,9 @@ import java.util.Set;
  * not (truncated JSON, trailing text after the value) is masked as text, as any non-JSON data is.
  * A member name repeated in an object that locates streamed text (the event, a choice, a delta, a
  * tool call, its function) makes "which value is the text" ambiguous: the response fails closed.
- * {@code [DONE]}, comments and events with nothing to mask are copied byte for byte.
+ * {@code [DONE]} and events with nothing to mask are copied byte for byte. Every line that is not
+ * a {@code data:} line (comments, {@code event:}, {@code id:}, unknown fields) is masked as text
+ * ({@link SseOtherLines}).
  */
 public final class SseMasker {
     private enum Kind { TEXT, ARGS }
@@ -93,7 +95,7 @@ public final class SseMasker {
 
     /** The masked stream; the same string when nothing was masked. */
     public String mask(String text, MaskTally tally, Runnable deadlineCheck) {
-        return new Pass(text, tally, deadlineCheck).run();
+        return SseOtherLines.mask(new Pass(text, tally, deadlineCheck).run(), redactor, tally);
     }
 
     /** An event: {@code [rawStart, rawEnd)} of the body, and where its data values are. */
