@@ -63,6 +63,9 @@ public final class PendingCall {
     private RecordConf responseRecordConf;
     private CallFacts facts;
     private final Set<String> secrets = new LinkedHashSet<>();
+    /** The request whose headers and arguments are in {@link #secrets} already, and the conf that chose them. */
+    private HttpRequest headersCollectedFrom;
+    private RecordConf headersCollectedWith;
     private boolean ended;
 
     PendingCall(String id, long startMillis, long startNanos) {
@@ -189,19 +192,34 @@ public final class PendingCall {
 
     private void collectSecrets(HttpRequest r) {
         RecordConf c = conf != null ? conf : responseRecordConf;
-        for (Header h : r.headers().entries()) {
-            if (h.value() != null && (RecordConf.ALWAYS_SCRUBBED_HEADERS.contains(h.name().toLowerCase(Locale.ROOT))
-                    || (c != null && c.scrubsHeader(h.name())))) {
-                addSecret(h.value());
+        // The request phase's outcome usually carries the very request onRequest saw: its headers
+        // and arguments (a record's: they do not change) are read once; vars can be filled in
+        // later, so those are asked every time. Same order as ever: headers, vars, arguments.
+        boolean first = r != headersCollectedFrom || c != headersCollectedWith;
+        headersCollectedFrom = r;
+        headersCollectedWith = c;
+        if (first) {
+            for (Header h : r.headers().entries()) {
+                if (h.value() != null && scrubs(h.name(), RecordConf.ALWAYS_SCRUBBED_HEADERS, c == null ? null : c.scrubHeaders())) {
+                    addSecret(h.value());
+                }
             }
         }
         r.var("http_authorization").ifPresent(this::addSecret);
         r.var("http_cookie").ifPresent(this::addSecret);
-        for (Header a : r.args().entries()) {
-            if (a.value() != null && (c != null ? c.scrubsArg(a.name()) : RecordConf.ALWAYS_SCRUBBED_ARGS.contains(a.name().toLowerCase(java.util.Locale.ROOT)))) {
-                addSecret(a.value());
+        if (first) {
+            for (Header a : r.args().entries()) {
+                if (a.value() != null && (c != null ? c.scrubsArg(a.name()) : RecordConf.ALWAYS_SCRUBBED_ARGS.contains(a.name().toLowerCase(java.util.Locale.ROOT)))) {
+                    addSecret(a.value());
+                }
             }
         }
+    }
+
+    /** One lower-casing per name, looked up in the built-in list, then in the conf's (lower-case) names. */
+    private static boolean scrubs(String name, Set<String> always, Set<String> conf) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        return always.contains(lower) || (conf != null && conf.contains(lower));
     }
 
     private void addSecret(String value) {

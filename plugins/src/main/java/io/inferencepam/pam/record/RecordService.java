@@ -18,7 +18,9 @@ import io.inferencepam.runner.spi.Metrics;
 import io.inferencepam.runner.spi.PluginEnvironment;
 import java.io.IOException;
 import java.security.PublicKey;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.net.InetAddress;
 import java.nio.channels.FileChannel;
@@ -75,29 +77,38 @@ public final class RecordService {
             lockChannel.close();
             throw new IOException("audit spool directory is used by another runner; give each runner its own PAM_AUDIT_SPOOL_DIR");
         }
+        // Everything taken from here on is given back if the start fails part way (a registry that
+        // refuses a metric, a key that does not load): nothing stays scheduled, locked or connected.
+        Deque<AutoCloseable> taken = new ArrayDeque<>();
+        taken.push(lockChannel);
+        taken.push(lock::release);
+        try {
+            return start(services, s, archiveSettings, verifyKeys, lock, lockChannel, taken);
+        } catch (IOException | RuntimeException e) {
+            release(taken, e);
+            throw e;
+        }
+    }
+
+    private static RecordService start(PamServices services, RecordSettings s, ArchiveSettings archiveSettings,
+                                       List<PublicKey> verifyKeys, FileLock lock, FileChannel lockChannel,
+                                       Deque<AutoCloseable> taken) throws IOException {
+        PluginEnvironment env = services.env();
         // The audit threads share no lock with the request path: the sink's Redis pool is its own (see PamRedis.newClient).
         Optional<redis.clients.jedis.UnifiedJedis> auditRedis = s.sink().equals("file") ? Optional.empty()
                 : Optional.of(services.redis().newClient());
+        auditRedis.ifPresent(r -> taken.push(r::close));
         AuditSink sink = auditRedis.isPresent()
                 ? new RedisStreamSink(auditRedis.get(), s.streamKey(), s.streamMaxLen(), s.maxAge(), env.clock())
                 : new JsonLinesFileSink(s.fileDir().orElseThrow(), s.fileMaxBytes(), s.fileMaxFiles());
         Spool spool = new Spool(s.spoolDir(), s.spoolMaxBytes(), s.spoolMinFreeBytes());
         Spool overflow = new Spool(s.spoolDir().resolve("overflow"), s.spoolMaxBytes(), s.spoolMinFreeBytes());
         // Checkpoints are always signed, and the chain goes on from the previous lifetime: see ChainAnchor.
-        SigningKeys.Identity signing;
-        ChainHeadFile heads;
-        ChainAnchor.Start anchor;
-        try {
-            signing = SigningKeys.load(s.signingKey(), verifyKeys, s.spoolDir());
-            heads = ChainHeadFile.open(s.spoolDir());
-            anchor = ChainAnchor.resume(s.instanceId(), ChainAnchor.localHead(heads.atStart(), spool.tail()), sink,
-                    RecordService::newInstanceId);
-        } catch (IOException | RuntimeException e) {
-            auditRedis.ifPresent(redis.clients.jedis.UnifiedJedis::close);
-            lock.release();
-            lockChannel.close();
-            throw e;
-        }
+        SigningKeys.Identity signing = SigningKeys.load(s.signingKey(), verifyKeys, s.spoolDir());
+        ChainHeadFile heads = ChainHeadFile.open(s.spoolDir());
+        taken.push(heads::close);
+        ChainAnchor.Start anchor = ChainAnchor.resume(s.instanceId(), ChainAnchor.localHead(heads.atStart(), spool.tail()), sink,
+                RecordService::newInstanceId);
         LOG.info("audit instance {} ({} chain head); checkpoints signed with Ed25519 key {} ({}); public key "
                         + "(PAM_AUDIT_VERIFY_KEY for pamctl audit verify): {}", anchor.chain().instance(), anchor.source(),
                 signing.signer().keyId().orElse("?"), signing.source(), signing.publicKey()
@@ -107,29 +118,45 @@ public final class RecordService {
                 new AuditWriter.Settings(s.queueCapacity(), s.batchSize(), s.checkpointEvery(),
                         s.checkpointInterval(), Duration.ofSeconds(2), s.linger()), env.clock(), env.blockingExecutor())
                 .opensWith(anchor.anchor()).onDurable(heads::durable);
-        Optional<ArchiveTask> archive = auditRedis.map(r -> startArchive(services, s, archiveSettings, anchor.chain().instance(),
-                signing.signer()));
         PendingCalls pending = new PendingCalls(writer, env.clock());
-        var sweep = env.scheduler().scheduleWithFixedDelay(pending::sweep, 1, 1, TimeUnit.SECONDS);
         RecordService svc = new RecordService(s, sink, writer, pending, lock, signing, verifyKeys, heads);
-        svc.registerMetrics(env.metrics());
+        svc.registerMetrics(env.metrics()); // before anything runs: a registry that refuses one leaves nothing running
+        Optional<ArchiveTask> archive = auditRedis.map(r -> startArchive(services, s, archiveSettings, anchor.chain().instance(),
+                signing.signer(), taken));
+        try {
+            archive.ifPresent(a -> a.registerMetrics(env.metrics()));
+        } catch (RuntimeException e) {
+            archive.ifPresent(ArchiveTask::close); // already scheduled
+            throw e;
+        }
+        var sweep = env.scheduler().scheduleWithFixedDelay(pending::sweep, 1, 1, TimeUnit.SECONDS);
         writer.start(); // after its metrics: the anchor's write is the first one the write histogram must see
-        archive.ifPresent(a -> a.registerMetrics(env.metrics()));
         env.onShutdown(() -> {
             sweep.cancel(false);
             archive.ifPresent(ArchiveTask::close);
             pending.flushAll();
             writer.close(Duration.ofMillis(600));
-            try {
-                heads.close();
-            } catch (IOException e) {
-                LOG.warn("audit chain head file could not be closed: {}", e.getClass().getSimpleName());
-            }
-            auditRedis.ifPresent(redis.clients.jedis.UnifiedJedis::close);
-            lock.release();
-            lockChannel.close();
+            release(taken, null); // chain head file, Redis clients, spool lock
         });
         return svc;
+    }
+
+    /**
+     * Gives back what a start took, newest first: all of it when the start failed ({@code failure}:
+     * a failure to release one is added to it), the rest at shutdown (logged, never thrown).
+     */
+    private static void release(Deque<AutoCloseable> taken, Exception failure) {
+        while (!taken.isEmpty()) {
+            try {
+                taken.pop().close();
+            } catch (Exception e) {
+                if (failure != null) {
+                    failure.addSuppressed(e);
+                } else {
+                    LOG.warn("audit resource could not be released at shutdown: {}", e.getClass().getSimpleName());
+                }
+            }
+        }
     }
 
     /**
@@ -137,7 +164,7 @@ public final class RecordService {
      * also archive (one at a time, by lease). On its own Redis client: a pass reads pages of the stream.
      */
     private static ArchiveTask startArchive(PamServices services, RecordSettings s, ArchiveSettings as, String owner,
-                                            CheckpointSigner signer) {
+                                            CheckpointSigner signer, Deque<AutoCloseable> taken) {
         PluginEnvironment env = services.env();
         if (s.streamMaxLen() > 0 || !s.maxAge().isZero()) {
             LOG.warn("audit stream emergency cap is ON (PAM_AUDIT_STREAM_MAXLEN={}, PAM_AUDIT_MAX_AGE_SECONDS={}): the oldest "
@@ -145,6 +172,7 @@ public final class RecordService {
                     s.streamMaxLen(), s.maxAge().toSeconds());
         }
         redis.clients.jedis.UnifiedJedis jedis = services.redis().newClient();
+        taken.push(jedis::close);
         Optional<StreamArchiver> archiver;
         try {
             archiver = as.dir().isEmpty() ? Optional.empty() : Optional.of(new StreamArchiver(jedis, s.streamKey(),
@@ -165,7 +193,6 @@ public final class RecordService {
         }
         ArchiveTask task = new ArchiveTask(jedis, s.streamKey(), as, archiver, s.streamMaxLen(), env.clock())
                 .schedule(env.scheduler(), env.blockingExecutor());
-        env.onShutdown(jedis::close);
         return task;
     }
 

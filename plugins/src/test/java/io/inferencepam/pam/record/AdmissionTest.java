@@ -185,4 +185,35 @@ class AdmissionTest {
         assertThat(fin.path("rewrite").path("body_sha256").asText()).isEqualTo(HashChain.sha256Hex("{\"model\":\"m2\"}"));
         assertThat(fin.path("response").path("body").asText()).isEqualTo("{\"ok\":true}");
     }
+
+    /**
+     * Headers are read for secrets once per request and conf: a conf that arrives after the
+     * outcome (the outcome came first, without one) still scrubs its own headers, and the same
+     * request seen twice keeps the secrets it had.
+     */
+    @Test
+    void aConfArrivingAfterTheOutcomeStillScrubsItsHeadersAndARequestSeenTwiceKeepsItsSecrets() throws Exception {
+        String teamKey = "team-secret-value-1234567";
+        byte[] body = ("{\"model\":\"m\",\"note\":\"" + teamKey + "\"}").getBytes(StandardCharsets.UTF_8);
+        HttpRequest received = new HttpRequest(1, "POST", "/v1/chat/completions", Headers.of(),
+                Headers.of("authorization", TOKEN, "X-Team-Key", teamKey), "10.0.0.7",
+                Vars.of(Map.of("request_id", "req-1", "http_authorization", TOKEN)), Optional.of(Body.wrap(body)));
+        RecordConf c = conf("{\"scrub_headers\":[\"x-team-key\"]}");
+        RequestOutcome outcome = new RequestOutcome(RequestOutcome.Kind.PASS, received, received, RequestRewrite.NONE,
+                Optional.empty(), Optional.empty());
+
+        PendingCall late = new PendingCall("req-1", 1, 1);
+        late.requestOutcome(outcome, facts()); // no conf yet: the built-in names only
+        late.request(received, c, IDENTITY, facts());
+        int afterBoth = late.secretCount();
+        ObjectNode rec = finish(late, c, facts(), outcome);
+        assertThat(rec.toString()).doesNotContain(teamKey).doesNotContain("eyJhbGciOiJSUzI1NiJ9.client-token.sig");
+
+        PendingCall twice = new PendingCall("req-1", 1, 1);
+        twice.request(received, c, IDENTITY, facts());
+        int once = twice.secretCount();
+        twice.requestOutcome(outcome, facts());
+        assertThat(twice.secretCount()).isEqualTo(once).isEqualTo(afterBoth);
+        assertThat(finish(twice, c, facts(), outcome).toString()).doesNotContain(teamKey);
+    }
 }

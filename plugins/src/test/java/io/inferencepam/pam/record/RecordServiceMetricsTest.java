@@ -1,6 +1,7 @@
 package io.inferencepam.pam.record;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.inferencepam.pam.PamServices;
 import io.inferencepam.runner.control.PrometheusMetrics;
@@ -16,6 +17,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 import java.util.regex.Matcher;
@@ -39,8 +41,50 @@ class RecordServiceMetricsTest {
         try (Env env = new Env(dir)) {
             RecordService svc = RecordService.start(new PamServices(env));
             AuditWriterStatsWait.until(() -> svc.writer().stats().sinkWrites.get() >= 1);
-            AuditWriterStatsWait.until(() -> histogramCount(env.metrics.scrape()) == svc.writer().stats().sinkWrites.get());
-            assertThat(histogramCount(env.metrics.scrape())).isEqualTo(svc.writer().stats().sinkWrites.get());
+            AuditWriterStatsWait.until(() -> histogramCount(((SlowRegistry) env.metrics).scrape()) == svc.writer().stats().sinkWrites.get());
+            assertThat(histogramCount(((SlowRegistry) env.metrics).scrape())).isEqualTo(svc.writer().stats().sinkWrites.get());
+        }
+    }
+
+    /**
+     * A registry that refuses a gauge: start fails, and leaves nothing behind. The sweep is not
+     * scheduled and the spool directory's lock is released, so a second start in the same
+     * directory succeeds (on main the lock stayed held: OverlappingFileLockException).
+     */
+    @Test
+    void aStartThatFailsToRegisterItsMetricsReleasesWhatItTook() throws Exception {
+        try (Env env = new Env(dir, new RefusingRegistry())) {
+            assertThatThrownBy(() -> RecordService.start(new PamServices(env)))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("refused");
+            assertThat(env.scheduler.getQueue()).as("tasks left scheduled").isEmpty();
+            assertThat(env.hooks).as("shutdown hooks left registered").isEmpty();
+        }
+        try (Env env = new Env(dir)) {
+            RecordService svc = RecordService.start(new PamServices(env));
+            assertThat(svc.writer().awaitIdle(java.time.Duration.ofSeconds(5))).isTrue();
+        }
+    }
+
+    /** A registry that refuses one gauge, as a registry with a name clash would. */
+    private static final class RefusingRegistry implements Metrics {
+        final PrometheusMetrics inner = new PrometheusMetrics();
+
+        @Override
+        public Counter counter(String name, String help, String... labelNames) {
+            return inner.counter(name, help, labelNames);
+        }
+
+        @Override
+        public Histogram histogram(String name, String help, double[] buckets, String... labelNames) {
+            return inner.histogram(name, help, buckets, labelNames);
+        }
+
+        @Override
+        public void gauge(String name, String help, DoubleSupplier value) {
+            if (name.equals("pam_audit_pending_calls")) {
+                throw new IllegalStateException("gauge refused: " + name);
+            }
+            inner.gauge(name, help, value);
         }
     }
 
@@ -96,12 +140,18 @@ class RecordServiceMetricsTest {
     /** A real environment: thread pools, the registry above, settings for the file sink. */
     private static final class Env implements PluginEnvironment, AutoCloseable {
         final ExecutorService blocking = Executors.newFixedThreadPool(2);
-        final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
-        final SlowRegistry metrics = new SlowRegistry();
+        final ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1);
+        final Metrics metrics;
         final Map<String, String> settings;
-        private final Deque<AutoCloseable> hooks = new ArrayDeque<>();
+        final Deque<AutoCloseable> hooks = new ArrayDeque<>();
 
         Env(Path dir) {
+            this(dir, new SlowRegistry());
+        }
+
+        Env(Path dir, Metrics metrics) {
+            this.metrics = metrics;
+            scheduler.setRemoveOnCancelPolicy(true); // a cancelled task leaves the queue: the queue shows what stays scheduled
             settings = Map.of("PAM_AUDIT_SINK", "file", "PAM_AUDIT_SPOOL_DIR", dir.resolve("spool").toString(),
                     "PAM_AUDIT_FILE_DIR", dir.resolve("files").toString());
         }

@@ -50,6 +50,12 @@ final class Handoff {
     private final LongConsumer overflowDurable;
     private Batch inFlight;
     private volatile boolean abandoned;
+    /** The store stage's thread waits in {@link #next} (nothing in its hands): a batch may be stored by the chain stage. */
+    private boolean storeWaiting;
+    /** {@link #inFlight} is being stored by the chain stage's thread: the store stage's thread waits until it is done. */
+    private boolean storedHere;
+    /** The store stage's thread woke while the chain stage stores a batch, and waits for it to finish. */
+    private boolean storeWaitsForHere;
 
     Handoff(LongConsumer overflowDurable) {
         this.overflowDurable = overflowDurable;
@@ -92,8 +98,18 @@ final class Handoff {
      * {@link #ABANDONED} when the store stage is done.
      */
     synchronized Batch next(long maxWaitMillis) throws InterruptedException {
-        if (fifo.isEmpty() && !abandoned) {
-            wait(maxWaitMillis);
+        storeWaiting = true;
+        try {
+            if ((fifo.isEmpty() || storedHere) && !abandoned) {
+                wait(maxWaitMillis);
+            }
+            while (storedHere && !abandoned) {
+                storeWaitsForHere = true;
+                wait(); // one writer at a time, in chain order: the chain stage finishes its batch first
+            }
+        } finally {
+            storeWaiting = false;
+            storeWaitsForHere = false;
         }
         if (abandoned) {
             return ABANDONED;
@@ -110,6 +126,36 @@ final class Handoff {
     synchronized void done(Batch b) {
         inFlight = null;
         finish(b);
+    }
+
+    /**
+     * Whether the chain stage's thread stores {@code b} itself ({@link StoreStage#storeHere}) instead
+     * of handing it on: only when the store stage's thread waits with nothing in its hands and
+     * nothing handed off before (so chain order is kept). That saves the wake-up of a second
+     * thread per batch at moderate rates; at higher ones the store stage overlaps the round trip
+     * with the next batch's linking, as before. The batch is then in flight like one the store
+     * stage took: close() takes it over the same way.
+     */
+    boolean storeHereLocked(Batch b) {
+        if (!storeWaiting || storedHere || inFlight != null || !fifo.isEmpty() || abandoned) {
+            return false;
+        }
+        inFlight = b;
+        storedHere = true;
+        return true;
+    }
+
+    /**
+     * The chain stage is done with a batch it stored itself. The store stage's thread is woken
+     * only if it has work now (spooled entries to retry) or woke meanwhile and waits for this.
+     */
+    synchronized void doneHere(Batch b, boolean storeStageNeeded) {
+        storedHere = false;
+        inFlight = null;
+        finish(b);
+        if (storeStageNeeded || storeWaitsForHere) {
+            notifyAll();
+        }
     }
 
     /** Once per batch, under the monitor. */

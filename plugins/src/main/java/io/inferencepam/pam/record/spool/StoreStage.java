@@ -39,7 +39,7 @@ final class StoreStage implements Runnable {
     private final String instance;
     private volatile AuditWriter.DurableHeads durableHeads = (head, inStore) -> { };
     private volatile boolean up = true;
-    // this stage's thread only
+    // this stage's thread only, or the chain stage's while it stores a batch itself (storeHere)
     private long retryAt;
     private long backoffMillis = FIRST_BACKOFF_MILLIS;
 
@@ -98,32 +98,50 @@ final class StoreStage implements Runnable {
     }
 
     void route(Handoff.Batch b) {
-        List<ChainedEntry> linked = b.entries;
         try {
-            if (!spool.hasPending() && (up || clock.millis() >= retryAt)) {
-                boolean stored = false;
-                try {
-                    write(linked);
-                    stored = true;
-                } catch (Exception | Error e) {
-                    // an Error too (an OutOfMemoryError while building the pipeline): the batch is
-                    // spooled below, never dropped by the step's catch-all, which would leave a gap
-                    markDown(e);
-                }
-                if (stored) {
-                    stats.written.addAndGet(linked.size());
-                    reportDurable(b.head, true);
-                    back(null);
-                    return;
-                }
-            }
-            synchronized (handoff) {
-                if (!b.takenOver && spoolOrCountLost(linked)) { // else close() has spooled it already
-                    reportDurable(b.head, false);
-                }
-            }
+            storeOrSpool(b);
         } finally {
             handoff.done(b);
+        }
+    }
+
+    /**
+     * {@link #route} on the chain stage's thread, for a batch {@link Handoff#storeHereLocked} gave
+     * it: this stage's thread waits meanwhile, so the two never write at once (the fields this
+     * stage keeps are handed between them by the hand-off's monitor). If the batch had to be
+     * spooled, this stage's thread is woken to retry and drain.
+     */
+    void storeHere(Handoff.Batch b) {
+        try {
+            storeOrSpool(b);
+        } finally {
+            handoff.doneHere(b, spool.hasPending());
+        }
+    }
+
+    private void storeOrSpool(Handoff.Batch b) {
+        List<ChainedEntry> linked = b.entries;
+        if (!spool.hasPending() && (up || clock.millis() >= retryAt)) {
+            boolean stored = false;
+            try {
+                write(linked);
+                stored = true;
+            } catch (Exception | Error e) {
+                // an Error too (an OutOfMemoryError while building the pipeline): the batch is
+                // spooled below, never dropped by the step's catch-all, which would leave a gap
+                markDown(e);
+            }
+            if (stored) {
+                stats.written.addAndGet(linked.size());
+                reportDurable(b.head, true);
+                back(null);
+                return;
+            }
+        }
+        synchronized (handoff) {
+            if (!b.takenOver && spoolOrCountLost(linked)) { // else close() has spooled it already
+                reportDurable(b.head, false);
+            }
         }
     }
 

@@ -37,6 +37,9 @@ class AuditWriterTest {
         final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
         /** The size of each batch written. */
         final List<Integer> sizes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        /** The thread of each write (or attempt), and of the one that entered the gate. */
+        final List<String> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
+        volatile String enteredOn;
 
         Outage(JsonLinesFileSink real) {
             this.real = real;
@@ -49,8 +52,10 @@ class AuditWriterTest {
 
         @Override
         public void write(List<ChainedEntry> batch) throws Exception {
+            threads.add(Thread.currentThread().getName());
             java.util.concurrent.CountDownLatch g = gate;
             if (g != null) {
+                enteredOn = Thread.currentThread().getName();
                 entered.countDown();
                 g.await();
             }
@@ -381,13 +386,19 @@ class AuditWriterTest {
             w.submit(record(i));
             expected.add("req-" + i);
         }
-        // ...while the serializer keeps linking and handing off until the hand-off is full
+        // ...while the serializer keeps linking and handing off until the hand-off is full, or, when
+        // the writer thread stores that batch itself (nothing else was queued), later records wait
+        // in the queue until it returns
         int depth = -1;
         while (depth != w.queueDepth()) {
             depth = w.queueDepth();
             Thread.sleep(100);
         }
-        assertThat(depth).as("records hashed while the store hangs").isLessThan(59);
+        if (sink.enteredOn.equals("pam-audit-store")) {
+            assertThat(depth).as("records hashed while the store hangs").isLessThan(59);
+        } else {
+            assertThat(depth).as("records queued while the writer thread waits for the store").isEqualTo(59);
+        }
         sink.down = true; // then the store dies under the hanging batch and the ones handed off behind it
         sink.gate.countDown();
         sink.gate = null;
@@ -438,6 +449,92 @@ class AuditWriterTest {
         assertThat(next.stats().skippedDuplicates.get()).isPositive();
         ChainVerifier.Report r = new ChainVerifier(Optional.of(CheckpointSigner.publicKeyFromBase64(keys[1])), true).verify(all(sink));
         assertThat(r.findings()).isEmpty();
+    }
+
+    /**
+     * Issue 14: at a moderate rate (nothing else queued, the store thread idle) the writer thread
+     * stores its batch itself, so a batch wakes one audit thread, not two. Failed on main: every
+     * live write ran on pam-audit-store.
+     */
+    @Test
+    void atAModerateRateTheWriterThreadStoresItsOwnBatches() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        AuditWriter w = lingering(sink, Duration.ofMillis(5));
+        storeThreadWaits(w);
+        for (int i = 0; i < 5; i++) {
+            w.submit(record(i));
+            assertThat(w.awaitIdle(Duration.ofSeconds(5))).isTrue(); // one record at a time: never more than one queued
+        }
+        w.close();
+        assertThat(sink.threads).isNotEmpty().allMatch("pam-audit-writer"::equals);
+        assertThat(storedIds(sink)).containsExactly("req-0", "req-1", "req-2", "req-3", "req-4");
+        Thread store = (Thread) field(w, "storeThread");
+        assertThat(store.isAlive()).as("the store thread ended with the writer").isFalse();
+    }
+
+    /**
+     * A write the writer thread makes itself that fails is spooled by it, in chain order, and the
+     * store thread (which waited without a timer) is woken to retry and drain: nothing lost, no gap.
+     */
+    @Test
+    void aBatchTheWriterThreadFailsToStoreIsSpooledAndTheStoreThreadDrainsIt() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        AuditWriter w = lingering(sink, Duration.ofMillis(5));
+        storeThreadWaits(w);
+        sink.down = true;
+        w.submit(record(0));
+        await(() -> w.stats().spooled.get() == 1, "the failed batch to be spooled");
+        assertThat(sink.threads).last().isEqualTo("pam-audit-writer");
+        w.submit(record(1)); // the spool holds entries: this one goes behind them, via the store thread
+        await(() -> w.stats().spooled.get() == 2, "the next batch to go behind the spooled one");
+        sink.down = false;
+        assertThat(w.awaitIdle(Duration.ofSeconds(10))).as("the store thread retried and drained, unprompted").isTrue();
+        w.close();
+        assertThat(storedIds(sink)).containsExactly("req-0", "req-1");
+        assertThat(w.stats().lost.get()).isZero();
+        assertThat(w.stats().drained.get()).isEqualTo(2);
+        assertThat(new ChainVerifier(Optional.empty(), true).verify(all(sink)).findings()).isEmpty();
+    }
+
+    /**
+     * close() with the writer thread stuck in a write of its own: that batch is taken over
+     * (spooled) like one the store thread holds, nothing is lost, and the next writer drains it
+     * once even though the hung write lands after all.
+     */
+    @Test
+    void closeWithTheWriterThreadHungInItsOwnWriteSpoolsThatBatchAndTheNextWriterDrainsItOnce() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        AuditWriter w = lingering(sink, Duration.ofMillis(5));
+        storeThreadWaits(w);
+        sink.gate = new java.util.concurrent.CountDownLatch(1);
+        w.submit(record(0));
+        assertThat(sink.entered.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(sink.enteredOn).isEqualTo("pam-audit-writer");
+        w.submit(record(1)); // queued behind the hung write
+        w.close(Duration.ofMillis(300));
+        assertThat(w.stats().lost.get()).isZero();
+        assertThat(w.stats().spooled.get()).as("the hung batch").isEqualTo(1);
+        java.util.concurrent.CountDownLatch g = sink.gate;
+        sink.gate = null;
+        g.countDown(); // the hung write lands after all
+        await(() -> !sink.sizes.isEmpty(), "the hung batch to land");
+        ((Thread) field(w, "serializer")).join(5000);
+
+        AuditWriter next = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
+                new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w4"), Optional.empty(),
+                new AuditWriter.Settings(100, 16, 1000, Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ZERO),
+                Clock.systemUTC()).start();
+        assertThat(next.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        next.close();
+        assertThat(storedIds(sink)).containsExactlyInAnyOrder("req-0", "req-1");
+        assertThat(next.stats().skippedDuplicates.get()).isPositive();
+        assertThat(seqs(all(sink), "w3")).doesNotHaveDuplicates().isSorted();
+    }
+
+    /** Until the store thread waits for work (it has started): a batch can then be stored by the writer thread. */
+    private static void storeThreadWaits(AuditWriter w) throws Exception {
+        Thread store = (Thread) field(w, "storeThread");
+        await(() -> store.getState() == Thread.State.WAITING, "the store thread to wait for work");
     }
 
     private AuditWriter lingering(AuditSink sink, Duration linger) throws java.io.IOException {
