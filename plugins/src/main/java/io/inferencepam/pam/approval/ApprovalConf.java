@@ -75,6 +75,7 @@ record ApprovalConf(List<HoldRule> rules, Set<String> reviewerGroups, int requir
                     "params_above": {"type": "object", "minProperties": 1,
                       "propertyNames": {"pattern": "^[A-Za-z0-9_]{1,64}(\\\\.[A-Za-z0-9_]{1,64})?$"},
                       "additionalProperties": {"type": "number"}},
+                    "hold_missing_limit": {"type": "boolean"},
                     "flagged": {"type": "boolean"},
                     "always": {"type": "boolean"}
                   }}},
@@ -116,6 +117,7 @@ record ApprovalConf(List<HoldRule> rules, Set<String> reviewerGroups, int requir
                 rules.add(new HoldRule(id, models, Set.copyOf(strings(r, "principal_lacks_groups")),
                         Set.copyOf(strings(r, "subjects")), Set.copyOf(strings(r, "clients")),
                         window(r.get("outside_hours"), path + ".outside_hours"), above,
+                        r.path("hold_missing_limit").asBoolean(true),
                         r.path("flagged").asBoolean(false), r.path("always").asBoolean(false)));
             } catch (IllegalArgumentException e) {
                 throw new InvalidConfException(path, e.getMessage());

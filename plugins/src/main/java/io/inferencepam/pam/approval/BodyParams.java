@@ -4,31 +4,65 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import io.inferencepam.pam.core.FoldedNames;
+import io.inferencepam.pam.core.KeyFold;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * The numeric request parameters a hold rule compares with its thresholds ({@code max_tokens},
  * {@code n}, {@code options.num_predict}, …), read from a JSON body in one streaming pass that
  * skips everything else. Read conservatively, because a missed value lets a risky call through
- * without a human: a name that appears twice counts with its largest value (whichever copy the
- * model server keeps), {@code true} counts as 1, a numeric string as its number; a body that is
- * not a JSON object makes {@link #unreadable()} true, and rules treat that as "above".
+ * without a human:
+ * <ul>
+ *   <li>names as a case-insensitive decoder reads them ({@link FoldedNames}, the relation pam-guard
+ *       uses): Go's {@code encoding/json} (Ollama) takes {@code "MAX_TOKENS"} or {@code "Options"} for
+ *       {@code max_tokens} and {@code options}; every spelling and every duplicate counts, with the
+ *       largest value (whichever copy the model server keeps);</li>
+ *   <li>{@code true} counts as 1; a string as the number pydantic's lax mode (vLLM) reads in it:
+ *       surrounding whitespace, a sign, {@code _} between digits, a fraction, an exponent;</li>
+ *   <li>a value that is present but not a number read so (another string, an array, an object) is
+ *       above every threshold: the server refuses it or reads it some way we do not, and a human
+ *       sees it either way;</li>
+ *   <li>an output-token limit ({@link #isTokenLimit}) of zero or less is above every threshold: on
+ *       Ollama {@code num_predict} −1 is unlimited and −2 fills the context; elsewhere it is refused.</li>
+ * </ul>
+ * A body that is not a JSON object makes {@link #unreadable()} true, and rules treat that as "above".
  */
 final class BodyParams {
     private static final JsonFactory JSON = JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build()).build();
-    private static final BodyParams UNREADABLE = new BodyParams(Map.of(), true);
-    private static final BodyParams NONE = new BodyParams(Map.of(), false);
+    private static final BodyParams UNREADABLE = new BodyParams(Map.of(), Set.of(), true, true);
+    private static final BodyParams NONE = new BodyParams(Map.of(), Set.of(), false, false);
+    /** What remains of a numeric string once whitespace and underscores are gone: ASCII digits only. */
+    private static final Pattern DECIMAL = Pattern.compile("[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?");
+    /**
+     * The output-token limits of the APIs in the catalog (OpenAI, vLLM, SGLang: {@code max_tokens},
+     * {@code max_completion_tokens}; the Responses API, Gemini: {@code max_output_tokens}; TGI:
+     * {@code max_new_tokens}; Ollama: {@code num_predict}; Anthropic's legacy completions:
+     * {@code max_tokens_to_sample}), matched folded. A call that does not give one generates up to
+     * the server's default: the rest of the context, or without limit.
+     */
+    private static final FoldedNames TOKEN_LIMITS = FoldedNames.of(List.of("max_tokens", "max_completion_tokens",
+            "max_output_tokens", "max_new_tokens", "num_predict", "max_tokens_to_sample"));
 
+    /** Per folded path: the largest value in any spelling. */
     private final Map<String, Double> values;
+    /** Folded paths given with a value other than null. */
+    private final Set<String> present;
     private final boolean unreadable;
+    private final boolean object;
 
-    private BodyParams(Map<String, Double> values, boolean unreadable) {
+    private BodyParams(Map<String, Double> values, Set<String> present, boolean unreadable, boolean object) {
         this.values = values;
+        this.present = present;
         this.unreadable = unreadable;
+        this.object = object;
     }
 
     /**
@@ -38,73 +72,122 @@ final class BodyParams {
         if (body.length == 0) {
             return NONE;
         }
+        Names names = Names.of(wanted);
         Map<String, Double> found = new HashMap<>();
+        Set<String> present = new java.util.HashSet<>();
         try (JsonParser p = JSON.createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return UNREADABLE;
             }
-            readObject(p, "", wanted, found);
+            readObject(p, null, names, found, present);
             if (p.nextToken() != null) {
                 return UNREADABLE; // trailing content: another parser may read another document
             }
         } catch (IOException | RuntimeException e) {
             return UNREADABLE;
         }
-        return new BodyParams(found, false);
+        return new BodyParams(found, present, false, true);
     }
 
-    private static void readObject(JsonParser p, String prefix, Set<String> wanted, Map<String, Double> found) throws IOException {
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String path = prefix + p.currentName();
-            JsonToken t = p.nextToken();
-            if (t == JsonToken.START_OBJECT && prefix.isEmpty() && wantsUnder(wanted, path)) {
-                readObject(p, path + ".", wanted, found);
-            } else if (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) {
-                p.skipChildren();
-            } else if (wanted.contains(path)) {
-                Double v = number(p, t);
-                if (v != null) {
-                    found.merge(path, v, Math::max);
+    /** The wanted names by level, each level matched folded. Built per read: a handful of names. */
+    private record Names(FoldedNames top, FoldedNames containers, Map<String, FoldedNames> inside) {
+        static Names of(Set<String> wanted) {
+            List<String> top = new ArrayList<>();
+            Map<String, List<String>> inner = new HashMap<>();
+            for (String w : wanted) {
+                int dot = w.indexOf('.');
+                if (dot < 0) {
+                    top.add(w);
+                } else {
+                    inner.computeIfAbsent(KeyFold.fold(w.substring(0, dot)), k -> new ArrayList<>()).add(w.substring(dot + 1));
                 }
             }
+            Map<String, FoldedNames> inside = new HashMap<>();
+            inner.forEach((c, n) -> inside.put(c, FoldedNames.of(n)));
+            return new Names(FoldedNames.of(top), FoldedNames.of(inner.keySet()), inside);
         }
     }
 
-    private static boolean wantsUnder(Set<String> wanted, String path) {
-        for (String w : wanted) {
-            if (w.length() > path.length() && w.startsWith(path) && w.charAt(path.length()) == '.') {
-                return true;
+    /** @param container the folded name of the enclosing wanted object, or null at the top level */
+    private static void readObject(JsonParser p, String container, Names names, Map<String, Double> found,
+                                   Set<String> present) throws IOException {
+        FoldedNames here = container == null ? names.top() : names.inside().get(container);
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            JsonToken t = p.nextToken();
+            if (container == null && t == JsonToken.START_OBJECT) {
+                String c = names.containers().find(key);
+                if (c != null) {
+                    readObject(p, KeyFold.fold(c), names, found, present);
+                    continue;
+                }
             }
+            String name = here.find(key);
+            if (name == null) {
+                p.skipChildren();
+                continue;
+            }
+            if (t == JsonToken.VALUE_NULL) {
+                p.skipChildren();
+                continue; // the server's default, as if absent
+            }
+            String path = container == null ? KeyFold.fold(name) : container + "." + KeyFold.fold(name);
+            present.add(path);
+            found.merge(path, value(p, t, TOKEN_LIMITS.find(name) != null), Math::max);
+            p.skipChildren();
         }
-        return false;
     }
 
-    private static Double number(JsonParser p, JsonToken t) throws IOException {
-        return switch (t) {
+    private static double value(JsonParser p, JsonToken t, boolean tokenLimit) throws IOException {
+        double v = switch (t) {
             case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> p.getValueAsDouble();
             case VALUE_TRUE -> 1.0;
             case VALUE_FALSE -> 0.0;
-            case VALUE_STRING -> {
-                try {
-                    yield Double.parseDouble(p.getText().trim());
-                } catch (NumberFormatException e) {
-                    yield null;
-                }
-            }
-            default -> null;
+            case VALUE_STRING -> numericString(p.getText());
+            default -> Double.POSITIVE_INFINITY; // an array or an object: not a number any server reads
         };
+        if (Double.isNaN(v) || (tokenLimit && v <= 0)) {
+            return Double.POSITIVE_INFINITY;
+        }
+        return v;
+    }
+
+    /** The number pydantic's lax mode reads in {@code s}, or +∞ when we cannot read it as one. */
+    private static double numericString(String s) {
+        String d = s.strip().replace("_", "");
+        return DECIMAL.matcher(d).matches() ? Double.parseDouble(d) : Double.POSITIVE_INFINITY;
     }
 
     boolean unreadable() {
         return unreadable;
     }
 
-    /** True if {@code name} is present with a value above {@code threshold}, or the body could not be read. */
+    /** Whether {@code name} (a conf path) is an output-token limit: its last segment, folded. */
+    static boolean isTokenLimit(String name) {
+        return TOKEN_LIMITS.find(name.substring(name.indexOf('.') + 1)) != null;
+    }
+
+    /** True if {@code name} is present in any spelling with a value above {@code threshold}, or the body could not be read. */
     boolean above(String name, double threshold) {
         if (unreadable) {
             return true;
         }
-        Double v = values.get(name);
-        return v != null && (v > threshold || v.isNaN());
+        Double v = values.get(folded(name));
+        return v != null && v > threshold;
+    }
+
+    /** Whether the body is a JSON object that gives {@code name} a value (any spelling, not null). */
+    boolean given(String name) {
+        return present.contains(folded(name));
+    }
+
+    /** Whether a JSON object was read (an empty body is none: nothing is generated from it). */
+    boolean isObject() {
+        return object;
+    }
+
+    private static String folded(String name) {
+        int dot = name.indexOf('.');
+        return dot < 0 ? KeyFold.fold(name) : KeyFold.fold(name.substring(0, dot)) + "." + KeyFold.fold(name.substring(dot + 1));
     }
 }

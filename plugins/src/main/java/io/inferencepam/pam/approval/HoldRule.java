@@ -18,12 +18,15 @@ import java.util.Set;
  * @param subjects      the principal's subject is one of these
  * @param clients       the principal's OAuth client is one of these
  * @param outside       the call arrives outside this window
- * @param paramsAbove   a body parameter is above its threshold (any of them)
+ * @param paramsAbove   a body parameter is above its threshold (any of them), read as {@link BodyParams} reads it
+ * @param holdMissingLimit with {@code paramsAbove} naming output-token limits: a call that gives none of
+ *                      them is held too (the server's default is the rest of the context, or no limit)
  * @param flagged       an earlier plugin of the call flagged it (a {@link Decision.Outcome#FLAG} decision)
  * @param always        every call
  */
 record HoldRule(String id, List<Glob> models, Set<String> lacksGroups, Set<String> subjects, Set<String> clients,
-                Optional<TimeWindow> outside, Map<String, Double> paramsAbove, boolean flagged, boolean always) {
+                Optional<TimeWindow> outside, Map<String, Double> paramsAbove, boolean holdMissingLimit, boolean flagged,
+                boolean always) {
 
 
     HoldRule {
@@ -100,12 +103,19 @@ record HoldRule(String id, List<Glob> models, Set<String> lacksGroups, Set<Strin
     }
 
     private boolean anyAbove(BodyParams params) {
+        boolean limits = false;
+        boolean limitGiven = false;
         for (Map.Entry<String, Double> e : paramsAbove.entrySet()) {
             if (params.above(e.getKey(), e.getValue())) {
                 return true;
             }
+            if (BodyParams.isTokenLimit(e.getKey())) {
+                limits = true;
+                limitGiven |= params.given(e.getKey());
+            }
         }
-        return false;
+        // no output-token limit given is no limit: the server generates up to the end of the context
+        return holdMissingLimit && limits && !limitGiven && params.isObject();
     }
 
     static boolean isFlagged(List<Decision> decisions) {

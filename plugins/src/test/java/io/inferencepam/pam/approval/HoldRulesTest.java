@@ -115,9 +115,9 @@ class HoldRulesTest {
         assertThat(r.matches(c.body("{\"max_tokens\":9999,\"max_tokens\":1}", wanted))).as("duplicate key: largest").isTrue();
         assertThat(r.matches(c.body("{\"max_tokens\":\"8192\"}", wanted))).as("numeric string").isTrue();
         assertThat(r.matches(c.body("{\"logprobs\":true}", wanted))).as("true counts as 1").isTrue();
-        assertThat(r.matches(c.body("{\"logprobs\":false}", wanted))).isFalse();
+        assertThat(r.matches(c.body("{\"logprobs\":false,\"max_tokens\":1}", wanted))).isFalse();
         assertThat(r.matches(c.body("{\"options\":{\"num_predict\":10000}}", wanted))).isTrue();
-        assertThat(r.matches(c.body("{\"messages\":[{\"max_tokens\":99999}],\"meta\":{\"n\":9}}", wanted)))
+        assertThat(r.matches(c.body("{\"messages\":[{\"max_tokens\":99999}],\"meta\":{\"n\":9},\"max_tokens\":1}", wanted)))
                 .as("nested copies are other fields").isFalse();
         assertThat(r.matches(c.body("{\"max_tokens\":1e400}", wanted))).as("overflow is above").isTrue();
         assertThat(r.matches(c.body("not json", wanted))).as("unreadable body: hold").isTrue();

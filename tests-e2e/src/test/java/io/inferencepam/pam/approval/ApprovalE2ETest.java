@@ -202,6 +202,22 @@ class ApprovalE2ETest {
         assertThat(third.header("x-should-retry")).isEqualTo("false");
     }
 
+    /** Spellings the model servers read as a large limit, and no limit at all, are held through the runner. */
+    @Test
+    void aTokenLimitInAnotherSpellingOrMissingIsHeld() throws Exception {
+        RouteConf route = route("approval-spellings", "{\"rules\":[{\"id\":\"long-output\",\"params_above\":{\"max_tokens\":1000}}],"
+                + "\"reviewer_groups\":[\"reviewers\"],\"wait_seconds\":0,\"max_open_per_principal\":1000}");
+        for (String body : List.of("{\"model\":\"m\",\"MAX_TOKENS\":99999}", "{\"model\":\"m\",\"max_tokens\":\"99_999\"}",
+                "{\"model\":\"m\",\"max_tokens\":\" +99999 \"}", "{\"model\":\"m\",\"max_tokens\":1,\"Max_Tokens\":99999}",
+                chat("m"))) {
+            GatewayResult r = call(route, "bob", body);
+            assertThat(r.status()).as(body).isEqualTo(403);
+            assertThat(error(r).path("code").asText()).isEqualTo("approval_pending");
+            assertThat(r.upstreamRequests()).as(body).isEmpty();
+        }
+        assertThat(call(route, "bob", "{\"model\":\"m\",\"MAX_TOKENS\":\"1_000\"}").status()).isEqualTo(200);
+    }
+
     @Test
     void redisDownAtHoldTimeIs503AndLeavesNothingBehind() throws Exception {
         RouteConf route = route("approval-down", HOLD_SECRET_MODELS);
