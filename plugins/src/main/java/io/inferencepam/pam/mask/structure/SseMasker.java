@@ -75,6 +75,7 @@ public final class SseMasker {
     private final JsonMasker json;
 
     private final StreamShapes shapes;
+    private final SplitValueCheck splitValues;
     /** The first member of each two-member text path of {@link StreamShapes#sseTextPaths} ("token" of "token.text"). */
     private final Map<String, String> pathTails = new HashMap<>();
     /** {@link StreamShapes#tokenDataMembers}, asked once: every member of every event is looked up in it. */
@@ -84,6 +85,7 @@ public final class SseMasker {
         this.redactor = redactor;
         this.json = json;
         this.shapes = shapes;
+        this.splitValues = new SplitValueCheck(redactor);
         this.tokenDataMembers = List.copyOf(shapes.tokenDataMembers());
         for (String p : shapes.sseTextPaths()) {
             int dot = p.indexOf('.');
@@ -174,6 +176,8 @@ public final class SseMasker {
         final String[] choiceKeys = new String[8 * 5];
         /** Events whose data is plain text: one streamed text (plain-text SSE), reassembled. */
         final List<Event> plainEvents = new ArrayList<>();
+        /** Strings outside the known streams, by path: a stream of unknown shape is among them. */
+        final PathTexts otherTexts = new PathTexts();
 
         Pass(String text, MaskTally tally, Runnable deadlineCheck) {
             this.text = text;
@@ -210,6 +214,7 @@ public final class SseMasker {
             for (Stream s : streams.values()) {
                 rewrite(s);
             }
+            otherTexts.forEachVarying(splitValues::check);
             maskPlainStream();
             deadlineCheck.run();
             if (edits.isEmpty()) {
@@ -298,6 +303,7 @@ public final class SseMasker {
          */
         boolean jsonEvent(Event ev) {
             bound = ev.dataEnd();
+            otherTexts.nextEvent();
             try {
                 if (parser == null) {
                     parser = factory.createParser(buf, ev.jsonStart, buf.length - ev.jsonStart);
@@ -476,6 +482,7 @@ public final class SseMasker {
                     String key = "r" + type + ":" + responseKey[0] + ":" + responseKey[1] + ":" + responseKey[2];
                     eventFragments.add(new Pending(key, type.contains("arguments") ? Kind.ARGS : Kind.TEXT, stringDelta));
                 } else {
+                    otherTexts.add("delta", stringDelta.text());
                     maskOther("delta", stringDelta);
                 }
             }
@@ -493,6 +500,7 @@ public final class SseMasker {
                         String key = "a" + index + ":" + (k == 0 ? "text" : k == 1 ? "thinking" : "json");
                         eventFragments.add(new Pending(key, k == 2 ? Kind.ARGS : Kind.TEXT, f));
                     } else {
+                        otherTexts.add("delta." + ANTHROPIC_FIELDS.get(k), f.text());
                         maskOther(ANTHROPIC_FIELDS.get(k), f);
                     }
                 }
@@ -727,6 +735,7 @@ public final class SseMasker {
             char[] chars = parser.getTextCharacters();
             int off = parser.getTextOffset();
             int len = parser.getTextLength();
+            otherTexts.add(parser.getParsingContext(), chars, off, len);
             char[] last = field == null ? null : lastClean.get(field);
             if (last != null && Arrays.equals(last, 0, last.length, chars, off, off + len)) {
                 return;
