@@ -86,6 +86,48 @@ class MaskEndToEndTest {
         assertThat(body.at("/usage/total_tokens").asInt()).isEqualTo(21);
     }
 
+    /** A Gemini streamGenerateContent (alt=sse) event carrying {@code text}: a stream shape pam-mask does not know. */
+    static String geminiEvent(String text) throws Exception {
+        return "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":" + M.writeValueAsString(text)
+                + "}],\"role\":\"model\"},\"index\":0}],\"modelVersion\":\"gemini-2.0-flash\"}";
+    }
+
+    @Test
+    void sseStreamOfAnUnknownShapeWithAValueSplitAcrossEventsIsWithheld() throws Exception {
+        String[] pieces = {"Schreiben Sie an ana.we", "ber@firma.de oder Karte 4111 11", "11 1111 1111, Key sk-proj-Ab3dEf5hIj7l",
+            "Mn9pQr1tUv3xYz5Ab3dEf5hIj7l7 danke."};
+        List<String> events = new ArrayList<>();
+        for (String p : pieces) {
+            events.add(geminiEvent(p));
+        }
+        upstream.respondSse(events, Duration.ofMillis(5));
+        GatewayResult r = driver.call(route("mask-sse-unknown", "{}"), chatRequest(), upstream);
+        assertThat(r.status()).as(r.toString()).isEqualTo(502);
+        assertThat(r.header("content-type")).startsWith("application/json");
+        JsonNode body = M.readTree(r.body());
+        assertThat(body.at("/error/code").asText()).isEqualTo("response_stream_shape_unknown");
+        assertThat(r.bodyUtf8()).doesNotContain("ana.we", "firma", "4111", "sk-pr", "Ab3dEf", "Mn9pQr");
+    }
+
+    @Test
+    void sseStreamOfAnUnknownShapeWithWholeValuesIsMaskedPerEvent() throws Exception {
+        String[] pieces = {"Schreiben Sie an ", "ana.weber@firma.de", " oder Karte ", "4111 1111 1111 1111", " danke."};
+        List<String> events = new ArrayList<>();
+        for (String p : pieces) {
+            events.add(geminiEvent(p));
+        }
+        upstream.respondSse(events, Duration.ofMillis(5));
+        GatewayResult r = driver.call(route("mask-sse-unknown-whole", "{}"), chatRequest(), upstream);
+        assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        StringBuilder text = new StringBuilder();
+        for (String line : r.bodyUtf8().split("\n")) {
+            if (line.startsWith("data: {")) {
+                text.append(M.readTree(line.substring(6)).at("/candidates/0/content/parts/0/text").asText());
+            }
+        }
+        assertThat(text.toString()).isEqualTo("Schreiben Sie an [EMAIL] oder Karte [CARD] danke.");
+    }
+
     @Test
     void sseStreamWithValuesSplitAcrossEventsIsMasked() throws Exception {
         String[] pieces = {"Your key is sk-pr", "oj-Ab3dEf5hIj7l", "Mn9pQr1tUv3xYz5 and mail ", "bo", "b@exam", "ple.com", " ok"};

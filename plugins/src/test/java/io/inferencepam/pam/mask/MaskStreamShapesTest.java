@@ -120,6 +120,15 @@ class MaskStreamShapesTest {
         assertThat(bodyOf(out)).contains("response_stream_shape_unknown").doesNotContain("ana.we");
     }
 
+    /** A bare SSN is one only near its anchor word: the line before holds the anchor, so no line alone shows it. */
+    @Test
+    void anNdjsonStreamOfAnUnknownShapeWithAnSsnWhoseAnchorIsInTheLineBeforeFailsClosed() {
+        String body = "{\"chunk\":{\"piece\":\"Her SSN: \"}}\n{\"chunk\":{\"piece\":\"123456789 ok\"}}\n";
+        HttpResponse out = run("application/x-ndjson", body);
+        assertThat(out.status()).isEqualTo(502);
+        assertThat(bodyOf(out)).contains("response_stream_shape_unknown").doesNotContain("123456789");
+    }
+
     @Test
     void anNdjsonStreamOfAnUnknownShapeWithWholeValuesIsMaskedPerLine() {
         String body = "{\"chunk\":{\"piece\":\"Mail ana.weber@firma.de\"}}\n{\"chunk\":{\"piece\":\" bitte\"}}\n";

@@ -31,11 +31,13 @@ public final class NdjsonMasker {
     private final Redactor redactor;
     private final JsonMasker json;
     private final StreamShapes shapes;
+    private final SplitValueCheck splitValues;
 
     public NdjsonMasker(Redactor redactor, JsonMasker json, StreamShapes shapes) {
         this.redactor = redactor;
         this.json = json;
         this.shapes = shapes;
+        this.splitValues = new SplitValueCheck(redactor);
     }
 
     /** A string in one line: its parent object and member name, and its text. */
@@ -100,14 +102,7 @@ public final class NdjsonMasker {
             }
         }
         for (List<Piece> other : others.values()) {
-            if (other.size() < 2 || other.stream().map(Piece::text).distinct().count() < 2) {
-                continue; // the same id or model name on every line is no stream
-            }
-            List<String> texts = other.stream().map(Piece::text).toList();
-            if (StreamText.splitAcross(texts, redactor.plan(String.join("", texts), new MaskTally()))) {
-                throw new MaskFailure(502, "response_stream_shape_unknown",
-                        "The model's response streamed text in a shape the gateway cannot reassemble, so it was withheld.");
-            }
+            splitValues.check(other.stream().map(Piece::text).toList());
         }
         boolean any = false;
         for (boolean c : changed) {

@@ -9,17 +9,14 @@ import io.inferencepam.pam.mask.MaskFailure;
 import io.inferencepam.pam.mask.MaskTally;
 import io.inferencepam.pam.mask.Redactor;
 import io.inferencepam.pam.mask.Redactor.Replacement;
-import io.inferencepam.pam.mask.detect.KeyContext;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Masks a buffered server-sent-event stream (APISIX hands the runner the whole stream, conformance
@@ -77,6 +74,7 @@ public final class SseMasker {
     private final JsonMasker json;
 
     private final StreamShapes shapes;
+    private final SplitValueCheck splitValues;
     /** The first member of each two-member text path of {@link StreamShapes#sseTextPaths} ("token" of "token.text"). */
     private final Map<String, String> pathTails = new HashMap<>();
     /** {@link StreamShapes#tokenDataMembers}, asked once: every member of every event is looked up in it. */
@@ -86,6 +84,7 @@ public final class SseMasker {
         this.redactor = redactor;
         this.json = json;
         this.shapes = shapes;
+        this.splitValues = new SplitValueCheck(redactor);
         this.tokenDataMembers = List.copyOf(shapes.tokenDataMembers());
         for (String p : shapes.sseTextPaths()) {
             int dot = p.indexOf('.');
@@ -155,11 +154,7 @@ public final class SseMasker {
         final Runnable deadlineCheck;
         final List<Edit> edits = new ArrayList<>();
         final Map<String, Stream> streams = new LinkedHashMap<>();
-        // ids, object names, model names repeat in every event: remember the ones with nothing to mask
-        final Set<String> cleanText = new HashSet<>();
-        final Set<String> cleanArgs = new HashSet<>();
-        // the last clean value per member name, compared as characters before any String is made
-        final Map<String, char[]> lastClean = new HashMap<>();
+        final OtherStrings others = new OtherStrings(json);
         // member names of the objects that locate streamed text, innermost last (repeat check)
         String[] names = new String[16];
         int namesTop;
@@ -212,6 +207,7 @@ public final class SseMasker {
             for (Stream s : streams.values()) {
                 rewrite(s);
             }
+            others.check(splitValues);
             maskPlainStream();
             deadlineCheck.run();
             if (edits.isEmpty()) {
@@ -300,6 +296,7 @@ public final class SseMasker {
          */
         boolean jsonEvent(Event ev) {
             bound = ev.dataEnd();
+            others.nextEvent();
             try {
                 if (parser == null) {
                     parser = factory.createParser(buf, ev.jsonStart, buf.length - ev.jsonStart);
@@ -478,7 +475,7 @@ public final class SseMasker {
                     String key = "r" + type + ":" + responseKey[0] + ":" + responseKey[1] + ":" + responseKey[2];
                     eventFragments.add(new Pending(key, type.contains("arguments") ? Kind.ARGS : Kind.TEXT, stringDelta));
                 } else {
-                    maskOther("delta", stringDelta);
+                    maskOther("delta", "delta", stringDelta);
                 }
             }
             if (objectDelta != null) {
@@ -495,7 +492,7 @@ public final class SseMasker {
                         String key = "a" + index + ":" + (k == 0 ? "text" : k == 1 ? "thinking" : "json");
                         eventFragments.add(new Pending(key, k == 2 ? Kind.ARGS : Kind.TEXT, f));
                     } else {
-                        maskOther(ANTHROPIC_FIELDS.get(k), f);
+                        maskOther("delta." + ANTHROPIC_FIELDS.get(k), ANTHROPIC_FIELDS.get(k), f);
                     }
                 }
             }
@@ -712,7 +709,7 @@ public final class SseMasker {
         /** A card or an SSN sent as a JSON integer is masked as the JSON walk masks it: it becomes a string. */
         void maskNumber(String field) throws IOException {
             String v = parser.getText();
-            String m = maskCached(field, v);
+            String m = others.maskCached(field, v, eventTally);
             if (m.equals(v)) {
                 return;
             }
@@ -726,45 +723,18 @@ public final class SseMasker {
         }
 
         void maskOther(String field) throws IOException {
-            char[] chars = parser.getTextCharacters();
-            int off = parser.getTextOffset();
-            int len = parser.getTextLength();
-            char[] last = field == null ? null : lastClean.get(field);
-            if (last != null && Arrays.equals(last, 0, last.length, chars, off, off + len)) {
-                return;
-            }
-            Fragment f = new Fragment(offset(), parser.getText());
-            if (!maskOther(field, f) && field != null && len <= 256) {
-                lastClean.put(field, Arrays.copyOfRange(chars, off, off + len));
+            String m = others.mask(parser, field, eventTally);
+            if (m != null) {
+                eventEdits.add(replaceString(offset(), m));
             }
         }
 
-        /** True if the string changed. */
-        boolean maskOther(String field, Fragment f) {
-            String m = maskCached(field, f.text());
-            if (!m.equals(f.text())) {
+        /** A string of the event object read before its place was known (a root "delta" outside the known streams). */
+        void maskOther(String path, String field, Fragment f) {
+            String m = others.mask(path, field, f.text(), eventTally);
+            if (m != null) {
                 eventEdits.add(replaceString(f.tokenStart(), m));
-                return true;
             }
-            return false;
-        }
-
-        /** A value with nothing to mask stays clean wherever it repeats, so it is scanned once per body. */
-        String maskCached(String field, String value) {
-            // "arguments" are masked as JSON, everything else as text: keep the two apart
-            boolean arguments = "arguments".equals(field);
-            Set<String> clean = arguments ? cleanArgs : cleanText;
-            // a value clean under one key can be an SSN or a secret under another: cache context-free keys only
-            KeyContext ctx = JsonMasker.contextOf(field);
-            boolean keyed = ctx != KeyContext.NONE;
-            if (!keyed && (JsonMasker.known(clean, value) || (!arguments && json.knownClean(value)))) {
-                return value;
-            }
-            String m = json.maskString(field, ctx, value, eventTally);
-            if (!keyed && m.equals(value) && value.length() <= JsonMasker.MAX_REMEMBERED && clean.size() < 4096) {
-                clean.add(value);
-            }
-            return m;
         }
 
         /** The JSON string token starting at {@code start} becomes the string {@code value}. */

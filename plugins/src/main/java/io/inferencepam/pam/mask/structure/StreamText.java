@@ -52,24 +52,4 @@ final class StreamText {
         }
         return out;
     }
-
-    /** True when a planned value spans two or more pieces. */
-    static boolean splitAcross(List<String> pieces, List<Replacement> plan) {
-        int[] ends = new int[pieces.size()];
-        int a = 0;
-        for (int i = 0; i < pieces.size(); i++) {
-            a += pieces.get(i).length();
-            ends[i] = a;
-        }
-        int k = 0;
-        for (Replacement r : plan) {
-            while (k < ends.length && ends[k] <= r.start()) {
-                k++;
-            }
-            if (k < ends.length && r.end() > ends[k]) {
-                return true;
-            }
-        }
-        return false;
-    }
 }
