@@ -113,6 +113,17 @@ final class PamAuthPlugin implements Plugin {
         return CompletableFuture.allOf(keys, credential);
     }
 
+    /**
+     * The request hook runs on the event loop when the runtime finds it cheap: what it does there is
+     * a cache hit (a hash and a side-effect-free lookup), the model scan of a small body and a
+     * cached credential; a token-cache miss is verified on the plugin threads, a refused miss is
+     * answered without a log, the JWKS and the credential are read on the blocking executor.
+     */
+    @Override
+    public boolean inlineSafe(Phase phase) {
+        return phase == Phase.REQUEST;
+    }
+
     @Override
     public boolean correlatesPhases() {
         return true;
@@ -160,6 +171,11 @@ final class PamAuthPlugin implements Plugin {
             return deny(facts, "token:oversize", "invalid_token", invalidToken("The access token is too large."));
         }
         return verifier.verify(token.get()).thenCompose(result -> {
+            if (result instanceof TokenVerifier.Overloaded) {
+                // A flood of new tokens filled the plugin threads: refused at once, counted, not logged.
+                return deny(facts, "token:overloaded", "overloaded", Stop.openAiError(503, "server_error", "gateway_overloaded",
+                        "The gateway is too busy to verify this access token; retry shortly."));
+            }
             if (result instanceof TokenVerifier.KeysUnavailable) {
                 return deny(facts, "token:keys-unavailable", "idp_unavailable",
                         Stop.openAiError(503, "server_error", "identity_provider_unavailable",

@@ -120,6 +120,14 @@ public final class TokenVerifier {
     }
 
     /**
+     * The plugin threads refused the verification of a miss (their queue is full: a flood of new
+     * tokens). A result rather than a failed stage, so that the caller answers it without the
+     * runtime's per-call failure log, possibly on the event loop.
+     */
+    public record Overloaded() implements Result {
+    }
+
+    /**
      * Verifies, refreshing the JWKS (rate-limited, asynchronously) when the token names a key we lack.
      * A cached token is answered at once; anything else (parse, signature check, refresh) completes
      * on the {@code misses} executor or the JWKS refresh, never on the calling thread. A full
@@ -127,7 +135,7 @@ public final class TokenVerifier {
      */
     public CompletionStage<Result> verify(String token) {
         TokenHash hash = hash(token);
-        Result hit = cached(hash);
+        Result hit = peek(hash);
         if (hit != null) {
             return CompletableFuture.completedFuture(hit);
         }
@@ -135,7 +143,7 @@ public final class TokenVerifier {
         try {
             first = CompletableFuture.supplyAsync(() -> attempt(token, hash), misses);
         } catch (RejectedExecutionException e) {
-            return CompletableFuture.failedFuture(e);
+            return CompletableFuture.completedFuture(new Overloaded());
         }
         return first.thenCompose(a -> a.result != null ? CompletableFuture.completedFuture(a.result)
                 : keys.refreshForUnknownKey().thenApplyAsync(ignored -> {
@@ -146,6 +154,17 @@ public final class TokenVerifier {
                     return keys.current().isEmpty() ? new KeysUnavailable()
                             : new Invalid("unknown_key", "The access token was signed with an unknown key.");
                 }, misses));
+    }
+
+    /**
+     * A hit as {@link #cached}, read without any side effect on the cache: no access recorded, no
+     * maintenance (which the cache's caller-runs executor would otherwise run here, possibly on an
+     * event loop), no invalidation. A hit whose key left the JWKS is a miss here; {@link #attempt}
+     * invalidates it on the {@code misses} executor.
+     */
+    private Result peek(TokenHash hash) {
+        Cached cached = verified == null ? null : verified.policy().getIfPresentQuietly(hash);
+        return cached != null && stillPublished(cached) ? new Verified(cached.token()) : null;
     }
 
     /** The verified token cached under {@code hash} while its key is still published, else null. */

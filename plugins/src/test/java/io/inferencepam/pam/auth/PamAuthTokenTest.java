@@ -126,9 +126,28 @@ class PamAuthTokenTest {
         assertThat(hit).as("a cached token is decided at once, inline").isDone();
         assertThat(hit.get()).isInstanceOf(RequestDecision.Proceed.class);
         assertThat(handedOff).isEmpty();
-        // Inline-capable, but not declared: declaring saved nothing measurable (docs/plugin-runner.md).
-        assertThat(p.inlineSafe(io.inferencepam.runner.spi.Phase.REQUEST)).isFalse();
+        // Declared for the request hook (docs/plugin-runner.md): a hit is decided where it is called.
+        assertThat(p.inlineSafe(io.inferencepam.runner.spi.Phase.REQUEST)).isTrue();
         assertThat(p.inlineSafe(io.inferencepam.runner.spi.Phase.RESPONSE)).isFalse();
+    }
+
+    /**
+     * A flood of new tokens with the plugin threads full: each is refused at once with a 503 of its
+     * own, as a decision (counted, not logged), instead of a failed stage the runtime logs per call,
+     * possibly on the event loop where the hook then runs.
+     */
+    @Test
+    void aMissThePluginThreadsRefuseIsA503DecisionNotAFailure() throws Exception {
+        env.pluginExecutor = task -> {
+            throw new java.util.concurrent.RejectedExecutionException("queue full");
+        };
+        Plugin p = plugin("");
+        java.util.concurrent.CompletableFuture<RequestDecision> d = Calls.chat(idp.token()).start(p).toCompletableFuture();
+        assertThat(d).isDone();
+        assertThat(d.get()).isInstanceOf(RequestDecision.Halt.class);
+        var stop = ((RequestDecision.Halt) d.get()).stop();
+        assertThat(stop.status()).isEqualTo(503);
+        assertThat(stop.body().utf8()).contains("\"code\":\"gateway_overloaded\"");
     }
 
     @Test
