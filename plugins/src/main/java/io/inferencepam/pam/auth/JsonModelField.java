@@ -218,6 +218,11 @@ final class JsonModelField {
             if (Character.isISOControl(c)) {
                 return Optional.of("The model name contains control characters.");
             }
+            // nginx joins a header's repeated lines with ", ": a name with a comma could be two
+            // X-Model lines read as one, and an upstream that reads the first line runs another model
+            if (c == ',') {
+                return Optional.of("The model name contains a comma; name one model, once.");
+            }
             // An escaped lone surrogate ("\ud800") is not a character: Go decodes it to U+FFFD, so
             // the server would look up another name than the one checked here.
             if (Character.isHighSurrogate(c) ? i + 1 == model.length() || !Character.isLowSurrogate(model.charAt(++i))

@@ -28,11 +28,13 @@ public final class OpenAiApi {
     public static final List<String> BODY_MODEL_FIELDS = List.of("model");
     /**
      * Body fields besides {@code model} with which OpenAI-compatible servers pick a model or an
-     * adapter: SGLang's {@code lora_path} (used when {@code model} names no adapter) and TGI's
-     * {@code adapter_id} (top level, or in {@code parameters} on its native API). The gateway
+     * adapter: SGLang's {@code lora_path} (used when {@code model} names no adapter), TGI's
+     * {@code adapter_id} (top level, or in {@code parameters} on its native API), llama.cpp's
+     * {@code lora} (the loaded adapters and their scales, per request) and LiteLLM's
+     * {@code user_config} (a model list that remaps {@code model} inside the request). The gateway
      * entitles the {@code model} field only, so a body that sets one of these is refused.
      */
-    public static final List<String> BODY_ADAPTER_FIELDS = List.of("lora_path", "adapter_id");
+    public static final List<String> BODY_ADAPTER_FIELDS = List.of("lora_path", "adapter_id", "lora", "user_config");
     /** The object in which TGI's native API takes {@code adapter_id}. */
     public static final String PARAMETERS = "parameters";
 

@@ -223,8 +223,9 @@ public final class MaskPlugin implements Plugin {
         return fallback;
     }
 
+    /** The first byte after a UTF-8 byte-order mark (which JSON parsers and SSE clients skip) and blanks. */
     private static int firstNonBlank(byte[] body) {
-        int i = 0;
+        int i = body.length >= 3 && (body[0] & 0xff) == 0xEF && (body[1] & 0xff) == 0xBB && (body[2] & 0xff) == 0xBF ? 3 : 0;
         while (i < body.length && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) {
             i++;
         }

@@ -22,6 +22,8 @@ class AdapterSelectorTest {
         "{\"model\":\"base\",\"lora_path\":\"\"}",
         "{\"model\":\"base\",\"parameters\":{\"max_new_tokens\":5,\"adapter_id\":\"a\"}}",
         "{\"parameters\":{\"details\":{\"x\":[1]},\"Adapter_Id\":\"a\"},\"model\":\"base\"}",
+        "{\"model\":\"base\",\"lora\":[{\"id\":0,\"scale\":1.0}]}",
+        "{\"model\":\"base\",\"user_config\":{\"model_list\":[{\"model_name\":\"base\",\"litellm_params\":{\"model\":\"other\"}}]}}",
     })
     void aBodyThatSelectsAnAdapterOutsideTheModelFieldIsRefused(String body) {
         Rejection r = refused(OPENAI.resolve(chat(body)));
@@ -41,6 +43,14 @@ class AdapterSelectorTest {
     @Test
     void aDuplicateInsideParametersIsStillRefusedAsADuplicate() {
         assertThat(refused(OPENAI.resolve(chat("{\"model\":\"base\",\"parameters\":{\"n\":1,\"n\":2}}"))).code()).isEqualTo("duplicate_json_key");
+    }
+
+    /** nginx joins two X-Model lines with ", ": a body model spelled as that join matched them. */
+    @Test
+    void aModelNameWithACommaIsRefusedWhereverItIsNamed() {
+        assertThat(refused(OPENAI.resolve(chat("{\"model\":\"gpt-4o, llama-3-8b\"}"))).code()).isEqualTo("invalid_model");
+        assertThat(refused(OPENAI.resolve(req("POST", "/v1/chat/completions", "/v1/chat/completions", "application/json",
+                "{\"model\":\"gpt-4o, llama-3-8b\"}", "X-Model", "gpt-4o, llama-3-8b"))).code()).isEqualTo("invalid_model");
     }
 
     @Test

@@ -75,7 +75,8 @@ class PathAndJsonProperties {
 
     @Provide
     Arbitrary<String> modelNames() {
-        return Arbitraries.strings().withCharRange(' ', '~').ofMinLength(1).ofMaxLength(40);
+        // a comma is refused in any model name (AdapterSelectorTest): a name round-trips without one
+        return Arbitraries.strings().withCharRange(' ', '~').excludeChars(',').ofMinLength(1).ofMaxLength(40);
     }
 
     @Property(tries = 1000)

@@ -41,6 +41,27 @@ class MaskSseOtherLinesTest {
         assertThat(out).isEqualTo("data: ok\nMy mail is [EMAIL] and card [CARD]");
     }
 
+    /** Consecutive non-data lines are one text: detectors that need more than a line (a PEM block, a table's header) see it whole. */
+    @ParameterizedTest
+    @ValueSource(strings = {"text/plain", "text/event-stream"})
+    void aSecretOverSeveralNonDataLinesIsMaskedWhole(String contentType) {
+        String pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n"
+                + "VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n-----END RSA PRIVATE KEY-----";
+        String out = mask(contentType, "data: ok\n" + pem + "\n");
+        assertThat(out).startsWith("data: ok\n").doesNotContain("MIIEow", "VTLw7o", "END RSA");
+        String table = mask(contentType, "data: ok\nname,ssn\nJohn Doe,123456789\n");
+        assertThat(table).startsWith("data: ok\n").doesNotContain("123456789");
+    }
+
+    @Test
+    void aJsonBodyBehindAByteOrderMarkLabelledAsAnEventStreamIsStillJson() {
+        String in = "\uFEFF{\"choices\":[{\"message\":{\"content\":\"john.doe@example.com\"},\"logprobs\":{\"content\":"
+                + "[{\"token\":\"john\"},{\"token\":\".doe@\"},{\"token\":\"example.com\"}]}}]}";
+        HttpResponse out = run(PLUGIN, response("text/event-stream", in.getBytes(StandardCharsets.UTF_8)), context());
+        assertThat(out.status()).isEqualTo(502);
+        assertThat(bodyOf(out)).contains("response_logprobs_unmaskable").doesNotContain("john", "example.com");
+    }
+
     @Test
     void aCommentLeadingPlainTextIsNoHidingPlace() {
         assertThat(mask("", ":\nContact: john.doe@example.com\n")).isEqualTo(":\nContact: [EMAIL]\n");
