@@ -89,7 +89,18 @@ public final class Redactor {
         }
         // the key is context for the text detectors too: "aws_secret_access_key: …", "ssn: …", "version: …"
         String prefix = (ctx == KeyContext.VERSION ? "version" : key) + ": ";
-        List<Replacement> plan = plan(prefix + value, prefix.length(), tally);
+        MaskTally found = new MaskTally();
+        List<Replacement> plan = plan(prefix + value, prefix.length(), found);
+        if (!plan.isEmpty() && ctx == KeyContext.SECRET && !coversAllButBlanks(plan, prefix.length(), value)
+                && detectors.has("secret") && !detectors.allowed(value.strip())) {
+            // a detector that stops at '&' or ';' ("Tr0ub4dor&3xyzzy") would leave the rest of the
+            // password readable: under a secret's key the value goes whole
+            if (found.blockedBy() != null) {
+                tally.addAll(found); // a detector whose action blocks still blocks the response
+            }
+            return whole("secret", value, tally);
+        }
+        tally.addAll(found);
         if (!plan.isEmpty()) {
             StringBuilder sb = new StringBuilder(value.length() + 16);
             int p = 0;
@@ -108,6 +119,18 @@ public final class Redactor {
             return value;
         }
         return whole(d, value, tally);
+    }
+
+    /** Whether the replacements leave nothing of {@code value} but blanks. */
+    private static boolean coversAllButBlanks(List<Replacement> plan, int offset, String value) {
+        int p = 0;
+        for (Replacement r : plan) {
+            if (!value.substring(p, r.start() - offset).isBlank()) {
+                return false;
+            }
+            p = r.end() - offset;
+        }
+        return value.substring(p).isBlank();
     }
 
     private String whole(String detector, String value, MaskTally tally) {
