@@ -11,6 +11,7 @@ import io.inferencepam.pam.record.spool.AuditWriter;
 import io.inferencepam.runner.spi.Body;
 import io.inferencepam.runner.spi.ConfIdentity;
 import io.inferencepam.runner.spi.Header;
+import io.inferencepam.runner.spi.Headers;
 import io.inferencepam.runner.spi.HttpRequest;
 import io.inferencepam.runner.spi.HttpResponse;
 import io.inferencepam.runner.spi.RequestOutcome;
@@ -63,8 +64,13 @@ public final class PendingCall {
     private RecordConf responseRecordConf;
     private CallFacts facts;
     private final Set<String> secrets = new LinkedHashSet<>();
-    /** The request whose headers and arguments are in {@link #secrets} already, and the conf that chose them. */
-    private HttpRequest headersCollectedFrom;
+    /**
+     * The headers and arguments (by identity) already in {@link #secrets}, and the conf that chose
+     * them. Not the request itself: that would keep its whole body (up to 16 MiB) for the
+     * upstream's duration, where this call otherwise keeps the request without it and a capped body.
+     */
+    private Headers headersCollected;
+    private Headers argsCollected;
     private RecordConf headersCollectedWith;
     private boolean ended;
 
@@ -195,8 +201,9 @@ public final class PendingCall {
         // The request phase's outcome usually carries the very request onRequest saw: its headers
         // and arguments (a record's: they do not change) are read once; vars can be filled in
         // later, so those are asked every time. Same order as ever: headers, vars, arguments.
-        boolean first = r != headersCollectedFrom || c != headersCollectedWith;
-        headersCollectedFrom = r;
+        boolean first = r.headers() != headersCollected || r.args() != argsCollected || c != headersCollectedWith;
+        headersCollected = r.headers();
+        argsCollected = r.args();
         headersCollectedWith = c;
         if (first) {
             for (Header h : r.headers().entries()) {

@@ -84,7 +84,7 @@ public final class RecordService {
         taken.push(lock::release);
         try {
             return start(services, s, archiveSettings, verifyKeys, lock, lockChannel, taken);
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable e) { // an Error too ("unable to create native thread"): else the lock stays held until the JVM exits
             release(taken, e);
             throw e;
         }
@@ -120,17 +120,18 @@ public final class RecordService {
                 .opensWith(anchor.anchor()).onDurable(heads::durable);
         PendingCalls pending = new PendingCalls(writer, env.clock());
         RecordService svc = new RecordService(s, sink, writer, pending, lock, signing, verifyKeys, heads);
-        svc.registerMetrics(env.metrics()); // before anything runs: a registry that refuses one leaves nothing running
         Optional<ArchiveTask> archive = auditRedis.map(r -> startArchive(services, s, archiveSettings, anchor.chain().instance(),
                 signing.signer(), taken));
-        try {
-            archive.ifPresent(a -> a.registerMetrics(env.metrics()));
-        } catch (RuntimeException e) {
-            archive.ifPresent(ArchiveTask::close); // already scheduled
-            throw e;
-        }
         var sweep = env.scheduler().scheduleWithFixedDelay(pending::sweep, 1, 1, TimeUnit.SECONDS);
+        taken.push(() -> sweep.cancel(false));
+        // Metrics last but for the writer: a registry cannot take a family back, and the factory
+        // starts again on the next conf after a failed start, so one registered by a start that
+        // fails later would be scraped twice.
+        archive.ifPresent(a -> a.registerMetrics(env.metrics()));
+        svc.registerMetrics(env.metrics());
+        taken.push(() -> writer.close(Duration.ZERO)); // a writer whose second thread did not start stops the first
         writer.start(); // after its metrics: the anchor's write is the first one the write histogram must see
+        taken.pop(); // the writer is closed by the shutdown hook below, before the spool lock is released
         env.onShutdown(() -> {
             sweep.cancel(false);
             archive.ifPresent(ArchiveTask::close);
@@ -145,7 +146,7 @@ public final class RecordService {
      * Gives back what a start took, newest first: all of it when the start failed ({@code failure}:
      * a failure to release one is added to it), the rest at shutdown (logged, never thrown).
      */
-    private static void release(Deque<AutoCloseable> taken, Exception failure) {
+    private static void release(Deque<AutoCloseable> taken, Throwable failure) {
         while (!taken.isEmpty()) {
             try {
                 taken.pop().close();
@@ -191,9 +192,9 @@ public final class RecordService {
             LOG.info("audit archive: PAM_AUDIT_ARCHIVE_DIR is unset, this runner does not archive (it watches the lag); "
                     + "run an archiver elsewhere (a runner with it, or pamctl audit archive) or the stream grows without bound");
         }
-        ArchiveTask task = new ArchiveTask(jedis, s.streamKey(), as, archiver, s.streamMaxLen(), env.clock())
-                .schedule(env.scheduler(), env.blockingExecutor());
-        return task;
+        ArchiveTask task = new ArchiveTask(jedis, s.streamKey(), as, archiver, s.streamMaxLen(), env.clock());
+        taken.push(task::close); // before its client's close is reached: nothing stays scheduled on a closed client
+        return task.schedule(env.scheduler(), env.blockingExecutor());
     }
 
     /** {@code PAM_AUDIT_VERIFY_KEY}: one or more base64 X.509 Ed25519 public keys, comma-separated. */

@@ -65,6 +65,33 @@ class RecordServiceMetricsTest {
         }
     }
 
+    /**
+     * A start that fails with an Error after taking the spool lock (a thread that cannot be
+     * created): the lock is released all the same, and no metric family is left registered (the
+     * factory starts again on the next conf, and a registry cannot take a family back: the
+     * scrape would carry each twice). On main the gauges were registered first and only
+     * IOException and RuntimeException released what the start took: the lock stayed held.
+     */
+    @Test
+    void aStartThatFailsWithAnErrorReleasesTheLockAndLeavesNoMetricRegistered() throws Exception {
+        PrometheusMetrics registry = new PrometheusMetrics();
+        try (Env env = new Env(dir, registry, new ScheduledThreadPoolExecutor(1) {
+            @Override
+            public java.util.concurrent.ScheduledFuture<?> scheduleWithFixedDelay(Runnable command, long initialDelay, long delay,
+                                                                                  TimeUnit unit) {
+                throw new OutOfMemoryError("unable to create native thread");
+            }
+        })) {
+            assertThatThrownBy(() -> RecordService.start(new PamServices(env))).isInstanceOf(OutOfMemoryError.class);
+            assertThat(registry.scrape()).as("families registered by the failed start").doesNotContain("pam_audit_");
+            assertThat(env.hooks).as("shutdown hooks left registered").isEmpty();
+        }
+        try (Env env = new Env(dir)) {
+            RecordService svc = RecordService.start(new PamServices(env));
+            assertThat(svc.writer().awaitIdle(java.time.Duration.ofSeconds(5))).isTrue();
+        }
+    }
+
     /** A registry that refuses one gauge, as a registry with a name clash would. */
     private static final class RefusingRegistry implements Metrics {
         final PrometheusMetrics inner = new PrometheusMetrics();
@@ -140,7 +167,7 @@ class RecordServiceMetricsTest {
     /** A real environment: thread pools, the registry above, settings for the file sink. */
     private static final class Env implements PluginEnvironment, AutoCloseable {
         final ExecutorService blocking = Executors.newFixedThreadPool(2);
-        final ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1);
+        final ScheduledThreadPoolExecutor scheduler;
         final Metrics metrics;
         final Map<String, String> settings;
         final Deque<AutoCloseable> hooks = new ArrayDeque<>();
@@ -150,7 +177,12 @@ class RecordServiceMetricsTest {
         }
 
         Env(Path dir, Metrics metrics) {
+            this(dir, metrics, new ScheduledThreadPoolExecutor(1));
+        }
+
+        Env(Path dir, Metrics metrics, ScheduledThreadPoolExecutor scheduler) {
             this.metrics = metrics;
+            this.scheduler = scheduler;
             scheduler.setRemoveOnCancelPolicy(true); // a cancelled task leaves the queue: the queue shows what stays scheduled
             settings = Map.of("PAM_AUDIT_SINK", "file", "PAM_AUDIT_SPOOL_DIR", dir.resolve("spool").toString(),
                     "PAM_AUDIT_FILE_DIR", dir.resolve("files").toString());

@@ -31,6 +31,8 @@ public final class ArchiveTask implements AutoCloseable {
     private final long emergencyCap;
     private final Clock clock;
     private final AtomicBoolean running = new AtomicBoolean();
+    /** close() runs once: at shutdown, and again when the service gives back what its start took. */
+    private final AtomicBoolean closed = new AtomicBoolean();
     private volatile ArchiveLag lag = new ArchiveLag(0, 0, false, Optional.empty());
     private volatile boolean holder;
     private volatile long failures;
@@ -163,6 +165,9 @@ public final class ArchiveTask implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         if (timer != null) {
             timer.cancel(false);
         }

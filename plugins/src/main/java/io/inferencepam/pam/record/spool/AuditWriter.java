@@ -426,9 +426,11 @@ public final class AuditWriter implements AutoCloseable {
         } else {
             // every record taken failed to build: settled here, unless close() took the round over
             boolean settled;
+            boolean ownsOverflow;
             synchronized (handoff) {
                 inRound = List.of();
                 settled = !roundTakenOver;
+                ownsOverflow = !takeNoMore; // else the overflow spool is the next start's: it reads these lines again
                 if (settled) {
                     stats.lost.addAndGet(failed);
                 }
@@ -436,7 +438,7 @@ public final class AuditWriter implements AutoCloseable {
             if (settled) {
                 outstanding.addAndGet(-taken.size());
             }
-            if (over != null && settled) { // every line read was unreadable or failed to link (counted lost)
+            if (over != null && settled && ownsOverflow) { // every line read was unreadable or failed to link (counted lost)
                 overflowCommitDue.set(over.endOffset());
                 commitOverflowDue();
             }
@@ -486,10 +488,13 @@ public final class AuditWriter implements AutoCloseable {
         synchronized (handoff) {
             handoff.awaitRoomLocked();
             inRound = List.of();
-            if (roundTakenOver) {
+            if (roundTakenOver || takeNoMore) {
                 // close() appended this round's records to the overflow spool (and counted them,
                 // the ones that fail to build again included): dropping the linked copies leaves
-                // each record kept, or counted lost, once; its overflow lines stay for the next start
+                // each record kept, or counted lost, once; its overflow lines stay for the next start.
+                // Once close() gave up on this thread (takeNoMore), a round without records (an
+                // anchor, overflow lines, the final checkpoint) is dropped too: the spool belongs
+                // to whoever starts next, and an entry appended now would fork the chain it anchors on.
                 b.overflowEnd = -1;
                 handoff.finish(b);
                 return null;
@@ -500,9 +505,11 @@ public final class AuditWriter implements AutoCloseable {
                     store.reportDurable(b.head, false);
                 }
                 handoff.finish(b);
-            } else if (overflowEnd < 0 && queue.size() == 0 && !spool.hasPending() && handoff.storeHereLocked(b)) {
+            } else if (running && overflowEnd < 0 && queue.size() == 0 && !spool.hasPending() && handoff.storeHereLocked(b)) {
                 // nothing else to link, nothing spooled, no overflow lines (their path stays the
-                // store stage's) and the store stage idle: one thread, one wake-up less per batch
+                // store stage's) and the store stage idle: one thread, one wake-up less per batch.
+                // Not once close() started: its batches go through the hand-off, which close()
+                // takes over, and this thread stays free to finish the chain
                 here = true;
             } else {
                 handoff.addLocked(b);
@@ -518,8 +525,10 @@ public final class AuditWriter implements AutoCloseable {
     /** The last chain stage round, at close: a final signed checkpoint, then the end mark for the store stage. */
     private void endChain() {
         synchronized (handoff) {
-            if (roundTakenOver) {
-                return; // close() is done and the process on its way out; nothing linked since is stored
+            if (roundTakenOver || takeNoMore) {
+                // close() gave up on this thread (stuck in a write of its own, say) and has given the
+                // spool to whoever starts next: a checkpoint spooled now would fork the chain
+                return;
             }
         }
         try {

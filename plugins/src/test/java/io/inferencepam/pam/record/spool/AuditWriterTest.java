@@ -531,6 +531,48 @@ class AuditWriterTest {
         assertThat(seqs(all(sink), "w3")).doesNotHaveDuplicates().isSorted();
     }
 
+    /**
+     * A write the writer thread makes itself, hung past close(), touches nothing once it returns:
+     * close() spooled that batch and released the spool to whoever starts next, so a final
+     * checkpoint linked and spooled afterwards would fork the chain the next runner anchors on.
+     * Before the fix the spool grew by that checkpoint after close() had returned.
+     */
+    @Test
+    void aHungWriteOfTheWriterThreadThatFailsAfterCloseAppendsNothingToTheSpool() throws Exception {
+        Outage sink = new Outage(new JsonLinesFileSink(dir.resolve("out"), 1 << 20, 0));
+        String[] keys = CheckpointSigner.generate();
+        AuditWriter w = new AuditWriter(sink, new Spool(dir.resolve("spool"), 1 << 24, 0),
+                new Spool(dir.resolve("spool/overflow"), 1 << 24, 0), new HashChain("w5"),
+                Optional.of(CheckpointSigner.fromPkcs8Base64(keys[0])), new AuditWriter.Settings(100, 16, 1000,
+                Duration.ofSeconds(60), Duration.ofMillis(50), Duration.ofMillis(5)), Clock.systemUTC()).start();
+        storeThreadWaits(w);
+        sink.gate = new java.util.concurrent.CountDownLatch(1);
+        w.submit(record(0));
+        assertThat(sink.entered.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(sink.enteredOn).isEqualTo("pam-audit-writer");
+        w.close(Duration.ofMillis(300));
+        Thread serializer = (Thread) field(w, "serializer");
+        assertThat(serializer.isAlive()).as("still in its write").isTrue();
+        java.util.Map<Path, String> atClose = spoolFiles();
+        sink.down = true; // the hung write fails after all
+        java.util.concurrent.CountDownLatch g = sink.gate;
+        sink.gate = null;
+        g.countDown();
+        serializer.join(5000);
+        assertThat(serializer.isAlive()).isFalse();
+        assertThat(spoolFiles()).as("spool after close() returned").isEqualTo(atClose);
+    }
+
+    private java.util.Map<Path, String> spoolFiles() throws java.io.IOException {
+        java.util.Map<Path, String> files = new java.util.TreeMap<>();
+        try (var paths = java.nio.file.Files.walk(dir.resolve("spool"))) {
+            for (Path p : paths.filter(java.nio.file.Files::isRegularFile).toList()) {
+                files.put(p, java.nio.file.Files.readString(p, java.nio.charset.StandardCharsets.ISO_8859_1));
+            }
+        }
+        return files;
+    }
+
     /** Until the store thread waits for work (it has started): a batch can then be stored by the writer thread. */
     private static void storeThreadWaits(AuditWriter w) throws Exception {
         Thread store = (Thread) field(w, "storeThread");
