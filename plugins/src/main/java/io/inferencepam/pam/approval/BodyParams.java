@@ -30,15 +30,18 @@ import java.util.regex.Pattern;
  *       above every threshold: the server refuses it or reads it some way we do not, and a human
  *       sees it either way;</li>
  *   <li>an output-token limit ({@link #isTokenLimit}) of zero or less is above every threshold: on
- *       Ollama {@code num_predict} −1 is unlimited and −2 fills the context; elsewhere it is refused.</li>
+ *       Ollama {@code num_predict} −1 is unlimited and −2 fills the context; elsewhere it is refused;</li>
+ *   <li>the output-token limits are one family: a wanted limit reads every member at its level, and
+ *       {@link #above} of a limit compares the largest of them (vLLM reads {@code max_completion_tokens}
+ *       before {@code max_tokens}, so a rule on one must see the other).</li>
  * </ul>
  * A body that is not a JSON object makes {@link #unreadable()} true, and rules treat that as "above".
  */
 final class BodyParams {
     private static final JsonFactory JSON = JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build()).build();
-    private static final BodyParams UNREADABLE = new BodyParams(Map.of(), Set.of(), true, true);
-    private static final BodyParams NONE = new BodyParams(Map.of(), Set.of(), false, false);
+    private static final BodyParams UNREADABLE = new BodyParams(Map.of(), Map.of(), Set.of(), true, true);
+    private static final BodyParams NONE = new BodyParams(Map.of(), Map.of(), Set.of(), false, false);
     /** What remains of a numeric string once whitespace and underscores are gone: ASCII digits only. */
     private static final Pattern DECIMAL = Pattern.compile("[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?");
     /**
@@ -48,18 +51,23 @@ final class BodyParams {
      * {@code max_tokens_to_sample}), matched folded. A call that does not give one generates up to
      * the server's default: the rest of the context, or without limit.
      */
-    private static final FoldedNames TOKEN_LIMITS = FoldedNames.of(List.of("max_tokens", "max_completion_tokens",
-            "max_output_tokens", "max_new_tokens", "num_predict", "max_tokens_to_sample"));
+    private static final List<String> TOKEN_LIMIT_NAMES = List.of("max_tokens", "max_completion_tokens",
+            "max_output_tokens", "max_new_tokens", "num_predict", "max_tokens_to_sample");
+    private static final FoldedNames TOKEN_LIMITS = FoldedNames.of(TOKEN_LIMIT_NAMES);
 
     /** Per folded path: the largest value in any spelling. */
     private final Map<String, Double> values;
+    /** Per level (folded container, "" at the top): the largest value of any output-token limit there. */
+    private final Map<String, Double> limits;
     /** Folded paths given with a value other than null. */
     private final Set<String> present;
     private final boolean unreadable;
     private final boolean object;
 
-    private BodyParams(Map<String, Double> values, Set<String> present, boolean unreadable, boolean object) {
+    private BodyParams(Map<String, Double> values, Map<String, Double> limits, Set<String> present, boolean unreadable,
+                       boolean object) {
         this.values = values;
+        this.limits = limits;
         this.present = present;
         this.unreadable = unreadable;
         this.object = object;
@@ -73,33 +81,40 @@ final class BodyParams {
             return NONE;
         }
         Names names = Names.of(wanted);
-        Map<String, Double> found = new HashMap<>();
-        Set<String> present = new java.util.HashSet<>();
+        Found found = new Found(new HashMap<>(), new HashMap<>(), new java.util.HashSet<>());
         try (JsonParser p = JSON.createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return UNREADABLE;
             }
-            readObject(p, null, names, found, present);
+            readObject(p, null, names, found);
             if (p.nextToken() != null) {
                 return UNREADABLE; // trailing content: another parser may read another document
             }
         } catch (IOException | RuntimeException e) {
             return UNREADABLE;
         }
-        return new BodyParams(found, present, false, true);
+        return new BodyParams(found.values(), found.limits(), found.present(), false, true);
     }
 
-    /** The wanted names by level, each level matched folded. Built per read: a handful of names. */
+    /** What one read collects: see the fields of the same names. */
+    private record Found(Map<String, Double> values, Map<String, Double> limits, Set<String> present) {
+    }
+
+    /**
+     * The wanted names by level, each level matched folded; a wanted output-token limit brings the
+     * whole family at its level. Built per read: a handful of names.
+     */
     private record Names(FoldedNames top, FoldedNames containers, Map<String, FoldedNames> inside) {
         static Names of(Set<String> wanted) {
             List<String> top = new ArrayList<>();
             Map<String, List<String>> inner = new HashMap<>();
             for (String w : wanted) {
                 int dot = w.indexOf('.');
-                if (dot < 0) {
-                    top.add(w);
-                } else {
-                    inner.computeIfAbsent(KeyFold.fold(w.substring(0, dot)), k -> new ArrayList<>()).add(w.substring(dot + 1));
+                List<String> level = dot < 0 ? top
+                        : inner.computeIfAbsent(KeyFold.fold(w.substring(0, dot)), k -> new ArrayList<>());
+                level.add(w.substring(dot + 1));
+                if (isTokenLimit(w)) {
+                    level.addAll(TOKEN_LIMIT_NAMES); // FoldedNames drops the repeats
                 }
             }
             Map<String, FoldedNames> inside = new HashMap<>();
@@ -109,8 +124,7 @@ final class BodyParams {
     }
 
     /** @param container the folded name of the enclosing wanted object, or null at the top level */
-    private static void readObject(JsonParser p, String container, Names names, Map<String, Double> found,
-                                   Set<String> present) throws IOException {
+    private static void readObject(JsonParser p, String container, Names names, Found found) throws IOException {
         FoldedNames here = container == null ? names.top() : names.inside().get(container);
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String key = p.currentName();
@@ -118,7 +132,7 @@ final class BodyParams {
             if (container == null && t == JsonToken.START_OBJECT) {
                 String c = names.containers().find(key);
                 if (c != null) {
-                    readObject(p, KeyFold.fold(c), names, found, present);
+                    readObject(p, KeyFold.fold(c), names, found);
                     continue;
                 }
             }
@@ -132,8 +146,13 @@ final class BodyParams {
                 continue; // the server's default, as if absent
             }
             String path = container == null ? KeyFold.fold(name) : container + "." + KeyFold.fold(name);
-            present.add(path);
-            found.merge(path, value(p, t, TOKEN_LIMITS.find(name) != null), Math::max);
+            boolean limit = TOKEN_LIMITS.find(name) != null;
+            double v = value(p, t, limit);
+            found.present().add(path);
+            found.values().merge(path, v, Math::max);
+            if (limit) {
+                found.limits().merge(container == null ? "" : container, v, Math::max);
+            }
             p.skipChildren();
         }
     }
@@ -167,12 +186,17 @@ final class BodyParams {
         return TOKEN_LIMITS.find(name.substring(name.indexOf('.') + 1)) != null;
     }
 
-    /** True if {@code name} is present in any spelling with a value above {@code threshold}, or the body could not be read. */
+    /**
+     * True if {@code name} is present in any spelling with a value above {@code threshold}, or the body
+     * could not be read. For an output-token limit: if any limit of the family at its level is.
+     */
     boolean above(String name, double threshold) {
         if (unreadable) {
             return true;
         }
-        Double v = values.get(folded(name));
+        int dot = name.indexOf('.');
+        Double v = isTokenLimit(name) ? limits.get(dot < 0 ? "" : KeyFold.fold(name.substring(0, dot)))
+                : values.get(folded(name));
         return v != null && v > threshold;
     }
 

@@ -18,7 +18,9 @@ import java.util.Set;
  * @param subjects      the principal's subject is one of these
  * @param clients       the principal's OAuth client is one of these
  * @param outside       the call arrives outside this window
- * @param paramsAbove   a body parameter is above its threshold (any of them), read as {@link BodyParams} reads it
+ * @param paramsAbove   a body parameter is above its threshold (any of them), read as {@link BodyParams} reads it;
+ *                      an output-token limit stands for every limit of its level, so the family is held
+ *                      above the lowest threshold the rule gives any of them
  * @param holdMissingLimit with {@code paramsAbove} naming output-token limits: a call that gives none of
  *                      them is held too (the server's default is the rest of the context, or no limit)
  * @param flagged       an earlier plugin of the call flagged it (a {@link Decision.Outcome#FLAG} decision)
@@ -110,6 +112,7 @@ record HoldRule(String id, List<Glob> models, Set<String> lacksGroups, Set<Strin
                 return true;
             }
             if (BodyParams.isTokenLimit(e.getKey())) {
+                // only the limits the rule names count as given: a server may not read another member
                 limits = true;
                 limitGiven |= params.given(e.getKey());
             }

@@ -14,8 +14,9 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
 
 /**
- * Bypass attempts on a {@code params_above} token limit: the risky value spelled as a
- * case-insensitive decoder (Go) or a lax validator (pydantic) reads it, hidden among duplicates
+ * Bypass attempts on a {@code params_above} token limit: the risky value under any output-token
+ * limit of the family ({@code max_completion_tokens} beside a rule's {@code max_tokens}), spelled as
+ * a case-insensitive decoder (Go) or a lax validator (pydantic) reads it, hidden among duplicates
  * and decoys within the threshold, is always held; decoys alone are never held.
  */
 class ParamsAboveProperties {
@@ -62,9 +63,18 @@ class ParamsAboveProperties {
     record Member(boolean nested, String json) {
     }
 
+    /** The limit the rule names at that level ({@link ParamsAboveTest#limits}). */
     static Member member(boolean nested, long v, Random rnd) {
-        String name = spelling(nested ? "num_predict" : "max_tokens", rnd);
-        return new Member(nested, "\"" + name + "\":" + value(v, rnd));
+        return member(nested, nested ? "num_predict" : "max_tokens", v, rnd);
+    }
+
+    /** Any output-token limit of the family, at the level the rule names: each is checked. */
+    static Member anyLimit(boolean nested, long v, Random rnd) {
+        return member(nested, ParamsAboveTest.FAMILY.get(rnd.nextInt(ParamsAboveTest.FAMILY.size())), v, rnd);
+    }
+
+    static Member member(boolean nested, String limit, long v, Random rnd) {
+        return new Member(nested, "\"" + spelling(limit, rnd) + "\":" + value(v, rnd));
     }
 
     static String body(List<Member> members, Random rnd) {
@@ -107,9 +117,9 @@ class ParamsAboveProperties {
                                                     @ForAll("decoys") List<Long> decoys, @ForAll long seed) throws Exception {
         Random rnd = new Random(seed);
         List<Member> members = new ArrayList<>();
-        members.add(member(riskyNested, risky, rnd));
+        members.add(anyLimit(riskyNested, risky, rnd));
         for (long d : decoys.subList(0, Math.min(decoys.size(), 4))) {
-            members.add(member(rnd.nextBoolean(), d, rnd));
+            members.add(anyLimit(rnd.nextBoolean(), d, rnd));
         }
         String body = body(members, rnd);
         assertThat(ParamsAboveTest.held(ParamsAboveTest.limits(), body)).as(body).isTrue();
@@ -123,7 +133,7 @@ class ParamsAboveProperties {
         List<Member> members = new ArrayList<>();
         members.add(member(nested, first, rnd));
         for (long d : more.subList(0, Math.min(more.size(), count))) {
-            members.add(member(rnd.nextBoolean(), d, rnd));
+            members.add(anyLimit(rnd.nextBoolean(), d, rnd));
         }
         String body = body(members, rnd);
         assertThat(ParamsAboveTest.held(ParamsAboveTest.limits(), body)).as(body).isFalse();

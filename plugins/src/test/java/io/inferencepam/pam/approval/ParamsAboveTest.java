@@ -73,6 +73,51 @@ class ParamsAboveTest {
         assertThat(held(r, "")).as("no body: nothing is generated from it").isFalse();
     }
 
+    static final List<String> FAMILY = List.of("max_tokens", "max_completion_tokens", "max_output_tokens",
+            "max_new_tokens", "num_predict", "max_tokens_to_sample");
+
+    @Test
+    void everyOutputTokenLimitAtTheRulesLevelIsCheckedAgainstTheRulesThreshold() throws Exception {
+        HoldRule r = rule("{\"id\":\"long\",\"params_above\":{\"max_tokens\":4096}}");
+        assertThat(held(r, "{\"max_tokens\":1,\"max_completion_tokens\":999999}"))
+                .as("the reviewer's body: vLLM reads max_completion_tokens first").isTrue();
+        for (String member : FAMILY) {
+            assertThat(held(r, "{\"max_tokens\":1,\"" + member + "\":999999}")).as(member).isTrue();
+            assertThat(held(r, "{\"max_tokens\":1,\"" + member.toUpperCase(java.util.Locale.ROOT).replace("_", "-") + "\":\"99_999\"}"))
+                    .as(member + " in another spelling").isTrue();
+            assertThat(held(r, "{\"max_tokens\":1,\"" + member + "\":-1}")).as(member + " unlimited").isTrue();
+            assertThat(held(r, "{\"max_tokens\":1,\"" + member + "\":\"lots\"}")).as(member + " unreadable").isTrue();
+            assertThat(held(r, "{\"max_tokens\":1,\"" + member + "\":4096}")).as(member + " within").isFalse();
+        }
+        HoldRule nested = rule("{\"id\":\"long\",\"params_above\":{\"options.num_predict\":4096}}");
+        for (String member : FAMILY) {
+            assertThat(held(nested, "{\"options\":{\"num_predict\":1,\"" + member + "\":999999}}")).as("options." + member).isTrue();
+            assertThat(held(nested, "{\"Options\":{\"num_predict\":1},\"OPTIONS\":{\"" + member + "\":999999}}"))
+                    .as("options." + member + " in another copy of options").isTrue();
+        }
+        assertThat(held(r, "{\"max_tokens\":1,\"options\":{\"max_completion_tokens\":999999}}"))
+                .as("the family at the level the rule names, not another level").isFalse();
+        assertThat(held(nested, "{\"options\":{\"num_predict\":1},\"max_completion_tokens\":999999}")).isFalse();
+    }
+
+    @Test
+    void theFamilyTakesTheLowestThresholdTheRuleGivesIt() throws Exception {
+        HoldRule r = rule("{\"id\":\"long\",\"params_above\":{\"max_tokens\":4096,\"max_completion_tokens\":100000}}");
+        assertThat(held(r, "{\"max_completion_tokens\":5000}")).isTrue();
+        assertThat(held(r, "{\"max_tokens\":5000}")).isTrue();
+        assertThat(held(r, "{\"max_new_tokens\":5000,\"max_tokens\":1}")).isTrue();
+        assertThat(held(r, "{\"max_completion_tokens\":4096}")).isFalse();
+    }
+
+    @Test
+    void onlyTheLimitsTheRuleNamesCountAsGiven() throws Exception {
+        // a server that does not read max_output_tokens generates up to its default: still "missing"
+        HoldRule r = rule("{\"id\":\"long\",\"params_above\":{\"max_tokens\":4096}}");
+        assertThat(held(r, "{\"max_output_tokens\":100}")).isTrue();
+        assertThat(held(rule("{\"id\":\"long\",\"params_above\":{\"max_tokens\":4096},\"hold_missing_limit\":false}"),
+                "{\"max_output_tokens\":100}")).isFalse();
+    }
+
     @Test
     void holdMissingLimitFalseHoldsOnlyAnExplicitValueAbove() throws Exception {
         HoldRule r = rule("{\"id\":\"long\",\"params_above\":{\"max_tokens\":4096},\"hold_missing_limit\":false}");
