@@ -70,7 +70,7 @@ public final class BenchPluginProvider implements PluginProvider {
             public boolean inlineSafe(Phase phase) {
                 return true; // does nothing: runs on the event loop
             }
-        }), new Factory(BODY, new BodyPlugin()), new ShapeFactory(), new BurnFactory(),
+        }), new Factory(BODY, new BodyPlugin()), new BothPhases(RECORD_SHAPE, new RecordShape()), new BurnFactory(),
                 new Factory(AUTH_SHAPE, new AuthShape(false)), new Factory(AUTH_SHAPE_INLINE, new AuthShape(true)),
                 new BothPhases(MASK_SHAPE, new MaskShape()));
     }
@@ -93,56 +93,36 @@ public final class BenchPluginProvider implements PluginProvider {
     }
 
     /** pam-record's requirements (see RecordPlugin.requirements with the default conf), no work. */
-    private static final class ShapeFactory implements PluginFactory {
+    private static final class RecordShape implements Plugin {
         private static final Requirements REQUEST = Requirements.vars("request_id", "remote_addr", "http_user_agent",
                 "http_authorization", "http_cookie").withRequestBody();
         private static final Requirements RESPONSE = Requirements.vars("request_id").withResponseBody();
 
         @Override
-        public String name() {
-            return RECORD_SHAPE;
+        public Requirements requirements(Phase phase) {
+            return phase == Phase.REQUEST ? REQUEST : RESPONSE;
         }
 
         @Override
-        public String confSchema() {
-            return ANY_OBJECT;
+        public boolean correlatesPhases() {
+            return true;
+        }
+
+        // pam-record overrides these three, and the runtime only runs what a conf's plugins
+        // override: without them the shape skipped the beforeUpstream step and the two
+        // outcome hand-offs to the plugin threads, and "audit CPU beyond shape" charged the
+        // runtime's cost of those to the audit (session 5).
+        @Override
+        public Optional<Stop> beforeUpstream(RequestOutcome pending, CallContext context) {
+            return Optional.empty();
         }
 
         @Override
-        public Set<Phase> phases() {
-            return EnumSet.of(Phase.REQUEST, Phase.RESPONSE);
+        public void onRequestOutcome(RequestOutcome outcome, CallContext context) {
         }
 
         @Override
-        public Plugin create(JsonNode conf) {
-            return new Plugin() {
-                @Override
-                public Requirements requirements(Phase phase) {
-                    return phase == Phase.REQUEST ? REQUEST : RESPONSE;
-                }
-
-                @Override
-                public boolean correlatesPhases() {
-                    return true;
-                }
-
-                // pam-record overrides these three, and the runtime only runs what a conf's plugins
-                // override: without them the shape skipped the beforeUpstream step and the two
-                // outcome hand-offs to the plugin threads, and "audit CPU beyond shape" charged the
-                // runtime's cost of those to the audit (session 5).
-                @Override
-                public Optional<Stop> beforeUpstream(RequestOutcome pending, CallContext context) {
-                    return Optional.empty();
-                }
-
-                @Override
-                public void onRequestOutcome(RequestOutcome outcome, CallContext context) {
-                }
-
-                @Override
-                public void onResponseOutcome(ResponseOutcome outcome, CallContext context) {
-                }
-            };
+        public void onResponseOutcome(ResponseOutcome outcome, CallContext context) {
         }
     }
 
